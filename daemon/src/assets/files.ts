@@ -1,0 +1,64 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GatewayError } from '../errors.js';
+
+export interface StoredFile {
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * Content-addressed files: `<root>/ab/abcdef…` named by sha256. Writes go to `<root>/tmp` first and are
+ * renamed into place only once complete, so a half-written file (disk full, dropped connection) is never served.
+ */
+export class AssetFiles {
+  constructor(readonly root: string) {
+    fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+  }
+
+  pathFor(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new GatewayError({ code: 'bad_request', message: 'not a sha256 hex digest' });
+    return path.join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return fsp.access(this.pathFor(sha256)).then(() => true, () => false);
+  }
+
+  async write(source: Readable | AsyncIterable<Uint8Array>, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
+    const tmp = path.join(this.root, 'tmp', crypto.randomUUID());
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
+          cb(new GatewayError({ code: 'payload_too_large', message: `file exceeds ${opts.maxBytes} bytes` }));
+          return;
+        }
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx' }));
+      const sha256 = hash.digest('hex');
+      const final = this.pathFor(sha256);
+      await fsp.mkdir(path.dirname(final), { recursive: true });
+      await fsp.rename(tmp, final);
+      return { sha256, bytes };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError({ code: 'storage_error', message: `could not store file: ${(err as Error).message}`, cause: err });
+    }
+  }
+
+  createReadStream(sha256: string, range?: { start: number; end: number }): fs.ReadStream {
+    return fs.createReadStream(this.pathFor(sha256), range);
+  }
+}

@@ -1,0 +1,149 @@
+import crypto from 'node:crypto';
+import type { BackendConfig } from '../config/schema.js';
+import { type Capabilities, capabilitiesFrom } from './capabilities.js';
+import { ComfyHttp } from './http.js';
+import { ComfySocket, type SocketMessage } from './socket.js';
+import type { ExecutionErrorData } from './types.js';
+
+export type Health = 'unknown' | 'up' | 'down';
+
+/** What a backend tells the engine. Prompt ids are ours (generated before POST), so the engine knows them all. */
+export interface BackendListener {
+  onHealth(b: ComfyBackend, health: Health, reason: string): void;
+  onSocketOpen(b: ComfyBackend): void;
+  onStarted(b: ComfyBackend, promptId: string): void;
+  onProgress(b: ComfyBackend, promptId: string, value: number, max: number, node: string | null): void;
+  onPreview(b: ComfyBackend, promptId: string, image: Buffer, mime: string): void;
+  onExecutionError(b: ComfyBackend, promptId: string, data: ExecutionErrorData): void;
+  /** `executing {node: null}`: ComfyUI has written the history entry (success, error or interrupt). */
+  onFinished(b: ComfyBackend, promptId: string): void;
+}
+
+export interface BreakerOptions {
+  threshold: number;
+  probeMs: number;
+  probeMaxMs: number;
+}
+
+/**
+ * One ComfyUI server: its HTTP client, its WebSocket, its health (a circuit breaker that opens after
+ * `threshold` consecutive failures and probes with backoff until /object_info answers) and its capabilities.
+ */
+export class ComfyBackend {
+  readonly http: ComfyHttp;
+  readonly socket: ComfySocket;
+  health: Health = 'unknown';
+  capabilities: Capabilities | null;
+  /** The prompt ComfyUI is executing now, to attribute type-1 preview frames that carry no prompt id. */
+  private current: string | null = null;
+  private failures = 0;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeDelay: number;
+  private closed = false;
+
+  constructor(
+    readonly config: BackendConfig,
+    private readonly listener: BackendListener,
+    private readonly breaker: BreakerOptions,
+    knownCapabilities: Capabilities | null,
+  ) {
+    this.http = new ComfyHttp(config.url);
+    this.capabilities = knownCapabilities;
+    this.probeDelay = breaker.probeMs;
+    this.socket = new ComfySocket(config.url, crypto.randomUUID().replaceAll('-', ''), {
+      onOpen: () => this.listener.onSocketOpen(this),
+      onClose: () => {},
+      onMessage: (m) => this.onMessage(m),
+    });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  start(): void {
+    this.socket.start();
+    void this.probe();
+  }
+
+  reportSuccess(): void {
+    this.failures = 0;
+  }
+
+  /** A transport failure seen by the engine; enough in a row opens the breaker. */
+  reportFailure(reason: string): void {
+    this.failures++;
+    if (this.failures >= this.breaker.threshold && this.health !== 'down') this.setHealth('down', reason);
+    if (this.health === 'down') this.scheduleProbe();
+  }
+
+  async refreshCapabilities(): Promise<Capabilities> {
+    const caps = capabilitiesFrom(await this.http.objectInfo());
+    this.capabilities = caps;
+    return caps;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.socket.close();
+    await this.http.close();
+  }
+
+  private async probe(): Promise<void> {
+    this.probeTimer = null;
+    if (this.closed) return;
+    try {
+      await this.refreshCapabilities();
+      this.failures = 0;
+      this.probeDelay = this.breaker.probeMs;
+      if (this.health !== 'up') this.setHealth('up', 'object_info answered');
+      this.socket.kick();
+    } catch (err) {
+      if (this.health !== 'down') this.setHealth('down', `probe failed: ${(err as Error).message}`);
+      this.scheduleProbe();
+    }
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setTimeout(() => void this.probe(), this.probeDelay);
+    this.probeDelay = Math.min(this.breaker.probeMaxMs, this.probeDelay * 2);
+  }
+
+  private setHealth(h: Health, reason: string): void {
+    this.health = h;
+    this.listener.onHealth(this, h, reason);
+  }
+
+  private onMessage(m: SocketMessage): void {
+    if (m.kind === 'preview') {
+      const pid = m.promptId ?? this.current;
+      if (pid) this.listener.onPreview(this, pid, m.image, m.mime);
+      return;
+    }
+    const d = m.data;
+    const pid = typeof d.prompt_id === 'string' ? d.prompt_id : null;
+    switch (m.type) {
+      case 'execution_start':
+        if (pid) (this.current = pid), this.listener.onStarted(this, pid);
+        break;
+      case 'progress':
+        if (pid) this.listener.onProgress(this, pid, Number(d.value), Number(d.max), (d.node as string | null) ?? null);
+        break;
+      case 'execution_error':
+        if (pid) this.listener.onExecutionError(this, pid, d as unknown as ExecutionErrorData);
+        break;
+      case 'executing':
+        if (d.node === null && pid) {
+          if (this.current === pid) this.current = null;
+          this.listener.onFinished(this, pid);
+        } else if (pid && this.current !== pid) {
+          // A missed execution_start (socket reconnected mid-prompt) still tells us it runs.
+          this.current = pid;
+          this.listener.onStarted(this, pid);
+        }
+        break;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BackendConfig = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
+  url: z.url({ protocol: /^https?$/ }),
+  weight: z.number().positive().default(1).describe('relative GPU speed; a weight-2 backend gets twice the load'),
+  inflight: z.number().int().min(1).max(16).default(2).describe('prompts kept in this backend\'s queue at once'),
+});
+export type BackendConfig = z.infer<typeof BackendConfig>;
+
+export const EngineConfig = z.object({
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  retryBaseMs: z.number().int().min(0).default(500),
+  retryMaxMs: z.number().int().min(0).default(30_000),
+  /** A backend down this long has its in-flight attempts re-dispatched elsewhere (and deleted there on return). */
+  failoverAfterMs: z.number().int().min(0).default(5_000),
+  /** How often in-flight prompts are confirmed through /history when their WebSocket is quiet or down. */
+  pollMs: z.number().int().min(20).default(1_000),
+  breakerThreshold: z.number().int().min(1).default(3),
+  probeMs: z.number().int().min(20).default(1_000),
+  probeMaxMs: z.number().int().min(20).default(15_000),
+  progressThrottleMs: z.number().int().min(0).default(200),
+  historyConfirmMs: z.number().int().min(100).default(10_000),
+});
+export type EngineConfig = z.infer<typeof EngineConfig>;
+
+export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
+
+export const Config = z.object({
+  home: z.string().default(DEFAULT_HOME).describe('data directory: database, token, assets'),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8288),
+  backends: z
+    .array(BackendConfig)
+    .default([{ name: 'local', url: 'http://127.0.0.1:8188', weight: 1, inflight: 2 }])
+    .refine((bs) => new Set(bs.map((b) => b.name)).size === bs.length, 'backend names must be unique'),
+  engine: EngineConfig.default(EngineConfig.parse({})),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;

@@ -1,0 +1,175 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  CreateJob, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent,
+} from '@comfygate/shared';
+import { AssetFiles } from './assets/files.js';
+import { missingFor } from './comfy/capabilities.js';
+import { stringifyGraph } from './comfy/json.js';
+import type { Config } from './config/schema.js';
+import { Engine, type PostprocessHook } from './engine/engine.js';
+import { GatewayError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { openSqliteStore } from './store/sqlite/index.js';
+import type { JobRecord, OutputRecord, Store } from './store/types.js';
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** The caller's identity (its token), used as the fairness key when the body names none. */
+  caller?: string;
+}
+
+export interface BackendStatus {
+  name: string;
+  url: string;
+  health: 'unknown' | 'up' | 'down';
+  inflight: number;
+  capacity: number;
+  weight: number;
+  nodes: number | null;
+}
+
+export interface Daemon {
+  readonly config: Config;
+  readonly store: Store;
+  readonly files: AssetFiles;
+  readonly log: Logger;
+  submit(input: unknown, opts?: SubmitOptions): Promise<{ job: Job; created: boolean }>;
+  get(id: string): Promise<Job>;
+  list(query?: unknown): Promise<Job[]>;
+  cancel(id: string): Promise<Job>;
+  /** Durable events from `sinceId` (exclusive) on, then live ones, plus live-only progress. */
+  subscribe(listener: (e: GatewayEvent | ProgressEvent) => void): () => void;
+  preview(jobId: string): { image: Buffer; mime: string } | null;
+  backends(): BackendStatus[];
+  close(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  logger?: Logger;
+  postprocess?: PostprocessHook;
+  /** false: open the store and accept jobs without running them (offline submit, tests). */
+  runEngine?: boolean;
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
+  }
+  return r.data;
+}
+
+export async function createDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const store = openSqliteStore(path.join(config.home, 'comfygate.db'));
+  const files = new AssetFiles(path.join(config.home, 'assets'));
+  const engine = new Engine({ store, files, config: config.engine, backends: config.backends, log, postprocess: opts.postprocess });
+  if (opts.runEngine !== false) await engine.start();
+
+  const toView = (r: JobRecord, outputs: OutputRecord[]): Job => ({
+    id: r.id,
+    state: r.state,
+    priority: r.priority,
+    client: r.client,
+    backend: r.lastBackend,
+    attempts: r.attempts,
+    maxAttempts: r.maxAttempts,
+    error: r.error,
+    progress: engine.progress.get(r.id),
+    outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => o),
+    metadata: r.metadata,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  });
+  const views = async (records: JobRecord[]) => {
+    const outputs = await store.outputs.forJobs(records.map((r) => r.id));
+    return records.map((r) => toView(r, outputs.get(r.id) ?? []));
+  };
+  const getRecord = async (id: string) => {
+    const r = await store.jobs.get(id);
+    if (!r) throw new GatewayError({ code: 'not_found', message: `no job ${id}` });
+    return r;
+  };
+
+  /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
+  const checkCapable = (graph: CreateJob['graph'], pin: string | undefined) => {
+    const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
+    if (pool.some((b) => !b.capabilities)) return;
+    const lacks = pool.map((b) => ({ backend: b.name, missing: missingFor(graph, b.capabilities!) }));
+    if (lacks.every((l) => l.missing.length > 0)) {
+      const summary = lacks.map((l) => `${l.backend}: ${l.missing.join(', ')}`).join('; ');
+      throw new GatewayError({ code: 'no_capable_backend', message: `no backend can run this graph (${summary})`, details: lacks });
+    }
+  };
+
+  const daemon: Daemon = {
+    config,
+    store,
+    files,
+    log,
+    async submit(input, sopts = {}) {
+      const spec = parseOrThrow(CreateJob, input);
+      if (spec.backend && !engine.backends.has(spec.backend)) {
+        throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
+      }
+      checkCapable(spec.graph, spec.backend);
+      const graphJson = stringifyGraph(spec.graph);
+      const requestHash = sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null;
+      const result = await store.jobs.create({
+        id: crypto.randomUUID(),
+        priority: spec.priority,
+        client: spec.client ?? sopts.caller ?? 'default',
+        backendPin: spec.backend ?? null,
+        graphJson,
+        metadata: spec.metadata ?? {},
+        maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
+        idempotencyKey: sopts.idempotencyKey ?? null,
+        requestHash,
+      });
+      if (result.kind === 'key_conflict') {
+        throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
+      }
+      if (result.kind === 'created') engine.kick();
+      const [job] = await views([result.job]);
+      return { job: job!, created: result.kind === 'created' };
+    },
+    async get(id) {
+      const [job] = await views([await getRecord(id)]);
+      return job!;
+    },
+    async list(query = {}) {
+      const q = parseOrThrow(ListJobsQuery, query);
+      const before = q.before ? (await getRecord(q.before)).seq : undefined;
+      return views(await store.jobs.list({ state: q.state, client: q.client, limit: q.limit, beforeSeq: before }));
+    },
+    async cancel(id) {
+      await engine.cancel(await getRecord(id));
+      return daemon.get(id);
+    },
+    subscribe(listener) {
+      const offEvents = store.onEvent(listener);
+      const offProgress = engine.onProgressEvent(listener);
+      return () => (offEvents(), offProgress());
+    },
+    preview: (jobId) => engine.progress.preview(jobId),
+    backends: () =>
+      [...engine.backends.values()].map((b) => ({
+        name: b.name,
+        url: b.config.url,
+        health: b.health,
+        inflight: engine.loadOf(b),
+        capacity: b.config.inflight,
+        weight: b.config.weight,
+        nodes: b.capabilities?.nodes.length ?? null,
+      })),
+    async close() {
+      await engine.close();
+      await store.close();
+    },
+  };
+  return daemon;
+}

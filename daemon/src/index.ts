@@ -1,0 +1,6 @@
+export { createDaemon, type Daemon, type DaemonOptions, type BackendStatus, type SubmitOptions } from './daemon.js';
+export { loadConfig } from './config/load.js';
+export { Config, type ConfigInput } from './config/schema.js';
+export { GatewayError, toGatewayError } from './errors.js';
+export { openSqliteStore } from './store/sqlite/index.js';
+export type { Store } from './store/types.js';

@@ -1,0 +1,107 @@
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { GatewayEvent } from '@comfygate/shared';
+import type { NewJob, Store } from './types.js';
+
+/** The suite every Store implementation must pass (SQLite now, PostgreSQL later). */
+export function runStoreContract(name: string, makeStore: () => Promise<{ store: Store; dispose(): Promise<void> }>): void {
+  const newJob = (over: Partial<NewJob> = {}): NewJob => ({
+    id: crypto.randomUUID(),
+    priority: 0,
+    client: 'alice',
+    backendPin: null,
+    graphJson: '{"1":{"class_type":"X","inputs":{"seed":18446744073709551615}}}',
+    metadata: {},
+    maxAttempts: 3,
+    idempotencyKey: null,
+    requestHash: null,
+    ...over,
+  });
+
+  const withStore = (fn: (s: Store) => Promise<void>) => async () => {
+    const { store, dispose } = await makeStore();
+    try {
+      await fn(store);
+    } finally {
+      await dispose();
+    }
+  };
+
+  describe(`store contract: ${name}`, () => {
+    it('creates a job with its queued event and keeps the graph text verbatim', withStore(async (s) => {
+      const seen: GatewayEvent[] = [];
+      s.onEvent((e) => seen.push(e));
+      const input = newJob();
+      const r = await s.jobs.create(input);
+      expect(r.kind).toBe('created');
+      expect(r.job.state).toBe('queued');
+      expect(r.job.graphJson).toBe(input.graphJson);
+      expect(seen.map((e) => [e.type, e.jobId])).toEqual([['job:queued', input.id]]);
+    }));
+
+    it('returns the first job for a reused idempotency key and flags a different body', withStore(async (s) => {
+      const a = await s.jobs.create(newJob({ idempotencyKey: 'k1', requestHash: 'h1' }));
+      const b = await s.jobs.create(newJob({ idempotencyKey: 'k1', requestHash: 'h1' }));
+      const c = await s.jobs.create(newJob({ idempotencyKey: 'k1', requestHash: 'h2' }));
+      expect(b).toEqual({ kind: 'existing', job: a.job });
+      expect(c.kind).toBe('key_conflict');
+      expect((await s.jobs.list({ limit: 10 })).length).toBe(1);
+    }));
+
+    it('transitions by compare-and-set, writing the attempt and the event in one step', withStore(async (s) => {
+      const { job } = await s.jobs.create(newJob());
+      const moved = await s.jobs.transition({
+        jobId: job.id, from: ['queued'], to: 'dispatched', event: { type: 'job:dispatched', data: { backend: 'a' } },
+        patch: { attempts: 1, lastBackend: 'a' }, newAttempt: { id: 'p1', jobId: job.id, backend: 'a', number: 1, state: 'posting' },
+      });
+      expect(moved?.state).toBe('dispatched');
+      expect(moved?.attempts).toBe(1);
+      expect(await s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } })).toBeNull();
+      expect((await s.attempts.open()).map((a) => a.id)).toEqual(['p1']);
+      const events = await s.events.after(0, 10);
+      expect(events.map((e) => e.type)).toEqual(['job:queued', 'job:dispatched']);
+      expect(events[1]!.data).toMatchObject({ from: 'queued', to: 'dispatched', backend: 'a' });
+    }));
+
+    it('rolls back the whole transition when part of it fails', withStore(async (s) => {
+      const { job } = await s.jobs.create(newJob());
+      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256: 'f'.repeat(64), bytes: 1, contentType: 'image/png', createdAt: 0 };
+      // The output references an asset that does not exist: the foreign key fails the transaction.
+      await expect(s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'postprocessing', event: { type: 'job:postprocessing' }, outputs: [out] })).rejects.toThrow();
+      expect((await s.jobs.get(job.id))?.state).toBe('queued');
+      expect((await s.events.after(0, 10)).length).toBe(1);
+    }));
+
+    it('gives each client its head job by priority then FIFO, skipping jobs waiting for a retry', withStore(async (s) => {
+      const a1 = await s.jobs.create(newJob({ client: 'a' }));
+      await s.jobs.create(newJob({ client: 'a' }));
+      const a3 = await s.jobs.create(newJob({ client: 'a', priority: 5 }));
+      const b1 = await s.jobs.create(newJob({ client: 'b' }));
+      const heads = await s.jobs.queueHeads(Date.now(), 1);
+      expect(heads.map((j) => j.id).sort()).toEqual([a3.job.id, b1.job.id].sort());
+      await s.jobs.transition({ jobId: a3.job.id, from: ['queued'], to: 'dispatched', event: { type: 'job:dispatched' } });
+      await s.jobs.transition({ jobId: a3.job.id, from: ['dispatched'], to: 'queued', event: { type: 'job:retrying' }, patch: { notBefore: Date.now() + 60_000 } });
+      const later = await s.jobs.queueHeads(Date.now(), 1);
+      expect(later.map((j) => j.id).sort()).toEqual([a1.job.id, b1.job.id].sort());
+      expect(await s.jobs.nextWakeAt(Date.now())).toBeGreaterThan(Date.now());
+    }));
+
+    it('counts by state and lists with a cursor, newest first', withStore(async (s) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await s.jobs.create(newJob())).job.id);
+      const page1 = await s.jobs.list({ limit: 2 });
+      expect(page1.map((j) => j.id)).toEqual([ids[4], ids[3]]);
+      const page2 = await s.jobs.list({ limit: 2, beforeSeq: page1[1]!.seq });
+      expect(page2.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+      expect((await s.jobs.countByState()).queued).toBe(5);
+    }));
+
+    it('replays events after an id', withStore(async (s) => {
+      for (let i = 0; i < 3; i++) await s.jobs.create(newJob());
+      const all = await s.events.after(0, 100);
+      expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((x, y) => x - y));
+      expect((await s.events.after(all[0]!.id, 100)).length).toBe(2);
+      expect(await s.events.lastId()).toBe(all[2]!.id);
+    }));
+  });
+}

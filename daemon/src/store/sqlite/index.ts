@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GatewayEvent } from '@comfygate/shared';
+import type { Store } from '../types.js';
+import { openDb } from './db.js';
+import { makeEventWriter, makeEventsRepo } from './events.js';
+import { makeJobsRepo } from './jobs.js';
+import { makeAssetsRepo, makeAttemptsRepo, makeBackendsRepo, makeOutputsRepo } from './repos.js';
+
+/** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
+export function openSqliteStore(file: string): Store {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = openDb(file);
+  const listeners = new Set<(e: GatewayEvent) => void>();
+  let pending: GatewayEvent[] = [];
+  let depth = 0;
+
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    for (const e of batch) for (const l of listeners) l(e);
+  };
+  const writeEvent = makeEventWriter(db, (e) => {
+    pending.push(e);
+    if (depth === 0) flush();
+  });
+  const tx = <T>(fn: () => T): T => {
+    depth++;
+    try {
+      const result = db.transaction(fn)();
+      depth--;
+      if (depth === 0) flush();
+      return result;
+    } catch (err) {
+      depth--;
+      if (depth === 0) pending = [];
+      throw err;
+    }
+  };
+
+  let closed = false;
+  return {
+    jobs: makeJobsRepo(db, tx, writeEvent),
+    attempts: makeAttemptsRepo(db),
+    outputs: makeOutputsRepo(db),
+    assets: makeAssetsRepo(db),
+    events: makeEventsRepo(db, writeEvent),
+    backends: makeBackendsRepo(db),
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      db.close();
+    },
+  };
+}

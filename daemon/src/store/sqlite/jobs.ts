@@ -1,0 +1,157 @@
+import type { JobState } from '@comfygate/shared';
+import type { CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
+import { type Db, json } from './db.js';
+import type { makeEventWriter } from './events.js';
+
+interface JobRow {
+  id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
+  graph_json: string; metadata_json: string; attempts: number; max_attempts: number; not_before: number;
+  avoid_backend: string | null; last_backend: string | null; error_json: string | null;
+  idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
+  created_at: number; updated_at: number; started_at: number | null; finished_at: number | null;
+}
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  seq: r.seq,
+  state: r.state as JobState,
+  priority: r.priority,
+  client: r.client,
+  backendPin: r.backend_pin,
+  graphJson: r.graph_json,
+  metadata: JSON.parse(r.metadata_json) as Record<string, unknown>,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  notBefore: r.not_before,
+  avoidBackend: r.avoid_backend,
+  lastBackend: r.last_backend,
+  error: json.parse(r.error_json),
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  cancelRequested: r.cancel_requested === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const PATCH_COLUMNS = {
+  attempts: 'attempts',
+  notBefore: 'not_before',
+  avoidBackend: 'avoid_backend',
+  lastBackend: 'last_backend',
+  error: 'error_json',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  cancelRequested: 'cancel_requested',
+} as const;
+
+function patchValue(key: keyof typeof PATCH_COLUMNS, v: unknown): unknown {
+  if (key === 'error') return json.stringify(v);
+  if (key === 'cancelRequested') return v ? 1 : 0;
+  return v;
+}
+
+export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: ReturnType<typeof makeEventWriter>): JobsRepo {
+  const byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+  const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
+  const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
+  const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
+    max_attempts, idempotency_key, request_hash, created_at, updated_at)
+    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
+  // One index probe per client: the clients are few, the queued jobs may be many.
+  const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
+  const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
+    ORDER BY priority DESC, seq LIMIT ?`);
+  const nextWake = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued' AND not_before > ?`);
+  const counts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
+  const insertAttempt = db.prepare(`INSERT INTO attempts (id, job_id, backend, number, state, created_at)
+    VALUES (@id, @jobId, @backend, @number, @state, @now)`);
+  const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
+    ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
+  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, created_at)
+    VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @createdAt)
+    ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
+      sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type`);
+  const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
+
+  const get = (id: string) => {
+    const r = byId.get(id) as JobRow | undefined;
+    return r ? toJob(r) : null;
+  };
+
+  function create(job: NewJob): CreateResult {
+    if (job.idempotencyKey) {
+      const prior = byKey.get(job.idempotencyKey) as JobRow | undefined;
+      if (prior) return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
+    }
+    const now = Date.now();
+    const { seq } = nextSeq.get() as { seq: number };
+    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata) });
+    writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
+    return { kind: 'created', job: get(job.id)! };
+  }
+
+  function transition(t: Transition): JobRecord | null {
+    const current = get(t.jobId);
+    if (!current || !t.from.includes(current.state)) return null;
+    const now = Date.now();
+    const sets = ['state = ?', 'updated_at = ?'];
+    const values: unknown[] = [t.to, now];
+    for (const [key, value] of Object.entries(t.patch ?? {})) {
+      const k = key as keyof typeof PATCH_COLUMNS;
+      sets.push(`${PATCH_COLUMNS[k]} = ?`);
+      values.push(patchValue(k, value));
+    }
+    db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, t.jobId);
+    if (t.newAttempt) insertAttempt.run({ ...t.newAttempt, now });
+    if (t.attemptUpdate) {
+      const u = t.attemptUpdate;
+      updateAttempt.run(u.state, json.stringify(u.error ?? null), u.state, now, u.id);
+    }
+    for (const o of t.outputs ?? []) insertOutput.run(o);
+    writeEvent(t.event.type, t.jobId, { from: current.state, to: t.to, ...t.event.data }, now);
+    return get(t.jobId);
+  }
+
+  return {
+    async create(job) {
+      return tx(() => create(job));
+    },
+    async get(id) {
+      return get(id);
+    },
+    async list(q) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (q.state) (where.push('state = ?'), args.push(q.state));
+      if (q.client) (where.push('client = ?'), args.push(q.client));
+      if (q.beforeSeq !== undefined) (where.push('seq < ?'), args.push(q.beforeSeq));
+      const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, q.limit) as JobRow[]).map(toJob);
+    },
+    async queueHeads(now, perClient) {
+      const clients = queuedClients.all() as { client: string }[];
+      return clients.flatMap(({ client }) => (clientHead.all(client, now, perClient) as JobRow[]).map(toJob));
+    },
+    async nextWakeAt(now) {
+      return (nextWake.get(now) as { t: number | null }).t;
+    },
+    async inStates(states) {
+      const sql = `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY seq`;
+      return (db.prepare(sql).all(...states) as JobRow[]).map(toJob);
+    },
+    async countByState() {
+      const out = { queued: 0, dispatched: 0, running: 0, postprocessing: 0, succeeded: 0, failed: 0, canceled: 0 };
+      for (const r of counts.all() as { state: JobState; n: number }[]) out[r.state] = r.n;
+      return out;
+    },
+    async transition(t) {
+      return tx(() => transition(t));
+    },
+    async requestCancel(id) {
+      cancelFlag.run(Date.now(), id);
+      return get(id);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Numbered migrations, applied in order inside one transaction each. Append only: never edit one that
+ * has shipped. Kept as strings (not .sql files) so a bundled daemon carries them.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  client TEXT NOT NULL,
+  backend_pin TEXT,
+  graph_json TEXT NOT NULL,
+  metadata_json TEXT NOT NULL DEFAULT '{}',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  not_before INTEGER NOT NULL DEFAULT 0,
+  avoid_backend TEXT,
+  last_backend TEXT,
+  error_json TEXT,
+  idempotency_key TEXT UNIQUE,
+  request_hash TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+);
+CREATE INDEX jobs_queue ON jobs(state, client, priority DESC, seq);
+CREATE INDEX jobs_seq ON jobs(seq);
+
+CREATE TABLE attempts (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  backend TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  error_json TEXT,
+  cleaned_up INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE INDEX attempts_job ON attempts(job_id);
+CREATE INDEX attempts_open ON attempts(state) WHERE state IN ('posting','accepted','running') OR (state = 'abandoned' AND cleaned_up = 0);
+
+CREATE TABLE assets (
+  sha256 TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE outputs (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  attempt_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  sha256 TEXT NOT NULL REFERENCES assets(sha256),
+  bytes INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (job_id, node_id, idx)
+);
+CREATE INDEX outputs_job ON outputs(job_id);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  job_id TEXT,
+  data_json TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX events_job ON events(job_id);
+
+CREATE TABLE backends (
+  name TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  capabilities_json TEXT,
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
+];

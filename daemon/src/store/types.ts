@@ -1,0 +1,177 @@
+import type { ErrorDetail, JobEventType, JobState, GatewayEvent } from '@comfygate/shared';
+
+/**
+ * The storage seam. Every method is async and every state change is one atomic operation, so a
+ * PostgreSQL store (claims with FOR UPDATE SKIP LOCKED) can implement the same contract later.
+ * No SQL type leaks out of this file's types.
+ */
+export interface JobRecord {
+  id: string;
+  seq: number;
+  state: JobState;
+  priority: number;
+  client: string;
+  backendPin: string | null;
+  /** The API-format graph as JSON text, kept verbatim so seeds above 2^53 survive. */
+  graphJson: string;
+  metadata: Record<string, unknown>;
+  attempts: number;
+  maxAttempts: number;
+  notBefore: number;
+  avoidBackend: string | null;
+  lastBackend: string | null;
+  error: ErrorDetail | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  cancelRequested: boolean;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/**
+ * posting: committed before POST /prompt (the prompt_id is ours); accepted: in the backend's queue;
+ * running: execution_start seen; done/failed: finished; abandoned: given up on while its backend was
+ * unreachable, to be deleted from that backend's queue when it returns (cleanedUp then).
+ */
+export type AttemptState = 'posting' | 'accepted' | 'running' | 'done' | 'failed' | 'abandoned';
+
+export interface AttemptRecord {
+  id: string;
+  jobId: string;
+  backend: string;
+  number: number;
+  state: AttemptState;
+  error: ErrorDetail | null;
+  cleanedUp: boolean;
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export interface OutputRecord {
+  id: string;
+  jobId: string;
+  attemptId: string;
+  nodeId: string;
+  index: number;
+  filename: string;
+  kind: 'output' | 'temp';
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  createdAt: number;
+}
+
+export interface AssetRecord {
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  createdAt: number;
+}
+
+export interface BackendRecord {
+  name: string;
+  url: string;
+  /** Last known /object_info-derived capabilities, so routing survives a restart while a backend is down. */
+  capabilities: unknown;
+  updatedAt: number;
+}
+
+export interface NewJob {
+  id: string;
+  priority: number;
+  client: string;
+  backendPin: string | null;
+  graphJson: string;
+  metadata: Record<string, unknown>;
+  maxAttempts: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+}
+
+export type JobPatch = Partial<
+  Pick<JobRecord, 'attempts' | 'notBefore' | 'avoidBackend' | 'lastBackend' | 'error' | 'startedAt' | 'finishedAt' | 'cancelRequested'>
+>;
+
+export interface Transition {
+  jobId: string;
+  from: readonly JobState[];
+  to: JobState;
+  event: { type: JobEventType; data?: Record<string, unknown> };
+  patch?: JobPatch;
+  newAttempt?: Omit<AttemptRecord, 'createdAt' | 'endedAt' | 'cleanedUp' | 'error'>;
+  attemptUpdate?: { id: string; state: AttemptState; error?: ErrorDetail | null };
+  outputs?: OutputRecord[];
+}
+
+export interface JobsQuery {
+  state?: JobState;
+  client?: string;
+  limit: number;
+  beforeSeq?: number;
+}
+
+export type CreateResult =
+  | { kind: 'created'; job: JobRecord }
+  | { kind: 'existing'; job: JobRecord }
+  | { kind: 'key_conflict'; job: JobRecord };
+
+export interface JobsRepo {
+  /** Inserts the job and its `job:queued` event; an Idempotency-Key already used returns the first job. */
+  create(job: NewJob): Promise<CreateResult>;
+  get(id: string): Promise<JobRecord | null>;
+  list(q: JobsQuery): Promise<JobRecord[]>;
+  /** For each client with runnable queued jobs, its next ones by priority then FIFO (the fairness input). */
+  queueHeads(now: number, perClient: number): Promise<JobRecord[]>;
+  /** Earliest future notBefore among queued jobs, to wake the scheduler for retries. */
+  nextWakeAt(now: number): Promise<number | null>;
+  inStates(states: readonly JobState[]): Promise<JobRecord[]>;
+  countByState(): Promise<Record<JobState, number>>;
+  /** Compare-and-set on state, with its event, attempt and outputs, in one transaction. Null if `from` no longer holds. */
+  transition(t: Transition): Promise<JobRecord | null>;
+  /** Flags a cancel request without a state change (the engine finishes it once the backend answers). */
+  requestCancel(id: string): Promise<JobRecord | null>;
+}
+
+export interface AttemptsRepo {
+  get(id: string): Promise<AttemptRecord | null>;
+  forJob(jobId: string): Promise<AttemptRecord[]>;
+  /** Attempts the backend may still hold: in flight, or abandoned and not yet cleaned up. */
+  open(): Promise<AttemptRecord[]>;
+  setState(id: string, state: AttemptState, error?: ErrorDetail | null): Promise<void>;
+  markCleanedUp(id: string): Promise<void>;
+}
+
+export interface OutputsRepo {
+  forJobs(jobIds: readonly string[]): Promise<Map<string, OutputRecord[]>>;
+  get(id: string): Promise<OutputRecord | null>;
+}
+
+export interface AssetsRepo {
+  upsert(a: AssetRecord): Promise<void>;
+  get(sha256: string): Promise<AssetRecord | null>;
+}
+
+export interface EventsRepo {
+  append(type: JobEventType, jobId: string | null, data?: Record<string, unknown>): Promise<GatewayEvent>;
+  after(id: number, limit: number): Promise<GatewayEvent[]>;
+  lastId(): Promise<number>;
+}
+
+export interface BackendsRepo {
+  saveCapabilities(name: string, url: string, capabilities: unknown): Promise<void>;
+  all(): Promise<BackendRecord[]>;
+}
+
+export interface Store {
+  jobs: JobsRepo;
+  attempts: AttemptsRepo;
+  outputs: OutputsRepo;
+  assets: AssetsRepo;
+  events: EventsRepo;
+  backends: BackendsRepo;
+  /** Called with every event row right after its transaction commits. */
+  onEvent(listener: (e: GatewayEvent) => void): () => void;
+  close(): Promise<void>;
+}
