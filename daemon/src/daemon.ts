@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import {
-  CreateJob, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent,
+  AddBackend, type Backend, CreateJob, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
+import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
 import { missingFor } from './comfy/capabilities.js';
 import { stringifyGraph } from './comfy/json.js';
@@ -20,15 +21,6 @@ export interface SubmitOptions {
   caller?: string;
 }
 
-export interface BackendStatus {
-  name: string;
-  url: string;
-  health: 'unknown' | 'up' | 'down';
-  inflight: number;
-  capacity: number;
-  weight: number;
-  nodes: number | null;
-}
 
 export interface Daemon {
   readonly config: Config;
@@ -39,10 +31,18 @@ export interface Daemon {
   get(id: string): Promise<Job>;
   list(query?: unknown): Promise<Job[]>;
   cancel(id: string): Promise<Job>;
+  /** Puts a failed or canceled job back in the queue with a fresh attempt budget. */
+  retry(id: string): Promise<Job>;
+  /** Deletes a finished job's record and outputs list. */
+  remove(id: string): Promise<void>;
+  stats(): Promise<Stats>;
+  addBackend(input: unknown): Promise<Backend>;
+  removeBackend(name: string): Promise<void>;
+  drainBackend(name: string, draining: boolean): Backend;
   /** Durable events from `sinceId` (exclusive) on, then live ones, plus live-only progress. */
   subscribe(listener: (e: GatewayEvent | ProgressEvent) => void): () => void;
   preview(jobId: string): { image: Buffer; mime: string } | null;
-  backends(): BackendStatus[];
+  backends(): Backend[];
   close(): Promise<void>;
 }
 
@@ -94,6 +94,18 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (!r) throw new GatewayError({ code: 'not_found', message: `no job ${id}` });
     return r;
   };
+
+  const backendView = (b: ComfyBackend): Backend => ({
+    name: b.name,
+    url: b.config.url,
+    health: b.health,
+    draining: b.draining,
+    inflight: engine.loadOf(b),
+    capacity: b.config.inflight,
+    weight: b.config.weight,
+    nodes: b.capabilities?.nodes.length ?? null,
+    models: b.capabilities ? Object.values(b.capabilities.combos).reduce((n, c) => n + Object.values(c).reduce((m, v) => m + v.length, 0), 0) : null,
+  });
 
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
   const checkCapable = (graph: CreateJob['graph'], pin: string | undefined) => {
@@ -155,17 +167,32 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const offProgress = engine.onProgressEvent(listener);
       return () => (offEvents(), offProgress());
     },
+    async retry(id) {
+      const r = await getRecord(id);
+      const moved = await store.jobs.transition({
+        jobId: id, from: ['failed', 'canceled'], to: 'queued', event: { type: 'job:queued', data: { retry: true } },
+        patch: { attempts: 0, error: null, finishedAt: null, notBefore: 0, cancelRequested: false, avoidBackend: null },
+      });
+      if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
+      engine.kick();
+      return daemon.get(id);
+    },
+    async remove(id) {
+      const r = await getRecord(id);
+      if (!(await store.jobs.delete(id))) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; cancel it before deleting` });
+    },
+    async stats() {
+      const backends = { up: 0, down: 0, unknown: 0 };
+      for (const b of engine.backends.values()) backends[b.health]++;
+      return { jobs: await store.jobs.countByState(), backends, lastEventId: await store.events.lastId() };
+    },
+    async addBackend(input) {
+      return backendView(await engine.addBackend(parseOrThrow(AddBackend, input)));
+    },
+    removeBackend: (name) => engine.removeBackend(name),
+    drainBackend: (name, draining) => backendView(engine.setDraining(name, draining)),
     preview: (jobId) => engine.progress.preview(jobId),
-    backends: () =>
-      [...engine.backends.values()].map((b) => ({
-        name: b.name,
-        url: b.config.url,
-        health: b.health,
-        inflight: engine.loadOf(b),
-        capacity: b.config.inflight,
-        weight: b.config.weight,
-        nodes: b.capabilities?.nodes.length ?? null,
-      })),
+    backends: () => [...engine.backends.values()].map(backendView),
     async close() {
       await engine.close();
       await store.close();

@@ -1,4 +1,4 @@
-export { createDaemon, type Daemon, type DaemonOptions, type BackendStatus, type SubmitOptions } from './daemon.js';
+export { createDaemon, type Daemon, type DaemonOptions, type SubmitOptions } from './daemon.js';
 export { loadConfig } from './config/load.js';
 export { Config, type ConfigInput } from './config/schema.js';
 export { GatewayError, toGatewayError } from './errors.js';

@@ -84,6 +84,7 @@ export const JobEventType = z.enum([
   'job:canceled',
   'job:retrying',
   'job:warning',
+  'job:deleted',
   'backend:up',
   'backend:down',
 ]);

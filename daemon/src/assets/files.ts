@@ -29,7 +29,11 @@ export class AssetFiles {
     return fsp.access(this.pathFor(sha256)).then(() => true, () => false);
   }
 
-  async write(source: Readable | AsyncIterable<Uint8Array>, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
+  /** `inspect` sees the complete temp file before it is published, and may refuse it by throwing. */
+  async write(
+    source: Readable | AsyncIterable<Uint8Array>,
+    opts: { maxBytes?: number; inspect?: (tmpPath: string) => Promise<void> } = {},
+  ): Promise<StoredFile> {
     const tmp = path.join(this.root, 'tmp', crypto.randomUUID());
     const hash = crypto.createHash('sha256');
     let bytes = 0;
@@ -46,6 +50,7 @@ export class AssetFiles {
     });
     try {
       await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx' }));
+      await opts.inspect?.(tmp);
       const sha256 = hash.digest('hex');
       const final = this.pathFor(sha256);
       await fsp.mkdir(path.dirname(final), { recursive: true });

@@ -33,6 +33,8 @@ export class ComfyBackend {
   readonly http: ComfyHttp;
   readonly socket: ComfySocket;
   health: Health = 'unknown';
+  /** Draining: finishes what it holds, takes nothing new. */
+  draining = false;
   capabilities: Capabilities | null;
   /** The prompt ComfyUI is executing now, to attribute type-1 preview frames that carry no prompt id. */
   private current: string | null = null;

@@ -14,6 +14,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   if (env.COMFYGATE_LOG_LEVEL) fromEnv.logLevel = env.COMFYGATE_LOG_LEVEL as Config['logLevel'];
   const merged = { ...fromFile, ...fromEnv, ...opts.overrides };
   merged.engine = { ...fromFile.engine, ...opts.overrides?.engine };
+  merged.security = { ...fromFile.security, ...opts.overrides?.security };
   const parsed = Config.safeParse(merged);
   if (!parsed.success) {
     throw new GatewayError({ code: 'validation_failed', message: `invalid config: ${z.prettifyError(parsed.error)}` });

@@ -26,6 +26,20 @@ export const EngineConfig = z.object({
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 
+export const SecurityConfig = z.object({
+  /** Host names accepted besides the loopback ones (a LAN name when binding beyond 127.0.0.1). Never resolved through DNS. */
+  allowedHosts: z.array(z.string().min(1)).default([]),
+  /** Browser origins accepted besides the dashboard's own, `vscode-webview://…` and `null` (Figma). */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  maxUploadBytes: z.number().int().min(1).default(50 * 1024 * 1024),
+  /** Decoded pixels per uploaded image (width × height × frames); bounds sharp's memory. */
+  maxPixels: z.number().int().min(1).default(40_000_000),
+  maxJsonBytes: z.number().int().min(1).default(10 * 1024 * 1024),
+  /** Requests per minute per token (a burst of the same size is allowed). */
+  rateLimitPerMinute: z.number().int().min(1).default(1200),
+});
+export type SecurityConfig = z.infer<typeof SecurityConfig>;
+
 export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
 
 export const Config = z.object({
@@ -37,6 +51,7 @@ export const Config = z.object({
     .default([{ name: 'local', url: 'http://127.0.0.1:8188', weight: 1, inflight: 2 }])
     .refine((bs) => new Set(bs.map((b) => b.name)).size === bs.length, 'backend names must be unique'),
   engine: EngineConfig.default(EngineConfig.parse({})),
+  security: SecurityConfig.default(SecurityConfig.parse({})),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof Config>;

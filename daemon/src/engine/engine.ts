@@ -8,6 +8,7 @@ import { type Failure, classifyExecutionError, classifyThrown, classifyValidatio
 import type { ExecutionErrorData, HistoryEntry } from '../comfy/types.js';
 import type { BackendConfig, EngineConfig } from '../config/schema.js';
 import type { JobRecord, Store } from '../store/types.js';
+import { GatewayError } from '../errors.js';
 import { harvestOutputs } from './harvest.js';
 import { ProgressBoard } from './progress.js';
 import { decideRetry } from './retry.js';
@@ -64,14 +65,50 @@ export class Engine implements BackendListener {
 
   async start(): Promise<void> {
     const known = new Map((await this.deps.store.backends.all()).map((r) => [r.name, r.capabilities as Capabilities | null]));
-    for (const cfg of this.deps.backends) {
-      const breaker = { threshold: this.deps.config.breakerThreshold, probeMs: this.deps.config.probeMs, probeMaxMs: this.deps.config.probeMaxMs };
-      this.backends.set(cfg.name, new ComfyBackend(cfg, this, breaker, known.get(cfg.name) ?? null));
-    }
+    const runtime = (await this.deps.store.backends.runtime()).filter((r) => !this.deps.backends.some((b) => b.name === r.name));
+    for (const cfg of [...this.deps.backends, ...runtime]) this.backends.set(cfg.name, this.makeBackend(cfg, known.get(cfg.name) ?? null));
     await this.recover();
     for (const b of this.backends.values()) b.start();
     this.pollTimer = setInterval(() => this.pollQuiet(), this.deps.config.pollMs);
     this.kick();
+  }
+
+  /** Adds a backend at runtime (persisted, so it is back after a restart). */
+  async addBackend(cfg: BackendConfig): Promise<ComfyBackend> {
+    if (this.backends.has(cfg.name)) throw new GatewayError({ code: 'conflict', message: `backend '${cfg.name}' already exists` });
+    await this.deps.store.backends.addRuntime(cfg);
+    const b = this.makeBackend(cfg, null);
+    this.backends.set(cfg.name, b);
+    b.start();
+    return b;
+  }
+
+  /** Removes an idle backend; one still holding prompts must be drained first. */
+  async removeBackend(name: string): Promise<void> {
+    const b = this.backend(name);
+    const load = this.loadOf(b);
+    if (load > 0) throw new GatewayError({ code: 'conflict', message: `backend '${name}' still holds ${load} prompt(s); drain it first`, details: { inflight: load } });
+    this.backends.delete(name);
+    await this.deps.store.backends.removeRuntime(name);
+    await b.close();
+  }
+
+  setDraining(name: string, draining: boolean): ComfyBackend {
+    const b = this.backend(name);
+    b.draining = draining;
+    if (!draining) this.kick();
+    return b;
+  }
+
+  backend(name: string): ComfyBackend {
+    const b = this.backends.get(name);
+    if (!b) throw new GatewayError({ code: 'not_found', message: `no backend '${name}'`, details: { known: [...this.backends.keys()] } });
+    return b;
+  }
+
+  private makeBackend(cfg: BackendConfig, known: Capabilities | null): ComfyBackend {
+    const { breakerThreshold: threshold, probeMs, probeMaxMs } = this.deps.config;
+    return new ComfyBackend(cfg, this, { threshold, probeMs, probeMaxMs }, known);
   }
 
   onProgressEvent(listener: (e: ProgressEvent) => void): () => void {
@@ -135,7 +172,7 @@ export class Engine implements BackendListener {
 
   private async schedule(): Promise<void> {
     while (!this.closed) {
-      const free = [...this.backends.values()].some((b) => b.health === 'up' && this.loadOf(b) < b.config.inflight);
+      const free = [...this.backends.values()].some((b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight);
       if (!free) break;
       const heads = await this.deps.store.jobs.queueHeads(Date.now(), 1);
       if (heads.length === 0) break;

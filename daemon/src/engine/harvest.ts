@@ -32,7 +32,7 @@ export async function harvestOutputs(
     const { stream, contentType } = await b.http.view(ref);
     const stored = await files.write(stream);
     const now = Date.now();
-    await assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType, createdAt: now });
+    await assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType, width: null, height: null, createdAt: now });
     outputs.push({
       id: crypto.randomUUID(),
       jobId: ids.jobId,

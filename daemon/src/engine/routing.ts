@@ -32,7 +32,7 @@ export function route(
     else missing.push(...lacks.map((m) => (candidates.length > 1 ? `${b.name}: ${m}` : m)));
   }
   if (capable.length === 0 && unknown === 0) return { kind: 'impossible', missing };
-  const free = capable.filter((b) => b.health === 'up' && load(b) < b.config.inflight);
+  const free = capable.filter((b) => b.health === 'up' && !b.draining && load(b) < b.config.inflight);
   if (free.length === 0) return { kind: 'wait' };
   const preferred = free.filter((b) => b.name !== avoid);
   const pool = preferred.length > 0 ? preferred : free;

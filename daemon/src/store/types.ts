@@ -67,6 +67,8 @@ export interface AssetRecord {
   sha256: string;
   bytes: number;
   contentType: string;
+  width: number | null;
+  height: number | null;
   createdAt: number;
 }
 
@@ -130,6 +132,8 @@ export interface JobsRepo {
   countByState(): Promise<Record<JobState, number>>;
   /** Compare-and-set on state, with its event, attempt and outputs, in one transaction. Null if `from` no longer holds. */
   transition(t: Transition): Promise<JobRecord | null>;
+  /** Deletes a finished job with its attempts and outputs (assets stay for the retention sweeper). */
+  delete(id: string): Promise<boolean>;
   /** Flags a cancel request without a state change (the engine finishes it once the backend answers). */
   requestCancel(id: string): Promise<JobRecord | null>;
 }
@@ -162,6 +166,33 @@ export interface EventsRepo {
 export interface BackendsRepo {
   saveCapabilities(name: string, url: string, capabilities: unknown): Promise<void>;
   all(): Promise<BackendRecord[]>;
+  /** Backends added at runtime over the API, re-added at the next start. */
+  addRuntime(b: { name: string; url: string; weight: number; inflight: number }): Promise<void>;
+  removeRuntime(name: string): Promise<void>;
+  runtime(): Promise<{ name: string; url: string; weight: number; inflight: number }[]>;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scope: 'read' | 'submit' | 'admin';
+  hash: string;
+  dailyQuota: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface TokensRepo {
+  /** Inserts, or replaces the hash of, the token with this id. */
+  put(t: TokenRecord): Promise<void>;
+  byHash(hash: string): Promise<TokenRecord | null>;
+  list(): Promise<TokenRecord[]>;
+  revoke(id: string): Promise<boolean>;
+}
+
+export interface AuditRepo {
+  record(e: { tokenId: string | null; action: string; target: string | null; status: number }): Promise<void>;
+  countSince(tokenId: string, action: string, since: number): Promise<number>;
 }
 
 export interface Store {
@@ -171,6 +202,8 @@ export interface Store {
   assets: AssetsRepo;
   events: EventsRepo;
   backends: BackendsRepo;
+  tokens: TokensRepo;
+  audit: AuditRepo;
   /** Called with every event row right after its transaction commits. */
   onEvent(listener: (e: GatewayEvent) => void): () => void;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import type { Store } from '../types.js';
 import { openDb } from './db.js';
 import { makeEventWriter, makeEventsRepo } from './events.js';
 import { makeJobsRepo } from './jobs.js';
-import { makeAssetsRepo, makeAttemptsRepo, makeBackendsRepo, makeOutputsRepo } from './repos.js';
+import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
 export function openSqliteStore(file: string): Store {
@@ -46,6 +46,8 @@ export function openSqliteStore(file: string): Store {
     assets: makeAssetsRepo(db),
     events: makeEventsRepo(db, writeEvent),
     backends: makeBackendsRepo(db),
+    tokens: makeTokensRepo(db),
+    audit: makeAuditRepo(db),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -149,6 +149,13 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     async transition(t) {
       return tx(() => transition(t));
     },
+    async delete(id) {
+      return tx(() => {
+        const n = db.prepare(`DELETE FROM jobs WHERE id = ? AND state IN ('succeeded','failed','canceled')`).run(id).changes;
+        if (n > 0) writeEvent('job:deleted', id, {});
+        return n > 0;
+      });
+    },
     async requestCancel(id) {
       cancelFlag.run(Date.now(), id);
       return get(id);

@@ -87,4 +87,33 @@ CREATE TABLE backends (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'tokens, audit, runtime backends',
+    sql: `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  daily_quota INTEGER,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  token_id TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  status INTEGER NOT NULL
+);
+CREATE INDEX audit_token_at ON audit(token_id, action, at);
+ALTER TABLE backends ADD COLUMN added_by_api INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backends ADD COLUMN weight REAL;
+ALTER TABLE backends ADD COLUMN inflight INTEGER;
+ALTER TABLE assets ADD COLUMN width INTEGER;
+ALTER TABLE assets ADD COLUMN height INTEGER;
+`,
+  },
 ];

@@ -1,4 +1,6 @@
-import type { AssetRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, BackendsRepo, OutputRecord, OutputsRepo } from '../types.js';
+import type {
+  AssetRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, TokenRecord, TokensRepo,
+} from '../types.js';
 import { type Db, json } from './db.js';
 
 interface AttemptRow {
@@ -83,9 +85,10 @@ export function makeOutputsRepo(db: Db): OutputsRepo {
 }
 
 export function makeAssetsRepo(db: Db): AssetsRepo {
-  const upsert = db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (@sha256, @bytes, @contentType, @createdAt)
-    ON CONFLICT (sha256) DO NOTHING`);
-  const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, created_at AS createdAt FROM assets WHERE sha256 = ?');
+  const upsert = db.prepare(`INSERT INTO assets (sha256, bytes, content_type, width, height, created_at)
+    VALUES (@sha256, @bytes, @contentType, @width, @height, @createdAt)
+    ON CONFLICT (sha256) DO UPDATE SET width = COALESCE(assets.width, excluded.width), height = COALESCE(assets.height, excluded.height)`);
+  const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?');
   return {
     async upsert(a) {
       upsert.run(a);
@@ -100,7 +103,20 @@ export function makeBackendsRepo(db: Db): BackendsRepo {
   const save = db.prepare(`INSERT INTO backends (name, url, capabilities_json, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET url = excluded.url, capabilities_json = excluded.capabilities_json, updated_at = excluded.updated_at`);
   const all = db.prepare('SELECT * FROM backends');
+  const addRuntime = db.prepare(`INSERT INTO backends (name, url, updated_at, added_by_api, weight, inflight) VALUES (@name, @url, @now, 1, @weight, @inflight)
+    ON CONFLICT (name) DO UPDATE SET url = excluded.url, added_by_api = 1, weight = excluded.weight, inflight = excluded.inflight, updated_at = excluded.updated_at`);
+  const removeRuntime = db.prepare('DELETE FROM backends WHERE name = ?');
+  const runtime = db.prepare('SELECT name, url, weight, inflight FROM backends WHERE added_by_api = 1 ORDER BY name');
   return {
+    async addRuntime(b) {
+      addRuntime.run({ ...b, now: Date.now() });
+    },
+    async removeRuntime(name) {
+      removeRuntime.run(name);
+    },
+    async runtime() {
+      return runtime.all() as { name: string; url: string; weight: number; inflight: number }[];
+    },
     async saveCapabilities(name, url, capabilities) {
       save.run(name, url, JSON.stringify(capabilities), Date.now());
     },
@@ -111,6 +127,55 @@ export function makeBackendsRepo(db: Db): BackendsRepo {
         capabilities: json.parse(r.capabilities_json),
         updatedAt: r.updated_at,
       }));
+    },
+  };
+}
+
+interface TokenRow { id: string; name: string; scope: string; hash: string; daily_quota: number | null; created_at: number; revoked_at: number | null }
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  name: r.name,
+  scope: r.scope as TokenRecord['scope'],
+  hash: r.hash,
+  dailyQuota: r.daily_quota,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+export function makeTokensRepo(db: Db): TokensRepo {
+  const put = db.prepare(`INSERT INTO tokens (id, name, scope, hash, daily_quota, created_at, revoked_at)
+    VALUES (@id, @name, @scope, @hash, @dailyQuota, @createdAt, @revokedAt)
+    ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, name = excluded.name, scope = excluded.scope, revoked_at = excluded.revoked_at`);
+  const byHash = db.prepare('SELECT * FROM tokens WHERE hash = ?');
+  const list = db.prepare('SELECT * FROM tokens ORDER BY created_at');
+  const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  return {
+    async put(t) {
+      put.run(t);
+    },
+    async byHash(hash) {
+      const r = byHash.get(hash) as TokenRow | undefined;
+      return r ? toToken(r) : null;
+    },
+    async list() {
+      return (list.all() as TokenRow[]).map(toToken);
+    },
+    async revoke(id) {
+      return revoke.run(Date.now(), id).changes > 0;
+    },
+  };
+}
+
+export function makeAuditRepo(db: Db): AuditRepo {
+  const insert = db.prepare('INSERT INTO audit (at, token_id, action, target, status) VALUES (?, ?, ?, ?, ?)');
+  const count = db.prepare('SELECT COUNT(*) AS n FROM audit WHERE token_id = ? AND action = ? AND at >= ? AND status < 400');
+  return {
+    async record(e) {
+      insert.run(Date.now(), e.tokenId, e.action, e.target, e.status);
+    },
+    async countSince(tokenId, action, since) {
+      return (count.get(tokenId, action, since) as { n: number }).n;
     },
   };
 }

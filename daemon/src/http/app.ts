@@ -1,0 +1,134 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Daemon } from '../daemon.js';
+import { GatewayError } from '../errors.js';
+import { comfySocketProxy, proxyHttp } from './comfy-proxy.js';
+import { sseRoutes } from './events/sse.js';
+import { eventSocketServer } from './events/ws.js';
+import { createMetrics } from './metrics.js';
+import { authenticate, need, tokenFrom } from './middleware/auth.js';
+import { errorHandler, notFound } from './middleware/errors.js';
+import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { openApiDocument } from './openapi.js';
+import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
+import { fileRoutes } from './routes/files.js';
+import { jobRoutes } from './routes/jobs.js';
+import { PairingService } from './security/pairing.js';
+import { allows, TokenService } from './security/tokens.js';
+
+export interface Gateway {
+  url: string;
+  port: number;
+  adminToken: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/** Mutating calls go to the audit log with who made them; job creation also feeds daily quotas. */
+function audit(daemon: Daemon) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : req.path;
+      const action = req.method === 'POST' && route === '/v1/jobs' ? 'job.create' : `${req.method} ${route}`;
+      void daemon.store.audit.record({ tokenId: req.principal?.tokenId ?? null, action, target: req.path, status: res.statusCode }).catch(() => {});
+    });
+    next();
+  };
+}
+
+/** The northbound surface: /v1, /comfy passthrough, events, health and metrics, behind one security policy. */
+export async function startGateway(daemon: Daemon): Promise<Gateway> {
+  const { config, log } = daemon;
+  const tokens = new TokenService(daemon.store);
+  const adminToken = await tokens.ensureAdminToken(config.home);
+  const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``));
+  const policy = originPolicy(config.security, config.host);
+  const metrics = createMetrics(daemon);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(metrics.httpTimer);
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(hostAndOrigin(policy));
+  app.use(authenticate(tokens));
+  app.use(rateLimit(config.security.rateLimitPerMinute));
+  app.use(audit(daemon));
+
+  app.get('/readyz', need('read'), async (_req, res) => {
+    const up = daemon.backends().filter((b) => b.health === 'up').length;
+    const ready = up > 0;
+    res.status(ready ? 200 : 503).json({ ready, backendsUp: up, queued: (await daemon.store.jobs.countByState()).queued });
+  });
+  app.get('/metrics', need('read'), async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const v1 = express.Router();
+  v1.use(express.json({ limit: config.security.maxJsonBytes, type: ['application/json', 'text/plain'] }));
+  v1.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
+  v1.use(pairRoutes(pairing));
+  v1.use(jobRoutes(daemon));
+  v1.use(fileRoutes(daemon, config.security));
+  v1.use(backendRoutes(daemon));
+  v1.use(tokenRoutes(tokens));
+  v1.use(sseRoutes(daemon));
+  app.use('/v1', v1);
+  app.all('/comfy{/*path}', need('submit'), (req, res) => proxyHttp(daemon, req, res));
+
+  app.use(notFound);
+  app.use(errorHandler(log));
+
+  const events = eventSocketServer(daemon);
+  const comfyWs = comfySocketProxy(daemon);
+  const server = http.createServer(app);
+  server.on('upgrade', (req, socket, head) => {
+    void (async () => {
+      const refuse = (status: number, message: string) => {
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', message } })}`);
+      };
+      if (!policy.hostAllowed(req.headers.host)) return refuse(403, 'Host not allowed');
+      if (req.headers.origin !== undefined && !policy.originAllowed(req.headers.origin)) return refuse(403, 'Origin not allowed');
+      const principal = await tokens.authenticate(tokenFrom(req));
+      if (!principal) return refuse(401, 'missing or invalid token');
+      const path = (req.url ?? '').split('?')[0]!;
+      if (path === '/v1/ws') return events.handle(req, socket, head);
+      if (path.startsWith('/comfy')) {
+        if (!allows(principal.scope, 'submit')) return refuse(403, "scope 'submit' needed");
+        try {
+          return comfyWs.handle(req, socket, head);
+        } catch (err) {
+          return refuse(err instanceof GatewayError ? err.status : 502, (err as Error).message);
+        }
+      }
+      refuse(404, 'no WebSocket route here');
+    })().catch(() => socket.destroy());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    adminToken,
+    server,
+    close() {
+      closing ??= (async () => {
+        events.close();
+        comfyWs.close();
+        metrics.close();
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
+import { request } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { Daemon } from '../daemon.js';
+import { GatewayError } from '../errors.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and our own credentials never travel to ComfyUI. */
+const DROP_REQUEST = new Set(['host', 'origin', 'referer', 'connection', 'keep-alive', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'authorization', 'x-api-key', 'cookie']);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer', 'access-control-allow-origin', 'access-control-allow-credentials']);
+
+/** `/comfy/...` goes to the first healthy backend; `/comfy/@name/...` to a named one. */
+export function resolveTarget(daemon: Daemon, url: string): { base: string; path: string } {
+  const rest = url.replace(/^\/comfy/, '') || '/';
+  const named = /^\/@([A-Za-z0-9_.-]+)(\/.*|$)/.exec(rest);
+  const backends = daemon.backends();
+  const b = named ? backends.find((x) => x.name === named[1]) : (backends.find((x) => x.health === 'up') ?? backends[0]);
+  if (!b) throw new GatewayError({ code: named ? 'not_found' : 'backend_unavailable', message: named ? `no backend '${named[1]}'` : 'no backend configured' });
+  return { base: b.url, path: named ? named[2] || '/' : rest };
+}
+
+/**
+ * HTTP passthrough, streamed both ways (no buffering of large files). Origin and Host are rewritten to
+ * the backend's own, so ComfyUI's loopback origin check (protocol §4.1) passes for browser callers that
+ * our own Origin policy already let in.
+ */
+export async function proxyHttp(daemon: Daemon, req: Request, res: Response): Promise<void> {
+  const target = resolveTarget(daemon, req.originalUrl);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP_REQUEST.has(k)) headers[k] = v;
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  let upstream;
+  try {
+    upstream = await request(new URL(target.path, target.base), {
+      method: req.method as 'GET',
+      headers,
+      body: hasBody ? req : undefined,
+    });
+  } catch (err) {
+    throw new GatewayError({ code: 'backend_unavailable', message: `ComfyUI at ${target.base} is unreachable: ${(err as Error).message}` });
+  }
+  res.status(upstream.statusCode);
+  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) res.setHeader(k, v);
+  await pipeline(upstream.body, res).catch(() => res.destroy());
+}
+
+/** WebSocket passthrough: our client's socket is bridged to `/ws` on the backend, frames kept binary or text. */
+export function comfySocketProxy(daemon: Daemon) {
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false });
+  const bridge = (client: WebSocket, upstreamUrl: string) => {
+    const upstream = new WebSocket(upstreamUrl, { perMessageDeflate: false });
+    const early: [WebSocket.RawData, boolean][] = [];
+    client.on('message', (data, isBinary) => (upstream.readyState === WebSocket.OPEN ? upstream.send(data, { binary: isBinary }) : early.push([data, isBinary])));
+    upstream.on('open', () => early.splice(0).forEach(([d, b]) => upstream.send(d, { binary: b })));
+    upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+    const closeBoth = () => (client.close(), upstream.terminate());
+    upstream.on('close', closeBoth);
+    upstream.on('error', closeBoth);
+    client.on('close', () => upstream.terminate());
+  };
+  return {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer) {
+      const target = resolveTarget(daemon, req.url ?? '/');
+      const url = new URL(target.path, target.base);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, url.toString()));
+    },
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}

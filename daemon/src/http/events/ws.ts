@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
+import type { Daemon } from '../../daemon.js';
+import { openFeed } from './feed.js';
+
+/**
+ * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
+ * replaces the previous one. Browsers pass the token as a subprotocol entry, so we answer `comfygate.v1`.
+ */
+export function eventSocketServer(daemon: Daemon) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    let close: (() => void) | null = null;
+    ws.on('message', (raw) => {
+      let msg: WsClientMessage;
+      try {
+        msg = WsClientMessage.parse(JSON.parse(raw.toString()));
+      } catch {
+        return ws.send(JSON.stringify({ type: 'error', error: { code: 'bad_request', message: 'expected {type: "subscribe", jobs?, since?}' } }));
+      }
+      close?.();
+      close = null;
+      if (msg.type === 'subscribe') {
+        close = openFeed(daemon, { since: msg.since, jobs: msg.jobs ? new Set(msg.jobs) : null, send: (e) => ws.send(JSON.stringify(e)) });
+      }
+    });
+    ws.on('close', () => close?.());
+  });
+  return {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import {
+  AddBackend, Asset, Backend, CreatedToken, CreateJob, CreateToken, ErrorBody, Job, ListJobsResponse, PairStarted, PairStatus, Stats, Token,
+} from '@comfygate/shared';
+
+type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
+
+const ROUTES: Record<string, Record<string, Op>> = {
+  '/v1/jobs': {
+    post: { summary: 'Create a job (Idempotency-Key header honoured)', scope: 'submit', body: CreateJob, ok: [201, Job] },
+    get: { summary: 'List jobs (state, client, limit, before)', scope: 'read', ok: [200, ListJobsResponse] },
+  },
+  '/v1/jobs/{id}': {
+    get: { summary: 'Get a job', scope: 'read', ok: [200, Job], params: ['id'] },
+    delete: { summary: 'Delete a finished job', scope: 'submit', ok: [204, null], params: ['id'] },
+  },
+  '/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a job (idempotent)', scope: 'submit', ok: [200, Job], params: ['id'] } },
+  '/v1/jobs/{id}/retry': { post: { summary: 'Re-queue a failed or canceled job', scope: 'submit', ok: [200, Job], params: ['id'] } },
+  '/v1/jobs/{id}/preview': { get: { summary: 'Latest preview image', scope: 'read', ok: [200, null], params: ['id'] } },
+  '/v1/outputs/{id}': { get: { summary: 'Download an output (ETag, Range)', scope: 'read', ok: [200, null], params: ['id'] } },
+  '/v1/assets': { post: { summary: 'Upload an image (raw body or multipart); answers its sha256', scope: 'submit', ok: [201, Asset] } },
+  '/v1/assets/{sha256}': { get: { summary: 'Download an asset (HEAD to test presence)', scope: 'read', ok: [200, null], params: ['sha256'] } },
+  '/v1/backends': {
+    get: { summary: 'Backends with health and load', scope: 'read', ok: [200, z.array(Backend)] },
+    post: { summary: 'Add a backend at runtime', scope: 'admin', body: AddBackend, ok: [201, Backend] },
+  },
+  '/v1/backends/{name}': { delete: { summary: 'Remove an idle backend', scope: 'admin', ok: [204, null], params: ['name'] } },
+  '/v1/backends/{name}/drain': { post: { summary: 'Drain (or undrain) a backend', scope: 'admin', ok: [200, Backend], params: ['name'] } },
+  '/v1/stats': { get: { summary: 'Counts by state and backend health', scope: 'read', ok: [200, Stats] } },
+  '/v1/tokens': {
+    get: { summary: 'List tokens', scope: 'admin', ok: [200, z.array(Token)] },
+    post: { summary: 'Create a scoped token', scope: 'admin', body: CreateToken, ok: [201, CreatedToken] },
+  },
+  '/v1/tokens/{id}': { delete: { summary: 'Revoke a token', scope: 'admin', ok: [204, null], params: ['id'] } },
+  '/v1/pair': { post: { summary: 'Start pairing (no token needed)', ok: [201, PairStarted] } },
+  '/v1/pair/{pairingId}': { get: { summary: 'Pairing status; the token once confirmed', ok: [200, PairStatus], params: ['pairingId'] } },
+  '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', ok: [204, null] } },
+  '/v1/events': { get: { summary: 'Server-sent events (Last-Event-ID resume)', scope: 'read', ok: [200, null] } },
+};
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+/** OpenAPI 3.1 generated from the same zod schemas that validate requests. */
+export function openApiDocument(): unknown {
+  const paths: Record<string, unknown> = {};
+  for (const [path, ops] of Object.entries(ROUTES)) {
+    paths[path] = Object.fromEntries(
+      Object.entries(ops).map(([method, op]) => [
+        method,
+        {
+          summary: op.summary,
+          description: op.scope ? `Token scope: ${op.scope}` : 'No token needed',
+          parameters: (op.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+          ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(op.body) } } } } : {}),
+          responses: {
+            [op.ok[0]]: { description: 'OK', ...(op.ok[1] ? { content: { 'application/json': { schema: schema(op.ok[1]) } } } : {}) },
+            default: { description: 'Error', content: { 'application/json': { schema: schema(ErrorBody) } } },
+          },
+          security: op.scope ? [{ bearer: [] }] : [],
+        },
+      ]),
+    );
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'comfygate', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import { ConfirmPairing, CreateToken, PairRequest } from '@comfygate/shared';
+import type { Daemon } from '../../daemon.js';
+import { GatewayError } from '../../errors.js';
+import { need } from '../middleware/auth.js';
+import { parseBody } from '../validate.js';
+import type { PairingService } from '../security/pairing.js';
+import { ADMIN_TOKEN_ID, type TokenService } from '../security/tokens.js';
+
+export function backendRoutes(daemon: Daemon): Router {
+  const r = Router();
+  r.get('/backends', need('read'), (_req, res) => void res.json(daemon.backends()));
+  r.post('/backends', need('admin'), async (req, res) => void res.status(201).json(await daemon.addBackend(req.body)));
+  r.delete('/backends/:name', need('admin'), async (req, res) => {
+    await daemon.removeBackend(req.params.name as string);
+    res.status(204).end();
+  });
+  r.post('/backends/:name/drain', need('admin'), (req, res) => {
+    const draining = req.body?.draining ?? true;
+    if (typeof draining !== 'boolean') throw new GatewayError({ code: 'validation_failed', message: 'draining must be a boolean' });
+    res.json(daemon.drainBackend(req.params.name as string, draining));
+  });
+  r.get('/stats', need('read'), async (_req, res) => void res.json(await daemon.stats()));
+  return r;
+}
+
+export function tokenRoutes(tokens: TokenService): Router {
+  const r = Router();
+  r.get('/tokens', need('admin'), async (_req, res) => void res.json(await tokens.list()));
+  r.post('/tokens', need('admin'), async (req, res) => void res.status(201).json(await tokens.create(parseBody(CreateToken, req.body))));
+  r.delete('/tokens/:id', need('admin'), async (req, res) => {
+    if (req.params.id === ADMIN_TOKEN_ID) throw new GatewayError({ code: 'conflict', message: 'the token-file admin token is rotated by deleting $COMFYGATE_HOME/token and restarting' });
+    if (!(await tokens.revoke(req.params.id as string))) throw new GatewayError({ code: 'not_found', message: `no active token ${req.params.id}` });
+    res.status(204).end();
+  });
+  return r;
+}
+
+/** Starting a pairing and collecting its token need no token (the plugin has none yet); confirming needs admin. */
+export function pairRoutes(pairing: PairingService): Router {
+  const r = Router();
+  r.post('/pair', (req, res) => void res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name)));
+  r.get('/pair', need('admin'), (_req, res) => void res.json(pairing.list()));
+  r.post('/pair/confirm', need('admin'), async (req, res) => {
+    await pairing.confirm(parseBody(ConfirmPairing, req.body).code);
+    res.status(204).end();
+  });
+  r.get('/pair/:pairingId', (req, res) => void res.json(pairing.status(req.params.pairingId as string)));
+  return r;
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { type Response, Router } from 'express';
+import sharp, { type Metadata } from 'sharp';
+import type { Asset } from '@comfygate/shared';
+import type { SecurityConfig } from '../../config/schema.js';
+import type { Daemon } from '../../daemon.js';
+import { GatewayError } from '../../errors.js';
+import { need } from '../middleware/auth.js';
+
+/** Formats we accept as inputs; SVG is refused (it is a document, and a script carrier when served back). */
+const IMAGE_TYPES: Record<string, string> = {
+  png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif', heif: 'image/heif', tiff: 'image/tiff',
+};
+const INLINE_TYPES = new Set(Object.values(IMAGE_TYPES));
+
+/** Sniffs the content (never trusts the declared type or name) and bounds the decoded pixel count. */
+async function inspectImage(file: string, maxPixels: number): Promise<{ contentType: string; width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(file, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new GatewayError({ code: 'unsupported_media_type', message: 'not an image comfygate accepts (png, jpeg, webp, gif, avif, heif, tiff)' });
+  }
+  const contentType = meta.format ? IMAGE_TYPES[meta.format] : undefined;
+  if (!contentType || !meta.width || !meta.height) {
+    throw new GatewayError({ code: 'unsupported_media_type', message: `unsupported image format '${meta.format ?? 'unknown'}'` });
+  }
+  const pixels = meta.width * meta.height * (meta.pages ?? 1);
+  if (pixels > maxPixels) {
+    throw new GatewayError({ code: 'payload_too_large', message: `image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`, details: { width: meta.width, height: meta.height, maxPixels } });
+  }
+  return { contentType, width: meta.width, height: meta.height };
+}
+
+/** The upload stream: the first file part of a multipart body, or the raw body. */
+function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable> {
+  if (!req.headers['content-type']?.startsWith('multipart/form-data')) return Promise.resolve(req);
+  return new Promise((resolve, reject) => {
+    const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
+    bb.once('file', (_name, stream) => resolve(stream));
+    bb.once('error', reject);
+    bb.once('close', () => reject(new GatewayError({ code: 'bad_request', message: 'multipart body has no file part' })));
+    req.pipe(bb);
+  });
+}
+
+function sendStored(daemon: Daemon, res: Response, sha256: string, contentType: string, filename?: string): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('ETag', `"${sha256}"`);
+  res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+  res.type(contentType);
+  const disposition = INLINE_TYPES.has(contentType) ? 'inline' : 'attachment';
+  if (filename) res.setHeader('Content-Disposition', `${disposition}; filename="${filename.replace(/[^\w.\- ]/g, '_')}"`);
+  else if (disposition === 'attachment') res.setHeader('Content-Disposition', 'attachment');
+  res.sendFile(daemon.files.pathFor(sha256), { etag: false, lastModified: false, dotfiles: 'allow' });
+}
+
+export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
+  const r = Router();
+
+  r.post('/assets', need('submit'), async (req, res) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > sec.maxUploadBytes + 64 * 1024) {
+      throw new GatewayError({ code: 'payload_too_large', message: `upload exceeds ${sec.maxUploadBytes} bytes` });
+    }
+    let info: Awaited<ReturnType<typeof inspectImage>> | undefined;
+    const stored = await daemon.files.write(await uploadStream(req, sec.maxUploadBytes), {
+      maxBytes: sec.maxUploadBytes,
+      inspect: async (tmp) => void (info = await inspectImage(tmp, sec.maxPixels)),
+    });
+    const existed = await daemon.store.assets.get(stored.sha256);
+    const asset: Asset = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height };
+    await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() });
+    res.setHeader('Location', `/v1/assets/${asset.sha256}`);
+    res.status(existed ? 200 : 201).json(asset);
+  });
+
+  r.get('/assets/:sha256', need('read'), async (req, res) => {
+    const sha = String(req.params.sha256).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha)) throw new GatewayError({ code: 'bad_request', message: 'asset id must be a sha256 hex digest' });
+    const a = await daemon.store.assets.get(sha);
+    if (!a) throw new GatewayError({ code: 'not_found', message: `no asset ${sha}` });
+    sendStored(daemon, res, sha, a.contentType);
+  });
+
+  r.get('/outputs/:id', need('read'), async (req, res) => {
+    const o = await daemon.store.outputs.get(req.params.id as string);
+    if (!o) throw new GatewayError({ code: 'not_found', message: `no output ${req.params.id}` });
+    sendStored(daemon, res, o.sha256, o.contentType, o.filename);
+  });
+
+  return r;
+}

@@ -1,0 +1,60 @@
+import { Router } from 'express';
+import type { Daemon } from '../../daemon.js';
+import { GatewayError } from '../../errors.js';
+import { need } from '../middleware/auth.js';
+
+const startOfUtcDay = () => {
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+};
+
+export function jobRoutes(daemon: Daemon): Router {
+  const r = Router();
+
+  r.post('/jobs', need('submit'), async (req, res) => {
+    const p = req.principal!;
+    if (p.dailyQuota !== null && (await daemon.store.audit.countSince(p.tokenId, 'job.create', startOfUtcDay())) >= p.dailyQuota) {
+      throw new GatewayError({ code: 'rate_limited', message: `daily quota of ${p.dailyQuota} jobs reached for token '${p.name}'` });
+    }
+    const key = req.get('idempotency-key');
+    if (key !== undefined && (key.length === 0 || key.length > 200)) {
+      throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });
+    }
+    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name });
+    res.setHeader('Location', `/v1/jobs/${job.id}`);
+    res.status(created ? 201 : 200).json(job);
+  });
+
+  r.get('/jobs', need('read'), async (req, res) => {
+    const jobs = await daemon.list(req.query);
+    const limit = Number(req.query.limit ?? 50);
+    res.json({ jobs, nextCursor: jobs.length === limit && jobs.length > 0 ? jobs[jobs.length - 1]!.id : null });
+  });
+
+  r.get('/jobs/:id', need('read'), async (req, res) => {
+    res.json(await daemon.get(req.params.id as string));
+  });
+
+  r.get('/jobs/:id/preview', need('read'), async (req, res) => {
+    await daemon.get(req.params.id as string);
+    const p = daemon.preview(req.params.id as string);
+    if (!p) throw new GatewayError({ code: 'not_found', message: 'no preview for this job (yet)' });
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(p.mime).send(p.image);
+  });
+
+  r.post('/jobs/:id/cancel', need('submit'), async (req, res) => {
+    res.json(await daemon.cancel(req.params.id as string));
+  });
+
+  r.post('/jobs/:id/retry', need('submit'), async (req, res) => {
+    res.json(await daemon.retry(req.params.id as string));
+  });
+
+  r.delete('/jobs/:id', need('submit'), async (req, res) => {
+    await daemon.remove(req.params.id as string);
+    res.status(204).end();
+  });
+
+  return r;
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { GatewayEvent, Job, JobState, ProgressEvent } from './jobs.js';
+
+/** Request and response bodies of `/v1`. The daemon validates with these; every client calls with them. */
+
+export const ListJobsResponse = z.object({
+  jobs: z.array(Job),
+  nextCursor: z.string().nullable().describe('pass as `before` for the next page'),
+});
+export type ListJobsResponse = z.infer<typeof ListJobsResponse>;
+
+export const Asset = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int(),
+  contentType: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+});
+export type Asset = z.infer<typeof Asset>;
+
+export const BackendHealth = z.enum(['unknown', 'up', 'down']);
+export const Backend = z.object({
+  name: z.string(),
+  url: z.string(),
+  health: BackendHealth,
+  draining: z.boolean(),
+  inflight: z.number().int(),
+  capacity: z.number().int(),
+  weight: z.number(),
+  nodes: z.number().int().nullable().describe('node classes known from /object_info'),
+  models: z.number().int().nullable().describe('distinct model/combo values known'),
+});
+export type Backend = z.infer<typeof Backend>;
+
+export const AddBackend = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  url: z.url({ protocol: /^https?$/ }),
+  weight: z.number().positive().default(1),
+  inflight: z.number().int().min(1).max(16).default(2),
+});
+export type AddBackend = z.input<typeof AddBackend>;
+
+export const Stats = z.object({
+  jobs: z.record(JobState, z.number().int()),
+  backends: z.object({ up: z.number().int(), down: z.number().int(), unknown: z.number().int() }),
+  lastEventId: z.number().int(),
+});
+export type Stats = z.infer<typeof Stats>;
+
+export const TokenScope = z.enum(['read', 'submit', 'admin']);
+export type TokenScope = z.infer<typeof TokenScope>;
+
+export const Token = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: TokenScope,
+  dailyQuota: z.number().int().nullable(),
+  createdAt: z.number(),
+  revokedAt: z.number().nullable(),
+});
+export type Token = z.infer<typeof Token>;
+
+export const CreateToken = z.object({
+  name: z.string().min(1).max(100),
+  scope: TokenScope.default('submit'),
+  dailyQuota: z.number().int().min(1).nullable().default(null).describe('jobs per UTC day; null = unlimited'),
+});
+export type CreateToken = z.input<typeof CreateToken>;
+
+export const CreatedToken = Token.extend({ token: z.string().describe('shown once') });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const PairRequest = z.object({ name: z.string().min(1).max(100).default('Figma') });
+export const PairStarted = z.object({
+  pairingId: z.string().describe('secret: poll GET /v1/pair/{pairingId} with it'),
+  code: z.string().describe('show this; the user confirms it with `comfygate pair <code>`'),
+  expiresAt: z.number(),
+});
+export type PairStarted = z.infer<typeof PairStarted>;
+export const PairStatus = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('pending'), expiresAt: z.number() }),
+  z.object({ state: z.literal('confirmed'), token: z.string() }),
+  z.object({ state: z.literal('expired') }),
+]);
+export type PairStatus = z.infer<typeof PairStatus>;
+export const PendingPairing = z.object({ code: z.string(), name: z.string(), expiresAt: z.number() });
+export const ConfirmPairing = z.object({ code: z.string().min(1) });
+
+/** `/v1/ws`: the client subscribes; the server sends the same events as `/v1/events`. */
+export const WsClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), jobs: z.array(z.string()).optional(), since: z.number().int().optional() }),
+  z.object({ type: z.literal('unsubscribe'), jobs: z.array(z.string()).optional() }),
+]);
+export type WsClientMessage = z.infer<typeof WsClientMessage>;
+
+export const StreamEvent = z.union([GatewayEvent, ProgressEvent]);
+export type StreamEvent = z.infer<typeof StreamEvent>;
+
+/** Browsers cannot set headers on a WebSocket: the token travels as a subprotocol entry `comfygate.token.<token>`. */
+export const WS_TOKEN_PROTOCOL_PREFIX = 'comfygate.token.';
+export const WS_PROTOCOL = 'comfygate.v1';

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { ErrorBody, type ErrorCode } from './errors.js';
+import { type CreateJob, Job, type JobState, type ListJobsQuery } from './jobs.js';
+import {
+  Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
+  StreamEvent, Token, PendingPairing,
+} from './api.js';
+
+/** An error answer from the daemon (or a transport failure, code `unavailable`). */
+export class GatewayClientError extends Error {
+  constructor(readonly code: ErrorCode | 'unavailable' | 'bad_response', message: string, readonly status: number, readonly body?: unknown) {
+    super(message);
+    this.name = 'GatewayClientError';
+  }
+}
+
+export const isGatewayClientError = (e: unknown): e is GatewayClientError => e instanceof GatewayClientError;
+
+export interface GatewayClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** Injected so the client runs in Node, a browser iframe and VS Code alike. */
+  fetch?: typeof fetch;
+}
+
+export const RESUME_DEFAULTS = { initialMs: 250, maxMs: 10_000 } as const;
+
+type Query = Record<string, string | number | undefined>;
+
+/** Typed calls to a comfygate daemon. Every response is checked against the shared schema. */
+export class GatewayClient {
+  private readonly fetchImpl: typeof fetch;
+  readonly baseUrl: string;
+
+  constructor(private readonly opts: GatewayClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  createJob(input: CreateJob, o: { idempotencyKey?: string } = {}): Promise<Job> {
+    const headers: Record<string, string> = o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {};
+    return this.json(Job, 'POST', '/v1/jobs', { body: input, headers });
+  }
+  getJob(id: string): Promise<Job> {
+    return this.json(Job, 'GET', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+  listJobs(q: ListJobsQuery = {}): Promise<ListJobsResponse> {
+    return this.json(ListJobsResponse, 'GET', '/v1/jobs', { query: q as Query });
+  }
+  cancelJob(id: string): Promise<Job> {
+    return this.json(Job, 'POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+  retryJob(id: string): Promise<Job> {
+    return this.json(Job, 'POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
+  }
+  async deleteJob(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+  /** The output file; the caller reads the body (bytes, stream, blob). */
+  output(id: string): Promise<Response> {
+    return this.request('GET', `/v1/outputs/${encodeURIComponent(id)}`);
+  }
+  uploadAsset(data: Uint8Array | Blob, contentType = 'application/octet-stream'): Promise<Asset> {
+    return this.json(Asset, 'POST', '/v1/assets', { raw: data, headers: { 'content-type': contentType } });
+  }
+  backends(): Promise<Backend[]> {
+    return this.json(z.array(Backend), 'GET', '/v1/backends');
+  }
+  addBackend(b: AddBackend): Promise<Backend> {
+    return this.json(Backend, 'POST', '/v1/backends', { body: b });
+  }
+  async removeBackend(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/backends/${encodeURIComponent(name)}`);
+  }
+  drainBackend(name: string, draining = true): Promise<Backend> {
+    return this.json(Backend, 'POST', `/v1/backends/${encodeURIComponent(name)}/drain`, { body: { draining } });
+  }
+  stats(): Promise<Stats> {
+    return this.json(Stats, 'GET', '/v1/stats');
+  }
+  tokens(): Promise<Token[]> {
+    return this.json(z.array(Token), 'GET', '/v1/tokens');
+  }
+  createToken(t: CreateToken): Promise<CreatedToken> {
+    return this.json(CreatedToken, 'POST', '/v1/tokens', { body: t });
+  }
+  async revokeToken(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+  startPairing(name: string): Promise<PairStarted> {
+    return this.json(PairStarted, 'POST', '/v1/pair', { body: { name } });
+  }
+  pairingStatus(pairingId: string): Promise<PairStatus> {
+    return this.json(PairStatus, 'GET', `/v1/pair/${encodeURIComponent(pairingId)}`);
+  }
+  pendingPairings(): Promise<z.infer<typeof PendingPairing>[]> {
+    return this.json(z.array(PendingPairing), 'GET', '/v1/pair');
+  }
+  async confirmPairing(code: string): Promise<void> {
+    await this.request('POST', '/v1/pair/confirm', { body: { code } });
+  }
+
+  /** Polls nothing: follows the event stream until the job is terminal, resuming the stream if it drops. */
+  async waitForJob(id: string, o: { signal?: AbortSignal; onEvent?: (e: StreamEvent) => void } = {}): Promise<Job> {
+    const terminal: JobState[] = ['succeeded', 'failed', 'canceled'];
+    const first = await this.getJob(id);
+    if (terminal.includes(first.state)) return first;
+    const inner = new AbortController();
+    const abort = () => inner.abort();
+    o.signal?.addEventListener('abort', abort);
+    try {
+      for await (const e of this.events({ job: id, signal: inner.signal })) {
+        o.onEvent?.(e);
+        if (e.type === 'job:succeeded' || e.type === 'job:failed' || e.type === 'job:canceled') return this.getJob(id);
+      }
+      throw new GatewayClientError('unavailable', 'event stream ended', 0);
+    } finally {
+      o.signal?.removeEventListener('abort', abort);
+      inner.abort();
+    }
+  }
+
+  /**
+   * Server-sent events from `/v1/events`, as an async iterator. A dropped stream is reopened with
+   * `Last-Event-ID`, so no durable event is missed; progress events are live only.
+   */
+  async *events(o: { job?: string; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<StreamEvent> {
+    let lastId = o.since;
+    let delay: number = RESUME_DEFAULTS.initialMs;
+    while (!o.signal?.aborted) {
+      try {
+        const headers: Record<string, string> = { accept: 'text/event-stream' };
+        if (lastId !== undefined) headers['last-event-id'] = String(lastId);
+        const res = await this.request('GET', '/v1/events', { query: { job: o.job }, headers, signal: o.signal });
+        delay = RESUME_DEFAULTS.initialMs;
+        for await (const msg of parseSse(res.body!)) {
+          if (msg.id !== undefined) lastId = Number(msg.id);
+          const parsed = StreamEvent.safeParse(JSON.parse(msg.data));
+          if (parsed.success) yield parsed.data;
+        }
+      } catch (err) {
+        if (o.signal?.aborted) return;
+        if (isGatewayClientError(err) && err.code !== 'unavailable') throw err;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(RESUME_DEFAULTS.maxMs, delay * 2);
+    }
+  }
+
+  async request(
+    method: string,
+    path: string,
+    o: { body?: unknown; raw?: Uint8Array | Blob; query?: Query; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { ...o.headers };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    let body: RequestInit['body'];
+    if (o.body !== undefined) (headers['content-type'] = 'application/json'), (body = JSON.stringify(o.body));
+    else if (o.raw !== undefined) body = o.raw as RequestInit['body'];
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body, signal: o.signal });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      throw new GatewayClientError('unavailable', `cannot reach comfygate at ${this.baseUrl}: ${(err as Error).message}`, 0);
+    }
+    if (!res.ok) throw await toClientError(res);
+    return res;
+  }
+
+  private async json<S extends z.ZodType>(schema: S, method: string, path: string, o: Parameters<GatewayClient['request']>[2] = {}): Promise<z.output<S>> {
+    const res = await this.request(method, path, o);
+    const parsed = schema.safeParse(await res.json());
+    if (!parsed.success) throw new GatewayClientError('bad_response', `unexpected response from ${method} ${path}: ${parsed.error.message}`, res.status);
+    return parsed.data;
+  }
+}
+
+async function toClientError(res: Response): Promise<GatewayClientError> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  const parsed = ErrorBody.safeParse(body);
+  if (parsed.success) return new GatewayClientError(parsed.data.error.code, parsed.data.error.message, res.status, body);
+  return new GatewayClientError(res.status >= 500 ? 'unavailable' : 'bad_request', `HTTP ${res.status}: ${text.slice(0, 200)}`, res.status, body);
+}
+
+/** Minimal text/event-stream parser (id, event, data; comments and retry ignored). */
+export async function* parseSse(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event?: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  let msg: { id?: string; event?: string; data: string[] } = { data: [] };
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (line === '') {
+          if (msg.data.length) yield { id: msg.id, event: msg.event, data: msg.data.join('\n') };
+          msg = { data: [] };
+        } else if (!line.startsWith(':')) {
+          const i = line.indexOf(':');
+          const field = i < 0 ? line : line.slice(0, i);
+          const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+          if (field === 'data') msg.data.push(value);
+          else if (field === 'id') msg.id = value;
+          else if (field === 'event') msg.event = value;
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
