@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import { createDaemon, type ConfigInput, type Daemon } from '@comfygate/daemon';
+import { startGateway, type Gateway } from '@comfygate/daemon/http';
+import { GatewayClient } from '@comfygate/shared';
+import { makeHome, testConfig } from './daemon.js';
+
+export interface TestGateway extends AsyncDisposable {
+  daemon: Daemon;
+  gateway: Gateway;
+  url: string;
+  token: string;
+  home: string;
+  client: GatewayClient;
+  /** fetch against the gateway with the admin token unless `headers.authorization` is given. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A real daemon with its HTTP gateway on 127.0.0.1:0 and a temp home, all removed on close. */
+export async function startTestGateway(opts: { backends: ConfigInput['backends']; engine?: ConfigInput['engine']; security?: ConfigInput['security'] }): Promise<TestGateway> {
+  const home = makeHome();
+  const config = testConfig(home, opts.backends, opts.engine);
+  if (opts.security) Object.assign(config.security, opts.security);
+  const daemon = await createDaemon(config);
+  const gateway = await startGateway(daemon);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await gateway.close();
+    await daemon.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  return {
+    daemon,
+    gateway,
+    url: gateway.url,
+    token: gateway.adminToken,
+    home,
+    client: new GatewayClient({ baseUrl: gateway.url, token: gateway.adminToken }),
+    fetch: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${gateway.adminToken}`);
+      return fetch(gateway.url + path, { ...init, headers });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
