@@ -110,7 +110,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
   const checkCapable = (graph: CreateJob['graph'], pin: string | undefined) => {
     const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
-    if (pool.some((b) => !b.capabilities)) return;
+    if (pool.length === 0 || pool.some((b) => !b.capabilities)) return;
     const lacks = pool.map((b) => ({ backend: b.name, missing: missingFor(graph, b.capabilities!) }));
     if (lacks.every((l) => l.missing.length > 0)) {
       const summary = lacks.map((l) => `${l.backend}: ${l.missing.join(', ')}`).join('; ');

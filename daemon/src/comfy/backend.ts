@@ -54,7 +54,8 @@ export class ComfyBackend {
     this.probeDelay = breaker.probeMs;
     this.socket = new ComfySocket(config.url, crypto.randomUUID().replaceAll('-', ''), {
       onOpen: () => this.listener.onSocketOpen(this),
-      onClose: () => {},
+      // A dropped socket is often the first sign of a dead backend: check at once rather than at the next job.
+      onClose: () => void this.probe(),
       onMessage: (m) => this.onMessage(m),
     });
   }

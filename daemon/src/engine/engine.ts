@@ -53,6 +53,9 @@ export class Engine implements BackendListener {
   private readonly work = new Set<Promise<unknown>>();
   private readonly reconciling = new Set<string>();
   private readonly failoverTimers = new Map<string, NodeJS.Timeout>();
+  /** When each client last had a job dispatched (round-robin fairness); bounded by the number of clients. */
+  private readonly lastServed = new Map<string, number>();
+  private serveCounter = 0;
   private scheduling = false;
   private again = false;
   private wakeTimer: NodeJS.Timeout | null = null;
@@ -178,7 +181,7 @@ export class Engine implements BackendListener {
       if (heads.length === 0) break;
       const active = this.activeByClient();
       let progressed = false;
-      for (const job of fairOrder(heads, (c) => active.get(c) ?? 0)) {
+      for (const job of fairOrder(heads, (c) => active.get(c) ?? 0, (c) => this.lastServed.get(c) ?? 0)) {
         if (await this.place(job)) {
           progressed = true;
           break;
@@ -217,6 +220,8 @@ export class Engine implements BackendListener {
       newAttempt: { id: promptId, jobId: job.id, backend: b.name, number, state: 'posting' },
     });
     if (!moved) return;
+    if (this.lastServed.size > 10_000) this.lastServed.clear(); // clients are free-form strings: stay bounded
+    this.lastServed.set(job.client, ++this.serveCounter);
     const f: Inflight = { promptId, jobId: job.id, client: job.client, backend: b, posting: true, finishing: false, lastSignalAt: Date.now(), executionError: null };
     this.inflight.set(promptId, f);
     this.track(this.post(f, moved.graphJson));

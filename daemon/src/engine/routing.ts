@@ -40,12 +40,20 @@ export function route(
   return { kind: 'dispatch', backend: pool.reduce((best, b) => (score(b) < score(best) ? b : best)) };
 }
 
-/** Priority first, then the client with fewest jobs in flight (fairness), then FIFO. */
+/**
+ * Priority first; then fairness between clients: fewest jobs in flight, then the client served least
+ * recently (round robin), so one big batch cannot starve a designer's single image; then FIFO.
+ */
 export function fairOrder<J extends { priority: number; client: string; seq: number }>(
   heads: J[],
   activeByClient: (client: string) => number,
+  lastServedAt: (client: string) => number,
 ): J[] {
   return [...heads].sort(
-    (a, b) => b.priority - a.priority || activeByClient(a.client) - activeByClient(b.client) || a.seq - b.seq,
+    (a, b) =>
+      b.priority - a.priority ||
+      activeByClient(a.client) - activeByClient(b.client) ||
+      lastServedAt(a.client) - lastServedAt(b.client) ||
+      a.seq - b.seq,
   );
 }

@@ -29,7 +29,15 @@ describe('fairOrder', () => {
       { id: 'c', priority: 1, client: 'batch', seq: 20 },
     ];
     const active = (c: string) => (c === 'batch' ? 2 : 0);
-    expect(fairOrder(jobs, active).map((j) => j.id)).toEqual(['c', 'b', 'a']);
+    expect(fairOrder(jobs, active, () => 0).map((j) => j.id)).toEqual(['c', 'b', 'a']);
+  });
+  it('with nothing in flight, serves the client served least recently', () => {
+    const jobs = [
+      { id: 'a', priority: 0, client: 'batch', seq: 2 },
+      { id: 'b', priority: 0, client: 'designer', seq: 9 },
+    ];
+    const served = (c: string) => (c === 'batch' ? 5 : 0);
+    expect(fairOrder(jobs, () => 0, served).map((j) => j.id)).toEqual(['b', 'a']);
   });
 });
 

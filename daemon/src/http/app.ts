@@ -45,7 +45,8 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const tokens = new TokenService(daemon.store);
   const adminToken = await tokens.ensureAdminToken(config.home);
   const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``));
-  const policy = originPolicy(config.security, config.host);
+  let port = config.port;
+  const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
 
   const app = express();
@@ -68,11 +69,13 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   });
 
   const v1 = express.Router();
+  // Uploads read the raw stream, so they come before the JSON parser (which also takes text/plain: clients
+  // that forget the header, as ComfyUI tolerates, protocol §1.4).
+  v1.use(fileRoutes(daemon, config.security));
   v1.use(express.json({ limit: config.security.maxJsonBytes, type: ['application/json', 'text/plain'] }));
   v1.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));
-  v1.use(fileRoutes(daemon, config.security));
   v1.use(backendRoutes(daemon));
   v1.use(tokenRoutes(tokens));
   v1.use(sseRoutes(daemon));
@@ -112,7 +115,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | null = null;
   return {

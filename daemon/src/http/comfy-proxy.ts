@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
+import { WS_PROTOCOL } from '@comfygate/shared';
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
 
@@ -48,7 +49,8 @@ export async function proxyHttp(daemon: Daemon, req: Request, res: Response): Pr
 
 /** WebSocket passthrough: our client's socket is bridged to `/ws` on the backend, frames kept binary or text. */
 export function comfySocketProxy(daemon: Daemon) {
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false });
+  // Browsers send the token as a subprotocol entry beside `comfygate.v1`, which we select.
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (p) => (p.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
   const bridge = (client: WebSocket, upstreamUrl: string) => {
     const upstream = new WebSocket(upstreamUrl, { perMessageDeflate: false });
     const early: [WebSocket.RawData, boolean][] = [];

@@ -4,6 +4,7 @@ import { GatewayError, toGatewayError } from '../../errors.js';
 
 /** Body-parser errors carry an http-errors `type`; map them onto our codes so clients always get our shape. */
 function fromHttpError(err: unknown): GatewayError | null {
+  if (err instanceof GatewayError) return err;
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${e.message}` });
   if (e?.type === 'entity.too.large') return new GatewayError({ code: 'payload_too_large', message: 'request body too large' });

@@ -18,11 +18,11 @@ export interface OriginPolicy {
 
 /**
  * DNS rebinding is defeated by refusing any Host we were not told about (no name is resolved); CSRF from
- * web pages by refusing any Origin that is not the dashboard's own, a VS Code webview, Figma's `null`
+ * web pages by refusing any Origin that is not the dashboard's own (same host names, same port), a VS Code webview, Figma's `null`
  * (which still needs a token) or a configured one. As in the fixes for Ollama CVE-2024-28224 and
  * ComfyUI CVE-2024-10481.
  */
-export function originPolicy(sec: SecurityConfig, bindHost: string): OriginPolicy {
+export function originPolicy(sec: SecurityConfig, bindHost: string, ownPort: () => number): OriginPolicy {
   const names = new Set([...LOOPBACK_NAMES, ...sec.allowedHosts.map((h) => h.toLowerCase())]);
   if (bindHost !== '0.0.0.0' && bindHost !== '::') names.add(hostName(bindHost));
   const extra = new Set(sec.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
@@ -32,8 +32,10 @@ export function originPolicy(sec: SecurityConfig, bindHost: string): OriginPolic
       const o = origin.toLowerCase();
       if (o === 'null' || o.startsWith('vscode-webview://') || extra.has(o)) return true;
       try {
+        // Our own origin only (the dashboard): another local port is another program, as ComfyUI also holds.
         const u = new URL(o);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && names.has(hostName(u.host));
+        const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+        return (u.protocol === 'http:' || u.protocol === 'https:') && names.has(hostName(u.host)) && port === ownPort();
       } catch {
         return false;
       }
