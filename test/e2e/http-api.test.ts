@@ -40,6 +40,19 @@ describe('/v1 jobs', () => {
     expect((await g.fetch(`/v1/jobs/${queued.id}`)).status).toBe(404);
   });
 
+  it('keeps a seed of 2^64-1 exact from the request body to ComfyUI', async () => {
+    await using fake = await startFakeComfy();
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const body = JSON.stringify({ graph: txt2img({ seed: 1 }) }).replace('"seed":1', '"seed":18446744073709551615');
+    const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    expect(res.status).toBe(201);
+    const job = await g.client.waitForJob((await res.json()).id);
+    expect(job.state).toBe('succeeded');
+    const [attempt] = await g.daemon.store.attempts.forJob(job.id);
+    const history = await (await fetch(`${fake.url}/history/${attempt!.id}`)).text();
+    expect(history).toContain('"seed": 18446744073709551615');
+  });
+
   it('pages the job list with a cursor', async () => {
     await using fake = await startFakeComfy();
     await fake.control.down();

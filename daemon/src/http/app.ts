@@ -9,6 +9,7 @@ import { eventSocketServer } from './events/ws.js';
 import { createMetrics } from './metrics.js';
 import { authenticate, need, tokenFrom } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
+import { losslessJson } from './middleware/json.js';
 import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { openApiDocument } from './openapi.js';
@@ -69,10 +70,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   });
 
   const v1 = express.Router();
-  // Uploads read the raw stream, so they come before the JSON parser (which also takes text/plain: clients
-  // that forget the header, as ComfyUI tolerates, protocol §1.4).
+  // Uploads read the raw stream, so they come before the JSON parser.
   v1.use(fileRoutes(daemon, config.security));
-  v1.use(express.json({ limit: config.security.maxJsonBytes, type: ['application/json', 'text/plain'] }));
+  v1.use(losslessJson(config.security.maxJsonBytes));
   v1.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));

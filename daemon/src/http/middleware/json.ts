@@ -1,0 +1,28 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { isSafeNumber, parse } from 'lossless-json';
+import { GatewayError } from '../../errors.js';
+
+/**
+ * JSON bodies parsed without losing integers above 2^53 (ComfyUI seeds go up to 2^64-1): those become
+ * bigint and are written back verbatim when the graph is sent on. text/plain is accepted too, as ComfyUI
+ * does (protocol §1.4), for clients that forget the header.
+ */
+export function losslessJson(limit: number) {
+  const text = express.text({ type: ['application/json', 'text/plain', 'application/*+json'], limit });
+  return (req: Request, res: Response, next: NextFunction) => {
+    text(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      if (typeof req.body !== 'string') return next();
+      if (req.body.trim() === '') {
+        req.body = undefined;
+        return next();
+      }
+      try {
+        req.body = parse(req.body, undefined, (value) => (isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value)));
+        next();
+      } catch (e) {
+        next(new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${(e as Error).message}` }));
+      }
+    });
+  };
+}
