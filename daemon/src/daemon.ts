@@ -10,6 +10,7 @@ import { missingFor } from './comfy/capabilities.js';
 import { stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
+import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -17,6 +18,8 @@ import type { JobRecord, OutputRecord, Store } from './store/types.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
+  /** Passed to ComfyUI's POST /prompt as extra_data (e.g. api_key_comfy_org); kept in memory only, never stored. */
+  extraData?: Record<string, unknown>;
   /** The caller's identity (its token), used as the fairness key when the body names none. */
   caller?: string;
 }
@@ -129,10 +132,13 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
       }
       checkCapable(spec.graph, spec.backend);
+      await checkAssetRefs(assetRefIds(spec.graph), store.assets);
       const graphJson = stringifyGraph(spec.graph);
       const requestHash = sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null;
+      const id = crypto.randomUUID();
+      if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       const result = await store.jobs.create({
-        id: crypto.randomUUID(),
+        id,
         priority: spec.priority,
         client: spec.client ?? sopts.caller ?? 'default',
         backendPin: spec.backend ?? null,
@@ -142,6 +148,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         idempotencyKey: sopts.idempotencyKey ?? null,
         requestHash,
       });
+      if (result.kind !== 'created') engine.forgetExtraData(id);
       if (result.kind === 'key_conflict') {
         throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
       }

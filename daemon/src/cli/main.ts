@@ -1,14 +1,38 @@
 import { Command } from 'commander';
 import { GatewayError } from '../errors.js';
+import { registerBackends } from './commands/backends.js';
+import { registerCancel } from './commands/cancel.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerJobs } from './commands/jobs.js';
+import { registerPair } from './commands/pair.js';
 import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
+import { registerSubmit } from './commands/submit.js';
+import { registerToken } from './commands/token.js';
+import { CliError, registerGlobalOptions } from './context.js';
 
 const program = new Command('comfygate')
   .description('comfygate: a local gateway in front of ComfyUI servers')
   .showHelpAfterError();
+registerGlobalOptions(program);
 registerStart(program);
+registerStatus(program);
+registerSubmit(program);
+registerJobs(program);
+registerCancel(program);
+registerBackends(program);
+registerToken(program);
+registerPair(program);
+registerDoctor(program);
+
+/** Errors meant for people print as one line; anything else is a bug and keeps its stack. */
+function messageOf(err: unknown): string {
+  const e = err as Error;
+  if (err instanceof GatewayError || err instanceof CliError || e.name === 'GatewayClientError') return e.message;
+  return e.stack ?? String(err);
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const msg = err instanceof GatewayError || (err as Error).name === 'GatewayClientError' ? (err as Error).message : ((err as Error).stack ?? String(err));
-  process.stderr.write(`comfygate: ${msg}\n`);
-  process.exit(1);
+  process.stderr.write(`comfygate: ${messageOf(err)}\n`);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
 });

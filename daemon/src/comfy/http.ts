@@ -97,9 +97,10 @@ export class ComfyHttp {
     return { stream: res.body as unknown as Readable, contentType };
   }
 
-  async uploadImage(file: { name: string; data: Uint8Array; contentType: string }, opts: { subfolder?: string; overwrite?: boolean } = {}): Promise<ImageRef> {
+  /** Uploads into ComfyUI's input/. Same name + same bytes is deduplicated by ComfyUI itself (protocol §2.9). */
+  async uploadImage(file: { name: string; data: Blob }, opts: { subfolder?: string; overwrite?: boolean } = {}): Promise<ImageRef> {
     const form = new FormData();
-    form.set('image', new Blob([file.data], { type: file.contentType }), file.name);
+    form.set('image', file.data, file.name);
     if (opts.subfolder) form.set('subfolder', opts.subfolder);
     if (opts.overwrite) form.set('overwrite', 'true');
     const res = await request(new URL('/upload/image', this.baseUrl), { method: 'POST', body: form, dispatcher: this.agent });

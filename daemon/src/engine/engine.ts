@@ -10,6 +10,7 @@ import type { BackendConfig, EngineConfig } from '../config/schema.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { GatewayError } from '../errors.js';
 import { harvestOutputs } from './harvest.js';
+import { InputStager } from './inputs.js';
 import { ProgressBoard } from './progress.js';
 import { decideRetry } from './retry.js';
 import { fairOrder, route } from './routing.js';
@@ -56,6 +57,9 @@ export class Engine implements BackendListener {
   /** When each client last had a job dispatched (round-robin fairness); bounded by the number of clients. */
   private readonly lastServed = new Map<string, number>();
   private serveCounter = 0;
+  private readonly stager: InputStager;
+  /** Per-job extra_data for ComfyUI (partner-node API keys): memory only, never written to the store or logs. */
+  private readonly secrets = new Map<string, Record<string, unknown>>();
   private scheduling = false;
   private again = false;
   private wakeTimer: NodeJS.Timeout | null = null;
@@ -64,6 +68,15 @@ export class Engine implements BackendListener {
 
   constructor(private readonly deps: EngineDeps) {
     this.progress = new ProgressBoard(deps.config.progressThrottleMs, (e) => this.progressListeners.forEach((l) => l(e)));
+    this.stager = new InputStager(deps.store.assets, deps.files);
+  }
+
+  setExtraData(jobId: string, extra: Record<string, unknown>): void {
+    this.secrets.set(jobId, extra);
+  }
+
+  forgetExtraData(jobId: string): void {
+    this.secrets.delete(jobId);
   }
 
   async start(): Promise<void> {
@@ -141,7 +154,7 @@ export class Engine implements BackendListener {
     const { store } = this.deps;
     if (job.state === 'queued' || job.state === 'postprocessing') {
       const done = await store.jobs.transition({ jobId: job.id, from: [job.state], to: 'canceled', event: { type: 'job:canceled' }, patch: { finishedAt: Date.now(), cancelRequested: true } });
-      if (done) return this.progress.clear(job.id);
+      if (done) return this.settle(job.id);
       const fresh = await store.jobs.get(job.id);
       if (fresh && fresh.state !== job.state) return this.cancel(fresh);
       return;
@@ -229,7 +242,8 @@ export class Engine implements BackendListener {
 
   private async post(f: Inflight, graphJson: string): Promise<void> {
     try {
-      const res = await f.backend.http.postPrompt({ graphJson, promptId: f.promptId, clientId: f.backend.socket.clientId });
+      const staged = await this.stager.stage(graphJson, f.backend);
+      const res = await f.backend.http.postPrompt({ graphJson: staged, promptId: f.promptId, clientId: f.backend.socket.clientId, extraData: this.secrets.get(f.jobId) });
       f.posting = false;
       f.backend.reportSuccess();
       if (!res.ok) return await this.endAttempt(f, classifyValidation(res.error, res.nodeErrors));
@@ -309,10 +323,10 @@ export class Engine implements BackendListener {
       const e = classifyThrown(err);
       const error: ErrorDetail = { code: e.code, message: `post-processing failed: ${e.message}` };
       await this.deps.store.jobs.transition({ jobId: job.id, from: ['postprocessing'], to: 'failed', event: { type: 'job:failed', data: { error } }, patch: { error, finishedAt: Date.now() } });
-      return this.progress.clear(job.id);
+      return this.settle(job.id);
     }
     await this.deps.store.jobs.transition({ jobId: job.id, from: ['postprocessing'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
-    this.progress.clear(job.id);
+    this.settle(job.id);
   }
 
   /** Ends an attempt that did not succeed: canceled, retried (preferably elsewhere) or failed. */
@@ -336,10 +350,12 @@ export class Engine implements BackendListener {
         });
       } else {
         await store.jobs.transition({ jobId: job.id, from: ACTIVE, to: 'failed', event: { type: 'job:failed', data: { error: attemptError } }, patch: { error: attemptError, finishedAt: Date.now() }, attemptUpdate });
+        return this.settle(job.id);
       }
+      this.progress.clear(job.id);
+      return this.kick();
     }
-    this.progress.clear(job.id);
-    this.kick();
+    this.settle(job.id);
   }
 
   // ---- cancel, reconcile, recovery ---------------------------------------------------------------
@@ -437,6 +453,7 @@ export class Engine implements BackendListener {
     this.track(this.deps.store.events.append(health === 'up' ? 'backend:up' : 'backend:down', null, { backend: b.name, reason }));
     if (health === 'up') {
       clearTimeout(this.failoverTimers.get(b.name));
+      this.stager.forget(b.name); // a restarted ComfyUI may have lost its input/ files
       this.failoverTimers.delete(b.name);
       if (b.capabilities) this.track(this.deps.store.backends.saveCapabilities(b.name, b.config.url, b.capabilities));
       this.track(this.reconcile(b));
@@ -493,6 +510,13 @@ export class Engine implements BackendListener {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
+
+  /** A job reached a terminal state: drop what was kept in memory for it, and look for more work. */
+  private settle(jobId: string): void {
+    this.progress.clear(jobId);
+    this.secrets.delete(jobId);
+    this.kick();
+  }
 
   private activeByClient(): Map<string, number> {
     const m = new Map<string, number>();

@@ -152,9 +152,31 @@ export interface OutputsRepo {
   get(id: string): Promise<OutputRecord | null>;
 }
 
+/** A named handle on stored bytes (Comfy API v2 asset ids); several can share one blob. */
+export interface AssetRefRecord {
+  id: string;
+  sha256: string;
+  filePath: string;
+  contentType: string;
+  jobId: string | null;
+  createdAt: number;
+}
+
+/** What a `core/ASSET` reference in a graph points at, whichever kind of id it used. */
+export interface ResolvedAsset {
+  sha256: string;
+  contentType: string;
+  filePath: string;
+}
+
 export interface AssetsRepo {
   upsert(a: AssetRecord): Promise<void>;
   get(sha256: string): Promise<AssetRecord | null>;
+  createRef(r: AssetRefRecord): Promise<void>;
+  getRef(id: string): Promise<AssetRefRecord | null>;
+  deleteRef(id: string): Promise<boolean>;
+  /** An asset ref id, an output id, or a sha256 hex digest of an uploaded asset. */
+  resolve(id: string): Promise<ResolvedAsset | null>;
 }
 
 export interface EventsRepo {

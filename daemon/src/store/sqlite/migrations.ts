@@ -114,6 +114,15 @@ ALTER TABLE backends ADD COLUMN weight REAL;
 ALTER TABLE backends ADD COLUMN inflight INTEGER;
 ALTER TABLE assets ADD COLUMN width INTEGER;
 ALTER TABLE assets ADD COLUMN height INTEGER;
+CREATE TABLE asset_refs (
+  id TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL REFERENCES assets(sha256),
+  file_path TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  job_id TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX asset_refs_sha ON asset_refs(sha256);
 `,
   },
 ];

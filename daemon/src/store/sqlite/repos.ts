@@ -1,5 +1,5 @@
 import type {
-  AssetRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, TokenRecord, TokensRepo,
+  AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, ResolvedAsset, TokenRecord, TokensRepo,
 } from '../types.js';
 import { type Db, json } from './db.js';
 
@@ -89,7 +89,31 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
     VALUES (@sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (sha256) DO UPDATE SET width = COALESCE(assets.width, excluded.width), height = COALESCE(assets.height, excluded.height)`);
   const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?');
+  const insertRef = db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, job_id, created_at)
+    VALUES (@id, @sha256, @filePath, @contentType, @jobId, @createdAt)`);
+  const getRef = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
+    FROM asset_refs WHERE id = ?`);
+  const deleteRef = db.prepare('DELETE FROM asset_refs WHERE id = ?');
+  const outputRef = db.prepare('SELECT sha256, content_type AS contentType, filename AS filePath FROM outputs WHERE id = ?');
   return {
+    async createRef(r) {
+      insertRef.run(r);
+    },
+    async getRef(id) {
+      return (getRef.get(id) as AssetRefRecord | undefined) ?? null;
+    },
+    async deleteRef(id) {
+      return deleteRef.run(id).changes > 0;
+    },
+    async resolve(id) {
+      const ref = getRef.get(id) as AssetRefRecord | undefined;
+      if (ref) return { sha256: ref.sha256, contentType: ref.contentType, filePath: ref.filePath };
+      const out = outputRef.get(id) as ResolvedAsset | undefined;
+      if (out) return out;
+      if (!/^[0-9a-f]{64}$/.test(id)) return null;
+      const a = get.get(id) as AssetRecord | undefined;
+      return a ? { sha256: a.sha256, contentType: a.contentType, filePath: `${a.sha256.slice(0, 16)}` } : null;
+    },
     async upsert(a) {
       upsert.run(a);
     },

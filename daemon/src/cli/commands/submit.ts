@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import type { ComfyGraph, Job } from '@comfygate/shared';
+import { action, CliError, type Ctx, intOption } from '../context.js';
+import { applyParams, DEFAULT_CKPT, type GraphParams, readGraphFile, txt2imgGraph } from '../graph.js';
+import { saveOutputs } from '../outputs.js';
+import { barReporter, lineReporter, quietReporter, type Reporter } from '../progress.js';
+import { waitForJob } from '../wait.js';
+
+interface SubmitFlags extends Omit<GraphParams, 'prompt'> {
+  graph?: string;
+  priority?: number;
+  backend?: string;
+  out: string;
+  wait: boolean;
+}
+
+function buildGraph(words: string[], flags: SubmitFlags): ComfyGraph {
+  const prompt = words.length ? words.join(' ') : undefined;
+  const params: GraphParams = { prompt, negative: flags.negative, seed: flags.seed, steps: flags.steps, width: flags.width, height: flags.height, ckpt: flags.ckpt };
+  if (flags.graph) {
+    const graph = readGraphFile(flags.graph);
+    const ignored = applyParams(graph, params);
+    if (ignored.length) process.stderr.write(`warning: no input in ${flags.graph} takes ${ignored.map((k) => (k === 'prompt' ? 'the prompt' : `--${k}`)).join(', ')}; ignored\n`);
+    return graph;
+  }
+  if (!prompt) throw new CliError('give a prompt (comfygate submit "a red fox") or an API-format graph (--graph file.json)');
+  return txt2imgGraph({ ...params, prompt });
+}
+
+function reporterFor(ctx: Ctx): Reporter {
+  if (ctx.json) return quietReporter();
+  return ctx.tty ? barReporter(process.stdout) : lineReporter(ctx.print);
+}
+
+/** Ctrl-C while waiting: the person wants the work stopped, not only the CLI. */
+async function cancelOnInterrupt(ctx: Ctx, id: string): Promise<never> {
+  process.once('SIGINT', () => process.exit(130)); // a second Ctrl-C does not wait for the daemon
+  process.stderr.write(`\ninterrupted: canceling job ${id}…\n`); // stderr: keeps --json output parseable
+  const job = await ctx.client.cancelJob(id).catch((err: Error) => {
+    throw new CliError(`interrupted; could not cancel job ${id}: ${err.message}`, 130);
+  });
+  throw new CliError(`interrupted; job ${id} is ${job.state}`, 130);
+}
+
+async function finish(ctx: Ctx, job: Job, out: string): Promise<void> {
+  if (job.state !== 'succeeded') {
+    if (ctx.json) ctx.printJson({ job, files: [] });
+    const why = job.error ? `${job.error.code}: ${job.error.message}` : 'no error reported';
+    throw new CliError(`job ${job.id} ${job.state}: ${why}`);
+  }
+  const files = await saveOutputs(ctx.client, job, out);
+  if (ctx.json) return ctx.printJson({ job, files });
+  if (files.length === 0) ctx.print(`job ${job.id} succeeded with no outputs (does the graph have a SaveImage node?)`);
+  for (const f of files) ctx.print(f);
+}
+
+export function registerSubmit(program: Command): void {
+  program
+    .command('submit')
+    .description('queue a job and wait for its outputs: a prompt (txt2img) or an API-format graph file')
+    .argument('[prompt...]', 'prompt words; with --graph they replace the positive prompt text')
+    .option('-g, --graph <file>', "API-format graph JSON (export with 'Save (API)' in ComfyUI)")
+    .option('--seed <n>', 'sampler seed (default random)', intOption(0))
+    .option('--steps <n>', 'sampler steps (default 20)', intOption(1))
+    .option('--width <n>', 'image width (default 512)', intOption(16))
+    .option('--height <n>', 'image height (default 512)', intOption(16))
+    .option('--ckpt <name>', `checkpoint (default ${DEFAULT_CKPT})`)
+    .option('--negative <text>', 'negative prompt')
+    .option('--priority <n>', 'higher runs first (-1000..1000)', intOption(-1000))
+    .option('--backend <name>', 'run on this backend only')
+    .option('-o, --out <dir>', 'directory for the outputs', '.')
+    .option('--no-wait', 'print the job id and return without waiting')
+    .action(
+      action(async (ctx, words: string[], flags: SubmitFlags) => {
+        const graph = buildGraph(words, flags);
+        const metadata = { source: 'cli', ...(words.length ? { prompt: words.join(' ') } : {}) };
+        const job = await ctx.client.createJob({ graph, priority: flags.priority, backend: flags.backend, metadata });
+        if (!flags.wait) return ctx.json ? ctx.printJson(job) : ctx.print(job.id);
+        if (!ctx.json) ctx.print(`job ${job.id} queued`);
+        const done = await waitForJob(ctx.client, job.id, reporterFor(ctx));
+        if (done === 'interrupted') return cancelOnInterrupt(ctx, job.id);
+        await finish(ctx, done, flags.out);
+      }),
+    );
+}

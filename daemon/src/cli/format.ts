@@ -1,0 +1,31 @@
+/** Plain-text rendering shared by the commands: aligned tables, relative times, masked secrets. */
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** "12s ago" / "in 4m": short enough for a table column. */
+export function relative(at: number, now = Date.now()): string {
+  const diff = Math.round((at - now) / 1000);
+  const abs = Math.abs(diff);
+  const span = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86_400 ? `${Math.floor(abs / 3600)}h` : `${Math.floor(abs / 86_400)}d`;
+  return diff < 0 ? `${span} ago` : `in ${span}`;
+}
+
+/** Enough of a token to recognise it, not enough to use it. */
+export function mask(token: string): string {
+  if (token.length <= 10) return '*'.repeat(token.length);
+  return `${token.slice(0, 6)}…${token.slice(-4)}`;
+}
+
+export function truncate(text: string, max: number): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+}
+
+/** Check marks when a terminal will render them, plain words when the output goes to a file or a pipe. */
+export function marks(tty: boolean): { ok: string; warn: string; fail: string } {
+  return tty ? { ok: '✔', warn: '!', fail: '✖' } : { ok: '[ok]', warn: '[warn]', fail: '[FAIL]' };
+}

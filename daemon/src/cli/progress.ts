@@ -1,0 +1,77 @@
+import cliProgress from 'cli-progress';
+import type { StreamEvent } from '@comfygate/shared';
+
+/** Shows a job's way to completion: a live bar on a terminal, one line per change in a log or pipe. */
+export interface Reporter {
+  event(e: StreamEvent): void;
+  stop(): void;
+}
+
+/** The job's new state (or 'retrying'); null for progress, warnings and backend events, which change no state. */
+const stateOf = (e: StreamEvent): string | null => {
+  if (e.type === 'job:progress' || e.type === 'job:warning' || !e.type.startsWith('job:')) return null;
+  return e.type.slice(4);
+};
+
+/** "on gpu1 (connection reset)": where the job went and why it was retried or warned about. */
+const detailOf = (e: StreamEvent): string => {
+  if (e.type === 'job:progress') return '';
+  const d = e.data;
+  const parts: string[] = [];
+  if (typeof d.backend === 'string') parts.push(`on ${d.backend}`);
+  const why = (d.error as { message?: unknown } | undefined)?.message ?? d.message ?? d.reason;
+  if (typeof why === 'string') parts.push(`(${why})`);
+  return parts.length ? ` ${parts.join(' ')}` : '';
+};
+
+/** A step means the job runs, even when its dispatched/running events came before the stream was open. */
+const BEFORE_RUNNING = new Set(['queued', 'dispatched', 'retrying']);
+
+export function barReporter(stream: NodeJS.WritableStream = process.stdout): Reporter {
+  const bar = new cliProgress.SingleBar(
+    { format: '{state} [{bar}] {value}/{total}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
+    cliProgress.Presets.shades_classic,
+  );
+  let state = 'queued';
+  const show = (s: string) => bar.update({ state: (state = s).padEnd(14) });
+  bar.start(1, 0, { state: state.padEnd(14) });
+  return {
+    event(e) {
+      if (e.type === 'job:progress') {
+        if (BEFORE_RUNNING.has(state)) show('running');
+        bar.setTotal(Math.max(1, e.progress.max));
+        bar.update(e.progress.value);
+        return;
+      }
+      const next = stateOf(e);
+      if (next) show(next);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Progress lines at most once a second (plus the last step), so a 1000-step job does not flood a log. */
+export function lineReporter(print: (line: string) => void, minGapMs = 1000): Reporter {
+  let lastAt = 0;
+  let lastValue = -1;
+  let state = 'queued';
+  return {
+    event(e) {
+      if (e.type === 'job:progress') {
+        const { value, max } = e.progress;
+        if (BEFORE_RUNNING.has(state)) print(`  ${(state = 'running')}`);
+        const now = Date.now();
+        if (value === lastValue || (now - lastAt < minGapMs && value < max)) return;
+        (lastAt = now), (lastValue = value);
+        print(`  step ${value}/${max}`);
+        return;
+      }
+      const next = stateOf(e);
+      if (next) print(`  ${(state = next)}${detailOf(e)}`);
+      else if (e.type === 'job:warning') print(`  warning${detailOf(e)}`);
+    },
+    stop() {},
+  };
+}
+
+export const quietReporter = (): Reporter => ({ event() {}, stop() {} });
