@@ -108,11 +108,18 @@ export class GatewayClient {
     const inner = new AbortController();
     const abort = () => inner.abort();
     o.signal?.addEventListener('abort', abort);
+    let settled: Job | null = null;
+    // The job may have finished between the first read and the stream opening: look again once it is open.
+    const onOpen = async () => {
+      const j = await this.getJob(id);
+      if (terminal.includes(j.state)) (settled = j), inner.abort();
+    };
     try {
-      for await (const e of this.events({ job: id, signal: inner.signal })) {
+      for await (const e of this.events({ job: id, signal: inner.signal, onOpen })) {
         o.onEvent?.(e);
         if (e.type === 'job:succeeded' || e.type === 'job:failed' || e.type === 'job:canceled') return this.getJob(id);
       }
+      if (settled) return settled;
       throw new GatewayClientError('unavailable', 'event stream ended', 0);
     } finally {
       o.signal?.removeEventListener('abort', abort);
@@ -124,7 +131,7 @@ export class GatewayClient {
    * Server-sent events from `/v1/events`, as an async iterator. A dropped stream is reopened with
    * `Last-Event-ID`, so no durable event is missed; progress events are live only.
    */
-  async *events(o: { job?: string; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<StreamEvent> {
+  async *events(o: { job?: string; since?: number; signal?: AbortSignal; onOpen?: () => Promise<void> } = {}): AsyncGenerator<StreamEvent> {
     let lastId = o.since;
     let delay: number = RESUME_DEFAULTS.initialMs;
     while (!o.signal?.aborted) {
@@ -133,6 +140,7 @@ export class GatewayClient {
         if (lastId !== undefined) headers['last-event-id'] = String(lastId);
         const res = await this.request('GET', '/v1/events', { query: { job: o.job }, headers, signal: o.signal });
         delay = RESUME_DEFAULTS.initialMs;
+        void o.onOpen?.().catch(() => {});
         for await (const msg of parseSse(res.body!)) {
           if (msg.id !== undefined) lastId = Number(msg.id);
           const parsed = StreamEvent.safeParse(JSON.parse(msg.data));

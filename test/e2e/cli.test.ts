@@ -1,0 +1,209 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { txt2img } from '../helpers/graphs.js';
+import { repoRoot } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
+
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const tmpDirs: string[] = [];
+const tmpDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-cli-'));
+  tmpDirs.push(d);
+  return d;
+};
+
+/** The child sees only what the test passes: no COMFYGATE_* from the developer's shell, a throwaway home. */
+function cliEnv(home: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_')));
+  return { ...env, COMFYGATE_HOME: home };
+}
+
+/** Runs the real CLI in a child process, bounded by a timeout. */
+function cli(args: string[], opts: { home?: string; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [tsxCli, cliMain, ...args],
+      { cwd: repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const auth = (g: TestGateway) => ['--url', g.url, '--token', g.token];
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+const backendHealth = async (g: TestGateway, want: string) =>
+  waitFor(async () => (await g.client.backends())[0]?.health === want, { timeoutMs: 15_000, what: `backend ${want}` });
+
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('cli against a running daemon', { timeout: 120_000 }, () => {
+  let fake: FakeComfy;
+  let g: TestGateway;
+
+  beforeAll(async () => {
+    fake = await startFakeComfy();
+    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    await backendHealth(g, 'up');
+  });
+  afterAll(async () => {
+    await g?.close();
+    await fake?.close();
+  });
+
+  it('submit writes the output PNG into --out and exits 0', async () => {
+    const out = tmpDir();
+    const r = await cli([...auth(g), 'submit', 'a red fox', '--steps', '4', '--width', '64', '--height', '64', '--out', out], { home: g.home });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = fs.readdirSync(out);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]{8}_9_0\.png$/);
+    expect(r.stdout).toContain(path.join(out, files[0]!));
+    expect(fs.readFileSync(path.join(out, files[0]!)).subarray(0, 8)).toEqual(PNG_MAGIC);
+  });
+
+  it('status lists the backend as up', async () => {
+    const r = await cli([...auth(g), 'status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`comfygate is running at ${g.url}`);
+    expect(r.stdout).toMatch(new RegExp(`^a\\s+${fake.url.replace(/[.:/]/g, '\\$&')}\\S*\\s+up\\s`, 'm'));
+    const json = JSON.parse((await cli([...auth(g), '--json', 'status'])).stdout);
+    expect(json.backends[0]).toMatchObject({ name: 'a', health: 'up' });
+  });
+
+  it('jobs lists a job with its state', async () => {
+    const job = await g.client.createJob({ graph: txt2img({ seed: 3 }) });
+    await waitFor(async () => (await g.client.getJob(job.id)).state === 'succeeded', { timeoutMs: 20_000 });
+    const r = await cli([...auth(g), 'jobs', '--limit', '50']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ID\s+STATE\s+BACKEND\s+ATTEMPTS\s+CREATED\s+ERROR$/m);
+    expect(r.stdout).toMatch(new RegExp(`^${job.id}\\s+succeeded\\s+a\\s+1/`, 'm'));
+  });
+
+  it('token create prints a token once, and that token works with status', async () => {
+    const created = await cli([...auth(g), '--json', 'token', 'create', 'ci-reader', '--scope', 'read']);
+    expect(created.code).toBe(0);
+    const { token, scope } = JSON.parse(created.stdout) as { token: string; scope: string };
+    expect(scope).toBe('read');
+    const r = await cli(['--url', g.url, '--token', token, 'status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('comfygate is running');
+    const list = await cli([...auth(g), 'token', 'list']);
+    expect(list.stdout).toContain('ci-reader');
+    expect(list.stdout).not.toContain(token);
+  });
+
+  it('pair lists a pending request and confirms it by code', async () => {
+    const started = await g.client.startPairing('Figma test');
+    const listed = await cli([...auth(g), 'pair']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+in \\d+m`, 'm'));
+    const confirmed = await cli([...auth(g), 'pair', started.code]);
+    expect(confirmed.code).toBe(0);
+    expect(confirmed.stdout).toContain("paired 'Figma test'");
+    const status = await g.client.pairingStatus(started.pairingId);
+    expect(status.state).toBe('confirmed');
+  });
+
+  it('a UI-format workflow is refused with a hint to export in API format', async () => {
+    const file = path.join(tmpDir(), 'ui.json');
+    fs.writeFileSync(file, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
+    const r = await cli([...auth(g), 'submit', '--graph', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("export with 'Save (API)' in ComfyUI");
+  });
+});
+
+describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () => {
+  let fake: FakeComfy;
+  let g: TestGateway;
+
+  beforeAll(async () => {
+    // Down before the daemon starts: its first probe fails, so jobs wait in the queue (an idle backend that
+    // goes away later is only noticed when a job or probe touches it).
+    fake = await startFakeComfy();
+    await fake.control.down();
+    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    await backendHealth(g, 'down');
+  });
+  afterAll(async () => {
+    await g?.close();
+    await fake?.close();
+  });
+
+  it('cancel cancels a queued job and prints its state', async () => {
+    const job = await g.client.createJob({ graph: txt2img() });
+    expect(job.state).toBe('queued');
+    const r = await cli([...auth(g), 'cancel', job.id]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`${job.id} canceled`);
+    expect((await g.client.getJob(job.id)).state).toBe('canceled');
+    const unknown = await cli([...auth(g), 'cancel', 'no-such-job']);
+    expect(unknown.code).toBe(1);
+  });
+
+  it('Ctrl-C while submit waits cancels the job and exits 130', async () => {
+    const child: ChildProcess = spawn(process.execPath, [tsxCli, cliMain, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
+      cwd: repoRoot,
+      env: cliEnv(g.home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const id = await waitFor(() => /job (\S+) queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'submit to print its job id' });
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    expect(code, out).toBe(130);
+    expect((await g.client.getJob(id)).state).toBe('canceled');
+  });
+
+  it('doctor exits 1 and names the down backend and how to fix it', async () => {
+    const r = await cli([...auth(g), 'doctor'], { home: g.home });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(fake.url);
+    expect(r.stdout).toMatch(/\[FAIL\] ComfyUI 'a': not reachable/);
+    expect(r.stdout).toContain('start ComfyUI (python main.py --port');
+    expect(r.stdout).toMatch(/\[ok\] daemon: comfygate is running/);
+  });
+
+  it('status against a port with nothing listening exits 1 with a hint to start the daemon', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const r = await cli(['--url', url, '--token', 'x', 'status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`comfygate is not running at ${url}; start it with \`comfygate start\` or \`pnpm start\``);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack
+  });
+});
