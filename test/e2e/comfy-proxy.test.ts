@@ -6,6 +6,7 @@ import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { waitFor } from '../helpers/wait.js';
+import { jsonBody } from '../helpers/http.js';
 
 const ORIGIN = 'http://localhost:5173';
 
@@ -31,13 +32,13 @@ it('a ComfyUI-protocol client runs a prompt end to end through /comfy with an Or
   const post = await fetch(`${g.url}/comfy/prompt`, { method: 'POST', headers, body: JSON.stringify({ prompt: txt2img({ seed: 77 }), client_id: clientId }) });
   expect(post.status).toBe(200);
   expect(post.headers.get('access-control-allow-origin')).toBe(ORIGIN);
-  const { prompt_id: promptId } = await post.json();
+  const { prompt_id: promptId } = await jsonBody(post);
   await waitFor(() => messages.find((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === promptId), { what: 'executing null' });
   const types = messages.filter((m) => m.data.prompt_id === promptId).map((m) => m.type);
   expect(types[0]).toBe('execution_start');
   expect(types).toContain('executed');
 
-  const history = await (await fetch(`${g.url}/comfy/history/${promptId}`, { headers })).json();
+  const history = await jsonBody(await fetch(`${g.url}/comfy/history/${promptId}`, { headers }));
   const image = history[promptId].outputs['9'].images[0];
   const view = await fetch(`${g.url}/comfy/view?filename=${encodeURIComponent(image.filename)}&subfolder=${image.subfolder}&type=${image.type}`, { headers });
   expect(view.status).toBe(200);
@@ -48,7 +49,7 @@ it('a ComfyUI-protocol client runs a prompt end to end through /comfy with an Or
   // A named backend, and an unknown one.
   expect((await fetch(`${g.url}/comfy/@a/system_stats`, { headers })).status).toBe(200);
   const unknown = await fetch(`${g.url}/comfy/@nope/system_stats`, { headers });
-  expect([unknown.status, (await unknown.json()).error.code]).toEqual([404, 'not_found']);
+  expect([unknown.status, (await jsonBody(unknown)).error.code]).toEqual([404, 'not_found']);
   // And the passthrough is not open to anyone.
   expect((await fetch(`${g.url}/comfy/system_stats`)).status).toBe(401);
 });

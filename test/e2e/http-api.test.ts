@@ -7,6 +7,7 @@ import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { waitFor } from '../helpers/wait.js';
+import { jsonBody } from '../helpers/http.js';
 
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST',
@@ -20,7 +21,7 @@ describe('/v1 jobs', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const res = await g.fetch('/v1/jobs', json({ graph: txt2img({ seed: 3 }) }));
     expect(res.status).toBe(201);
-    const job = await res.json();
+    const job = await jsonBody(res);
     expect(res.headers.get('location')).toBe(`/v1/jobs/${job.id}`);
     const done = await g.client.waitForJob(job.id);
     expect(done.state).toBe('succeeded');
@@ -46,7 +47,7 @@ describe('/v1 jobs', () => {
     const body = JSON.stringify({ graph: txt2img({ seed: 1 }) }).replace('"seed":1', '"seed":18446744073709551615');
     const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
     expect(res.status).toBe(201);
-    const job = await g.client.waitForJob((await res.json()).id);
+    const job = await g.client.waitForJob((await jsonBody(res)).id);
     expect(job.state).toBe('succeeded');
     const [attempt] = await g.daemon.store.attempts.forJob(job.id);
     const history = await (await fetch(`${fake.url}/history/${attempt!.id}`)).text();
@@ -73,8 +74,8 @@ describe('/v1 jobs', () => {
     const b = await g.fetch('/v1/jobs', json({ graph: txt2img() }, { 'idempotency-key': 'abc' }));
     const c = await g.fetch('/v1/jobs', json({ graph: txt2img({ seed: 2 }) }, { 'idempotency-key': 'abc' }));
     expect([a.status, b.status, c.status]).toEqual([201, 200, 422]);
-    expect((await b.json()).id).toBe((await a.json()).id);
-    expect((await c.json()).error.code).toBe('idempotency_mismatch');
+    expect((await jsonBody(b)).id).toBe((await jsonBody(a)).id);
+    expect((await jsonBody(c)).error.code).toBe('idempotency_mismatch');
   });
 
   it('answers bad input with a 4xx and a JSON error, never a 500', async () => {
@@ -90,7 +91,7 @@ describe('/v1 jobs', () => {
     ];
     for (const [init, status, code] of cases) {
       const res = await g.fetch('/v1/jobs', init);
-      const body = await res.json();
+      const body = await jsonBody(res);
       expect([res.status, body.error.code], JSON.stringify(init.body).slice(0, 60)).toEqual([status, code]);
       expect(typeof body.error.message).toBe('string');
     }
@@ -132,13 +133,13 @@ describe('/v1 assets', () => {
     const img = await png(32, 16);
     const first = await g.fetch('/v1/assets', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: img });
     expect(first.status).toBe(201);
-    const asset = await first.json();
+    const asset = await jsonBody(first);
     expect(asset).toMatchObject({ bytes: img.length, contentType: 'image/png', width: 32, height: 16 });
     const form = new FormData();
     form.set('file', new Blob([img]), 'whatever.txt');
     const again = await g.fetch('/v1/assets', { method: 'POST', body: form });
     expect(again.status).toBe(200);
-    expect((await again.json()).sha256).toBe(asset.sha256);
+    expect((await jsonBody(again)).sha256).toBe(asset.sha256);
     expect((await g.fetch(`/v1/assets/${asset.sha256}`, { method: 'HEAD' })).status).toBe(200);
     expect((await g.fetch(`/v1/assets/${'0'.repeat(64)}`, { method: 'HEAD' })).status).toBe(404);
     expect((await g.fetch('/v1/assets/..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
@@ -150,14 +151,14 @@ describe('/v1 assets', () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxUploadBytes: 2_000_000 } });
     const text = await g.fetch('/v1/assets', { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'I am not a PNG' });
-    expect([text.status, (await text.json()).error.code]).toEqual([415, 'unsupported_media_type']);
+    expect([text.status, (await jsonBody(text)).error.code]).toEqual([415, 'unsupported_media_type']);
     const svg = await g.fetch('/v1/assets', { method: 'POST', body: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>' });
     expect(svg.status).toBe(415);
     const big = await g.fetch('/v1/assets', { method: 'POST', body: Buffer.alloc(2_500_000, 1) });
-    expect([big.status, (await big.json()).error.code]).toEqual([413, 'payload_too_large']);
+    expect([big.status, (await jsonBody(big)).error.code]).toEqual([413, 'payload_too_large']);
     const huge = await sharp({ create: { width: 10_000, height: 6_000, channels: 3, background: '#000' } }).png({ compressionLevel: 9, palette: true }).toBuffer();
     const mega = await g.fetch('/v1/assets', { method: 'POST', body: huge });
-    const body = await mega.json();
+    const body = await jsonBody(mega);
     expect([mega.status, body.error.code]).toEqual([413, 'payload_too_large']);
     expect(body.error.message).toContain('60000000 pixels');
     expect(g.daemon.store).toBeDefined();
@@ -253,7 +254,7 @@ describe('operations', () => {
     expect(metrics).toMatch(/comfygate_job_duration_seconds_count\{state="succeeded"\} 1/);
     expect(metrics).toContain('comfygate_http_request_duration_seconds');
     expect((await g.client.stats()).jobs.succeeded).toBe(1);
-    const doc = await (await g.fetch('/v1/openapi.json')).json();
+    const doc = await jsonBody(await g.fetch('/v1/openapi.json'));
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema.properties.graph).toBeDefined();
     await fake.control.down();
