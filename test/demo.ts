@@ -15,7 +15,7 @@ const fake = await startFakeComfy({ port: Number(values['comfy-port'] ?? 8188), 
 const running = await runDaemon({ port: values.port ?? '8288', home: values.home, backend: [fake.url] });
 process.stdout.write(
   `fake ComfyUI on ${fake.url}\ncomfygate ready on ${running.gateway.url}\n` +
-    `try: pnpm --filter @comfygate/daemon exec comfygate submit "a lighthouse at dusk" --url ${running.gateway.url}\n`,
+    `try: pnpm comfygate submit "a lighthouse at dusk" --url ${running.gateway.url}\n`,
 );
 const stop = async () => {
   await running.close();
