@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './jobs.js';
 export * from './api.js';
 export * from './client.js';
+export * from './templates.js';

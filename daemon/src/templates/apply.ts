@@ -1,0 +1,91 @@
+/**
+ * Writes parameter values into a copy of an API graph, after checking each against its parameter's type,
+ * bounds and options. Errors name the parameter (`steps: 0 is below the minimum 1`) so a caller can show them
+ * next to the field. Integers beyond 2^53 (seeds up to 2^64-1) are accepted as bigint or as a digit string and
+ * written as bigint, which the daemon serialises verbatim.
+ */
+import type { ComfyGraph, TemplateParam } from '@comfygate/shared';
+
+export interface ParamError {
+  param: string;
+  message: string;
+}
+
+export type ApplyResult = { ok: true; graph: ComfyGraph } | { ok: false; errors: ParamError[] };
+
+type Checked = { value: unknown } | { error: string };
+
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v));
+
+/** A number, or a bigint when it does not fit a double exactly. */
+const integerOut = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+
+function asInteger(value: unknown): bigint | undefined {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return BigInt(value.trim());
+  return undefined;
+}
+
+/** min/max against a value; bigint and number bounds compare exactly with bigint values. */
+function checkBounds(p: TemplateParam, v: number | bigint): string | undefined {
+  const cmp = (a: number | bigint, b: number | bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+  if (p.min !== undefined && cmp(v, p.min) < 0) return `${show(v)} is below the minimum ${show(p.min)}`;
+  if (p.max !== undefined && cmp(v, p.max) > 0) return `${show(v)} is above the maximum ${show(p.max)}`;
+  return undefined;
+}
+
+function checkNumber(p: TemplateParam, value: unknown): Checked {
+  if (p.type === 'int') {
+    const int = asInteger(value);
+    if (int === undefined) return { error: `expected an integer, got ${show(value)}` };
+    const out = integerOut(int);
+    const bad = checkBounds(p, typeof out === 'number' ? out : int);
+    return bad ? { error: bad } : { value: out };
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) return { error: `expected a number, got ${show(value)}` };
+  const bad = checkBounds(p, value);
+  return bad ? { error: bad } : { value };
+}
+
+function checkValue(p: TemplateParam, value: unknown): Checked {
+  switch (p.type) {
+    case 'int':
+    case 'float':
+      return checkNumber(p, value);
+    case 'boolean':
+      return typeof value === 'boolean' ? { value } : { error: `expected true or false, got ${show(value)}` };
+    case 'string':
+      return typeof value === 'string' ? { value } : { error: `expected a string, got ${show(value)}` };
+    case 'image':
+      return typeof value === 'string' && value.trim() !== '' ? { value } : { error: `expected an image file name, got ${show(value)}` };
+    case 'enum': {
+      const options = p.options ?? [];
+      if (typeof value === 'string' && options.includes(value)) return { value };
+      const list = options.length > 20 ? `one of ${options.length} options` : `one of ${options.join(', ')}`;
+      return { error: `${show(value)} is not ${list}` };
+    }
+  }
+}
+
+export function applyParams(graph: ComfyGraph, params: readonly TemplateParam[], values: Record<string, unknown>): ApplyResult {
+  const out = structuredClone(graph);
+  const errors: ParamError[] = [];
+  for (const [name, raw] of Object.entries(values)) {
+    if (raw === undefined) continue; // not given: the graph keeps its value
+    const param = params.find((p) => p.name === name);
+    if (!param) {
+      errors.push({ param: name, message: `${name}: unknown parameter (known: ${params.map((p) => p.name).join(', ') || 'none'})` });
+      continue;
+    }
+    const node = out[param.node];
+    if (!node) {
+      errors.push({ param: name, message: `${name}: node ${param.node} is not in the graph` });
+      continue;
+    }
+    const checked = checkValue(param, raw);
+    if ('error' in checked) errors.push({ param: name, message: `${name}: ${checked.error}` });
+    else node.inputs[param.input] = checked.value;
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, graph: out };
+}

@@ -1,0 +1,21 @@
+/** A conversion problem tied to one node: its (execution) id, its type, and what is wrong. */
+export interface ConversionError {
+  node: string;
+  type: string;
+  reason: string;
+}
+
+/** Thrown inside the converter and collected per node, so one bad node does not hide the others. */
+export class NodeError extends Error {
+  constructor(
+    readonly node: string,
+    readonly nodeType: string,
+    readonly reason: string,
+  ) {
+    super(`node ${node} (${nodeType}): ${reason}`);
+  }
+
+  toJSON(): ConversionError {
+    return { node: this.node, type: this.nodeType, reason: this.reason };
+  }
+}

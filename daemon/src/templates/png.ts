@@ -1,0 +1,133 @@
+/**
+ * Reads the metadata ComfyUI writes into its PNGs (comfyui-protocol.md §5.1): a `prompt` text chunk with the
+ * API graph and, when the editor queued it, a `workflow` chunk with the UI workflow. Other `extra_pnginfo` keys
+ * become chunks of their own. PIL writes tEXt; iTXt and zTXt are read too, since other tools re-save images.
+ */
+import zlib from 'node:zlib';
+import { isSafeNumber, parse } from 'lossless-json';
+import type { ComfyGraph } from '@comfygate/shared';
+import { isUiWorkflow, type UiWorkflow } from './workflow.js';
+
+export class PngError extends Error {}
+
+export interface PngChunk {
+  type: string;
+  data: Buffer;
+}
+
+export interface ComfyPngMetadata {
+  prompt?: ComfyGraph;
+  workflow?: UiWorkflow;
+  /** Every text chunk, keyword → text. */
+  text: Record<string, string>;
+}
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Compressed text is inflated with a cap, so a tiny file cannot expand into gigabytes. */
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 as PNG uses it (ISO 3309), over the chunk type and data. */
+export function crc32(...parts: Buffer[]): number {
+  let c = 0xffffffff;
+  for (const part of parts) for (const byte of part) c = (CRC_TABLE[(c ^ byte) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** All chunks up to IEND, each checked against its CRC. */
+export function readPngChunks(png: Buffer): PngChunk[] {
+  if (png.length < 8 || !png.subarray(0, 8).equals(SIGNATURE)) throw new PngError('not a PNG file (bad signature)');
+  const chunks: PngChunk[] = [];
+  let off = 8;
+  while (off < png.length) {
+    if (off + 12 > png.length) throw new PngError(`truncated chunk header at byte ${off}`);
+    const length = png.readUInt32BE(off);
+    const type = png.toString('latin1', off + 4, off + 8);
+    const end = off + 12 + length;
+    if (end > png.length) throw new PngError(`chunk ${type} at byte ${off} runs past the end of the file`);
+    const data = png.subarray(off + 8, off + 8 + length);
+    if (crc32(png.subarray(off + 4, off + 8), data) !== png.readUInt32BE(off + 8 + length)) {
+      throw new PngError(`chunk ${type} at byte ${off} fails its CRC check`);
+    }
+    chunks.push({ type, data });
+    if (type === 'IEND') break;
+    off = end;
+  }
+  return chunks;
+}
+
+function inflate(data: Buffer, what: string): Buffer {
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: MAX_TEXT_BYTES });
+  } catch (err) {
+    throw new PngError(`cannot inflate ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** [keyword, text] of a tEXt, zTXt or iTXt chunk, or undefined for other chunk types. */
+function textChunk(chunk: PngChunk): [string, string] | undefined {
+  const { type, data } = chunk;
+  if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return undefined;
+  const nul = data.indexOf(0);
+  if (nul < 0) throw new PngError(`${type} chunk without a keyword terminator`);
+  const key = data.toString('latin1', 0, nul);
+  if (type === 'tEXt') return [key, data.toString('latin1', nul + 1)];
+  if (type === 'zTXt') return [key, inflate(data.subarray(nul + 2), `zTXt '${key}'`).toString('latin1')];
+  // iTXt: keyword NUL, compression flag, method, language tag NUL, translated keyword NUL, UTF-8 text.
+  const compressed = data[nul + 1] === 1;
+  const langEnd = data.indexOf(0, nul + 3);
+  const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
+  if (transEnd < 0) throw new PngError(`iTXt '${key}' is malformed`);
+  const body = data.subarray(transEnd + 1);
+  return [key, (compressed ? inflate(body, `iTXt '${key}'`) : body).toString('utf8')];
+}
+
+export function readPngText(png: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const chunk of readPngChunks(png)) {
+    const entry = textChunk(chunk);
+    if (entry && !(entry[0] in out)) out[entry[0]] = entry[1];
+  }
+  return out;
+}
+
+/** JSON with integers above 2^53 kept exact as bigint (seeds go up to 2^64-1). */
+function parseJson(text: string, key: string): unknown {
+  try {
+    return parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
+  } catch (err) {
+    throw new PngError(`the '${key}' chunk is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isApiGraph(value: unknown): value is ComfyGraph {
+  return isObject(value) && Object.values(value).every((n) => isObject(n) && typeof n.class_type === 'string' && isObject(n.inputs));
+}
+
+/** The `prompt` (API graph) and `workflow` (UI workflow) a ComfyUI PNG carries, when present. */
+export function readComfyPng(png: Buffer): ComfyPngMetadata {
+  const text = readPngText(png);
+  const out: ComfyPngMetadata = { text };
+  if (text.prompt !== undefined) {
+    const prompt = parseJson(text.prompt, 'prompt');
+    if (!isApiGraph(prompt)) throw new PngError("the 'prompt' chunk is not an API-format graph");
+    out.prompt = prompt;
+  }
+  if (text.workflow !== undefined) {
+    const workflow = parseJson(text.workflow, 'workflow');
+    if (!isUiWorkflow(workflow)) throw new PngError("the 'workflow' chunk is not a UI workflow (no nodes array)");
+    out.workflow = workflow;
+  }
+  return out;
+}

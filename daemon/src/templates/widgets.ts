@@ -1,0 +1,122 @@
+/**
+ * Maps a node's `widgets_values` to input names (comfyui-protocol.md §5.3 items 1–3). The array is positional
+ * over the widgets the editor built from /object_info: one per widget input (required, then optional, in
+ * `input_order`), plus the widgets the frontend injects and never sends (seed control, combo filter, upload).
+ */
+import { declaredInputs, isWidgetSpec, specOptions, specType, comboOptions, type InputSpec, type NodeDef } from './objectInfo.js';
+import type { UiNode } from './workflow.js';
+
+export type WidgetSlotKind = 'value' | 'control' | 'filter' | 'upload';
+
+export interface WidgetSlot {
+  kind: WidgetSlotKind;
+  /** The input a value slot fills, or the input an injected slot belongs to. */
+  name: string;
+  spec?: InputSpec;
+}
+
+/** Thrown for a node whose stored widgets cannot be lined up with its definition. */
+export class WidgetError extends Error {}
+
+const CONTROL_VALUES = new Set(['fixed', 'increment', 'decrement', 'randomize', 'increment-wrap']);
+const UPLOAD_FLAGS = ['image_upload', 'video_upload', 'audio_upload', 'animated_image_upload'];
+
+/**
+ * How many widgets follow an input's own widget. useIntWidget adds a control when the flag is set, or when it
+ * is absent and the INT is called seed/noise_seed; FLOAT and combos only when the flag is set, and a (single
+ * select) combo's control brings a second widget, control_filter_list (addValueControlWidgets).
+ */
+function injectedAfter(name: string, spec: InputSpec): WidgetSlotKind[] {
+  const opts = specOptions(spec);
+  const flag = opts.control_after_generate;
+  switch (specType(spec)) {
+    case 'INT':
+      return (flag ?? (name === 'seed' || name === 'noise_seed')) ? ['control'] : [];
+    case 'FLOAT':
+      return flag ? ['control'] : [];
+    case 'COMBO':
+      if (!flag) return [];
+      return opts.multi_select ? ['control'] : ['control', 'filter'];
+    default:
+      return [];
+  }
+}
+
+/** An input is a widget when its type is one, or when the saved node says so (custom JS widget types). */
+function isWidgetInput(node: UiNode, name: string, spec: InputSpec): boolean {
+  if (specOptions(spec).forceInput === true) return false;
+  return isWidgetSpec(spec) || (node.inputs ?? []).some((i) => i?.widget?.name === name);
+}
+
+const hasUpload = (spec: InputSpec): boolean => UPLOAD_FLAGS.some((f) => specOptions(spec)[f] === true);
+
+export function widgetLayout(def: NodeDef, node: UiNode): WidgetSlot[] {
+  const slots: WidgetSlot[] = [];
+  let upload: string | undefined;
+  const inputs = declaredInputs(def);
+  inputs.forEach((input, i) => {
+    if (input.section === 'required' && hasUpload(input.spec)) upload ??= input.name;
+    if (isWidgetInput(node, input.name, input.spec)) {
+      slots.push({ kind: 'value', name: input.name, spec: input.spec });
+      for (const kind of injectedAfter(input.name, input.spec)) slots.push({ kind, name: input.name });
+    }
+    // The upload button is added after the last required widget, before any optional one.
+    const lastRequired = input.section === 'required' && inputs[i + 1]?.section !== 'required';
+    if (lastRequired && upload) slots.push({ kind: 'upload', name: upload });
+  });
+  return slots;
+}
+
+/** The value a fresh widget starts with; used when a saved array is shorter than the current definition. */
+export function widgetDefault(spec: InputSpec | undefined): unknown {
+  const opts = specOptions(spec);
+  if (opts.default !== undefined) return opts.default;
+  const type = specType(spec);
+  if (type === 'COMBO') return comboOptions(spec)?.[0];
+  if (type === 'INT' || type === 'FLOAT') return 0;
+  if (type === 'STRING') return '';
+  if (type === 'BOOLEAN') return false;
+  return undefined;
+}
+
+/** Old workflows store true/false in the control slot; holes are saved as null. */
+const isControlValue = (v: unknown): boolean =>
+  v === null || v === undefined || typeof v === 'boolean' || (typeof v === 'string' && CONTROL_VALUES.has(v));
+
+function fromArray(def: NodeDef, node: UiNode, values: unknown[]): Record<string, unknown> {
+  const slots = widgetLayout(def, node);
+  if (values.length > slots.length) {
+    const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
+    throw new WidgetError(
+      `widgets_values has ${values.length} entries but /object_info gives ${node.type} ${slots.length} widget positions (${names}); ` +
+        'a frontend extension may add widgets to this node, or the workflow was saved against another version',
+    );
+  }
+  const out: Record<string, unknown> = {};
+  slots.forEach((slot, i) => {
+    if (slot.kind === 'value') out[slot.name] = i < values.length ? values[i] : widgetDefault(slot.spec);
+    else if (slot.kind === 'control' && i < values.length && !isControlValue(values[i])) {
+      throw new WidgetError(
+        `widgets_values[${i}] should be the control_after_generate mode of '${slot.name}' but is ${JSON.stringify(values[i])}; ` +
+          'the stored widgets do not line up with /object_info',
+      );
+    }
+  });
+  return out;
+}
+
+function fromObject(def: NodeDef, node: UiNode, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const slot of widgetLayout(def, node)) {
+    if (slot.kind === 'value') out[slot.name] = slot.name in values ? values[slot.name] : widgetDefault(slot.spec);
+  }
+  return out;
+}
+
+/** Widget input name → stored value, for every widget input of the node. Undefined defaults are left out. */
+export function widgetValues(def: NodeDef, node: UiNode): Record<string, unknown> {
+  const raw = node.widgets_values;
+  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(def, node, raw) : fromArray(def, node, raw ?? []);
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out;
+}

@@ -1,0 +1,153 @@
+/**
+ * The UI (editor) workflow format (comfyui-protocol.md §5.2) and its normalised form. Schema 0.4 stores links
+ * as `[id, origin, origin_slot, target, target_slot, type]`, version 1 as objects; subgraph definitions store
+ * them as an array or a record of objects. Everything below works on one `Scope` per graph: the root graph and
+ * each subgraph definition.
+ */
+
+export type NodeId = number | string;
+
+export interface UiInput {
+  name: string;
+  type?: unknown;
+  link?: number | null;
+  /** Present when the input is (also) a widget; `name` is the widget's name. */
+  widget?: { name: string };
+}
+
+export interface UiOutput {
+  name?: string;
+  type?: unknown;
+  links?: number[] | null;
+}
+
+export interface UiNode {
+  id: NodeId;
+  type: string;
+  mode?: number;
+  title?: string;
+  inputs?: UiInput[];
+  outputs?: UiOutput[];
+  widgets_values?: unknown[] | Record<string, unknown>;
+  properties?: Record<string, unknown>;
+}
+
+export type UiLinkTuple = [number, NodeId, number | string, NodeId, number | string, unknown?];
+
+export interface UiLinkObject {
+  id: number;
+  origin_id: NodeId;
+  origin_slot: number | string;
+  target_id: NodeId;
+  target_slot: number | string;
+  type?: unknown;
+}
+
+type RawLinks = Array<UiLinkTuple | UiLinkObject> | Record<string, UiLinkObject>;
+
+export interface UiSubgraphSlot {
+  name: string;
+  type?: string;
+  linkIds?: number[];
+}
+
+export interface UiSubgraphDef {
+  id: string;
+  name?: string;
+  nodes: UiNode[];
+  links?: RawLinks;
+  inputs?: UiSubgraphSlot[];
+  outputs?: UiSubgraphSlot[];
+  definitions?: { subgraphs?: UiSubgraphDef[] };
+}
+
+export interface UiWorkflow {
+  nodes: UiNode[];
+  links?: RawLinks;
+  version?: number;
+  definitions?: { subgraphs?: UiSubgraphDef[] };
+  extra?: Record<string, unknown> | null;
+}
+
+export interface Link {
+  id: number;
+  originId: string;
+  originSlot: number;
+  targetId: string;
+  targetSlot: number;
+  type: unknown;
+}
+
+export interface Scope {
+  /** The definition this scope belongs to; undefined for the root graph. */
+  subgraph?: UiSubgraphDef;
+  nodes: UiNode[];
+  byId: Map<string, UiNode>;
+  links: Map<number, Link>;
+}
+
+/** litegraph's fixed ids of a subgraph's boundary pseudo-nodes. */
+export const SUBGRAPH_INPUT_ID = '-10';
+export const SUBGRAPH_OUTPUT_ID = '-20';
+
+/** litegraph node modes (§5.2): 0 always, 2 never (muted), 4 bypass. */
+export const MODE_MUTED = 2;
+export const MODE_BYPASS = 4;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function isUiWorkflow(value: unknown): value is UiWorkflow {
+  return isObject(value) && Array.isArray(value.nodes);
+}
+
+// Slot indexes may be saved as strings by old editors; the frontend's schema parses them too.
+const slot = (v: unknown): number => (typeof v === 'number' ? v : Number.parseInt(String(v), 10));
+
+function toLink(raw: UiLinkTuple | UiLinkObject): Link | undefined {
+  if (Array.isArray(raw)) {
+    const [id, origin, originSlot, target, targetSlot, type] = raw;
+    return { id, originId: String(origin), originSlot: slot(originSlot), targetId: String(target), targetSlot: slot(targetSlot), type };
+  }
+  if (!isObject(raw) || raw.id === undefined) return undefined;
+  return {
+    id: raw.id,
+    originId: String(raw.origin_id),
+    originSlot: slot(raw.origin_slot),
+    targetId: String(raw.target_id),
+    targetSlot: slot(raw.target_slot),
+    type: raw.type,
+  };
+}
+
+export function readLinks(raw: RawLinks | undefined): Map<number, Link> {
+  const list = Array.isArray(raw) ? raw : isObject(raw) ? Object.values(raw) : [];
+  const links = new Map<number, Link>();
+  for (const entry of list) {
+    const link = entry ? toLink(entry) : undefined;
+    if (link) links.set(link.id, link);
+  }
+  return links;
+}
+
+export function makeScope(nodes: UiNode[], links: RawLinks | undefined, subgraph?: UiSubgraphDef): Scope {
+  const list = nodes.filter((n) => isObject(n));
+  const byId = new Map(list.map((n) => [String(n.id), n] as const));
+  return { subgraph, nodes: list, byId, links: readLinks(links) };
+}
+
+/**
+ * Every subgraph definition by id. The editor stores nested definitions flat in the root's `definitions`,
+ * but a definition may carry its own `definitions` too, so both are read.
+ */
+export function subgraphScopes(workflow: UiWorkflow): Map<string, Scope> {
+  const scopes = new Map<string, Scope>();
+  const visit = (defs: UiSubgraphDef[] | undefined): void => {
+    for (const def of defs ?? []) {
+      if (!isObject(def) || typeof def.id !== 'string' || scopes.has(def.id)) continue;
+      scopes.set(def.id, makeScope(Array.isArray(def.nodes) ? def.nodes : [], def.links, def));
+      visit(def.definitions?.subgraphs);
+    }
+  };
+  visit(workflow.definitions?.subgraphs);
+  return scopes;
+}

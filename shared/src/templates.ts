@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/**
+ * A template's parameter map: named parameters bound to one input of one node of an API graph (DESIGN.md §3).
+ * Parameters are either found automatically (daemon/src/templates/params.ts) or written by hand; both use this
+ * shape. Bounds may be bigint because seeds go up to 2^64-1, beyond what a JSON number holds exactly.
+ */
+export const TemplateParamType = z.enum(['string', 'int', 'float', 'enum', 'image', 'boolean']);
+export type TemplateParamType = z.infer<typeof TemplateParamType>;
+
+const Bound = z.union([z.number(), z.bigint()]);
+
+export const TemplateParam = z
+  .object({
+    name: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a parameter name is letters, digits and _, not starting with a digit')
+      .describe('what callers pass, e.g. prompt, seed, seed_2, lora1_strength_model'),
+    node: z.string().min(1).describe('API node id, e.g. "3", or "20:1" for a node inside a subgraph'),
+    input: z.string().min(1).describe('the input of that node the value is written to'),
+    type: TemplateParamType,
+    default: z.unknown().optional().describe("the graph's own value"),
+    min: Bound.optional(),
+    max: Bound.optional(),
+    options: z.array(z.string()).min(1).optional().describe('allowed values of an enum parameter'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.type === 'enum' && !p.options) ctx.addIssue({ code: 'custom', path: ['options'], message: 'an enum parameter needs options' });
+    const bounded = p.min !== undefined || p.max !== undefined;
+    if (bounded && p.type !== 'int' && p.type !== 'float') {
+      ctx.addIssue({ code: 'custom', path: ['min'], message: 'min and max only apply to int and float parameters' });
+    }
+    if (p.min !== undefined && p.max !== undefined && p.min > p.max) ctx.addIssue({ code: 'custom', path: ['max'], message: 'max is below min' });
+  });
+export type TemplateParam = z.infer<typeof TemplateParam>;
+
+/** A whole map: names are unique, and no input is bound twice (one value must never land in two places). */
+export const TemplateParamMap = z.array(TemplateParam).superRefine((params, ctx) => {
+  const names = new Set<string>();
+  const targets = new Map<string, string>();
+  params.forEach((p, i) => {
+    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `parameter '${p.name}' is defined twice` });
+    names.add(p.name);
+    const target = `${p.node}.${p.input}`;
+    const other = targets.get(target);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'input'], message: `'${p.name}' and '${other}' both bind node ${p.node} input ${p.input}` });
+    else targets.set(target, p.name);
+  });
+});
+export type TemplateParamMap = z.infer<typeof TemplateParamMap>;
