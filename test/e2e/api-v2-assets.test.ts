@@ -5,17 +5,14 @@ import sharp from 'sharp';
 import { schemas } from '@comfyorg/sdk/low';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { jsonBody } from '../helpers/http.js';
 import { txt2img } from '../helpers/graphs.js';
-
-/** Response bodies are checked by the assertions below, so the test reads them loosely typed. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const json = (res: Response): Promise<any> => res.json();
 
 // Required keys of an Asset, from §4.6 of the document.
 const ASSET_KEYS = ['id', 'hash', 'size_bytes', 'content_type', 'created_at', 'url', 'url_expires_at'];
 
 async function expectError(res: Response, status: number, code: string) {
-  const body = await json(res);
+  const body = await jsonBody(res);
   expect([res.status, body.error?.code], JSON.stringify(body)).toEqual([status, code]);
   expect(typeof body.error.message).toBe('string');
   expect(body.error.details === null || typeof body.error.details === 'object').toBe(true);
@@ -49,17 +46,17 @@ describe('Comfy API v2 assets: contract', () => {
     const img = await png();
     const first = await upload(g, form(img));
     expect(first.status).toBe(201);
-    const a = await json(first);
+    const a = await jsonBody(first);
     expectAsset(a);
     expect(a).toMatchObject({ created_new: true, size_bytes: img.length, content_type: 'image/png', file_path: 'in.png', hash: null, expires_at: null, job_id: null });
     const again = await upload(g, form(img));
     expect(again.status).toBe(200);
-    expect(await json(again)).toMatchObject({ id: a.id, created_new: false });
-    const renamed = await json(await upload(g, form(img, { filePath: 'other.png' })));
+    expect(await jsonBody(again)).toMatchObject({ id: a.id, created_new: false });
+    const renamed = await jsonBody(await upload(g, form(img, { filePath: 'other.png' })));
     expect(renamed.id).not.toBe(a.id);
     const meta = await g.fetch(`/api/v2/assets/${a.id}`);
     expect(meta.status).toBe(200);
-    const m = await json(meta);
+    const m = await jsonBody(meta);
     expectAsset(m);
     expect(m).not.toHaveProperty('created_new');
     const content = await g.fetch(`/api/v2/assets/${a.id}/content`);
@@ -96,7 +93,7 @@ describe('Comfy API v2 assets: contract', () => {
     await expectError(await upload(g, form('hello', { contentType: 'text/html', filePath: 'x.html' })), 415, 'unsupported_media_type');
     await expectError(await upload(g, form(Buffer.alloc(150_000, 1), { contentType: 'audio/wav', filePath: 'a.wav' })), 413, 'payload_too_large');
     // Not an image, not markup: kept with its declared type and served as an attachment.
-    const wav = await json(await upload(g, form(Buffer.from('RIFF....WAVEfmt '), { contentType: 'audio/wav', filePath: 'a.wav' })));
+    const wav = await jsonBody(await upload(g, form(Buffer.from('RIFF....WAVEfmt '), { contentType: 'audio/wav', filePath: 'a.wav' })));
     expect(wav.content_type).toBe('audio/wav');
     const served = await g.fetch(`/api/v2/assets/${wav.id}/content`);
     expect(served.headers.get('content-disposition')).toMatch(/^attachment/);
@@ -107,17 +104,17 @@ describe('Comfy API v2 assets: contract', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const job = await g.client.waitForJob((await g.client.createJob({ graph: txt2img() })).id);
     const out = job.outputs[0]!;
-    const meta = await json(await g.fetch(`/api/v2/assets/${out.id}`));
+    const meta = await jsonBody(await g.fetch(`/api/v2/assets/${out.id}`));
     expectAsset(meta);
     expect(meta).toMatchObject({ id: out.id, job_id: job.id, size_bytes: out.bytes, content_type: 'image/png', file_path: out.filename });
     await expectError(await g.fetch(`/api/v2/assets/${out.id}`, { method: 'DELETE' }), 409, 'asset_in_use');
-    const a = await json(await upload(g, form(await png())));
+    const a = await jsonBody(await upload(g, form(await png())));
     await fake.control.down();
     const wf = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: a.id } } } } };
     const queued = await g.fetch('/api/v2/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflow: wf }) });
     expect(queued.status).toBe(201);
     await expectError(await g.fetch(`/api/v2/assets/${a.id}`, { method: 'DELETE' }), 409, 'asset_in_use');
-    await g.fetch(`/api/v2/jobs/${(await json(queued)).id}/cancel`, { method: 'POST' });
+    await g.fetch(`/api/v2/jobs/${(await jsonBody(queued)).id}/cancel`, { method: 'POST' });
     expect((await g.fetch(`/api/v2/assets/${a.id}`, { method: 'DELETE' })).status).toBe(204);
     await expectError(await g.fetch(`/api/v2/assets/${a.id}`, { method: 'DELETE' }), 404, 'not_found');
     await expectError(await g.fetch(`/api/v2/assets/${a.id}`), 404, 'not_found');
@@ -133,7 +130,7 @@ describe('Comfy API v2: auth and envelopes', () => {
     await expectError(await fetch(`${g.url}/api/v2/jobs/${crypto.randomUUID()}`), 401, 'unauthorized');
     await expectError(await g.fetch('/api/v2/jobs', { method: 'POST', headers: { ...bare, 'x-api-key': 'wrong' } }), 401, 'unauthorized');
     expect((await fetch(`${g.url}/api/v2/assets/by-hash/x`, { method: 'HEAD' })).status).toBe(401);
-    const reader = await json(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'r', scope: 'read' }) }));
+    const reader = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'r', scope: 'read' }) }));
     const asReader = { authorization: `Bearer ${reader.token}`, 'content-type': 'application/json' };
     await expectError(await g.fetch('/api/v2/jobs', { method: 'POST', headers: asReader, body: JSON.stringify({ workflow: txt2img() }) }), 403, 'forbidden');
     const list = await fetch(`${g.url}/api/v2/jobs`, { headers: { 'x-api-key': reader.token } });

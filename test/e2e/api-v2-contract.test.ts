@@ -8,12 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { schemas } from '@comfyorg/sdk/low';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { jsonBody } from '../helpers/http.js';
 import { txt2img } from '../helpers/graphs.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Response bodies are checked by the assertions below, so the test reads them loosely typed. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const json = (res: Response): Promise<any> => res.json();
 
 // Required keys, from §4.1–§4.5 of the document.
 const JOB_KEYS = ['id', 'status', 'created_at', 'started_at', 'completed_at', 'expires_at', 'queue_position', 'progress', 'outputs', 'error', 'urls'];
@@ -27,7 +24,7 @@ const post = (g: TestGateway, body: unknown, headers: Record<string, string> = {
 
 /** §3: `{error: {code, message, details}}`, details an object or null. */
 async function expectError(res: Response, status: number, code: string) {
-  const body = await json(res);
+  const body = await jsonBody(res);
   expect([res.status, body.error?.code], JSON.stringify(body)).toEqual([status, code]);
   expect(typeof body.error.message).toBe('string');
   expect(body.error.details === null || typeof body.error.details === 'object').toBe(true);
@@ -56,12 +53,12 @@ describe('Comfy API v2 jobs: contract', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const res = await post(g, { workflow: txt2img({ seed: 2 }) });
     expect(res.status).toBe(201);
-    const job = await json(res);
+    const job = await jsonBody(res);
     expectJob(job);
     expect(job.status).toBe('queued');
     expect(res.headers.get('location')).toBe(job.urls.self);
     const done = await waitFor(async () => {
-      const j = await json(await g.fetch(new URL(job.urls.self).pathname));
+      const j = await jsonBody(await g.fetch(new URL(job.urls.self).pathname));
       return j.status === 'succeeded' ? j : null;
     }, { what: 'succeeded' });
     expectJob(done);
@@ -70,7 +67,7 @@ describe('Comfy API v2 jobs: contract', () => {
     expect(done.progress.value).toBe(1);
     expect(Number.isInteger(done.metrics.execution_ms)).toBe(true);
     expect(Date.parse(done.completed_at)).toBeGreaterThanOrEqual(Date.parse(done.started_at));
-    const list = await json(await g.fetch('/api/v2/jobs?status=succeeded,failed&limit=10'));
+    const list = await jsonBody(await g.fetch('/api/v2/jobs?status=succeeded,failed&limit=10'));
     expect(list.truncated).toBe(false);
     expect(list.jobs.map((j: { id: string }) => j.id)).toEqual([job.id]);
     list.jobs.forEach(expectJob);
@@ -110,12 +107,12 @@ describe('Comfy API v2 jobs: contract', () => {
     const a = await post(g, { workflow: txt2img() }, key);
     const b = await post(g, { workflow: txt2img(), extra_data: { api_key_comfy_org: 'k1' } }, key);
     expect([a.status, b.status]).toEqual([201, 201]);
-    expect((await json(b)).id).toBe((await json(a)).id);
+    expect((await jsonBody(b)).id).toBe((await jsonBody(a)).id);
     const err = await expectError(await post(g, { workflow: txt2img({ seed: 3 }) }, key), 422, 'idempotency_key_reuse');
     expect(err.message).toMatch(/different/);
     expect((await post(g, { workflow: txt2img() }, { 'idempotency-key': 'x'.repeat(255) })).status).toBe(201);
     // Keys are per token: another token's identical key is another job.
-    const other = await json(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other' }) }));
+    const other = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other' }) }));
     const c = await post(g, { workflow: txt2img() }, { ...key, authorization: `Bearer ${other.token}` });
     expect(c.status).toBe(201);
     expect((await g.daemon.stats()).jobs.queued).toBe(3);
@@ -125,7 +122,7 @@ describe('Comfy API v2 jobs: contract', () => {
     await using fake = await startFakeComfy();
     await fake.control.down();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-    const tok = await json(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'q', dailyQuota: 1 }) }));
+    const tok = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'q', dailyQuota: 1 }) }));
     const auth = { authorization: `Bearer ${tok.token}` };
     expect((await post(g, { workflow: txt2img() }, auth)).status).toBe(201);
     const refused = await post(g, { workflow: txt2img({ seed: 4 }) }, { ...auth, 'idempotency-key': 'retry-me' });
@@ -141,16 +138,16 @@ describe('Comfy API v2 jobs: contract', () => {
     await fake.control.down();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await json(await post(g, { workflow: txt2img({ seed: i }) }))).id);
-    const positions = async () => Promise.all(ids.map(async (id) => (await json(await g.fetch(`/api/v2/jobs/${id}`))).queue_position));
+    for (let i = 0; i < 3; i++) ids.push((await jsonBody(await post(g, { workflow: txt2img({ seed: i }) }))).id);
+    const positions = async () => Promise.all(ids.map(async (id) => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).queue_position));
     expect(await positions()).toEqual([1, 2, 3]);
     const cancel = () => g.fetch(`/api/v2/jobs/${ids[0]}/cancel`, { method: 'POST' });
     const c1 = await cancel();
-    expect([c1.status, (await json(c1)).status]).toEqual([200, 'canceled']);
+    expect([c1.status, (await jsonBody(c1)).status]).toEqual([200, 'canceled']);
     const c2 = await cancel();
-    expect([c2.status, (await json(c2)).status]).toEqual([200, 'canceled']);
+    expect([c2.status, (await jsonBody(c2)).status]).toEqual([200, 'canceled']);
     expect(await positions()).toEqual([null, 1, 2]);
-    const queued = await json(await g.fetch('/api/v2/jobs?status=queued&limit=1'));
+    const queued = await jsonBody(await g.fetch('/api/v2/jobs?status=queued&limit=1'));
     expect([queued.jobs.map((j: { id: string }) => j.id), queued.truncated]).toEqual([[ids[2]], false]);
     await expectError(await g.fetch('/api/v2/jobs?limit=0'), 400, 'invalid_request');
     await expectError(await g.fetch('/api/v2/jobs?status=done'), 400, 'invalid_request');
@@ -166,7 +163,7 @@ describe('Comfy API v2 jobs: contract', () => {
     await fake.control.down();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const body = JSON.stringify({ workflow: txt2img({ seed: 1 }) }).replace('"seed":1', '"seed":18446744073709551615');
-    const job = await json(await post(g, body));
+    const job = await jsonBody(await post(g, body));
     const res = await g.fetch(`/api/v2/jobs/${job.id}/workflow`);
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -185,11 +182,11 @@ describe('Comfy API v2 jobs: contract', () => {
     const id = JSON.parse(texts[0]!).id as string;
     const events = g.fetch(`/api/v2/jobs/${id}/events`).then((r) => r.text());
     const queue = await waitFor(async () => {
-      const q = await json(await fetch(`${fake.url}/queue`));
+      const q = await jsonBody(await fetch(`${fake.url}/queue`));
       return q.queue_running.length > 0 ? q : null;
     }, { what: 'prompt running in ComfyUI' });
     expect(queue.queue_running[0][3]).toMatchObject({ api_key_comfy_org: secret });
-    await waitFor(async () => (await json(await g.fetch(`/api/v2/jobs/${id}`))).status === 'succeeded', { what: 'succeeded' });
+    await waitFor(async () => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).status === 'succeeded', { what: 'succeeded' });
     for (const p of [`/api/v2/jobs/${id}`, `/api/v2/jobs/${id}/workflow`, '/api/v2/jobs', `/api/v2/jobs/${id}/cancel`]) {
       texts.push(await (await g.fetch(p, p.endsWith('cancel') ? { method: 'POST' } : {})).text());
     }

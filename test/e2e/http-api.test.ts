@@ -121,6 +121,8 @@ describe('/v1 jobs', () => {
     const part = await g.fetch(`/v1/outputs/${out.id}`, { headers: { range: 'bytes=0-7' } });
     expect(part.status).toBe(206);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(bytes.subarray(0, 8));
+    const beyond = await g.fetch(`/v1/outputs/${out.id}`, { headers: { range: `bytes=${out.bytes + 10}-` } });
+    expect(beyond.status).toBe(416);
   });
 });
 

@@ -18,6 +18,8 @@ import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
 import { PairingService } from './security/pairing.js';
 import { allows, TokenService } from './security/tokens.js';
+import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
+import { v2Router } from './v2/router.js';
 
 export interface Gateway {
   url: string;
@@ -33,7 +35,7 @@ function audit(daemon: Daemon) {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : req.path;
-      const action = req.method === 'POST' && route === '/v1/jobs' ? 'job.create' : `${req.method} ${route}`;
+      const action = req.method === 'POST' && JOB_CREATE_ROUTES.has(route) ? JOB_CREATE_ACTION : `${req.method} ${route}`;
       void daemon.store.audit.record({ tokenId: req.principal?.tokenId ?? null, action, target: req.path, status: res.statusCode }).catch(() => {});
     });
     next();
@@ -80,6 +82,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(tokenRoutes(tokens));
   v1.use(sseRoutes(daemon));
   app.use('/v1', v1);
+  app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
   app.all('/comfy{/*path}', need('submit'), (req, res) => proxyHttp(daemon, req, res));
 
   app.use(notFound);

@@ -96,6 +96,25 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       expect((await s.jobs.countByState()).queued).toBe(5);
     }));
 
+    it('ranks queued jobs by priority then FIFO, and gives no rank once a job left the queue', withStore(async (s) => {
+      const a = await s.jobs.create(newJob({ client: 'a' }));
+      const b = await s.jobs.create(newJob({ client: 'b' }));
+      const c = await s.jobs.create(newJob({ client: 'a', priority: 5 }));
+      expect([await s.jobs.queuePosition(c.job.id), await s.jobs.queuePosition(a.job.id), await s.jobs.queuePosition(b.job.id)]).toEqual([1, 2, 3]);
+      await s.jobs.transition({ jobId: c.job.id, from: ['queued'], to: 'dispatched', event: { type: 'job:dispatched' } });
+      expect([await s.jobs.queuePosition(c.job.id), await s.jobs.queuePosition(a.job.id)]).toEqual([null, 1]);
+      expect(await s.jobs.queuePosition('nope')).toBeNull();
+    }));
+
+    it('finds the first asset ref naming a blob under a file path', withStore(async (s) => {
+      const sha256 = 'a'.repeat(64);
+      await s.assets.upsert({ sha256, bytes: 3, contentType: 'image/png', width: null, height: null, createdAt: 1 });
+      await s.assets.createRef({ id: 'r1', sha256, filePath: 'x.png', contentType: 'image/png', jobId: null, createdAt: 1 });
+      await s.assets.createRef({ id: 'r2', sha256, filePath: 'x.png', contentType: 'image/png', jobId: null, createdAt: 2 });
+      expect((await s.assets.findRef(sha256, 'x.png'))?.id).toBe('r1');
+      expect(await s.assets.findRef(sha256, 'y.png')).toBeNull();
+    }));
+
     it('replays events after an id', withStore(async (s) => {
       for (let i = 0; i < 3; i++) await s.jobs.create(newJob());
       const all = await s.events.after(0, 100);

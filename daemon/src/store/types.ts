@@ -136,6 +136,8 @@ export interface JobsRepo {
   delete(id: string): Promise<boolean>;
   /** Flags a cancel request without a state change (the engine finishes it once the backend answers). */
   requestCancel(id: string): Promise<JobRecord | null>;
+  /** 1-based rank of a queued job among all queued jobs (priority desc, then FIFO); null when not queued. */
+  queuePosition(id: string): Promise<number | null>;
 }
 
 export interface AttemptsRepo {
@@ -175,6 +177,8 @@ export interface AssetsRepo {
   createRef(r: AssetRefRecord): Promise<void>;
   getRef(id: string): Promise<AssetRefRecord | null>;
   deleteRef(id: string): Promise<boolean>;
+  /** The oldest ref naming this blob under this file path, so a repeated upload maps to the same asset id. */
+  findRef(sha256: string, filePath: string): Promise<AssetRefRecord | null>;
   /** An asset ref id, an output id, or a sha256 hex digest of an uploaded asset. */
   resolve(id: string): Promise<ResolvedAsset | null>;
 }

@@ -9,6 +9,7 @@ function fromHttpError(err: unknown): GatewayError | null {
   if (e?.type === 'entity.parse.failed') return new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${e.message}` });
   if (e?.type === 'entity.too.large') return new GatewayError({ code: 'payload_too_large', message: 'request body too large' });
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new GatewayError({ code: 'unsupported_media_type', message: e.message ?? 'unsupported encoding' });
+  if (e?.status === 416) return new GatewayError({ code: 'range_not_satisfiable', message: 'requested range not satisfiable' });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new GatewayError({ code: 'bad_request', message: e.message ?? 'bad request' });
   return null;
 }

@@ -2,20 +2,14 @@ import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
-
-const startOfUtcDay = () => {
-  const d = new Date();
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-};
+import { checkDailyQuota } from '../security/quota.js';
 
 export function jobRoutes(daemon: Daemon): Router {
   const r = Router();
 
   r.post('/jobs', need('submit'), async (req, res) => {
     const p = req.principal!;
-    if (p.dailyQuota !== null && (await daemon.store.audit.countSince(p.tokenId, 'job.create', startOfUtcDay())) >= p.dailyQuota) {
-      throw new GatewayError({ code: 'rate_limited', message: `daily quota of ${p.dailyQuota} jobs reached for token '${p.name}'` });
-    }
+    await checkDailyQuota(daemon, p, res);
     const key = req.get('idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 200)) {
       throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });

@@ -73,6 +73,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
       sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type`);
+  const position = db.prepare(`SELECT (SELECT COUNT(*) FROM jobs q WHERE q.state = 'queued'
+    AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
+    FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
   const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
 
   const get = (id: string) => {
@@ -159,6 +162,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     async requestCancel(id) {
       cancelFlag.run(Date.now(), id);
       return get(id);
+    },
+    async queuePosition(id) {
+      return (position.get(id) as { pos: number } | undefined)?.pos ?? null;
     },
   };
 }

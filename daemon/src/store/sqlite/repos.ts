@@ -94,6 +94,8 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
   const getRef = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
     FROM asset_refs WHERE id = ?`);
   const deleteRef = db.prepare('DELETE FROM asset_refs WHERE id = ?');
+  const findRef = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
+    FROM asset_refs WHERE sha256 = ? AND file_path = ? ORDER BY created_at, id LIMIT 1`);
   const outputRef = db.prepare('SELECT sha256, content_type AS contentType, filename AS filePath FROM outputs WHERE id = ?');
   return {
     async createRef(r) {
@@ -104,6 +106,9 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
     },
     async deleteRef(id) {
       return deleteRef.run(id).changes > 0;
+    },
+    async findRef(sha256, filePath) {
+      return (findRef.get(sha256, filePath) as AssetRefRecord | undefined) ?? null;
     },
     async resolve(id) {
       const ref = getRef.get(id) as AssetRefRecord | undefined;

@@ -1,0 +1,131 @@
+import type { Request } from 'express';
+import type { ErrorDetail, Job, Output, Progress } from '@comfygate/shared';
+import type { Daemon } from '../../daemon.js';
+import type { JobRecord } from '../../store/types.js';
+import { notFound } from './errors.js';
+
+/** Comfy API v2 shapes (spec §4). Field names follow the spec, hence snake_case. */
+export type V2Status = 'queued' | 'running' | 'canceling' | 'succeeded' | 'failed' | 'canceled' | 'expired';
+export const V2_STATUSES: readonly V2Status[] = ['queued', 'running', 'canceling', 'succeeded', 'failed', 'canceled', 'expired'];
+export const V2_TERMINAL: readonly V2Status[] = ['succeeded', 'failed', 'canceled', 'expired'];
+
+export interface V2Progress {
+  value: number; nodes_done: number; nodes_total: number;
+  current_node: string | null; current_node_class: string | null; step: number | null; steps: number | null; message: string | null;
+}
+
+/**
+ * comfygate keeps a job until it is deleted (there is no retention sweeper), but the schema wants a
+ * datetime: a deadline a century out says "does not expire" without the overflow risk of year 9999.
+ */
+const NO_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
+/** Our content URLs are not signed (they need the bearer token); a day is what we promise per response. */
+const URL_VALIDITY_MS = 24 * 3600 * 1000;
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Absolute links from the request's own scheme and Host (which already passed the Host allowlist), with the mount path. */
+export function apiBase(req: Request): string {
+  return `${req.protocol}://${req.headers.host}${req.baseUrl}`;
+}
+
+export function contentUrl(req: Request, assetId: string): { url: string; url_expires_at: string } {
+  return { url: `${apiBase(req)}/assets/${encodeURIComponent(assetId)}/content`, url_expires_at: iso(Date.now() + URL_VALIDITY_MS)! };
+}
+
+export function v2Status(job: Job, cancelRequested: boolean): V2Status {
+  switch (job.state) {
+    case 'queued':
+    case 'dispatched':
+      return cancelRequested && job.state === 'dispatched' ? 'canceling' : 'queued';
+    case 'running':
+    case 'postprocessing':
+      return cancelRequested ? 'canceling' : 'running';
+    default:
+      return job.state;
+  }
+}
+
+export function outputType(contentType: string, filename: string): 'image' | 'video' | 'audio' | 'text' | 'file' | 'latent' {
+  if (/\.latent$/i.test(filename)) return 'latent';
+  const [major] = contentType.toLowerCase().split('/');
+  if (major === 'image' || major === 'video' || major === 'audio' || major === 'text') return major;
+  return contentType === 'application/json' ? 'text' : 'file';
+}
+
+export function v2Output(req: Request, o: Output, jobId: string) {
+  return {
+    node_id: o.nodeId, name: o.filename, type: outputType(o.contentType, o.filename), content_type: o.contentType,
+    size_bytes: o.bytes, id: o.id, hash: null, ...contentUrl(req, o.id), job_id: jobId,
+  };
+}
+
+/** §4.5: ComfyUI node failures become `node_execution_error` with the node named; other codes are ours. */
+export function v2JobError(e: ErrorDetail | null) {
+  if (!e) return null;
+  const d = (e.details ?? {}) as { node_id?: unknown; node_type?: unknown };
+  return {
+    code: e.code === 'comfy_execution' ? 'node_execution_error' : e.code,
+    message: e.message,
+    node_id: typeof d.node_id === 'string' ? d.node_id : null,
+    class_type: typeof d.node_type === 'string' ? d.node_type : null,
+    traceback: null,
+  };
+}
+
+function classOf(graphJson: string, node: string | null): { total: number; cls: string | null } {
+  try {
+    const graph = JSON.parse(graphJson) as Record<string, { class_type?: string }>;
+    return { total: Object.keys(graph).length, cls: node ? (graph[node]?.class_type ?? null) : null };
+  } catch {
+    return { total: 0, cls: null };
+  }
+}
+
+/**
+ * Our live progress is per node ({value, max, node}): `value` is that node's fraction. We do not count
+ * finished nodes, so nodes_done stays 0 until the job succeeds, when it is complete.
+ */
+export function v2Progress(status: V2Status, p: Progress | null, graphJson: string): V2Progress | null {
+  if (status === 'succeeded') {
+    const { total } = classOf(graphJson, null);
+    return { value: 1, nodes_done: total, nodes_total: total, current_node: null, current_node_class: null, step: null, steps: null, message: null };
+  }
+  if (status !== 'running' && status !== 'canceling') return null;
+  const { total, cls } = classOf(graphJson, p?.node ?? null);
+  const value = p && p.max > 0 ? Math.min(1, Math.max(0, p.value / p.max)) : 0;
+  const steps = p && p.max > 0 ? { step: p.value, steps: p.max } : { step: null, steps: null };
+  const message = p?.node && steps.steps ? `${cls ?? `node ${p.node}`} ${steps.step}/${steps.steps}` : null;
+  return { value, nodes_done: 0, nodes_total: total, current_node: p?.node ?? null, current_node_class: cls, ...steps, message };
+}
+
+const span = (from: number | null, to: number | null) => (from !== null && to !== null ? Math.max(0, Math.round(to - from)) : null);
+
+export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelRequested' | 'graphJson'>, queuePosition: number | null) {
+  const status = v2Status(job, rec.cancelRequested);
+  const self = `${apiBase(req)}/jobs/${encodeURIComponent(job.id)}`;
+  const started = status === 'queued' ? null : job.startedAt;
+  return {
+    id: job.id,
+    status,
+    created_at: iso(job.createdAt)!,
+    started_at: iso(started),
+    completed_at: iso(job.finishedAt),
+    expires_at: iso(job.createdAt + NO_EXPIRY_MS)!,
+    queue_position: status === 'queued' ? queuePosition : null,
+    progress: v2Progress(status, job.progress, rec.graphJson),
+    outputs: job.outputs.map((o) => v2Output(req, o, job.id)),
+    error: v2JobError(job.error),
+    metrics: { queue_ms: span(job.createdAt, started), execution_ms: span(started, job.finishedAt) },
+    urls: { self, events: `${self}/events`, cancel: `${self}/cancel` },
+  };
+}
+export type V2Job = ReturnType<typeof v2Job>;
+
+/** The job as v2 sees it, read from SQLite only (so a poll never depends on a backend being up). */
+export async function loadV2Job(daemon: Daemon, req: Request, id: string): Promise<V2Job> {
+  const rec = await daemon.store.jobs.get(id);
+  if (!rec) throw notFound(`job ${id}`);
+  const [job, position] = await Promise.all([daemon.get(id), daemon.store.jobs.queuePosition(id)]);
+  return v2Job(req, job, rec, position);
+}
