@@ -133,6 +133,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       }
       checkCapable(spec.graph, spec.backend);
       await checkAssetRefs(assetRefIds(spec.graph), store.assets);
+      if ((await store.jobs.countInState('queued')) >= config.engine.maxQueued) {
+        throw new GatewayError({ code: 'rate_limited', message: `the queue is full (${config.engine.maxQueued} jobs waiting); try again later` });
+      }
       const graphJson = stringifyGraph(spec.graph);
       const requestHash = sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null;
       const id = crypto.randomUUID();

@@ -54,6 +54,15 @@ export function classifyValidation(error: ComfyErrorObject, nodeErrors: Record<s
   };
 }
 
+/**
+ * A validation error that says this backend lacks a node class or a model: its cached capabilities were
+ * stale, and another backend may still run the graph.
+ */
+export function isMissingCapability(error: ComfyErrorObject, nodeErrors: Record<string, NodeError>): boolean {
+  if (error.type === 'invalid_prompt' && /does not exist/.test(error.message)) return true;
+  return Object.values(nodeErrors).some((ne) => ne.errors.some((e) => e.type === 'value_not_in_list'));
+}
+
 export function classifyExecutionError(data: ExecutionErrorData): Failure {
   const text = `${data.exception_type}: ${String(data.exception_message ?? '').trim()}`;
   return {

@@ -23,6 +23,8 @@ export const EngineConfig = z.object({
   probeMaxMs: z.number().int().min(20).default(15_000),
   progressThrottleMs: z.number().int().min(0).default(200),
   historyConfirmMs: z.number().int().min(100).default(10_000),
+  /** Queued jobs accepted at most; beyond it submissions get 429 and /readyz reports not ready. */
+  maxQueued: z.number().int().min(1).default(100_000),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

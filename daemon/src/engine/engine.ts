@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { AssetFiles } from '../assets/files.js';
 import { type BackendListener, ComfyBackend, type Health } from '../comfy/backend.js';
 import type { Capabilities } from '../comfy/capabilities.js';
-import { type Failure, classifyExecutionError, classifyThrown, classifyValidation } from '../comfy/classify.js';
-import type { ExecutionErrorData, HistoryEntry } from '../comfy/types.js';
+import { type Failure, classifyExecutionError, classifyThrown, classifyValidation, isMissingCapability } from '../comfy/classify.js';
+import { missingFor } from '../comfy/capabilities.js';
+import type { ComfyErrorObject, ExecutionErrorData, HistoryEntry, NodeError } from '../comfy/types.js';
 import type { BackendConfig, EngineConfig } from '../config/schema.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { GatewayError } from '../errors.js';
@@ -246,7 +247,7 @@ export class Engine implements BackendListener {
       const res = await f.backend.http.postPrompt({ graphJson: staged, promptId: f.promptId, clientId: f.backend.socket.clientId, extraData: this.secrets.get(f.jobId) });
       f.posting = false;
       f.backend.reportSuccess();
-      if (!res.ok) return await this.endAttempt(f, classifyValidation(res.error, res.nodeErrors));
+      if (!res.ok) return await this.endAttempt(f, await this.validationFailure(f, graphJson, res.error, res.nodeErrors));
       if (Object.keys(res.nodeErrors).length > 0) {
         await this.deps.store.events.append('job:warning', f.jobId, { message: 'some outputs failed validation and were dropped by ComfyUI', node_errors: res.nodeErrors });
       }
@@ -260,6 +261,19 @@ export class Engine implements BackendListener {
       f.backend.reportFailure(failure.message);
       await this.endAttempt(f, failure);
     }
+  }
+
+  /**
+   * ComfyUI refused the graph. If it names a node class or model this backend lacks, our capabilities were
+   * stale: refresh them, and retry elsewhere when another backend can run the graph; else fail with its words.
+   */
+  private async validationFailure(f: Inflight, graphJson: string, error: ComfyErrorObject, nodeErrors: Record<string, NodeError>): Promise<Failure> {
+    const failure = classifyValidation(error, nodeErrors);
+    if (!isMissingCapability(error, nodeErrors)) return failure;
+    await f.backend.refreshCapabilities().catch(() => {});
+    const graph = JSON.parse(graphJson) as ComfyGraph;
+    const others = [...this.backends.values()].filter((b) => b !== f.backend && b.capabilities && missingFor(graph, b.capabilities).length === 0);
+    return others.length > 0 ? { ...failure, kind: 'transient' } : failure;
   }
 
   // ---- completion -------------------------------------------------------------------------------

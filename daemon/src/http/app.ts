@@ -64,8 +64,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
 
   app.get('/readyz', need('read'), async (_req, res) => {
     const up = daemon.backends().filter((b) => b.health === 'up').length;
-    const ready = up > 0;
-    res.status(ready ? 200 : 503).json({ ready, backendsUp: up, queued: (await daemon.store.jobs.countByState()).queued });
+    const queued = await daemon.store.jobs.countInState('queued');
+    const ready = up > 0 && queued < config.engine.maxQueued;
+    res.status(ready ? 200 : 503).json({ ready, backendsUp: up, queued, maxQueued: config.engine.maxQueued });
   });
   app.get('/metrics', need('read'), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -94,6 +94,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       const page2 = await s.jobs.list({ limit: 2, beforeSeq: page1[1]!.seq });
       expect(page2.map((j) => j.id)).toEqual([ids[2], ids[1]]);
       expect((await s.jobs.countByState()).queued).toBe(5);
+      expect(await s.jobs.countInState('queued')).toBe(5);
+      expect(await s.jobs.countInState('running')).toBe(0);
     }));
 
     it('ranks queued jobs by priority then FIFO, and gives no rank once a job left the queue', withStore(async (s) => {

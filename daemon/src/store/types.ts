@@ -130,6 +130,8 @@ export interface JobsRepo {
   nextWakeAt(now: number): Promise<number | null>;
   inStates(states: readonly JobState[]): Promise<JobRecord[]>;
   countByState(): Promise<Record<JobState, number>>;
+  /** Jobs in one state, from the index (cheap enough for every submit). */
+  countInState(state: JobState): Promise<number>;
   /** Compare-and-set on state, with its event, attempt and outputs, in one transaction. Null if `from` no longer holds. */
   transition(t: Transition): Promise<JobRecord | null>;
   /** Deletes a finished job with its attempts and outputs (assets stay for the retention sweeper). */

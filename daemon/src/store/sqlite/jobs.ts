@@ -65,6 +65,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     ORDER BY priority DESC, seq LIMIT ?`);
   const nextWake = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued' AND not_before > ?`);
   const counts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
+  const countIn = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE state = ?');
   const insertAttempt = db.prepare(`INSERT INTO attempts (id, job_id, backend, number, state, created_at)
     VALUES (@id, @jobId, @backend, @number, @state, @now)`);
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
@@ -148,6 +149,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       const out = { queued: 0, dispatched: 0, running: 0, postprocessing: 0, succeeded: 0, failed: 0, canceled: 0 };
       for (const r of counts.all() as { state: JobState; n: number }[]) out[r.state] = r.n;
       return out;
+    },
+    async countInState(state) {
+      return (countIn.get(state) as { n: number }).n;
     },
     async transition(t) {
       return tx(() => transition(t));
