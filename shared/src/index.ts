@@ -2,4 +2,5 @@ export * from './errors.js';
 export * from './jobs.js';
 export * from './api.js';
 export * from './client.js';
+export * from './postprocess.js';
 export * from './templates.js';
