@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -14,7 +15,9 @@ import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
-import type { JobRecord, OutputRecord, Store } from './store/types.js';
+import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
+import { createPostprocessor, planSpec } from './postprocess/index.js';
+import { makePostprocessHook } from './postprocess/hook.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -68,10 +71,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   const log = opts.logger ?? createLogger(config.logLevel);
   const store = openSqliteStore(path.join(config.home, 'comfygate.db'));
   const files = new AssetFiles(path.join(config.home, 'assets'));
-  const engine = new Engine({ store, files, config: config.engine, backends: config.backends, log, postprocess: opts.postprocess });
+  const postprocessor = createPostprocessor({ maxPixels: config.security.maxPixels, resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)) });
+  const postprocess = opts.postprocess ?? makePostprocessHook({ store, files, postprocessor });
+  const engine = new Engine({ store, files, config: config.engine, backends: config.backends, log, postprocess });
   if (opts.runEngine !== false) await engine.start();
 
-  const toView = (r: JobRecord, outputs: OutputRecord[]): Job => ({
+  const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[]): Job => ({
     id: r.id,
     state: r.state,
     priority: r.priority,
@@ -81,7 +86,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     maxAttempts: r.maxAttempts,
     error: r.error,
     progress: engine.progress.get(r.id),
-    outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => o),
+    outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => ({
+      ...o,
+      variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
+    })),
     metadata: r.metadata,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -89,8 +97,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     finishedAt: r.finishedAt,
   });
   const views = async (records: JobRecord[]) => {
-    const outputs = await store.outputs.forJobs(records.map((r) => r.id));
-    return records.map((r) => toView(r, outputs.get(r.id) ?? []));
+    const ids = records.map((r) => r.id);
+    const [outputs, variants] = await Promise.all([store.outputs.forJobs(ids), store.outputs.variantsForJobs(ids)]);
+    return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? []));
   };
   const getRecord = async (id: string) => {
     const r = await store.jobs.get(id);
@@ -132,6 +141,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
       }
       checkCapable(spec.graph, spec.backend);
+      if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
       await checkAssetRefs(assetRefIds(spec.graph), store.assets);
       if ((await store.jobs.countInState('queued')) >= config.engine.maxQueued) {
         throw new GatewayError({ code: 'rate_limited', message: `the queue is full (${config.engine.maxQueued} jobs waiting); try again later` });
@@ -147,6 +157,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         backendPin: spec.backend ?? null,
         graphJson,
         metadata: spec.metadata ?? {},
+        postprocess: spec.postprocess ?? null,
         maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
         idempotencyKey: sopts.idempotencyKey ?? null,
         requestHash,

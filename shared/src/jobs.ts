@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorDetail } from './errors.js';
+import { PostprocessSpec } from './postprocess.js';
 
 /**
  * Job life cycle. `dispatched` = handed to a ComfyUI backend's queue; `running` = ComfyUI reported
@@ -31,6 +32,7 @@ export const CreateJob = z.object({
   backend: z.string().min(1).optional().describe('pin the job to one named backend'),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  postprocess: PostprocessSpec.optional().describe('named variants of each output image; a `thumb` is always made'),
 });
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;
@@ -42,6 +44,17 @@ export const Progress = z.object({
 });
 export type Progress = z.infer<typeof Progress>;
 
+export const OutputVariant = z.object({
+  id: z.string().describe('download at /v1/outputs/{id}'),
+  variant: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  contentType: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
+export type OutputVariant = z.infer<typeof OutputVariant>;
+
 export const Output = z.object({
   id: z.string(),
   jobId: z.string(),
@@ -52,6 +65,7 @@ export const Output = z.object({
   sha256: z.string(),
   bytes: z.number().int(),
   contentType: z.string(),
+  variants: z.array(OutputVariant),
 });
 export type Output = z.infer<typeof Output>;
 

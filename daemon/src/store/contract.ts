@@ -12,6 +12,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
     backendPin: null,
     graphJson: '{"1":{"class_type":"X","inputs":{"seed":18446744073709551615}}}',
     metadata: {},
+    postprocess: null,
     maxAttempts: 3,
     idempotencyKey: null,
     requestHash: null,

@@ -15,6 +15,8 @@ export interface JobRecord {
   /** The API-format graph as JSON text, kept verbatim so seeds above 2^53 survive. */
   graphJson: string;
   metadata: Record<string, unknown>;
+  /** The job's post-processing spec (validated at submit), or null for the default (a thumbnail). */
+  postprocess: unknown;
   attempts: number;
   maxAttempts: number;
   notBefore: number;
@@ -63,6 +65,20 @@ export interface OutputRecord {
   createdAt: number;
 }
 
+/** One post-processed rendition of an output (a named variant, e.g. `thumb`, `web@2x`). */
+export interface OutputVariantRecord {
+  id: string;
+  outputId: string;
+  jobId: string;
+  variant: string;
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  width: number;
+  height: number;
+  createdAt: number;
+}
+
 export interface AssetRecord {
   sha256: string;
   bytes: number;
@@ -87,6 +103,7 @@ export interface NewJob {
   backendPin: string | null;
   graphJson: string;
   metadata: Record<string, unknown>;
+  postprocess: unknown;
   maxAttempts: number;
   idempotencyKey: string | null;
   requestHash: string | null;
@@ -154,6 +171,10 @@ export interface AttemptsRepo {
 export interface OutputsRepo {
   forJobs(jobIds: readonly string[]): Promise<Map<string, OutputRecord[]>>;
   get(id: string): Promise<OutputRecord | null>;
+  /** Replaces a job's variants (post-processing may run again after a restart). */
+  putVariants(jobId: string, variants: OutputVariantRecord[]): Promise<void>;
+  variantsForJobs(jobIds: readonly string[]): Promise<Map<string, OutputVariantRecord[]>>;
+  getVariant(id: string): Promise<OutputVariantRecord | null>;
 }
 
 /** A named handle on stored bytes (Comfy API v2 asset ids); several can share one blob. */

@@ -85,10 +85,14 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     sendStored(daemon, res, sha, a.contentType);
   });
 
+  /** An output as ComfyUI made it, or one of its post-processed variants (their ids share this route). */
   r.get('/outputs/:id', need('read'), async (req, res) => {
-    const o = await daemon.store.outputs.get(req.params.id as string);
-    if (!o) throw new GatewayError({ code: 'not_found', message: `no output ${req.params.id}` });
-    sendStored(daemon, res, o.sha256, o.contentType, o.filename);
+    const id = req.params.id as string;
+    const o = await daemon.store.outputs.get(id);
+    if (o) return sendStored(daemon, res, o.sha256, o.contentType, o.filename);
+    const v = await daemon.store.outputs.getVariant(id);
+    if (!v) throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
+    sendStored(daemon, res, v.sha256, v.contentType);
   });
 
   return r;

@@ -5,7 +5,7 @@ import type { makeEventWriter } from './events.js';
 
 interface JobRow {
   id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
-  graph_json: string; metadata_json: string; attempts: number; max_attempts: number; not_before: number;
+  graph_json: string; metadata_json: string; postprocess_json: string | null; attempts: number; max_attempts: number; not_before: number;
   avoid_backend: string | null; last_backend: string | null; error_json: string | null;
   idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
   created_at: number; updated_at: number; started_at: number | null; finished_at: number | null;
@@ -20,6 +20,7 @@ const toJob = (r: JobRow): JobRecord => ({
   backendPin: r.backend_pin,
   graphJson: r.graph_json,
   metadata: JSON.parse(r.metadata_json) as Record<string, unknown>,
+  postprocess: json.parse(r.postprocess_json),
   attempts: r.attempts,
   maxAttempts: r.max_attempts,
   notBefore: r.not_before,
@@ -57,8 +58,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
   const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
-    max_attempts, idempotency_key, request_hash, created_at, updated_at)
-    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
+    postprocess_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
+    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @maxAttempts,
+    @idempotencyKey, @requestHash, @now, @now)`);
   // One index probe per client: the clients are few, the queued jobs may be many.
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
   const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
@@ -91,7 +93,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
-    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata) });
+    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess) });
     writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
     return { kind: 'created', job: get(job.id)! };
   }

@@ -125,4 +125,25 @@ CREATE TABLE asset_refs (
 CREATE INDEX asset_refs_sha ON asset_refs(sha256);
 `,
   },
+  {
+    version: 3,
+    name: 'post-processing variants',
+    sql: `
+ALTER TABLE jobs ADD COLUMN postprocess_json TEXT;
+CREATE TABLE output_variants (
+  id TEXT PRIMARY KEY,
+  output_id TEXT NOT NULL REFERENCES outputs(id) ON DELETE CASCADE,
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  variant TEXT NOT NULL,
+  sha256 TEXT NOT NULL REFERENCES assets(sha256),
+  bytes INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (output_id, variant)
+);
+CREATE INDEX output_variants_job ON output_variants(job_id);
+`,
+  },
 ];

@@ -1,5 +1,5 @@
 import type {
-  AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, ResolvedAsset, TokenRecord, TokensRepo,
+  AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, OutputVariantRecord, ResolvedAsset, TokenRecord, TokensRepo,
 } from '../types.js';
 import { type Db, json } from './db.js';
 
@@ -67,9 +67,32 @@ const toOutput = (r: OutputRow): OutputRecord => ({
   createdAt: r.created_at,
 });
 
+const VARIANT_COLUMNS = `id, output_id AS outputId, job_id AS jobId, variant, sha256, bytes, content_type AS contentType,
+  width, height, created_at AS createdAt`;
+
 export function makeOutputsRepo(db: Db): OutputsRepo {
   const byId = db.prepare('SELECT * FROM outputs WHERE id = ?');
+  const clearVariants = db.prepare('DELETE FROM output_variants WHERE job_id = ?');
+  const insertVariant = db.prepare(`INSERT INTO output_variants (id, output_id, job_id, variant, sha256, bytes, content_type, width, height, created_at)
+    VALUES (@id, @outputId, @jobId, @variant, @sha256, @bytes, @contentType, @width, @height, @createdAt)`);
+  const variantById = db.prepare(`SELECT ${VARIANT_COLUMNS} FROM output_variants WHERE id = ?`);
   return {
+    async putVariants(jobId, variants) {
+      db.transaction(() => {
+        clearVariants.run(jobId);
+        for (const v of variants) insertVariant.run(v);
+      })();
+    },
+    async variantsForJobs(jobIds) {
+      const map = new Map<string, OutputVariantRecord[]>(jobIds.map((id) => [id, []]));
+      if (jobIds.length === 0) return map;
+      const sql = `SELECT ${VARIANT_COLUMNS} FROM output_variants WHERE job_id IN (${jobIds.map(() => '?').join(',')}) ORDER BY output_id, variant`;
+      for (const v of db.prepare(sql).all(...jobIds) as OutputVariantRecord[]) map.get(v.jobId)!.push(v);
+      return map;
+    },
+    async getVariant(id) {
+      return (variantById.get(id) as OutputVariantRecord | undefined) ?? null;
+    },
     async forJobs(jobIds) {
       const map = new Map<string, OutputRecord[]>(jobIds.map((id) => [id, []]));
       if (jobIds.length === 0) return map;
