@@ -146,4 +146,43 @@ CREATE TABLE output_variants (
 CREATE INDEX output_variants_job ON output_variants(job_id);
 `,
   },
+  {
+    version: 4,
+    name: 'batches and webhooks',
+    sql: `
+CREATE TABLE batches (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  client TEXT NOT NULL,
+  job_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  canceled_at INTEGER
+);
+ALTER TABLE jobs ADD COLUMN batch_id TEXT REFERENCES batches(id) ON DELETE SET NULL;
+CREATE INDEX jobs_batch ON jobs(batch_id);
+
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  event_types_json TEXT NOT NULL,
+  job_id TEXT,
+  batch_id TEXT,
+  last_event_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER
+);
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  status INTEGER,
+  error TEXT,
+  delivered INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
+`,
+  },
 ];
