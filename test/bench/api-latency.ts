@@ -115,12 +115,14 @@ export async function runApiLatency() {
   return { clients: CLIENTS, rounds: ROUNDS, floor, gateway, sse: { subscribers: SUBSCRIBERS, jobs: FANOUT_JOBS, delivery: fanout } };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runApiLatency();
+/** Human-readable figures with the ratios against the floor. */
+export function apiLatencyLines(r: Awaited<ReturnType<typeof runApiLatency>>): string[] {
   const f = (x: LatencyFigures) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms (n=${x.n})`;
-  console.log(`API latency, ${r.clients} concurrent clients x ${r.rounds} rounds (loopback)`);
-  console.log(`  bare express POST: ${f(r.floor.create)}   GET: ${f(r.floor.get)}`);
-  console.log(`  comfygate create:  ${f(r.gateway.create)}   get: ${f(r.gateway.get)}`);
-  console.log(`  ratio p50 create/bare: ${(r.gateway.create.p50 / r.floor.create.p50).toFixed(1)}x, get/bare: ${(r.gateway.get.p50 / r.floor.get.p50).toFixed(1)}x`);
-  console.log(`SSE fan-out to ${r.sse.subscribers} subscribers, ${r.sse.jobs} jobs: delivery ${f(r.sse.delivery)}`);
+  return [
+    `${r.clients} concurrent clients x ${r.rounds} rounds (loopback)`,
+    `bare express POST: ${f(r.floor.create)}   GET: ${f(r.floor.get)}`,
+    `comfygate create:  ${f(r.gateway.create)}   get: ${f(r.gateway.get)}`,
+    `ratio p50 create/bare: ${(r.gateway.create.p50 / r.floor.create.p50).toFixed(1)}x, get/bare: ${(r.gateway.get.p50 / r.floor.get.p50).toFixed(1)}x; p99 create/bare ${(r.gateway.create.p99 / r.floor.create.p99).toFixed(1)}x`,
+    `SSE fan-out to ${r.sse.subscribers} subscribers, ${r.sse.jobs} jobs: event commit -> delivery ${f(r.sse.delivery)}`,
+  ];
 }

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import sharp from 'sharp';
+import type { PostprocessSpec } from '@comfygate/shared';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -8,7 +9,7 @@ import { jsonBody } from '../helpers/http.js';
 it('post-processes every output into its variants plus a thumbnail, with provenance, served by id', async () => {
   await using fake = await startFakeComfy();
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-  const postprocess = {
+  const postprocess: PostprocessSpec = {
     variants: {
       web: { ops: [{ op: 'resize', width: 32 }, { op: 'format', format: 'webp', quality: 80 }] },
       print: { ops: [{ op: 'grayscale' }, { op: 'format', format: 'png' }] },

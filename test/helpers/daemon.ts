@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Config, type ConfigInput, createDaemon, type Daemon } from '@comfygate/daemon';
+import { Config, type ConfigInput, createDaemon, type Daemon, type DaemonOptions } from '@comfygate/daemon';
 import type { Job, JobState } from '@comfygate/shared';
 import { waitFor } from './wait.js';
 
@@ -39,9 +39,10 @@ export async function startTestDaemon(opts: {
   engine?: ConfigInput['engine'];
   home?: string;
   runEngine?: boolean;
+  postprocess?: DaemonOptions['postprocess'];
 }): Promise<TestDaemon> {
   const home = opts.home ?? makeHome();
-  const daemon = await createDaemon(testConfig(home, opts.backends, opts.engine), { runEngine: opts.runEngine });
+  const daemon = await createDaemon(testConfig(home, opts.backends, opts.engine), { runEngine: opts.runEngine, postprocess: opts.postprocess });
   let closed = false;
   const close = async () => {
     if (closed) return;

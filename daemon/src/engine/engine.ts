@@ -176,7 +176,10 @@ export class Engine implements BackendListener {
     for (const t of this.failoverTimers.values()) clearTimeout(t);
     this.progress.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
-    await Promise.race([Promise.allSettled([...this.work]), new Promise((r) => setTimeout(r, 2_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((r) => (timer = setTimeout(r, 2_000)));
+    await Promise.race([Promise.allSettled([...this.work]), bound]);
+    clearTimeout(timer);
   }
 
   loadOf(b: ComfyBackend): number {
@@ -463,6 +466,7 @@ export class Engine implements BackendListener {
   // ---- backend events ---------------------------------------------------------------------------
 
   onHealth(b: ComfyBackend, health: Health, reason: string): void {
+    if (this.closed) return;
     this.deps.log.info({ backend: b.name, health, reason }, `backend ${b.name} is ${health}`);
     this.track(this.deps.store.events.append(health === 'up' ? 'backend:up' : 'backend:down', null, { backend: b.name, reason }));
     if (health === 'up') {

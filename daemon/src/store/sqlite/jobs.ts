@@ -1,11 +1,12 @@
 import type { JobState } from '@comfygate/shared';
-import type { CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
+import type { BatchRecord, BatchesRepo, CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
+import type Database from 'better-sqlite3';
 import { type Db, json } from './db.js';
 import type { makeEventWriter } from './events.js';
 
 interface JobRow {
   id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
-  graph_json: string; metadata_json: string; postprocess_json: string | null; attempts: number; max_attempts: number; not_before: number;
+  graph_json: string; metadata_json: string; postprocess_json: string | null; batch_id: string | null; attempts: number; max_attempts: number; not_before: number;
   avoid_backend: string | null; last_backend: string | null; error_json: string | null;
   idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
   created_at: number; updated_at: number; started_at: number | null; finished_at: number | null;
@@ -21,6 +22,7 @@ const toJob = (r: JobRow): JobRecord => ({
   graphJson: r.graph_json,
   metadata: JSON.parse(r.metadata_json) as Record<string, unknown>,
   postprocess: json.parse(r.postprocess_json),
+  batchId: r.batch_id,
   attempts: r.attempts,
   maxAttempts: r.max_attempts,
   notBefore: r.not_before,
@@ -53,13 +55,13 @@ function patchValue(key: keyof typeof PATCH_COLUMNS, v: unknown): unknown {
   return v;
 }
 
-export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: ReturnType<typeof makeEventWriter>): JobsRepo {
+export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: ReturnType<typeof makeEventWriter>): JobsRepo & { batches: BatchesRepo } {
   const byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
   const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
-    postprocess_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
-    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @maxAttempts,
+    postprocess_json, batch_id, max_attempts, idempotency_key, request_hash, created_at, updated_at)
+    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @maxAttempts,
     @idempotencyKey, @requestHash, @now, @now)`);
   // One index probe per client: the clients are few, the queued jobs may be many.
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
@@ -81,6 +83,14 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
   const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
 
+  // Transitions patch a handful of column sets: prepare each once, not on every call.
+  const updates = new Map<string, Database.Statement>();
+  const updateFor = (sets: string) => {
+    let stmt = updates.get(sets);
+    if (!stmt) updates.set(sets, (stmt = db.prepare(`UPDATE jobs SET ${sets} WHERE id = ?`)));
+    return stmt;
+  };
+
   const get = (id: string) => {
     const r = byId.get(id) as JobRow | undefined;
     return r ? toJob(r) : null;
@@ -93,7 +103,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
-    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess) });
+    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null });
     writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
     return { kind: 'created', job: get(job.id)! };
   }
@@ -109,7 +119,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       sets.push(`${PATCH_COLUMNS[k]} = ?`);
       values.push(patchValue(k, value));
     }
-    db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, t.jobId);
+    updateFor(sets.join(', ')).run(...values, t.jobId);
     if (t.newAttempt) insertAttempt.run({ ...t.newAttempt, now });
     if (t.attemptUpdate) {
       const u = t.attemptUpdate;
@@ -120,7 +130,31 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     return get(t.jobId);
   }
 
+  const insertBatch = db.prepare('INSERT INTO batches (id, name, client, job_count, created_at) VALUES (?, ?, ?, ?, ?)');
+  const batchById = db.prepare(`SELECT id, name, client, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`);
+  const batchJobs = db.prepare('SELECT * FROM jobs WHERE batch_id = ? ORDER BY seq');
+  const cancelBatch = db.prepare('UPDATE batches SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL');
+  const batches: BatchesRepo = {
+    async create(batch, jobs) {
+      return tx(() => {
+        insertBatch.run(batch.id, batch.name, batch.client, jobs.length, Date.now());
+        for (const j of jobs) create({ ...j, batchId: batch.id, idempotencyKey: null });
+        return batchById.get(batch.id) as BatchRecord;
+      });
+    },
+    async get(id) {
+      return (batchById.get(id) as BatchRecord | undefined) ?? null;
+    },
+    async jobs(id) {
+      return (batchJobs.all(id) as JobRow[]).map(toJob);
+    },
+    async markCanceled(id) {
+      cancelBatch.run(Date.now(), id);
+    },
+  };
+
   return {
+    batches,
     async create(job) {
       return tx(() => create(job));
     },
