@@ -17,6 +17,7 @@ export interface JobRecord {
   metadata: Record<string, unknown>;
   /** The job's post-processing spec (validated at submit), or null for the default (a thumbnail). */
   postprocess: unknown;
+  batchId: string | null;
   attempts: number;
   maxAttempts: number;
   notBefore: number;
@@ -104,6 +105,7 @@ export interface NewJob {
   graphJson: string;
   metadata: Record<string, unknown>;
   postprocess: unknown;
+  batchId?: string | null;
   maxAttempts: number;
   idempotencyKey: string | null;
   requestHash: string | null;
@@ -157,6 +159,23 @@ export interface JobsRepo {
   requestCancel(id: string): Promise<JobRecord | null>;
   /** 1-based rank of a queued job among all queued jobs (priority desc, then FIFO); null when not queued. */
   queuePosition(id: string): Promise<number | null>;
+}
+
+export interface BatchRecord {
+  id: string;
+  name: string | null;
+  client: string;
+  jobCount: number;
+  createdAt: number;
+  canceledAt: number | null;
+}
+
+export interface BatchesRepo {
+  /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing. */
+  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount'>, jobs: NewJob[]): Promise<BatchRecord>;
+  get(id: string): Promise<BatchRecord | null>;
+  jobs(id: string): Promise<JobRecord[]>;
+  markCanceled(id: string): Promise<void>;
 }
 
 export interface AttemptsRepo {
@@ -246,6 +265,7 @@ export interface AuditRepo {
 
 export interface Store {
   jobs: JobsRepo;
+  batches: BatchesRepo;
   attempts: AttemptsRepo;
   outputs: OutputsRepo;
   assets: AssetsRepo;

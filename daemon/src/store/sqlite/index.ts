@@ -39,8 +39,10 @@ export function openSqliteStore(file: string): Store {
   };
 
   let closed = false;
+  const { batches, ...jobs } = makeJobsRepo(db, tx, writeEvent);
   return {
-    jobs: makeJobsRepo(db, tx, writeEvent),
+    jobs,
+    batches,
     attempts: makeAttemptsRepo(db),
     outputs: makeOutputsRepo(db),
     assets: makeAssetsRepo(db),
