@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
-  AddBackend, type Backend, CreateJob, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
+  AddBackend, type Backend, CreateJob, type CreateJobParsed, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
 import { createPostprocessor, planSpec } from './postprocess/index.js';
+import { type BatchService, createBatchService } from './batches/service.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 
 export interface SubmitOptions {
@@ -42,6 +43,7 @@ export interface Daemon {
   /** Deletes a finished job's record and outputs list. */
   remove(id: string): Promise<void>;
   stats(): Promise<Stats>;
+  readonly batches: BatchService;
   addBackend(input: unknown): Promise<Backend>;
   removeBackend(name: string): Promise<void>;
   drainBackend(name: string, draining: boolean): Backend;
@@ -130,37 +132,59 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     }
   };
 
+  /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
+  const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
+    if (spec.backend && !engine.backends.has(spec.backend)) {
+      throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
+    }
+    checkCapable(spec.graph, spec.backend);
+    if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
+    await checkAssetRefs(assetRefIds(spec.graph), store.assets);
+    return {
+      priority: spec.priority,
+      client: spec.client ?? sopts.caller ?? 'default',
+      backendPin: spec.backend ?? null,
+      graphJson: stringifyGraph(spec.graph),
+      metadata: spec.metadata ?? {},
+      postprocess: spec.postprocess ?? null,
+      maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
+      requestHash: sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null,
+    };
+  };
+
+  const checkQueueRoom = async (adding: number) => {
+    if ((await store.jobs.countInState('queued')) + adding > config.engine.maxQueued) {
+      throw new GatewayError({ code: 'rate_limited', message: `the queue is full (${config.engine.maxQueued} jobs at most); try again later` });
+    }
+  };
+
+  const batches = createBatchService({
+    store,
+    files,
+    prepareJob: (spec, o) => prepareJob(spec, o),
+    checkQueueRoom,
+    cancel: (job) => engine.cancel(job),
+    views,
+    kick: () => engine.kick(),
+    backendsUp: () => [...engine.backends.values()].filter((b) => b.health === 'up').length,
+  });
+
   const daemon: Daemon = {
     config,
+    batches,
     store,
     files,
     log,
     async submit(input, sopts = {}) {
       const spec = parseOrThrow(CreateJob, input);
-      if (spec.backend && !engine.backends.has(spec.backend)) {
-        throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
-      }
-      checkCapable(spec.graph, spec.backend);
-      if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
-      await checkAssetRefs(assetRefIds(spec.graph), store.assets);
-      if ((await store.jobs.countInState('queued')) >= config.engine.maxQueued) {
-        throw new GatewayError({ code: 'rate_limited', message: `the queue is full (${config.engine.maxQueued} jobs waiting); try again later` });
-      }
-      const graphJson = stringifyGraph(spec.graph);
-      const requestHash = sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null;
+      await checkQueueRoom(1);
+      const prepared = await prepareJob(spec, sopts);
       const id = crypto.randomUUID();
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       const result = await store.jobs.create({
         id,
-        priority: spec.priority,
-        client: spec.client ?? sopts.caller ?? 'default',
-        backendPin: spec.backend ?? null,
-        graphJson,
-        metadata: spec.metadata ?? {},
-        postprocess: spec.postprocess ?? null,
-        maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
+        ...prepared,
         idempotencyKey: sopts.idempotencyKey ?? null,
-        requestHash,
       });
       if (result.kind !== 'created') engine.forgetExtraData(id);
       if (result.kind === 'key_conflict') {

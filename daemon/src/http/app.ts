@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
+import { batchRoutes } from './routes/batches.js';
 import { PairingService } from './security/pairing.js';
 import { allows, TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
@@ -79,6 +80,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));
+  v1.use(batchRoutes(daemon));
   v1.use(backendRoutes(daemon));
   v1.use(tokenRoutes(tokens));
   v1.use(sseRoutes(daemon));

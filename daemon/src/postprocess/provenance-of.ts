@@ -1,13 +1,13 @@
 import type { Provenance } from '@comfygate/shared';
+import { firstSampler, linkedNode } from '../comfy/graph.js';
 import type { JobRecord } from '../store/types.js';
 
 type Node = { class_type: string; inputs: Record<string, unknown> };
-const SAMPLERS = new Set(['KSampler', 'KSamplerAdvanced', 'SamplerCustom']);
 
 /** The text of the CLIPTextEncode a sampler input links to (one hop: the common case). */
-function textAt(graph: Record<string, Node>, link: unknown): string | undefined {
-  if (!Array.isArray(link)) return undefined;
-  const text = graph[String(link[0])]?.inputs.text;
+function textAt(graph: Record<string, Node>, sampler: Node, input: string): string | undefined {
+  const id = linkedNode(sampler, input);
+  const text = id === undefined ? undefined : graph[id]?.inputs.text;
   return typeof text === 'string' ? text : undefined;
 }
 
@@ -17,15 +17,15 @@ function textAt(graph: Record<string, Node>, link: unknown): string | undefined 
  */
 export function provenanceOf(job: JobRecord): Provenance {
   const graph = JSON.parse(job.graphJson) as Record<string, Node>;
-  const [samplerId, sampler] = Object.entries(graph).find(([, n]) => SAMPLERS.has(n.class_type)) ?? [];
+  const [samplerId, sampler] = firstSampler(graph) ?? [];
   const ckpt = Object.values(graph).find((n) => typeof n.inputs?.ckpt_name === 'string')?.inputs.ckpt_name as string | undefined;
   const p: Provenance = { jobId: job.id };
   if (job.lastBackend) p.backend = job.lastBackend;
   if (ckpt) p.model = ckpt.slice(0, 500);
   if (typeof job.metadata.template === 'string') p.template = job.metadata.template.slice(0, 200);
   if (!sampler) return p;
-  const prompt = textAt(graph, sampler.inputs.positive);
-  const negative = textAt(graph, sampler.inputs.negative);
+  const prompt = textAt(graph, sampler, 'positive');
+  const negative = textAt(graph, sampler, 'negative');
   if (prompt !== undefined) p.prompt = prompt.slice(0, 32_768);
   if (negative !== undefined) p.negative = negative.slice(0, 32_768);
   const seed = exactSeed(job.graphJson, samplerId!, sampler);

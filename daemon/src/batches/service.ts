@@ -1,0 +1,87 @@
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { type Batch, CreateBatch, type CreateJobParsed, type Job, type JobState, isTerminal } from '@comfygate/shared';
+import { z } from 'zod';
+import type { AssetFiles } from '../assets/files.js';
+import { GatewayError } from '../errors.js';
+import type { JobRecord, NewJob, Store } from '../store/types.js';
+import { archiveStream } from './archive.js';
+import { expandMatrix } from './matrix.js';
+
+export interface BatchDeps {
+  store: Store;
+  files: AssetFiles;
+  prepareJob(spec: CreateJobParsed, opts: { caller?: string }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'>>;
+  checkQueueRoom(adding: number): Promise<void>;
+  cancel(job: JobRecord): Promise<void>;
+  views(records: JobRecord[]): Promise<Job[]>;
+  kick(): void;
+  backendsUp(): number;
+}
+
+export interface BatchService {
+  create(input: unknown, caller?: string): Promise<Batch>;
+  get(id: string): Promise<Batch>;
+  cancel(id: string): Promise<Batch>;
+  /** A zip of every output of the batch plus manifest.json, streamed (never built in memory). */
+  archive(id: string): Promise<{ stream: Readable; filename: string }>;
+}
+
+const STATES: JobState[] = ['queued', 'dispatched', 'running', 'postprocessing', 'succeeded', 'failed', 'canceled'];
+
+/** Remaining work over the backends, at the mean duration of the batch's finished jobs; null before one finished. */
+function eta(jobs: JobRecord[], backendsUp: number): number | null {
+  const times = jobs.filter((j) => j.state === 'succeeded' && j.startedAt && j.finishedAt).map((j) => j.finishedAt! - j.startedAt!);
+  if (times.length === 0) return null;
+  const remaining = jobs.filter((j) => !isTerminal(j.state)).length;
+  return Math.round((times.reduce((a, b) => a + b, 0) / times.length) * remaining / Math.max(1, backendsUp));
+}
+
+export function createBatchService(d: BatchDeps): BatchService {
+  const load = async (id: string) => {
+    const batch = await d.store.batches.get(id);
+    if (!batch) throw new GatewayError({ code: 'not_found', message: `no batch ${id}` });
+    return { batch, jobs: await d.store.batches.jobs(id) };
+  };
+  const view = async (id: string): Promise<Batch> => {
+    const { batch, jobs } = await load(id);
+    const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const j of jobs) counts[j.state]++;
+    const done = counts.succeeded + counts.failed + counts.canceled;
+    return { ...batch, total: jobs.length, counts, done, etaMs: eta(jobs, d.backendsUp()), jobIds: jobs.map((j) => j.id) };
+  };
+
+  return {
+    async create(input, caller) {
+      const parsed = CreateBatch.safeParse(input);
+      if (!parsed.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(parsed.error), details: parsed.error.issues });
+      const b = parsed.data;
+      const specs: CreateJobParsed[] = b.jobs ?? expandMatrix(b.matrix!).map(({ graph, values }) => ({
+        graph, priority: b.priority ?? 0, postprocess: b.postprocess, metadata: { matrix: values },
+      }));
+      await d.checkQueueRoom(specs.length);
+      const jobs: NewJob[] = [];
+      for (const [i, spec] of specs.entries()) {
+        const prepared = await d.prepareJob(spec, { caller }).catch((err: unknown) => {
+          if (err instanceof GatewayError) throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
+          throw err;
+        });
+        jobs.push({ id: crypto.randomUUID(), ...prepared, idempotencyKey: null });
+      }
+      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default' }, jobs);
+      d.kick();
+      return view(batch.id);
+    },
+    get: view,
+    async cancel(id) {
+      const { jobs } = await load(id);
+      await d.store.batches.markCanceled(id);
+      for (const j of jobs) if (!isTerminal(j.state)) await d.cancel(j);
+      return view(id);
+    },
+    async archive(id) {
+      const { batch, jobs } = await load(id);
+      return { stream: await archiveStream(batch, await d.views(jobs), d.files), filename: `batch-${batch.id.slice(0, 8)}.zip` };
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { pipeline } from 'node:stream/promises';
+import { Router } from 'express';
+import type { Daemon } from '../../daemon.js';
+import { need } from '../middleware/auth.js';
+
+export function batchRoutes(daemon: Daemon): Router {
+  const r = Router();
+  r.post('/batches', need('submit'), async (req, res) => {
+    const batch = await daemon.batches.create(req.body, req.principal!.name);
+    res.setHeader('Location', `/v1/batches/${batch.id}`);
+    res.status(201).json(batch);
+  });
+  r.get('/batches/:id', need('read'), async (req, res) => void res.json(await daemon.batches.get(req.params.id as string)));
+  r.post('/batches/:id/cancel', need('submit'), async (req, res) => void res.json(await daemon.batches.cancel(req.params.id as string)));
+  r.get('/batches/:id/archive', need('read'), async (req, res) => {
+    const { stream, filename } = await daemon.batches.archive(req.params.id as string);
+    res.writeHead(200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${filename}"`, 'x-content-type-options': 'nosniff' });
+    await pipeline(stream, res).catch(() => res.destroy());
+  });
+  return r;
+}
