@@ -51,6 +51,15 @@ describe('faults injected after the daemon learned a backend\'s capabilities', (
     expect(done.attempts).toBe(1);
   });
 
+  it('a job waiting for its down backend does not block the same client\'s other jobs', async () => {
+    await using fake = await startFakeComfy();
+    await using t = await startTestDaemon({ backends: [{ name: 'up', url: fake.url }, { name: 'down', url: 'http://127.0.0.1:9' }] });
+    const stuck = (await t.daemon.submit({ graph: txt2img({ seed: 1 }), backend: 'down', client: 'me' })).job;
+    const next = (await t.daemon.submit({ graph: txt2img({ seed: 2 }), client: 'me' })).job;
+    expect((await t.waitForState(next.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    expect((await t.daemon.get(stuck.id)).state).toBe('queued');
+  });
+
   it('refuses new jobs with 429 once the queue holds maxQueued', async () => {
     await using fake = await startFakeComfy();
     await fake.control.down();

@@ -41,6 +41,7 @@ export interface EngineDeps {
 }
 
 const ACTIVE: readonly JobState[] = ['dispatched', 'running'];
+const HEADS_PER_CLIENT = 16;
 
 /**
  * The scheduler: the only writer of job state after `queued`. It claims queued jobs fairly, routes them
@@ -194,7 +195,8 @@ export class Engine implements BackendListener {
     while (!this.closed) {
       const free = [...this.backends.values()].some((b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight);
       if (!free) break;
-      const heads = await this.deps.store.jobs.queueHeads(Date.now(), 1);
+      // Several per client: one job waiting for a busy or down backend must not block that client's others.
+      const heads = await this.deps.store.jobs.queueHeads(Date.now(), HEADS_PER_CLIENT);
       if (heads.length === 0) break;
       const active = this.activeByClient();
       let progressed = false;
