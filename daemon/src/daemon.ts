@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
-  AddBackend, type Backend, CreateJob, type CreateJobParsed, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
+  AddBackend, type Backend, CreateJob, type CreateJobParsed, CreateWebhook, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
@@ -18,6 +18,8 @@ import { openSqliteStore } from './store/sqlite/index.js';
 import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
 import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
+import { sweep, type SweepReport } from './assets/retention.js';
+import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 
 export interface SubmitOptions {
@@ -44,6 +46,9 @@ export interface Daemon {
   remove(id: string): Promise<void>;
   stats(): Promise<Stats>;
   readonly batches: BatchService;
+  readonly webhooks: Webhooks;
+  /** One retention pass now (also run every `retention.sweepEveryMs` when a limit is set). */
+  gc(opts?: { dryRun?: boolean }): Promise<SweepReport>;
   addBackend(input: unknown): Promise<Backend>;
   removeBackend(name: string): Promise<void>;
   drainBackend(name: string, draining: boolean): Backend;
@@ -76,7 +81,11 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   const postprocessor = createPostprocessor({ maxPixels: config.security.maxPixels, resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)) });
   const postprocess = opts.postprocess ?? makePostprocessHook({ store, files, postprocessor });
   const engine = new Engine({ store, files, config: config.engine, backends: config.backends, log, postprocess });
-  if (opts.runEngine !== false) await engine.start();
+  const webhooks = createWebhooks({ store, log }, webhookConfigOf(config));
+  if (opts.runEngine !== false) {
+    await engine.start();
+    await webhooks.start();
+  }
 
   const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[]): Job => ({
     id: r.id,
@@ -169,9 +178,16 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     backendsUp: () => [...engine.backends.values()].filter((b) => b.health === 'up').length,
   });
 
+  const retentionOn = config.retention.maxAgeMs !== null || config.retention.maxDiskBytes !== null;
+  const sweeper = retentionOn && opts.runEngine !== false
+    ? setInterval(() => void sweep(store, files, config.retention).catch((err) => log.error({ err }, 'retention sweep failed')), config.retention.sweepEveryMs).unref()
+    : null;
+
   const daemon: Daemon = {
     config,
     batches,
+    webhooks,
+    gc: (o = {}) => sweep(store, files, config.retention, o.dryRun ?? false),
     store,
     files,
     log,
@@ -181,12 +197,17 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const prepared = await prepareJob(spec, sopts);
       const id = crypto.randomUUID();
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
+      // Registered before the job exists, so the hook also hears its `job:queued`.
+      const hook = spec.webhook ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id })) : null;
       const result = await store.jobs.create({
         id,
         ...prepared,
         idempotencyKey: sopts.idempotencyKey ?? null,
       });
-      if (result.kind !== 'created') engine.forgetExtraData(id);
+      if (result.kind !== 'created') {
+        engine.forgetExtraData(id);
+        if (hook) await daemon.webhooks.remove(hook.id);
+      }
       if (result.kind === 'key_conflict') {
         throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
       }
@@ -239,6 +260,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     preview: (jobId) => engine.progress.preview(jobId),
     backends: () => [...engine.backends.values()].map(backendView),
     async close() {
+      if (sweeper) clearInterval(sweeper);
+      await webhooks.close();
       await engine.close();
       await store.close();
     },

@@ -99,3 +99,13 @@ export type StreamEvent = z.infer<typeof StreamEvent>;
 /** Browsers cannot set headers on a WebSocket: the token travels as a subprotocol entry `comfygate.token.<token>`. */
 export const WS_TOKEN_PROTOCOL_PREFIX = 'comfygate.token.';
 export const WS_PROTOCOL = 'comfygate.v1';
+
+/** What a retention pass removed (or, with dryRun, would remove). */
+export const GcReport = z.object({
+  dryRun: z.boolean(),
+  jobs: z.number().int(),
+  refs: z.number().int(),
+  assets: z.number().int(),
+  bytes: z.number().int(),
+});
+export type GcReport = z.infer<typeof GcReport>;

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ErrorBody, type ErrorCode } from './errors.js';
 import { type CreateJob, Job, type JobState, type ListJobsQuery } from './jobs.js';
+import { Batch, type CreateBatch } from './batches.js';
+import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import {
   Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
-  StreamEvent, Token, PendingPairing,
+  StreamEvent, Token, PendingPairing, GcReport,
 } from './api.js';
 
 /** An error answer from the daemon (or a transport failure, code `unavailable`). */
@@ -77,6 +79,34 @@ export class GatewayClient {
   }
   stats(): Promise<Stats> {
     return this.json(Stats, 'GET', '/v1/stats');
+  }
+  createBatch(input: CreateBatch): Promise<Batch> {
+    return this.json(Batch, 'POST', '/v1/batches', { body: input });
+  }
+  getBatch(id: string): Promise<Batch> {
+    return this.json(Batch, 'GET', `/v1/batches/${encodeURIComponent(id)}`);
+  }
+  cancelBatch(id: string): Promise<Batch> {
+    return this.json(Batch, 'POST', `/v1/batches/${encodeURIComponent(id)}/cancel`);
+  }
+  /** The batch's outputs as a zip (streamed): read the body as a stream or blob. */
+  batchArchive(id: string): Promise<Response> {
+    return this.request('GET', `/v1/batches/${encodeURIComponent(id)}/archive`);
+  }
+  createWebhook(input: CreateWebhook): Promise<Webhook> {
+    return this.json(Webhook, 'POST', '/v1/webhooks', { body: input });
+  }
+  webhooks(): Promise<Webhook[]> {
+    return this.json(z.array(Webhook), 'GET', '/v1/webhooks');
+  }
+  webhookDeliveries(id: string): Promise<WebhookDelivery[]> {
+    return this.json(z.array(WebhookDelivery), 'GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries`);
+  }
+  async deleteWebhook(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+  gc(dryRun = false): Promise<GcReport> {
+    return this.json(GcReport, 'POST', '/v1/gc', { query: { dryRun: dryRun ? 'true' : undefined } });
   }
   tokens(): Promise<Token[]> {
     return this.json(z.array(Token), 'GET', '/v1/tokens');

@@ -5,3 +5,4 @@ export * from './api.js';
 export * from './client.js';
 export * from './postprocess.js';
 export * from './templates.js';
+export * from './webhooks.js';

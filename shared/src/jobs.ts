@@ -33,6 +33,14 @@ export const CreateJob = z.object({
   maxAttempts: z.number().int().min(1).max(20).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   postprocess: PostprocessSpec.optional().describe('named variants of each output image; a `thumb` is always made'),
+  webhook: z
+    .object({
+      url: z.url({ protocol: /^https?$/ }).max(2048),
+      secret: z.string().startsWith('whsec_').describe('Standard Webhooks secret you verify with (whsec_ + base64 of 24-64 bytes)'),
+      events: z.array(z.string()).min(1).max(20).optional().describe('default: the terminal job events'),
+    })
+    .optional()
+    .describe('call this URL, signed, on this job\'s events'),
 });
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;

@@ -17,10 +17,16 @@ export interface TestGateway extends AsyncDisposable {
 }
 
 /** A real daemon with its HTTP gateway on 127.0.0.1:0 and a temp home, all removed on close. */
-export async function startTestGateway(opts: { backends: ConfigInput['backends']; engine?: ConfigInput['engine']; security?: ConfigInput['security'] }): Promise<TestGateway> {
-  const home = makeHome();
+export async function startTestGateway(opts: { backends: ConfigInput['backends']; engine?: ConfigInput['engine']; security?: ConfigInput['security']; retention?: ConfigInput['retention'];
+  /** An existing home (a restart on the same database), kept on close; default a fresh temp home, removed. */
+  home?: string;
+  /** The daemon's `webhooks` config section (timeouts, backoff; daemon/src/webhooks/config.ts). */
+  webhooks?: Record<string, unknown> }): Promise<TestGateway> {
+  const home = opts.home ?? makeHome();
   const config = testConfig(home, opts.backends, opts.engine);
   if (opts.security) Object.assign(config.security, opts.security);
+  if (opts.retention) Object.assign(config.retention, opts.retention);
+  if (opts.webhooks) Object.assign(config, { webhooks: opts.webhooks });
   const daemon = await createDaemon(config);
   const gateway = await startGateway(daemon);
   let closed = false;
@@ -29,7 +35,7 @@ export async function startTestGateway(opts: { backends: ConfigInput['backends']
     closed = true;
     await gateway.close();
     await daemon.close();
-    fs.rmSync(home, { recursive: true, force: true });
+    if (!opts.home) fs.rmSync(home, { recursive: true, force: true });
   };
   return {
     daemon,

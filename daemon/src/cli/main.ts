@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.js';
 import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerGc } from './commands/gc.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerPair } from './commands/pair.js';
 import { registerStart } from './commands/start.js';
@@ -24,6 +25,7 @@ registerBackends(program);
 registerToken(program);
 registerPair(program);
 registerDoctor(program);
+registerGc(program);
 
 /** Errors meant for people print as one line; anything else is a bug and keeps its stack. */
 function messageOf(err: unknown): string {

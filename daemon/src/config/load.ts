@@ -15,6 +15,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const merged = { ...fromFile, ...fromEnv, ...opts.overrides };
   merged.engine = { ...fromFile.engine, ...opts.overrides?.engine };
   merged.security = { ...fromFile.security, ...opts.overrides?.security };
+  merged.retention = { ...fromFile.retention, ...opts.overrides?.retention };
+  merged.webhooks = { ...fromFile.webhooks, ...opts.overrides?.webhooks };
   const parsed = Config.safeParse(merged);
   if (!parsed.success) {
     throw new GatewayError({ code: 'validation_failed', message: `invalid config: ${z.prettifyError(parsed.error)}` });

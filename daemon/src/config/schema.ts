@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
+import { WebhookConfig } from '../webhooks/config.js';
 
 export const BackendConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
@@ -42,6 +43,16 @@ export const SecurityConfig = z.object({
 });
 export type SecurityConfig = z.infer<typeof SecurityConfig>;
 
+export const RetentionConfig = z.object({
+  /** Finished jobs, their outputs, and uploads older than this are removed; null keeps everything. */
+  maxAgeMs: z.number().int().min(0).nullable().default(null),
+  /** Oldest finished jobs are removed first until stored files fit; null means no bound. */
+  maxDiskBytes: z.number().int().min(1).nullable().default(null),
+  graceMs: z.number().int().min(0).default(10 * 60_000),
+  sweepEveryMs: z.number().int().min(1_000).default(60 * 60_000),
+});
+export type RetentionConfig = z.infer<typeof RetentionConfig>;
+
 export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
 
 export const Config = z.object({
@@ -54,6 +65,8 @@ export const Config = z.object({
     .refine((bs) => new Set(bs.map((b) => b.name)).size === bs.length, 'backend names must be unique'),
   engine: EngineConfig.default(EngineConfig.parse({})),
   security: SecurityConfig.default(SecurityConfig.parse({})),
+  retention: RetentionConfig.default(RetentionConfig.parse({})),
+  webhooks: WebhookConfig.default(WebhookConfig.parse({})),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof Config>;

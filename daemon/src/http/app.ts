@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
 import { PairingService } from './security/pairing.js';
 import { allows, TokenService } from './security/tokens.js';
@@ -83,6 +84,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(batchRoutes(daemon));
   v1.use(backendRoutes(daemon));
   v1.use(tokenRoutes(tokens));
+  v1.use(webhookRoutes(daemon));
   v1.use(sseRoutes(daemon));
   app.use('/v1', v1);
   app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
-  AddBackend, Asset, Backend, CreatedToken, CreateJob, CreateToken, ErrorBody, Job, ListJobsResponse, PairStarted, PairStatus, Stats, Token,
+  AddBackend, Asset, Backend, Batch, CreateBatch, CreatedToken, CreateJob, CreateToken, CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse,
+  PairStarted, PairStatus, Stats, Token, Webhook, WebhookDelivery,
 } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
@@ -35,6 +36,17 @@ const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/pair': { post: { summary: 'Start pairing (no token needed)', ok: [201, PairStarted] } },
   '/v1/pair/{pairingId}': { get: { summary: 'Pairing status; the token once confirmed', ok: [200, PairStatus], params: ['pairingId'] } },
   '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', ok: [204, null] } },
+  '/v1/batches': { post: { summary: 'Create a batch: a list of jobs or a matrix (prompts x seeds x axes)', scope: 'submit', body: CreateBatch, ok: [201, Batch] } },
+  '/v1/batches/{id}': { get: { summary: 'Batch status: counts by state, ETA', scope: 'read', ok: [200, Batch], params: ['id'] } },
+  '/v1/batches/{id}/cancel': { post: { summary: 'Cancel every unfinished job of a batch', scope: 'submit', ok: [200, Batch], params: ['id'] } },
+  '/v1/batches/{id}/archive': { get: { summary: 'Zip of every output with manifest.json (streamed)', scope: 'read', ok: [200, null], params: ['id'] } },
+  '/v1/webhooks': {
+    get: { summary: 'Webhook subscriptions (secrets masked)', scope: 'read', ok: [200, z.array(Webhook)] },
+    post: { summary: 'Subscribe (Standard Webhooks signing); the secret is shown once', scope: 'submit', body: CreateWebhook, ok: [201, Webhook] },
+  },
+  '/v1/webhooks/{id}': { delete: { summary: 'Unsubscribe', scope: 'submit', ok: [204, null], params: ['id'] } },
+  '/v1/webhooks/{id}/deliveries': { get: { summary: 'Delivery attempts, newest first', scope: 'read', ok: [200, z.array(WebhookDelivery)], params: ['id'] } },
+  '/v1/gc': { post: { summary: 'Run retention now (?dryRun=true to only report)', scope: 'admin', ok: [200, GcReport] } },
   '/v1/events': { get: { summary: 'Server-sent events (Last-Event-ID resume)', scope: 'read', ok: [200, null] } },
 };
 

@@ -126,4 +126,57 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       expect(await s.events.lastId()).toBe(all[2]!.id);
     }));
   });
+
+  describe(`store contract: ${name} webhooks`, () => {
+    const hook = (over: Partial<{ id: string; jobId: string | null; batchId: string | null }> = {}) =>
+      ({ id: 'wh_1', url: 'http://127.0.0.1:9/h', secret: 'whsec_x', eventTypes: ['*' as const], jobId: null, batchId: null, ...over });
+
+    it('starts a subscription at the newest event, lists it, and deletes it with its deliveries', withStore(async (s) => {
+      await s.jobs.create(newJob());
+      const w = await s.webhooks.create(hook());
+      expect(w).toMatchObject({ id: 'wh_1', eventTypes: ['*'], lastEventId: await s.events.lastId(), disabledAt: null });
+      await s.webhooks.create(hook({ id: 'wh_2' }));
+      await s.webhooks.disable('wh_2');
+      expect((await s.webhooks.list()).map((h) => h.id)).toEqual(['wh_1', 'wh_2']);
+      expect((await s.webhooks.active()).map((h) => h.id)).toEqual(['wh_1']);
+      await s.webhooks.failed({ webhookId: 'wh_1', eventId: 1, attempt: 1, status: 500, error: 'HTTP 500' });
+      expect(await s.webhooks.delete('wh_1')).toBe(true);
+      expect(await s.webhooks.delete('wh_1')).toBe(false);
+      expect(await s.webhooks.deliveries('wh_1', 10)).toEqual([]);
+      // A delivery for a subscription deleted meanwhile is dropped, not an error.
+      await s.webhooks.delivered({ webhookId: 'wh_1', eventId: 1, attempt: 2, status: 200, error: null });
+    }));
+
+    it('moves the cursor with a 2xx record, keeps it on failure, never moves it back', withStore(async (s) => {
+      await s.webhooks.create(hook());
+      await s.webhooks.failed({ webhookId: 'wh_1', eventId: 5, attempt: 1, status: null, error: 'ECONNREFUSED' });
+      expect((await s.webhooks.get('wh_1'))?.lastEventId).toBe(0);
+      expect(await s.webhooks.lastAttempt('wh_1', 5)).toBe(1);
+      await s.webhooks.delivered({ webhookId: 'wh_1', eventId: 5, attempt: 2, status: 204, error: null });
+      expect((await s.webhooks.get('wh_1'))?.lastEventId).toBe(5);
+      expect(await s.webhooks.lastAttempt('wh_1', 5)).toBe(2);
+      expect(await s.webhooks.lastAttempt('wh_1', 6)).toBe(0);
+      await s.webhooks.advance('wh_1', 3);
+      expect((await s.webhooks.get('wh_1'))?.lastEventId).toBe(5);
+      await s.webhooks.advance('wh_1', 9);
+      expect((await s.webhooks.get('wh_1'))?.lastEventId).toBe(9);
+      const ds = await s.webhooks.deliveries('wh_1', 10);
+      expect(ds.map((d) => [d.eventId, d.attempt, d.status, d.error, d.delivered])).toEqual([[5, 2, 204, null, true], [5, 1, null, 'ECONNREFUSED', false]]);
+      expect((await s.webhooks.deliveries('wh_1', 1)).length).toBe(1);
+    }));
+
+    it('reads one job\'s events and the batch a job belongs to', withStore(async (s) => {
+      const a = await s.jobs.create(newJob());
+      const b = await s.jobs.create(newJob());
+      await s.events.append('job:warning', a.job.id, { message: 'x' });
+      const evs = await s.webhooks.jobEvents(a.job.id, 0, 10);
+      expect(evs.map((e) => [e.type, e.jobId])).toEqual([['job:queued', a.job.id], ['job:warning', a.job.id]]);
+      expect(evs[1]!.data).toEqual({ message: 'x' });
+      expect(await s.webhooks.jobEvents(a.job.id, evs[0]!.id, 10)).toHaveLength(1);
+      expect(await s.webhooks.batchOf(b.job.id)).toBeNull();
+      expect(await s.webhooks.batchOf('nope')).toBeNull();
+      await s.batches.create({ id: 'b1', name: null, client: 'alice' }, [newJob({ id: 'in-batch' })]);
+      expect(await s.webhooks.batchOf('in-batch')).toBe('b1');
+    }));
+  });
 }

@@ -1,4 +1,5 @@
-import type { ErrorDetail, JobEventType, JobState, GatewayEvent } from '@comfygate/shared';
+import type { RetentionRepo } from './retention.js';
+import type { ErrorDetail, JobEventType, JobState, GatewayEvent, WebhookEventType } from '@comfygate/shared';
 
 /**
  * The storage seam. Every method is async and every state change is one atomic operation, so a
@@ -263,6 +264,58 @@ export interface AuditRepo {
   countSince(tokenId: string, action: string, since: number): Promise<number>;
 }
 
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** The full `whsec_` secret: the daemon signs with it, so it is kept (the API shows it masked). */
+  secret: string;
+  eventTypes: WebhookEventType[];
+  jobId: string | null;
+  batchId: string | null;
+  /** Delivery cursor: every event up to here was acknowledged or did not match. */
+  lastEventId: number;
+  createdAt: number;
+  disabledAt: number | null;
+}
+
+export interface WebhookDeliveryRecord {
+  id: number;
+  webhookId: string;
+  eventId: number;
+  attempt: number;
+  status: number | null;
+  error: string | null;
+  delivered: boolean;
+  at: number;
+}
+
+export type WebhookAttempt = Omit<WebhookDeliveryRecord, 'id' | 'at' | 'delivered'>;
+
+export interface WebhooksRepo {
+  /** Inserts a subscription whose cursor is the newest event at that instant (no backlog). */
+  create(w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'>): Promise<WebhookRecord>;
+  get(id: string): Promise<WebhookRecord | null>;
+  list(): Promise<WebhookRecord[]>;
+  /** Subscriptions not disabled, the dispatcher's work list. */
+  active(): Promise<WebhookRecord[]>;
+  delete(id: string): Promise<boolean>;
+  disable(id: string): Promise<void>;
+  /** Records a 2xx and moves the cursor to its event in one transaction: never re-sent, never skipped. */
+  delivered(a: WebhookAttempt): Promise<void>;
+  /** Records a failed attempt; the cursor stays so the event is retried before any later one. */
+  failed(a: WebhookAttempt): Promise<void>;
+  /** Moves the cursor past events that did not match the subscription; never backwards. */
+  advance(id: string, eventId: number): Promise<void>;
+  /** The highest attempt number recorded for this event (0 if none), so numbering survives a restart. */
+  lastAttempt(webhookId: string, eventId: number): Promise<number>;
+  /** Newest first. */
+  deliveries(webhookId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /** One job's events after an id (by the events_job index): job-scoped subscriptions skip the global log. */
+  jobEvents(jobId: string, afterId: number, limit: number): Promise<GatewayEvent[]>;
+  /** The batch a job belongs to (null if none or the job is gone), for batch-scoped subscriptions. */
+  batchOf(jobId: string): Promise<string | null>;
+}
+
 export interface Store {
   jobs: JobsRepo;
   batches: BatchesRepo;
@@ -273,6 +326,8 @@ export interface Store {
   backends: BackendsRepo;
   tokens: TokensRepo;
   audit: AuditRepo;
+  webhooks: WebhooksRepo;
+  retention: RetentionRepo;
   /** Called with every event row right after its transaction commits. */
   onEvent(listener: (e: GatewayEvent) => void): () => void;
   close(): Promise<void>;

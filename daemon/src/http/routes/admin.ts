@@ -21,6 +21,7 @@ export function backendRoutes(daemon: Daemon): Router {
     res.json(daemon.drainBackend(req.params.name as string, draining));
   });
   r.get('/stats', need('read'), async (_req, res) => void res.json(await daemon.stats()));
+  r.post('/gc', need('admin'), async (req, res) => void res.json(await daemon.gc({ dryRun: req.query.dryRun === 'true' || req.query.dryRun === '1' })));
   return r;
 }
 

@@ -5,6 +5,8 @@ import type { Store } from '../types.js';
 import { openDb } from './db.js';
 import { makeEventWriter, makeEventsRepo } from './events.js';
 import { makeJobsRepo } from './jobs.js';
+import { makeWebhooksRepo } from './webhooks.js';
+import { makeRetentionRepo } from './retention.js';
 import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
@@ -50,6 +52,8 @@ export function openSqliteStore(file: string): Store {
     backends: makeBackendsRepo(db),
     tokens: makeTokensRepo(db),
     audit: makeAuditRepo(db),
+    webhooks: makeWebhooksRepo(db),
+    retention: makeRetentionRepo(db),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

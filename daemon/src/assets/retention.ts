@@ -1,0 +1,75 @@
+import fs from 'node:fs/promises';
+import type { AssetFiles } from './files.js';
+import { assetRefIds } from '../engine/inputs.js';
+import type { Store } from '../store/types.js';
+
+export interface RetentionPolicy {
+  /** Finished jobs (and uploads) older than this are removed; null keeps them. */
+  maxAgeMs: number | null;
+  /** Oldest finished jobs go first until the content store is below this; null means no bound. */
+  maxDiskBytes: number | null;
+  /** Under disk pressure, unreferenced uploads younger than this are still left alone (a job may be on its way). */
+  graceMs: number;
+}
+
+export interface SweepReport {
+  dryRun: boolean;
+  jobs: number;
+  refs: number;
+  assets: number;
+  bytes: number;
+}
+
+const LIVE = ['queued', 'dispatched', 'running', 'postprocessing'] as const;
+const CHUNK = 50;
+
+/** Every blob a job that is not finished may still need (its `core/ASSET` references), by sha256. */
+async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds: Set<string> }> {
+  const refIds = new Set<string>();
+  for (const job of await store.jobs.inStates(LIVE)) for (const id of assetRefIds(JSON.parse(job.graphJson))) refIds.add(id);
+  const shas = new Set<string>();
+  for (const id of refIds) {
+    const a = await store.assets.resolve(id);
+    if (a) shas.add(a.sha256);
+  }
+  return { shas, refIds };
+}
+
+/**
+ * One retention pass: expired jobs, expired uploads, then files nothing references, rows first and files
+ * after (a crash in between leaves an orphan file for the next pass, never a row without its file).
+ * Never removes a blob a live job references.
+ */
+export async function sweep(store: Store, files: AssetFiles, policy: RetentionPolicy, dryRun = false): Promise<SweepReport> {
+  const now = Date.now();
+  const report: SweepReport = { dryRun, jobs: 0, refs: 0, assets: 0, bytes: 0 };
+  const keep = await protectedBlobs(store);
+  if (policy.maxAgeMs !== null) {
+    const ids = await store.retention.finishedJobIds(now - policy.maxAgeMs, 100_000);
+    report.jobs += dryRun ? ids.length : await store.retention.deleteJobs(ids);
+    const refs = (await store.retention.refsCreatedBefore(now - policy.maxAgeMs)).filter((r) => !keep.refIds.has(r.id) && !keep.shas.has(r.sha256));
+    if (!dryRun) await store.retention.deleteRefs(refs.map((r) => r.id));
+    report.refs = refs.length;
+  }
+  if (policy.maxDiskBytes !== null && !dryRun) {
+    while ((await store.retention.totalAssetBytes()) > policy.maxDiskBytes) {
+      const ids = await store.retention.finishedJobIds(now, CHUNK);
+      if (ids.length === 0) break;
+      report.jobs += await store.retention.deleteJobs(ids);
+      await removeUnreferenced(store, files, now - policy.graceMs, keep.shas, report);
+    }
+  }
+  // Uploads nothing uses yet are kept as long as jobs are: a client may upload now and submit later.
+  if (policy.maxAgeMs !== null) await removeUnreferenced(store, files, now - policy.maxAgeMs, keep.shas, report, dryRun);
+  return report;
+}
+
+async function removeUnreferenced(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport, dryRun = false) {
+  const gone = (await store.retention.unreferencedAssets(before)).filter((a) => !keep.has(a.sha256));
+  if (gone.length === 0) return;
+  report.assets += gone.length;
+  report.bytes += gone.reduce((n, a) => n + a.bytes, 0);
+  if (dryRun) return;
+  await store.retention.deleteAssets(gone.map((a) => a.sha256));
+  for (const a of gone) await fs.rm(files.pathFor(a.sha256), { force: true });
+}

@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { CreateWebhook, DEFAULT_WEBHOOK_EVENTS, type Webhook, type WebhookDelivery } from '@comfygate/shared';
+import { GatewayError } from '../errors.js';
+import type { Store, WebhookRecord } from '../store/types.js';
+import { generateSecret, maskSecret } from './signing.js';
+
+export interface WebhookService {
+  /**
+   * Validates and stores a subscription; the answer carries the full secret (the only time it is shown).
+   * It starts at the newest event: no backlog. Scope existence is the caller's check (a job-scoped webhook
+   * may be registered just before its job is created, so it also hears `job:queued`).
+   */
+  register(input: CreateWebhook): Promise<Webhook>;
+  list(): Promise<Webhook[]>;
+  get(id: string): Promise<Webhook>;
+  deliveries(id: string, limit: number): Promise<WebhookDelivery[]>;
+  remove(id: string): Promise<void>;
+}
+
+export const toWebhookView = (r: WebhookRecord, showSecret = false): Webhook => ({
+  id: r.id,
+  url: r.url,
+  secret: showSecret ? r.secret : maskSecret(r.secret),
+  events: r.eventTypes,
+  jobId: r.jobId,
+  batchId: r.batchId,
+  lastEventId: r.lastEventId,
+  createdAt: r.createdAt,
+  disabledAt: r.disabledAt,
+});
+
+function parse(input: unknown): z.output<typeof CreateWebhook> {
+  const r = CreateWebhook.safeParse(input);
+  if (!r.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
+  return r.data;
+}
+
+/** `onChange` tells the dispatcher to re-read the subscription list. */
+export function makeWebhookService(store: Store, onChange: () => void): WebhookService {
+  const record = async (id: string) => {
+    const r = await store.webhooks.get(id);
+    if (!r) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
+    return r;
+  };
+  return {
+    async register(input) {
+      const w = parse(input);
+      const events = w.events?.includes('*') ? ['*' as const] : [...new Set(w.events ?? DEFAULT_WEBHOOK_EVENTS)];
+      const created = await store.webhooks.create({
+        id: `wh_${crypto.randomBytes(8).toString('hex')}`,
+        url: w.url,
+        secret: w.secret ?? generateSecret(),
+        eventTypes: events,
+        jobId: w.jobId ?? null,
+        batchId: w.batchId ?? null,
+      });
+      onChange();
+      return toWebhookView(created, true);
+    },
+    async list() {
+      return (await store.webhooks.list()).map((r) => toWebhookView(r));
+    },
+    async get(id) {
+      return toWebhookView(await record(id));
+    },
+    async deliveries(id, limit) {
+      await record(id);
+      return (await store.webhooks.deliveries(id, limit)).map(({ id: _id, webhookId: _w, ...d }) => d);
+    },
+    async remove(id) {
+      if (!(await store.webhooks.delete(id))) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
+      onChange();
+    },
+  };
+}
