@@ -1,6 +1,6 @@
 // `pnpm bench`: every comfygate benchmark in one run, figures and ratios printed side by side and written
 // to bench/results/latest.json. Flags: --full (T = 1 s with N = 200), --quick (small N, a smoke run),
-// --only=utilisation,overhead,memory,api (a subset), --in-process (fakes in this process, not a child).
+// --only=utilisation,overhead,memory,api,postprocess (a subset), --in-process (fakes in this process, not a child).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { overhead, type OverheadRow } from './overhead.js';
 import { comparisonTable, memoryTable, overheadTable, utilisationTable, writeJson } from './report.js';
 import { utilisation, utilPlans, type UtilPlan } from './utilisation.js';
 import { apiLatencyLines, runApiLatency } from './api-latency.js';
+import { postprocessLines, postprocessThroughput, zipStreaming } from './postprocess.js';
 
 const argv = process.argv.slice(2);
 const full = argv.includes('--full');
@@ -30,6 +31,7 @@ interface Results {
   overhead?: OverheadRow[] | { error: string };
   memory?: MemoryResult | { error: string };
   api?: Awaited<ReturnType<typeof runApiLatency>> | { error: string };
+  postprocess?: { throughput: Awaited<ReturnType<typeof postprocessThroughput>>; zip: Awaited<ReturnType<typeof zipStreaming>> } | { error: string };
   durationMs?: number;
   /** The machine is shared: load at the end tells whether other work ran alongside. */
   loadavgEnd?: number[];
@@ -80,6 +82,10 @@ function print(r: Results): void {
     out.push('', '4. API latency under load, against a bare express route (the floor), and SSE fan-out');
     out.push(isError(r.api) ? `   FAILED: ${r.api.error.split('\n')[0]}` : apiLatencyLines(r.api).map((l) => `   ${l}`).join('\n'));
   }
+  if (r.postprocess) {
+    out.push('', '5. Post-processing through comfygate against the same sharp work by hand; batch zip streaming');
+    out.push(isError(r.postprocess) ? `   FAILED: ${r.postprocess.error.split('\n')[0]}` : postprocessLines(r.postprocess.throughput, r.postprocess.zip).map((l) => `   ${l}`).join('\n'));
+  }
   const load = (r.loadavgEnd ?? []).map((x) => x.toFixed(2)).join(' ');
   out.push('', `total ${((r.durationMs ?? 0) / 1000).toFixed(1)} s; load at end ${load}; figures in ${path.relative(process.cwd(), OUT)}`);
   console.log(out.join('\n'));
@@ -95,6 +101,9 @@ async function main(): Promise<void> {
   if (wants('overhead')) results.overhead = await attempt('overhead', () => overhead(quick ? 100 : 500, quick ? 1 : 3, log));
   if (wants('utilisation')) results.utilisation = await attempt('utilisation', () => utilisation(plans(), log));
   if (wants('api')) results.api = await attempt('api', () => runApiLatency());
+  if (wants('postprocess')) {
+    results.postprocess = await attempt('postprocess', async () => ({ throughput: await postprocessThroughput(quick ? 10 : 60), zip: await zipStreaming(quick ? 100 : 1000) }));
+  }
   results.durationMs = Date.now() - t0;
   results.loadavgEnd = os.loadavg();
   writeJson(OUT, results);
