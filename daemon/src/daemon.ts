@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
-  AddBackend, type Backend, CreateJob, type CreateJobParsed, CreateWebhook, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
+  AddBackend, type Backend, type ComfyGraph, CreateJob, type CreateJobParsed, CreateWebhook, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
@@ -20,6 +20,8 @@ import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
 import { sweep, type SweepReport } from './assets/retention.js';
 import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index.js';
+import { createTemplateService, type TemplateService } from './templates/service.js';
+import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 
 export interface SubmitOptions {
@@ -46,6 +48,7 @@ export interface Daemon {
   remove(id: string): Promise<void>;
   stats(): Promise<Stats>;
   readonly batches: BatchService;
+  readonly templates: TemplateService;
   readonly webhooks: Webhooks;
   /** One retention pass now (also run every `retention.sweepEveryMs` when a limit is set). */
   gc(opts?: { dryRun?: boolean }): Promise<SweepReport>;
@@ -130,8 +133,17 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     models: b.capabilities ? Object.values(b.capabilities.combos).reduce((n, c) => n + Object.values(c).reduce((m, v) => m + v.length, 0), 0) : null,
   });
 
+  /** The node definitions of a backend that is up (UI workflow conversion and parameter detection need them). */
+  const objectInfo = async (): Promise<ObjectInfo> => {
+    const b = [...engine.backends.values()].find((x) => x.health === 'up');
+    if (!b) throw new GatewayError({ code: 'backend_unavailable', message: "no ComfyUI backend is up: importing a workflow needs one's /object_info" });
+    return (await b.http.objectInfo()) as unknown as ObjectInfo;
+  };
+  const templates = createTemplateService({ store, objectInfo });
+  await templates.ensureBuiltins();
+
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
-  const checkCapable = (graph: CreateJob['graph'], pin: string | undefined) => {
+  const checkCapable = (graph: ComfyGraph, pin: string | undefined) => {
     const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
     if (pool.length === 0 || pool.some((b) => !b.capabilities)) return;
     const lacks = pool.map((b) => ({ backend: b.name, missing: missingFor(graph, b.capabilities!) }));
@@ -146,15 +158,17 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
-    checkCapable(spec.graph, spec.backend);
+    const { graph, used } = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}) : { graph: spec.graph!, used: null };
+    checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
-    await checkAssetRefs(assetRefIds(spec.graph), store.assets);
+    await checkAssetRefs(assetRefIds(graph), store.assets);
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',
       backendPin: spec.backend ?? null,
-      graphJson: stringifyGraph(spec.graph),
-      metadata: spec.metadata ?? {},
+      graphJson: stringifyGraph(graph),
+      // The template and the values actually used (a drawn seed included), so a result can be reproduced.
+      metadata: spec.template ? { ...spec.metadata, template: spec.template, params: used } : (spec.metadata ?? {}),
       postprocess: spec.postprocess ?? null,
       maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
       requestHash: sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null,
@@ -187,6 +201,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     config,
     batches,
     webhooks,
+    templates,
     gc: (o = {}) => sweep(store, files, config.retention, o.dryRun ?? false),
     store,
     files,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CreateJob, JobState } from './jobs.js';
+import { ComfyGraph, CreateJob, JobState } from './jobs.js';
 import { PostprocessSpec } from './postprocess.js';
 
 export const MAX_BATCH_JOBS = 1000;
@@ -17,7 +17,7 @@ export type MatrixAxis = z.infer<typeof MatrixAxis>;
  * axes on the first sampler's positive prompt text and seed.
  */
 export const BatchMatrix = z.object({
-  graph: CreateJob.shape.graph,
+  graph: ComfyGraph,
   prompts: z.array(z.string().max(32_768)).min(1).max(MAX_BATCH_JOBS).optional(),
   seeds: z.array(z.union([z.number().int().min(0), z.bigint()])).min(1).max(MAX_BATCH_JOBS).optional(),
   axes: z.array(MatrixAxis).max(8).optional(),

@@ -26,7 +26,9 @@ export const ComfyGraph = z
 export type ComfyGraph = z.infer<typeof ComfyGraph>;
 
 export const CreateJob = z.object({
-  graph: ComfyGraph.describe('API-format ComfyUI graph'),
+  graph: ComfyGraph.optional().describe('API-format ComfyUI graph (or give `template`)'),
+  template: z.string().min(1).max(100).optional().describe('a template id or name, e.g. txt2img'),
+  params: z.record(z.string(), z.unknown()).optional().describe("the template's parameters, e.g. {prompt, seed}"),
   priority: z.number().int().min(-1000).max(1000).default(0).describe('higher runs first'),
   client: z.string().min(1).max(200).optional().describe('fairness key; defaults to the caller'),
   backend: z.string().min(1).optional().describe('pin the job to one named backend'),
@@ -41,7 +43,8 @@ export const CreateJob = z.object({
     })
     .optional()
     .describe('call this URL, signed, on this job\'s events'),
-});
+}).refine((j) => (j.graph === undefined) !== (j.template === undefined), { message: 'give either `graph` or `template`' })
+  .refine((j) => j.params === undefined || j.template !== undefined, { message: '`params` go with a `template`' });
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;
 

@@ -49,3 +49,26 @@ export const TemplateParamMap = z.array(TemplateParam).superRefine((params, ctx)
   });
 });
 export type TemplateParamMap = z.infer<typeof TemplateParamMap>;
+
+/** Import a workflow as a template: an API graph, a UI (editor) workflow, or a PNG saved by ComfyUI (base64). */
+export const CreateTemplate = z
+  .object({
+    name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    description: z.string().max(1000).optional(),
+    graph: z.record(z.string(), z.unknown()).optional().describe('API-format graph'),
+    workflow: z.record(z.string(), z.unknown()).optional().describe('UI-format workflow, converted with a backend\'s /object_info'),
+    png: z.string().max(70_000_000).optional().describe('base64 PNG saved by ComfyUI (its prompt/workflow chunks)'),
+    params: TemplateParamMap.optional().describe('explicit parameters; found automatically when absent'),
+  })
+  .refine((t) => [t.graph, t.workflow, t.png].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of graph, workflow, png' });
+export type CreateTemplate = z.input<typeof CreateTemplate>;
+
+export const Template = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  builtin: z.boolean(),
+  params: z.array(z.object({ name: z.string(), node: z.string(), input: z.string(), type: TemplateParamType, default: z.unknown().optional(), min: z.unknown().optional(), max: z.unknown().optional(), options: z.array(z.string()).optional() })),
+  createdAt: z.number(),
+});
+export type Template = z.infer<typeof Template>;

@@ -179,6 +179,26 @@ export interface BatchesRepo {
   markCanceled(id: string): Promise<void>;
 }
 
+/** A stored template: an API graph (JSON text, verbatim) and its parameter map (JSON text; bounds may be big). */
+export interface TemplateRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  graphJson: string;
+  paramsJson: string;
+  builtin: boolean;
+  createdAt: number;
+}
+
+export interface TemplatesRepo {
+  /** Inserts; a name already taken returns null. */
+  create(t: TemplateRecord): Promise<TemplateRecord | null>;
+  /** By id or by name. */
+  find(idOrName: string): Promise<TemplateRecord | null>;
+  list(): Promise<TemplateRecord[]>;
+  delete(id: string): Promise<boolean>;
+}
+
 export interface AttemptsRepo {
   get(id: string): Promise<AttemptRecord | null>;
   forJob(jobId: string): Promise<AttemptRecord[]>;
@@ -328,6 +348,7 @@ export interface Store {
   audit: AuditRepo;
   webhooks: WebhooksRepo;
   retention: RetentionRepo;
+  templates: TemplatesRepo;
   /** Called with every event row right after its transaction commits. */
   onEvent(listener: (e: GatewayEvent) => void): () => void;
   close(): Promise<void>;

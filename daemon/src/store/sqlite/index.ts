@@ -7,6 +7,7 @@ import { makeEventWriter, makeEventsRepo } from './events.js';
 import { makeJobsRepo } from './jobs.js';
 import { makeWebhooksRepo } from './webhooks.js';
 import { makeRetentionRepo } from './retention.js';
+import { makeTemplatesRepo } from './templates.js';
 import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
@@ -54,6 +55,7 @@ export function openSqliteStore(file: string): Store {
     audit: makeAuditRepo(db),
     webhooks: makeWebhooksRepo(db),
     retention: makeRetentionRepo(db),
+    templates: makeTemplatesRepo(db),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

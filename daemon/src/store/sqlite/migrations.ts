@@ -191,4 +191,19 @@ CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
     // Without it the scheduler's "earliest not_before" read every queued row on each pass (1.6 ms at 10k queued).
     sql: `CREATE INDEX jobs_wake ON jobs(state, not_before);`,
   },
+  {
+    version: 6,
+    name: 'templates',
+    sql: `
+CREATE TABLE templates (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT,
+  graph_json TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  builtin INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+`,
+  },
 ];

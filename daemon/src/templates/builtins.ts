@@ -1,0 +1,62 @@
+import type { ComfyGraph } from '@comfygate/shared';
+
+/** Templates every daemon has. Graphs from comfyui-protocol.md §6; parameter maps written by hand. */
+export interface Builtin {
+  name: string;
+  description: string;
+  graph: ComfyGraph;
+  params: unknown[];
+}
+
+const SEED_MAX = 18446744073709551615n;
+const common = (sampler: string, pos: string, neg: string, ckpt: string) => [
+  { name: 'prompt', node: pos, input: 'text', type: 'string', default: '' },
+  { name: 'negative', node: neg, input: 'text', type: 'string', default: '' },
+  { name: 'seed', node: sampler, input: 'seed', type: 'int', min: 0, max: SEED_MAX },
+  { name: 'steps', node: sampler, input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
+  { name: 'cfg', node: sampler, input: 'cfg', type: 'float', default: 7, min: 0, max: 100 },
+  { name: 'sampler', node: sampler, input: 'sampler_name', type: 'string', default: 'euler' },
+  { name: 'scheduler', node: sampler, input: 'scheduler', type: 'string', default: 'normal' },
+  { name: 'checkpoint', node: ckpt, input: 'ckpt_name', type: 'string', default: 'v1-5-pruned-emaonly.safetensors' },
+];
+
+export const BUILTIN_TEMPLATES: Builtin[] = [
+  {
+    name: 'txt2img',
+    description: 'Text to image (checkpoint, prompt, negative, seed, size)',
+    graph: {
+      '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
+      '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
+      '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
+      '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
+      '3': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] } },
+      '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
+      '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['8', 0] } },
+    },
+    params: [
+      ...common('3', '6', '7', '4'),
+      { name: 'width', node: '5', input: 'width', type: 'int', default: 512, min: 16, max: 16384 },
+      { name: 'height', node: '5', input: 'height', type: 'int', default: 512, min: 16, max: 16384 },
+      { name: 'batch_size', node: '5', input: 'batch_size', type: 'int', default: 1, min: 1, max: 64 },
+    ],
+  },
+  {
+    name: 'img2img',
+    description: 'Image to image: a reference image (asset id) re-drawn with a prompt; denoise sets how much changes',
+    graph: {
+      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
+      '2': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
+      '3': { class_type: 'VAEEncode', inputs: { pixels: ['1', 0], vae: ['2', 2] } },
+      '4': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['2', 1] } },
+      '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['2', 1] } },
+      '6': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 0.6, model: ['2', 0], positive: ['4', 0], negative: ['5', 0], latent_image: ['3', 0] } },
+      '7': { class_type: 'VAEDecode', inputs: { samples: ['6', 0], vae: ['2', 2] } },
+      '8': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['7', 0] } },
+    },
+    params: [
+      ...common('6', '4', '5', '2'),
+      { name: 'image', node: '1', input: 'image', type: 'image' },
+      { name: 'denoise', node: '6', input: 'denoise', type: 'float', default: 0.6, min: 0, max: 1 },
+    ],
+  },
+];
