@@ -206,4 +206,38 @@ CREATE TABLE templates (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'watched folders, style presets, chains',
+    sql: `
+CREATE TABLE watch_rules (
+  id TEXT PRIMARY KEY,
+  spec_json TEXT NOT NULL,
+  from_config INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE watch_files (
+  rule_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  job_id TEXT,
+  state TEXT NOT NULL,
+  error TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (rule_id, path)
+);
+CREATE INDEX watch_files_job ON watch_files(job_id);
+CREATE TABLE presets (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL DEFAULT '',
+  suffix TEXT NOT NULL DEFAULT '',
+  negative TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN parent_job_id TEXT;
+ALTER TABLE jobs ADD COLUMN then_json TEXT;
+CREATE INDEX jobs_parent ON jobs(parent_job_id);
+`,
+  },
 ];
