@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
-  AddBackend, type Backend, type ComfyGraph, CreateJob, type CreateJobParsed, CreateWebhook, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
+  AddBackend, type Backend, type ChainView, type ComfyGraph, CreateJob, type CreateJobParsed, CreatePreset, CreateWebhook, type Preset, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
@@ -21,6 +21,8 @@ import { type BatchService, createBatchService } from './batches/service.js';
 import { sweep, type SweepReport } from './assets/retention.js';
 import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index.js';
 import { createTemplateService, type TemplateService } from './templates/service.js';
+import { chainRunner, chainView, imageParamOf } from './templates/chains.js';
+import { stylePrompts } from './templates/prompts.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 
@@ -49,6 +51,13 @@ export interface Daemon {
   stats(): Promise<Stats>;
   readonly batches: BatchService;
   readonly templates: TemplateService;
+  /** A chain (a job and its follow-up steps) from any of its jobs. */
+  chain(jobId: string): Promise<ChainView>;
+  presets: {
+    list(): Promise<Preset[]>;
+    put(input: unknown): Promise<Preset>;
+    remove(idOrName: string): Promise<void>;
+  };
   readonly webhooks: Webhooks;
   /** One retention pass now (also run every `retention.sweepEveryMs` when a limit is set). */
   gc(opts?: { dryRun?: boolean }): Promise<SweepReport>;
@@ -105,6 +114,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
     })),
     metadata: r.metadata,
+    parentJobId: r.parentJobId,
+    then: r.then as Job['then'],
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     startedAt: r.startedAt,
@@ -158,18 +169,28 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
-    const { graph, used } = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}) : { graph: spec.graph!, used: null };
+    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}) : { graph: spec.graph!, used: null };
+    const preset = spec.preset ? await store.presets.find(spec.preset) : null;
+    if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
+    for (const step of spec.then ?? []) await imageParamOf(templates, step); // a broken chain is refused now, not halfway
+    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: config.enhancer });
+    const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
     await checkAssetRefs(assetRefIds(graph), store.assets);
+    const metadata: Record<string, unknown> = { ...spec.metadata };
+    // The template and the values actually used (a drawn seed included), so a result can be reproduced.
+    if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used });
+    if (styled.record) metadata.prompt = styled.record;
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',
       backendPin: spec.backend ?? null,
       graphJson: stringifyGraph(graph),
-      // The template and the values actually used (a drawn seed included), so a result can be reproduced.
-      metadata: spec.template ? { ...spec.metadata, template: spec.template, params: used } : (spec.metadata ?? {}),
+      metadata,
       postprocess: spec.postprocess ?? null,
+      then: spec.then ?? [],
+      warning: styled.warning,
       maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
       requestHash: sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null,
     };
@@ -197,11 +218,37 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     ? setInterval(() => void sweep(store, files, config.retention).catch((err) => log.error({ err }, 'retention sweep failed')), config.retention.sweepEveryMs).unref()
     : null;
 
+  // Follow-up steps of chains are created as their previous step succeeds (see templates/chains.ts).
+  const runChains = chainRunner({
+    store,
+    templates,
+    warn: async (jobId, message) => void (await store.events.append('job:warning', jobId, { message })),
+    submitStep: async (parent, step, rest, imageParam, image) => {
+      const spec = parseOrThrow(CreateJob, { template: step.template, params: { ...step.params, [imageParam]: image }, postprocess: step.postprocess, then: rest, priority: parent.priority, client: parent.client });
+      const { warning, ...prepared } = await prepareJob(spec, {});
+      const id = crypto.randomUUID();
+      await store.jobs.create({ id, ...prepared, parentJobId: parent.id, idempotencyKey: null, requestHash: null });
+      if (warning) await store.events.append('job:warning', id, { message: warning });
+      engine.kick();
+    },
+  });
+  const offChains = opts.runEngine === false ? () => {} : store.onEvent((e) => void runChains(e).catch((err) => log.error({ err }, 'chain step failed')));
   const daemon: Daemon = {
     config,
     batches,
     webhooks,
     templates,
+    chain: (jobId) => chainView(store, jobId, views),
+    presets: {
+      list: () => store.presets.list(),
+      put: async (input) => {
+        const p = parseOrThrow(CreatePreset, input);
+        return store.presets.put({ id: crypto.randomUUID(), ...p, createdAt: Date.now() });
+      },
+      remove: async (idOrName) => {
+        if (!(await store.presets.delete(idOrName))) throw new GatewayError({ code: 'not_found', message: `no style preset '${idOrName}'` });
+      },
+    },
     gc: (o = {}) => sweep(store, files, config.retention, o.dryRun ?? false),
     store,
     files,
@@ -209,7 +256,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     async submit(input, sopts = {}) {
       const spec = parseOrThrow(CreateJob, input);
       await checkQueueRoom(1);
-      const prepared = await prepareJob(spec, sopts);
+      const { warning, ...prepared } = await prepareJob(spec, sopts);
       const id = crypto.randomUUID();
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       // Registered before the job exists, so the hook also hears its `job:queued`.
@@ -226,7 +273,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       if (result.kind === 'key_conflict') {
         throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
       }
-      if (result.kind === 'created') engine.kick();
+      if (result.kind === 'created') {
+        if (warning) await store.events.append('job:warning', id, { message: warning });
+        engine.kick();
+      }
       const [job] = await views([result.job]);
       return { job: job!, created: result.kind === 'created' };
     },
@@ -275,6 +325,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     preview: (jobId) => engine.progress.preview(jobId),
     backends: () => [...engine.backends.values()].map(backendView),
     async close() {
+      offChains();
       if (sweeper) clearInterval(sweeper);
       await webhooks.close();
       await engine.close();

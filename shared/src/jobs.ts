@@ -25,6 +25,14 @@ export const ComfyGraph = z
   .refine((g) => Object.keys(g).length > 0, { message: 'graph has no nodes' });
 export type ComfyGraph = z.infer<typeof ComfyGraph>;
 
+/** A follow-up step: a template whose first image parameter takes the previous step's first output. */
+export const ChainStep = z.object({
+  template: z.string().min(1).max(100),
+  params: z.record(z.string(), z.unknown()).optional(),
+  postprocess: PostprocessSpec.optional(),
+});
+export type ChainStep = z.infer<typeof ChainStep>;
+
 export const CreateJob = z.object({
   graph: ComfyGraph.optional().describe('API-format ComfyUI graph (or give `template`)'),
   template: z.string().min(1).max(100).optional().describe('a template id or name, e.g. txt2img'),
@@ -43,6 +51,9 @@ export const CreateJob = z.object({
     })
     .optional()
     .describe('call this URL, signed, on this job\'s events'),
+  preset: z.string().min(1).max(100).optional().describe('a style preset: prefix/suffix for the prompt, extra negative'),
+  enhance: z.boolean().optional().describe('rewrite the prompt with the configured LLM first (falls back to the original)'),
+  then: z.array(ChainStep).max(8).optional().describe('follow-up steps, e.g. upscale then remove-background'),
 }).refine((j) => (j.graph === undefined) !== (j.template === undefined), { message: 'give either `graph` or `template`' })
   .refine((j) => j.params === undefined || j.template !== undefined, { message: '`params` go with a `template`' });
 export type CreateJob = z.input<typeof CreateJob>;
@@ -92,6 +103,8 @@ export const Job = z.object({
   progress: Progress.nullable(),
   outputs: z.array(Output),
   metadata: z.record(z.string(), z.unknown()),
+  parentJobId: z.string().nullable().describe('the previous step of a chain'),
+  then: z.array(ChainStep).describe('steps still to run after this one'),
   createdAt: z.number(),
   updatedAt: z.number(),
   startedAt: z.number().nullable(),
@@ -142,3 +155,29 @@ export const ListJobsQuery = z.object({
   before: z.string().optional().describe('cursor: list jobs created before this job id'),
 });
 export type ListJobsQuery = z.input<typeof ListJobsQuery>;
+
+export const Preset = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  suffix: z.string(),
+  negative: z.string(),
+  createdAt: z.number(),
+});
+export type Preset = z.infer<typeof Preset>;
+
+export const CreatePreset = z.object({
+  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  prefix: z.string().max(2000).default(''),
+  suffix: z.string().max(2000).default(''),
+  negative: z.string().max(2000).default(''),
+});
+export type CreatePreset = z.input<typeof CreatePreset>;
+
+/** A chain as one unit: every step that exists, in order, and the steps not started yet. */
+export const ChainView = z.object({
+  steps: z.array(z.object({ jobId: z.string(), state: JobState, template: z.string().nullable() })),
+  pending: z.array(ChainStep),
+  state: z.enum(['running', 'succeeded', 'failed', 'canceled']),
+});
+export type ChainView = z.infer<typeof ChainView>;

@@ -11,7 +11,7 @@ import { expandMatrix } from './matrix.js';
 export interface BatchDeps {
   store: Store;
   files: AssetFiles;
-  prepareJob(spec: CreateJobParsed, opts: { caller?: string }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'>>;
+  prepareJob(spec: CreateJobParsed, opts: { caller?: string }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
   views(records: JobRecord[]): Promise<Job[]>;
@@ -61,14 +61,19 @@ export function createBatchService(d: BatchDeps): BatchService {
       }));
       await d.checkQueueRoom(specs.length);
       const jobs: NewJob[] = [];
+      const warnings: [string, string][] = [];
       for (const [i, spec] of specs.entries()) {
         const prepared = await d.prepareJob(spec, { caller }).catch((err: unknown) => {
           if (err instanceof GatewayError) throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
           throw err;
         });
-        jobs.push({ id: crypto.randomUUID(), ...prepared, idempotencyKey: null });
+        const { warning, ...fields } = prepared;
+        const id = crypto.randomUUID();
+        if (warning) warnings.push([id, warning]);
+        jobs.push({ id, ...fields, idempotencyKey: null });
       }
       const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default' }, jobs);
+      for (const [id, message] of warnings) await d.store.events.append('job:warning', id, { message });
       d.kick();
       return view(batch.id);
     },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
 import { WebhookConfig } from '../webhooks/config.js';
+import { EnhancerConfig } from '../templates/enhancer.js';
 
 export const BackendConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
@@ -67,6 +68,8 @@ export const Config = z.object({
   security: SecurityConfig.default(SecurityConfig.parse({})),
   retention: RetentionConfig.default(RetentionConfig.parse({})),
   webhooks: WebhookConfig.default(WebhookConfig.parse({})),
+  /** An OpenAI-compatible chat endpoint for `enhance: true` jobs; null: enhancement is off. */
+  enhancer: EnhancerConfig.nullable().default(null),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof Config>;

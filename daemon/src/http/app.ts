@@ -19,6 +19,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
 import { templateRoutes } from './routes/templates.js';
+import { presetRoutes } from './routes/presets.js';
 import { PairingService } from './security/pairing.js';
 import { allows, TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
@@ -84,6 +85,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
   v1.use(templateRoutes(daemon));
+  v1.use(presetRoutes(daemon));
   v1.use(backendRoutes(daemon));
   v1.use(tokenRoutes(tokens));
   v1.use(webhookRoutes(daemon));

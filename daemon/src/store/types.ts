@@ -19,6 +19,9 @@ export interface JobRecord {
   /** The job's post-processing spec (validated at submit), or null for the default (a thumbnail). */
   postprocess: unknown;
   batchId: string | null;
+  parentJobId: string | null;
+  /** Chain steps still to run after this job (JSON-compatible values). */
+  then: unknown[];
   attempts: number;
   maxAttempts: number;
   notBefore: number;
@@ -107,6 +110,8 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   postprocess: unknown;
   batchId?: string | null;
+  parentJobId?: string | null;
+  then?: unknown[];
   maxAttempts: number;
   idempotencyKey: string | null;
   requestHash: string | null;
@@ -150,6 +155,8 @@ export interface JobsRepo {
   nextWakeAt(now: number): Promise<number | null>;
   inStates(states: readonly JobState[]): Promise<JobRecord[]>;
   countByState(): Promise<Record<JobState, number>>;
+  /** The next steps of a chain (jobs created from this one). */
+  children(parentId: string): Promise<JobRecord[]>;
   /** Jobs in one state, from the index (cheap enough for every submit). */
   countInState(state: JobState): Promise<number>;
   /** Compare-and-set on state, with its event, attempt and outputs, in one transaction. Null if `from` no longer holds. */
@@ -197,6 +204,23 @@ export interface TemplatesRepo {
   find(idOrName: string): Promise<TemplateRecord | null>;
   list(): Promise<TemplateRecord[]>;
   delete(id: string): Promise<boolean>;
+}
+
+export interface PresetRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  suffix: string;
+  negative: string;
+  createdAt: number;
+}
+
+export interface PresetsRepo {
+  /** Inserts or replaces by name. */
+  put(p: PresetRecord): Promise<PresetRecord>;
+  find(idOrName: string): Promise<PresetRecord | null>;
+  list(): Promise<PresetRecord[]>;
+  delete(idOrName: string): Promise<boolean>;
 }
 
 export interface AttemptsRepo {
@@ -349,6 +373,7 @@ export interface Store {
   webhooks: WebhooksRepo;
   retention: RetentionRepo;
   templates: TemplatesRepo;
+  presets: PresetsRepo;
   /** Called with every event row right after its transaction commits. */
   onEvent(listener: (e: GatewayEvent) => void): () => void;
   close(): Promise<void>;

@@ -59,4 +59,50 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
       { name: 'denoise', node: '6', input: 'denoise', type: 'float', default: 0.6, min: 0, max: 1 },
     ],
   },
+  {
+    name: 'inpaint',
+    description: 'Inpaint: redraw the masked part of an image (mask = an image whose alpha marks the area)',
+    graph: {
+      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
+      '2': { class_type: 'LoadImageMask', inputs: { image: 'mask.png', channel: 'alpha' } },
+      '3': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
+      '4': { class_type: 'VAEEncodeForInpaint', inputs: { pixels: ['1', 0], vae: ['3', 2], mask: ['2', 0], grow_mask_by: 6 } },
+      '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
+      '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
+      '7': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['3', 0], positive: ['5', 0], negative: ['6', 0], latent_image: ['4', 0] } },
+      '8': { class_type: 'VAEDecode', inputs: { samples: ['7', 0], vae: ['3', 2] } },
+      '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['8', 0] } },
+    },
+    params: [
+      ...common('7', '5', '6', '3'),
+      { name: 'image', node: '1', input: 'image', type: 'image' },
+      { name: 'mask', node: '2', input: 'image', type: 'image' },
+      { name: 'grow_mask_by', node: '4', input: 'grow_mask_by', type: 'int', default: 6, min: 0, max: 64 },
+    ],
+  },
+  {
+    name: 'upscale',
+    description: 'Upscale an image to a size (pixel resampling; import a template for model-based upscalers)',
+    graph: {
+      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
+      '2': { class_type: 'ImageScale', inputs: { image: ['1', 0], upscale_method: 'lanczos', width: 1024, height: 1024, crop: 'disabled' } },
+      '3': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_up', images: ['2', 0] } },
+    },
+    params: [
+      { name: 'image', node: '1', input: 'image', type: 'image' },
+      { name: 'width', node: '2', input: 'width', type: 'int', default: 1024, min: 16, max: 16384 },
+      { name: 'height', node: '2', input: 'height', type: 'int', default: 1024, min: 16, max: 16384 },
+      { name: 'method', node: '2', input: 'upscale_method', type: 'enum', default: 'lanczos', options: ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'] },
+    ],
+  },
+  {
+    name: 'remove-background',
+    description: 'Remove the background (needs a RemoveBackground custom node; only backends that have it get the job)',
+    graph: {
+      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
+      '2': { class_type: 'RemoveBackground', inputs: { image: ['1', 0] } },
+      '3': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_nobg', images: ['2', 0] } },
+    },
+    params: [{ name: 'image', node: '1', input: 'image', type: 'image' }],
+  },
 ];

@@ -8,6 +8,7 @@ import { makeJobsRepo } from './jobs.js';
 import { makeWebhooksRepo } from './webhooks.js';
 import { makeRetentionRepo } from './retention.js';
 import { makeTemplatesRepo } from './templates.js';
+import { makePresetsRepo } from './presets.js';
 import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
@@ -56,6 +57,7 @@ export function openSqliteStore(file: string): Store {
     webhooks: makeWebhooksRepo(db),
     retention: makeRetentionRepo(db),
     templates: makeTemplatesRepo(db),
+    presets: makePresetsRepo(db),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

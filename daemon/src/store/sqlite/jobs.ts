@@ -6,7 +6,8 @@ import type { makeEventWriter } from './events.js';
 
 interface JobRow {
   id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
-  graph_json: string; metadata_json: string; postprocess_json: string | null; batch_id: string | null; attempts: number; max_attempts: number; not_before: number;
+  graph_json: string; metadata_json: string; postprocess_json: string | null; batch_id: string | null;
+  parent_job_id: string | null; then_json: string | null; attempts: number; max_attempts: number; not_before: number;
   avoid_backend: string | null; last_backend: string | null; error_json: string | null;
   idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
   created_at: number; updated_at: number; started_at: number | null; finished_at: number | null;
@@ -23,6 +24,8 @@ const toJob = (r: JobRow): JobRecord => ({
   metadata: JSON.parse(r.metadata_json) as Record<string, unknown>,
   postprocess: json.parse(r.postprocess_json),
   batchId: r.batch_id,
+  parentJobId: r.parent_job_id,
+  then: json.parse<unknown[]>(r.then_json) ?? [],
   attempts: r.attempts,
   maxAttempts: r.max_attempts,
   notBefore: r.not_before,
@@ -60,9 +63,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
   const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
-    postprocess_json, batch_id, max_attempts, idempotency_key, request_hash, created_at, updated_at)
-    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @maxAttempts,
-    @idempotencyKey, @requestHash, @now, @now)`);
+    postprocess_json, batch_id, parent_job_id, then_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
+    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
+    @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
   // One index probe per client: the clients are few, the queued jobs may be many.
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
   const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
@@ -70,6 +73,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const nextWake = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued' AND not_before > ?`);
   const counts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
   const countIn = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE state = ?');
+  const children = db.prepare('SELECT * FROM jobs WHERE parent_job_id = ? ORDER BY seq');
   const insertAttempt = db.prepare(`INSERT INTO attempts (id, job_id, backend, number, state, created_at)
     VALUES (@id, @jobId, @backend, @number, @state, @now)`);
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
@@ -103,7 +107,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
-    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null });
+    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
+      parentJobId: job.parentJobId ?? null, thenJson: job.then?.length ? JSON.stringify(job.then) : null });
     writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
     return { kind: 'created', job: get(job.id)! };
   }
@@ -185,6 +190,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       const out = { queued: 0, dispatched: 0, running: 0, postprocessing: 0, succeeded: 0, failed: 0, canceled: 0 };
       for (const r of counts.all() as { state: JobState; n: number }[]) out[r.state] = r.n;
       return out;
+    },
+    async children(parentId) {
+      return (children.all(parentId) as JobRow[]).map(toJob);
     },
     async countInState(state) {
       return (countIn.get(state) as { n: number }).n;
