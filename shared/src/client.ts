@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody, type ErrorCode } from './errors.js';
-import { type CreateJob, Job, type JobState, type ListJobsQuery } from './jobs.js';
+import { ChainView, type CreateJob, type CreatePreset, Job, type JobState, type ListJobsQuery, Preset } from './jobs.js';
+import { type CreateTemplate, Template } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import {
@@ -104,6 +105,30 @@ export class GatewayClient {
   }
   async deleteWebhook(id: string): Promise<void> {
     await this.request('DELETE', `/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+  templates(): Promise<Template[]> {
+    return this.json(z.array(Template), 'GET', '/v1/templates');
+  }
+  template(idOrName: string): Promise<Template> {
+    return this.json(Template, 'GET', `/v1/templates/${encodeURIComponent(idOrName)}`);
+  }
+  templateSchema(idOrName: string): Promise<Record<string, unknown>> {
+    return this.json(z.record(z.string(), z.unknown()), 'GET', `/v1/templates/${encodeURIComponent(idOrName)}/schema`);
+  }
+  importTemplate(input: CreateTemplate): Promise<Template> {
+    return this.json(Template, 'POST', '/v1/templates', { body: input });
+  }
+  async deleteTemplate(idOrName: string): Promise<void> {
+    await this.request('DELETE', `/v1/templates/${encodeURIComponent(idOrName)}`);
+  }
+  presets(): Promise<Preset[]> {
+    return this.json(z.array(Preset), 'GET', '/v1/presets');
+  }
+  putPreset(input: CreatePreset): Promise<Preset> {
+    return this.json(Preset, 'POST', '/v1/presets', { body: input });
+  }
+  chain(jobId: string): Promise<ChainView> {
+    return this.json(ChainView, 'GET', `/v1/jobs/${encodeURIComponent(jobId)}/chain`);
   }
   gc(dryRun = false): Promise<GcReport> {
     return this.json(GcReport, 'POST', '/v1/gc', { query: { dryRun: dryRun ? 'true' : undefined } });

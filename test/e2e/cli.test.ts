@@ -92,6 +92,22 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(fs.readFileSync(path.join(out, files[0]!)).subarray(0, 8)).toEqual(PNG_MAGIC);
   });
 
+  it('templates import (an API graph), list, show; gc --dry-run reports', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'my graph.json');
+    fs.writeFileSync(file, JSON.stringify(txt2img()));
+    const imported = await cli([...auth(g), 'templates', 'import', file]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/imported 'my-graph' with parameters: .*prompt/);
+    const list = await cli([...auth(g), 'templates']);
+    expect(list.stdout).toMatch(/^txt2img \(built in\): prompt, negative, seed/m);
+    expect(list.stdout).toMatch(/^my-graph: /m);
+    const schema = JSON.parse((await cli([...auth(g), 'templates', 'show', 'txt2img'])).stdout);
+    expect(schema.properties.steps.minimum).toBe(1);
+    const gc = await cli([...auth(g), 'gc', '--dry-run']);
+    expect([gc.code, gc.stdout.trim()]).toEqual([0, 'would remove 0 job(s), 0 upload handle(s), 0 file(s) (0.0 MB)']);
+  });
+
   it('status lists the backend as up', async () => {
     const r = await cli([...auth(g), 'status']);
     expect(r.code).toBe(0);

@@ -4,6 +4,7 @@ import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
+import { registerTemplates } from './commands/templates.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerPair } from './commands/pair.js';
 import { registerStart } from './commands/start.js';
@@ -26,6 +27,7 @@ registerToken(program);
 registerPair(program);
 registerDoctor(program);
 registerGc(program);
+registerTemplates(program);
 
 /** Errors meant for people print as one line; anything else is a bug and keeps its stack. */
 function messageOf(err: unknown): string {

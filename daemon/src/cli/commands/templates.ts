@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { action, CliError } from '../context.js';
+
+/** What kind of file a template import is: a PNG saved by ComfyUI, a UI workflow, or an API graph. */
+function importBody(name: string, file: string): Record<string, unknown> {
+  const bytes = fs.readFileSync(file);
+  if (bytes.subarray(1, 4).toString() === 'PNG') return { name, png: bytes.toString('base64') };
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new CliError(`${file} is neither a PNG nor JSON`);
+  }
+  const isUi = typeof json === 'object' && json !== null && Array.isArray((json as { nodes?: unknown }).nodes);
+  return isUi ? { name, workflow: json } : { name, graph: json };
+}
+
+export function registerTemplates(program: Command): void {
+  const t = program.command('templates').description('workflow templates: list, show, import');
+  t.command('list', { isDefault: true })
+    .description('list templates and their parameters')
+    .action(action(async (ctx) => {
+      const list = await ctx.client.templates();
+      if (ctx.json) return ctx.printJson(list);
+      for (const x of list) ctx.print(`${x.name}${x.builtin ? ' (built in)' : ''}: ${x.params.map((p) => p.name).join(', ')}`);
+    }));
+  t.command('show <name>')
+    .description("a template's parameters as a JSON schema")
+    .action(action(async (ctx, name: string) => ctx.printJson(await ctx.client.templateSchema(name))));
+  t.command('import <file>')
+    .description('import an API graph, a UI workflow (.json) or a PNG saved by ComfyUI')
+    .option('-n, --name <name>', 'template name (default: the file name)')
+    .action(action(async (ctx, file: string, opts: { name?: string }) => {
+      const name = opts.name ?? path.basename(file).replace(/\.(json|png)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-');
+      const created = await ctx.client.importTemplate(importBody(name, file) as never);
+      if (ctx.json) return ctx.printJson(created);
+      ctx.print(`imported '${created.name}' with parameters: ${created.params.map((p) => p.name).join(', ') || 'none'}`);
+    }));
+}
