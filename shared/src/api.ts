@@ -83,7 +83,13 @@ export const PairStatus = z.discriminatedUnion('state', [
   z.object({ state: z.literal('expired') }),
 ]);
 export type PairStatus = z.infer<typeof PairStatus>;
-export const PendingPairing = z.object({ code: z.string(), name: z.string(), expiresAt: z.number() });
+export const PendingPairing = z.object({
+  code: z.string(),
+  name: z.string(),
+  expiresAt: z.number(),
+  origin: z.string().nullable().describe('who asked: confirm only a request you started yourself'),
+  userAgent: z.string().nullable(),
+});
 export const ConfirmPairing = z.object({ code: z.string().min(1) });
 
 /** `/v1/ws`: the client subscribes; the server sends the same events as `/v1/events`. */

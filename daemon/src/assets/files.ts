@@ -18,6 +18,20 @@ export interface StoredFile {
 export class AssetFiles {
   constructor(readonly root: string) {
     fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    this.sweepStaleTemp();
+  }
+
+  /** Temp files a crash left behind; only old ones, as another process may share this home (offline submit). */
+  private sweepStaleTemp(maxAgeMs = 60 * 60_000): void {
+    const dir = path.join(this.root, 'tmp');
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      try {
+        if (Date.now() - fs.statSync(file).mtimeMs > maxAgeMs) fs.rmSync(file, { force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
   }
 
   pathFor(sha256: string): string {

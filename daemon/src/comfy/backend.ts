@@ -94,6 +94,8 @@ export class ComfyBackend {
   }
 
   private async probe(): Promise<void> {
+    // A socket close can call this while a probe is scheduled: one chain of probes at a time.
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
     if (this.closed) return;
     try {
@@ -111,6 +113,7 @@ export class ComfyBackend {
   private scheduleProbe(): void {
     if (this.probeTimer || this.closed) return;
     this.probeTimer = setTimeout(() => void this.probe(), this.probeDelay);
+    this.probeTimer.unref();
     this.probeDelay = Math.min(this.breaker.probeMaxMs, this.probeDelay * 2);
   }
 

@@ -32,6 +32,14 @@ export function classifyThrown(err: unknown): Failure {
   return { kind: 'transient', code: 'backend_unavailable', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Failed before a connection existed, so ComfyUI cannot have received the request. */
+export function neverReached(err: unknown): boolean {
+  const code = networkCode(err);
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN'
+    || err instanceof ComfyHttpError // it answered: the answer says what happened
+    || err instanceof GatewayError; // ours, raised before the request (e.g. staging an input)
+}
+
 function networkCode(err: unknown): string | null {
   for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;

@@ -14,6 +14,7 @@ import { harvestOutputs } from './harvest.js';
 import { InputStager } from './inputs.js';
 import { ProgressBoard } from './progress.js';
 import { decideRetry } from './retry.js';
+import { neverReached } from '../comfy/classify.js';
 import { fairOrder, route } from './routing.js';
 
 /** A prompt we put (or may have put) in a backend's queue. Keyed by prompt_id, which is also the attempt id. */
@@ -264,7 +265,10 @@ export class Engine implements BackendListener {
       f.posting = false;
       const failure = classifyThrown(err);
       f.backend.reportFailure(failure.message);
-      await this.endAttempt(f, failure);
+      // A timeout or reset after the body was sent may still have queued our prompt: give it up as abandoned,
+      // so it is deleted (or interrupted) there, rather than run twice.
+      await this.endAttempt(f, failure, neverReached(err) ? 'failed' : 'abandoned');
+      if (!neverReached(err)) this.track(this.reconcile(f.backend));
     }
   }
 
@@ -350,7 +354,8 @@ export class Engine implements BackendListener {
 
   /** Ends an attempt that did not succeed: canceled, retried (preferably elsewhere) or failed. */
   private async endAttempt(f: Inflight, failure: Failure, attemptState: 'failed' | 'abandoned' = 'failed'): Promise<void> {
-    if (!this.inflight.delete(f.promptId)) return;
+    // While closing, leave the attempt open: recover() re-attaches it at the next start instead of re-running it.
+    if (this.closed || !this.inflight.delete(f.promptId)) return;
     const { store, config } = this.deps;
     const job = await store.jobs.get(f.jobId);
     if (!job || !ACTIVE.includes(job.state)) return;

@@ -80,7 +80,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   // Uploads read the raw stream, so they come before the JSON parser.
   v1.use(fileRoutes(daemon, config.security));
   v1.use(losslessJson(config.security.maxJsonBytes));
-  v1.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
+  v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
@@ -92,7 +92,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(sseRoutes(daemon));
   app.use('/v1', v1);
   app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
-  app.all('/comfy{/*path}', need('submit'), (req, res) => proxyHttp(daemon, req, res));
+  // The passthrough is ComfyUI's whole surface (queue clear, global interrupt, other users' extra_data,
+  // extension routes): admins only. Everyone else goes through /v1 or /api/v2.
+  app.all('/comfy{/*path}', need('admin'), (req, res) => proxyHttp(daemon, req, res));
 
   app.use(notFound);
   app.use(errorHandler(log));
@@ -112,7 +114,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
       const path = (req.url ?? '').split('?')[0]!;
       if (path === '/v1/ws') return events.handle(req, socket, head);
       if (path.startsWith('/comfy')) {
-        if (!allows(principal.scope, 'submit')) return refuse(403, "scope 'submit' needed");
+        if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
         try {
           return comfyWs.handle(req, socket, head);
         } catch (err) {

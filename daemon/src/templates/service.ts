@@ -10,7 +10,7 @@ import { BUILTIN_TEMPLATES } from './builtins.js';
 import { uiToApi } from './convert.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
-import { readComfyPng } from './png.js';
+import { PngError, readComfyPng } from './png.js';
 
 export interface TemplateService {
   create(input: unknown): Promise<Template>;
@@ -48,7 +48,13 @@ export function createTemplateService(deps: { store: Store; objectInfo: () => Pr
     if (t.graph) return t.graph as ComfyGraph;
     let workflow: unknown = t.workflow;
     if (t.png) {
-      const meta = readComfyPng(Buffer.from(t.png, 'base64'));
+      let meta: ReturnType<typeof readComfyPng>;
+      try {
+        meta = readComfyPng(Buffer.from(t.png, 'base64'));
+      } catch (err) {
+        if (err instanceof PngError) throw bad(`not a readable PNG: ${err.message}`);
+        throw err;
+      }
       if (meta.prompt) return meta.prompt as ComfyGraph; // ComfyUI already wrote the API form: no conversion needed
       if (!meta.workflow) throw bad('the PNG carries no ComfyUI prompt or workflow');
       workflow = meta.workflow;

@@ -6,7 +6,7 @@ async function listPending(ctx: Ctx): Promise<void> {
   const pending = await ctx.client.pendingPairings();
   if (ctx.json) return ctx.printJson(pending);
   if (pending.length === 0) return ctx.print('no pending pairing requests (start one from the Figma plugin)');
-  ctx.print(table(['CODE', 'NAME', 'EXPIRES'], pending.map((p) => [p.code, p.name, relative(p.expiresAt)])));
+  ctx.print(table(['CODE', 'NAME', 'FROM', 'EXPIRES'], pending.map((p) => [p.code, p.name, p.origin ?? '-', relative(p.expiresAt)])));
   ctx.print('confirm one with `comfygate pair <code>`');
 }
 

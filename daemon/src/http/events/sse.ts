@@ -3,6 +3,7 @@ import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
 import { openFeed } from './feed.js';
+import { MAX_BUFFERED } from './ws.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 
@@ -18,7 +19,11 @@ export function sseRoutes(daemon: Daemon): Router {
     const close = openFeed(daemon, {
       since,
       jobs,
-      send: (e) => void res.write(`${'id' in e ? `id: ${e.id}\n` : ''}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`),
+      send: (e) => {
+        // A reader that stopped reading is dropped (it resumes from Last-Event-ID) rather than buffered without bound.
+        if (res.writableLength > MAX_BUFFERED) return void res.destroy();
+        res.write(`${'id' in e ? `id: ${e.id}\n` : ''}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      },
     });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     res.write('retry: 1000\n\n');

@@ -5,6 +5,8 @@ import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { openFeed } from './feed.js';
 
+export const MAX_BUFFERED = 4 * 1024 * 1024;
+
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
  * replaces the previous one. Browsers pass the token as a subprotocol entry, so we answer `comfygate.v1`.
@@ -17,6 +19,8 @@ export function eventSocketServer(daemon: Daemon) {
   });
   wss.on('connection', (ws: WebSocket) => {
     let close: (() => void) | null = null;
+    // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
+    ws.on('error', () => ws.terminate());
     ws.on('message', (raw) => {
       let msg: WsClientMessage;
       try {
@@ -27,7 +31,15 @@ export function eventSocketServer(daemon: Daemon) {
       close?.();
       close = null;
       if (msg.type === 'subscribe') {
-        close = openFeed(daemon, { since: msg.since, jobs: msg.jobs ? new Set(msg.jobs) : null, send: (e) => ws.send(JSON.stringify(e)) });
+        close = openFeed(daemon, {
+          since: msg.since,
+          jobs: msg.jobs ? new Set(msg.jobs) : null,
+          send: (e) => {
+            // A reader that stopped reading is dropped rather than buffered without bound.
+            if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
+            ws.send(JSON.stringify(e));
+          },
+        });
       }
     });
     ws.on('close', () => close?.());

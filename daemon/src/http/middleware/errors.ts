@@ -9,6 +9,7 @@ function fromHttpError(err: unknown): GatewayError | null {
   if (e?.type === 'entity.parse.failed') return new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${e.message}` });
   if (e?.type === 'entity.too.large') return new GatewayError({ code: 'payload_too_large', message: 'request body too large' });
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new GatewayError({ code: 'unsupported_media_type', message: e.message ?? 'unsupported encoding' });
+  if (e?.status === 404) return new GatewayError({ code: 'not_found', message: 'the stored file is gone (removed by retention?)' });
   if (e?.status === 416) return new GatewayError({ code: 'range_not_satisfiable', message: 'requested range not satisfiable' });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new GatewayError({ code: 'bad_request', message: e.message ?? 'bad request' });
   return null;
@@ -20,7 +21,9 @@ export function errorHandler(log: Logger) {
     const g = fromHttpError(err) ?? toGatewayError(err);
     if (g.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return res.destroy();
-    res.status(g.status).json(g.toBody());
+    // Internal errors keep their cause in the log only: messages may name files or SQL.
+    const body = g.code === 'internal' ? { error: { code: g.code, message: 'internal error; see the daemon log' } } : g.toBody();
+    res.status(g.status).json(body);
   };
 }
 

@@ -3,6 +3,7 @@ import { ConfirmPairing, CreateToken, PairRequest } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
+import { rateLimit } from '../middleware/rate-limit.js';
 import { parseBody } from '../validate.js';
 import type { PairingService } from '../security/pairing.js';
 import { ADMIN_TOKEN_ID, type TokenService } from '../security/tokens.js';
@@ -40,7 +41,11 @@ export function tokenRoutes(tokens: TokenService): Router {
 /** Starting a pairing and collecting its token need no token (the plugin has none yet); confirming needs admin. */
 export function pairRoutes(pairing: PairingService): Router {
   const r = Router();
-  r.post('/pair', (req, res) => void res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name)));
+  // No token yet, so any page can ask: a tight limit of its own, and who asked is shown to the confirming admin.
+  r.post('/pair', rateLimit(10), (req, res) => {
+    const from = { origin: req.get('origin')?.slice(0, 200) ?? null, userAgent: req.get('user-agent')?.slice(0, 200) ?? null };
+    res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name, from));
+  });
   r.get('/pair', need('admin'), (_req, res) => void res.json(pairing.list()));
   r.post('/pair/confirm', need('admin'), async (req, res) => {
     await pairing.confirm(parseBody(ConfirmPairing, req.body).code);

@@ -8,6 +8,7 @@ import type { SecurityConfig } from '../../config/schema.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
+import { abortOnHangup } from '../multipart.js';
 
 /** Formats we accept as inputs; SVG is refused (it is a document, and a script carrier when served back). */
 const IMAGE_TYPES: Record<string, string> = {
@@ -39,9 +40,11 @@ function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable>
   if (!req.headers['content-type']?.startsWith('multipart/form-data')) return Promise.resolve(req);
   return new Promise((resolve, reject) => {
     const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
-    bb.once('file', (_name, stream) => resolve(stream));
+    let file: Readable | null = null;
+    bb.once('file', (_name, stream) => resolve((file = stream)));
     bb.once('error', reject);
     bb.once('close', () => reject(new GatewayError({ code: 'bad_request', message: 'multipart body has no file part' })));
+    abortOnHangup(req, bb, () => file, () => new GatewayError({ code: 'bad_request', message: 'upload aborted' }));
     req.pipe(bb);
   });
 }

@@ -7,6 +7,8 @@ interface Pending {
   pairingId: string;
   code: string;
   name: string;
+  origin: string | null;
+  userAgent: string | null;
   expiresAt: number;
   token: string | null;
 }
@@ -24,18 +26,19 @@ export class PairingService {
 
   constructor(private readonly tokens: TokenService, private readonly onStart: (code: string, name: string) => void) {}
 
-  start(name: string): PairStarted {
+  start(name: string, from: { origin: string | null; userAgent: string | null } = { origin: null, userAgent: null }): PairStarted {
     this.sweep();
     if (this.pending.size >= MAX_PENDING) throw new GatewayError({ code: 'rate_limited', message: 'too many pending pairing requests; try again in a few minutes' });
     const p: Pending = {
       pairingId: crypto.randomBytes(24).toString('base64url'),
       code: String(crypto.randomInt(0, 1_000_000)).padStart(6, '0'),
       name,
+      ...from,
       expiresAt: Date.now() + PAIRING_TTL_MS,
       token: null,
     };
     this.pending.set(p.pairingId, p);
-    this.onStart(p.code, name);
+    this.onStart(p.code, `${name}${from.origin ? ` from ${from.origin}` : ''}`);
     return { pairingId: p.pairingId, code: p.code, expiresAt: p.expiresAt };
   }
 
@@ -48,9 +51,9 @@ export class PairingService {
     return { state: 'confirmed', token: p.token };
   }
 
-  list(): { code: string; name: string; expiresAt: number }[] {
+  list(): { code: string; name: string; expiresAt: number; origin: string | null; userAgent: string | null }[] {
     this.sweep();
-    return [...this.pending.values()].filter((p) => !p.token).map(({ code, name, expiresAt }) => ({ code, name, expiresAt }));
+    return [...this.pending.values()].filter((p) => !p.token).map(({ code, name, expiresAt, origin, userAgent }) => ({ code, name, expiresAt, origin, userAgent }));
   }
 
   async confirm(code: string): Promise<void> {
