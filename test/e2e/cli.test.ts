@@ -143,7 +143,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const started = await g.client.startPairing('Figma test');
     const listed = await cli([...auth(g), 'pair']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+in \\d+m`, 'm'));
+    expect(listed.stdout).toMatch(/^CODE\s+NAME\s+FROM\s+EXPIRES$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+-\\s+in \\d+m`, 'm')); // no Origin: not a browser
     const confirmed = await cli([...auth(g), 'pair', started.code]);
     expect(confirmed.code).toBe(0);
     expect(confirmed.stdout).toContain("paired 'Figma test'");
