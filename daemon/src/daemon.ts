@@ -25,6 +25,7 @@ import { chainRunner, chainView, imageParamOf } from './templates/chains.js';
 import { stylePrompts } from './templates/prompts.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
+import { startWatchService, type WatchService } from './watch/service.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -59,6 +60,8 @@ export interface Daemon {
     remove(idOrName: string): Promise<void>;
   };
   readonly webhooks: Webhooks;
+  /** Watched folders; null when the engine does not run (`runEngine: false`). */
+  readonly watch: WatchService | null;
   /** One retention pass now (also run every `retention.sweepEveryMs` when a limit is set). */
   gc(opts?: { dryRun?: boolean }): Promise<SweepReport>;
   addBackend(input: unknown): Promise<Backend>;
@@ -233,8 +236,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     },
   });
   const offChains = opts.runEngine === false ? () => {} : store.onEvent((e) => void runChains(e).catch((err) => log.error({ err }, 'chain step failed')));
+  let watch: WatchService | null = null;
   const daemon: Daemon = {
     config,
+    get watch() {
+      return watch;
+    },
     batches,
     webhooks,
     templates,
@@ -325,6 +332,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     preview: (jobId) => engine.progress.preview(jobId),
     backends: () => [...engine.backends.values()].map(backendView),
     async close() {
+      await watch?.close(); // first: no job is submitted or written out while the rest shuts down
       offChains();
       if (sweeper) clearInterval(sweeper);
       await webhooks.close();
@@ -332,5 +340,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       await store.close();
     },
   };
+  // After the engine started: files found by the startup scan become jobs that can run right away.
+  if (opts.runEngine !== false) {
+    watch = await startWatchService(daemon).catch(async (err: unknown) => {
+      await daemon.close();
+      throw err;
+    });
+  }
   return daemon;
 }

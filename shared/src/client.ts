@@ -4,6 +4,7 @@ import { ChainView, type CreateJob, type CreatePreset, Job, type JobState, type 
 import { type CreateTemplate, Template } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
+import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
 import {
   Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
   StreamEvent, Token, PendingPairing, GcReport,
@@ -129,6 +130,18 @@ export class GatewayClient {
   }
   chain(jobId: string): Promise<ChainView> {
     return this.json(ChainView, 'GET', `/v1/jobs/${encodeURIComponent(jobId)}/chain`);
+  }
+  watchRules(): Promise<WatchRuleView[]> {
+    return this.json(z.array(WatchRuleView), 'GET', '/v1/watch');
+  }
+  addWatchRule(rule: WatchRuleInput): Promise<WatchRuleView> {
+    return this.json(WatchRuleView, 'POST', '/v1/watch', { body: rule });
+  }
+  async removeWatchRule(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/watch/${encodeURIComponent(id)}`);
+  }
+  watchFiles(id: string, q: ListWatchFilesQuery = {}): Promise<WatchFile[]> {
+    return this.json(z.array(WatchFile), 'GET', `/v1/watch/${encodeURIComponent(id)}/files`, { query: q as Query });
   }
   gc(dryRun = false): Promise<GcReport> {
     return this.json(GcReport, 'POST', '/v1/gc', { query: { dryRun: dryRun ? 'true' : undefined } });

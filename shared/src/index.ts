@@ -6,3 +6,4 @@ export * from './client.js';
 export * from './postprocess.js';
 export * from './templates.js';
 export * from './webhooks.js';
+export * from './watch.js';

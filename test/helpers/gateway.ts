@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { createDaemon, type ConfigInput, type Daemon } from '@comfygate/daemon';
+import { Config, createDaemon, type ConfigInput, type Daemon } from '@comfygate/daemon';
 import { startGateway, type Gateway } from '@comfygate/daemon/http';
 import { GatewayClient } from '@comfygate/shared';
 import { makeHome, testConfig } from './daemon.js';
@@ -21,12 +21,16 @@ export async function startTestGateway(opts: { backends: ConfigInput['backends']
   /** An existing home (a restart on the same database), kept on close; default a fresh temp home, removed. */
   home?: string;
   /** The daemon's `webhooks` config section (timeouts, backoff; daemon/src/webhooks/config.ts). */
-  webhooks?: Record<string, unknown> }): Promise<TestGateway> {
+  webhooks?: Record<string, unknown>;
+  /** Watched-folder rules from the config, and their limits (daemon/src/config/schema.ts `watchOptions`). */
+  watch?: ConfigInput['watch'];
+  watchOptions?: ConfigInput['watchOptions'] }): Promise<TestGateway> {
   const home = opts.home ?? makeHome();
   const config = testConfig(home, opts.backends, opts.engine);
   if (opts.security) Object.assign(config.security, opts.security);
   if (opts.retention) Object.assign(config.retention, opts.retention);
   if (opts.webhooks) Object.assign(config, { webhooks: opts.webhooks });
+  if (opts.watch || opts.watchOptions) Object.assign(config, Config.pick({ watch: true, watchOptions: true }).parse({ watch: opts.watch, watchOptions: opts.watchOptions }));
   const daemon = await createDaemon(config);
   const gateway = await startGateway(daemon);
   let closed = false;

@@ -1,15 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+/**
+ * tsx's loader, preloaded with --import. Not the tsx CLI: that runs the entry in a grandchild and only relays
+ * signals, so a SIGKILL killed the wrapper and left the real process running (two daemons on one database).
+ */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Runs a TypeScript entry point in a child node process through tsx; resolves once `readyLine` is printed. */
 export async function spawnTs(entry: string, args: string[], opts: { readyLine: RegExp; env?: NodeJS.ProcessEnv; timeoutMs?: number }) {
-  const child: ChildProcess = spawn(process.execPath, [tsxCli, entry, ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

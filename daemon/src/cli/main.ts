@@ -11,6 +11,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerToken } from './commands/token.js';
+import { registerWatch } from './commands/watch.js';
 import { CliError, registerGlobalOptions } from './context.js';
 
 const program = new Command('comfygate')
@@ -27,6 +28,7 @@ registerToken(program);
 registerPair(program);
 registerDoctor(program);
 registerGc(program);
+registerWatch(program);
 registerTemplates(program);
 
 /** Errors meant for people print as one line; anything else is a bug and keeps its stack. */

@@ -17,6 +17,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   merged.security = { ...fromFile.security, ...opts.overrides?.security };
   merged.retention = { ...fromFile.retention, ...opts.overrides?.retention };
   merged.webhooks = { ...fromFile.webhooks, ...opts.overrides?.webhooks };
+  merged.watchOptions = { ...fromFile.watchOptions, ...opts.overrides?.watchOptions };
   const parsed = Config.safeParse(merged);
   if (!parsed.success) {
     throw new GatewayError({ code: 'validation_failed', message: `invalid config: ${z.prettifyError(parsed.error)}` });

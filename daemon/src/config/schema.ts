@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
+import { WatchRule } from '@comfygate/shared';
 import { WebhookConfig } from '../webhooks/config.js';
 import { EnhancerConfig } from '../templates/enhancer.js';
 
@@ -54,6 +55,22 @@ export const RetentionConfig = z.object({
 });
 export type RetentionConfig = z.infer<typeof RetentionConfig>;
 
+/** Limits shared by every watched-folder rule (the rules themselves are `watch`). */
+export const WatchOptions = z.object({
+  /** Watch jobs queued or running at once; the rest wait in the ledger, so a 10,000-file dump never fills the queue. */
+  maxQueued: z.number().int().min(1).max(10_000).default(32),
+  /** Files hashed and recorded per intake pass before yielding to the event loop (the API stays responsive). */
+  maxFilesPerScan: z.number().int().min(1).default(256),
+  /** A file's size must hold still this long before it is read (partial writes, copies over a network share). */
+  stableMs: z.number().int().min(0).default(1_000),
+  pollMs: z.number().int().min(10).default(100),
+  /** How often each rule's folder is checked for having been deleted or recreated. */
+  presenceMs: z.number().int().min(50).default(2_000),
+  /** Largest .txt / .prompt.json read (images use security.maxUploadBytes). */
+  maxTextBytes: z.number().int().min(1).default(256 * 1024),
+});
+export type WatchOptions = z.infer<typeof WatchOptions>;
+
 export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
 
 export const Config = z.object({
@@ -68,6 +85,8 @@ export const Config = z.object({
   security: SecurityConfig.default(SecurityConfig.parse({})),
   retention: RetentionConfig.default(RetentionConfig.parse({})),
   webhooks: WebhookConfig.default(WebhookConfig.parse({})),
+  watch: z.array(WatchRule).default([]).describe('watched folders (more can be added at runtime over the API)'),
+  watchOptions: WatchOptions.default(WatchOptions.parse({})),
   /** An OpenAI-compatible chat endpoint for `enhance: true` jobs; null: enhancement is off. */
   enhancer: EnhancerConfig.nullable().default(null),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -19,6 +19,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
 import { templateRoutes } from './routes/templates.js';
+import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
 import { PairingService } from './security/pairing.js';
 import { allows, TokenService } from './security/tokens.js';
@@ -89,6 +90,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(backendRoutes(daemon));
   v1.use(tokenRoutes(tokens));
   v1.use(webhookRoutes(daemon));
+  v1.use(watchRoutes(daemon));
   v1.use(sseRoutes(daemon));
   app.use('/v1', v1);
   app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AddBackend, Asset, Backend, Batch, CreateBatch, CreatedToken, CreateJob, CreateToken, CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse,
-  PairStarted, PairStatus, Stats, Token, Webhook, WebhookDelivery,
+  PairStarted, PairStatus, Stats, Token, Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
@@ -46,6 +46,15 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/webhooks/{id}': { delete: { summary: 'Unsubscribe', scope: 'submit', ok: [204, null], params: ['id'] } },
   '/v1/webhooks/{id}/deliveries': { get: { summary: 'Delivery attempts, newest first', scope: 'read', ok: [200, z.array(WebhookDelivery)], params: ['id'] } },
+  '/v1/watch': {
+    get: { summary: 'Watched-folder rules with file counts by state', scope: 'read', ok: [200, z.array(WatchRuleView)] },
+    post: { summary: 'Watch a folder (kept across restarts)', scope: 'admin', body: WatchRule, ok: [201, WatchRuleView] },
+  },
+  '/v1/watch/{id}': {
+    get: { summary: 'One watch rule', scope: 'read', ok: [200, WatchRuleView], params: ['id'] },
+    delete: { summary: 'Stop watching; unfinished jobs of the rule are canceled', scope: 'admin', ok: [204, null], params: ['id'] },
+  },
+  '/v1/watch/{id}/files': { get: { summary: 'Files of a rule: content hash, state, job, error, outputs (state, limit, after)', scope: 'read', ok: [200, z.array(WatchFile)], params: ['id'] } },
   '/v1/gc': { post: { summary: 'Run retention now (?dryRun=true to only report)', scope: 'admin', ok: [200, GcReport] } },
   '/v1/events': { get: { summary: 'Server-sent events (Last-Event-ID resume)', scope: 'read', ok: [200, null] } },
 };

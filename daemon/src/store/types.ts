@@ -1,4 +1,5 @@
 import type { RetentionRepo } from './retention.js';
+import type { WatchRepo } from './watch.js';
 import type { ErrorDetail, JobEventType, JobState, GatewayEvent, WebhookEventType } from '@comfygate/shared';
 
 /**
@@ -372,6 +373,7 @@ export interface Store {
   audit: AuditRepo;
   webhooks: WebhooksRepo;
   retention: RetentionRepo;
+  watch: WatchRepo;
   templates: TemplatesRepo;
   presets: PresetsRepo;
   /** Called with every event row right after its transaction commits. */

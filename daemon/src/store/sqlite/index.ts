@@ -8,6 +8,7 @@ import { makeJobsRepo } from './jobs.js';
 import { makeWebhooksRepo } from './webhooks.js';
 import { makeRetentionRepo } from './retention.js';
 import { makeTemplatesRepo } from './templates.js';
+import { makeWatchRepo } from './watch.js';
 import { makePresetsRepo } from './presets.js';
 import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
@@ -57,6 +58,7 @@ export function openSqliteStore(file: string): Store {
     webhooks: makeWebhooksRepo(db),
     retention: makeRetentionRepo(db),
     templates: makeTemplatesRepo(db),
+    watch: makeWatchRepo(db),
     presets: makePresetsRepo(db),
     onEvent(listener) {
       listeners.add(listener);

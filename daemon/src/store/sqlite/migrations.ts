@@ -240,4 +240,17 @@ ALTER TABLE jobs ADD COLUMN then_json TEXT;
 CREATE INDEX jobs_parent ON jobs(parent_job_id);
 `,
   },
+  {
+    version: 8,
+    name: 'watched folders: submit keys, outputs written, pending order',
+    // submit_key: the Idempotency-Key of the file's job, stored before the submit so a crash cannot make two jobs.
+    // outputs_json: the files written for the current content, replaced (or kept aside) when the content changes.
+    // The indexes serve the feeder: counts by state, and each rule's oldest pending files (rules take turns).
+    sql: `
+ALTER TABLE watch_files ADD COLUMN submit_key TEXT;
+ALTER TABLE watch_files ADD COLUMN outputs_json TEXT;
+CREATE INDEX watch_files_state ON watch_files(state, updated_at);
+CREATE INDEX watch_files_rule_state ON watch_files(rule_id, state, updated_at);
+`,
+  },
 ];

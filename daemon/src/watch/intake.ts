@@ -1,0 +1,92 @@
+import fs from 'node:fs/promises';
+import type { WatchOptions } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { WatchRepo } from '../store/watch.js';
+import { kindOf } from './inputs.js';
+import { contentSha, observe } from './ledger.js';
+import { type ActiveRule, relInside } from './rules.js';
+
+const CONCURRENCY = 4;
+
+/**
+ * Between the watcher and the ledger: files reported by the watchers are hashed and recorded, at most
+ * `maxFilesPerScan` per pass with a yield to the event loop between passes, so a 10,000-file dump costs
+ * one path string each in memory and never blocks the API. Only paths wait here; content goes to SQLite.
+ */
+export class Intake {
+  private readonly queue = new Map<string, string>(); // absolute path -> rule id
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly deps: {
+      repo: WatchRepo;
+      rules: () => ReadonlyMap<string, ActiveRule>;
+      opts: WatchOptions;
+      log: Logger;
+      /** New or changed content was recorded. */
+      onWork: () => void;
+      /** A running job's input changed under it: its result would be stale. */
+      onStale: (jobId: string) => void;
+    },
+  ) {}
+
+  push(ruleId: string, absPath: string): void {
+    if (this.closed) return;
+    this.queue.set(absPath, ruleId);
+    this.running ??= this.drain().finally(() => (this.running = null));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.queue.clear();
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.size > 0 && !this.closed) {
+      const batch: [string, string][] = [];
+      for (const entry of this.queue) if (batch.push(entry) >= this.deps.opts.maxFilesPerScan) break;
+      for (const [p] of batch) this.queue.delete(p);
+      const work = batch.values();
+      const worker = async () => {
+        for (const [p, ruleId] of work) await this.one(ruleId, p).catch((err) => this.deps.log.warn({ err, path: p }, 'watch: could not record file'));
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Files still being written come back once they have been still for `stableMs`. */
+  private later(ruleId: string, absPath: string, ms: number): void {
+    const t = setTimeout(() => (this.timers.delete(t), this.push(ruleId, absPath)), ms);
+    this.timers.add(t);
+  }
+
+  private async one(ruleId: string, absPath: string): Promise<void> {
+    const rule = this.deps.rules().get(ruleId);
+    const rel = rule ? relInside(rule.root, absPath) : null;
+    const kind = kindOf(absPath);
+    if (!rule || rel === null || !kind || !rule.matches(rel) || rule.isOurs(absPath)) return;
+    const st = await fs.lstat(absPath).catch(() => null);
+    if (!st || !(await this.inside(rule, absPath, st.isSymbolicLink()))) return;
+    // chokidar's awaitWriteFinish does not cover its initial scan: a file still growing at start waits here.
+    const age = Date.now() - st.mtimeMs;
+    if (age >= 0 && age < this.deps.opts.stableMs) return this.later(ruleId, absPath, this.deps.opts.stableMs - age + 20);
+    const sha = await contentSha(absPath, kind);
+    const seen = await observe(this.deps.repo, rule.spec.id, rel, sha);
+    if (seen.staleJobId) this.deps.onStale(seen.staleJobId);
+    if (seen.changed) this.deps.onWork();
+  }
+
+  /** A symlink is an input only if it resolves to a regular file inside the rule's folder. */
+  private async inside(rule: ActiveRule, absPath: string, isLink: boolean): Promise<boolean> {
+    if (!isLink) return (await fs.stat(absPath).catch(() => null))?.isFile() ?? false;
+    const real = await fs.realpath(absPath).catch(() => null);
+    if (real && relInside(rule.root, real) !== null && (await fs.stat(real)).isFile()) return true;
+    this.deps.log.warn({ rule: rule.spec.id, path: absPath }, 'watch: ignoring a symlink that leads out of the folder');
+    return false;
+  }
+}
