@@ -87,6 +87,8 @@ export const Output = z.object({
   sha256: z.string(),
   bytes: z.number().int(),
   contentType: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
   variants: z.array(OutputVariant),
 });
 export type Output = z.infer<typeof Output>;

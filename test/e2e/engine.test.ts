@@ -17,7 +17,7 @@ describe('engine against fake ComfyUI', () => {
     const done = await t.waitForState(job.id, ['succeeded', 'failed']);
     expect(done.state).toBe('succeeded');
     expect(done.outputs).toHaveLength(1);
-    expect(done.outputs[0]).toMatchObject({ nodeId: '9', contentType: 'image/png', kind: 'output' });
+    expect(done.outputs[0]).toMatchObject({ nodeId: '9', contentType: 'image/png', kind: 'output', width: 64, height: 64 });
     expect(await t.daemon.files.has(done.outputs[0]!.sha256)).toBe(true);
     const durable = events.filter((e) => e !== 'job:progress');
     expect(durable).toEqual(['job:queued', 'job:dispatched', 'job:running', 'job:postprocessing', 'job:succeeded']);

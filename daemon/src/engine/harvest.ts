@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import sharp from 'sharp';
 import type { AssetFiles } from '../assets/files.js';
 import type { ComfyBackend } from '../comfy/backend.js';
 import type { HistoryEntry, ImageRef } from '../comfy/types.js';
@@ -19,6 +20,13 @@ export function fileRefs(entry: HistoryEntry): { nodeId: string; index: number; 
   return refs;
 }
 
+/** Pixel size from the image header (no decode); null for non-images or unreadable headers. */
+async function dimensions(file: string, contentType: string): Promise<{ width: number | null; height: number | null }> {
+  if (!contentType.startsWith('image/')) return { width: null, height: null };
+  const meta = await sharp(file).metadata().catch(() => null);
+  return { width: meta?.width ?? null, height: meta?.height ?? null };
+}
+
 /** Streams each output through /view into the content-addressed store (never buffered whole). */
 export async function harvestOutputs(
   b: ComfyBackend,
@@ -32,7 +40,8 @@ export async function harvestOutputs(
     const { stream, contentType } = await b.http.view(ref);
     const stored = await files.write(stream);
     const now = Date.now();
-    await assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType, width: null, height: null, createdAt: now });
+    const { width, height } = await dimensions(files.pathFor(stored.sha256), contentType);
+    await assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType, width, height, createdAt: now });
     outputs.push({
       id: crypto.randomUUID(),
       jobId: ids.jobId,
@@ -44,6 +53,8 @@ export async function harvestOutputs(
       sha256: stored.sha256,
       bytes: stored.bytes,
       contentType,
+      width,
+      height,
       createdAt: now,
     });
   }

@@ -66,7 +66,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
 
     it('rolls back the whole transition when part of it fails', withStore(async (s) => {
       const { job } = await s.jobs.create(newJob());
-      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256: 'f'.repeat(64), bytes: 1, contentType: 'image/png', createdAt: 0 };
+      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256: 'f'.repeat(64), bytes: 1, contentType: 'image/png', width: 1, height: 1, createdAt: 0 };
       // The output references an asset that does not exist: the foreign key fails the transaction.
       await expect(s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'postprocessing', event: { type: 'job:postprocessing' }, outputs: [out] })).rejects.toThrow();
       expect((await s.jobs.get(job.id))?.state).toBe('queued');

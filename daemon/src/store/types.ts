@@ -68,6 +68,9 @@ export interface OutputRecord {
   sha256: string;
   bytes: number;
   contentType: string;
+  /** Pixel size for images (read from the file header), null otherwise. */
+  width: number | null;
+  height: number | null;
   createdAt: number;
 }
 

@@ -78,10 +78,10 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     VALUES (@id, @jobId, @backend, @number, @state, @now)`);
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
     ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
-  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, created_at)
-    VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @createdAt)
+  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, width, height, created_at)
+    VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
-      sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type`);
+      sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type, width = excluded.width, height = excluded.height`);
   const position = db.prepare(`SELECT (SELECT COUNT(*) FROM jobs q WHERE q.state = 'queued'
     AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);

@@ -253,4 +253,12 @@ CREATE INDEX watch_files_state ON watch_files(state, updated_at);
 CREATE INDEX watch_files_rule_state ON watch_files(rule_id, state, updated_at);
 `,
   },
+  {
+    version: 9,
+    name: 'output dimensions',
+    sql: `
+ALTER TABLE outputs ADD COLUMN width INTEGER;
+ALTER TABLE outputs ADD COLUMN height INTEGER;
+`,
+  },
 ];

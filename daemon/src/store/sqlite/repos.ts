@@ -50,7 +50,7 @@ export function makeAttemptsRepo(db: Db): AttemptsRepo {
 
 interface OutputRow {
   id: string; job_id: string; attempt_id: string; node_id: string; idx: number; filename: string; kind: string;
-  sha256: string; bytes: number; content_type: string; created_at: number;
+  sha256: string; bytes: number; content_type: string; width: number | null; height: number | null; created_at: number;
 }
 
 const toOutput = (r: OutputRow): OutputRecord => ({
@@ -64,6 +64,8 @@ const toOutput = (r: OutputRow): OutputRecord => ({
   sha256: r.sha256,
   bytes: r.bytes,
   contentType: r.content_type,
+  width: r.width,
+  height: r.height,
   createdAt: r.created_at,
 });
 
