@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { uiToApi } from './convert.js';
 import { defaultGraph } from './fixtures/graphs.js';
 import { objectInfo } from './fixtures/support.js';
-import { crc32, PngError, readComfyPng, readPngChunks } from './png.js';
+import { crc32 } from '../postprocess/png-text.js';
+import { PngError, readComfyPng, readPngChunks } from './png.js';
 
 /** A chunk as the PNG spec lays it out: length, type, data, CRC over type + data. */
 function chunk(type: string, data: Buffer): Buffer {

@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { isSafeNumber, parse } from 'lossless-json';
 import type { ComfyGraph } from '@comfygate/shared';
 import { isUiWorkflow, type UiWorkflow } from './workflow.js';
+import { crc32, PNG_SIGNATURE } from '../postprocess/png-text.js';
 
 export class PngError extends Error {}
 
@@ -22,30 +23,12 @@ export interface ComfyPngMetadata {
   text: Record<string, string>;
 }
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Compressed text is inflated with a cap, so a tiny file cannot expand into gigabytes. */
 const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 as PNG uses it (ISO 3309), over the chunk type and data. */
-export function crc32(...parts: Buffer[]): number {
-  let c = 0xffffffff;
-  for (const part of parts) for (const byte of part) c = (CRC_TABLE[(c ^ byte) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** All chunks up to IEND, each checked against its CRC. */
 export function readPngChunks(png: Buffer): PngChunk[] {
-  if (png.length < 8 || !png.subarray(0, 8).equals(SIGNATURE)) throw new PngError('not a PNG file (bad signature)');
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new PngError('not a PNG file (bad signature)');
   const chunks: PngChunk[] = [];
   let off = 8;
   while (off < png.length) {
