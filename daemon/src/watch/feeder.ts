@@ -115,24 +115,25 @@ export class Feeder {
     }
     try {
       // The key was stored with the row: a submit repeated after a crash finds the job made the first time.
-      const { job } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client });
-      await this.submitted(rule, row, job.id);
+      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client });
+      await this.submitted(rule, row, job.id, !created);
     } catch (err) {
       if (err instanceof GatewayError && TRANSIENT.has(err.code)) return false;
       const earlier = err instanceof GatewayError && err.code === 'idempotency_mismatch' ? (err.details as { jobId?: string }).jobId : undefined;
-      if (earlier) await this.submitted(rule, row, earlier); // the rule changed since a crash; keep the job that exists
+      if (earlier) await this.submitted(rule, row, earlier, true); // the rule changed since a crash; keep the job that exists
       else await this.fail(rule, row, messageOf(err), null);
     }
     return true;
   }
 
-  private async submitted(rule: ActiveRule, row: WatchFileRecord, jobId: string): Promise<void> {
+  /** `earlier`: the job was made before a crash (same key), and may have finished while nobody listened. */
+  private async submitted(rule: ActiveRule, row: WatchFileRecord, jobId: string, earlier: boolean): Promise<void> {
     if (!(await this.d.repo.markSubmitted(row.ruleId, row.path, row.submitKey!, jobId))) {
       await this.d.daemon.cancel(jobId).catch(() => {}); // the content changed meanwhile: this result would be stale
       return;
     }
-    const job = await this.d.daemon.store.jobs.get(jobId);
-    if (job && isTerminal(job.state)) void this.finished(jobId); // an earlier, finished job (same key)
+    const job = earlier ? await this.d.daemon.store.jobs.get(jobId) : null;
+    if (job && isTerminal(job.state)) void this.finished(jobId);
     this.d.log.debug({ rule: rule.spec.id, path: row.path, jobId }, 'watch: job submitted');
   }
 

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { WatchOptions } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -71,7 +72,7 @@ export class Intake {
     const kind = kindOf(absPath);
     if (!rule || rel === null || !kind || !rule.matches(rel) || rule.isOurs(absPath)) return;
     const st = await fs.lstat(absPath).catch(() => null);
-    if (!st || !(await this.inside(rule, absPath, st.isSymbolicLink()))) return;
+    if (!st || !(await this.inside(rule, absPath, st))) return;
     // chokidar's awaitWriteFinish does not cover its initial scan: a file still growing at start waits here.
     const age = Date.now() - st.mtimeMs;
     if (age >= 0 && age < this.deps.opts.stableMs) return this.later(ruleId, absPath, this.deps.opts.stableMs - age + 20);
@@ -82,8 +83,8 @@ export class Intake {
   }
 
   /** A symlink is an input only if it resolves to a regular file inside the rule's folder. */
-  private async inside(rule: ActiveRule, absPath: string, isLink: boolean): Promise<boolean> {
-    if (!isLink) return (await fs.stat(absPath).catch(() => null))?.isFile() ?? false;
+  private async inside(rule: ActiveRule, absPath: string, st: Stats): Promise<boolean> {
+    if (!st.isSymbolicLink()) return st.isFile();
     const real = await fs.realpath(absPath).catch(() => null);
     if (real && relInside(rule.root, real) !== null && (await fs.stat(real)).isFile()) return true;
     this.deps.log.warn({ rule: rule.spec.id, path: absPath }, 'watch: ignoring a symlink that leads out of the folder');
