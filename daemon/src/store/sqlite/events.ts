@@ -2,9 +2,9 @@ import type { GatewayEvent, JobEventType } from '@comfygate/shared';
 import type { EventsRepo } from '../types.js';
 import type { Db } from './db.js';
 
-interface EventRow { id: number; type: string; job_id: string | null; data_json: string; at: number }
+export interface EventRow { id: number; type: string; job_id: string | null; data_json: string; at: number }
 
-const toEvent = (r: EventRow): GatewayEvent => ({
+export const toEvent = (r: EventRow): GatewayEvent => ({
   id: r.id,
   type: r.type as JobEventType,
   jobId: r.job_id,

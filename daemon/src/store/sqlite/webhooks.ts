@@ -1,6 +1,7 @@
 import type { GatewayEvent, JobEventType, WebhookEventType } from '@comfygate/shared';
 import type { WebhookAttempt, WebhookDeliveryRecord, WebhookRecord, WebhooksRepo } from '../types.js';
 import type { Db } from './db.js';
+import { type EventRow, toEvent } from './events.js';
 
 interface WebhookRow {
   id: string; url: string; secret: string; event_types_json: string; job_id: string | null; batch_id: string | null;
@@ -35,15 +36,6 @@ const toDelivery = (r: DeliveryRow): WebhookDeliveryRecord => ({
   at: r.at,
 });
 
-interface EventRow { id: number; type: string; job_id: string | null; data_json: string; at: number }
-
-const toEvent = (r: EventRow): GatewayEvent => ({
-  id: r.id,
-  type: r.type as JobEventType,
-  jobId: r.job_id,
-  at: r.at,
-  data: JSON.parse(r.data_json) as Record<string, unknown>,
-});
 
 export function makeWebhooksRepo(db: Db): WebhooksRepo {
   // The cursor is read inside the INSERT, so no event can slip in between "read last id" and "insert".
