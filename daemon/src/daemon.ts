@@ -153,7 +153,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (!b) throw new GatewayError({ code: 'backend_unavailable', message: "no ComfyUI backend is up: importing a workflow needs one's /object_info" });
     return (await b.http.objectInfo()) as unknown as ObjectInfo;
   };
-  const templates = createTemplateService({ store, objectInfo });
+  const templates = createTemplateService({
+    store,
+    objectInfo,
+    capabilities: (pin) => [...engine.backends.values()].filter((b) => !pin || b.name === pin).flatMap((b) => (b.capabilities ? [b.capabilities] : [])),
+    maxPixels: config.security.maxPixels,
+  });
   await templates.ensureBuiltins();
 
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
@@ -172,7 +177,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
-    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}) : { graph: spec.graph!, used: null };
+    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
     for (const step of spec.then ?? []) await imageParamOf(templates, step); // a broken chain is refused now, not halfway
@@ -183,7 +188,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     await checkAssetRefs(assetRefIds(graph), store.assets);
     const metadata: Record<string, unknown> = { ...spec.metadata };
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
-    if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used });
+    if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
     if (styled.record) metadata.prompt = styled.record;
     return {
       priority: spec.priority,
@@ -193,7 +198,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       metadata,
       postprocess: spec.postprocess ?? null,
       then: spec.then ?? [],
-      warning: styled.warning,
+      warning: [base.warning, styled.warning].filter(Boolean).join('; ') || null,
       maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
       requestHash: sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null,
     };
@@ -209,6 +214,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     store,
     files,
     prepareJob: (spec, o) => prepareJob(spec, o),
+    variations: (v) => templates.variations(v),
     checkQueueRoom,
     cancel: (job) => engine.cancel(job),
     views,

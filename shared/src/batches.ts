@@ -24,15 +24,38 @@ export const BatchMatrix = z.object({
 });
 export type BatchMatrix = z.input<typeof BatchMatrix>;
 
+/** How the seeds of a template's variations are chosen (DESIGN.md §3). */
+export const SeedMode = z.enum(['random', 'fixed', 'increment']);
+export type SeedMode = z.infer<typeof SeedMode>;
+
+/**
+ * Variations of one template job: `count` jobs for every combination of `vary` (template parameter -> values,
+ * a cartesian product). Seed parameters that `job.params` or `vary` do not set follow `seed`.
+ */
+export const BatchVariations = z
+  .object({
+    job: CreateJob.describe('the job to vary; it names a `template`'),
+    count: z.number().int().min(1).max(MAX_BATCH_JOBS).default(1).describe('jobs per combination of `vary`'),
+    seed: SeedMode.default('random').describe(
+      "random: drawn per job; fixed: the same seed for every job (the given one, else the template's, else one drawn); "
+        + 'increment: that seed, then +1 per variation (per combination of `vary`, so combinations are comparable)',
+    ),
+    vary: z.record(z.string(), z.array(z.unknown()).min(1).max(MAX_BATCH_JOBS)).optional().describe('e.g. {"prompt": ["a cat", "a dog"]}'),
+  })
+  .refine((v) => v.job.template !== undefined, { message: 'variations vary a template job: give `job.template`', path: ['job', 'template'] });
+export type BatchVariations = z.input<typeof BatchVariations>;
+export type BatchVariationsParsed = z.output<typeof BatchVariations>;
+
 export const CreateBatch = z
   .object({
     name: z.string().max(200).optional(),
     jobs: z.array(CreateJob).min(1).max(MAX_BATCH_JOBS).optional(),
     matrix: BatchMatrix.optional(),
+    variations: BatchVariations.optional(),
     priority: z.number().int().min(-1000).max(1000).optional().describe('for matrix jobs (listed jobs carry their own)'),
     postprocess: PostprocessSpec.optional().describe('for matrix jobs (listed jobs carry their own)'),
   })
-  .refine((b) => (b.jobs === undefined) !== (b.matrix === undefined), { message: 'give either `jobs` or `matrix`' });
+  .refine((b) => [b.jobs, b.matrix, b.variations].filter((x) => x !== undefined).length === 1, { message: 'give one of `jobs`, `matrix`, `variations`' });
 export type CreateBatch = z.input<typeof CreateBatch>;
 
 export const Batch = z.object({

@@ -14,7 +14,7 @@ const ext = (contentType: string) => EXT[contentType] ?? 'bin';
  */
 export async function archiveStream(batch: BatchRecord, jobs: Job[], files: AssetFiles): Promise<Readable> {
   const zip = new ZipFile();
-  const entries: { jobId: string; state: string; matrix: unknown; files: { path: string; nodeId: string; variant: string | null; sha256: string; bytes: number }[] }[] = [];
+  const entries: { jobId: string; state: string; matrix: unknown; params: unknown; variation: unknown; files: { path: string; nodeId: string; variant: string | null; sha256: string; bytes: number }[] }[] = [];
   const adds: [string, string][] = [];
   jobs.forEach((job, i) => {
     const dir = `${String(i + 1).padStart(4, '0')}-${job.id.slice(0, 8)}`;
@@ -25,7 +25,9 @@ export async function archiveStream(batch: BatchRecord, jobs: Job[], files: Asse
       for (const v of o.variants) list.push({ path: `${base}.${v.variant}.${ext(v.contentType)}`, nodeId: o.nodeId, variant: v.variant, sha256: v.sha256, bytes: v.bytes });
     }
     for (const f of list) adds.push([files.pathFor(f.sha256), f.path]);
-    entries.push({ jobId: job.id, state: job.state, matrix: job.metadata.matrix ?? null, files: list });
+    // What each file was made from: the matrix cell, or the template values (seed included) and variation.
+    const { matrix = null, params = null, variation = null } = job.metadata;
+    entries.push({ jobId: job.id, state: job.state, matrix, params, variation, files: list });
   });
   const manifest = { batch: { id: batch.id, name: batch.name, createdAt: new Date(batch.createdAt).toISOString() }, jobs: entries };
   zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'manifest.json');

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Batch, CreateBatch, type CreateJobParsed, type Job, type JobState, isTerminal } from '@comfygate/shared';
+import { type Batch, type BatchVariationsParsed, CreateBatch, type CreateJobParsed, type Job, type JobState, isTerminal } from '@comfygate/shared';
 import { z } from 'zod';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
@@ -11,6 +11,8 @@ import { expandMatrix } from './matrix.js';
 export interface BatchDeps {
   store: Store;
   files: AssetFiles;
+  /** The params of each variation of a template job. */
+  variations(v: BatchVariationsParsed): Promise<{ params: Record<string, unknown>; vary: Record<string, unknown>; index: number }[]>;
   prepareJob(spec: CreateJobParsed, opts: { caller?: string }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
@@ -51,14 +53,24 @@ export function createBatchService(d: BatchDeps): BatchService {
     return { ...batch, total: jobs.length, counts, done, etaMs: eta(jobs, d.backendsUp()), jobIds: jobs.map((j) => j.id) };
   };
 
+  /** The batch's jobs: as listed, the matrix's product, or the variations of a template job. */
+  const jobSpecs = async (b: z.output<typeof CreateBatch>): Promise<CreateJobParsed[]> => {
+    if (b.jobs) return b.jobs;
+    if (b.matrix) {
+      return expandMatrix(b.matrix).map(({ graph, values }) => ({ graph, priority: b.priority ?? 0, postprocess: b.postprocess, metadata: { matrix: values } }));
+    }
+    const job = b.variations!.job;
+    return (await d.variations(b.variations!)).map(({ params, vary, index }) => ({
+      ...job, params, metadata: { ...job.metadata, variation: { index, vary } },
+    }));
+  };
+
   return {
     async create(input, caller) {
       const parsed = CreateBatch.safeParse(input);
       if (!parsed.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(parsed.error), details: parsed.error.issues });
       const b = parsed.data;
-      const specs: CreateJobParsed[] = b.jobs ?? expandMatrix(b.matrix!).map(({ graph, values }) => ({
-        graph, priority: b.priority ?? 0, postprocess: b.postprocess, metadata: { matrix: values },
-      }));
+      const specs = await jobSpecs(b);
       await d.checkQueueRoom(specs.length);
       const jobs: NewJob[] = [];
       const warnings: [string, string][] = [];

@@ -127,6 +127,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
     }));
   });
 
+  describe(`store contract: ${name} templates`, () => {
+    it('refreshes a built-in in place but never overwrites a user template of that name', withStore(async (s) => {
+      const t = { id: 'builtin-up', name: 'up', description: 'v1', graphJson: '{"1":1}', paramsJson: '[]', createdAt: 1 };
+      await s.templates.putBuiltin(t);
+      await s.templates.putBuiltin({ ...t, description: 'v2', graphJson: '{"1":2}', createdAt: 2 });
+      expect(await s.templates.find('up')).toMatchObject({ id: 'builtin-up', description: 'v2', graphJson: '{"1":2}', builtin: true, createdAt: 1 });
+      await s.templates.create({ ...t, id: 'mine', name: 'mine', builtin: false });
+      await s.templates.putBuiltin({ ...t, id: 'builtin-mine', name: 'mine', description: 'code' });
+      expect(await s.templates.find('mine')).toMatchObject({ id: 'mine', description: 'v1', builtin: false });
+    }));
+  });
+
   describe(`store contract: ${name} webhooks`, () => {
     const hook = (over: Partial<{ id: string; jobId: string | null; batchId: string | null }> = {}) =>
       ({ id: 'wh_1', url: 'http://127.0.0.1:9/h', secret: 'whsec_x', eventTypes: ['*' as const], jobId: null, batchId: null, ...over });

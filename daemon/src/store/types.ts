@@ -204,6 +204,8 @@ export interface TemplateRecord {
 export interface TemplatesRepo {
   /** Inserts; a name already taken returns null. */
   create(t: TemplateRecord): Promise<TemplateRecord | null>;
+  /** Inserts or refreshes a built-in (by name); a user's template of the same name is left alone. */
+  putBuiltin(t: Omit<TemplateRecord, 'builtin'>): Promise<void>;
   /** By id or by name. */
   find(idOrName: string): Promise<TemplateRecord | null>;
   list(): Promise<TemplateRecord[]>;

@@ -18,9 +18,9 @@ type Checked = { value: unknown } | { error: string };
 const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v));
 
 /** A number, or a bigint when it does not fit a double exactly. */
-const integerOut = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+export const integerOut = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
-function asInteger(value: unknown): bigint | undefined {
+export function asInteger(value: unknown): bigint | undefined {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
   if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return BigInt(value.trim());

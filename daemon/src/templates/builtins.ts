@@ -1,4 +1,5 @@
 import type { ComfyGraph } from '@comfygate/shared';
+import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
 
 /** Templates every daemon has. Graphs from comfyui-protocol.md §6; parameter maps written by hand. */
 export interface Builtin {
@@ -6,7 +7,13 @@ export interface Builtin {
   description: string;
   graph: ComfyGraph;
   params: unknown[];
+  /** For built-ins whose graph depends on the backends or the input: the graph and values for one job. */
+  choose?: (values: Record<string, unknown>, ctx: ChoiceContext) => Promise<Choice>;
+  /** Parameters not bound to one input (the choice turns them into others), for the JSON schema. */
+  extraSchema?: Record<string, Record<string, unknown>>;
 }
+
+export const builtinNamed = (name: string): Builtin | undefined => BUILTIN_TEMPLATES.find((b) => b.name === name);
 
 const SEED_MAX = 18446744073709551615n;
 const common = (sampler: string, pos: string, neg: string, ckpt: string) => [
@@ -82,18 +89,11 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
   },
   {
     name: 'upscale',
-    description: 'Upscale an image to a size (pixel resampling; import a template for model-based upscalers)',
-    graph: {
-      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
-      '2': { class_type: 'ImageScale', inputs: { image: ['1', 0], upscale_method: 'lanczos', width: 1024, height: 1024, crop: 'disabled' } },
-      '3': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_up', images: ['2', 0] } },
-    },
-    params: [
-      { name: 'image', node: '1', input: 'image', type: 'image' },
-      { name: 'width', node: '2', input: 'width', type: 'int', default: 1024, min: 16, max: 16384 },
-      { name: 'height', node: '2', input: 'height', type: 'int', default: 1024, min: 16, max: 16384 },
-      { name: 'method', node: '2', input: 'upscale_method', type: 'enum', default: 'lanczos', options: ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'] },
-    ],
+    description: 'Upscale an image: with an upscale model when a backend has one, else a latent upscale re-sampled by a checkpoint',
+    graph: UPSCALE_GRAPH,
+    params: UPSCALE_PARAMS,
+    choose: chooseUpscale,
+    extraSchema: UPSCALE_EXTRA_SCHEMA,
   },
   {
     name: 'remove-background',

@@ -1,16 +1,39 @@
 import crypto from 'node:crypto';
-import { type ComfyGraph, CreateTemplate, type Template, type TemplateParam, TemplateParamMap } from '@comfygate/shared';
+import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, type Template, type TemplateParam, TemplateParamMap } from '@comfygate/shared';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import { z } from 'zod';
 import { stringifyGraph } from '../comfy/json.js';
 import { GatewayError } from '../errors.js';
 import type { Store, TemplateRecord } from '../store/types.js';
 import { applyParams } from './apply.js';
-import { BUILTIN_TEMPLATES } from './builtins.js';
+import { BUILTIN_TEMPLATES, builtinNamed } from './builtins.js';
+import type { Capabilities } from '../comfy/capabilities.js';
+import type { Choice } from './upscale.js';
+
+type Concrete = Omit<Choice, 'params' | 'variant'> & { params: TemplateParam[]; variant: string | null };
 import { uiToApi } from './convert.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
 import { PngError, readComfyPng } from './png.js';
+import { VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
+
+/** A template made concrete for one job. */
+export interface Instance {
+  graph: ComfyGraph;
+  /** The values used, drawn seeds included, so the result can be made again. */
+  used: Record<string, unknown>;
+  /** Which graph a built-in that chooses one took (e.g. `model:4x-UltraSharp.pth`, `latent`), else null. */
+  variant: string | null;
+  warning: string | null;
+}
+
+export interface TemplateDeps {
+  store: Store;
+  objectInfo: () => Promise<ObjectInfo>;
+  /** Capabilities of the backends a job may run on (all, or the pinned one), for built-ins that choose a graph. */
+  capabilities: (backend?: string) => Capabilities[];
+  maxPixels: number;
+}
 
 export interface TemplateService {
   create(input: unknown): Promise<Template>;
@@ -20,18 +43,19 @@ export interface TemplateService {
   /** A JSON schema of the parameters, for clients to render forms. */
   schema(idOrName: string): Promise<Record<string, unknown>>;
   /** The graph for a job: values checked against the parameter map, seeds drawn when not given. */
-  instantiate(idOrName: string, values: Record<string, unknown>): Promise<{ graph: ComfyGraph; used: Record<string, unknown> }>;
+  instantiate(idOrName: string, values: Record<string, unknown>, opts?: { backend?: string }): Promise<Instance>;
+  /** The params of each job of a variations batch (seeds set by the batch's seed mode). */
+  variations(v: BatchVariationsParsed): Promise<ReturnType<typeof variationParams>>;
   ensureBuiltins(): Promise<void>;
 }
 
 /** JSON with integers beyond 2^53 kept as bigint (seeds, their bounds). */
 const parseExact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
 const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-const SEED = /^(noise_)?seed(_\d+)?$/;
 
 const bad = (message: string, details?: unknown) => new GatewayError({ code: 'validation_failed', message, details });
 
-export function createTemplateService(deps: { store: Store; objectInfo: () => Promise<ObjectInfo> }): TemplateService {
+export function createTemplateService(deps: TemplateDeps): TemplateService {
   const record = async (idOrName: string) => {
     const t = await deps.store.templates.find(idOrName);
     if (!t) throw new GatewayError({ code: 'not_found', message: `no template '${idOrName}'` });
@@ -64,6 +88,20 @@ export function createTemplateService(deps: { store: Store; objectInfo: () => Pr
     return converted.graph;
   };
 
+  const imageSize = async (id: string) => {
+    const resolved = await deps.store.assets.resolve(id);
+    const asset = resolved && (await deps.store.assets.get(resolved.sha256));
+    return asset?.width && asset.height ? { width: asset.width, height: asset.height } : null;
+  };
+
+  /** The graph, parameter map and values for one job: the template's own, or what a choosing built-in picks. */
+  const concrete = async (t: TemplateRecord, values: Record<string, unknown>, backend?: string): Promise<Concrete> => {
+    const builtin = t.builtin ? builtinNamed(t.name) : undefined;
+    if (!builtin?.choose) return { variant: null, graph: parseExact(t.graphJson) as ComfyGraph, params: paramsOf(t), values: { ...values }, warning: null };
+    const c = await builtin.choose(values, { capabilities: deps.capabilities(backend), imageSize, maxPixels: deps.maxPixels });
+    return { ...c, graph: structuredClone(c.graph), params: TemplateParamMap.parse(c.params), values: { ...c.values } };
+  };
+
   const service: TemplateService = {
     async create(input) {
       const r = CreateTemplate.safeParse(input);
@@ -86,30 +124,39 @@ export function createTemplateService(deps: { store: Store; objectInfo: () => Pr
     },
     async schema(idOrName) {
       const t = await record(idOrName);
-      return paramsSchema(t.name, paramsOf(t));
+      const extra = t.builtin ? builtinNamed(t.name)?.extraSchema : undefined;
+      const schema = paramsSchema(t.name, paramsOf(t));
+      return extra ? { ...schema, properties: { ...(schema.properties as object), ...extra } } : schema;
     },
-    async instantiate(idOrName, values) {
+    async instantiate(idOrName, values, opts = {}) {
       const t = await record(idOrName);
-      const params = paramsOf(t);
-      const given = { ...values };
+      const { graph, params, values: given, variant, warning } = await concrete(t, values, opts.backend);
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
-        if (SEED.test(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = crypto.randomInt(0, 2 ** 48 - 1);
+        if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed();
       }
-      const applied = applyParams(parseExact(t.graphJson) as ComfyGraph, params, given);
+      const applied = applyParams(graph, params, given);
       if (!applied.ok) throw bad(applied.errors.map((e) => e.message).join('; '), applied.errors);
       // Image parameters take asset ids; the engine uploads them to whichever backend runs the job.
       for (const p of params) {
         const v = given[p.name];
         if (p.type === 'image' && typeof v === 'string') applied.graph[p.node]!.inputs[p.input] = { __type: 'core/ASSET', info: { id: v } };
       }
-      return { graph: applied.graph, used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])) };
+      return { graph: applied.graph, used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])), variant, warning };
+    },
+    async variations(v) {
+      const params = paramsOf(await record(v.job.template!));
+      try {
+        return variationParams(v, params);
+      } catch (err) {
+        if (err instanceof VariationError) throw bad(err.message);
+        throw err;
+      }
     },
     async ensureBuiltins() {
       for (const b of BUILTIN_TEMPLATES) {
-        if (await deps.store.templates.find(b.name)) continue;
         const params = TemplateParamMap.parse(b.params);
-        await deps.store.templates.create({ id: `builtin-${b.name}`, name: b.name, description: b.description, builtin: true, createdAt: Date.now(), graphJson: stringifyGraph(b.graph), paramsJson: stringify(params)! });
+        await deps.store.templates.putBuiltin({ id: `builtin-${b.name}`, name: b.name, description: b.description, createdAt: Date.now(), graphJson: stringifyGraph(b.graph), paramsJson: stringify(params)! });
       }
     },
   };
@@ -126,7 +173,7 @@ function paramsSchema(name: string, params: TemplateParam[]): Record<string, unk
     ...(num(p.max) !== undefined ? { maximum: num(p.max) } : {}),
     ...(p.default !== undefined ? { default: jsonSafe(p.default) } : {}),
     ...(p.type === 'image' ? { description: 'an asset id (sha256 from POST /v1/assets)', format: 'asset-id' } : {}),
-    ...(SEED.test(p.name) ? { description: 'omit, or "random", for a random seed per job' } : {}),
+    ...(isSeedParam(p.name) ? { description: 'omit, or "random", for a random seed per job' } : {}),
   }]));
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: name, type: 'object', properties, additionalProperties: false };
 }

@@ -1,0 +1,76 @@
+/**
+ * Seeds of template jobs: which parameters are seeds, how one is drawn, and the parameter values of a batch of
+ * variations (`random`, `fixed` or `increment`, DESIGN.md §3). Pure: the caller passes the template's parameters.
+ */
+import crypto from 'node:crypto';
+import { type BatchVariationsParsed, MAX_BATCH_JOBS } from '@comfygate/shared';
+import { asInteger, integerOut } from './apply.js';
+
+const SEED = /^(noise_)?seed(_\d+)?$/;
+const SEED_MAX = 2n ** 64n - 1n;
+
+export const isSeedParam = (name: string): boolean => SEED.test(name);
+
+/** A random seed within JSON's exact integers, so every client can show and resend it unchanged. */
+export const drawSeed = (): number => crypto.randomInt(0, 2 ** 48 - 1);
+
+export interface SeedParam {
+  name: string;
+  default?: unknown;
+  min?: unknown;
+  max?: unknown;
+}
+
+export class VariationError extends Error {}
+
+/** The values of `vary` as a list of combinations, last key fastest; one empty combination when nothing varies. */
+function combinations(vary: Record<string, unknown[]>): Record<string, unknown>[] {
+  return Object.entries(vary).reduce<Record<string, unknown>[]>(
+    (combos, [name, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v }))),
+    [{}],
+  );
+}
+
+/** The seed the k-th variation uses: `base + k`, wrapping from the parameter's maximum back to its minimum. */
+function nthSeed(p: SeedParam, base: bigint, k: number): number | bigint {
+  const min = asInteger(p.min) ?? 0n;
+  const max = asInteger(p.max) ?? SEED_MAX;
+  const span = max - min + 1n;
+  return integerOut(min + ((((base - min + BigInt(k)) % span) + span) % span));
+}
+
+/** Per variation: seed parameters neither given nor varied, set as the mode says (random leaves them to be drawn). */
+function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<string, unknown>): (k: number) => Record<string, unknown> {
+  const free = seeds.filter((p) => !(p.name in (v.vary ?? {})) && (v.seed !== 'random' || given[p.name] === undefined));
+  if (v.seed === 'random') {
+    const fixed = seeds.filter((p) => given[p.name] !== undefined && given[p.name] !== 'random' && !(p.name in (v.vary ?? {})));
+    if (fixed.length > 0 && v.count > 1) {
+      throw new VariationError(`'${fixed[0]!.name}' is given, so every variation would be the same image; use seed "fixed" or "increment", or leave it out`);
+    }
+    return () => ({});
+  }
+  const bases = free.map((p) => {
+    const raw = given[p.name] === 'random' ? undefined : (given[p.name] ?? p.default);
+    const base = raw === undefined ? BigInt(drawSeed()) : asInteger(raw);
+    if (base === undefined) throw new VariationError(`${p.name}: expected an integer seed, got ${JSON.stringify(raw)}`);
+    return { p, base };
+  });
+  return (k) => Object.fromEntries(bases.map(({ p, base }) => [p.name, nthSeed(p, base, v.seed === 'increment' ? k : 0)]));
+}
+
+/** The params of every job of a variations batch, in order, each with where it sits in the batch. */
+export function variationParams(v: BatchVariationsParsed, templateParams: SeedParam[]): { params: Record<string, unknown>; vary: Record<string, unknown>; index: number }[] {
+  const given = v.job.params ?? {};
+  const known = new Set(templateParams.map((p) => p.name));
+  for (const name of Object.keys(v.vary ?? {})) {
+    if (!known.has(name)) throw new VariationError(`vary names '${name}', which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`);
+  }
+  const combos = combinations(v.vary ?? {});
+  if (combos.length * v.count > MAX_BATCH_JOBS) throw new VariationError(`the variations make ${combos.length * v.count} jobs; the limit is ${MAX_BATCH_JOBS}`);
+  const seedsOf = seedValues(v, templateParams.filter((p) => isSeedParam(p.name)), given);
+  return combos.flatMap((combo) => Array.from({ length: v.count }, (_, index) => ({
+    params: { ...given, ...combo, ...seedsOf(index) },
+    vary: combo,
+    index,
+  })));
+}
