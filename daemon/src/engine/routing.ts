@@ -57,3 +57,18 @@ export function fairOrder<J extends { priority: number; client: string; seq: num
       a.seq - b.seq,
   );
 }
+
+/** When each client last had a job dispatched, as a counter: the round-robin input of `fairOrder`. */
+export class ServedClock {
+  private readonly last = new Map<string, number>();
+  private counter = 0;
+
+  served(client: string): void {
+    if (this.last.size > 10_000) this.last.clear(); // clients are free-form strings: stay bounded
+    this.last.set(client, ++this.counter);
+  }
+
+  lastServedAt(client: string): number {
+    return this.last.get(client) ?? 0;
+  }
+}

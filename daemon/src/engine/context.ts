@@ -1,0 +1,75 @@
+import type { JobState } from '@comfygate/shared';
+import type { Logger } from 'pino';
+import type { AssetFiles } from '../assets/files.js';
+import type { ComfyBackend } from '../comfy/backend.js';
+import type { ExecutionErrorData } from '../comfy/types.js';
+import type { BackendConfig, EngineConfig } from '../config/schema.js';
+import type { JobRecord, Store } from '../store/types.js';
+import type { InputStager } from './inputs.js';
+import type { ProgressBoard } from './progress.js';
+import type { ServedClock } from './routing.js';
+
+export type PostprocessHook = (job: JobRecord) => Promise<void>;
+
+export interface EngineDeps {
+  store: Store;
+  files: AssetFiles;
+  config: EngineConfig;
+  backends: readonly BackendConfig[];
+  log: Logger;
+  postprocess?: PostprocessHook;
+}
+
+/** A prompt we put (or may have put) in a backend's queue. Keyed by prompt_id, which is also the attempt id. */
+export interface Inflight {
+  promptId: string;
+  jobId: string;
+  client: string;
+  backend: ComfyBackend;
+  /** POST /prompt is still on the wire: reconciling must not call it lost. */
+  posting: boolean;
+  finishing: boolean;
+  lastSignalAt: number;
+  executionError: ExecutionErrorData | null;
+}
+
+/** The states in which a backend holds (or may hold) the job's prompt. */
+export const ACTIVE: readonly JobState[] = ['dispatched', 'running'];
+
+/**
+ * What the engine's parts (dispatch, completion, cancel, recovery, backend signals) share. The Engine builds
+ * one and keeps it private; the parts are functions over it, so the Engine's own surface stays small and
+ * every job state transition still starts inside the engine.
+ */
+export interface EngineContext {
+  readonly deps: EngineDeps;
+  readonly backends: ReadonlyMap<string, ComfyBackend>;
+  /** prompt_id -> prompt in flight: the engine's whole view of what each backend holds. */
+  readonly inflight: Map<string, Inflight>;
+  /** Backends being reconciled now: one pass per backend at a time. */
+  readonly reconciling: Set<string>;
+  readonly progress: ProgressBoard;
+  readonly stager: InputStager;
+  readonly served: ServedClock;
+  /** Per-job extra_data for ComfyUI (partner-node API keys): memory only, never written to the store or logs. */
+  readonly secrets: ReadonlyMap<string, Record<string, unknown>>;
+  /** True once close() began: nothing new starts, and open attempts are left for recovery at the next start. */
+  closed(): boolean;
+  /** Runs a task in the background: its failure is logged, and close() waits for it (bounded). */
+  track(p: Promise<unknown>): void;
+  /** Asks for a scheduling pass. */
+  kick(): void;
+  /** A job reached a terminal state: drop what was kept in memory for it, and look for more work. */
+  settle(jobId: string): void;
+}
+
+export function newInflight(promptId: string, job: Pick<JobRecord, 'id' | 'client'>, backend: ComfyBackend, at: { posting: boolean; lastSignalAt: number }): Inflight {
+  return { promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, lastSignalAt: at.lastSignalAt, executionError: null };
+}
+
+/** How many of our prompts a backend holds: what pipelining and routing weigh against its `inflight` limit. */
+export function loadOf(ctx: EngineContext, b: ComfyBackend): number {
+  let n = 0;
+  for (const f of ctx.inflight.values()) if (f.backend === b) n++;
+  return n;
+}
