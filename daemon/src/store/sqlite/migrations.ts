@@ -261,4 +261,28 @@ ALTER TABLE outputs ADD COLUMN width INTEGER;
 ALTER TABLE outputs ADD COLUMN height INTEGER;
 `,
   },
+  {
+    version: 10,
+    name: 'daily quota counters, retired webhooks, delivery pruning',
+    // token_quota: jobs a token created on one UTC day (day = that day's start, ms), one row per token; taken
+    // by a conditional upsert inside the transaction that inserts the jobs, so parallel submits cannot overshoot.
+    // Seeded from today's audit rows, which is what quotas counted before.
+    // retired_at: a job-scoped subscription whose job finished and whose last event went out (or was given up on);
+    // retention deletes it, with its deliveries, once they have aged out. The indexes serve that and the age cut.
+    sql: `
+CREATE TABLE token_quota (
+  token_id TEXT PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+  day INTEGER NOT NULL,
+  used INTEGER NOT NULL
+);
+INSERT INTO token_quota (token_id, day, used)
+  SELECT token_id, CAST(strftime('%s', 'now', 'start of day') AS INTEGER) * 1000, COUNT(*) FROM audit
+  WHERE action = 'job.create' AND status < 400 AND token_id IN (SELECT id FROM tokens)
+    AND at >= CAST(strftime('%s', 'now', 'start of day') AS INTEGER) * 1000
+  GROUP BY token_id;
+ALTER TABLE webhooks ADD COLUMN retired_at INTEGER;
+CREATE INDEX webhooks_job ON webhooks(job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
+`,
+  },
 ];
