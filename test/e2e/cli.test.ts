@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import type { Job } from '@comfygate/shared';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -90,6 +92,28 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(files[0]).toMatch(/^[0-9a-f]{8}_9_0\.png$/);
     expect(r.stdout).toContain(path.join(out, files[0]!));
     expect(fs.readFileSync(path.join(out, files[0]!)).subarray(0, 8)).toEqual(PNG_MAGIC);
+  });
+
+  it('run: a template with typed name=value params, an uploaded @file, and a batch of increment-seeded variations', async () => {
+    const out = tmpDir();
+    const photo = path.join(out, 'in.png');
+    fs.writeFileSync(photo, await sharp({ create: { width: 40, height: 30, channels: 3, background: '#804020' } }).png().toBuffer());
+    const up = await cli([...auth(g), 'run', 'upscale', `image=@${photo}`, 'width=100', 'height=0', '--out', out, '--json']);
+    expect([up.code, up.stderr]).toEqual([0, '']);
+    const upFile = JSON.parse(up.stdout).files[0];
+    expect(await sharp(upFile).metadata()).toMatchObject({ width: 100, height: 75 });
+
+    const many = await cli([...auth(g), 'run', 'txt2img', 'steps=2', 'width=64', 'height=64', 'seed=40', '-n', '2', '--seed', 'increment',
+      '--vary', 'prompt=a fox, at dusk', '--vary', 'prompt=an owl', '--out', out, '--json']);
+    expect([many.code, many.stderr]).toEqual([0, '']);
+    const result = JSON.parse(many.stdout);
+    expect(result.jobs.map((j: { job: Job }) => [j.job.metadata.params!.prompt, j.job.metadata.params!.seed])).toEqual([
+      ['a fox, at dusk', 40], ['a fox, at dusk', 41], ['an owl', 40], ['an owl', 41],
+    ]);
+    expect(result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f))).toHaveLength(4);
+
+    const bad = await cli([...auth(g), 'run', 'txt2img', 'steps=0']);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('steps: 0 is below the minimum 1')]);
   });
 
   it('templates import (an API graph), list, show; gc --dry-run reports', async () => {

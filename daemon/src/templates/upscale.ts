@@ -89,15 +89,24 @@ export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
   return caps.flatMap((c) => (c.nodes.includes('ImageUpscaleWithModel') ? (c.combos.UpscaleModelLoader?.model_name ?? []) : []))[0];
 }
 
-/** `width`/`height` as asked, or the image's size × `scale` when both are 0 (or absent). */
+/**
+ * `width`×`height` as asked, one side 0 following the image's aspect ratio, or the image's size × `scale` when
+ * both are 0. Computed here rather than left to the nodes: a latent is cropped to steps of 8 pixels, so the
+ * nodes' own "0 keeps the aspect ratio" would follow the cropped latent, not the image.
+ */
 async function targetSize(values: Record<string, unknown>, ctx: ChoiceContext): Promise<{ width: number; height: number }> {
-  const { width = 0, height = 0, scale = 2 } = values;
+  const { width = 0, height = 0, scale = 2 } = values as { width?: number; height?: number; scale?: unknown };
   if (typeof scale !== 'number' || !(scale >= 0.25 && scale <= 8)) throw bad(`scale: expected a number from 0.25 to 8, got ${JSON.stringify(scale)}`);
-  if (width !== 0 || height !== 0) return { width: width as number, height: height as number };
   if (typeof values.image !== 'string') throw bad('image: give the image to upscale (an asset id)');
+  if (width !== 0 && height !== 0) return { width, height };
   const size = await ctx.imageSize(values.image);
-  if (!size) throw bad('the image\'s size is unknown, so `scale` cannot be applied: give width and height');
-  const target = { width: Math.round(size.width * scale), height: Math.round(size.height * scale) };
+  if (!size) {
+    if (width !== 0 || height !== 0) return { width, height }; // the nodes keep the aspect ratio as well as they can
+    throw bad("the image's size is unknown, so `scale` cannot be applied: give width and height");
+  }
+  const target = width !== 0 ? { width, height: Math.max(1, Math.round((width * size.height) / size.width)) }
+    : height !== 0 ? { width: Math.max(1, Math.round((height * size.width) / size.height)), height }
+    : { width: Math.round(size.width * scale), height: Math.round(size.height * scale) };
   if (target.width * target.height > ctx.maxPixels) {
     throw bad(`the upscaled image would be ${target.width}×${target.height}, over the ${ctx.maxPixels}-pixel limit; use a smaller scale`);
   }

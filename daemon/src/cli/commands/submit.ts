@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { ComfyGraph, Job } from '@comfygate/shared';
-import { action, CliError, type Ctx, intOption } from '../context.js';
+import type { ComfyGraph } from '@comfygate/shared';
+import { action, CliError, intOption } from '../context.js';
+import { followToFiles } from '../follow.js';
 import { applyParams, DEFAULT_CKPT, type GraphParams, readGraphFile, txt2imgGraph } from '../graph.js';
-import { saveOutputs } from '../outputs.js';
-import { barReporter, lineReporter, quietReporter, type Reporter } from '../progress.js';
-import { waitForJob } from '../wait.js';
 
 interface SubmitFlags extends Omit<GraphParams, 'prompt'> {
   graph?: string;
@@ -25,33 +23,6 @@ function buildGraph(words: string[], flags: SubmitFlags): ComfyGraph {
   }
   if (!prompt) throw new CliError('give a prompt (comfygate submit "a red fox") or an API-format graph (--graph file.json)');
   return txt2imgGraph({ ...params, prompt });
-}
-
-function reporterFor(ctx: Ctx): Reporter {
-  if (ctx.json) return quietReporter();
-  return ctx.tty ? barReporter(process.stdout) : lineReporter(ctx.print);
-}
-
-/** Ctrl-C while waiting: the person wants the work stopped, not only the CLI. */
-async function cancelOnInterrupt(ctx: Ctx, id: string): Promise<never> {
-  process.once('SIGINT', () => process.exit(130)); // a second Ctrl-C does not wait for the daemon
-  process.stderr.write(`\ninterrupted: canceling job ${id}…\n`); // stderr: keeps --json output parseable
-  const job = await ctx.client.cancelJob(id).catch((err: Error) => {
-    throw new CliError(`interrupted; could not cancel job ${id}: ${err.message}`, 130);
-  });
-  throw new CliError(`interrupted; job ${id} is ${job.state}`, 130);
-}
-
-async function finish(ctx: Ctx, job: Job, out: string): Promise<void> {
-  if (job.state !== 'succeeded') {
-    if (ctx.json) ctx.printJson({ job, files: [] });
-    const why = job.error ? `${job.error.code}: ${job.error.message}` : 'no error reported';
-    throw new CliError(`job ${job.id} ${job.state}: ${why}`);
-  }
-  const files = await saveOutputs(ctx.client, job, out);
-  if (ctx.json) return ctx.printJson({ job, files });
-  if (files.length === 0) ctx.print(`job ${job.id} succeeded with no outputs (does the graph have a SaveImage node?)`);
-  for (const f of files) ctx.print(f);
 }
 
 export function registerSubmit(program: Command): void {
@@ -76,10 +47,7 @@ export function registerSubmit(program: Command): void {
         const metadata = { source: 'cli', ...(words.length ? { prompt: words.join(' ') } : {}) };
         const job = await ctx.client.createJob({ graph, priority: flags.priority, backend: flags.backend, metadata });
         if (!flags.wait) return ctx.json ? ctx.printJson(job) : ctx.print(job.id);
-        if (!ctx.json) ctx.print(`job ${job.id} queued`);
-        const done = await waitForJob(ctx.client, job.id, reporterFor(ctx));
-        if (done === 'interrupted') return cancelOnInterrupt(ctx, job.id);
-        await finish(ctx, done, flags.out);
+        await followToFiles(ctx, job, flags.out);
       }),
     );
 }
