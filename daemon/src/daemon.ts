@@ -16,6 +16,7 @@ import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
+import type { QuotaClaim } from './store/quota.js';
 import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
 import { sweep, type SweepReport } from './assets/retention.js';
@@ -33,6 +34,8 @@ export interface SubmitOptions {
   extraData?: Record<string, unknown>;
   /** The caller's identity (its token), used as the fairness key when the body names none. */
   caller?: string;
+  /** The caller's daily quota, taken in the job's insert (a replay of an Idempotency-Key takes none). */
+  quota?: QuotaClaim;
 }
 
 
@@ -274,15 +277,20 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       // Registered before the job exists, so the hook also hears its `job:queued`.
       const hook = spec.webhook ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id })) : null;
+      const undo = async () => {
+        engine.forgetExtraData(id);
+        if (hook) await daemon.webhooks.remove(hook.id);
+      };
+      // Refused at the insert (the daily quota): nothing of this job may stay behind, its hook included.
       const result = await store.jobs.create({
         id,
         ...prepared,
         idempotencyKey: sopts.idempotencyKey ?? null,
+      }, sopts.quota).catch(async (err: unknown) => {
+        await undo();
+        throw err;
       });
-      if (result.kind !== 'created') {
-        engine.forgetExtraData(id);
-        if (hook) await daemon.webhooks.remove(hook.id);
-      }
+      if (result.kind !== 'created') await undo();
       if (result.kind === 'key_conflict') {
         throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
       }

@@ -4,12 +4,15 @@ import { type ErrorCode, type ErrorBody, HTTP_STATUS } from '@comfygate/shared';
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly details: unknown;
+  /** Sent as `Retry-After` (whole seconds) when the refusal has a known end, e.g. a daily quota. */
+  readonly retryAfterSec: number | undefined;
 
-  constructor(opts: { code: ErrorCode; message: string; details?: unknown; cause?: unknown }) {
+  constructor(opts: { code: ErrorCode; message: string; details?: unknown; cause?: unknown; retryAfterSec?: number }) {
     super(opts.message, { cause: opts.cause });
     this.name = 'GatewayError';
     this.code = opts.code;
     this.details = opts.details;
+    this.retryAfterSec = opts.retryAfterSec;
   }
 
   get status(): number {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import type { JobRecord, NewJob, Store } from '../store/types.js';
+import type { QuotaClaim } from '../store/quota.js';
 import { archiveStream } from './archive.js';
 import { expandMatrix } from './matrix.js';
 
@@ -22,7 +23,8 @@ export interface BatchDeps {
 }
 
 export interface BatchService {
-  create(input: unknown, caller?: string): Promise<Batch>;
+  /** `quota`: the caller's daily quota, from which every job of the batch is taken when it is inserted. */
+  create(input: unknown, caller?: string, quota?: QuotaClaim): Promise<Batch>;
   get(id: string): Promise<Batch>;
   cancel(id: string): Promise<Batch>;
   /** A zip of every output of the batch plus manifest.json, streamed (never built in memory). */
@@ -66,7 +68,7 @@ export function createBatchService(d: BatchDeps): BatchService {
   };
 
   return {
-    async create(input, caller) {
+    async create(input, caller, quota) {
       const parsed = CreateBatch.safeParse(input);
       if (!parsed.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(parsed.error), details: parsed.error.issues });
       const b = parsed.data;
@@ -84,7 +86,7 @@ export function createBatchService(d: BatchDeps): BatchService {
         if (warning) warnings.push([id, warning]);
         jobs.push({ id, ...fields, idempotencyKey: null });
       }
-      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default' }, jobs);
+      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default' }, jobs, quota);
       for (const [id, message] of warnings) await d.store.events.append('job:warning', id, { message });
       d.kick();
       return view(batch.id);

@@ -1,3 +1,4 @@
+import type { QuotaClaim } from './quota.js';
 import type { RetentionRepo } from './retention.js';
 import type { WatchRepo } from './watch.js';
 import type { ErrorDetail, JobEventType, JobState, GatewayEvent, WebhookEventType } from '@comfygate/shared';
@@ -149,8 +150,12 @@ export type CreateResult =
   | { kind: 'key_conflict'; job: JobRecord };
 
 export interface JobsRepo {
-  /** Inserts the job and its `job:queued` event; an Idempotency-Key already used returns the first job. */
-  create(job: NewJob): Promise<CreateResult>;
+  /**
+   * Inserts the job and its `job:queued` event; an Idempotency-Key already used returns the first job.
+   * With a quota, one job is taken from it in the same transaction (a replay takes none); when it does not
+   * fit nothing is written and `rate_limited` is thrown.
+   */
+  create(job: NewJob, quota?: QuotaClaim): Promise<CreateResult>;
   get(id: string): Promise<JobRecord | null>;
   list(q: JobsQuery): Promise<JobRecord[]>;
   /** For each client with runnable queued jobs, its next ones by priority then FIFO (the fairness input). */
@@ -183,8 +188,8 @@ export interface BatchRecord {
 }
 
 export interface BatchesRepo {
-  /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing. */
-  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount'>, jobs: NewJob[]): Promise<BatchRecord>;
+  /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing, the quota's share included. */
+  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount'>, jobs: NewJob[], quota?: QuotaClaim): Promise<BatchRecord>;
   get(id: string): Promise<BatchRecord | null>;
   jobs(id: string): Promise<JobRecord[]>;
   markCanceled(id: string): Promise<void>;
@@ -307,6 +312,8 @@ export interface TokensRepo {
   byHash(hash: string): Promise<TokenRecord | null>;
   list(): Promise<TokenRecord[]>;
   revoke(id: string): Promise<boolean>;
+  /** Jobs counted against the token's quota on the UTC day starting at `day` (0 for an earlier day's count). */
+  quotaUsed(tokenId: string, day: number): Promise<number>;
 }
 
 export interface AuditRepo {

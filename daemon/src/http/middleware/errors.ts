@@ -21,6 +21,7 @@ export function errorHandler(log: Logger) {
     const g = fromHttpError(err) ?? toGatewayError(err);
     if (g.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return res.destroy();
+    if (g.retryAfterSec !== undefined) res.setHeader('Retry-After', String(g.retryAfterSec));
     // Internal errors keep their cause in the log only: messages may name files or SQL.
     const body = g.code === 'internal' ? { error: { code: g.code, message: 'internal error; see the daemon log' } } : g.toBody();
     res.status(g.status).json(body);

@@ -2,17 +2,14 @@ import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
-import { checkDailyQuota, JOB_CREATE_ACTION } from '../security/quota.js';
+import { dailyQuota } from '../security/quota.js';
 
 export function batchRoutes(daemon: Daemon): Router {
   const r = Router();
   r.post('/batches', need('submit'), async (req, res) => {
     const p = req.principal!;
-    const size = Array.isArray(req.body?.jobs) ? req.body.jobs.length : 1;
-    await checkDailyQuota(daemon, p, res, size);
-    const batch = await daemon.batches.create(req.body, p.name);
-    // Each job of the batch counts against the daily quota, as if created one by one.
-    for (let i = 0; i < batch.total; i++) await daemon.store.audit.record({ tokenId: p.tokenId, action: JOB_CREATE_ACTION, target: `/v1/batches/${batch.id}`, status: 201 });
+    // Each job of the batch (a matrix's whole product) is taken from the daily quota when the batch is inserted.
+    const batch = await daemon.batches.create(req.body, p.name, await dailyQuota(daemon, p));
     res.setHeader('Location', `/v1/batches/${batch.id}`);
     res.status(201).json(batch);
   });

@@ -2,19 +2,19 @@ import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
-import { checkDailyQuota } from '../security/quota.js';
+import { dailyQuota } from '../security/quota.js';
 
 export function jobRoutes(daemon: Daemon): Router {
   const r = Router();
 
   r.post('/jobs', need('submit'), async (req, res) => {
     const p = req.principal!;
-    await checkDailyQuota(daemon, p, res);
+    const quota = await dailyQuota(daemon, p);
     const key = req.get('idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 200)) {
       throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });
     }
-    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name });
+    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name, quota });
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     res.status(created ? 201 : 200).json(job);
   });

@@ -1,18 +1,21 @@
-import type { Response } from 'express';
 import type { Daemon } from '../../daemon.js';
-import { GatewayError } from '../../errors.js';
+import { type QuotaClaim, quotaExceeded, utcDayStart } from '../../store/quota.js';
 import type { Principal } from './tokens.js';
 
-/** Every job creation, on /v1 or /api/v2, is audited under this action; daily quotas count it. */
+/** Every job creation, on /v1 or /api/v2, is audited under this action. */
 export const JOB_CREATE_ACTION = 'job.create';
 export const JOB_CREATE_ROUTES = new Set(['/v1/jobs', '/api/v2/jobs']);
 
-/** Throws `rate_limited` (with Retry-After until the next UTC day) once a token has used its daily quota. */
-export async function checkDailyQuota(daemon: Daemon, p: Principal, res: Response, adding = 1): Promise<void> {
-  if (p.dailyQuota === null) return;
-  const now = new Date();
-  const dayStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  if ((await daemon.store.audit.countSince(p.tokenId, JOB_CREATE_ACTION, dayStart)) + adding <= p.dailyQuota) return;
-  res.setHeader('Retry-After', String(Math.ceil((dayStart + 86_400_000 - now.getTime()) / 1000)));
-  throw new GatewayError({ code: 'rate_limited', message: `daily quota of ${p.dailyQuota} jobs reached for token '${p.name}'` });
+/**
+ * The caller's daily quota as a claim for the insert, which takes it atomically (store/quota.ts); undefined
+ * when the token has none. A token already at its limit is refused here, before any template, enhancer or
+ * asset work is spent on a request that cannot succeed; this early read decides nothing else.
+ */
+export async function dailyQuota(daemon: Daemon, p: Principal): Promise<QuotaClaim | undefined> {
+  if (p.dailyQuota === null) return undefined;
+  const claim: QuotaClaim = { tokenId: p.tokenId, tokenName: p.name, limit: p.dailyQuota };
+  const now = Date.now();
+  const used = await daemon.store.tokens.quotaUsed(p.tokenId, utcDayStart(now));
+  if (used >= claim.limit) throw quotaExceeded(claim, used, 1, now);
+  return claim;
 }

@@ -65,6 +65,7 @@ export function v2ErrorHandler(log: Logger) {
     // The 500 message is generic by contract; the real cause goes to the log only.
     if (e.httpStatus >= 500) log.error({ err, method: req.method, path: req.originalUrl.split('?')[0] }, 'v2 request failed');
     if (res.headersSent) return void res.destroy();
+    if (err instanceof GatewayError && err.retryAfterSec !== undefined) res.setHeader('Retry-After', String(err.retryAfterSec));
     res.status(e.httpStatus).json({ error: { code: e.v2code, message: e.message, details: e.v2details } });
   };
 }

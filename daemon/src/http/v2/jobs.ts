@@ -1,6 +1,6 @@
 import { type Request, type Response, Router } from 'express';
 import type { JobState } from '@comfygate/shared';
-import { checkDailyQuota } from '../security/quota.js';
+import { dailyQuota } from '../security/quota.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
@@ -30,13 +30,13 @@ async function submit(daemon: Daemon, req: Request, res: Response): Promise<void
   const { workflow, extraData } = parseSubmit(req.body);
   const key = req.get('idempotency-key');
   if (key !== undefined && (key.length === 0 || key.length > 255)) throw invalidRequest('Idempotency-Key must be 1 to 255 characters');
-  // Checked before submit: a 429 never claims the key, so the SDK's retry with the same key goes through.
-  await checkDailyQuota(daemon, req.principal!, res);
   const p = req.principal!;
+  // Taken with the insert: a 429 writes nothing, so it never claims the key and the SDK's retry with it goes through.
+  const quota = await dailyQuota(daemon, p);
   let job;
   try {
     // extra_data goes to the engine's memory only: it is not part of the stored spec nor of the request hash.
-    ({ job } = await daemon.submit({ graph: workflow }, { idempotencyKey: key ? `v2:${p.tokenId}:${key}` : undefined, caller: p.name, extraData }));
+    ({ job } = await daemon.submit({ graph: workflow }, { idempotencyKey: key ? `v2:${p.tokenId}:${key}` : undefined, caller: p.name, extraData, quota }));
   } catch (err) {
     // A graph our schema refuses is a workflow problem in v2 terms, not a malformed request.
     if (err instanceof GatewayError && err.code === 'validation_failed') throw invalidWorkflow(err.message, { issues: err.details });

@@ -1,8 +1,10 @@
 import type { JobState } from '@comfygate/shared';
 import type { BatchRecord, BatchesRepo, CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
+import type { QuotaClaim } from '../quota.js';
 import type Database from 'better-sqlite3';
 import { type Db, json } from './db.js';
 import type { makeEventWriter } from './events.js';
+import { makeQuotaCounter } from './quota.js';
 
 interface JobRow {
   id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
@@ -66,6 +68,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     postprocess_json, batch_id, parent_job_id, then_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
     VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
     @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
+  const quotas = makeQuotaCounter(db);
   // One index probe per client: the clients are few, the queued jobs may be many.
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
   const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
@@ -100,11 +103,12 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     return r ? toJob(r) : null;
   };
 
-  function create(job: NewJob): CreateResult {
+  function create(job: NewJob, quota?: QuotaClaim): CreateResult {
     if (job.idempotencyKey) {
       const prior = byKey.get(job.idempotencyKey) as JobRow | undefined;
       if (prior) return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
     }
+    if (quota) quotas.take(quota, 1); // after the replay check: a replay creates nothing, so it costs nothing
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
     insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
@@ -140,8 +144,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const batchJobs = db.prepare('SELECT * FROM jobs WHERE batch_id = ? ORDER BY seq');
   const cancelBatch = db.prepare('UPDATE batches SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL');
   const batches: BatchesRepo = {
-    async create(batch, jobs) {
+    async create(batch, jobs, quota) {
       return tx(() => {
+        if (quota) quotas.take(quota, jobs.length);
         insertBatch.run(batch.id, batch.name, batch.client, jobs.length, Date.now());
         for (const j of jobs) create({ ...j, batchId: batch.id, idempotencyKey: null });
         return batchById.get(batch.id) as BatchRecord;
@@ -160,8 +165,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
 
   return {
     batches,
-    async create(job) {
-      return tx(() => create(job));
+    async create(job, quota) {
+      return tx(() => create(job, quota));
     },
     async get(id) {
       return get(id);

@@ -2,6 +2,7 @@ import type {
   AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, OutputVariantRecord, ResolvedAsset, TokenRecord, TokensRepo,
 } from '../types.js';
 import { type Db, json } from './db.js';
+import { makeQuotaCounter } from './quota.js';
 
 interface AttemptRow {
   id: string; job_id: string; backend: string; number: number; state: string; error_json: string | null;
@@ -204,6 +205,7 @@ export function makeTokensRepo(db: Db): TokensRepo {
   const byHash = db.prepare('SELECT * FROM tokens WHERE hash = ?');
   const list = db.prepare('SELECT * FROM tokens ORDER BY created_at');
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const quotas = makeQuotaCounter(db);
   return {
     async put(t) {
       put.run(t);
@@ -217,6 +219,9 @@ export function makeTokensRepo(db: Db): TokensRepo {
     },
     async revoke(id) {
       return revoke.run(Date.now(), id).changes > 0;
+    },
+    async quotaUsed(tokenId, day) {
+      return quotas.used(tokenId, day);
     },
   };
 }
