@@ -326,6 +326,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         patch: { attempts: 0, error: null, finishedAt: null, notBefore: 0, cancelRequested: false, avoidBackend: null },
       });
       if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
+      await webhooks.reviveForJob(id); // its per-job webhooks retired with the last run; they hear this one too
       engine.kick();
       return daemon.get(id);
     },

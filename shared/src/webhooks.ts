@@ -51,6 +51,7 @@ export const Webhook = z.object({
   lastEventId: z.number().int().describe('the newest event acknowledged or passed over; delivery resumes after it'),
   createdAt: z.number(),
   disabledAt: z.number().nullable(),
+  retiredAt: z.number().nullable().describe('a job\'s subscription whose job finished and whose last event went out; its deliveries stay until retention'),
 });
 export type Webhook = z.infer<typeof Webhook>;
 

@@ -34,3 +34,48 @@ it('a job created with a webhook calls it, signed per Standard Webhooks, on its 
     receiver.close();
   }
 });
+
+it('a per-job webhook is retired once its job finished and its last event was acknowledged; a retry revives it', async () => {
+  const got: { type: string; jobId: string }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => (got.push(((b) => ({ type: b.type, jobId: b.data.jobId }))(JSON.parse(body))), res.end('ok')));
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    await using fake = await startFakeComfy();
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const secret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+    const global = await g.client.createWebhook({ url: `${url}?all`, events: ['job:succeeded'] });
+    const jobs = await Promise.all([1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed }), webhook: { url, secret } })));
+    const hookOf = async (jobId: string) => (await g.client.webhooks()).find((w) => w.jobId === jobId)!;
+    const retiredHookOf = (jobId: string) => waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), { what: `job ${jobId}'s webhook retired` });
+    for (const job of jobs) {
+      const retired = await retiredHookOf(job.id);
+      expect(retired.disabledAt).toBeNull();
+      // The history stays readable after retirement.
+      expect((await g.client.webhookDeliveries(retired.id)).map((d) => [d.delivered, d.status])).toEqual([[true, 200]]);
+    }
+    // Off the dispatcher's work list; a subscription for all jobs is never retired.
+    expect((await g.daemon.store.webhooks.active()).map((w) => w.id)).toEqual([global.id]);
+    expect((await g.client.webhooks()).find((w) => w.id === global.id)!.retiredAt).toBeNull();
+
+    // A failed job's subscription retires after job:failed; retrying the job brings it back for the new run.
+    fake.control.failNode('KSampler', { exceptionType: 'ValueError', message: 'bad input', times: 1 });
+    const failing = await g.client.createJob({ graph: txt2img({ seed: 9 }), webhook: { url, secret } });
+    expect((await g.client.waitForJob(failing.id)).state).toBe('failed');
+    const hook = await retiredHookOf(failing.id);
+    expect(got.filter((h) => h.jobId === failing.id).map((h) => h.type)).toEqual(['job:failed']);
+    expect((await g.fetch(`/v1/jobs/${failing.id}/retry`, { method: 'POST' })).status).toBe(200);
+    expect((await g.client.waitForJob(failing.id)).state).toBe('succeeded');
+    await waitFor(() => got.some((h) => h.jobId === failing.id && h.type === 'job:succeeded'), { what: 'the retried job\'s success delivered' });
+    const again = await retiredHookOf(failing.id);
+    expect(again.id).toBe(hook.id);
+    expect(again.retiredAt!).toBeGreaterThanOrEqual(hook.retiredAt!);
+    expect((await g.client.webhookDeliveries(hook.id)).map((d) => d.delivered)).toEqual([true, true]);
+  } finally {
+    receiver.close();
+  }
+});

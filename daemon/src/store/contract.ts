@@ -190,5 +190,35 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       await s.batches.create({ id: 'b1', name: null, client: 'alice' }, [newJob({ id: 'in-batch' })]);
       expect(await s.webhooks.batchOf('in-batch')).toBe('b1');
     }));
+
+    it('retires a job\'s subscription only once the job finished and the cursor is at its newest event', withStore(async (s) => {
+      const job = newJob();
+      await s.webhooks.create(hook({ jobId: job.id }));
+      await s.webhooks.create(hook({ id: 'wh_all' }));
+      expect(await s.webhooks.retireIfDone('wh_1')).toBe(false); // registered before its job's insert: not done, early
+      await s.jobs.create(job);
+      await s.webhooks.advance('wh_1', await s.events.lastId());
+      expect(await s.webhooks.retireIfDone('wh_1')).toBe(false); // queued: more to come
+      const end = await s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
+      expect(await s.webhooks.retireIfDone('wh_1')).toBe(false); // job:canceled not handled yet
+      await s.webhooks.delivered({ webhookId: 'wh_1', eventId: await s.events.lastId(), attempt: 1, status: 200, error: null });
+      expect(await s.webhooks.retireIfDone('wh_all')).toBe(false); // not job-scoped: never retired
+      expect(await s.webhooks.retireIfDone('wh_1')).toBe(true);
+      expect((await s.webhooks.get('wh_1'))!.retiredAt).toBeGreaterThanOrEqual(end!.updatedAt);
+      expect((await s.webhooks.active()).map((h) => h.id)).toEqual(['wh_all']);
+      expect(await s.webhooks.deliveries('wh_1', 10)).toHaveLength(1); // the history stays
+      // Retried: back on the work list, resuming after the event it stopped at.
+      expect(await s.webhooks.reviveForJob(job.id)).toBe(1);
+      expect((await s.webhooks.get('wh_1'))!.retiredAt).toBeNull();
+      // A job deleted once finished (its events stay) is done too.
+      const gone = newJob();
+      await s.webhooks.create(hook({ id: 'wh_gone', jobId: gone.id }));
+      await s.jobs.create(gone);
+      await s.jobs.transition({ jobId: gone.id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
+      await s.jobs.delete(gone.id);
+      expect(await s.webhooks.retireIfDone('wh_gone')).toBe(false);
+      await s.webhooks.advance('wh_gone', await s.events.lastId());
+      expect(await s.webhooks.retireIfDone('wh_gone')).toBe(true);
+    }));
   });
 }

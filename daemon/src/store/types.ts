@@ -333,6 +333,8 @@ export interface WebhookRecord {
   lastEventId: number;
   createdAt: number;
   disabledAt: number | null;
+  /** A job-scoped subscription done with its job: off the work list, its history kept until retention. */
+  retiredAt: number | null;
 }
 
 export interface WebhookDeliveryRecord {
@@ -353,8 +355,15 @@ export interface WebhooksRepo {
   create(w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'>): Promise<WebhookRecord>;
   get(id: string): Promise<WebhookRecord | null>;
   list(): Promise<WebhookRecord[]>;
-  /** Subscriptions not disabled, the dispatcher's work list. */
+  /** Subscriptions neither disabled nor retired, the dispatcher's work list. */
   active(): Promise<WebhookRecord[]>;
+  /**
+   * Retires a job-scoped subscription if, in one statement, its job is finished (or deleted) and its cursor is
+   * at the job's newest event: everything it could hear went out. False while anything may still come.
+   */
+  retireIfDone(id: string): Promise<boolean>;
+  /** Un-retires a job's subscriptions (the job was retried: there is a new run to hear about); how many. */
+  reviveForJob(jobId: string): Promise<number>;
   delete(id: string): Promise<boolean>;
   disable(id: string): Promise<void>;
   /** Records a 2xx and moves the cursor to its event in one transaction: never re-sent, never skipped. */

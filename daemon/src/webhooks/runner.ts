@@ -27,7 +27,7 @@ export interface RunContext {
  */
 export async function runSubscription(ctx: RunContext, id: string): Promise<RunResult> {
   const hook = await ctx.store.webhooks.get(id); // the cursor is read fresh each run: the database is the truth
-  if (!hook || hook.disabledAt !== null) return { outcome: 'gone', delivered: 0 };
+  if (!hook || hook.disabledAt !== null || hook.retiredAt !== null) return { outcome: 'gone', delivered: 0 };
   let delivered = 0;
   let cursor = hook.lastEventId;
   let saved = cursor;
@@ -49,7 +49,11 @@ export async function runSubscription(ctx: RunContext, id: string): Promise<RunR
       delivered++;
     }
     await save();
-    if (events.length < ctx.config.batchSize) return { outcome: 'idle', delivered };
+    if (events.length < ctx.config.batchSize) {
+      // Caught up: a job-scoped subscription whose job has finished has nothing left to hear, so it leaves the work list.
+      if (hook.jobId && (await ctx.store.webhooks.retireIfDone(id))) return { outcome: 'gone', delivered };
+      return { outcome: 'idle', delivered };
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export interface WebhookService {
   get(id: string): Promise<Webhook>;
   deliveries(id: string, limit: number): Promise<WebhookDelivery[]>;
   remove(id: string): Promise<void>;
+  /** A retried job's retired subscriptions hear its new run (they resume after the event they stopped at). */
+  reviveForJob(jobId: string): Promise<void>;
 }
 
 export const toWebhookView = (r: WebhookRecord, showSecret = false): Webhook => ({
@@ -28,6 +30,7 @@ export const toWebhookView = (r: WebhookRecord, showSecret = false): Webhook => 
   lastEventId: r.lastEventId,
   createdAt: r.createdAt,
   disabledAt: r.disabledAt,
+  retiredAt: r.retiredAt,
 });
 
 function parse(input: unknown): z.output<typeof CreateWebhook> {
@@ -71,6 +74,9 @@ export function makeWebhookService(store: Store, onChange: () => void): WebhookS
     async remove(id) {
       if (!(await store.webhooks.delete(id))) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
       onChange();
+    },
+    async reviveForJob(jobId) {
+      if ((await store.webhooks.reviveForJob(jobId)) > 0) onChange();
     },
   };
 }

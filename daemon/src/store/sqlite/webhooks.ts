@@ -5,7 +5,7 @@ import { type EventRow, toEvent } from './events.js';
 
 interface WebhookRow {
   id: string; url: string; secret: string; event_types_json: string; job_id: string | null; batch_id: string | null;
-  last_event_id: number; created_at: number; disabled_at: number | null;
+  last_event_id: number; created_at: number; disabled_at: number | null; retired_at: number | null;
 }
 
 const toWebhook = (r: WebhookRow): WebhookRecord => ({
@@ -18,6 +18,7 @@ const toWebhook = (r: WebhookRow): WebhookRecord => ({
   lastEventId: r.last_event_id,
   createdAt: r.created_at,
   disabledAt: r.disabled_at,
+  retiredAt: r.retired_at,
 });
 
 interface DeliveryRow {
@@ -43,7 +44,14 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
     VALUES (@id, @url, @secret, @eventTypesJson, @jobId, @batchId, (SELECT COALESCE(MAX(id), 0) FROM events), @now)`);
   const byId = db.prepare('SELECT * FROM webhooks WHERE id = ?');
   const all = db.prepare('SELECT * FROM webhooks ORDER BY created_at, id');
-  const active = db.prepare('SELECT * FROM webhooks WHERE disabled_at IS NULL ORDER BY created_at, id');
+  const active = db.prepare('SELECT * FROM webhooks WHERE disabled_at IS NULL AND retired_at IS NULL ORDER BY created_at, id');
+  // The job must have existed (it has events): a subscription registered just before its job's insert is not done.
+  // The job gone with its events still there means it was deleted after it finished.
+  const retire = db.prepare(`UPDATE webhooks SET retired_at = @now WHERE id = @id AND job_id IS NOT NULL AND retired_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = webhooks.job_id AND j.state NOT IN ('succeeded','failed','canceled'))
+    AND last_event_id >= (SELECT COALESCE(MAX(e.id), 0) FROM events e WHERE e.job_id = webhooks.job_id)
+    AND EXISTS (SELECT 1 FROM events e WHERE e.job_id = webhooks.job_id)`);
+  const revive = db.prepare('UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL');
   const del = db.prepare('DELETE FROM webhooks WHERE id = ?');
   const disable = db.prepare('UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
   // A subscription deleted while its POST was in flight: the row is simply not written (no FK error).
@@ -77,6 +85,12 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
     },
     async active() {
       return (active.all() as WebhookRow[]).map(toWebhook);
+    },
+    async retireIfDone(id) {
+      return retire.run({ id, now: Date.now() }).changes > 0;
+    },
+    async reviveForJob(jobId) {
+      return revive.run(jobId).changes;
     },
     async delete(id) {
       return del.run(id).changes > 0;
