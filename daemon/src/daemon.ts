@@ -225,7 +225,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     backendsUp: () => [...engine.backends.values()].filter((b) => b.health === 'up').length,
   });
 
-  const retentionOn = config.retention.maxAgeMs !== null || config.retention.maxDiskBytes !== null;
+  // On by default: webhook history is bounded unless both its limits are null.
+  const retentionOn = [config.retention.maxAgeMs, config.retention.maxDiskBytes, config.retention.webhookDeliveriesMaxAgeMs, config.retention.webhookDeliveriesPerWebhook].some((v) => v !== null);
   const sweeper = retentionOn && opts.runEngine !== false
     ? setInterval(() => void sweep(store, files, config.retention).catch((err) => log.error({ err }, 'retention sweep failed')), config.retention.sweepEveryMs).unref()
     : null;

@@ -113,5 +113,7 @@ export const GcReport = z.object({
   refs: z.number().int(),
   assets: z.number().int(),
   bytes: z.number().int(),
+  webhooks: z.number().int().describe('retired job webhooks removed with their delivery records'),
+  deliveries: z.number().int().describe('webhook delivery records removed (beyond their age or count)'),
 });
 export type GcReport = z.infer<typeof GcReport>;

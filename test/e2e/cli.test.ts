@@ -129,7 +129,7 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const schema = JSON.parse((await cli([...auth(g), 'templates', 'show', 'txt2img'])).stdout);
     expect(schema.properties.steps.minimum).toBe(1);
     const gc = await cli([...auth(g), 'gc', '--dry-run']);
-    expect([gc.code, gc.stdout.trim()]).toEqual([0, 'would remove 0 job(s), 0 upload handle(s), 0 file(s) (0.0 MB)']);
+    expect([gc.code, gc.stdout.trim()]).toEqual([0, 'would remove 0 job(s), 0 upload handle(s), 0 file(s) (0.0 MB), 0 retired webhook(s), 0 webhook delivery record(s)']);
   });
 
   it('status lists the backend as up', async () => {

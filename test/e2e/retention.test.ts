@@ -1,10 +1,14 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
 import sharp from 'sharp';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { jsonBody } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** An img2img-like graph whose LoadImage takes an uploaded asset by reference. */
 function withInput(sha256: string, seed: number) {
@@ -68,4 +72,61 @@ it('under load, sweeping never removes an input a queued job still needs', async
   }
   expect(states.filter((s) => s === 'failed')).toEqual([]);
   expect(fake.control.stats().completed.length).toBe(12);
+});
+
+/** A webhook receiver that answers 500 while `failing`, 200 otherwise. */
+async function receiver() {
+  const state = { failing: true, hits: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume().on('end', () => (state.hits++, res.writeHead(state.failing ? 500 : 200).end()));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    state,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    [Symbol.asyncDispose]: () => (server.closeAllConnections(), new Promise<void>((r) => server.close(() => r()))),
+  };
+}
+
+const FAST_WEBHOOKS = { backoff: { baseMs: 5, maxMs: 10, jitter: 0 }, timeoutMs: 2_000, closeGraceMs: 200 };
+
+it('gc keeps webhook deliveries within their count and age, and removes retired job webhooks with their history', async () => {
+  await using rx = await receiver();
+  await using fake = await startFakeComfy();
+  const ageMs = 3_000;
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], webhooks: FAST_WEBHOOKS,
+    retention: { webhookDeliveriesMaxAgeMs: ageMs, webhookDeliveriesPerWebhook: 3 } });
+  const deliveries = async (id: string) => jsonBody(await g.fetch(`/v1/webhooks/${id}/deliveries?limit=500`));
+  const all = await g.client.createWebhook({ url: rx.url, events: ['job:queued'] });
+  await g.client.createJob({ graph: txt2img({ seed: 1 }) });
+  await waitFor(async () => (await deliveries(all.id)).length >= 8, { what: '8 failed attempts' });
+  rx.state.failing = false;
+  const job = await g.client.createJob({ graph: txt2img({ seed: 2 }), webhook: { url: `${rx.url}?job`, secret: `whsec_${crypto.randomBytes(32).toString('base64')}` } });
+  const perJob = await waitFor(async () => ((w) => (w?.retiredAt ? w : null))((await g.client.webhooks()).find((w) => w.jobId === job.id)), { what: 'the job webhook retired' });
+  const before = await waitFor(async () => ((d) => (d.filter((x: { delivered: boolean }) => x.delivered).length === 2 ? d : null))(await deliveries(all.id)), { what: 'both queued events delivered' });
+  expect(await deliveries(perJob.id)).toHaveLength(1);
+
+  const dry = await g.client.gc(true);
+  expect(dry).toMatchObject({ dryRun: true, webhooks: 0, deliveries: before.length - 3 });
+  expect(await deliveries(all.id)).toHaveLength(before.length);
+  expect(await g.client.gc()).toMatchObject({ dryRun: false, webhooks: 0, deliveries: before.length - 3 });
+  expect(await deliveries(all.id)).toEqual(before.slice(0, 3)); // the newest three
+  expect(await deliveries(perJob.id)).toHaveLength(1); // retired, its history still there for a while
+
+  await new Promise((r) => setTimeout(r, ageMs + 100));
+  expect(await g.client.gc()).toMatchObject({ webhooks: 1, deliveries: 3 + 1 });
+  expect((await g.fetch(`/v1/webhooks/${perJob.id}`)).status).toBe(404);
+  // A subscription for all jobs is never removed, only its old records.
+  expect(await deliveries(all.id)).toEqual([]);
+  expect((await g.fetch(`/v1/webhooks/${all.id}`)).status).toBe(200);
+});
+
+it('by default, with job retention off, the sweeper still bounds each webhook\'s delivery records', async () => {
+  await using fake = await startFakeComfy();
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], retention: { sweepEveryMs: 1_000 } });
+  expect(g.daemon.config.retention).toMatchObject({ maxAgeMs: null, maxDiskBytes: null, webhookDeliveriesMaxAgeMs: 7 * 24 * 3_600_000, webhookDeliveriesPerWebhook: 1_000 });
+  const hook = await g.client.createWebhook({ url: 'http://127.0.0.1:9/never', events: ['backend:down'] });
+  for (let i = 1; i <= 1_010; i++) await g.daemon.store.webhooks.failed({ webhookId: hook.id, eventId: 1, attempt: i, status: 500, error: 'HTTP 500' });
+  await waitFor(async () => (await g.daemon.store.webhooks.deliveries(hook.id, 2_000)).length === 1_000, { timeoutMs: 5_000, what: 'the sweeper to prune to 1,000' });
+  expect((await g.daemon.store.webhooks.deliveries(hook.id, 1))[0]!.attempt).toBe(1_010);
 });

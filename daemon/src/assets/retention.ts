@@ -10,6 +10,10 @@ export interface RetentionPolicy {
   maxDiskBytes: number | null;
   /** Under disk pressure, unreferenced uploads younger than this are still left alone (a job may be on its way). */
   graceMs: number;
+  /** Webhook delivery records (and retired job webhooks) older than this are removed; null keeps them. */
+  webhookDeliveriesMaxAgeMs: number | null;
+  /** Delivery records kept per webhook, newest first; null means no bound. */
+  webhookDeliveriesPerWebhook: number | null;
 }
 
 export interface SweepReport {
@@ -18,6 +22,10 @@ export interface SweepReport {
   refs: number;
   assets: number;
   bytes: number;
+  /** Retired job webhooks removed with their delivery records. */
+  webhooks: number;
+  /** Delivery records removed (those of removed webhooks included). */
+  deliveries: number;
 }
 
 const LIVE = ['queued', 'dispatched', 'running', 'postprocessing'] as const;
@@ -38,11 +46,23 @@ async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds
 /**
  * One retention pass: expired jobs, expired uploads, then files nothing references, rows first and files
  * after (a crash in between leaves an orphan file for the next pass, never a row without its file).
- * Never removes a blob a live job references.
+ * Never removes a blob a live job references. Then webhook history beyond its age and count.
  */
 export async function sweep(store: Store, files: AssetFiles, policy: RetentionPolicy, dryRun = false): Promise<SweepReport> {
   const now = Date.now();
-  const report: SweepReport = { dryRun, jobs: 0, refs: 0, assets: 0, bytes: 0 };
+  const report: SweepReport = { dryRun, jobs: 0, refs: 0, assets: 0, bytes: 0, webhooks: 0, deliveries: 0 };
+  // Reading every live job's graph is only worth it when jobs or files may go.
+  if (policy.maxAgeMs !== null || policy.maxDiskBytes !== null) await sweepJobsAndFiles(store, files, policy, now, report);
+  Object.assign(report, await store.retention.pruneWebhooks({
+    before: policy.webhookDeliveriesMaxAgeMs === null ? null : now - policy.webhookDeliveriesMaxAgeMs,
+    perWebhook: policy.webhookDeliveriesPerWebhook,
+    dryRun,
+  }));
+  return report;
+}
+
+async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: RetentionPolicy, now: number, report: SweepReport): Promise<void> {
+  const { dryRun } = report;
   const keep = await protectedBlobs(store);
   if (policy.maxAgeMs !== null) {
     const ids = await store.retention.finishedJobIds(now - policy.maxAgeMs, 100_000);
@@ -61,7 +81,6 @@ export async function sweep(store: Store, files: AssetFiles, policy: RetentionPo
   }
   // Uploads nothing uses yet are kept as long as jobs are: a client may upload now and submit later.
   if (policy.maxAgeMs !== null) await removeUnreferenced(store, files, now - policy.maxAgeMs, keep.shas, report, dryRun);
-  return report;
 }
 
 async function removeUnreferenced(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport, dryRun = false) {

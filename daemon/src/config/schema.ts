@@ -52,6 +52,11 @@ export const RetentionConfig = z.object({
   maxDiskBytes: z.number().int().min(1).nullable().default(null),
   graceMs: z.number().int().min(0).default(10 * 60_000),
   sweepEveryMs: z.number().int().min(1_000).default(60 * 60_000),
+  // Webhook history is bounded by default (each attempt is a row): unlike jobs, nobody asked to keep it forever.
+  webhookDeliveriesMaxAgeMs: z.number().int().min(0).nullable().default(7 * 24 * 3_600_000)
+    .describe('webhook delivery records older than this are removed, and so is a retired (or disabled) job webhook, with its records, once retired this long; null keeps them'),
+  webhookDeliveriesPerWebhook: z.number().int().min(1).nullable().default(1_000)
+    .describe('delivery records kept per webhook, newest first; null: no bound'),
 });
 export type RetentionConfig = z.infer<typeof RetentionConfig>;
 

@@ -12,4 +12,10 @@ export interface RetentionRepo {
   unreferencedAssets(before: number): Promise<AssetRecord[]>;
   deleteAssets(sha256s: readonly string[]): Promise<void>;
   totalAssetBytes(): Promise<number>;
+  /**
+   * Webhook history: job-scoped webhooks retired (or disabled) before `before`, with their deliveries; then
+   * other deliveries older than `before`; then all but the newest `perWebhook` of each webhook (null: no such
+   * cut). Returns what went, or with `dryRun` what would go, deleting nothing.
+   */
+  pruneWebhooks(opts: { before: number | null; perWebhook: number | null; dryRun: boolean }): Promise<{ webhooks: number; deliveries: number }>;
 }

@@ -1,22 +1,13 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { NewJob, Store } from '../types.js';
-import { openSqliteStore } from './index.js';
+import { tempStore } from './test-store.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const c of cleanups.splice(0)) await c();
-});
+afterEach(() => void vi.useRealTimers());
 
 async function storeWithToken(): Promise<Store> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-quota-'));
-  const store = openSqliteStore(path.join(dir, 'db.sqlite'));
-  cleanups.push(async () => (await store.close(), fs.rmSync(dir, { recursive: true, force: true })));
+  const store = tempStore();
   await store.tokens.put({ id: 't1', name: 'designer', scope: 'submit', hash: 'h', dailyQuota: 5, createdAt: 0, revokedAt: null });
   return store;
 }
