@@ -129,13 +129,10 @@ describe('conversion errors name the node and the reason', () => {
     return result.ok ? [] : result.errors;
   };
 
-  it('rejects unknown classes (frontend-only custom nodes included) and legacy group nodes', () => {
-    const b = txt2imgBuilder().node(77, 'SetNode', { inputs: [['MODEL', 'MODEL']], widgets: ['model'] }).node(78, 'workflow>Upscale', { widgets: [] });
+  it('rejects unknown classes (frontend-only custom nodes included); group node errors are in convert.groupnode.test.ts', () => {
+    const b = txt2imgBuilder().node(77, 'SetNode', { inputs: [['MODEL', 'MODEL']], widgets: ['model'] });
     const errors = errorsOf(b.workflow());
-    expect(errors).toEqual([
-      { node: '77', type: 'SetNode', reason: expect.stringContaining("unknown node type 'SetNode'") },
-      { node: '78', type: 'workflow>Upscale', reason: expect.stringContaining('legacy group nodes are not supported') },
-    ]);
+    expect(errors).toEqual([{ node: '77', type: 'SetNode', reason: expect.stringContaining("unknown node type 'SetNode'") }]);
   });
 
   it('rejects widgets that do not line up with /object_info', () => {

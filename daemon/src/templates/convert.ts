@@ -5,6 +5,7 @@
 import type { ComfyGraph, ComfyNode } from '@comfygate/shared';
 import { NodeError, type ConversionError } from './errors.js';
 import { flatten, nodeKind, primitiveValues, type ExecNode } from './flatten.js';
+import { expandGroupNodes } from './groupnodes.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { Resolver } from './resolve.js';
 import { WidgetError, widgetValues } from './widgets.js';
@@ -29,7 +30,9 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
   const subgraphs = subgraphScopes(workflow);
   let exec: Map<string, ExecNode>;
   try {
-    exec = flatten(makeScope(workflow.nodes, workflow.links), subgraphs);
+    const root = expandGroupNodes(makeScope(workflow.nodes, workflow.links), workflow.extra, objectInfo, subgraphs);
+    if (root.errors.length > 0) return { ok: false, errors: root.errors };
+    exec = flatten(root.scope, subgraphs);
   } catch (err) {
     if (err instanceof NodeError) return { ok: false, errors: [err.toJSON()] };
     throw err;
@@ -52,7 +55,7 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
   return { ok: true, graph };
 }
 
-/** One API node, or undefined for nodes that are never sent (virtual, muted, bypassed, subgraph instances). */
+/** One API node, or undefined for nodes that are never sent (virtual, muted, bypassed, subgraph or group instances). */
 function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
   const type = node.node.type;
   const kind = nodeKind(type, ctx.info, ctx.subgraphs);
@@ -60,8 +63,9 @@ function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
   if (kind === 'unknown' && active) {
     throw new NodeError(node.id, type, `unknown node type '${type}': not in the server's /object_info, not a subgraph and not a frontend node (Reroute, PrimitiveNode, Note, MarkdownNote); install it on the backend or remove it`);
   }
+  // Root-level group nodes were expanded already; the editor refuses to queue one inside a subgraph.
   if (kind === 'groupnode' && active) {
-    throw new NodeError(node.id, type, 'legacy group nodes are not supported: convert it to a subgraph (or to nodes) in the editor and save again');
+    throw new NodeError(node.id, type, 'legacy group nodes inside subgraphs are not supported (the editor refuses them too): convert it to a subgraph in the editor and save again');
   }
   if (kind !== 'class' || !active) return undefined;
   const def = ctx.info[type]!;

@@ -72,7 +72,12 @@ const WIDGET_TYPES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO', 'MAR
 
 export function isWidgetSpec(spec: InputSpec | undefined): boolean {
   if (!spec || specOptions(spec).forceInput === true) return false;
-  return WIDGET_TYPES.has(specType(spec));
+  return hasWidgetType(spec);
+}
+
+/** The type alone makes a widget; `forceInput` is not looked at (the group-node definition builder ignores it). */
+export function hasWidgetType(spec: InputSpec | undefined): boolean {
+  return spec !== undefined && WIDGET_TYPES.has(specType(spec));
 }
 
 /**

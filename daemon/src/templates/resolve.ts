@@ -8,6 +8,15 @@ import { nodeKind, type ExecNode } from './flatten.js';
 import { findInput, outputTypes, specType, typesCompatible, type ObjectInfo } from './objectInfo.js';
 import { MODE_BYPASS, SUBGRAPH_INPUT_ID, SUBGRAPH_OUTPUT_ID, type Scope, type UiInput } from './workflow.js';
 
+/**
+ * A bypassed group node keeps the editor's older rule (ExecutableGroupNodeDTO.resolveOutput): the input with
+ * the output's index, else the first input, whose type equals the wanted type exactly.
+ */
+function groupBypassSlot(node: ExecNode, slot: number, type: unknown): number {
+  const inputs = node.node.inputs ?? [];
+  return [slot, ...inputs.keys()].find((i) => inputs[i] !== undefined && inputs[i]?.type === type) ?? -1;
+}
+
 export type Resolved = { originId: string; originSlot: number; value?: undefined } | { value: unknown; originId?: undefined };
 
 export class Resolver {
@@ -34,11 +43,11 @@ export class Resolver {
   /** The real output behind output `slot` of `node`, asked for by an input of type `type`. */
   output(node: ExecNode, slot: number, type: unknown, visited: Set<string>): Resolved | undefined {
     this.enter(visited, `${node.id}[O]${slot}`, node);
+    const kind = nodeKind(node.node.type, this.info, this.subgraphs);
     if (node.mode === MODE_BYPASS) {
-      const index = this.bypassSlot(node, slot, type);
+      const index = kind === 'groupnode' ? groupBypassSlot(node, slot, type) : this.bypassSlot(node, slot, type);
       return index === -1 ? undefined : this.input(node, index, visited);
     }
-    const kind = nodeKind(node.node.type, this.info, this.subgraphs);
     if (kind === 'subgraph') return this.subgraphOutput(node, slot, type, visited);
     if (kind === 'reroute' || kind === 'primitive' || kind === 'note') {
       // Virtual nodes pass input n through to output n; a PrimitiveNode has no input and resolves to nothing.

@@ -26,7 +26,7 @@ const UPLOAD_FLAGS = ['image_upload', 'video_upload', 'audio_upload', 'animated_
  * is absent and the INT is called seed/noise_seed; FLOAT and combos only when the flag is set, and a (single
  * select) combo's control brings a second widget, control_filter_list (addValueControlWidgets).
  */
-function injectedAfter(name: string, spec: InputSpec): WidgetSlotKind[] {
+export function injectedAfter(name: string, spec: InputSpec): WidgetSlotKind[] {
   const opts = specOptions(spec);
   const flag = opts.control_after_generate;
   switch (specType(spec)) {
@@ -48,7 +48,7 @@ function isWidgetInput(node: UiNode, name: string, spec: InputSpec): boolean {
   return isWidgetSpec(spec) || (node.inputs ?? []).some((i) => i?.widget?.name === name);
 }
 
-const hasUpload = (spec: InputSpec): boolean => UPLOAD_FLAGS.some((f) => specOptions(spec)[f] === true);
+export const hasUpload = (spec: InputSpec): boolean => UPLOAD_FLAGS.some((f) => specOptions(spec)[f] === true);
 
 export function widgetLayout(def: NodeDef, node: UiNode): WidgetSlot[] {
   const slots: WidgetSlot[] = [];
@@ -83,12 +83,11 @@ export function widgetDefault(spec: InputSpec | undefined): unknown {
 const isControlValue = (v: unknown): boolean =>
   v === null || v === undefined || typeof v === 'boolean' || (typeof v === 'string' && CONTROL_VALUES.has(v));
 
-function fromArray(def: NodeDef, node: UiNode, values: unknown[]): Record<string, unknown> {
-  const slots = widgetLayout(def, node);
+function fromArray(slots: WidgetSlot[], values: unknown[], source: string): Record<string, unknown> {
   if (values.length > slots.length) {
     const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
     throw new WidgetError(
-      `widgets_values has ${values.length} entries but /object_info gives ${node.type} ${slots.length} widget positions (${names}); ` +
+      `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
         'a frontend extension may add widgets to this node, or the workflow was saved against another version',
     );
   }
@@ -105,18 +104,25 @@ function fromArray(def: NodeDef, node: UiNode, values: unknown[]): Record<string
   return out;
 }
 
-function fromObject(def: NodeDef, node: UiNode, values: Record<string, unknown>): Record<string, unknown> {
+function fromObject(slots: WidgetSlot[], values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const slot of widgetLayout(def, node)) {
+  for (const slot of slots) {
     if (slot.kind === 'value') out[slot.name] = slot.name in values ? values[slot.name] : widgetDefault(slot.spec);
   }
   return out;
 }
 
-/** Widget input name → stored value, for every widget input of the node. Undefined defaults are left out. */
-export function widgetValues(def: NodeDef, node: UiNode): Record<string, unknown> {
-  const raw = node.widgets_values;
-  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(def, node, raw) : fromArray(def, node, raw ?? []);
+/**
+ * Stored widget values laid over `slots`: positional for arrays, by name for objects. `source` names what
+ * gave the layout, for the error when the array is too long. Undefined defaults are left out.
+ */
+export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string): Record<string, unknown> {
+  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(slots, raw) : fromArray(slots, raw ?? [], source);
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out;
+}
+
+/** Widget input name → stored value, for every widget input of the node. Undefined defaults are left out. */
+export function widgetValues(def: NodeDef, node: UiNode): Record<string, unknown> {
+  return slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`);
 }

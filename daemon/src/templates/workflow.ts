@@ -13,12 +13,16 @@ export interface UiInput {
   link?: number | null;
   /** Present when the input is (also) a widget; `name` is the widget's name. */
   widget?: { name: string };
+  /** The name the user gave the slot in the editor (group nodes name their inputs after it). */
+  label?: string;
 }
 
 export interface UiOutput {
   name?: string;
   type?: unknown;
   links?: number[] | null;
+  /** On a PrimitiveNode: the widget its value was taken from. */
+  widget?: { name: string };
 }
 
 export interface UiNode {
@@ -94,7 +98,7 @@ export const SUBGRAPH_OUTPUT_ID = '-20';
 export const MODE_MUTED = 2;
 export const MODE_BYPASS = 4;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isUiWorkflow(value: unknown): value is UiWorkflow {
   return isObject(value) && Array.isArray(value.nodes);
@@ -130,9 +134,14 @@ export function readLinks(raw: RawLinks | undefined): Map<number, Link> {
 }
 
 export function makeScope(nodes: UiNode[], links: RawLinks | undefined, subgraph?: UiSubgraphDef): Scope {
+  return scopeOf(nodes, readLinks(links), subgraph);
+}
+
+/** A scope over nodes and already normalised links. */
+export function scopeOf(nodes: UiNode[], links: Map<number, Link>, subgraph?: UiSubgraphDef): Scope {
   const list = nodes.filter((n) => isObject(n));
   const byId = new Map(list.map((n) => [String(n.id), n] as const));
-  return { subgraph, nodes: list, byId, links: readLinks(links) };
+  return { subgraph, nodes: list, byId, links };
 }
 
 /**
