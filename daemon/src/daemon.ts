@@ -8,7 +8,7 @@ import {
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
 import { missingFor } from './comfy/capabilities.js';
-import { stringifyGraph } from './comfy/json.js';
+import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
@@ -24,6 +24,7 @@ import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index
 import { createTemplateService, type TemplateService } from './templates/service.js';
 import { chainRunner, chainView, imageParamOf } from './templates/chains.js';
 import { stylePrompts } from './templates/prompts.js';
+import { enhancePrompt } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 import { startWatchService, type WatchService } from './watch/service.js';
@@ -175,21 +176,24 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     }
   };
 
+  /** Read at each job: the enhancer config may change while the daemon runs. */
+  const enhancer = () => (config.enhancer ? (prompt: string) => enhancePrompt(config.enhancer!, prompt) : null);
+
   /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
   const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
-    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null };
+    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
     for (const step of spec.then ?? []) await imageParamOf(templates, step); // a broken chain is refused now, not halfway
-    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: config.enhancer });
+    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
     await checkAssetRefs(assetRefIds(graph), store.assets);
-    const metadata: Record<string, unknown> = { ...spec.metadata };
+    const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
     if (styled.record) metadata.prompt = styled.record;
@@ -200,7 +204,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       graphJson: stringifyGraph(graph),
       metadata,
       postprocess: spec.postprocess ?? null,
-      then: spec.then ?? [],
+      then: bigintsAsStrings(spec.then ?? []),
       warning: [base.warning, styled.warning].filter(Boolean).join('; ') || null,
       maxAttempts: spec.maxAttempts ?? config.engine.maxAttempts,
       requestHash: sopts.idempotencyKey ? crypto.createHash('sha256').update(stringifyGraph(spec)).digest('hex') : null,

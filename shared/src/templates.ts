@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ComfyGraph } from './jobs.js';
 
 /**
  * A template's parameter map: named parameters bound to one input of one node of an API graph (DESIGN.md §3).
@@ -55,7 +56,7 @@ export const CreateTemplate = z
   .object({
     name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
     description: z.string().max(1000).optional(),
-    graph: z.record(z.string(), z.unknown()).optional().describe('API-format graph'),
+    graph: ComfyGraph.optional().describe('API-format graph'),
     workflow: z.record(z.string(), z.unknown()).optional().describe('UI-format workflow, converted with a backend\'s /object_info'),
     png: z.string().max(70_000_000).optional().describe('base64 PNG saved by ComfyUI (its prompt/workflow chunks)'),
     params: TemplateParamMap.optional().describe('explicit parameters; found automatically when absent'),

@@ -107,7 +107,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
       '--vary', 'prompt=a fox, at dusk', '--vary', 'prompt=an owl', '--out', out, '--json']);
     expect([many.code, many.stderr]).toEqual([0, '']);
     const result = JSON.parse(many.stdout);
-    expect(result.jobs.map((j: { job: Job }) => [j.job.metadata.params!.prompt, j.job.metadata.params!.seed])).toEqual([
+    const used = (j: { job: Job }) => j.job.metadata.params as { prompt: string; seed: number };
+    expect(result.jobs.map((j: { job: Job }) => [used(j).prompt, used(j).seed])).toEqual([
       ['a fox, at dusk', 40], ['a fox, at dusk', 41], ['an owl', 40], ['an owl', 41],
     ]);
     expect(result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f))).toHaveLength(4);

@@ -11,8 +11,15 @@ const SEED_MAX = 2n ** 64n - 1n;
 
 export const isSeedParam = (name: string): boolean => SEED.test(name);
 
-/** A random seed within JSON's exact integers, so every client can show and resend it unchanged. */
-export const drawSeed = (): number => crypto.randomInt(0, 2 ** 48 - 1);
+const DRAW_MAX = 2 ** 48 - 2; // crypto.randomInt's range, and well within JSON's exact integers
+
+/** A random seed within the parameter's bounds, below 2^48 so every client can show and resend it unchanged. */
+export function drawSeed(p: SeedParam = { name: 'seed' }): number {
+  const clamp = (v: bigint | undefined, fallback: number) => (v === undefined ? fallback : Number(v < 0n ? 0n : v > BigInt(DRAW_MAX) ? BigInt(DRAW_MAX) : v));
+  const lo = clamp(asInteger(p.min), 0);
+  const hi = clamp(asInteger(p.max), DRAW_MAX);
+  return hi <= lo ? lo : crypto.randomInt(lo, hi + 1);
+}
 
 export interface SeedParam {
   name: string;
@@ -51,7 +58,7 @@ function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<
   }
   const bases = free.map((p) => {
     const raw = given[p.name] === 'random' ? undefined : (given[p.name] ?? p.default);
-    const base = raw === undefined ? BigInt(drawSeed()) : asInteger(raw);
+    const base = raw === undefined ? BigInt(drawSeed(p)) : asInteger(raw);
     if (base === undefined) throw new VariationError(`${p.name}: expected an integer seed, got ${JSON.stringify(raw)}`);
     return { p, base };
   });

@@ -16,6 +16,9 @@ import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
 import { PngError, readComfyPng } from './png.js';
 import { VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
+import { checkExplicitParams } from './explicit.js';
+import { jsonSafe, paramsSchema, requiredParams } from './schema.js';
+import type { PromptTargets } from './prompts.js';
 
 /** A template made concrete for one job. */
 export interface Instance {
@@ -25,6 +28,8 @@ export interface Instance {
   /** Which graph a built-in that chooses one took (e.g. `model:4x-UltraSharp.pth`, `latent`), else null. */
   variant: string | null;
   warning: string | null;
+  /** Where the template's `prompt` and `negative` parameters write, for presets and prompt enhancement. */
+  prompts: PromptTargets;
 }
 
 export interface TemplateDeps {
@@ -49,9 +54,31 @@ export interface TemplateService {
   ensureBuiltins(): Promise<void>;
 }
 
+/** A UI workflow's outline, checked before conversion so a malformed file is a 400 naming the field, not a crash. */
+const UiNodeOutline = z.looseObject({
+  id: z.union([z.number(), z.string()]),
+  type: z.string(),
+  inputs: z.array(z.looseObject({ name: z.string() })).optional(),
+  outputs: z.array(z.looseObject({ name: z.string().optional() })).nullable().optional(),
+  widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
+  mode: z.number().optional(),
+});
+const UiOutline = z.looseObject({
+  nodes: z.array(UiNodeOutline),
+  links: z.array(z.unknown()).optional(),
+  definitions: z.looseObject({ subgraphs: z.array(z.looseObject({ id: z.string(), nodes: z.array(UiNodeOutline) })).optional() }).optional(),
+});
+
+/** Writes each parameter's default into its input, checked like any value (a default out of bounds is an error). */
+function withDefaults(graph: ComfyGraph, params: TemplateParam[]): ComfyGraph {
+  const defaults = Object.fromEntries(params.filter((p) => p.default !== undefined && p.type !== 'image').map((p) => [p.name, p.default]));
+  const applied = applyParams(graph, params, defaults);
+  if (!applied.ok) throw bad(`a default does not fit its parameter: ${applied.errors.map((e) => e.message).join('; ')}`, applied.errors);
+  return applied.graph;
+}
+
 /** JSON with integers beyond 2^53 kept as bigint (seeds, their bounds). */
 const parseExact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
-const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
 const bad = (message: string, details?: unknown) => new GatewayError({ code: 'validation_failed', message, details });
 
@@ -83,6 +110,8 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       if (!meta.workflow) throw bad('the PNG carries no ComfyUI prompt or workflow');
       workflow = meta.workflow;
     }
+    const outline = UiOutline.safeParse(workflow);
+    if (!outline.success) throw bad(`not a ComfyUI workflow: ${z.prettifyError(outline.error)}`, outline.error.issues);
     const converted = uiToApi(workflow, await deps.objectInfo());
     if (!converted.ok) throw bad(`cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`, converted.errors);
     return converted.graph;
@@ -99,15 +128,27 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     const builtin = t.builtin ? builtinNamed(t.name) : undefined;
     if (!builtin?.choose) return { variant: null, graph: parseExact(t.graphJson) as ComfyGraph, params: paramsOf(t), values: { ...values }, warning: null };
     const c = await builtin.choose(values, { capabilities: deps.capabilities(backend), imageSize, maxPixels: deps.maxPixels });
-    return { ...c, graph: structuredClone(c.graph), params: TemplateParamMap.parse(c.params), values: { ...c.values } };
+    const params = TemplateParamMap.parse(c.params);
+    return { ...c, graph: withDefaults(c.graph, params), params, values: { ...c.values } };
+  };
+
+  /**
+   * Detected parameters, or the given ones checked against the graph and (when a backend is up) /object_info,
+   * their defaults written into the graph so a value left out means the default the schema shows.
+   */
+  const withParams = async (t: z.output<typeof CreateTemplate>, graph: ComfyGraph): Promise<{ graph: ComfyGraph; params: TemplateParam[] }> => {
+    if (!t.params) return { graph, params: detectParams(graph, await deps.objectInfo()) };
+    const info = await deps.objectInfo().catch(() => null); // checked more closely when a backend is up
+    const checked = checkExplicitParams(graph, t.params, info);
+    if (!checked.ok) throw bad(checked.errors.map((e) => e.message).join('; '), checked.errors);
+    return { graph: withDefaults(graph, checked.params), params: checked.params };
   };
 
   const service: TemplateService = {
     async create(input) {
       const r = CreateTemplate.safeParse(input);
       if (!r.success) throw bad(z.prettifyError(r.error), r.error.issues);
-      const graph = await apiGraph(r.data);
-      const params = r.data.params ?? detectParams(graph, await deps.objectInfo());
+      const { graph, params } = await withParams(r.data, await apiGraph(r.data));
       const rec: TemplateRecord = {
         id: crypto.randomUUID(), name: r.data.name, description: r.data.description ?? null, builtin: false, createdAt: Date.now(),
         graphJson: stringifyGraph(graph), paramsJson: stringify(params)!,
@@ -133,8 +174,10 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       const { graph, params, values: given, variant, warning } = await concrete(t, values, opts.backend);
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
-        if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed();
+        if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed(p);
       }
+      const missing = requiredParams(params).filter((name) => given[name] === undefined);
+      if (missing.length > 0) throw bad(missing.map((n) => `${n}: required (an asset id from POST /v1/assets)`).join('; '), missing.map((param) => ({ param, message: 'required' })));
       const applied = applyParams(graph, params, given);
       if (!applied.ok) throw bad(applied.errors.map((e) => e.message).join('; '), applied.errors);
       // Image parameters take asset ids; the engine uploads them to whichever backend runs the job.
@@ -142,7 +185,9 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
         const v = given[p.name];
         if (p.type === 'image' && typeof v === 'string') applied.graph[p.node]!.inputs[p.input] = { __type: 'core/ASSET', info: { id: v } };
       }
-      return { graph: applied.graph, used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])), variant, warning };
+      const at = (name: string) => params.find((p) => p.name === name);
+      const prompts = { positive: at('prompt'), negative: at('negative') };
+      return { graph: applied.graph, used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])), variant, warning, prompts };
     },
     async variations(v) {
       const params = paramsOf(await record(v.job.template!));
@@ -156,24 +201,10 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async ensureBuiltins() {
       for (const b of BUILTIN_TEMPLATES) {
         const params = TemplateParamMap.parse(b.params);
-        await deps.store.templates.putBuiltin({ id: `builtin-${b.name}`, name: b.name, description: b.description, createdAt: Date.now(), graphJson: stringifyGraph(b.graph), paramsJson: stringify(params)! });
+        const graph = withDefaults(b.graph, params.filter((p) => b.graph[p.node]));
+        await deps.store.templates.putBuiltin({ id: `builtin-${b.name}`, name: b.name, description: b.description, createdAt: Date.now(), graphJson: stringifyGraph(graph), paramsJson: stringify(params)! });
       }
     },
   };
   return service;
-}
-
-function paramsSchema(name: string, params: TemplateParam[]): Record<string, unknown> {
-  const TYPE = { string: 'string', int: 'integer', float: 'number', enum: 'string', image: 'string', boolean: 'boolean' } as const;
-  const num = (v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined) : (v as number | undefined));
-  const properties = Object.fromEntries(params.map((p) => [p.name, {
-    type: TYPE[p.type],
-    ...(p.options ? { enum: p.options } : {}),
-    ...(num(p.min) !== undefined ? { minimum: num(p.min) } : {}),
-    ...(num(p.max) !== undefined ? { maximum: num(p.max) } : {}),
-    ...(p.default !== undefined ? { default: jsonSafe(p.default) } : {}),
-    ...(p.type === 'image' ? { description: 'an asset id (sha256 from POST /v1/assets)', format: 'asset-id' } : {}),
-    ...(isSeedParam(p.name) ? { description: 'omit, or "random", for a random seed per job' } : {}),
-  }]));
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: name, type: 'object', properties, additionalProperties: false };
 }

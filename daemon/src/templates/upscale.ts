@@ -83,6 +83,7 @@ export const UPSCALE_EXTRA_SCHEMA = {
 };
 
 const bad = (message: string) => new GatewayError({ code: 'validation_failed', message });
+const show = (v: unknown) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
 
 /** The first upscale model any of these backends has (and can run), or undefined. */
 export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
@@ -95,22 +96,29 @@ export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
  * nodes' own "0 keeps the aspect ratio" would follow the cropped latent, not the image.
  */
 async function targetSize(values: Record<string, unknown>, ctx: ChoiceContext): Promise<{ width: number; height: number }> {
-  const { width = 0, height = 0, scale = 2 } = values as { width?: number; height?: number; scale?: unknown };
-  if (typeof scale !== 'number' || !(scale >= 0.25 && scale <= 8)) throw bad(`scale: expected a number from 0.25 to 8, got ${JSON.stringify(scale)}`);
+  const { width = 0, height = 0, scale = 2 } = values;
+  if (typeof scale !== 'number' || !(scale >= 0.25 && scale <= 8)) throw bad(`scale: expected a number from 0.25 to 8, got ${show(scale)}`);
+  for (const [name, v] of Object.entries({ width, height })) {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > SIZE.max) throw bad(`${name}: expected an integer from 0 to ${SIZE.max}, got ${show(v)}`);
+  }
   if (typeof values.image !== 'string') throw bad('image: give the image to upscale (an asset id)');
+  const target = await sizeFor(width as number, height as number, scale, values.image, ctx);
+  if (target.width * target.height > ctx.maxPixels) {
+    throw bad(`the upscaled image would be ${target.width}×${target.height}, over the ${ctx.maxPixels}-pixel limit; ask for less`);
+  }
+  return target;
+}
+
+async function sizeFor(width: number, height: number, scale: number, image: string, ctx: ChoiceContext): Promise<{ width: number; height: number }> {
   if (width !== 0 && height !== 0) return { width, height };
-  const size = await ctx.imageSize(values.image);
+  const size = await ctx.imageSize(image);
   if (!size) {
     if (width !== 0 || height !== 0) return { width, height }; // the nodes keep the aspect ratio as well as they can
     throw bad("the image's size is unknown, so `scale` cannot be applied: give width and height");
   }
-  const target = width !== 0 ? { width, height: Math.max(1, Math.round((width * size.height) / size.width)) }
-    : height !== 0 ? { width: Math.max(1, Math.round((height * size.width) / size.height)), height }
-    : { width: Math.round(size.width * scale), height: Math.round(size.height * scale) };
-  if (target.width * target.height > ctx.maxPixels) {
-    throw bad(`the upscaled image would be ${target.width}×${target.height}, over the ${ctx.maxPixels}-pixel limit; use a smaller scale`);
-  }
-  return target;
+  if (width !== 0) return { width, height: Math.max(1, Math.round((width * size.height) / size.width)) };
+  if (height !== 0) return { width: Math.max(1, Math.round((height * size.width) / size.height)), height };
+  return { width: Math.round(size.width * scale), height: Math.round(size.height * scale) };
 }
 
 const latentSide = (px: number) => (px === 0 ? 0 : Math.max(64, Math.round(px / 8) * 8));
