@@ -2,6 +2,8 @@
  * Reads the metadata ComfyUI writes into its PNGs (comfyui-protocol.md §5.1): a `prompt` text chunk with the
  * API graph and, when the editor queued it, a `workflow` chunk with the UI workflow. Other `extra_pnginfo` keys
  * become chunks of their own. PIL writes tEXt; iTXt and zTXt are read too, since other tools re-save images.
+ * Compressed text is inflated only for the keywords asked for (`prompt` and `workflow`), only once per keyword,
+ * and within one budget for the whole file, so a small PNG of many compressed chunks cannot expand in memory.
  */
 import zlib from 'node:zlib';
 import { isSafeNumber, parse } from 'lossless-json';
@@ -19,12 +21,25 @@ export interface PngChunk {
 export interface ComfyPngMetadata {
   prompt?: ComfyGraph;
   workflow?: UiWorkflow;
-  /** Every text chunk, keyword → text. */
+  /** Every text chunk, keyword → text, except compressed ones of other keywords than `prompt` and `workflow`. */
   text: Record<string, string>;
 }
 
-/** Compressed text is inflated with a cap, so a tiny file cannot expand into gigabytes. */
-const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+/**
+ * How many bytes the compressed text of one PNG may inflate to, all chunks together: three times the JSON body
+ * the daemon accepts by default (security.maxJsonBytes, 10 MiB), which bounds a graph or workflow sent as JSON.
+ */
+export const MAX_INFLATED_TEXT_BYTES = 32 * 1024 * 1024;
+
+/** The keywords whose compressed text is inflated; compressed chunks of other keywords are skipped unread. */
+export const COMFY_TEXT_KEYS: readonly string[] = ['prompt', 'workflow'];
+
+export interface PngTextOptions {
+  /** Keywords whose zTXt / compressed iTXt text is inflated (default `prompt`, `workflow`). */
+  inflate?: readonly string[];
+  /** Total inflated bytes allowed over the whole file (default MAX_INFLATED_TEXT_BYTES); beyond it a PngError. */
+  maxInflatedBytes?: number;
+}
 
 /** All chunks up to IEND, each checked against its CRC. */
 export function readPngChunks(png: Buffer): PngChunk[] {
@@ -48,37 +63,64 @@ export function readPngChunks(png: Buffer): PngChunk[] {
   return chunks;
 }
 
-function inflate(data: Buffer, what: string): Buffer {
-  try {
-    return zlib.inflateSync(data, { maxOutputLength: MAX_TEXT_BYTES });
-  } catch (err) {
-    throw new PngError(`cannot inflate ${what}: ${(err as Error).message}`);
+const MiB = (n: number): string => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+
+/** Inflates compressed text chunks against one shared budget of output bytes. */
+class Inflater {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  inflate(data: Buffer, what: string): Buffer {
+    const left = this.limit - this.used;
+    const tooMuch = () => new PngError(`compressed text in the PNG inflates to more than ${MiB(this.limit)} (${what} passes the limit)`);
+    let out: Buffer;
+    try {
+      // maxOutputLength stops zlib as soon as the output would pass what is left: nothing larger is allocated.
+      out = zlib.inflateSync(data, { maxOutputLength: Math.max(left, 1) });
+    } catch (err) {
+      throw (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? tooMuch() : new PngError(`cannot inflate ${what}: ${(err as Error).message}`);
+    }
+    if (out.length > left) throw tooMuch();
+    this.used += out.length;
+    return out;
   }
 }
 
-/** [keyword, text] of a tEXt, zTXt or iTXt chunk, or undefined for other chunk types. */
-function textChunk(chunk: PngChunk): [string, string] | undefined {
+/**
+ * [keyword, text] of a tEXt, zTXt or iTXt chunk; undefined for other chunk types, and for compressed text whose
+ * keyword `wanted` rejects (left compressed and unread).
+ */
+function textChunk(chunk: PngChunk, wanted: (key: string) => boolean, inflater: Inflater): [string, string] | undefined {
   const { type, data } = chunk;
   if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return undefined;
   const nul = data.indexOf(0);
   if (nul < 0) throw new PngError(`${type} chunk without a keyword terminator`);
   const key = data.toString('latin1', 0, nul);
   if (type === 'tEXt') return [key, data.toString('latin1', nul + 1)];
-  if (type === 'zTXt') return [key, inflate(data.subarray(nul + 2), `zTXt '${key}'`).toString('latin1')];
+  if (type === 'zTXt') return wanted(key) ? [key, inflater.inflate(data.subarray(nul + 2), `zTXt '${key}'`).toString('latin1')] : undefined;
   // iTXt: keyword NUL, compression flag, method, language tag NUL, translated keyword NUL, UTF-8 text.
   const compressed = data[nul + 1] === 1;
+  if (compressed && !wanted(key)) return undefined;
   const langEnd = data.indexOf(0, nul + 3);
   const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
   if (transEnd < 0) throw new PngError(`iTXt '${key}' is malformed`);
   const body = data.subarray(transEnd + 1);
-  return [key, (compressed ? inflate(body, `iTXt '${key}'`) : body).toString('utf8')];
+  return [key, (compressed ? inflater.inflate(body, `iTXt '${key}'`) : body).toString('utf8')];
 }
 
-export function readPngText(png: Buffer): Record<string, string> {
+/**
+ * Keyword → text of the PNG's text chunks (the first chunk of a keyword wins). Uncompressed text is always read;
+ * compressed text only for `opts.inflate` keywords not already read, within `opts.maxInflatedBytes` in total.
+ */
+export function readPngText(png: Buffer, opts: PngTextOptions = {}): Record<string, string> {
+  const keys = new Set(opts.inflate ?? COMFY_TEXT_KEYS);
+  const inflater = new Inflater(opts.maxInflatedBytes ?? MAX_INFLATED_TEXT_BYTES);
   const out: Record<string, string> = {};
+  const wanted = (key: string) => keys.has(key) && !Object.hasOwn(out, key);
   for (const chunk of readPngChunks(png)) {
-    const entry = textChunk(chunk);
-    if (entry && !(entry[0] in out)) out[entry[0]] = entry[1];
+    const entry = textChunk(chunk, wanted, inflater);
+    if (entry && !Object.hasOwn(out, entry[0])) out[entry[0]] = entry[1];
   }
   return out;
 }
@@ -99,8 +141,8 @@ function isApiGraph(value: unknown): value is ComfyGraph {
 }
 
 /** The `prompt` (API graph) and `workflow` (UI workflow) a ComfyUI PNG carries, when present. */
-export function readComfyPng(png: Buffer): ComfyPngMetadata {
-  const text = readPngText(png);
+export function readComfyPng(png: Buffer, opts: Pick<PngTextOptions, 'maxInflatedBytes'> = {}): ComfyPngMetadata {
+  const text = readPngText(png, { ...opts, inflate: COMFY_TEXT_KEYS });
   const out: ComfyPngMetadata = { text };
   if (text.prompt !== undefined) {
     const prompt = parseJson(text.prompt, 'prompt');
