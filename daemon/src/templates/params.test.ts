@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ComfyGraph } from '@comfygate/shared';
 import { uiToApi } from './convert.js';
@@ -6,8 +7,12 @@ import { objectInfo, type UiBuilder } from './fixtures/support.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
 
+/** Flux / SD3 classes (custom sampling, guiders, loaders) as ComfyUI's /object_info reports them (fixtures/README.md). */
+const fluxInfo = (): ObjectInfo => JSON.parse(fs.readFileSync(new URL('./fixtures/object_info.flux.json', import.meta.url), 'utf8')) as ObjectInfo;
+
 const info: ObjectInfo = {
   ...objectInfo(),
+  ...fluxInfo(),
   ControlNetApplyAdvanced: {
     input: { required: { positive: ['CONDITIONING'], negative: ['CONDITIONING'], control_net: ['CONTROL_NET'], image: ['IMAGE'], strength: ['FLOAT', { default: 1, min: 0, max: 10 }] } },
     output: ['CONDITIONING', 'CONDITIONING'],
@@ -111,5 +116,111 @@ describe('detectParams', () => {
     g['3'] = { class_type: 'KSamplerAdvanced', inputs: { ...g['3']!.inputs, noise_seed: 7, add_noise: 'enable', start_at_step: 0, end_at_step: 10000, return_with_leftover_noise: 'disable' } };
     delete g['3'].inputs.seed;
     expect(names(g)).toContain('seed=3.noise_seed');
+  });
+});
+
+const FLUX_PROMPT =
+  'cute anime girl with massive fluffy fennec ears and a big fluffy tail blonde messy long hair blue eyes wearing a maid outfit with a long black gold leaf pattern dress and a white apron mouth open holding a fancy black forest cake with candles on top in the kitchen of an old dark Victorian mansion lit by candlelight with a bright window to the foggy forest and very expensive stuff everywhere';
+
+/**
+ * ComfyUI's Flux dev example (ComfyUI_examples/flux, flux_dev_example.png) in API form, written by hand: UNETLoader →
+ * ModelSamplingFlux, DualCLIPLoader → CLIPTextEncode → FluxGuidance → BasicGuider, RandomNoise, KSamplerSelect,
+ * BasicScheduler, EmptySD3LatentImage → SamplerCustomAdvanced. The editor's width/height PrimitiveNodes are literals.
+ */
+function fluxDev(): ComfyGraph {
+  return {
+    '6': { class_type: 'CLIPTextEncode', inputs: { text: FLUX_PROMPT, clip: ['11', 0] } },
+    '8': { class_type: 'VAEDecode', inputs: { samples: ['13', 0], vae: ['10', 0] } },
+    '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
+    '10': { class_type: 'VAELoader', inputs: { vae_name: 'ae.safetensors' } },
+    '11': { class_type: 'DualCLIPLoader', inputs: { clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors', type: 'flux', device: 'default' } },
+    '12': { class_type: 'UNETLoader', inputs: { unet_name: 'flux1-dev.safetensors', weight_dtype: 'default' } },
+    '13': { class_type: 'SamplerCustomAdvanced', inputs: { noise: ['25', 0], guider: ['22', 0], sampler: ['16', 0], sigmas: ['17', 0], latent_image: ['27', 0] } },
+    '16': { class_type: 'KSamplerSelect', inputs: { sampler_name: 'euler' } },
+    '17': { class_type: 'BasicScheduler', inputs: { scheduler: 'simple', steps: 20, denoise: 1, model: ['30', 0] } },
+    '22': { class_type: 'BasicGuider', inputs: { model: ['30', 0], conditioning: ['26', 0] } },
+    '25': { class_type: 'RandomNoise', inputs: { noise_seed: 219670278747233 } },
+    '26': { class_type: 'FluxGuidance', inputs: { guidance: 3.5, conditioning: ['6', 0] } },
+    '27': { class_type: 'EmptySD3LatentImage', inputs: { width: 1024, height: 1024, batch_size: 1 } },
+    '30': { class_type: 'ModelSamplingFlux', inputs: { max_shift: 1.15, base_shift: 0.5, width: 1024, height: 1024, model: ['12', 0] } },
+  };
+}
+
+describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
+  it('finds the parameters of ComfyUI\'s Flux dev example on the nodes feeding SamplerCustomAdvanced', () => {
+    expect(detectParams(fluxDev(), info)).toEqual([
+      { name: 'prompt', node: '6', input: 'text', type: 'string', default: FLUX_PROMPT },
+      { name: 'seed', node: '25', input: 'noise_seed', type: 'int', default: 219670278747233, min: 0, max: SEED_MAX },
+      { name: 'steps', node: '17', input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
+      { name: 'guidance', node: '26', input: 'guidance', type: 'float', default: 3.5, min: 0, max: 100 },
+      { name: 'sampler_name', node: '16', input: 'sampler_name', type: 'enum', default: 'euler', options: SAMPLERS },
+      { name: 'scheduler', node: '17', input: 'scheduler', type: 'enum', default: 'simple', options: SCHEDULERS },
+      { name: 'denoise', node: '17', input: 'denoise', type: 'float', default: 1, min: 0, max: 1 },
+      { name: 'width', node: '27', input: 'width', type: 'int', default: 1024, min: 16, max: 16384 },
+      { name: 'height', node: '27', input: 'height', type: 'int', default: 1024, min: 16, max: 16384 },
+      { name: 'batch_size', node: '27', input: 'batch_size', type: 'int', default: 1, min: 1, max: 4096 },
+      { name: 'model', node: '12', input: 'unet_name', type: 'enum', default: 'flux1-dev.safetensors', options: ['flux1-dev.safetensors', 'flux1-schnell.safetensors'] },
+    ]);
+  });
+
+  it('reads CFGGuider (prompt, negative, cfg) and CLIPTextEncodeFlux (t5xxl is the prompt, clip_l its own parameter)', () => {
+    const g = fluxDev();
+    g['6'] = { class_type: 'CLIPTextEncodeFlux', inputs: { clip_l: 'a cat', t5xxl: 'a cat on a sofa', guidance: 3.5, clip: ['11', 0] } };
+    g['7'] = { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['11', 0] } };
+    g['22'] = { class_type: 'CFGGuider', inputs: { model: ['30', 0], positive: ['26', 0], negative: ['7', 0], cfg: 2 } };
+    const found = names(g);
+    expect(found).toEqual([
+      'prompt=6.t5xxl', 'prompt_clip_l=6.clip_l', 'negative=7.text', 'seed=25.noise_seed', 'steps=17.steps', 'cfg=22.cfg', 'guidance=26.guidance',
+      'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise', 'width=27.width', 'height=27.height', 'batch_size=27.batch_size',
+      'model=12.unet_name',
+    ]);
+    // FluxGuidance overrides the encoder's guidance, so only its value is a parameter; without it, the encoder's is.
+    g['22']!.inputs.positive = ['6', 0];
+    expect(names(g).filter((n) => n.startsWith('guidance'))).toEqual(['guidance=6.guidance']);
+  });
+
+  it('numbers a second SamplerCustomAdvanced pass; shared noise and sampler nodes stay one parameter, a shared seed primitive too', () => {
+    const g = fluxDev();
+    g['40'] = { class_type: 'LatentUpscale', inputs: { samples: ['13', 0], upscale_method: 'nearest-exact', width: 1536, height: 1536, crop: 'disabled' } };
+    g['41'] = { class_type: 'BasicScheduler', inputs: { scheduler: 'beta', steps: 10, denoise: 0.45, model: ['30', 0] } };
+    // The second pass gets a lower id than the first: numbering follows the pipeline.
+    g['2'] = { class_type: 'SamplerCustomAdvanced', inputs: { noise: ['25', 0], guider: ['22', 0], sampler: ['16', 0], sigmas: ['41', 0], latent_image: ['40', 0] } };
+    g['8']!.inputs.samples = ['2', 0];
+    g['50'] = { class_type: 'PrimitiveInt', inputs: { value: 7 } };
+    g['25']!.inputs.noise_seed = ['50', 0];
+    expect(names(g)).toEqual([
+      'prompt=6.text', 'seed=50.value', 'steps=17.steps', 'guidance=26.guidance', 'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise',
+      'width=27.width', 'height=27.height', 'batch_size=27.batch_size',
+      'steps_2=41.steps', 'scheduler_2=41.scheduler', 'denoise_2=41.denoise',
+      'model=12.unet_name',
+    ]);
+  });
+
+  it('reads SamplerCustom\'s sampler and sigmas inputs, and DisableNoise leaves no seed', () => {
+    const g = fluxDev();
+    g['13'] = { class_type: 'SamplerCustom', inputs: { model: ['30', 0], add_noise: true, noise_seed: 3, cfg: 1, positive: ['26', 0], negative: ['26', 0], sampler: ['16', 0], sigmas: ['17', 0], latent_image: ['27', 0] } };
+    expect(names(g).slice(0, 8)).toEqual(['prompt=6.text', 'seed=13.noise_seed', 'steps=17.steps', 'cfg=13.cfg', 'guidance=26.guidance', 'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise']);
+    const h = fluxDev();
+    h['25'] = { class_type: 'DisableNoise', inputs: {} };
+    expect(names(h).filter((n) => n.startsWith('seed'))).toEqual([]);
+  });
+
+  it('finds the parameters of an SD3.5 graph (KSampler on EmptySD3LatentImage), and CLIPTextEncodeSD3\'s three texts', () => {
+    const g: ComfyGraph = {
+      '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd3.5_large_fp8_scaled.safetensors' } },
+      '16': { class_type: 'CLIPTextEncode', inputs: { text: 'a bottle with a rainbow galaxy inside it on top of a wooden table', clip: ['4', 1] } },
+      '40': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
+      '53': { class_type: 'EmptySD3LatentImage', inputs: { width: 1024, height: 1024, batch_size: 1 } },
+      '3': { class_type: 'KSampler', inputs: { seed: 585483408983215, steps: 20, cfg: 4.01, sampler_name: 'euler', scheduler: 'sgm_uniform', denoise: 1, model: ['4', 0], positive: ['16', 0], negative: ['40', 0], latent_image: ['53', 0] } },
+      '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
+      '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
+    };
+    expect(names(g)).toEqual([
+      'prompt=16.text', 'negative=40.text', 'seed=3.seed', 'steps=3.steps', 'cfg=3.cfg', 'sampler_name=3.sampler_name', 'scheduler=3.scheduler', 'denoise=3.denoise',
+      'width=53.width', 'height=53.height', 'batch_size=53.batch_size', 'checkpoint=4.ckpt_name',
+    ]);
+    expect(detectParams(g, info).find((p) => p.name === 'width')).toMatchObject({ min: 16, max: 16384 });
+    g['16'] = { class_type: 'CLIPTextEncodeSD3', inputs: { clip_l: 'l', clip_g: 'g', t5xxl: 't5', empty_padding: 'none', clip: ['4', 1] } };
+    expect(names(g).slice(0, 4)).toEqual(['prompt=16.t5xxl', 'prompt_clip_l=16.clip_l', 'prompt_clip_g=16.clip_g', 'negative=40.text']);
   });
 });

@@ -1,26 +1,40 @@
 /**
  * Finds a template's obvious parameters in an API graph (DESIGN.md §3): prompt and negative through each
- * sampler's conditioning, seed/steps/cfg/sampler_name/scheduler/denoise on the sampler, width/height/batch_size
- * on the latent it starts from, checkpoint, LoRAs and loaded images. Types, bounds and options come from
- * /object_info. Rules that keep names unambiguous:
+ * sampler's conditioning, seed/steps/cfg/guidance/sampler_name/scheduler/denoise where the sampler takes them
+ * from, width/height/batch_size on the latent it starts from, checkpoint or diffusion model, LoRAs and loaded
+ * images. Types, bounds and options come from /object_info. Rules that keep names unambiguous:
  * - Samplers are numbered in pipeline order: one fed (through any path) by another sampler comes after it;
  *   ties go by node id. The first sampler's names are plain (`seed`), the n-th gets `_n` (`seed_2`, `denoise_2`).
+ * - The custom-sampling family keeps its settings on the nodes feeding the sampler: SamplerCustomAdvanced's
+ *   noise (RandomNoise: `seed`), guider (BasicGuider, CFGGuider: prompts, `cfg`), sampler (KSamplerSelect:
+ *   `sampler_name`) and sigmas (BasicScheduler: `steps`, `scheduler`, `denoise`); SamplerCustom's sampler and sigmas.
+ * - `guidance` is the first node with a guidance input on the way from the positive conditioning to its text
+ *   (FluxGuidance, else CLIPTextEncodeFlux): the value that reaches the model.
  * - An input is bound at most once: a prompt node shared by both passes of a hires fix is `prompt` only.
  * - A value linked from a Primitive* node is bound on that node's `value` input (shared seeds stay one).
  * - Only literal values are bound; anything still linked, or not declared by the class, is left alone.
- * - Checkpoints and images are numbered by node id (`checkpoint`, `checkpoint_2`; `image`, `image2`), LoRAs by
- *   their place in the chain from the checkpoint (`lora1`, `lora1_strength_model`, `lora1_strength_clip`).
+ * - Checkpoints, diffusion models and images are numbered by node id (`checkpoint`, `checkpoint_2`; `model`,
+ *   `model_2`; `image`, `image2`), LoRAs by their place in the chain from the loader (`lora1`,
+ *   `lora1_strength_model`, `lora1_strength_clip`).
  */
 import type { ComfyGraph, TemplateParam } from '@comfygate/shared';
 import { comboOptions, findInput, specOptions, specType, type InputSpec, type ObjectInfo } from './objectInfo.js';
-import { ancestors, byId, isLink, traceLatentSource, traceText } from './trace.js';
+import { ancestors, byId, isLink, promptInputs, traceLatentSource, traceText } from './trace.js';
 
-/** Sampler classes: which input is the seed and which others become parameters. */
-const SAMPLERS: Record<string, { seed: string; fields: string[] }> = {
-  KSampler: { seed: 'seed', fields: ['steps', 'cfg', 'sampler_name', 'scheduler', 'denoise'] },
-  KSamplerAdvanced: { seed: 'noise_seed', fields: ['steps', 'cfg', 'sampler_name', 'scheduler'] },
-  SamplerCustom: { seed: 'noise_seed', fields: ['cfg'] },
+/**
+ * Sampler classes, with the inputs whose source nodes hold more of its settings (the custom-sampling family).
+ * Settings are looked up by input name on the sampler, then on those nodes in this order.
+ */
+const SAMPLERS: Record<string, { parts: string[] }> = {
+  KSampler: { parts: [] },
+  KSamplerAdvanced: { parts: [] },
+  SamplerCustom: { parts: ['sampler', 'sigmas'] },
+  SamplerCustomAdvanced: { parts: ['noise', 'guider', 'sampler', 'sigmas'] },
 };
+/** Conditioning inputs → parameter: on KSampler and CFGGuider `positive`/`negative`, on BasicGuider `conditioning`. */
+const CONDITIONING: Array<[string, 'prompt' | 'negative']> = [['positive', 'prompt'], ['conditioning', 'prompt'], ['negative', 'negative']];
+/** Settings bound per sampler after the prompts and the seed, in this order (`guidance` comes from the prompt path). */
+const FIELDS = ['steps', 'cfg', 'guidance', 'sampler_name', 'scheduler', 'denoise'];
 
 /** Backend nodes that only hold one value; binding through them keeps a shared value one parameter. */
 const PRIMITIVES = new Set(['PrimitiveInt', 'PrimitiveFloat', 'PrimitiveString', 'PrimitiveStringMultiline', 'PrimitiveBoolean']);
@@ -86,16 +100,36 @@ function orderedSamplers(graph: ComfyGraph): string[] {
   return ids.sort((a, b) => depth.get(a)! - depth.get(b)! || byId(a, b));
 }
 
+/** Binds `name` to the first of `nodes` that has one of `inputs` (a linked value there binds nothing). */
+function bindFirst(b: Binder, graph: ComfyGraph, name: string, nodes: string[], inputs: string[]): void {
+  for (const id of nodes) {
+    const input = inputs.find((i) => graph[id]?.inputs[i] !== undefined);
+    if (input) return b.bind(name, id, input);
+  }
+}
+
 function bindSampler(b: Binder, graph: ComfyGraph, info: ObjectInfo, id: string, suffix: string, samplers: Set<string>): void {
   const node = graph[id]!;
-  const conf = SAMPLERS[node.class_type]!;
-  for (const [input, name] of [['positive', 'prompt'], ['negative', 'negative']] as const) {
+  const parts = SAMPLERS[node.class_type]!.parts.flatMap((input) => {
     const link = node.inputs[input];
+    return isLink(link) && graph[link[0]] ? [link[0]] : [];
+  });
+  const nodes = [id, ...parts];
+  let guidance: string | undefined;
+  for (const [input, name] of CONDITIONING) {
+    const holder = nodes.find((n) => isLink(graph[n]!.inputs[input]));
+    const link = holder === undefined ? undefined : graph[holder]!.inputs[input];
     const text = isLink(link) ? traceText(graph, info, link) : undefined;
-    if (text) b.bind(`${name}${suffix}`, text, 'text');
+    if (!text) continue;
+    // The main prompt input gets the plain name, the other encoders' texts their input name: prompt_clip_l.
+    promptInputs(graph, info, text.node).forEach((key, i) => b.bind(i === 0 ? `${name}${suffix}` : `${name}_${key}${suffix}`, text.node, key));
+    if (name === 'prompt') guidance ??= text.path.find((n) => graph[n]!.inputs.guidance !== undefined);
   }
-  b.bind(`seed${suffix}`, id, conf.seed);
-  for (const field of conf.fields) b.bind(`${field}${suffix}`, id, field);
+  bindFirst(b, graph, `seed${suffix}`, nodes, ['seed', 'noise_seed']);
+  for (const field of FIELDS) {
+    if (field !== 'guidance') bindFirst(b, graph, `${field}${suffix}`, nodes, [field]);
+    else if (guidance !== undefined) b.bind(`guidance${suffix}`, guidance, 'guidance');
+  }
   const latent = node.inputs.latent_image;
   const source = isLink(latent) ? traceLatentSource(graph, info, latent, samplers) : undefined;
   if (source) for (const field of ['width', 'height', 'batch_size']) b.bind(`${field}${suffix}`, source, field);
@@ -113,7 +147,9 @@ export function detectParams(graph: ComfyGraph, info: ObjectInfo): TemplateParam
   const samplers = orderedSamplers(graph);
   samplers.forEach((id, i) => bindSampler(b, graph, info, id, i === 0 ? '' : `_${i + 1}`, new Set(samplers)));
   const ids = Object.keys(graph).sort(byId);
-  ids.filter((id) => graph[id]!.inputs.ckpt_name !== undefined).forEach((id, i) => b.bind(i === 0 ? 'checkpoint' : `checkpoint_${i + 1}`, id, 'ckpt_name'));
+  for (const [input, base] of [['ckpt_name', 'checkpoint'], ['unet_name', 'model']] as const) {
+    ids.filter((id) => graph[id]!.inputs[input] !== undefined).forEach((id, i) => b.bind(i === 0 ? base : `${base}_${i + 1}`, id, input));
+  }
   orderedLoras(graph).forEach((id, i) => {
     for (const [input, suffix] of [['lora_name', ''], ['strength_model', '_strength_model'], ['strength_clip', '_strength_clip']]) {
       b.bind(`lora${i + 1}${suffix}`, id, input as string);

@@ -39,21 +39,32 @@ function linkedInputsOfType(graph: ComfyGraph, info: ObjectInfo, id: string, typ
   });
 }
 
+/** STRING inputs that hold a prompt: `text` (CLIPTextEncode and kin), or the per-encoder texts of CLIPTextEncodeFlux / SD3. */
+export const PROMPT_INPUTS = ['text', 't5xxl', 'clip_l', 'clip_g'] as const;
+
+/** The prompt inputs a node declares as STRING, in PROMPT_INPUTS order. */
+export function promptInputs(graph: ComfyGraph, info: ObjectInfo, id: string): string[] {
+  const def = info[graph[id]?.class_type ?? ''];
+  if (!def) return [];
+  const inputs = declaredInputs(def);
+  return PROMPT_INPUTS.filter((name) => inputs.some((d) => d.name === name && specType(d.spec) === 'STRING'));
+}
+
 /**
- * The node whose STRING `text` input encodes the conditioning behind `link`. Conditioning nodes in between are
- * passed when they have one conditioning input, or several of which one is named like the output followed
- * (ControlNetApplyAdvanced's positive/negative). ConditioningCombine and the like stop the walk.
+ * The text encoder behind the conditioning of `link` (a node with a STRING prompt input, see PROMPT_INPUTS), and
+ * every node passed on the way there, nearest first, the encoder last. Conditioning nodes in between are passed
+ * when they have one conditioning input (FluxGuidance), or several of which one is named like the output
+ * followed (ControlNetApplyAdvanced's positive/negative). ConditioningCombine and the like stop the walk.
  */
-export function traceText(graph: ComfyGraph, info: ObjectInfo, link: ApiLink): string | undefined {
-  const seen = new Set<string>();
+export function traceText(graph: ComfyGraph, info: ObjectInfo, link: ApiLink): { node: string; path: string[] } | undefined {
+  const path: string[] = [];
   let [id, slot] = link;
-  while (!seen.has(id)) {
-    seen.add(id);
+  while (!path.includes(id)) {
+    path.push(id);
     const node = graph[id];
     const def = node ? info[node.class_type] : undefined;
     if (!node || !def) return undefined;
-    const text = declaredInputs(def).find((d) => d.name === 'text');
-    if (text && specType(text.spec) === 'STRING') return id;
+    if (promptInputs(graph, info, id).length > 0) return { node: id, path };
     const inputs = linkedInputsOfType(graph, info, id, 'CONDITIONING');
     const outName = def.output_name?.[slot]?.toLowerCase();
     const next = inputs.length === 1 ? inputs[0] : inputs.find(([name]) => name === outName);
