@@ -160,7 +160,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   const templates = createTemplateService({
     store,
     objectInfo,
-    capabilities: (pin) => [...engine.backends.values()].filter((b) => !pin || b.name === pin).flatMap((b) => (b.capabilities ? [b.capabilities] : [])),
+    capabilities: (pin) => {
+      const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
+      return { known: pool.flatMap((b) => (b.capabilities ? [b.capabilities] : [])), complete: pool.every((b) => b.capabilities) };
+    },
     maxPixels: config.security.maxPixels,
   });
   await templates.ensureBuiltins();

@@ -95,3 +95,21 @@ it('presets and enhancement write the template\'s own prompt parameter, wherever
   expect(sent['20']!.inputs.text).toBe('second pass');
   expect(sent['7']!.inputs.text).toMatch(/, colour$/);
 });
+
+it('enum parameters take what any backend offers now, and a default no backend has is named at submit', async () => {
+  await using a = await startFakeComfy({ stepMs: 1, models: { checkpoints: ['a-only.safetensors'] } });
+  await using b = await startFakeComfy({ stepMs: 1, models: { checkpoints: ['b-only.safetensors'] } });
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: a.url }, { name: 'b', url: b.url }] });
+  await waitFor(() => g.daemon.backends().every((x) => x.nodes !== null), { what: 'capabilities known' });
+  // Imported while only backend a's list is seen: its checkpoint enum would hold a-only alone.
+  const created = await jsonBody(await post(g, '/v1/templates', { name: 'pick', graph: txt2img({ ckpt: 'a-only.safetensors' }) }));
+  expect(created.params.find((p: { name: string }) => p.name === 'checkpoint')).toMatchObject({ type: 'enum' });
+  const schema = await jsonBody(await g.fetch('/v1/templates/pick/schema'));
+  expect(schema.properties.checkpoint.enum.sort()).toEqual(['a-only.safetensors', 'b-only.safetensors']);
+
+  const onB = await g.client.waitForJob((await g.client.createJob({ template: 'pick', params: { checkpoint: 'b-only.safetensors' } })).id);
+  expect([onB.state, onB.backend]).toEqual(['succeeded', 'b']);
+  expect(await refused(await post(g, '/v1/jobs', { template: 'txt2img', params: { sampler: 'warp', checkpoint: 'a-only.safetensors' } }))).toEqual([400, expect.stringContaining("sampler: 'warp' is not one of")]);
+  expect(await refused(await post(g, '/v1/jobs', { template: 'txt2img', params: { prompt: 'x' } })))
+    .toEqual([400, "checkpoint: the template's 'v1-5-pruned-emaonly.safetensors' is on no backend; give one of a-only.safetensors, b-only.safetensors"]);
+});

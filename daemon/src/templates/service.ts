@@ -17,6 +17,7 @@ import { detectParams } from './params.js';
 import { PngError, readComfyPng } from './png.js';
 import { VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
 import { checkExplicitParams } from './explicit.js';
+import { unavailableDefaults, withLiveOptions } from './options.js';
 import { jsonSafe, paramsSchema, requiredParams } from './schema.js';
 import type { PromptTargets } from './prompts.js';
 
@@ -32,11 +33,17 @@ export interface Instance {
   prompts: PromptTargets;
 }
 
+/** What the backends a job may run on can do: those known, and whether every one of them is known. */
+export interface BackendCapabilities {
+  known: Capabilities[];
+  complete: boolean;
+}
+
 export interface TemplateDeps {
   store: Store;
   objectInfo: () => Promise<ObjectInfo>;
   /** Capabilities of the backends a job may run on (all, or the pinned one), for built-ins that choose a graph. */
-  capabilities: (backend?: string) => Capabilities[];
+  capabilities: (backend?: string) => BackendCapabilities;
   maxPixels: number;
 }
 
@@ -117,6 +124,11 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     return converted.graph;
   };
 
+  const completeCaps = () => {
+    const { known, complete } = deps.capabilities();
+    return complete ? known : null;
+  };
+
   const imageSize = async (id: string) => {
     const resolved = await deps.store.assets.resolve(id);
     const asset = resolved && (await deps.store.assets.get(resolved.sha256));
@@ -126,10 +138,15 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   /** The graph, parameter map and values for one job: the template's own, or what a choosing built-in picks. */
   const concrete = async (t: TemplateRecord, values: Record<string, unknown>, backend?: string): Promise<Concrete> => {
     const builtin = t.builtin ? builtinNamed(t.name) : undefined;
-    if (!builtin?.choose) return { variant: null, graph: parseExact(t.graphJson) as ComfyGraph, params: paramsOf(t), values: { ...values }, warning: null };
-    const c = await builtin.choose(values, { capabilities: deps.capabilities(backend), imageSize, maxPixels: deps.maxPixels });
+    const { known, complete } = deps.capabilities(backend);
+    const caps = complete ? known : null;
+    if (!builtin?.choose) {
+      const graph = parseExact(t.graphJson) as ComfyGraph;
+      return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
+    }
+    const c = await builtin.choose(values, { capabilities: known, imageSize, maxPixels: deps.maxPixels });
     const params = TemplateParamMap.parse(c.params);
-    return { ...c, graph: withDefaults(c.graph, params), params, values: { ...c.values } };
+    return { ...c, graph: withDefaults(c.graph, params), params: withLiveOptions(c.graph, params, caps), values: { ...c.values } };
   };
 
   /**
@@ -166,7 +183,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async schema(idOrName) {
       const t = await record(idOrName);
       const extra = t.builtin ? builtinNamed(t.name)?.extraSchema : undefined;
-      const schema = paramsSchema(t.name, paramsOf(t));
+      const schema = paramsSchema(t.name, withLiveOptions(parseExact(t.graphJson) as ComfyGraph, paramsOf(t), completeCaps()));
       return extra ? { ...schema, properties: { ...(schema.properties as object), ...extra } } : schema;
     },
     async instantiate(idOrName, values, opts = {}) {
@@ -178,6 +195,8 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       }
       const missing = requiredParams(params).filter((name) => given[name] === undefined);
       if (missing.length > 0) throw bad(missing.map((n) => `${n}: required (an asset id from POST /v1/assets)`).join('; '), missing.map((param) => ({ param, message: 'required' })));
+      const unavailable = unavailableDefaults(graph, params, given);
+      if (unavailable.length > 0) throw bad(unavailable.join('; '));
       const applied = applyParams(graph, params, given);
       if (!applied.ok) throw bad(applied.errors.map((e) => e.message).join('; '), applied.errors);
       // Image parameters take asset ids; the engine uploads them to whichever backend runs the job.
