@@ -1,4 +1,5 @@
 import type { ComfyGraph } from '@comfygate/shared';
+import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
 import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
 
 /** Templates every daemon has. Graphs from comfyui-protocol.md §6; parameter maps written by hand. */
@@ -97,12 +98,9 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
   },
   {
     name: 'remove-background',
-    description: 'Remove the background (needs a RemoveBackground custom node; only backends that have it get the job)',
-    graph: {
-      '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
-      '2': { class_type: 'RemoveBackground', inputs: { image: ['1', 0] } },
-      '3': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_nobg', images: ['2', 0] } },
-    },
-    params: [{ name: 'image', node: '1', input: 'image', type: 'image' }],
+    description: 'Remove the background (needs ComfyUI-Inspyrenet-Rembg, or a RemoveBackground node; only backends that have one get the job)',
+    graph: REMOVE_BG_GRAPH,
+    params: REMOVE_BG_PARAMS,
+    choose: chooseRemoveBackground,
   },
 ];

@@ -144,7 +144,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       const graph = parseExact(t.graphJson) as ComfyGraph;
       return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
     }
-    const c = await builtin.choose(values, { capabilities: known, imageSize, maxPixels: deps.maxPixels });
+    const c = await builtin.choose(values, { capabilities: known, complete, imageSize, maxPixels: deps.maxPixels });
     const params = TemplateParamMap.parse(c.params);
     return { ...c, graph: withDefaults(c.graph, params), params: withLiveOptions(c.graph, params, caps), values: { ...c.values } };
   };

@@ -11,6 +11,8 @@ import { GatewayError } from '../errors.js';
 export interface ChoiceContext {
   /** What the backends the job may run on can do (last known for a backend that is down). */
   capabilities: Capabilities[];
+  /** Whether every backend of the pool is in `capabilities` (false while one was never reached). */
+  complete: boolean;
   /** The pixel size of an image asset (asset id, output id or sha256), null when unknown. */
   imageSize(assetId: string): Promise<{ width: number; height: number } | null>;
   maxPixels: number;

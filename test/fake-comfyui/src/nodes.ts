@@ -291,8 +291,22 @@ const CORE_NODES: NodeDef[] = [
   },
 ];
 
+/** Real custom nodes the fake can pretend to have, with their declared inputs (run as IMAGE passthroughs). */
+const KNOWN_CUSTOM_NODES: Record<string, NodeDef> = {
+  // john-mnz/ComfyUI-Inspyrenet-Rembg, nodes.py: InspyrenetRembg
+  InspyrenetRembg: {
+    name: 'InspyrenetRembg',
+    displayName: 'Inspyrenet Rembg',
+    pythonModule: 'custom_nodes.ComfyUI-Inspyrenet-Rembg',
+    category: 'image',
+    inputs: () => ({ required: { image: ['IMAGE'], torchscript_jit: [['default', 'on']] } }),
+    returnTypes: ['IMAGE', 'MASK'],
+  },
+};
+
 /** A simple custom node: IMAGE in, IMAGE out (e.g. 'RemoveBackground'), for capability routing tests. */
 export function extraNodeDef(name: string): NodeDef {
+  if (KNOWN_CUSTOM_NODES[name]) return KNOWN_CUSTOM_NODES[name];
   return {
     name,
     pythonModule: 'custom_nodes.comfygate_fake_extras',
