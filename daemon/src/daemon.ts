@@ -21,10 +21,10 @@ import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
 import { sweep, type SweepReport } from './assets/retention.js';
 import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index.js';
-import { createTemplateService, type TemplateService } from './templates/service.js';
-import { chainRunner, chainView, imageParamOf } from './templates/chains.js';
+import { createTemplateService, type TemplateDeps, type TemplateService } from './templates/service.js';
+import { chainChecker, chainRunner, chainView } from './templates/chains.js';
 import { stylePrompts } from './templates/prompts.js';
-import { enhancePrompt } from './templates/enhancer.js';
+import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 import { startWatchService, type WatchService } from './watch/service.js';
@@ -37,6 +37,8 @@ export interface SubmitOptions {
   caller?: string;
   /** The caller's daily quota, taken in the job's insert (a replay of an Idempotency-Key takes none). */
   quota?: QuotaClaim;
+  /** Prompt rewrites already made in this request: a batch passes one, so each distinct prompt is enhanced once. */
+  enhanced?: EnhanceMemo;
 }
 
 
@@ -157,7 +159,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (!b) throw new GatewayError({ code: 'backend_unavailable', message: "no ComfyUI backend is up: importing a workflow needs one's /object_info" });
     return (await b.http.objectInfo()) as unknown as ObjectInfo;
   };
-  const templates = createTemplateService({
+  const templateDeps: TemplateDeps = {
     store,
     objectInfo,
     capabilities: (pin) => {
@@ -165,7 +167,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       return { known: pool.flatMap((b) => (b.capabilities ? [b.capabilities] : [])), complete: pool.every((b) => b.capabilities) };
     },
     maxPixels: config.security.maxPixels,
-  });
+  };
+  const templates = createTemplateService(templateDeps);
+  const checkChain = chainChecker(templateDeps);
   await templates.ensureBuiltins();
 
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
@@ -179,8 +183,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     }
   };
 
-  /** Read at each job: the enhancer config may change while the daemon runs. */
-  const enhancer = () => (config.enhancer ? (prompt: string) => enhancePrompt(config.enhancer!, prompt) : null);
+  /** Read at each job: the enhancer config may change while the daemon runs. Each prompt is sent once per request. */
+  const enhancer = (memo: EnhanceMemo = new Map()) => (config.enhancer ? (prompt: string) => enhanceOnce(config.enhancer!, memo, prompt) : null);
 
   /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
   const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
@@ -190,8 +194,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
-    for (const step of spec.then ?? []) await imageParamOf(templates, step); // a broken chain is refused now, not halfway
-    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(), targets: base.prompts });
+    await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
+    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
@@ -239,10 +243,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     : null;
 
   // Follow-up steps of chains are created as their previous step succeeds (see templates/chains.ts).
-  const runChains = chainRunner({
+  const chains = chainRunner({
     store,
     templates,
-    warn: async (jobId, message) => void (await store.events.append('job:warning', jobId, { message })),
     submitStep: async (parent, step, rest, imageParam, image) => {
       const spec = parseOrThrow(CreateJob, { template: step.template, params: { ...step.params, [imageParam]: image }, postprocess: step.postprocess, then: rest, priority: parent.priority, client: parent.client });
       const { warning, ...prepared } = await prepareJob(spec, {});
@@ -250,9 +253,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       await store.jobs.create({ id, ...prepared, parentJobId: parent.id, idempotencyKey: null, requestHash: null });
       if (warning) await store.events.append('job:warning', id, { message: warning });
       engine.kick();
+      return id;
     },
   });
-  const offChains = opts.runEngine === false ? () => {} : store.onEvent((e) => void runChains(e).catch((err) => log.error({ err }, 'chain step failed')));
+  const offChains = opts.runEngine === false ? () => {} : store.onEvent((e) => void chains.onEvent(e).catch((err) => log.error({ err }, 'chain step failed')));
+  // Steps whose previous one succeeded while no daemon listened (a restart, a crash, a shutdown mid-job) are made now.
+  if (opts.runEngine !== false) await chains.resume().catch((err: unknown) => log.error({ err }, 'resuming chains failed'));
   let watch: WatchService | null = null;
   const daemon: Daemon = {
     config,

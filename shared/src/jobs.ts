@@ -181,5 +181,6 @@ export const ChainView = z.object({
   steps: z.array(z.object({ jobId: z.string(), state: JobState, template: z.string().nullable() })),
   pending: z.array(ChainStep),
   state: z.enum(['running', 'succeeded', 'failed', 'canceled']),
+  stoppedReason: z.string().nullable().describe('why the chain stopped before making its next step (`state` is then failed), else null; a step that failed has its reason in its own job'),
 });
 export type ChainView = z.infer<typeof ChainView>;

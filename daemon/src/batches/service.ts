@@ -6,6 +6,7 @@ import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import type { JobRecord, NewJob, Store } from '../store/types.js';
 import type { QuotaClaim } from '../store/quota.js';
+import type { EnhanceMemo } from '../templates/enhancer.js';
 import { archiveStream } from './archive.js';
 import { expandMatrix } from './matrix.js';
 
@@ -14,7 +15,8 @@ export interface BatchDeps {
   files: AssetFiles;
   /** The params of each variation of a template job. */
   variations(v: BatchVariationsParsed): Promise<{ params: Record<string, unknown>; vary: Record<string, unknown>; index: number }[]>;
-  prepareJob(spec: CreateJobParsed, opts: { caller?: string }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
+  /** `enhanced`: one per batch, so each distinct prompt is rewritten once and its jobs stay comparable. */
+  prepareJob(spec: CreateJobParsed, opts: { caller?: string; enhanced?: EnhanceMemo }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
   views(records: JobRecord[]): Promise<Job[]>;
@@ -76,8 +78,9 @@ export function createBatchService(d: BatchDeps): BatchService {
       await d.checkQueueRoom(specs.length);
       const jobs: NewJob[] = [];
       const warnings: [string, string][] = [];
+      const enhanced: EnhanceMemo = new Map();
       for (const [i, spec] of specs.entries()) {
-        const prepared = await d.prepareJob(spec, { caller }).catch((err: unknown) => {
+        const prepared = await d.prepareJob(spec, { caller, enhanced }).catch((err: unknown) => {
           if (err instanceof GatewayError) throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
           throw err;
         });

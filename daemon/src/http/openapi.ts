@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import {
-  AddBackend, Asset, Backend, Batch, CreateBatch, CreatedToken, CreateJob, CreateToken, CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse,
-  PairStarted, PairStatus, Stats, Token, Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
+  AddBackend, Asset, Backend, Batch, ChainView, ConfirmPairing, CreateBatch, CreatedToken, CreateJob, CreatePreset, CreateTemplate, CreateToken,
+  CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
+  Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
 
+/** Every route of /v1 (test/e2e/openapi.test.ts holds this list against the routes the app registers, scopes included). */
 const ROUTES: Record<string, Record<string, Op>> = {
+  '/v1/openapi.json': { get: { summary: 'This document', scope: 'read', ok: [200, null] } },
   '/v1/jobs': {
     post: { summary: 'Create a job (Idempotency-Key header honoured)', scope: 'submit', body: CreateJob, ok: [201, Job] },
     get: { summary: 'List jobs (state, client, limit, before)', scope: 'read', ok: [200, ListJobsResponse] },
@@ -18,6 +21,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a job (idempotent)', scope: 'submit', ok: [200, Job], params: ['id'] } },
   '/v1/jobs/{id}/retry': { post: { summary: 'Re-queue a failed or canceled job', scope: 'submit', ok: [200, Job], params: ['id'] } },
   '/v1/jobs/{id}/preview': { get: { summary: 'Latest preview image', scope: 'read', ok: [200, null], params: ['id'] } },
+  '/v1/jobs/{id}/chain': { get: { summary: 'The chain a job belongs to: its steps, the steps not made yet, an overall state', scope: 'read', ok: [200, ChainView], params: ['id'] } },
   '/v1/outputs/{id}': { get: { summary: 'Download an output (ETag, Range)', scope: 'read', ok: [200, null], params: ['id'] } },
   '/v1/assets': { post: { summary: 'Upload an image (raw body or multipart); answers its sha256', scope: 'submit', ok: [201, Asset] } },
   '/v1/assets/{sha256}': { get: { summary: 'Download an asset (HEAD to test presence)', scope: 'read', ok: [200, null], params: ['sha256'] } },
@@ -33,19 +37,39 @@ const ROUTES: Record<string, Record<string, Op>> = {
     post: { summary: 'Create a scoped token', scope: 'admin', body: CreateToken, ok: [201, CreatedToken] },
   },
   '/v1/tokens/{id}': { delete: { summary: 'Revoke a token', scope: 'admin', ok: [204, null], params: ['id'] } },
-  '/v1/pair': { post: { summary: 'Start pairing (no token needed)', ok: [201, PairStarted] } },
+  '/v1/pair': {
+    post: { summary: 'Start pairing (no token needed)', body: PairRequest, ok: [201, PairStarted] },
+    get: { summary: 'Pairings waiting for confirmation', scope: 'admin', ok: [200, z.array(PendingPairing)] },
+  },
   '/v1/pair/{pairingId}': { get: { summary: 'Pairing status; the token once confirmed', ok: [200, PairStatus], params: ['pairingId'] } },
-  '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', ok: [204, null] } },
+  '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', body: ConfirmPairing, ok: [204, null] } },
   '/v1/batches': { post: { summary: 'Create a batch: a list of jobs or a matrix (prompts x seeds x axes)', scope: 'submit', body: CreateBatch, ok: [201, Batch] } },
   '/v1/batches/{id}': { get: { summary: 'Batch status: counts by state, ETA', scope: 'read', ok: [200, Batch], params: ['id'] } },
   '/v1/batches/{id}/cancel': { post: { summary: 'Cancel every unfinished job of a batch', scope: 'submit', ok: [200, Batch], params: ['id'] } },
   '/v1/batches/{id}/archive': { get: { summary: 'Zip of every output with manifest.json (streamed)', scope: 'read', ok: [200, null], params: ['id'] } },
   '/v1/webhooks': {
-    get: { summary: 'Webhook subscriptions (secrets masked)', scope: 'read', ok: [200, z.array(Webhook)] },
+    get: { summary: 'Webhook subscriptions (secrets masked)', scope: 'submit', ok: [200, z.array(Webhook)] },
     post: { summary: 'Subscribe (Standard Webhooks signing); the secret is shown once', scope: 'submit', body: CreateWebhook, ok: [201, Webhook] },
   },
-  '/v1/webhooks/{id}': { delete: { summary: 'Unsubscribe', scope: 'submit', ok: [204, null], params: ['id'] } },
-  '/v1/webhooks/{id}/deliveries': { get: { summary: 'Delivery attempts, newest first', scope: 'read', ok: [200, z.array(WebhookDelivery)], params: ['id'] } },
+  '/v1/webhooks/{id}': {
+    get: { summary: 'One subscription (secret masked)', scope: 'submit', ok: [200, Webhook], params: ['id'] },
+    delete: { summary: 'Unsubscribe', scope: 'submit', ok: [204, null], params: ['id'] },
+  },
+  '/v1/webhooks/{id}/deliveries': { get: { summary: 'Delivery attempts, newest first (limit)', scope: 'submit', ok: [200, z.array(WebhookDelivery)], params: ['id'] } },
+  '/v1/templates': {
+    get: { summary: 'Workflow templates with their parameters', scope: 'read', ok: [200, z.array(Template)] },
+    post: { summary: 'Import a template: API graph, UI workflow (converted with a backend\'s /object_info) or ComfyUI PNG', scope: 'admin', body: CreateTemplate, ok: [201, Template] },
+  },
+  '/v1/templates/{id}': {
+    get: { summary: 'One template (id or name)', scope: 'read', ok: [200, Template], params: ['id'] },
+    delete: { summary: 'Delete a template (built-ins cannot be)', scope: 'admin', ok: [204, null], params: ['id'] },
+  },
+  '/v1/templates/{id}/schema': { get: { summary: 'JSON Schema of the parameters, for forms', scope: 'read', ok: [200, null], params: ['id'] } },
+  '/v1/presets': {
+    get: { summary: 'Style presets', scope: 'read', ok: [200, z.array(Preset)] },
+    post: { summary: 'Create or replace a style preset (by name)', scope: 'admin', body: CreatePreset, ok: [201, Preset] },
+  },
+  '/v1/presets/{name}': { delete: { summary: 'Delete a style preset (id or name)', scope: 'admin', ok: [204, null], params: ['name'] } },
   '/v1/watch': {
     get: { summary: 'Watched-folder rules with file counts by state', scope: 'read', ok: [200, z.array(WatchRuleView)] },
     post: { summary: 'Watch a folder (kept across restarts)', scope: 'admin', body: WatchRule, ok: [201, WatchRuleView] },

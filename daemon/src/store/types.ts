@@ -234,6 +234,18 @@ export interface PresetsRepo {
   delete(idOrName: string): Promise<boolean>;
 }
 
+/** Chains (a job's `then` steps) seen from the store: where one stopped, and where the next step is still to make. */
+export interface ChainsRepo {
+  /** Records the job created as this one's next step. */
+  advanced(jobId: string, nextJobId: string): Promise<void>;
+  /** Ends a succeeded job's chain before its next step, with why, and a `job:warning` (one transaction); false if already ended. */
+  stop(jobId: string, reason: string): Promise<boolean>;
+  /** Why the chain stopped after this job, or null. */
+  stoppedReason(jobId: string): Promise<string | null>;
+  /** Succeeded jobs with steps still to run, no next step made and no stop: a restart came between the two. */
+  unadvanced(): Promise<string[]>;
+}
+
 export interface AttemptsRepo {
   get(id: string): Promise<AttemptRecord | null>;
   forJob(jobId: string): Promise<AttemptRecord[]>;
@@ -397,6 +409,7 @@ export interface Store {
   watch: WatchRepo;
   templates: TemplatesRepo;
   presets: PresetsRepo;
+  chains: ChainsRepo;
   /** Called with every event row right after its transaction commits. */
   onEvent(listener: (e: GatewayEvent) => void): () => void;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 import type { ChainStep, ChainView, GatewayEvent, Job } from '@comfygate/shared';
 import { isTerminal } from '@comfygate/shared';
 import { GatewayError } from '../errors.js';
+import { planSpec } from '../postprocess/index.js';
 import type { JobRecord, Store } from '../store/types.js';
-import type { TemplateService } from './service.js';
+import { createTemplateService, type TemplateDeps, type TemplateService } from './service.js';
 
 /** The parameter of a step's template that takes the previous step's image; a step without one is refused. */
 export async function imageParamOf(templates: TemplateService, step: ChainStep): Promise<string> {
@@ -12,29 +13,94 @@ export async function imageParamOf(templates: TemplateService, step: ChainStep):
   return p.name;
 }
 
+/** Stands for the previous step's image while a chain is checked at submit: no asset behind it, a 64×64 size. */
+const PREVIOUS_IMAGE = 'chain:previous-output';
+
+/** The store as the template service reads it, with the stand-in image known to it (read only: nothing is written). */
+function withPreviousImage(store: Store): Store {
+  const asset = { sha256: PREVIOUS_IMAGE, bytes: 0, contentType: 'image/png', width: 64, height: 64, createdAt: 0 };
+  return {
+    ...store,
+    assets: {
+      ...store.assets,
+      resolve: async (id) => (id === PREVIOUS_IMAGE ? { sha256: PREVIOUS_IMAGE, contentType: asset.contentType, filePath: '' } : store.assets.resolve(id)),
+      get: async (sha256) => (sha256 === PREVIOUS_IMAGE ? asset : store.assets.get(sha256)),
+    },
+  };
+}
+
+/**
+ * Checks a chain's steps at submit as far as they can be without the previous step's image: each template has an
+ * image parameter, the step's values pass the template's checks (a dry run of `instantiate` with a stand-in image)
+ * and its post-processing spec holds. What depends on the real image (its size, for upscale's `scale`) is checked
+ * when the step is made; failing then ends the chain (see `chainRunner`).
+ */
+export function chainChecker(deps: TemplateDeps): (steps: readonly ChainStep[]) => Promise<void> {
+  const dry = createTemplateService({ ...deps, store: withPreviousImage(deps.store) });
+  return async (steps) => {
+    for (const [i, step] of steps.entries()) {
+      const imageParam = await imageParamOf(dry, step);
+      try {
+        await dry.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE });
+        if (step.postprocess) planSpec(step.postprocess);
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        throw new GatewayError({ code: err.code, message: `chain step ${i + 1} ('${step.template}'): ${err.message}`, details: { step: i + 1, template: step.template, errors: err.details } });
+      }
+    }
+  };
+}
+
+export interface ChainRunner {
+  /** Store listener: a job that succeeded gets its next step. */
+  onEvent(e: GatewayEvent): Promise<void>;
+  /** At start: chains whose step succeeded while nothing listened (a restart or crash in between) get their next step. */
+  resume(): Promise<void>;
+}
+
 /**
  * Runs chains: when a job that has follow-up steps succeeds, its first image output becomes the image parameter
- * of the next step, which is created as a new job linked to it. A step that fails ends the chain there.
+ * of the next step, which is created as a new job linked to it. A step that fails ends the chain there; so does
+ * a step that cannot be made (recorded on the job before it, with why, and shown by `chainView`).
  */
 export function chainRunner(deps: {
   store: Store;
   templates: TemplateService;
-  submitStep(parent: JobRecord, step: ChainStep, rest: ChainStep[], imageParam: string, image: string): Promise<void>;
-  warn(jobId: string, message: string): Promise<void>;
-}) {
-  return async (e: GatewayEvent) => {
-    if (e.type !== 'job:succeeded' || !e.jobId) return;
-    const parent = await deps.store.jobs.get(e.jobId);
-    const [step, ...rest] = (parent?.then ?? []) as ChainStep[];
-    if (!parent || !step) return;
-    const outputs = (await deps.store.outputs.forJobs([parent.id])).get(parent.id) ?? [];
-    const image = outputs.find((o) => o.kind === 'output' && o.contentType.startsWith('image/'));
+  /** Creates the step as a job; answers its id. */
+  submitStep(parent: JobRecord, step: ChainStep, rest: ChainStep[], imageParam: string, image: string): Promise<string>;
+}): ChainRunner {
+  // Jobs whose next step is being made: the listener and the startup pass never make one twice.
+  const busy = new Set<string>();
+  const advance = async (parentId: string) => {
+    if (busy.has(parentId)) return;
+    busy.add(parentId);
     try {
-      if (!image) throw new Error('the step made no image for the next one');
-      await deps.submitStep(parent, step, rest, await imageParamOf(deps.templates, step), image.id);
-    } catch (err) {
-      await deps.warn(parent.id, `chain stopped before '${step.template}': ${(err as Error).message}`);
+      const parent = await deps.store.jobs.get(parentId);
+      const [step, ...rest] = (parent?.then ?? []) as ChainStep[];
+      if (!parent || !step || parent.state !== 'succeeded') return;
+      if ((await deps.store.jobs.children(parent.id)).length > 0) return; // made already (its insert is one transaction)
+      let next: string;
+      try {
+        const outputs = (await deps.store.outputs.forJobs([parent.id])).get(parent.id) ?? [];
+        const image = outputs.find((o) => o.kind === 'output' && o.contentType.startsWith('image/'));
+        if (!image) throw new Error('the step made no image for the next one');
+        next = await deps.submitStep(parent, step, rest, await imageParamOf(deps.templates, step), image.id);
+      } catch (err) {
+        await deps.store.chains.stop(parent.id, `chain stopped before '${step.template}': ${(err as Error).message}`);
+        return;
+      }
+      await deps.store.chains.advanced(parent.id, next);
+    } finally {
+      busy.delete(parentId);
     }
+  };
+  return {
+    onEvent: async (e) => {
+      if (e.type === 'job:succeeded' && e.jobId) await advance(e.jobId);
+    },
+    resume: async () => {
+      for (const id of await deps.store.chains.unadvanced()) await advance(id);
+    },
   };
 }
 
@@ -51,8 +117,9 @@ export async function chainView(store: Store, jobId: string, views: (r: JobRecor
   }
   const jobs = await views(records);
   const last = jobs[jobs.length - 1]!;
-  const pending = last.state === 'succeeded' || !isTerminal(last.state) ? last.then : [];
+  const stoppedReason = last.state === 'succeeded' && last.then.length > 0 ? await store.chains.stoppedReason(last.id) : null;
+  const pending = !stoppedReason && (last.state === 'succeeded' || !isTerminal(last.state)) ? last.then : [];
   const failed = jobs.find((j) => j.state === 'failed' || j.state === 'canceled');
-  const state = failed ? (failed.state as 'failed' | 'canceled') : last.state === 'succeeded' && pending.length === 0 ? 'succeeded' : 'running';
-  return { steps: jobs.map((j) => ({ jobId: j.id, state: j.state, template: (j.metadata.template as string | undefined) ?? null })), pending, state };
+  const state = failed ? (failed.state as 'failed' | 'canceled') : stoppedReason ? 'failed' : last.state === 'succeeded' && pending.length === 0 ? 'succeeded' : 'running';
+  return { steps: jobs.map((j) => ({ jobId: j.id, state: j.state, template: (j.metadata.template as string | undefined) ?? null })), pending, state, stoppedReason };
 }

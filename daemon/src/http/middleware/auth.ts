@@ -36,12 +36,14 @@ export function authenticate(tokens: TokenService) {
   };
 }
 
+/** The scope a route needs; the middleware carries it as `scope` so the route table can be checked against the OpenAPI document. */
 export function need(scope: TokenScope) {
-  return (req: Request, _res: Response, next: NextFunction) => {
+  const check = (req: Request, _res: Response, next: NextFunction) => {
     if (!req.principal) return next(new GatewayError({ code: 'unauthorized', message: 'missing or invalid token (Authorization: Bearer <token>)' }));
     if (!allows(req.principal.scope, scope)) {
       return next(new GatewayError({ code: 'forbidden', message: `this token has scope '${req.principal.scope}'; '${scope}' is needed` }));
     }
     next();
   };
+  return Object.assign(check, { scope });
 }

@@ -10,6 +10,7 @@ import { makeRetentionRepo } from './retention.js';
 import { makeTemplatesRepo } from './templates.js';
 import { makeWatchRepo } from './watch.js';
 import { makePresetsRepo } from './presets.js';
+import { makeChainsRepo } from './chains.js';
 import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
@@ -60,6 +61,7 @@ export function openSqliteStore(file: string): Store {
     templates: makeTemplatesRepo(db),
     watch: makeWatchRepo(db),
     presets: makePresetsRepo(db),
+    chains: makeChainsRepo(db, tx, writeEvent),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -285,4 +285,16 @@ CREATE INDEX webhooks_job ON webhooks(job_id) WHERE job_id IS NOT NULL;
 CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
 `,
   },
+  {
+    version: 12,
+    name: 'chain steps made or stopped',
+    // chain_next: the job created as this one's next step (written just after it, so deleting that step later
+    // does not bring it back); chain_stopped: why the next step could not be created (the chain ends there).
+    // The partial index holds the chains still to advance, for the startup pass that finishes what a restart cut.
+    sql: `
+ALTER TABLE jobs ADD COLUMN chain_next TEXT;
+ALTER TABLE jobs ADD COLUMN chain_stopped TEXT;
+CREATE INDEX jobs_chain_open ON jobs(seq) WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL;
+`,
+  },
 ];
