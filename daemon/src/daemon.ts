@@ -169,7 +169,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     maxPixels: config.security.maxPixels,
   };
   const templates = createTemplateService(templateDeps);
-  const checkChain = chainChecker(templateDeps);
+  const checkChain = chainChecker(templates);
   await templates.ensureBuiltins();
 
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */

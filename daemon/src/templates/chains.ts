@@ -3,7 +3,7 @@ import { isTerminal } from '@comfygate/shared';
 import { GatewayError } from '../errors.js';
 import { planSpec } from '../postprocess/index.js';
 import type { JobRecord, Store } from '../store/types.js';
-import { createTemplateService, type TemplateDeps, type TemplateService } from './service.js';
+import type { TemplateService } from './service.js';
 
 /** The parameter of a step's template that takes the previous step's image; a step without one is refused. */
 export async function imageParamOf(templates: TemplateService, step: ChainStep): Promise<string> {
@@ -15,19 +15,7 @@ export async function imageParamOf(templates: TemplateService, step: ChainStep):
 
 /** Stands for the previous step's image while a chain is checked at submit: no asset behind it, a 64×64 size. */
 const PREVIOUS_IMAGE = 'chain:previous-output';
-
-/** The store as the template service reads it, with the stand-in image known to it (read only: nothing is written). */
-function withPreviousImage(store: Store): Store {
-  const asset = { sha256: PREVIOUS_IMAGE, bytes: 0, contentType: 'image/png', width: 64, height: 64, createdAt: 0 };
-  return {
-    ...store,
-    assets: {
-      ...store.assets,
-      resolve: async (id) => (id === PREVIOUS_IMAGE ? { sha256: PREVIOUS_IMAGE, contentType: asset.contentType, filePath: '' } : store.assets.resolve(id)),
-      get: async (sha256) => (sha256 === PREVIOUS_IMAGE ? asset : store.assets.get(sha256)),
-    },
-  };
-}
+const PREVIOUS_SIZE = { [PREVIOUS_IMAGE]: { width: 64, height: 64 } };
 
 /**
  * Checks a chain's steps at submit as far as they can be without the previous step's image: each template has an
@@ -35,13 +23,12 @@ function withPreviousImage(store: Store): Store {
  * and its post-processing spec holds. What depends on the real image (its size, for upscale's `scale`) is checked
  * when the step is made; failing then ends the chain (see `chainRunner`).
  */
-export function chainChecker(deps: TemplateDeps): (steps: readonly ChainStep[]) => Promise<void> {
-  const dry = createTemplateService({ ...deps, store: withPreviousImage(deps.store) });
+export function chainChecker(templates: TemplateService): (steps: readonly ChainStep[]) => Promise<void> {
   return async (steps) => {
     for (const [i, step] of steps.entries()) {
-      const imageParam = await imageParamOf(dry, step);
+      const imageParam = await imageParamOf(templates, step);
       try {
-        await dry.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE });
+        await templates.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE }, { imageSizes: PREVIOUS_SIZE });
         if (step.postprocess) planSpec(step.postprocess);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;

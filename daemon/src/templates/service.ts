@@ -47,6 +47,13 @@ export interface TemplateDeps {
   maxPixels: number;
 }
 
+export interface InstantiateOptions {
+  /** The backend the job is pinned to, if any: only its capabilities count. */
+  backend?: string;
+  /** Image sizes by asset id, ahead of the store's: a chain's later steps are checked before their image exists. */
+  imageSizes?: Record<string, { width: number; height: number }>;
+}
+
 export interface TemplateService {
   create(input: unknown): Promise<Template>;
   get(idOrName: string): Promise<Template>;
@@ -55,7 +62,7 @@ export interface TemplateService {
   /** A JSON schema of the parameters, for clients to render forms. */
   schema(idOrName: string): Promise<Record<string, unknown>>;
   /** The graph for a job: values checked against the parameter map, seeds drawn when not given. */
-  instantiate(idOrName: string, values: Record<string, unknown>, opts?: { backend?: string }): Promise<Instance>;
+  instantiate(idOrName: string, values: Record<string, unknown>, opts?: InstantiateOptions): Promise<Instance>;
   /** The params of each job of a variations batch (seeds set by the batch's seed mode). */
   variations(v: BatchVariationsParsed): Promise<ReturnType<typeof variationParams>>;
   ensureBuiltins(): Promise<void>;
@@ -136,15 +143,16 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   };
 
   /** The graph, parameter map and values for one job: the template's own, or what a choosing built-in picks. */
-  const concrete = async (t: TemplateRecord, values: Record<string, unknown>, backend?: string): Promise<Concrete> => {
+  const concrete = async (t: TemplateRecord, values: Record<string, unknown>, opts: InstantiateOptions): Promise<Concrete> => {
     const builtin = t.builtin ? builtinNamed(t.name) : undefined;
-    const { known, complete } = deps.capabilities(backend);
+    const { known, complete } = deps.capabilities(opts.backend);
     const caps = complete ? known : null;
     if (!builtin?.choose) {
       const graph = parseExact(t.graphJson) as ComfyGraph;
       return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
     }
-    const c = await builtin.choose(values, { capabilities: known, complete, imageSize, maxPixels: deps.maxPixels });
+    const size = async (id: string) => opts.imageSizes?.[id] ?? imageSize(id);
+    const c = await builtin.choose(values, { capabilities: known, complete, imageSize: size, maxPixels: deps.maxPixels });
     const params = TemplateParamMap.parse(c.params);
     return { ...c, graph: withDefaults(c.graph, params), params: withLiveOptions(c.graph, params, caps), values: { ...c.values } };
   };
@@ -188,7 +196,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     },
     async instantiate(idOrName, values, opts = {}) {
       const t = await record(idOrName);
-      const { graph, params, values: given, variant, warning } = await concrete(t, values, opts.backend);
+      const { graph, params, values: given, variant, warning } = await concrete(t, values, opts);
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
         if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed(p);
