@@ -117,3 +117,16 @@ it('a submission refused after the quota check, or an idempotent replay, takes n
   await expectQuotaRefusals([await post('/v1/jobs', slowJob(99))]);
   expect(await jobsInStore(env.g)).toBe(5);
 });
+
+it('a job pays for its chain steps when it is accepted (the daemon makes them later, with no caller to charge)', async () => {
+  await using env = await gateway();
+  const post = await limitedToken(env.g, 5);
+  const chained = { template: 'txt2img', params: { steps: 1 }, then: [{ template: 'upscale', params: { scale: 2 } }, { template: 'upscale', params: { scale: 2 } }] };
+  expect((await post('/v1/jobs', chained)).status).toBe(201); // 1 + 2 steps: 3 of 5
+  const second = await post('/v1/jobs', chained);
+  expect((await jsonBody(second.clone())).error.message).toContain('3 used today, 3 more asked');
+  await expectQuotaRefusals([second]);
+  expect((await post('/v1/jobs', { graph: txt2img() })).status).toBe(201); // 4 of 5
+  expect((await post('/v1/jobs', { graph: txt2img() })).status).toBe(201); // 5 of 5
+  expect(await jobsInStore(env.g)).toBe(3);
+});

@@ -70,6 +70,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
   const quotas = makeQuotaCounter(db);
   // One index probe per client: the clients are few, the queued jobs may be many.
+  /** A job with follow-up steps pays for them now: the daemon makes them later, with no caller to charge. */
+  const jobsOf = (job: NewJob) => 1 + (job.then?.length ?? 0);
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
   const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
     ORDER BY priority DESC, seq LIMIT ?`);
@@ -108,7 +110,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       const prior = byKey.get(job.idempotencyKey) as JobRow | undefined;
       if (prior) return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
     }
-    if (quota) quotas.take(quota, 1); // after the replay check: a replay creates nothing, so it costs nothing
+    if (quota) quotas.take(quota, jobsOf(job)); // after the replay check: a replay creates nothing, so it costs nothing
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
     insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
@@ -146,7 +148,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const batches: BatchesRepo = {
     async create(batch, jobs, quota) {
       return tx(() => {
-        if (quota) quotas.take(quota, jobs.length);
+        if (quota) quotas.take(quota, jobs.reduce((n, j) => n + jobsOf(j), 0));
         insertBatch.run(batch.id, batch.name, batch.client, jobs.length, Date.now());
         for (const j of jobs) create({ ...j, batchId: batch.id, idempotencyKey: null });
         return batchById.get(batch.id) as BatchRecord;
