@@ -28,3 +28,17 @@ it('remove-background runs the removal node a backend has (InspyrenetRembg), onl
   expect([res.status, body.error.code]).toEqual([422, 'no_capable_backend']);
   expect(body.error.message).toContain('install ComfyUI-Inspyrenet-Rembg');
 });
+
+it('remove-background waits to pick a node while a backend of the pool was never reached (503), rather than guess', async () => {
+  await using unseen = await startFakeComfy({ stepMs: 1, extraNodes: ['InspyrenetRembg'] });
+  await unseen.control.down();
+  await using g = await startTestGateway({ backends: [{ name: 'unseen', url: unseen.url }] });
+  const image = (await g.client.uploadAsset(await photo(), 'image/png')).sha256;
+  const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ template: 'remove-background', params: { image } }) });
+  expect([res.status, (await jsonBody(res)).error.code]).toEqual([503, 'backend_unavailable']);
+
+  await unseen.control.up();
+  await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities known', timeoutMs: 15_000 });
+  const job = await g.client.waitForJob((await g.client.createJob({ template: 'remove-background', params: { image } })).id);
+  expect([job.state, job.metadata.variant]).toEqual(['succeeded', 'node:InspyrenetRembg']);
+});

@@ -18,7 +18,6 @@ const REMOVERS: Remover[] = [
   { classType: 'InspyrenetRembg', inputs: { torchscript_jit: 'default' } },
   { classType: 'RemoveBackground', inputs: {} },
 ];
-const FALLBACK = REMOVERS[REMOVERS.length - 1]!;
 
 const graphFor = (r: Remover): ComfyGraph => ({
   '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
@@ -27,16 +26,18 @@ const graphFor = (r: Remover): ComfyGraph => ({
 });
 
 export const REMOVE_BG_PARAMS = [{ name: 'image', node: '1', input: 'image', type: 'image' }];
-export const REMOVE_BG_GRAPH = graphFor(FALLBACK);
+/** What the template list shows; each job gets the graph of the node its backends have. */
+export const REMOVE_BG_GRAPH = graphFor(REMOVERS[REMOVERS.length - 1]!);
 
 export async function chooseRemoveBackground(values: Record<string, unknown>, ctx: ChoiceContext): Promise<Choice> {
   const found = REMOVERS.find((r) => ctx.capabilities.some((c) => c.nodes.includes(r.classType)));
-  if (!found && ctx.complete && ctx.capabilities.length > 0) {
-    throw new GatewayError({
-      code: 'no_capable_backend',
-      message: 'remove-background needs a background-removal node on a backend: install ComfyUI-Inspyrenet-Rembg (InspyrenetRembg), or a custom node named RemoveBackground',
-    });
+  if (found) return { variant: `node:${found.classType}`, graph: graphFor(found), params: REMOVE_BG_PARAMS, values: { ...values }, warning: null };
+  // The graph is fixed at submit, so it cannot be guessed for a backend whose node list was never read.
+  if (!ctx.complete) {
+    throw new GatewayError({ code: 'backend_unavailable', message: 'remove-background picks its node from the backends\' node lists, and a backend that may have one was never reached yet; try again when it is up' });
   }
-  const remover = found ?? FALLBACK; // capabilities not all known yet: routing decides when they are
-  return { variant: `node:${remover.classType}`, graph: graphFor(remover), params: REMOVE_BG_PARAMS, values: { ...values }, warning: null };
+  throw new GatewayError({
+    code: 'no_capable_backend',
+    message: 'remove-background needs a background-removal node on a backend: install ComfyUI-Inspyrenet-Rembg (InspyrenetRembg), or a custom node named RemoveBackground',
+  });
 }

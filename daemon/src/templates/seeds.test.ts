@@ -56,5 +56,13 @@ describe('variationParams', () => {
     expect(() => run({ job: { template: 't' }, count: 500, vary: { prompt: ['a', 'b', 'c'] } })).toThrow('the variations make 1500 jobs; the limit is 1000');
     expect(() => run({ job: { template: 't', params: { seed: 'abc' } }, count: 2, seed: 'fixed' })).toThrow('seed: expected an integer seed, got "abc"');
     expect(BatchVariations.safeParse({ job: { graph: { 1: { class_type: 'X', inputs: {} } } } }).success).toBe(false);
+    expect(() => run({ job: { template: 't', params: { seed: (2n ** 64n).toString() } }, count: 2, seed: 'increment' })).toThrow('seed: 18446744073709551616 is outside 0..18446744073709551615');
+  });
+
+  it('counts the jobs before making them: three long lists are refused at once, not built', () => {
+    const long = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const started = process.memoryUsage().heapUsed;
+    expect(() => run({ job: { template: 't' }, vary: { prompt: long, steps: long, seed: long } })).toThrow('the variations make 1000000000 jobs; the limit is 1000');
+    expect(process.memoryUsage().heapUsed - started).toBeLessThan(50_000_000);
   });
 });

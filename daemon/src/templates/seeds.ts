@@ -30,6 +30,8 @@ export interface SeedParam {
 
 export class VariationError extends Error {}
 
+const show = (v: unknown) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
+
 /** The values of `vary` as a list of combinations, last key fastest; one empty combination when nothing varies. */
 function combinations(vary: Record<string, unknown[]>): Record<string, unknown>[] {
   return Object.entries(vary).reduce<Record<string, unknown>[]>(
@@ -59,7 +61,9 @@ function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<
   const bases = free.map((p) => {
     const raw = given[p.name] === 'random' ? undefined : (given[p.name] ?? p.default);
     const base = raw === undefined ? BigInt(drawSeed(p)) : asInteger(raw);
-    if (base === undefined) throw new VariationError(`${p.name}: expected an integer seed, got ${JSON.stringify(raw)}`);
+    if (base === undefined) throw new VariationError(`${p.name}: expected an integer seed, got ${show(raw)}`);
+    const [min, max] = [asInteger(p.min) ?? 0n, asInteger(p.max) ?? SEED_MAX];
+    if (base < min || base > max) throw new VariationError(`${p.name}: ${base} is outside ${min}..${max}`);
     return { p, base };
   });
   return (k) => Object.fromEntries(bases.map(({ p, base }) => [p.name, nthSeed(p, base, v.seed === 'increment' ? k : 0)]));
@@ -72,8 +76,10 @@ export function variationParams(v: BatchVariationsParsed, templateParams: SeedPa
   for (const name of Object.keys(v.vary ?? {})) {
     if (!known.has(name)) throw new VariationError(`vary names '${name}', which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`);
   }
+  // Counted before the product is built: a few long lists would otherwise make billions of objects.
+  const total = Object.values(v.vary ?? {}).reduce((n, values) => n * values.length, v.count);
+  if (total > MAX_BATCH_JOBS) throw new VariationError(`the variations make ${total} jobs; the limit is ${MAX_BATCH_JOBS}`);
   const combos = combinations(v.vary ?? {});
-  if (combos.length * v.count > MAX_BATCH_JOBS) throw new VariationError(`the variations make ${combos.length * v.count} jobs; the limit is ${MAX_BATCH_JOBS}`);
   const seedsOf = seedValues(v, templateParams.filter((p) => isSeedParam(p.name)), given);
   return combos.flatMap((combo) => Array.from({ length: v.count }, (_, index) => ({
     params: { ...given, ...combo, ...seedsOf(index) },
