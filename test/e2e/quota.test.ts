@@ -112,9 +112,14 @@ it('a submission refused after the quota check, or an idempotent replay, takes n
   const first = await post('/v1/jobs', slowJob(1), { 'idempotency-key': 'k' });
   const replay = await post('/v1/jobs', slowJob(1), { 'idempotency-key': 'k' });
   expect([first.status, replay.status]).toEqual([201, 200]);
-  expect((await jsonBody(replay)).id).toBe((await jsonBody(first)).id);
+  const firstId = (await jsonBody(first)).id;
+  expect((await jsonBody(replay)).id).toBe(firstId);
   for (let i = 0; i < 4; i++) expect((await post('/v1/jobs', slowJob(10 + i))).status, `job ${i + 2} of 5`).toBe(201);
   await expectQuotaRefusals([await post('/v1/jobs', slowJob(99))]);
+  // At the limit, a replay (a client retrying after a lost response) still gets its job; a new key does not.
+  const late = await post('/v1/jobs', slowJob(1), { 'idempotency-key': 'k' });
+  expect([late.status, (await jsonBody(late)).id]).toEqual([200, firstId]);
+  await expectQuotaRefusals([await post('/v1/jobs', slowJob(98), { 'idempotency-key': 'k2' })]);
   expect(await jobsInStore(env.g)).toBe(5);
 });
 

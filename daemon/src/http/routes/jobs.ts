@@ -9,11 +9,11 @@ export function jobRoutes(daemon: Daemon): Router {
 
   r.post('/jobs', need('submit'), async (req, res) => {
     const p = req.principal!;
-    const quota = await dailyQuota(daemon, p);
     const key = req.get('idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 200)) {
       throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });
     }
+    const quota = await dailyQuota(daemon, p, { idempotencyKey: key });
     const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name, quota });
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     res.status(created ? 201 : 200).json(job);

@@ -11,9 +11,11 @@ export const JOB_CREATE_ROUTES = new Set(['/v1/jobs', '/api/v2/jobs']);
  * when the token has none. A token already at its limit is refused here, before any template, enhancer or
  * asset work is spent on a request that cannot succeed; this early read decides nothing else.
  */
-export async function dailyQuota(daemon: Daemon, p: Principal): Promise<QuotaClaim | undefined> {
+export async function dailyQuota(daemon: Daemon, p: Principal, opts: { idempotencyKey?: string } = {}): Promise<QuotaClaim | undefined> {
   if (p.dailyQuota === null) return undefined;
   const claim: QuotaClaim = { tokenId: p.tokenId, tokenName: p.name, limit: p.dailyQuota };
+  // A keyed request may be the replay of a job already made, which costs nothing: only the insert can tell.
+  if (opts.idempotencyKey) return claim;
   const now = Date.now();
   const used = await daemon.store.tokens.quotaUsed(p.tokenId, utcDayStart(now));
   if (used >= claim.limit) throw quotaExceeded(claim, used, 1, now);

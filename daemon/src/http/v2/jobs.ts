@@ -32,7 +32,7 @@ async function submit(daemon: Daemon, req: Request, res: Response): Promise<void
   if (key !== undefined && (key.length === 0 || key.length > 255)) throw invalidRequest('Idempotency-Key must be 1 to 255 characters');
   const p = req.principal!;
   // Taken with the insert: a 429 writes nothing, so it never claims the key and the SDK's retry with it goes through.
-  const quota = await dailyQuota(daemon, p);
+  const quota = await dailyQuota(daemon, p, { idempotencyKey: key });
   let job;
   try {
     // extra_data goes to the engine's memory only: it is not part of the stored spec nor of the request hash.
