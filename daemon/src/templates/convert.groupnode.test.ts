@@ -388,3 +388,67 @@ describe('legacy group node errors name the node and the reason', () => {
     ]);
   });
 });
+
+describe('malformed legacy group node definitions are errors naming the instance and the field', () => {
+  /** SAMPLING with one field replaced; `edit` receives a copy typed loosely, as a saved file may hold anything. */
+  const broken = (edit: (def: Record<string, any>) => void): UiWorkflow => {
+    const def = structuredClone(SAMPLING) as unknown as Record<string, any>;
+    edit(def);
+    return withGroups(samplingGraph(), { Sampling: def as unknown as GroupNodeDef });
+  };
+  const reason = (field: string) => expect.stringContaining(`group node definition 'Sampling' (extra.groupNodes) is malformed: ${field}`);
+
+  it.each([
+    ['inner inputs not an array', (d: Record<string, any>) => (d.nodes[2].inputs = 5), 'nodes[2].inputs: Invalid input: expected array'],
+    ['an inner input not an object', (d: Record<string, any>) => (d.nodes[0].inputs = ['clip']), 'nodes[0].inputs[0]: Invalid input: expected object'],
+    ['an inner input without a name', (d: Record<string, any>) => (d.nodes[0].inputs = [{ type: 'CLIP' }]), 'nodes[0].inputs[0].name'],
+    ['a widget mark that is not an object', (d: Record<string, any>) => (d.nodes[2].inputs[0].widget = 'seed'), 'nodes[2].inputs[0].widget'],
+    ['a slot label that is not a string', (d: Record<string, any>) => (d.nodes[2].inputs[0].label = 7), 'nodes[2].inputs[0].label'],
+    ['inner outputs not an array', (d: Record<string, any>) => (d.nodes[2].outputs = 'LATENT'), 'nodes[2].outputs: Invalid input: expected array'],
+    ['inner widgets_values a string', (d: Record<string, any>) => (d.nodes[1].widgets_values = 'blurry'), 'nodes[1].widgets_values: expected an array or an object'],
+    ['an inner node not an object', (d: Record<string, any>) => (d.nodes[1] = 5), 'nodes[1]: Invalid input: expected object'],
+    ['an inner node without a type', (d: Record<string, any>) => delete d.nodes[1].type, 'nodes[1].type'],
+    ['an inner mode that is not a number', (d: Record<string, any>) => (d.nodes[0].mode = 'never'), 'nodes[0].mode'],
+    ['an inner index that is not an index', (d: Record<string, any>) => (d.nodes[0].index = -1), 'nodes[0].index'],
+    ['nodes not an array', (d: Record<string, any>) => (d.nodes = { 0: d.nodes[0] }), 'nodes: Invalid input: expected array'],
+    ['links a string', (d: Record<string, any>) => (d.links = 'x'), 'links: Invalid input: expected array'],
+    ['a link that is not an array', (d: Record<string, any>) => (d.links[3] = { origin: 0 }), 'links[3]: Invalid input'],
+    ['a link slot that is not a number', (d: Record<string, any>) => (d.links[3][1] = 'CONDITIONING'), 'links[3][1]: expected a node index or slot number'],
+    ['a link too short', (d: Record<string, any>) => (d.links[3] = [0, 0]), 'links[3][2]: expected a node index or slot number'],
+    ['a negative link index', (d: Record<string, any>) => (d.links[3][0] = -1), 'links[3][0]: expected a node index or slot number'],
+    ['external a number', (d: Record<string, any>) => (d.external = 5), 'external: Invalid input: expected array'],
+    ['an external entry that is not an array', (d: Record<string, any>) => (d.external = [2]), 'external[0]: Invalid input'],
+    ['an external slot that is not a number', (d: Record<string, any>) => (d.external = [[2, 'LATENT']]), 'external[0][1]: expected a node index or slot number'],
+    ['a config name that is not a string', (d: Record<string, any>) => (d.config = { 2: { input: { seed: { name: 5 } } } }), 'config.2.input.seed.name'],
+    ['a config visibility that is not a boolean', (d: Record<string, any>) => (d.config = { 2: { output: { 0: { visible: 'no' } } } }), 'config.2.output.0.visible'],
+  ])('%s', (_, edit, field) => {
+    expect(errorsOf(broken(edit))).toEqual([{ node: '10', type: 'workflow>Sampling', reason: reason(field) }]);
+  });
+
+  it('lists at most three problems', () => {
+    const errors = errorsOf(broken((d) => d.nodes.forEach((n: Record<string, unknown>) => (n.inputs = 5))));
+    expect(errors).toEqual([{ node: '10', type: 'workflow>Sampling', reason: reason('nodes[0].inputs') }]);
+    expect(errors[0]?.reason).toContain('nodes[2].inputs');
+    const many = errorsOf(broken((d) => (d.links = d.links.map(() => 5))));
+    expect(many[0]?.reason).toMatch(/links\[2\]: .*; and 3 more$/);
+  });
+
+  it('calls a definition that is not an object missing, as before', () => {
+    expect(errorsOf(withGroups(samplingGraph(), { Sampling: 5 as unknown as GroupNodeDef }))).toEqual([
+      { node: '10', type: 'workflow>Sampling', reason: "group node definition 'Sampling' is missing from extra.groupNodes" },
+    ]);
+  });
+
+  it('accepts what the editor’s own types allow: null link fields (such a link joins nothing), digit-string indexes, null optional fields', () => {
+    const expected = convert(withGroups(samplingGraph(), { Sampling: SAMPLING }));
+    const loose = broken((d) => {
+      d.links = d.links.map((l: unknown[]) => l.map((v, i) => (i < 4 && typeof v === 'number' ? String(v) : v)));
+      d.links.push([0, null, 2, 1, 6, 'CONDITIONING'], [0, 0, 2, null, 6, 'CONDITIONING']);
+      d.external = [['2', '0', 'LATENT']];
+      d.config = null;
+      d.nodes.forEach((n: Record<string, unknown>, index: number) => Object.assign(n, { index, title: null }));
+    });
+    const result = uiToApi(loose, info);
+    expect(result.ok && withoutMeta(result.graph)).toEqual(expected);
+  });
+});

@@ -9,7 +9,7 @@ import { expandGroupNodes } from './groupnodes.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { Resolver } from './resolve.js';
 import { WidgetError, widgetValues } from './widgets.js';
-import { isUiWorkflow, makeScope, MODE_BYPASS, MODE_MUTED, subgraphScopes, type Scope } from './workflow.js';
+import { isUiWorkflow, makeScope, MODE_BYPASS, MODE_MUTED, nodeProblems, subgraphScopes, type Scope } from './workflow.js';
 
 export type ConvertResult = { ok: true; graph: ComfyGraph } | { ok: false; errors: ConversionError[] };
 
@@ -28,6 +28,8 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
     return { ok: false, errors: [{ node: '', type: 'workflow', reason: 'not a UI workflow: expected an object with a nodes array' }] };
   }
   const subgraphs = subgraphScopes(workflow);
+  const malformed = nodeProblems(workflow, subgraphs);
+  if (malformed.length > 0) return { ok: false, errors: malformed };
   let exec: Map<string, ExecNode>;
   try {
     const root = expandGroupNodes(makeScope(workflow.nodes, workflow.links), workflow.extra, objectInfo, subgraphs);

@@ -32,12 +32,23 @@ export function nodeKind(type: string, info: ObjectInfo, subgraphs: Map<string, 
   return 'unknown';
 }
 
+/**
+ * Limits on what a workflow expands to. Real ones nest subgraphs a few levels and hold hundreds of nodes; a
+ * definition holding two instances of the next one doubles the count per level, so a few KB of JSON could
+ * otherwise ask for millions of nodes (or overflow the stack when nested thousands of levels deep).
+ */
+export const MAX_SUBGRAPH_DEPTH = 64;
+export const MAX_EXEC_NODES = 20_000;
+
 /** Every node of the root graph and of every (nested) subgraph instance, keyed by execution id. */
 export function flatten(root: Scope, subgraphs: Map<string, Scope>): Map<string, ExecNode> {
   const out = new Map<string, ExecNode>();
   const visit = (scope: Scope, path: string[], parent: ExecNode | undefined, active: string[]): void => {
     for (const node of scope.nodes) {
       const id = [...path, String(node.id)].join(':');
+      if (out.size >= MAX_EXEC_NODES) {
+        throw new NodeError(id, node.type, `the workflow expands to more than ${MAX_EXEC_NODES} nodes (subgraph instances included)`);
+      }
       const hidden = parent !== undefined && (parent.mode === MODE_MUTED || parent.mode === MODE_BYPASS);
       const exec: ExecNode = { id, node, scope, path, parent, mode: hidden ? MODE_MUTED : (node.mode ?? 0) };
       out.set(id, exec);
@@ -45,6 +56,7 @@ export function flatten(root: Scope, subgraphs: Map<string, Scope>): Map<string,
       if (!inner) continue;
       // A definition that contains itself would expand forever; the frontend throws a RecursionError too.
       if (active.includes(node.type)) throw new NodeError(id, node.type, 'subgraph contains itself (circular definition)');
+      if (path.length >= MAX_SUBGRAPH_DEPTH) throw new NodeError(id, node.type, `subgraphs nest more than ${MAX_SUBGRAPH_DEPTH} levels deep`);
       visit(inner, [...path, String(node.id)], exec, [...active, node.type]);
     }
   };

@@ -5,6 +5,8 @@
  * widgets or input slots of the group, under which de-duplicated names, in which order, and which inner output
  * each group output is. The group instance's widgets_values are positional over this definition's widgets.
  */
+import { z } from 'zod';
+import { describeIssues } from './errors.js';
 import { declaredInputs, findInput, hasWidgetType, specOptions, specType, type InputSpec, type ObjectInfo } from './objectInfo.js';
 import { hasUpload, injectedAfter, type WidgetSlot } from './widgets.js';
 import type { UiNode } from './workflow.js';
@@ -25,6 +27,44 @@ export interface GroupNodeDef {
   external?: unknown[];
   /** "Manage Group Node" edits per node index: renamed or hidden inputs and outputs. */
   config?: Record<string, { input?: Record<string, SlotConfig>; output?: Record<string, SlotConfig> } | undefined>;
+}
+
+/**
+ * The shape the builder relies on, checked before anything reads a definition, so a malformed one is a conversion
+ * error naming the field rather than a crash. As the editor saves it: inner nodes (its clipboard serialisation,
+ * `index` added by GroupNodeConfig), links `[origin index, origin slot, target index, target slot, ...]` (each
+ * possibly null, as the editor's GroupNodeInternalLink type has them; such a link joins no two inner slots) and
+ * `external` entries `[node index, output slot, type]`. Fields the builder tolerates as null may be null.
+ */
+const Index = z.number().int().nonnegative();
+/** A node index or slot in `links` and `external`; the editor reads them with Number(), so digit strings pass too. */
+const REF = { error: 'expected a node index or slot number' };
+const Ref = z.union([z.number(REF).int(REF).nonnegative(REF), z.string(REF).regex(/^\d+$/, REF)], REF);
+const SlotConfigShape = z.looseObject({ name: z.string().nullish(), visible: z.boolean().nullish() });
+const WidgetRef = z.looseObject({ name: z.string() });
+const InnerNodeShape = z.looseObject({
+  type: z.string(),
+  index: Index.optional(),
+  mode: z.number().nullish(),
+  title: z.string().nullish(),
+  inputs: z.array(z.looseObject({ name: z.string(), label: z.string().nullish(), widget: WidgetRef.nullish() })).nullish(),
+  outputs: z.array(z.looseObject({ name: z.string().nullish(), widget: WidgetRef.nullish() })).nullish(),
+  widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' }).nullish(),
+  properties: z.record(z.string(), z.unknown()).nullish(),
+});
+const GroupNodeDefShape = z.looseObject({
+  nodes: z.array(InnerNodeShape),
+  links: z.array(z.tuple([Ref.nullable(), Ref.nullable(), Ref.nullable(), Ref.nullable()], z.unknown())).nullish(),
+  external: z.array(z.tuple([Ref, Ref], z.unknown())).nullish(),
+  config: z
+    .record(z.string(), z.looseObject({ input: z.record(z.string(), SlotConfigShape.nullish()).nullish(), output: z.record(z.string(), SlotConfigShape.nullish()).nullish() }).nullish())
+    .nullish(),
+});
+
+/** Why a saved definition cannot be read, naming the fields (at most three), or undefined when it can. */
+export function groupDefProblem(raw: unknown): string | undefined {
+  const parsed = GroupNodeDefShape.safeParse(raw);
+  return parsed.success ? undefined : describeIssues(parsed.error.issues, '(definition)');
 }
 
 /** A spec the builder may still change: a PrimitiveNode's spec takes its target's options later. */
@@ -67,7 +107,7 @@ const rawLinks = (def: GroupNodeDef): unknown[][] => (def.links ?? []).filter((l
 /** Links between inner nodes; the ones from outside (null origin) only served to rewire the group when it was made. */
 export function groupLinks(def: GroupNodeDef): GroupLink[] {
   return rawLinks(def)
-    .filter((l) => l[0] !== null && l[0] !== undefined && l[2] !== null && l[2] !== undefined)
+    .filter((l) => [0, 1, 2, 3].every((i) => l[i] !== null && l[i] !== undefined))
     .map((l) => [num(l[0]), num(l[1]), num(l[2]), num(l[3]), l[4], l[5]]);
 }
 

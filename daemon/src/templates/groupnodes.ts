@@ -8,8 +8,8 @@
  * Muted and bypassed instances are not expanded: graphToPrompt skips their inner nodes.
  */
 import { NodeError, type ConversionError } from './errors.js';
-import { nodeKind, primitiveValues } from './flatten.js';
-import { groupConfig, groupLayout, layoutProblem, type GroupConfig, type GroupNodeDef } from './groupdef.js';
+import { MAX_EXEC_NODES, nodeKind, primitiveValues } from './flatten.js';
+import { groupConfig, groupDefProblem, groupLayout, layoutProblem, type GroupConfig, type GroupNodeDef } from './groupdef.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { slotValues, WidgetError, widgetValues } from './widgets.js';
 import { isObject, MODE_BYPASS, MODE_MUTED, scopeOf, type Link, type Scope, type UiNode, type UiWorkflow } from './workflow.js';
@@ -36,21 +36,29 @@ interface Context {
   nextLink: number;
   /** Values written into widgets by PrimitiveNodes of the root graph, per target node id. */
   primitives: Map<string, Record<string, unknown>>;
+  /** Each definition's shape problem (or none), checked once however many instances use it. */
+  checked: Map<string, string | undefined>;
 }
 
 /** The root scope with every active group instance replaced by its inner nodes, or the errors that stop it. */
 export function expandGroupNodes(root: Scope, extra: UiWorkflow['extra'], info: ObjectInfo, subgraphs: Map<string, Scope>): { scope: Scope; errors: ConversionError[] } {
   if (!root.nodes.some(expandable)) return { scope: root, errors: [] };
-  const ctx: Context = { info, subgraphs, links: new Map(root.links), nextLink: [...root.links.keys()].reduce((a, b) => Math.max(a, b), 0) + 1, primitives: primitiveValues(root) };
+  const ctx: Context = { info, subgraphs, links: new Map(root.links), nextLink: [...root.links.keys()].reduce((a, b) => Math.max(a, b), 0) + 1, primitives: primitiveValues(root), checked: new Map() };
   const errors: ConversionError[] = [];
   const instances: Instance[] = [];
+  let count = root.nodes.length;
   for (const node of root.nodes.filter(expandable)) {
     try {
-      instances.push(instance(node, extra, ctx));
+      const inst = instance(node, extra, ctx);
+      // Checked before expanding: a large definition used many times would otherwise be built in full first.
+      count += inst.def.nodes.length;
+      if (count > MAX_EXEC_NODES) throw new NodeError(inst.id, node.type, `the workflow expands to more than ${MAX_EXEC_NODES} nodes (group node inner nodes included)`);
+      instances.push(inst);
     } catch (err) {
       if (!(err instanceof NodeError)) throw err;
       errors.push(err.toJSON());
     }
+    if (count > MAX_EXEC_NODES) break;
   }
   if (errors.length > 0) return { scope: root, errors };
   // Every output is rewired before any input is copied, so a link from one group into another is followed.
@@ -64,21 +72,21 @@ function instance(node: UiNode, extra: UiWorkflow['extra'], ctx: Context): Insta
   const id = String(node.id);
   const name = groupName(node.type)!;
   const defs = isObject(extra) && isObject(extra.groupNodes) ? extra.groupNodes : {};
-  const def = defs[name];
-  if (!isObject(def) || !Array.isArray(def.nodes)) {
-    throw new NodeError(id, node.type, `group node definition '${name}' is missing from extra.groupNodes`);
-  }
+  const def = Object.hasOwn(defs, name) ? defs[name] : undefined; // not Object.prototype for 'workflow>__proto__'
+  if (!isObject(def)) throw new NodeError(id, node.type, `group node definition '${name}' is missing from extra.groupNodes`);
+  if (!ctx.checked.has(name)) ctx.checked.set(name, groupDefProblem(def));
+  const problem = ctx.checked.get(name);
+  if (problem) throw new NodeError(id, node.type, `group node definition '${name}' (extra.groupNodes) is malformed: ${problem}`);
   const group = def as unknown as GroupNodeDef;
   group.nodes.forEach((inner, index) => checkInner(inner, `${id}:${index}`, name, ctx));
   const cfg = groupConfig(group, ctx.info);
-  const problem = layoutProblem(cfg);
-  if (problem) throw new NodeError(id, node.type, problem);
+  const layout = layoutProblem(cfg);
+  if (layout) throw new NodeError(id, node.type, layout);
   return { node, id, name, def: group, cfg };
 }
 
 /** The editor refuses to load a group whose inner types it lacks, and groups never nest. */
 function checkInner(inner: UiNode, id: string, name: string, ctx: Context): void {
-  if (!isObject(inner) || typeof inner.type !== 'string') throw new NodeError(id, '', `inner node of group node '${name}' has no type`);
   const kind = nodeKind(inner.type, ctx.info, ctx.subgraphs);
   if (kind === 'unknown') throw new NodeError(id, inner.type, `unknown node type '${inner.type}' inside group node '${name}': not in the server's /object_info; install it on the backend or remove it`);
   if (kind === 'groupnode' || kind === 'subgraph') throw new NodeError(id, inner.type, `a ${kind === 'subgraph' ? 'subgraph' : 'group node'} inside group node '${name}' is not supported`);

@@ -17,6 +17,9 @@ function groupBypassSlot(node: ExecNode, slot: number, type: unknown): number {
   return [slot, ...inputs.keys()].find((i) => inputs[i] !== undefined && inputs[i]?.type === type) ?? -1;
 }
 
+/** Inputs and outputs one resolution may pass through; two per Reroute. */
+export const MAX_LINK_STEPS = 1000;
+
 export type Resolved = { originId: string; originSlot: number; value?: undefined } | { value: unknown; originId?: undefined };
 
 export class Resolver {
@@ -133,6 +136,8 @@ export class Resolver {
 
   private enter(visited: Set<string>, key: string, node: ExecNode): void {
     if (visited.has(key)) throw this.error(node, 'links form a loop through virtual, bypassed or subgraph nodes');
+    // Each step is a recursive call: a chain of thousands of Reroutes would overflow the stack.
+    if (visited.size >= MAX_LINK_STEPS) throw this.error(node, `a link passes through more than ${MAX_LINK_STEPS} steps (Reroutes, bypassed nodes, subgraph boundaries)`);
     visited.add(key);
   }
 

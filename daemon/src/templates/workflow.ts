@@ -4,6 +4,8 @@
  * them as an array or a record of objects. Everything below works on one `Scope` per graph: the root graph and
  * each subgraph definition.
  */
+import { z } from 'zod';
+import { describeIssues, type ConversionError } from './errors.js';
 
 export type NodeId = number | string;
 
@@ -150,13 +152,50 @@ export function scopeOf(nodes: UiNode[], links: Map<number, Link>, subgraph?: Ui
  */
 export function subgraphScopes(workflow: UiWorkflow): Map<string, Scope> {
   const scopes = new Map<string, Scope>();
-  const visit = (defs: UiSubgraphDef[] | undefined): void => {
-    for (const def of defs ?? []) {
-      if (!isObject(def) || typeof def.id !== 'string' || scopes.has(def.id)) continue;
-      scopes.set(def.id, makeScope(Array.isArray(def.nodes) ? def.nodes : [], def.links, def));
-      visit(def.definitions?.subgraphs);
-    }
-  };
-  visit(workflow.definitions?.subgraphs);
+  // Depth first, a definition's own definitions right after it; a stack, not recursion, as nesting is unbounded.
+  const listed = (v: unknown): unknown[] => (isObject(v) && Array.isArray(v.subgraphs) ? v.subgraphs : []);
+  const stack = listed(workflow.definitions).reverse();
+  while (stack.length > 0) {
+    const def = stack.pop();
+    if (!isObject(def) || typeof def.id !== 'string' || scopes.has(def.id)) continue;
+    const sub = def as unknown as UiSubgraphDef;
+    scopes.set(sub.id, makeScope(Array.isArray(sub.nodes) ? sub.nodes : [], sub.links, sub));
+    const inner = listed(sub.definitions);
+    for (let i = inner.length - 1; i >= 0; i--) stack.push(inner[i]);
+  }
   return scopes;
+}
+
+/**
+ * The fields of a saved node the converter reads, in the root graph and in every subgraph definition (nested ones
+ * too, which a caller's outline check may not reach). Null stands for absent where the converter reads it so.
+ */
+const NodeShape = z.looseObject({
+  id: z.union([z.number(), z.string()]),
+  type: z.string(),
+  mode: z.number().nullish(),
+  inputs: z.array(z.looseObject({ name: z.string(), widget: z.looseObject({ name: z.string() }).nullish() })).nullish(),
+  outputs: z.array(z.looseObject({ widget: z.looseObject({ name: z.string() }).nullish() })).nullish(),
+  widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' }).nullish(),
+});
+
+/** A conversion error for every node of a wrong shape, naming the node and the field. Non-objects are skipped, as `scopeOf` does. */
+export function nodeProblems(workflow: UiWorkflow, subgraphs: Map<string, Scope>): ConversionError[] {
+  const errors: ConversionError[] = [];
+  const check = (nodes: unknown, where: string): void => {
+    if (!Array.isArray(nodes)) return;
+    nodes.forEach((node: unknown, index) => {
+      if (!isObject(node)) return;
+      const parsed = NodeShape.safeParse(node);
+      if (parsed.success) return;
+      const id = typeof node.id === 'number' || typeof node.id === 'string' ? String(node.id) : `nodes[${index}]`;
+      errors.push({ node: id, type: typeof node.type === 'string' ? node.type : '', reason: `malformed node${where}: ${describeIssues(parsed.error.issues, '(node)')}` });
+    });
+  };
+  check(workflow.nodes, '');
+  for (const [id, scope] of subgraphs) {
+    const name = typeof scope.subgraph?.name === 'string' ? `'${scope.subgraph.name}' (${id})` : id;
+    check(scope.subgraph?.nodes, ` in subgraph definition ${name}`);
+  }
+  return errors;
 }
