@@ -51,8 +51,8 @@ export interface Daemon {
   get(id: string): Promise<Job>;
   list(query?: unknown): Promise<Job[]>;
   cancel(id: string): Promise<Job>;
-  /** Puts a failed or canceled job back in the queue with a fresh attempt budget. */
-  retry(id: string): Promise<Job>;
+  /** Puts a failed or canceled job back in the queue with a fresh attempt budget; with a quota, takes one job from it. */
+  retry(id: string, opts?: { quota?: QuotaClaim }): Promise<Job>;
   /** Deletes a finished job's record and outputs list. */
   remove(id: string): Promise<void>;
   stats(): Promise<Stats>;
@@ -250,6 +250,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const spec = parseOrThrow(CreateJob, { template: step.template, params: { ...step.params, [imageParam]: image }, postprocess: step.postprocess, then: rest, priority: parent.priority, client: parent.client });
       const { warning, ...prepared } = await prepareJob(spec, {});
       const id = crypto.randomUUID();
+      // The parent's chain_next is written in this insert's transaction, and only if unset: never made twice.
       await store.jobs.create({ id, ...prepared, parentJobId: parent.id, idempotencyKey: null, requestHash: null });
       if (warning) await store.events.append('job:warning', id, { message: warning });
       engine.kick();
@@ -333,14 +334,11 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const offProgress = engine.onProgressEvent(listener);
       return () => (offEvents(), offProgress());
     },
-    async retry(id) {
+    async retry(id, ropts = {}) {
       const r = await getRecord(id);
-      const moved = await store.jobs.transition({
-        jobId: id, from: ['failed', 'canceled'], to: 'queued', event: { type: 'job:queued', data: { retry: true } },
-        patch: { attempts: 0, error: null, finishedAt: null, notBefore: 0, cancelRequested: false, avoidBackend: null },
-      });
+      // One transaction: the move, the quota's share (a 429 moves nothing) and its per-job webhooks revived.
+      const moved = await store.jobs.retry(id, ropts.quota);
       if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
-      await webhooks.reviveForJob(id); // its per-job webhooks retired with the last run; they hear this one too
       engine.kick();
       return daemon.get(id);
     },

@@ -79,3 +79,43 @@ it('a per-job webhook is retired once its job finished and its last event was ac
     receiver.close();
   }
 });
+
+it("a per-job webhook hears the events written after its job finished and it retired: job:deleted, a chain's stop warning", async () => {
+  const got: { type: string; jobId: string; chainStopped: boolean }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const b = JSON.parse(body);
+      got.push({ type: b.type, jobId: b.data.jobId, chainStopped: b.data.event.data.chainStopped === true });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    await using fake = await startFakeComfy();
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxPixels: 100_000 } });
+    await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities' });
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const webhook = { url, secret: `whsec_${crypto.randomBytes(32).toString('base64')}`, events: ['*' as const] };
+    const hookOf = async (jobId: string) => (await g.client.webhooks()).find((w) => w.jobId === jobId)!;
+    const retired = (jobId: string) => waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), { what: `job ${jobId}'s webhook retired` });
+    const typesFor = (jobId: string) => got.filter((h) => h.jobId === jobId).map((h) => h.type);
+
+    const job = await g.client.createJob({ graph: txt2img(), webhook });
+    await retired(job.id);
+    expect(typesFor(job.id).at(-1)).toBe('job:succeeded');
+    expect((await g.fetch(`/v1/jobs/${job.id}`, { method: 'DELETE' })).status).toBe(204);
+    await waitFor(() => typesFor(job.id).includes('job:deleted'), { what: 'job:deleted delivered' });
+    await retired(job.id); // and retired again once it went out
+
+    // 128×128 × 4 is over maxPixels: the step cannot be made, the chain stops with a warning on the succeeded job.
+    const chained = await g.client.createJob({ template: 'txt2img', params: { prompt: 'x', width: 128, height: 128, steps: 2 }, then: [{ template: 'upscale', params: { scale: 4 } }], webhook });
+    await waitFor(async () => (await g.client.chain(chained.id)).state === 'failed', { timeoutMs: 20_000, what: 'the chain stopped' });
+    await waitFor(() => got.some((h) => h.jobId === chained.id && h.type === 'job:warning' && h.chainStopped), { what: 'the stop warning delivered' });
+    expect(typesFor(chained.id).slice(-2)).toEqual(['job:succeeded', 'job:warning']);
+    await retired(chained.id);
+  } finally {
+    receiver.close();
+  }
+});

@@ -135,3 +135,21 @@ it('a job pays for its chain steps when it is accepted (the daemon makes them la
   expect((await post('/v1/jobs', { graph: txt2img() })).status).toBe(201); // 5 of 5
   expect(await jobsInStore(env.g)).toBe(3);
 });
+
+it('a retry is a new run: it takes one job from the quota, and over it is a 429 that leaves the job as it was', async () => {
+  await using env = await gateway();
+  const post = await limitedToken(env.g, 2);
+  const job = await jsonBody(await post('/v1/jobs', { graph: txt2img() })); // 1 of 2
+  expect((await post(`/v1/jobs/${job.id}/cancel`, {})).status).toBe(200);
+  const retried = await post(`/v1/jobs/${job.id}/retry`, {}); // 2 of 2
+  expect([retried.status, (await jsonBody(retried)).state]).toEqual([200, 'queued']);
+  expect((await post(`/v1/jobs/${job.id}/cancel`, {})).status).toBe(200);
+  const over = await post(`/v1/jobs/${job.id}/retry`, {});
+  expect((await jsonBody(over.clone())).error.message).toContain('2 used today, 1 more asked');
+  await expectQuotaRefusals([over], 2);
+  expect((await env.g.client.getJob(job.id)).state).toBe('canceled');
+  await expectQuotaRefusals([await post('/v1/jobs', { graph: txt2img({ seed: 2 }) })], 2);
+  // A retry that is refused for the job's state takes nothing and says why; an admin token has no quota.
+  expect((await env.g.fetch(`/v1/jobs/${job.id}/retry`, { method: 'POST' })).status).toBe(200);
+  expect((await post(`/v1/jobs/${job.id}/retry`, {})).status).toBe(409);
+});

@@ -74,6 +74,29 @@ it('under load, sweeping never removes an input a queued job still needs', async
   expect(fake.control.stats().completed.length).toBe(12);
 });
 
+it("never removes the previous step of a chain while its next step, queued, takes that step's output as input", async () => {
+  await using fake = await startFakeComfy({ stepMs: 100 });
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], retention: { maxAgeMs: 0, maxDiskBytes: 1, graceMs: 0 } });
+  await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities' });
+  const first = await g.client.createJob({ template: 'txt2img', params: { prompt: 'a lighthouse', width: 64, height: 64, steps: 4 }, then: [{ template: 'upscale', params: { scale: 2 } }] });
+  await waitFor(async () => (await g.client.getJob(first.id)).state === 'running', { what: 'the first step running' });
+  g.daemon.drainBackend('a', true); // the next step waits in the queue
+  const step = await waitFor(async () => (await g.daemon.store.jobs.children(first.id))[0], { timeoutMs: 20_000, what: 'the next step made' });
+  expect(step.state).toBe('queued');
+  const input = (await g.client.getJob(first.id)).outputs[0]!;
+  expect(step.graphJson).toContain(input.id); // the step names the previous output by id
+
+  const report = await g.client.gc(); // both limits would take every finished job
+  expect(report.jobs).toBe(0);
+  expect((await g.client.getJob(first.id)).outputs.map((o) => o.id)).toEqual([input.id]);
+  expect(fs.existsSync(g.daemon.files.pathFor(input.sha256))).toBe(true);
+
+  g.daemon.drainBackend('a', false);
+  const done = await g.client.waitForJob(step.id);
+  expect([done.state, done.error]).toEqual(['succeeded', null]);
+  expect((await g.client.gc()).jobs).toBe(2); // nothing needs either any more
+});
+
 /** A webhook receiver that answers 500 while `failing`, 200 otherwise. */
 async function receiver() {
   const state = { failing: true, hits: 0 };
@@ -90,7 +113,7 @@ async function receiver() {
 
 const FAST_WEBHOOKS = { backoff: { baseMs: 5, maxMs: 10, jitter: 0 }, timeoutMs: 2_000, closeGraceMs: 200 };
 
-it('gc keeps webhook deliveries within their count and age, and removes retired job webhooks with their history', async () => {
+it('gc keeps webhook deliveries within their count and age, and removes retired job webhooks (their job gone) with their history', async () => {
   await using rx = await receiver();
   await using fake = await startFakeComfy();
   const ageMs = 3_000;
@@ -114,7 +137,11 @@ it('gc keeps webhook deliveries within their count and age, and removes retired 
   expect(await deliveries(perJob.id)).toHaveLength(1); // retired, its history still there for a while
 
   await new Promise((r) => setTimeout(r, ageMs + 100));
-  expect(await g.client.gc()).toMatchObject({ webhooks: 1, deliveries: 3 + 1 });
+  // Retired for longer than the age, but its job is still there (a retry of it would revive it): kept, its old record not.
+  expect(await g.client.gc()).toMatchObject({ webhooks: 0, deliveries: 3 + 1 });
+  expect((await g.fetch(`/v1/webhooks/${perJob.id}`)).status).toBe(200);
+  expect((await g.fetch(`/v1/jobs/${job.id}`, { method: 'DELETE' })).status).toBe(204);
+  expect(await g.client.gc()).toMatchObject({ webhooks: 1, deliveries: 0 });
   expect((await g.fetch(`/v1/webhooks/${perJob.id}`)).status).toBe(404);
   // A subscription for all jobs is never removed, only its old records.
   expect(await deliveries(all.id)).toEqual([]);

@@ -31,22 +31,30 @@ export interface SweepReport {
 const LIVE = ['queued', 'dispatched', 'running', 'postprocessing'] as const;
 const CHUNK = 50;
 
-/** Every blob a job that is not finished may still need (its `core/ASSET` references), by sha256. */
-async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds: Set<string> }> {
+/**
+ * Everything a job that is not finished may still need (its `core/ASSET` references): the blobs by sha256, and
+ * the finished jobs owning an output it names by id (a chain step takes the previous step's output so), whose
+ * deletion would take that output row with it.
+ */
+async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds: Set<string>; jobIds: string[] }> {
   const refIds = new Set<string>();
   for (const job of await store.jobs.inStates(LIVE)) for (const id of assetRefIds(JSON.parse(job.graphJson))) refIds.add(id);
   const shas = new Set<string>();
+  const jobIds = new Set<string>();
   for (const id of refIds) {
     const a = await store.assets.resolve(id);
     if (a) shas.add(a.sha256);
+    const output = await store.outputs.get(id);
+    if (output) jobIds.add(output.jobId);
   }
-  return { shas, refIds };
+  return { shas, refIds, jobIds: [...jobIds] };
 }
 
 /**
  * One retention pass: expired jobs, expired uploads, then files nothing references, rows first and files
  * after (a crash in between leaves an orphan file for the next pass, never a row without its file).
- * Never removes a blob a live job references. Then webhook history beyond its age and count.
+ * Never removes a blob a live job references, nor a finished job whose output a live job takes as input (or whose
+ * next chain step is still to be made). Then webhook history beyond its age and count.
  */
 export async function sweep(store: Store, files: AssetFiles, policy: RetentionPolicy, dryRun = false): Promise<SweepReport> {
   const now = Date.now();
@@ -65,7 +73,7 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
   const { dryRun } = report;
   const keep = await protectedBlobs(store);
   if (policy.maxAgeMs !== null) {
-    const ids = await store.retention.finishedJobIds(now - policy.maxAgeMs, 100_000);
+    const ids = await store.retention.finishedJobIds(now - policy.maxAgeMs, 100_000, keep.jobIds);
     report.jobs += dryRun ? ids.length : await store.retention.deleteJobs(ids);
     const refs = (await store.retention.refsCreatedBefore(now - policy.maxAgeMs)).filter((r) => !keep.refIds.has(r.id) && !keep.shas.has(r.sha256));
     if (!dryRun) await store.retention.deleteRefs(refs.map((r) => r.id));
@@ -73,7 +81,7 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
   }
   if (policy.maxDiskBytes !== null && !dryRun) {
     while ((await store.retention.totalAssetBytes()) > policy.maxDiskBytes) {
-      const ids = await store.retention.finishedJobIds(now, CHUNK);
+      const ids = await store.retention.finishedJobIds(now, CHUNK, keep.jobIds);
       if (ids.length === 0) break;
       report.jobs += await store.retention.deleteJobs(ids);
       await removeUnreferenced(store, files, now - policy.graceMs, keep.shas, report);

@@ -2,8 +2,11 @@ import type { AssetRecord, AssetRefRecord } from './types.js';
 
 /** The queries the retention sweeper needs; only the store speaks SQL. */
 export interface RetentionRepo {
-  /** Finished (terminal) jobs, oldest first, finished before `before`. */
-  finishedJobIds(before: number, limit: number): Promise<string[]>;
+  /**
+   * Finished (terminal) jobs, oldest first, finished before `before`, except those in `keep` (jobs whose outputs an
+   * unfinished job takes as input) and succeeded jobs whose next chain step is still to be made (it takes their output).
+   */
+  finishedJobIds(before: number, limit: number, keep?: readonly string[]): Promise<string[]>;
   /** Deletes terminal jobs with their attempts, outputs and variants (rows only). */
   deleteJobs(ids: readonly string[]): Promise<number>;
   refsCreatedBefore(before: number): Promise<AssetRefRecord[]>;
@@ -13,7 +16,8 @@ export interface RetentionRepo {
   deleteAssets(sha256s: readonly string[]): Promise<void>;
   totalAssetBytes(): Promise<number>;
   /**
-   * Webhook history: job-scoped webhooks retired (or disabled) before `before`, with their deliveries; then
+   * Webhook history: job-scoped webhooks disabled before `before`, or retired before it with their job gone
+   * (a retired one whose job remains is revived by a retry or a later event of it), with their deliveries; then
    * other deliveries older than `before`; then all but the newest `perWebhook` of each webhook (null: no such
    * cut). Returns what went, or with `dryRun` what would go, deleting nothing.
    */

@@ -115,6 +115,7 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   postprocess: unknown;
   batchId?: string | null;
+  /** Makes the job that chain step's next step: the parent records it in the insert's transaction (see `create`). */
   parentJobId?: string | null;
   then?: unknown[];
   maxAttempts: number;
@@ -153,7 +154,9 @@ export interface JobsRepo {
   /**
    * Inserts the job and its `job:queued` event; an Idempotency-Key already used returns the first job.
    * With a quota, one job is taken from it in the same transaction (a replay takes none); when it does not
-   * fit nothing is written and `rate_limited` is thrown.
+   * fit nothing is written and `rate_limited` is thrown. A job with `parentJobId` is that job's next chain step:
+   * the parent records it in the same transaction, only if no step was made and the chain was not stopped;
+   * otherwise nothing is written and `conflict` is thrown (a second process or pass making the same step).
    */
   create(job: NewJob, quota?: QuotaClaim): Promise<CreateResult>;
   get(id: string): Promise<JobRecord | null>;
@@ -170,7 +173,13 @@ export interface JobsRepo {
   countInState(state: JobState): Promise<number>;
   /** Compare-and-set on state, with its event, attempt and outputs, in one transaction. Null if `from` no longer holds. */
   transition(t: Transition): Promise<JobRecord | null>;
-  /** Deletes a finished job with its attempts and outputs (assets stay for the retention sweeper). */
+  /**
+   * Puts a failed or canceled job back in the queue with a fresh attempt budget (`job:queued` with `retry: true`),
+   * taking one job from `quota` and reviving the job's retired webhooks in the same transaction. Null if the job is
+   * not failed or canceled; `rate_limited` with nothing written when the quota has no room.
+   */
+  retry(jobId: string, quota?: QuotaClaim): Promise<JobRecord | null>;
+  /** Deletes a finished job with its attempts and outputs (assets stay for the retention sweeper); its `job:deleted` revives its webhooks that want it. */
   delete(id: string): Promise<boolean>;
   /** Flags a cancel request without a state change (the engine finishes it once the backend answers). */
   requestCancel(id: string): Promise<JobRecord | null>;
@@ -236,9 +245,7 @@ export interface PresetsRepo {
 
 /** Chains (a job's `then` steps) seen from the store: where one stopped, and where the next step is still to make. */
 export interface ChainsRepo {
-  /** Records the job created as this one's next step. */
-  advanced(jobId: string, nextJobId: string): Promise<void>;
-  /** Ends a succeeded job's chain before its next step, with why, and a `job:warning` (one transaction); false if already ended. */
+  /** Ends a succeeded job's chain before its next step, with why, and a `job:warning` (one transaction, reviving the job's webhooks); false if already ended or advanced. */
   stop(jobId: string, reason: string): Promise<boolean>;
   /** Why the chain stopped after this job, or null. */
   stoppedReason(jobId: string): Promise<string | null>;

@@ -53,7 +53,7 @@ export interface ChainRunner {
 export function chainRunner(deps: {
   store: Store;
   templates: TemplateService;
-  /** Creates the step as a job; answers its id. */
+  /** Creates the step as a job linked to `parent` (which records it: `conflict` if it has a step already); answers its id. */
   submitStep(parent: JobRecord, step: ChainStep, rest: ChainStep[], imageParam: string, image: string): Promise<string>;
 }): ChainRunner {
   // Jobs whose next step is being made: the listener and the startup pass never make one twice.
@@ -66,17 +66,17 @@ export function chainRunner(deps: {
       const [step, ...rest] = (parent?.then ?? []) as ChainStep[];
       if (!parent || !step || parent.state !== 'succeeded') return;
       if ((await deps.store.jobs.children(parent.id)).length > 0) return; // made already (its insert is one transaction)
-      let next: string;
       try {
         const outputs = (await deps.store.outputs.forJobs([parent.id])).get(parent.id) ?? [];
         const image = outputs.find((o) => o.kind === 'output' && o.contentType.startsWith('image/'));
         if (!image) throw new Error('the step made no image for the next one');
-        next = await deps.submitStep(parent, step, rest, await imageParamOf(deps.templates, step), image.id);
+        // The step's insert records it on the parent, in one transaction and only once.
+        await deps.submitStep(parent, step, rest, await imageParamOf(deps.templates, step), image.id);
       } catch (err) {
+        // conflict: another process made this step (or stopped the chain) first; nothing to record.
+        if (err instanceof GatewayError && err.code === 'conflict') return;
         await deps.store.chains.stop(parent.id, `chain stopped before '${step.template}': ${(err as Error).message}`);
-        return;
       }
-      await deps.store.chains.advanced(parent.id, next);
     } finally {
       busy.delete(parentId);
     }

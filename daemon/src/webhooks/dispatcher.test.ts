@@ -108,6 +108,24 @@ describe('WebhookDispatcher', () => {
     expect(seen.sort()).toEqual([['batch', 'job:succeeded', 'in-batch'], ['job', 'job:queued', mine.id], ['job', 'job:succeeded', mine.id]]);
   });
 
+  it("delivers events appended after its job finished and its subscription retired: a chain's stop warning, job:deleted", async () => {
+    const { store, webhooks } = await setup();
+    const rx = await receiver();
+    const job = newJob();
+    const hook = await webhooks.register({ url: rx.url, jobId: job.id, events: ['*'] });
+    await store.jobs.create({ ...job, then: [{ template: 'upscale' }] });
+    await store.jobs.transition({ jobId: job.id, from: ['queued'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
+    const retired = () => until(async () => (await store.webhooks.get(hook.id))!.retiredAt !== null, 'the subscription retired');
+    await retired();
+    expect(await store.chains.stop(job.id, "chain stopped before 'upscale': no image")).toBe(true);
+    await until(() => rx.hits.length === 3, 'the warning delivered');
+    await retired();
+    expect(await store.jobs.delete(job.id)).toBe(true);
+    await until(() => rx.hits.length === 4, 'job:deleted delivered');
+    expect(rx.hits.map((h) => h.body.type)).toEqual(['job:queued', 'job:succeeded', 'job:warning', 'job:deleted']);
+    await retired();
+  });
+
   it('close() gives up on a hanging receiver after the grace period and records nothing', async () => {
     const { store, webhooks } = await setup();
     const rx = await receiver(() => null);

@@ -6,6 +6,14 @@ import { WEBHOOK_DEFAULTS, type WebhookConfig } from './config.js';
 import { typeMatches } from './payload.js';
 import { type RunContext, type RunResult, runSubscription } from './runner.js';
 
+/**
+ * Events that can follow the end of a job (a retry's `job:queued`, a chain's stop warning, `job:deleted`): the
+ * store revives the job's retired subscriptions in the transaction that appends them, which the in-memory list
+ * does not know about.
+ */
+const mayRevive = (e: GatewayEvent): boolean =>
+  e.jobId !== null && (e.type === 'job:deleted' || e.type === 'job:warning' || (e.type === 'job:queued' && e.data.retry === true));
+
 interface HookState {
   /** Scope and types (fixed for a subscription's life); the cursor is always read from the store. */
   hook: WebhookRecord;
@@ -33,6 +41,8 @@ export class WebhookDispatcher {
   private sweepTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private pumpSoon: NodeJS.Immediate | null = null;
+  /** An event that may have revived retired subscriptions came: re-read the list before the next pump. */
+  private rereadSoon = false;
   private started = false;
   private closing: Promise<void> | null = null;
 
@@ -83,15 +93,20 @@ export class WebhookDispatcher {
 
   /** Called synchronously by the store after each commit: marks work and defers the rest, so a commit never waits on us. */
   private onEvent(e: GatewayEvent): void {
+    const late = mayRevive(e);
     for (const s of this.hooks.values()) {
       if (s.hook.jobId !== null && s.hook.jobId !== e.jobId) continue;
-      // A type it does not want changes nothing to send; the cursor passes over it on the next run.
-      if (typeMatches(s.hook, e)) s.dirty = true;
+      // A type it does not want changes nothing to send; the cursor passes over it on the next run. A late event
+      // of its job marks it anyway, so a run that retires it meanwhile checks whether it was revived (settle).
+      if (typeMatches(s.hook, e) || (late && s.hook.jobId !== null)) s.dirty = true;
     }
+    if (late) this.rereadSoon = true;
     // One pump per burst of commits (a job transition can append several events at once).
     this.pumpSoon ??= setImmediate(() => {
       this.pumpSoon = null;
-      this.pump();
+      if (!this.rereadSoon) return this.pump();
+      this.rereadSoon = false;
+      void this.refresh(); // pumps
     });
   }
 
@@ -143,7 +158,12 @@ export class WebhookDispatcher {
 
   private async settle(s: HookState, { outcome, delivered }: RunResult): Promise<void> {
     if (delivered > 0) (s.failures = 0), (s.failingSince = null), (s.retryAt = 0);
-    if (outcome === 'gone') return this.drop(s);
+    if (outcome === 'gone') {
+      // Retired as it caught up, but an event came meanwhile whose transaction may have revived it: keep it then.
+      const h = s.dirty && !s.removed ? await this.deps.store.webhooks.get(s.hook.id).catch(() => null) : null;
+      if (!h || h.retiredAt !== null || h.disabledAt !== null) this.drop(s);
+      return;
+    }
     if (outcome !== 'failed' || this.closing) return;
     const now = Date.now();
     s.failures++;

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
-import { dailyQuota } from '../security/quota.js';
+import { dailyQuota, quotaClaim } from '../security/quota.js';
 
 export function jobRoutes(daemon: Daemon): Router {
   const r = Router();
@@ -42,7 +42,8 @@ export function jobRoutes(daemon: Daemon): Router {
   });
 
   r.post('/jobs/:id/retry', need('submit'), async (req, res) => {
-    res.json(await daemon.retry(req.params.id as string));
+    // A new run costs a job of the caller's daily quota, taken with the move back to the queue (429 moves nothing).
+    res.json(await daemon.retry(req.params.id as string, { quota: quotaClaim(req.principal!) }));
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {

@@ -12,12 +12,17 @@ export const JOB_CREATE_ROUTES = new Set(['/v1/jobs', '/api/v2/jobs']);
  * asset work is spent on a request that cannot succeed; this early read decides nothing else.
  */
 export async function dailyQuota(daemon: Daemon, p: Principal, opts: { idempotencyKey?: string } = {}): Promise<QuotaClaim | undefined> {
-  if (p.dailyQuota === null) return undefined;
-  const claim: QuotaClaim = { tokenId: p.tokenId, tokenName: p.name, limit: p.dailyQuota };
+  const claim = quotaClaim(p);
+  if (!claim) return undefined;
   // A keyed request may be the replay of a job already made, which costs nothing: only the insert can tell.
   if (opts.idempotencyKey) return claim;
   const now = Date.now();
   const used = await daemon.store.tokens.quotaUsed(p.tokenId, utcDayStart(now));
   if (used >= claim.limit) throw quotaExceeded(claim, used, 1, now);
   return claim;
+}
+
+/** The caller's daily quota as a claim, without the early check (a retry has no work to spare: the store decides). */
+export function quotaClaim(p: Principal): QuotaClaim | undefined {
+  return p.dailyQuota === null ? undefined : { tokenId: p.tokenId, tokenName: p.name, limit: p.dailyQuota };
 }

@@ -2,6 +2,9 @@ import type { JobState } from '@comfygate/shared';
 import type { BatchRecord, BatchesRepo, CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
 import type { QuotaClaim } from '../quota.js';
 import type Database from 'better-sqlite3';
+import { GatewayError } from '../../errors.js';
+import { prepareChainAdvance } from './chains.js';
+import { prepareRevive } from './webhooks.js';
 import { type Db, json } from './db.js';
 import type { makeEventWriter } from './events.js';
 import { makeQuotaCounter } from './quota.js';
@@ -91,6 +94,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
   const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
+  const chainAdvance = prepareChainAdvance(db);
+  const reviveHooks = prepareRevive(db);
 
   // Transitions patch a handful of column sets: prepare each once, not on every call.
   const updates = new Map<string, Database.Statement>();
@@ -111,6 +116,10 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       if (prior) return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
     }
     if (quota) quotas.take(quota, jobsOf(job)); // after the replay check: a replay creates nothing, so it costs nothing
+    // A chain step: its parent records it here, once (a second maker, or a stopped chain, writes nothing).
+    if (job.parentJobId && chainAdvance.run(job.id, job.parentJobId).changes === 0) {
+      throw new GatewayError({ code: 'conflict', message: `the step after job ${job.parentJobId} was already made, or its chain stopped` });
+    }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
     insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
@@ -207,9 +216,22 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     async transition(t) {
       return tx(() => transition(t));
     },
+    async retry(jobId, quota) {
+      return tx(() => {
+        const job = transition({
+          jobId, from: ['failed', 'canceled'], to: 'queued', event: { type: 'job:queued', data: { retry: true } },
+          patch: { attempts: 0, error: null, finishedAt: null, notBefore: 0, cancelRequested: false, avoidBackend: null },
+        });
+        if (!job) return null;
+        if (quota) quotas.take(quota, 1); // throws, rolling the move back; its chain steps were paid at submit
+        reviveHooks(jobId); // its webhooks retired with the last run; they hear this one
+        return job;
+      });
+    },
     async delete(id) {
       return tx(() => {
         const n = db.prepare(`DELETE FROM jobs WHERE id = ? AND state IN ('succeeded','failed','canceled')`).run(id).changes;
+        if (n > 0) reviveHooks(id, 'job:deleted'); // retired when the job finished: they still hear this
         if (n > 0) writeEvent('job:deleted', id, {});
         return n > 0;
       });

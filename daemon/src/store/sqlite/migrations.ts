@@ -288,12 +288,24 @@ CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
   {
     version: 12,
     name: 'chain steps made or stopped',
-    // chain_next: the job created as this one's next step (written just after it, so deleting that step later
-    // does not bring it back); chain_stopped: why the next step could not be created (the chain ends there).
+    // chain_next: the job created as this one's next step (written in the step's insert, so deleting that step
+    // later does not bring it back); chain_stopped: why the next step could not be created (the chain ends there).
     // The partial index holds the chains still to advance, for the startup pass that finishes what a restart cut.
+    // History is filled in, never advanced: a job that has a step records it (the first one made), and a succeeded
+    // job with steps left and none made is stopped, with the reason the old version gave in its warning, if any
+    // (an empty list of steps is stored as NULL, as the insert writes it).
+    // Otherwise the first start would make steps for chains that ended long ago (a step deleted, or refused).
     sql: `
 ALTER TABLE jobs ADD COLUMN chain_next TEXT;
 ALTER TABLE jobs ADD COLUMN chain_stopped TEXT;
+UPDATE jobs SET then_json = NULL WHERE then_json IS NOT NULL AND json_array_length(then_json) = 0;
+UPDATE jobs SET chain_next = (SELECT c.id FROM jobs c WHERE c.parent_job_id = jobs.id ORDER BY c.seq LIMIT 1)
+  WHERE EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = jobs.id);
+UPDATE jobs SET chain_stopped = COALESCE(
+    (SELECT json_extract(e.data_json, '$.message') FROM events e WHERE e.job_id = jobs.id AND e.type = 'job:warning'
+      AND json_extract(e.data_json, '$.message') LIKE 'chain stopped before %' ORDER BY e.id DESC LIMIT 1),
+    'before the upgrade: the step ''' || COALESCE(json_extract(then_json, '$[0].template'), '?') || ''' was not made or was deleted')
+  WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL;
 CREATE INDEX jobs_chain_open ON jobs(seq) WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL;
 `,
   },

@@ -24,17 +24,22 @@ it('prunes deliveries beyond the count in chunks; a dry run counts exactly what 
   expect(await s.retention.pruneWebhooks({ before: null, perWebhook: null, dryRun: false })).toEqual({ webhooks: 0, deliveries: 0 });
 });
 
-it('removes job webhooks retired or given up before the cut with all their records, and only old records of the rest', async () => {
+it('removes job webhooks retired (their job gone) or given up before the cut with all their records, and only old records of the rest', async () => {
   const s = tempStore();
   vi.useFakeTimers({ toFake: ['Date'] });
   const t0 = Date.UTC(2030, 0, 1);
   vi.setSystemTime(t0);
-  await s.jobs.create({ id: 'j1', priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null, maxAttempts: 1, idempotencyKey: null, requestHash: null });
-  await s.jobs.transition({ jobId: 'j1', from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
-  for (const h of [hook('wh_retired', 'j1'), hook('wh_gave_up', 'j2'), hook('wh_disabled_global'), hook('wh_global'), hook('wh_recent_retired', 'j1')]) await s.webhooks.create(h);
-  for (const id of ['wh_retired', 'wh_gave_up', 'wh_disabled_global', 'wh_global']) await attempts(s, id, 3);
-  await s.webhooks.advance('wh_retired', await s.events.lastId());
-  expect(await s.webhooks.retireIfDone('wh_retired')).toBe(true);
+  for (const id of ['j1', 'j3']) {
+    await s.jobs.create({ id, priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null, maxAttempts: 1, idempotencyKey: null, requestHash: null });
+    await s.jobs.transition({ jobId: id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
+  }
+  for (const h of [hook('wh_retired', 'j1'), hook('wh_gave_up', 'j2'), hook('wh_disabled_global'), hook('wh_global'), hook('wh_recent_retired', 'j1'), hook('wh_retired_job_kept', 'j3')]) await s.webhooks.create(h);
+  for (const id of ['wh_retired', 'wh_gave_up', 'wh_disabled_global', 'wh_global', 'wh_retired_job_kept']) await attempts(s, id, 3);
+  for (const id of ['wh_retired', 'wh_retired_job_kept']) {
+    await s.webhooks.advance(id, await s.events.lastId());
+    expect(await s.webhooks.retireIfDone(id)).toBe(true);
+  }
+  await s.retention.deleteJobs(['j1']); // j1 removed by retention; j3 stays, and a retry of it would revive its webhook
   await s.webhooks.disable('wh_gave_up');
   await s.webhooks.disable('wh_disabled_global');
   vi.setSystemTime(t0 + 10_000);
@@ -44,10 +49,27 @@ it('removes job webhooks retired or given up before the cut with all their recor
   await attempts(s, 'wh_global', 1);
 
   const cut = { before: t0 + 5_000, perWebhook: null };
-  expect(await s.retention.pruneWebhooks({ ...cut, dryRun: true })).toEqual({ webhooks: 2, deliveries: 12 });
-  expect(await s.retention.pruneWebhooks({ ...cut, dryRun: false })).toEqual({ webhooks: 2, deliveries: 12 });
-  expect((await s.webhooks.list()).map((w) => w.id).sort()).toEqual(['wh_disabled_global', 'wh_global', 'wh_recent_retired']);
+  expect(await s.retention.pruneWebhooks({ ...cut, dryRun: true })).toEqual({ webhooks: 2, deliveries: 15 });
+  expect(await s.retention.pruneWebhooks({ ...cut, dryRun: false })).toEqual({ webhooks: 2, deliveries: 15 });
+  expect((await s.webhooks.list()).map((w) => w.id).sort()).toEqual(['wh_disabled_global', 'wh_global', 'wh_recent_retired', 'wh_retired_job_kept']);
   expect(await s.webhooks.deliveries('wh_disabled_global', 10)).toEqual([]);
+  expect(await s.webhooks.deliveries('wh_retired_job_kept', 10)).toEqual([]); // its old records go like any other's
   expect((await s.webhooks.deliveries('wh_global', 10)).map((d) => d.at)).toEqual([t0 + 10_000]);
   expect(await s.webhooks.deliveries('wh_recent_retired', 10)).toHaveLength(2);
+});
+
+it('offers no finished job an unfinished one needs: named as kept (its output is an input), or with its chain step still to make', async () => {
+  const s = tempStore();
+  const finish = async (id: string, then?: unknown[]) => {
+    await s.jobs.create({ id, priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null, maxAttempts: 1, idempotencyKey: null, requestHash: null, then });
+    await s.jobs.transition({ jobId: id, from: ['queued'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() - 1_000 } });
+  };
+  await finish('input-of-a-step');
+  await finish('chain-open', [{ template: 'upscale' }]);
+  await finish('chain-stopped', [{ template: 'upscale' }]);
+  await s.chains.stop('chain-stopped', 'no image');
+  await finish('plain');
+  expect((await s.retention.finishedJobIds(Date.now(), 10, ['input-of-a-step'])).sort()).toEqual(['chain-stopped', 'plain']);
+  expect(await s.retention.deleteJobs(await s.retention.finishedJobIds(Date.now(), 10, ['input-of-a-step']))).toBe(2);
+  expect(await s.jobs.get('input-of-a-step')).not.toBeNull();
 });

@@ -31,7 +31,9 @@ function cut(db: Db, table: string, where: string) {
  * the age cut leaves. `@before` is -1 when nothing expires by age.
  */
 function webhookCuts(db: Db) {
-  const expired = 'SELECT id FROM webhooks WHERE job_id IS NOT NULL AND COALESCE(retired_at, disabled_at) < @before';
+  // A retired one whose job still exists is kept: a retry (or a later event) of that job revives it.
+  const expired = `SELECT id FROM webhooks w WHERE job_id IS NOT NULL AND (disabled_at < @before
+    OR (disabled_at IS NULL AND retired_at < @before AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = w.job_id)))`;
   return {
     expiredDeliveries: cut(db, 'webhook_deliveries', `webhook_id IN (${expired})`),
     expiredWebhooks: cut(db, 'webhooks', `id IN (${expired})`),
@@ -44,8 +46,11 @@ function webhookCuts(db: Db) {
 }
 
 export function makeRetentionRepo(db: Db): RetentionRepo {
-  const finished = db.prepare(`SELECT id FROM jobs WHERE state IN ('succeeded','failed','canceled') AND finished_at < ?
-    ORDER BY finished_at LIMIT ?`);
+  // Kept: jobs named in @keep (a JSON array), and succeeded ones whose next chain step is still to be made.
+  const finished = db.prepare(`SELECT id FROM jobs WHERE state IN ('succeeded','failed','canceled') AND finished_at < @before
+    AND id NOT IN (SELECT value FROM json_each(@keep))
+    AND NOT (state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL)
+    ORDER BY finished_at LIMIT @limit`);
   const refsBefore = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
     FROM asset_refs WHERE created_at < ?`);
   const unreferenced = db.prepare(`SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets a
@@ -69,8 +74,8 @@ export function makeRetentionRepo(db: Db): RetentionRepo {
       }
       return { webhooks, deliveries };
     },
-    async finishedJobIds(before, limit) {
-      return (finished.all(before, limit) as { id: string }[]).map((r) => r.id);
+    async finishedJobIds(before, limit, keep = []) {
+      return (finished.all({ before, limit, keep: JSON.stringify(keep) }) as { id: string }[]).map((r) => r.id);
     },
     async deleteJobs(ids) {
       if (ids.length === 0) return 0;

@@ -37,6 +37,18 @@ const toDelivery = (r: DeliveryRow): WebhookDeliveryRecord => ({
   at: r.at,
 });
 
+/**
+ * Un-retires a job's subscriptions, for the transaction that appends an event to a job that may have finished
+ * (a retry's `job:queued`, a chain's stop warning, `job:deleted`): in the same transaction, so a retirement
+ * committed just before is undone and one just after fails its cursor check; either way the event goes out.
+ * With `type`, only subscriptions that want that event type (a disabled one stays given up).
+ */
+export function prepareRevive(db: Db): (jobId: string, type?: JobEventType) => number {
+  const all = db.prepare('UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL');
+  const wanting = db.prepare(`UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL
+    AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types_json) t WHERE t.value IN ('*', ?))`);
+  return (jobId, type) => (type ? wanting.run(jobId, type) : all.run(jobId)).changes;
+}
 
 export function makeWebhooksRepo(db: Db): WebhooksRepo {
   // The cursor is read inside the INSERT, so no event can slip in between "read last id" and "insert".
@@ -51,7 +63,7 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = webhooks.job_id AND j.state NOT IN ('succeeded','failed','canceled'))
     AND last_event_id >= (SELECT COALESCE(MAX(e.id), 0) FROM events e WHERE e.job_id = webhooks.job_id)
     AND EXISTS (SELECT 1 FROM events e WHERE e.job_id = webhooks.job_id)`);
-  const revive = db.prepare('UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL');
+  const revive = prepareRevive(db);
   const del = db.prepare('DELETE FROM webhooks WHERE id = ?');
   const disable = db.prepare('UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
   // A subscription deleted while its POST was in flight: the row is simply not written (no FK error).
@@ -90,7 +102,7 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
       return retire.run({ id, now: Date.now() }).changes > 0;
     },
     async reviveForJob(jobId) {
-      return revive.run(jobId).changes;
+      return revive(jobId);
     },
     async delete(id) {
       return del.run(id).changes > 0;

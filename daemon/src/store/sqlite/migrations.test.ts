@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { expect, it, onTestFinished } from 'vitest';
+import { openSqliteStore } from './index.js';
+import { MIGRATIONS } from './migrations.js';
+
+/** A database file as a version that had applied migrations up to `version`, filled by `fill`. */
+function olderDatabase(version: number, fill: (db: Database.Database) => void): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-migrate-'));
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'comfygate.db');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    db.exec(m.sql);
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+  }
+  fill(db);
+  db.close();
+  return file;
+}
+
+it('migration 12 records the chains of an upgraded database as they are: no step is made for history', async () => {
+  const now = Date.now();
+  const upscale = JSON.stringify([{ template: 'upscale', params: { scale: 2 } }]);
+  const file = olderDatabase(10, (db) => {
+    const job = db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at, parent_job_id, then_json)
+      VALUES (?, ?, ?, 'c', '{}', 1, ?, ?, ?, ?, ?)`);
+    job.run('deleted-step', 1, 'succeeded', now, now, now, null, upscale); // its step was made, then deleted by the user
+    job.run('refused', 2, 'succeeded', now, now, now, null, upscale); // the old version could not make its step
+    job.run('made', 3, 'succeeded', now, now, now, null, upscale);
+    job.run('made-step', 4, 'succeeded', now, now, now, 'made', null);
+    job.run('running', 5, 'running', now, now, null, null, upscale); // still to finish: its chain goes on
+    job.run('plain', 6, 'succeeded', now, now, now, null, '[]');
+    db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:warning', 'refused', ?, ?)`)
+      .run(JSON.stringify({ message: "chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels" }), now);
+  });
+
+  const store = openSqliteStore(file);
+  try {
+    expect(await store.chains.unadvanced()).toEqual([]);
+    expect(await store.chains.stoppedReason('refused')).toBe("chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels");
+    expect(await store.chains.stoppedReason('deleted-step')).toBe("before the upgrade: the step 'upscale' was not made or was deleted");
+    expect(await store.chains.stoppedReason('made')).toBeNull();
+    expect(await store.chains.stoppedReason('running')).toBeNull();
+    expect((await store.jobs.get('plain'))!.then).toEqual([]);
+    // The recorded step closes the chain: a second step for 'made' is refused by the store.
+    await expect(store.jobs.create({ id: 'again', priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null,
+      maxAttempts: 1, idempotencyKey: null, requestHash: null, parentJobId: 'made' })).rejects.toMatchObject({ code: 'conflict' });
+
+    // A job unfinished at the upgrade advances as usual once it succeeds.
+    await store.jobs.transition({ jobId: 'running', from: ['running'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
+    expect(await store.chains.unadvanced()).toEqual(['running']);
+  } finally {
+    await store.close();
+  }
+});
