@@ -66,9 +66,7 @@ export class AssetFiles {
       await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx' }));
       await opts.inspect?.(tmp);
       const sha256 = hash.digest('hex');
-      const final = this.pathFor(sha256);
-      await fsp.mkdir(path.dirname(final), { recursive: true });
-      await fsp.rename(tmp, final);
+      await publish(tmp, this.pathFor(sha256));
       return { sha256, bytes };
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -79,5 +77,16 @@ export class AssetFiles {
 
   createReadStream(sha256: string, range?: { start: number; end: number }): fs.ReadStream {
     return fs.createReadStream(this.pathFor(sha256), range);
+  }
+}
+
+/** Renames into place, making the directory only when it is missing: not a mkdir round trip for every file. */
+async function publish(tmp: string, final: string): Promise<void> {
+  try {
+    await fsp.rename(tmp, final);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await fsp.mkdir(path.dirname(final), { recursive: true });
+    await fsp.rename(tmp, final);
   }
 }

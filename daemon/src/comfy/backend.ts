@@ -7,6 +7,9 @@ import type { ExecutionErrorData } from './types.js';
 
 export type Health = 'unknown' | 'up' | 'down';
 
+/** The JSON message types `onMessage` acts on: the socket does not even parse the others. */
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'progress', 'execution_error', 'executing']);
+
 /** What a backend tells the engine. Prompt ids are ours (generated before POST), so the engine knows them all. */
 export interface BackendListener {
   onHealth(b: ComfyBackend, health: Health, reason: string): void;
@@ -57,6 +60,7 @@ export class ComfyBackend {
       // A dropped socket is often the first sign of a dead backend: check at once rather than at the next job.
       onClose: () => void this.probe(),
       onMessage: (m) => this.onMessage(m),
+      wants: (type) => HANDLED_TYPES.has(type),
     });
   }
 

@@ -11,6 +11,8 @@ export interface SocketHandlers {
   onOpen(): void;
   onClose(): void;
   onMessage(msg: SocketMessage): void;
+  /** Whether JSON messages of this type are worth parsing; the others are dropped unread when possible. */
+  wants(type: string): boolean;
 }
 
 /**
@@ -101,6 +103,10 @@ export class ComfySocket {
 
   private dispatch(raw: Buffer, isBinary: boolean): void {
     if (!isBinary) {
+      // Most messages (status, progress_state, executed, monitors of custom nodes…) are not acted on, and some
+      // are big: read the type from the first bytes and skip the parse. Unclear text is parsed whole.
+      const type = leadingType(raw.toString('utf8', 0, TYPE_PREFIX_BYTES));
+      if (type !== null && !this.handlers.wants(type)) return;
       let parsed: { type?: unknown; data?: unknown };
       try {
         parsed = JSON.parse(raw.toString('utf8'));
@@ -115,6 +121,18 @@ export class ComfySocket {
     const preview = parsePreviewFrame(raw);
     if (preview) this.handlers.onMessage({ kind: 'preview', ...preview });
   }
+}
+
+/** Enough bytes to hold `{"type": "<any type ComfyUI sends>"`; a longer type is simply parsed whole. */
+const TYPE_PREFIX_BYTES = 96;
+const LEADING_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"\\]*)"/;
+
+/**
+ * The `type` of a JSON message read from its start (ComfyUI writes `{"type": …, "data": …}`, type first),
+ * or null when the text does not start that way or the type holds an escape: then the caller parses it whole.
+ */
+export function leadingType(text: string): string | null {
+  return LEADING_TYPE.exec(text)?.[1] ?? null;
 }
 
 /** Binary frames (protocol §3.6): type 1 = format + image, type 4 = length-prefixed metadata JSON + image. */

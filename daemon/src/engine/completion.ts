@@ -52,23 +52,29 @@ async function failureOf(ctx: EngineContext, f: Inflight, entry: HistoryEntry): 
 
 async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Promise<void> {
   const { store, files } = ctx.deps;
-  let outputs;
+  // Out of ComfyUI's queue now: its slot can take the next prompt while we download, as pipelining intends.
+  f.harvesting = true;
+  ctx.kick();
+  let harvested;
   try {
-    outputs = await harvestOutputs(f.backend, entry, { jobId: f.jobId, attemptId: f.promptId }, files, store.assets);
+    harvested = await harvestOutputs(f.backend, entry, { jobId: f.jobId, attemptId: f.promptId }, files);
   } catch (err) {
     const failure = classifyThrown(err);
     // A failed download may go better on a retry; a storage error (a full disk) keeps its own kind.
     return endAttempt(ctx, f, failure.code === 'storage_error' ? failure : { ...failure, kind: 'transient' });
   }
   ctx.inflight.delete(f.promptId);
-  ctx.kick();
+  const { outputs, assets } = harvested;
   const job = await store.jobs.transition({
     jobId: f.jobId, from: ACTIVE, to: 'postprocessing',
     event: { type: 'job:postprocessing', data: { outputs: outputs.length } },
     attemptUpdate: { id: f.promptId, state: 'done' },
+    assets,
     outputs,
   });
-  if (job) await completePostprocess(ctx, job);
+  if (job) return completePostprocess(ctx, job);
+  // The job moved on meanwhile: still record the files, or retention (which goes by rows) never removes them.
+  for (const a of assets) await store.assets.upsert(a);
 }
 
 /** Runs the post-processing hook on a job in `postprocessing`; also after a restart, so it must be repeatable. */

@@ -29,6 +29,8 @@ export interface Inflight {
   /** POST /prompt is still on the wire: reconciling must not call it lost. */
   posting: boolean;
   finishing: boolean;
+  /** ComfyUI finished it (its history says success): out of the backend's queue, outputs still downloading. */
+  harvesting: boolean;
   lastSignalAt: number;
   executionError: ExecutionErrorData | null;
 }
@@ -64,11 +66,21 @@ export interface EngineContext {
 }
 
 export function newInflight(promptId: string, job: Pick<JobRecord, 'id' | 'client'>, backend: ComfyBackend, at: { posting: boolean; lastSignalAt: number }): Inflight {
-  return { promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, lastSignalAt: at.lastSignalAt, executionError: null };
+  return { promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false, lastSignalAt: at.lastSignalAt, executionError: null };
 }
 
-/** How many of our prompts a backend holds: what pipelining and routing weigh against its `inflight` limit. */
+/**
+ * How many of our prompts wait or run in a backend's queue: what pipelining and routing weigh against its
+ * `inflight` limit. A finished prompt whose outputs are still downloading no longer counts: the GPU is free.
+ */
 export function loadOf(ctx: EngineContext, b: ComfyBackend): number {
+  let n = 0;
+  for (const f of ctx.inflight.values()) if (f.backend === b && !f.harvesting) n++;
+  return n;
+}
+
+/** How many of our prompts still need this backend: in its queue, or outputs still to download from it. */
+export function heldBy(ctx: EngineContext, b: ComfyBackend): number {
   let n = 0;
   for (const f of ctx.inflight.values()) if (f.backend === b) n++;
   return n;

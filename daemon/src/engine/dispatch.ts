@@ -56,8 +56,7 @@ async function post(ctx: EngineContext, f: Inflight, graphJson: string): Promise
     if (Object.keys(res.nodeErrors).length > 0) {
       await store.events.append('job:warning', f.jobId, { message: 'some outputs failed validation and were dropped by ComfyUI', node_errors: res.nodeErrors });
     }
-    const attempt = await store.attempts.get(f.promptId);
-    if (attempt?.state === 'posting') await store.attempts.setState(f.promptId, 'accepted');
+    // No 'accepted' write: the attempt stays 'posting' until it runs, as recovery treats both alike.
     const job = await store.jobs.get(f.jobId);
     if (job?.cancelRequested && ctx.inflight.has(f.promptId)) await withdraw(ctx, f);
   } catch (err) {

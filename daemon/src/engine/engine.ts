@@ -5,7 +5,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { JobRecord } from '../store/types.js';
 import { GatewayError } from '../errors.js';
 import { cancel } from './cancel.js';
-import { type EngineContext, type EngineDeps, type Inflight, loadOf } from './context.js';
+import { type EngineContext, type EngineDeps, type Inflight, heldBy, loadOf } from './context.js';
 import { place } from './dispatch.js';
 import { InputStager } from './inputs.js';
 import { ProgressBoard } from './progress.js';
@@ -93,7 +93,7 @@ export class Engine {
   /** Removes an idle backend; one still holding prompts must be drained first. */
   async removeBackend(name: string): Promise<void> {
     const b = this.backend(name);
-    const load = this.loadOf(b);
+    const load = heldBy(this.ctx, b);
     if (load > 0) throw new GatewayError({ code: 'conflict', message: `backend '${name}' still holds ${load} prompt(s); drain it first`, details: { inflight: load } });
     this.backends.delete(name);
     await this.deps.store.backends.removeRuntime(name);
@@ -167,26 +167,33 @@ export class Engine {
   private async schedule(): Promise<void> {
     while (!this.closed) {
       const free = [...this.backends.values()].some((b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight);
-      if (!free) break;
-      // Several per client: one job waiting for a busy or down backend must not block that client's others.
-      const heads = await this.deps.store.jobs.queueHeads(Date.now(), HEADS_PER_CLIENT);
-      if (heads.length === 0) break;
-      const active = this.activeByClient();
-      let progressed = false;
-      for (const job of fairOrder(heads, (c) => active.get(c) ?? 0, (c) => this.served.lastServedAt(c))) {
-        if (await place(this.ctx, job)) {
-          progressed = true;
-          break;
-        }
-      }
-      if (!progressed) break;
+      if (!free || !(await this.placeNext())) break;
     }
     await this.armWake();
   }
 
+  /**
+   * Places the fairest queued job that can go somewhere now; false if none can. The fairest of all is some
+   * client's first in line, so that one row per client is read first. Only when it has to wait are several
+   * per client read: one job waiting for a busy or down backend must not block that client's others.
+   */
+  private async placeNext(): Promise<boolean> {
+    const now = Date.now();
+    const active = this.activeByClient();
+    const fairest = (heads: JobRecord[]) => fairOrder(heads, (c) => active.get(c) ?? 0, (c) => this.served.lastServedAt(c));
+    const [first] = fairest(await this.deps.store.jobs.queueHeads(now, 1));
+    if (!first) return false;
+    if (await place(this.ctx, first)) return true;
+    for (const job of fairest(await this.deps.store.jobs.queueHeads(now, HEADS_PER_CLIENT))) {
+      if (job.id !== first.id && (await place(this.ctx, job))) return true;
+    }
+    return false;
+  }
+
+  /** Prompts each client has at a backend: finished ones still downloading no longer count, as for loadOf. */
   private activeByClient(): Map<string, number> {
     const m = new Map<string, number>();
-    for (const f of this.inflight.values()) m.set(f.client, (m.get(f.client) ?? 0) + 1);
+    for (const f of this.inflight.values()) if (!f.harvesting) m.set(f.client, (m.get(f.client) ?? 0) + 1);
     return m;
   }
 

@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import type { AssetFiles } from '../assets/files.js';
 import type { ComfyBackend } from '../comfy/backend.js';
 import type { HistoryEntry, ImageRef } from '../comfy/types.js';
-import type { AssetsRepo, OutputRecord } from '../store/types.js';
+import { PNG_SIGNATURE } from '../postprocess/png-text.js';
+import type { AssetRecord, OutputRecord } from '../store/types.js';
 
 const isFileRef = (v: unknown): v is ImageRef =>
   typeof v === 'object' && v !== null && typeof (v as ImageRef).filename === 'string';
@@ -21,27 +22,51 @@ export function fileRefs(entry: HistoryEntry): { nodeId: string; index: number; 
 }
 
 /** Pixel size from the image header (no decode); null for non-images or unreadable headers. */
-async function dimensions(file: string, contentType: string): Promise<{ width: number | null; height: number | null }> {
+async function dimensions(file: string, contentType: string, head: Buffer | null): Promise<{ width: number | null; height: number | null }> {
   if (!contentType.startsWith('image/')) return { width: null, height: null };
+  const png = head && pngSize(head);
+  if (png) return png;
   const meta = await sharp(file).metadata().catch(() => null);
   return { width: meta?.width ?? null, height: meta?.height ?? null };
 }
 
-/** Streams each output through /view into the content-addressed store (never buffered whole). */
+/** A PNG's size from its IHDR, always the first chunk: what ComfyUI saves, read without a trip to sharp. */
+function pngSize(head: Buffer): { width: number; height: number } | null {
+  if (head.length < 24 || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR') return null;
+  return { width: head.readUInt32BE(16), height: head.readUInt32BE(20) };
+}
+
+/** Passes a body through, keeping its first chunk (the file header) on the side. */
+function withHead(body: AsyncIterable<Uint8Array>): { body: AsyncIterable<Uint8Array>; head: () => Buffer | null } {
+  let head: Buffer | null = null;
+  async function* tap() {
+    for await (const chunk of body) {
+      head ??= Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      yield chunk;
+    }
+  }
+  return { body: tap(), head: () => head };
+}
+
+/**
+ * Streams each output through /view into the content-addressed store (never buffered whole). The rows are
+ * returned, not written: the job's transition commits them together.
+ */
 export async function harvestOutputs(
   b: ComfyBackend,
   entry: HistoryEntry,
   ids: { jobId: string; attemptId: string },
   files: AssetFiles,
-  assets: AssetsRepo,
-): Promise<OutputRecord[]> {
+): Promise<{ outputs: OutputRecord[]; assets: AssetRecord[] }> {
   const outputs: OutputRecord[] = [];
+  const assets: AssetRecord[] = [];
   for (const { nodeId, index, ref } of fileRefs(entry)) {
     const { stream, contentType } = await b.http.view(ref);
-    const stored = await files.write(stream);
+    const tapped = withHead(stream);
+    const stored = await files.write(tapped.body);
     const now = Date.now();
-    const { width, height } = await dimensions(files.pathFor(stored.sha256), contentType);
-    await assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType, width, height, createdAt: now });
+    const { width, height } = await dimensions(files.pathFor(stored.sha256), contentType, tapped.head());
+    assets.push({ sha256: stored.sha256, bytes: stored.bytes, contentType, width, height, createdAt: now });
     outputs.push({
       id: crypto.randomUUID(),
       jobId: ids.jobId,
@@ -58,5 +83,5 @@ export async function harvestOutputs(
       createdAt: now,
     });
   }
-  return outputs;
+  return { outputs, assets };
 }

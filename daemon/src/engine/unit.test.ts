@@ -3,7 +3,7 @@ import { decideRetry } from './retry.js';
 import { fairOrder } from './routing.js';
 import { capabilitiesFrom, missingFor } from '../comfy/capabilities.js';
 import { stringifyGraph } from '../comfy/json.js';
-import { parsePreviewFrame } from '../comfy/socket.js';
+import { leadingType, parsePreviewFrame } from '../comfy/socket.js';
 
 describe('decideRetry', () => {
   const policy = { retryBaseMs: 100, retryMaxMs: 1_000 };
@@ -66,6 +66,13 @@ describe('capabilities', () => {
 describe('wire helpers', () => {
   it('keeps bigint seeds exact in graph JSON', () => {
     expect(stringifyGraph({ s: 18446744073709551615n, t: 'a' })).toBe('{"s":18446744073709551615,"t":"a"}');
+  });
+  it('reads a JSON message type from its start, or says to parse it whole', () => {
+    expect(leadingType('{"type": "progress_state", "data": {"prompt_id": "p"}}')).toBe('progress_state');
+    expect(leadingType(' {"type":"executing","data":{}}')).toBe('executing');
+    expect(leadingType('{"data": {}, "type": "executing"}')).toBeNull();
+    expect(leadingType('{"type": "a\\"b", "data": {}}')).toBeNull();
+    expect(leadingType('{"type": "cut-off-before-its-closing-qu')).toBeNull();
   });
   it('parses type 1 and type 4 preview frames', () => {
     const t1 = Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]), Buffer.from('PNG')]);

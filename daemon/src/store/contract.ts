@@ -73,6 +73,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       expect((await s.events.after(0, 10)).length).toBe(1);
     }));
 
+    it('commits the outputs with the rows of their blobs in the same transition', withStore(async (s) => {
+      const { job } = await s.jobs.create(newJob());
+      const sha256 = 'e'.repeat(64);
+      const asset = { sha256, bytes: 1, contentType: 'image/png', width: 2, height: 3, createdAt: 0 };
+      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256, bytes: 1, contentType: 'image/png', width: 2, height: 3, createdAt: 0 };
+      const moved = await s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'postprocessing', event: { type: 'job:postprocessing' }, assets: [asset], outputs: [out] });
+      expect(moved?.state).toBe('postprocessing');
+      expect(await s.assets.get(sha256)).toEqual(asset);
+      expect((await s.outputs.forJobs([job.id])).get(job.id)?.map((o) => o.sha256)).toEqual([sha256]);
+    }));
+
     it('gives each client its head job by priority then FIFO, skipping jobs waiting for a retry', withStore(async (s) => {
       const a1 = await s.jobs.create(newJob({ client: 'a' }));
       await s.jobs.create(newJob({ client: 'a' }));

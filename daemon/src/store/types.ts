@@ -40,9 +40,11 @@ export interface JobRecord {
 }
 
 /**
- * posting: committed before POST /prompt (the prompt_id is ours); accepted: in the backend's queue;
- * running: execution_start seen; done/failed: finished; abandoned: given up on while its backend was
- * unreachable, to be deleted from that backend's queue when it returns (cleanedUp then).
+ * posting: committed before POST /prompt (the prompt_id is ours), and kept while the prompt waits in the
+ * backend's queue; running: execution_start seen; done/failed: finished; abandoned: given up on while its
+ * backend was unreachable, to be deleted from that backend's queue when it returns (cleanedUp then).
+ * accepted is no longer written (recovery asks the backend about a posting and an accepted attempt alike,
+ * so it cost a commit per job for nothing); rows from earlier versions are still read as open.
  */
 export type AttemptState = 'posting' | 'accepted' | 'running' | 'done' | 'failed' | 'abandoned';
 
@@ -135,6 +137,8 @@ export interface Transition {
   patch?: JobPatch;
   newAttempt?: Omit<AttemptRecord, 'createdAt' | 'endedAt' | 'cleanedUp' | 'error'>;
   attemptUpdate?: { id: string; state: AttemptState; error?: ErrorDetail | null };
+  /** Rows of the blobs `outputs` name (upserted first): committed with them, not one commit each. */
+  assets?: AssetRecord[];
   outputs?: OutputRecord[];
 }
 

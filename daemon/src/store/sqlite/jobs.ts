@@ -8,6 +8,7 @@ import { prepareRevive } from './webhooks.js';
 import { type Db, json } from './db.js';
 import type { makeEventWriter } from './events.js';
 import { makeQuotaCounter } from './quota.js';
+import { prepareAssetUpsert } from './repos.js';
 
 interface JobRow {
   id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
@@ -65,6 +66,7 @@ function patchValue(key: keyof typeof PATCH_COLUMNS, v: unknown): unknown {
 
 export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: ReturnType<typeof makeEventWriter>): JobsRepo & { batches: BatchesRepo } {
   const byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+  const stateOf = db.prepare('SELECT state FROM jobs WHERE id = ?').pluck();
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
   const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
@@ -86,6 +88,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     VALUES (@id, @jobId, @backend, @number, @state, @now)`);
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
     ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
+  const upsertAsset = prepareAssetUpsert(db);
   const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, width, height, created_at)
     VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
@@ -129,8 +132,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   }
 
   function transition(t: Transition): JobRecord | null {
-    const current = get(t.jobId);
-    if (!current || !t.from.includes(current.state)) return null;
+    // The state alone decides the compare-and-set: the whole row is read once, after the change.
+    const from = stateOf.get(t.jobId) as JobState | undefined;
+    if (!from || !t.from.includes(from)) return null;
     const now = Date.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const values: unknown[] = [t.to, now];
@@ -145,8 +149,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       const u = t.attemptUpdate;
       updateAttempt.run(u.state, json.stringify(u.error ?? null), u.state, now, u.id);
     }
+    for (const a of t.assets ?? []) upsertAsset.run(a); // before the outputs: their sha256 references it
     for (const o of t.outputs ?? []) insertOutput.run(o);
-    writeEvent(t.event.type, t.jobId, { from: current.state, to: t.to, ...t.event.data }, now);
+    writeEvent(t.event.type, t.jobId, { from, to: t.to, ...t.event.data }, now);
     return get(t.jobId);
   }
 

@@ -110,10 +110,13 @@ export function makeOutputsRepo(db: Db): OutputsRepo {
   };
 }
 
-export function makeAssetsRepo(db: Db): AssetsRepo {
-  const upsert = db.prepare(`INSERT INTO assets (sha256, bytes, content_type, width, height, created_at)
+/** A blob's row, or the pixel size an older row lacks; shared with job transitions, which commit outputs' blobs. */
+export const prepareAssetUpsert = (db: Db) => db.prepare(`INSERT INTO assets (sha256, bytes, content_type, width, height, created_at)
     VALUES (@sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (sha256) DO UPDATE SET width = COALESCE(assets.width, excluded.width), height = COALESCE(assets.height, excluded.height)`);
+
+export function makeAssetsRepo(db: Db): AssetsRepo {
+  const upsert = prepareAssetUpsert(db);
   const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?');
   const insertRef = db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, job_id, created_at)
     VALUES (@id, @sha256, @filePath, @contentType, @jobId, @createdAt)`);
