@@ -74,9 +74,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
     @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
   const quotas = makeQuotaCounter(db);
-  // One index probe per client: the clients are few, the queued jobs may be many.
   /** A job with follow-up steps pays for them now: the daemon makes them later, with no caller to charge. */
   const jobsOf = (job: NewJob) => 1 + (job.then?.length ?? 0);
+  // One index probe per client: the clients are few, the queued jobs may be many.
   const queuedClients = db.prepare(`SELECT DISTINCT client FROM jobs WHERE state = 'queued'`);
   const clientHead = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' AND client = ? AND not_before <= ?
     ORDER BY priority DESC, seq LIMIT ?`);
