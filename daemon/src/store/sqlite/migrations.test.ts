@@ -23,7 +23,7 @@ function olderDatabase(version: number, fill: (db: Database.Database) => void): 
   return file;
 }
 
-it('migration 12 records the chains of an upgraded database as they are: no step is made for history', async () => {
+it('migration 11 records the chains of an upgraded database as they are: no step is made for history', async () => {
   const now = Date.now();
   const upscale = JSON.stringify([{ template: 'upscale', params: { scale: 2 } }]);
   const file = olderDatabase(10, (db) => {

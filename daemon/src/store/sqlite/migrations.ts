@@ -286,7 +286,7 @@ CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
 `,
   },
   {
-    version: 12,
+    version: 11,
     name: 'chain steps made or stopped',
     // chain_next: the job created as this one's next step (written in the step's insert, so deleting that step
     // later does not bring it back); chain_stopped: why the next step could not be created (the chain ends there).
