@@ -75,6 +75,18 @@ export class AssetFiles {
     }
   }
 
+  /** Every stored blob with its mtime (the temp file's, as a write renames it into place), directory by directory. */
+  async *blobs(): AsyncGenerator<{ sha256: string; mtimeMs: number; bytes: number }> {
+    for (const dir of await fsp.readdir(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const name of await fsp.readdir(path.join(this.root, dir)).catch(() => [] as string[])) {
+        if (!/^[0-9a-f]{64}$/.test(name) || !name.startsWith(dir)) continue;
+        const st = await fsp.stat(path.join(this.root, dir, name)).catch(() => null);
+        if (st?.isFile()) yield { sha256: name, mtimeMs: st.mtimeMs, bytes: st.size };
+      }
+    }
+  }
+
   createReadStream(sha256: string, range?: { start: number; end: number }): fs.ReadStream {
     return fs.createReadStream(this.pathFor(sha256), range);
   }

@@ -89,6 +89,38 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
   }
   // Uploads nothing uses yet are kept as long as jobs are: a client may upload now and submit later.
   if (policy.maxAgeMs !== null) await removeUnreferenced(store, files, now - policy.maxAgeMs, keep.shas, report, dryRun);
+  await removeOrphanFiles(store, files, now - policy.graceMs, keep.shas, report);
+}
+
+/**
+ * Files with no asset row: a crash between a file's rename into place and its row's commit (uploads, harvests)
+ * leaves one, as does one between a row's deletion and its file's. Only files older than the grace: a write in
+ * flight renames a fresh file, and each is looked at again right before it goes.
+ */
+async function removeOrphanFiles(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport): Promise<void> {
+  let batch: { sha256: string; mtimeMs: number; bytes: number }[] = [];
+  const flush = async () => {
+    const known = await store.retention.knownAssets(batch.map((b) => b.sha256));
+    for (const f of batch.filter((b) => !known.has(b.sha256) && !keep.has(b.sha256))) {
+      if (report.dryRun) {
+        report.assets++;
+        report.bytes += f.bytes;
+        continue;
+      }
+      const now = await fs.stat(files.pathFor(f.sha256)).catch(() => null);
+      if (!now || now.mtimeMs >= before || (await store.retention.knownAssets([f.sha256])).size > 0) continue;
+      await fs.rm(files.pathFor(f.sha256), { force: true });
+      report.assets++;
+      report.bytes += f.bytes;
+    }
+    batch = [];
+  };
+  for await (const f of files.blobs()) {
+    if (f.mtimeMs >= before) continue;
+    batch.push(f);
+    if (batch.length >= 500) await flush();
+  }
+  if (batch.length > 0) await flush();
 }
 
 async function removeUnreferenced(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport, dryRun = false) {

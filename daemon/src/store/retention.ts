@@ -15,6 +15,8 @@ export interface RetentionRepo {
   unreferencedAssets(before: number): Promise<AssetRecord[]>;
   deleteAssets(sha256s: readonly string[]): Promise<void>;
   totalAssetBytes(): Promise<number>;
+  /** Which of these blobs have an asset row (a file without one is an orphan a crash left). */
+  knownAssets(sha256s: readonly string[]): Promise<Set<string>>;
   /**
    * Webhook history: job-scoped webhooks disabled before `before`, or retired before it with their job gone
    * (a retired one whose job remains is revived by a retry or a later event of it), with their deliveries; then

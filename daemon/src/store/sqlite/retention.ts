@@ -96,5 +96,14 @@ export function makeRetentionRepo(db: Db): RetentionRepo {
     async totalAssetBytes() {
       return (total.get() as { n: number }).n;
     },
+    async knownAssets(shas) {
+      const known = new Set<string>();
+      for (let i = 0; i < shas.length; i += 500) {
+        const chunk = shas.slice(i, i + 500);
+        const rows = db.prepare(`SELECT sha256 FROM assets WHERE sha256 IN (${inList(chunk.length)})`).all(...chunk) as { sha256: string }[];
+        for (const r of rows) known.add(r.sha256);
+      }
+      return known;
+    },
   };
 }
