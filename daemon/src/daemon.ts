@@ -21,7 +21,7 @@ import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
 import { sweep, type SweepReport } from './assets/retention.js';
 import { createWebhooks, webhookConfigOf, type Webhooks } from './webhooks/index.js';
-import { createTemplateService, type TemplateDeps, type TemplateService } from './templates/service.js';
+import { createTemplateService, type TemplateService } from './templates/service.js';
 import { chainChecker, chainRunner, chainView } from './templates/chains.js';
 import { stylePrompts } from './templates/prompts.js';
 import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
@@ -159,22 +159,23 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (!b) throw new GatewayError({ code: 'backend_unavailable', message: "no ComfyUI backend is up: importing a workflow needs one's /object_info" });
     return (await b.http.objectInfo()) as unknown as ObjectInfo;
   };
-  const templateDeps: TemplateDeps = {
+  /** The backends a job may run on: the one it is pinned to, or all. */
+  const poolFor = (pin?: string) => [...engine.backends.values()].filter((b) => !pin || b.name === pin);
+  const templates = createTemplateService({
     store,
     objectInfo,
     capabilities: (pin) => {
-      const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
+      const pool = poolFor(pin);
       return { known: pool.flatMap((b) => (b.capabilities ? [b.capabilities] : [])), complete: pool.every((b) => b.capabilities) };
     },
     maxPixels: config.security.maxPixels,
-  };
-  const templates = createTemplateService(templateDeps);
+  });
   const checkChain = chainChecker(templates);
   await templates.ensureBuiltins();
 
   /** Fail fast at submit when every backend's capabilities are known and none can run the graph. */
   const checkCapable = (graph: ComfyGraph, pin: string | undefined) => {
-    const pool = [...engine.backends.values()].filter((b) => !pin || b.name === pin);
+    const pool = poolFor(pin);
     if (pool.length === 0 || pool.some((b) => !b.capabilities)) return;
     const lacks = pool.map((b) => ({ backend: b.name, missing: missingFor(graph, b.capabilities!) }));
     if (lacks.every((l) => l.missing.length > 0)) {

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import type { JobRecord, NewJob, Store } from '../store/types.js';
 import type { QuotaClaim } from '../store/quota.js';
 import type { EnhanceMemo } from '../templates/enhancer.js';
+import type { Variation } from '../templates/seeds.js';
 import { archiveStream } from './archive.js';
 import { expandMatrix } from './matrix.js';
 
@@ -14,7 +15,7 @@ export interface BatchDeps {
   store: Store;
   files: AssetFiles;
   /** The params of each variation of a template job. */
-  variations(v: BatchVariationsParsed): Promise<{ params: Record<string, unknown>; vary: Record<string, unknown>; index: number }[]>;
+  variations(v: BatchVariationsParsed): Promise<Variation[]>;
   /** `enhanced`: one per batch, so each distinct prompt is rewritten once and its jobs stay comparable. */
   prepareJob(spec: CreateJobParsed, opts: { caller?: string; enhanced?: EnhanceMemo }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;

@@ -15,7 +15,8 @@ export type ApplyResult = { ok: true; graph: ComfyGraph } | { ok: false; errors:
 
 type Checked = { value: unknown } | { error: string };
 
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v));
+/** A value as error messages quote it: text in single quotes, big integers as digits. */
+export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v));
 
 /** A number, or a bigint when it does not fit a double exactly. */
 export const integerOut = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);

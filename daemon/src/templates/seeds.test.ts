@@ -54,7 +54,7 @@ describe('variationParams', () => {
     expect(() => run({ job: { template: 't', params: { seed: 5 } }, count: 4 })).toThrow(/'seed' is given, so every variation would be the same image/);
     expect(() => run({ job: { template: 't' }, vary: { colour: ['red'] } })).toThrow(new VariationError("vary names 'colour', which template 't' does not have (known: prompt, seed, steps)"));
     expect(() => run({ job: { template: 't' }, count: 500, vary: { prompt: ['a', 'b', 'c'] } })).toThrow('the variations make 1500 jobs; the limit is 1000');
-    expect(() => run({ job: { template: 't', params: { seed: 'abc' } }, count: 2, seed: 'fixed' })).toThrow('seed: expected an integer seed, got "abc"');
+    expect(() => run({ job: { template: 't', params: { seed: 'abc' } }, count: 2, seed: 'fixed' })).toThrow("seed: expected an integer seed, got 'abc'");
     expect(BatchVariations.safeParse({ job: { graph: { 1: { class_type: 'X', inputs: {} } } } }).success).toBe(false);
     expect(() => run({ job: { template: 't', params: { seed: (2n ** 64n).toString() } }, count: 2, seed: 'increment' })).toThrow('seed: 18446744073709551616 is outside 0..18446744073709551615');
   });

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { type BatchVariationsParsed, MAX_BATCH_JOBS } from '@comfygate/shared';
-import { asInteger, integerOut } from './apply.js';
+import { asInteger, integerOut, show } from './apply.js';
 
 const SEED = /^(noise_)?seed(_\d+)?$/;
 const SEED_MAX = 2n ** 64n - 1n;
@@ -30,7 +30,6 @@ export interface SeedParam {
 
 export class VariationError extends Error {}
 
-const show = (v: unknown) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
 
 /** The values of `vary` as a list of combinations, last key fastest; one empty combination when nothing varies. */
 function combinations(vary: Record<string, unknown[]>): Record<string, unknown>[] {
@@ -69,8 +68,15 @@ function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<
   return (k) => Object.fromEntries(bases.map(({ p, base }) => [p.name, nthSeed(p, base, v.seed === 'increment' ? k : 0)]));
 }
 
+/** One job of a variations batch: its parameter values, the combination of `vary` it has, its index in it. */
+export interface Variation {
+  params: Record<string, unknown>;
+  vary: Record<string, unknown>;
+  index: number;
+}
+
 /** The params of every job of a variations batch, in order, each with where it sits in the batch. */
-export function variationParams(v: BatchVariationsParsed, templateParams: SeedParam[]): { params: Record<string, unknown>; vary: Record<string, unknown>; index: number }[] {
+export function variationParams(v: BatchVariationsParsed, templateParams: SeedParam[]): Variation[] {
   const given = v.job.params ?? {};
   const known = new Set(templateParams.map((p) => p.name));
   for (const name of Object.keys(v.vary ?? {})) {

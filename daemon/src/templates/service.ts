@@ -9,17 +9,17 @@ import { applyParams } from './apply.js';
 import { BUILTIN_TEMPLATES, builtinNamed } from './builtins.js';
 import type { Capabilities } from '../comfy/capabilities.js';
 import type { Choice } from './upscale.js';
-
-type Concrete = Omit<Choice, 'params' | 'variant'> & { params: TemplateParam[]; variant: string | null };
 import { uiToApi } from './convert.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
 import { PngError, readComfyPng } from './png.js';
-import { VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
+import { type Variation, VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
 import { checkExplicitParams } from './explicit.js';
 import { unavailableDefaults, withLiveOptions } from './options.js';
 import { jsonSafe, paramsSchema, requiredParams } from './schema.js';
 import type { PromptTargets } from './prompts.js';
+
+type Concrete = Omit<Choice, 'params' | 'variant'> & { params: TemplateParam[]; variant: string | null };
 
 /** A template made concrete for one job. */
 export interface Instance {
@@ -64,7 +64,7 @@ export interface TemplateService {
   /** The graph for a job: values checked against the parameter map, seeds drawn when not given. */
   instantiate(idOrName: string, values: Record<string, unknown>, opts?: InstantiateOptions): Promise<Instance>;
   /** The params of each job of a variations batch (seeds set by the batch's seed mode). */
-  variations(v: BatchVariationsParsed): Promise<ReturnType<typeof variationParams>>;
+  variations(v: BatchVariationsParsed): Promise<Variation[]>;
   ensureBuiltins(): Promise<void>;
 }
 
@@ -131,8 +131,9 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     return converted.graph;
   };
 
-  const completeCaps = () => {
-    const { known, complete } = deps.capabilities();
+  /** The pool's capabilities when every backend's are known; else null, and stored enum options stand. */
+  const completeCaps = (backend?: string) => {
+    const { known, complete } = deps.capabilities(backend);
     return complete ? known : null;
   };
 
@@ -145,13 +146,13 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   /** The graph, parameter map and values for one job: the template's own, or what a choosing built-in picks. */
   const concrete = async (t: TemplateRecord, values: Record<string, unknown>, opts: InstantiateOptions): Promise<Concrete> => {
     const builtin = t.builtin ? builtinNamed(t.name) : undefined;
-    const { known, complete } = deps.capabilities(opts.backend);
-    const caps = complete ? known : null;
+    const caps = completeCaps(opts.backend);
     if (!builtin?.choose) {
       const graph = parseExact(t.graphJson) as ComfyGraph;
       return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
     }
     const size = async (id: string) => opts.imageSizes?.[id] ?? imageSize(id);
+    const { known, complete } = deps.capabilities(opts.backend);
     const c = await builtin.choose(values, { capabilities: known, complete, imageSize: size, maxPixels: deps.maxPixels });
     const params = TemplateParamMap.parse(c.params);
     return { ...c, graph: withDefaults(c.graph, params), params: withLiveOptions(c.graph, params, caps), values: { ...c.values } };

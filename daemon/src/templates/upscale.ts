@@ -7,6 +7,7 @@
 import type { ComfyGraph } from '@comfygate/shared';
 import type { Capabilities } from '../comfy/capabilities.js';
 import { GatewayError } from '../errors.js';
+import { show } from './apply.js';
 
 export interface ChoiceContext {
   /** What the backends the job may run on can do (last known for a backend that is down). */
@@ -85,7 +86,6 @@ export const UPSCALE_EXTRA_SCHEMA = {
 };
 
 const bad = (message: string) => new GatewayError({ code: 'validation_failed', message });
-const show = (v: unknown) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
 
 /** The first upscale model any of these backends has (and can run), or undefined. */
 export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
