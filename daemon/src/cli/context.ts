@@ -115,3 +115,9 @@ export function intOption(min = Number.MIN_SAFE_INTEGER) {
     return n;
   };
 }
+
+/** `name=value` split at the first `=` (values may hold more); null when there is no name before it. */
+export function splitAssignment(text: string): [string, string] | null {
+  const eq = text.indexOf('=');
+  return eq < 1 ? null : [text.slice(0, eq), text.slice(eq + 1)];
+}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { type Batch, type Job, SeedMode } from '@comfygate/shared';
-import { action, CliError, type Ctx, intOption } from '../context.js';
+import { action, CliError, type Ctx, intOption, splitAssignment } from '../context.js';
 import { followToFiles } from '../follow.js';
 import { saveOutputs } from '../outputs.js';
 
@@ -19,10 +19,10 @@ type SchemaProp = { type?: string; format?: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function splitAssignment(text: string): [string, string] {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw new CliError(`'${text}' is not name=value`);
-  return [text.slice(0, eq), text.slice(eq + 1)];
+function assignment(text: string): [string, string] {
+  const pair = splitAssignment(text);
+  if (!pair) throw new CliError(`'${text}' is not name=value`);
+  return pair;
 }
 
 /** A command-line string as the parameter's type wants it; `@file` on an image parameter uploads the file. */
@@ -42,9 +42,9 @@ async function valueFor(ctx: Ctx, name: string, raw: string, prop: SchemaProp | 
 async function typedValues(ctx: Ctx, template: string, words: string[], vary: string[]) {
   const props = ((await ctx.client.templateSchema(template)).properties ?? {}) as Record<string, SchemaProp>;
   const params: Record<string, unknown> = {};
-  for (const [name, raw] of words.map(splitAssignment)) params[name] = await valueFor(ctx, name, raw, props[name]);
+  for (const [name, raw] of words.map(assignment)) params[name] = await valueFor(ctx, name, raw, props[name]);
   const varied: Record<string, unknown[]> = {};
-  for (const [name, raw] of vary.map(splitAssignment)) (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
+  for (const [name, raw] of vary.map(assignment)) (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
 }
 

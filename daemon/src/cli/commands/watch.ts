@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Variant, WatchRuleInput, WatchRuleView } from '@comfygate/shared';
-import { action, intOption } from '../context.js';
+import { action, intOption, splitAssignment } from '../context.js';
 import { relative, table, truncate } from '../format.js';
 
 const json = (text: string, what: string): unknown => {
@@ -14,16 +14,16 @@ const json = (text: string, what: string): unknown => {
 
 /** `--param steps=30`: JSON values (numbers, booleans, objects), anything else as text. */
 function collectParam(value: string, acc: Record<string, unknown>): Record<string, unknown> {
-  const eq = value.indexOf('=');
-  if (eq < 1) throw new InvalidArgumentError('expected key=value.');
-  const raw = value.slice(eq + 1);
+  const pair = splitAssignment(value);
+  if (!pair) throw new InvalidArgumentError('expected key=value.');
+  const [key, raw] = pair;
   let parsed: unknown = raw;
   try {
     parsed = JSON.parse(raw);
   } catch {
     /* plain text */
   }
-  return { ...acc, [value.slice(0, eq)]: parsed };
+  return { ...acc, [key]: parsed };
 }
 
 /** `--variant '{"web": {"ops": [...]}}'` (several variants) or `--variant 'web={"ops": [...]}'` (one). */
