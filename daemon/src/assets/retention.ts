@@ -98,18 +98,18 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
  * flight renames a fresh file, and each is looked at again right before it goes.
  */
 async function removeOrphanFiles(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport): Promise<void> {
+  const stillOrphan = async (sha256: string) => {
+    const st = await fs.stat(files.pathFor(sha256)).catch(() => null);
+    return st !== null && st.mtimeMs < before && (await store.retention.knownAssets([sha256])).size === 0;
+  };
   let batch: { sha256: string; mtimeMs: number; bytes: number }[] = [];
   const flush = async () => {
     const known = await store.retention.knownAssets(batch.map((b) => b.sha256));
     for (const f of batch.filter((b) => !known.has(b.sha256) && !keep.has(b.sha256))) {
-      if (report.dryRun) {
-        report.assets++;
-        report.bytes += f.bytes;
-        continue;
+      if (!report.dryRun) {
+        if (!(await stillOrphan(f.sha256))) continue;
+        await fs.rm(files.pathFor(f.sha256), { force: true });
       }
-      const now = await fs.stat(files.pathFor(f.sha256)).catch(() => null);
-      if (!now || now.mtimeMs >= before || (await store.retention.knownAssets([f.sha256])).size > 0) continue;
-      await fs.rm(files.pathFor(f.sha256), { force: true });
       report.assets++;
       report.bytes += f.bytes;
     }
