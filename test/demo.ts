@@ -15,6 +15,7 @@ const fake = await startFakeComfy({ port: Number(values['comfy-port'] ?? 8188), 
 const running = await runDaemon({ port: values.port ?? '8288', home: values.home, backend: [fake.url] });
 process.stdout.write(
   `fake ComfyUI on ${fake.url}\ncomfygate ready on ${running.gateway.url}\n` +
+    `dashboard: ${running.gateway.loginLink()}  (one-time sign-in link, valid 5 minutes)\n` +
     `try: pnpm comfygate submit "a lighthouse at dusk" --url ${running.gateway.url}\n`,
 );
 const stop = async () => {

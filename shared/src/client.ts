@@ -5,6 +5,7 @@ import { type CreateTemplate, Template } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
+import { LoginCode, SessionInfo, type SignIn } from './session.js';
 import {
   Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
   StreamEvent, Token, PendingPairing, GcReport,
@@ -166,6 +167,20 @@ export class GatewayClient {
   }
   async confirmPairing(code: string): Promise<void> {
     await this.request('POST', '/v1/pair/confirm', { body: { code } });
+  }
+  /** Dashboard sign-in (same-origin pages only): a one-time code or a token, for an HttpOnly session cookie. */
+  signIn(input: SignIn): Promise<SessionInfo> {
+    return this.json(SessionInfo, 'POST', '/v1/session', { body: input });
+  }
+  session(): Promise<SessionInfo> {
+    return this.json(SessionInfo, 'GET', '/v1/session');
+  }
+  async signOut(): Promise<void> {
+    await this.request('DELETE', '/v1/session');
+  }
+  /** A one-time dashboard sign-in link for this client's token. */
+  loginCode(): Promise<LoginCode> {
+    return this.json(LoginCode, 'POST', '/v1/session/codes');
   }
 
   /** Polls nothing: follows the event stream until the job is terminal, resuming the stream if it drops. */

@@ -7,3 +7,4 @@ export * from './postprocess.js';
 export * from './templates.js';
 export * from './webhooks.js';
 export * from './watch.js';
+export * from './session.js';

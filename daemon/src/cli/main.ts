@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { GatewayError } from '../errors.js';
 import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerTemplates } from './commands/templates.js';
@@ -32,6 +33,7 @@ registerDoctor(program);
 registerGc(program);
 registerWatch(program);
 registerTemplates(program);
+registerDashboard(program);
 
 /** Errors meant for people print as one line; anything else is a bug and keeps its stack. */
 function messageOf(err: unknown): string {

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
 import { comfySocketProxy, proxyHttp } from './comfy-proxy.js';
+import { dashboardStatic } from './dashboard.js';
 import { sseRoutes } from './events/sse.js';
 import { eventSocketServer } from './events/ws.js';
 import { createMetrics } from './metrics.js';
@@ -12,6 +13,7 @@ import { errorHandler, notFound } from './middleware/errors.js';
 import { losslessJson } from './middleware/json.js';
 import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
 import { rateLimit } from './middleware/rate-limit.js';
+import { sessionAuth, sessionPrincipal } from './middleware/session-cookie.js';
 import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
@@ -21,8 +23,10 @@ import { batchRoutes } from './routes/batches.js';
 import { templateRoutes } from './routes/templates.js';
 import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
+import { loginUrl, sessionRoutes } from './routes/session.js';
 import { PairingService } from './security/pairing.js';
-import { allows, TokenService } from './security/tokens.js';
+import { SessionService } from './security/sessions.js';
+import { ADMIN_TOKEN_ID, allows, TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
 import { v2Router } from './v2/router.js';
 
@@ -31,6 +35,8 @@ export interface Gateway {
   port: number;
   adminToken: string;
   server: http.Server;
+  /** A one-time dashboard sign-in link for the admin token (`http://127.0.0.1:8288/#login=<code>`), valid minutes. */
+  loginLink(): string;
   close(): Promise<void>;
 }
 
@@ -53,7 +59,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const tokens = new TokenService(daemon.store);
   const adminToken = await tokens.ensureAdminToken(config.home);
   const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``));
+  const sessions = new SessionService();
   let port = config.port;
+  let publicUrl = '';
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
 
@@ -63,7 +71,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(metrics.httpTimer);
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(hostAndOrigin(policy));
+  app.use(dashboardStatic());
   app.use(authenticate(tokens));
+  app.use(sessionAuth(sessions, daemon.store));
   app.use(rateLimit(config.security.rateLimitPerMinute));
   app.use(audit(daemon));
 
@@ -82,6 +92,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(fileRoutes(daemon, config.security));
   v1.use(losslessJson(config.security.maxJsonBytes));
   v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
+  v1.use(sessionRoutes({ sessions, tokens, store: daemon.store, baseUrl: () => publicUrl }));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
@@ -111,7 +122,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
       };
       if (!policy.hostAllowed(req.headers.host)) return refuse(403, 'Host not allowed');
       if (req.headers.origin !== undefined && !policy.originAllowed(req.headers.origin)) return refuse(403, 'Origin not allowed');
-      const principal = await tokens.authenticate(tokenFrom(req));
+      const principal = (await tokens.authenticate(tokenFrom(req))) ?? (await sessionPrincipal(req, sessions, daemon.store))?.principal;
       if (!principal) return refuse(401, 'missing or invalid token');
       const path = (req.url ?? '').split('?')[0]!;
       if (path === '/v1/ws') return events.handle(req, socket, head);
@@ -133,12 +144,14 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   });
   port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  publicUrl = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: publicUrl,
     port,
     adminToken,
     server,
+    loginLink: () => loginUrl(publicUrl, sessions.mintCode(ADMIN_TOKEN_ID).code),
     close() {
       closing ??= (async () => {
         events.close();

@@ -29,7 +29,8 @@ export function registerStart(program: Command): void {
         `comfygate ready on ${gateway.url}\n` +
           `  data:     ${cfg.home}\n` +
           `  token:    ${path.join(cfg.home, 'token')}\n` +
-          `  backends: ${cfg.backends.map((b) => `${b.name}=${b.url}`).join(', ')}\n`,
+          `  backends: ${cfg.backends.map((b) => `${b.name}=${b.url}`).join(', ')}\n` +
+          `  dashboard: ${gateway.loginLink()}\n             (a one-time sign-in link, valid 5 minutes; \`comfygate dashboard\` prints a new one)\n`,
       );
       setTimeout(() => {
         for (const b of daemon.backends()) {
