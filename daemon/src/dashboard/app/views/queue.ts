@@ -1,0 +1,148 @@
+import { type Backend, type Batch, type Job, isTerminal } from '@comfygate/shared/browser';
+import { archiveUrl, client, errorText, forgetBatch, outputUrl, previewUrl, rememberedBatches } from '../api.js';
+import { announce, fill, h, progressBar, relTime, setProgress } from '../dom.js';
+import { percentOf, promptOf, templateOf, thumbOf, waitingReason } from '../jobs.js';
+import { onEvent } from '../live.js';
+import type { View } from '../main.js';
+
+const PREVIEW_EVERY_MS = 400;
+
+/** Live jobs and batches: rows redraw on each job event; progress and previews update in place, so focus stays put. */
+export const queueView: View = (el, state) => {
+  const jobs = new Map<string, Job>();
+  let backends: Backend[] = [];
+  const rows = new Map<string, HTMLTableRowElement>();
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'muted' }, 'No jobs yet. Start one from Generate.');
+  const batchList = h('ul', { class: 'batches' });
+  const lastPreview = new Map<string, number>();
+  let previewN = 0;
+
+  const act = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      announce(what);
+    } catch (err) {
+      announce(`${what} failed: ${errorText(err)}`, 'error');
+    }
+  };
+
+  const row = (j: Job): HTMLTableRowElement => {
+    const pct = percentOf(j);
+    const thumb = thumbOf(j);
+    const prompt = promptOf(j);
+    const actions = h('td', { class: 'actions' });
+    if (!isTerminal(j.state) && state.canSubmit) {
+      actions.append(h('button', { type: 'button', onclick: () => act('Canceled', () => client.cancelJob(j.id)) }, 'Cancel'));
+    }
+    if ((j.state === 'failed' || j.state === 'canceled') && state.canSubmit) {
+      actions.append(h('button', { type: 'button', onclick: () => act('Queued again', () => client.retryJob(j.id)) }, 'Retry'));
+    }
+    if (j.state === 'succeeded') actions.append(h('a', { href: `#/results/${j.id}`, class: 'button' }, 'Open'));
+    const media = thumb
+      ? h('img', { src: outputUrl(thumb), alt: prompt || `output of ${j.id}`, loading: 'lazy', width: 64, height: 64 })
+      : h('img', { alt: '', class: 'preview', hidden: true, width: 64, height: 64 });
+    const tr = h('tr', { 'data-job': j.id, 'data-state': j.state },
+      h('td', { class: 'media' }, media),
+      h('td', { class: 'what' }, h('span', { class: 'prompt' }, prompt || '(no prompt)'), h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`)),
+      h('td', null, h('span', { class: `state s-${j.state}` }, j.state)),
+      h('td', null, progressBar(pct, `Progress of ${prompt || j.id}`)),
+      h('td', null, j.client),
+      h('td', null, j.backend ?? '–'),
+      h('td', { class: 'why' }, j.state === 'failed' ? (j.error?.message ?? 'failed') : waitingReason(j, backends)),
+      h('td', null, relTime(j.createdAt)),
+      actions);
+    return tr;
+  };
+
+  const redraw = () => {
+    const sorted = [...jobs.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, 100);
+    empty.hidden = sorted.length > 0;
+    tbody.replaceChildren(...sorted.map((j) => rows.get(j.id) ?? rows.set(j.id, row(j)).get(j.id)!));
+  };
+  const refresh = (j: Job) => {
+    jobs.set(j.id, j);
+    const old = rows.get(j.id);
+    const fresh = row(j);
+    rows.set(j.id, fresh);
+    if (old?.isConnected) {
+      // Keep keyboard focus on the same control when the row under it is redrawn.
+      const focused = old.contains(document.activeElement) ? (document.activeElement as HTMLElement).textContent : null;
+      old.replaceWith(fresh);
+      if (focused) ([...fresh.querySelectorAll('button')].find((b) => b.textContent === focused) ?? fresh.querySelector('button'))?.focus();
+    } else redraw();
+  };
+
+  const load = async () => {
+    try {
+      [backends] = await Promise.all([client.backends()]);
+      const { jobs: list } = await client.listJobs({ limit: 100 });
+      for (const j of list) jobs.set(j.id, j);
+      rows.clear();
+      redraw();
+    } catch (err) {
+      announce(errorText(err), 'error');
+    }
+  };
+
+  const drawBatch = async (id: string, li?: HTMLElement) => {
+    let b: Batch;
+    try {
+      b = await client.getBatch(id);
+    } catch {
+      forgetBatch(id);
+      li?.remove();
+      return;
+    }
+    const item = li ?? h('li');
+    item.dataset.batch = id;
+    fill(item,
+      h('span', { class: 'name' }, b.name ?? `batch ${id.slice(0, 8)}`),
+      progressBar((100 * b.done) / Math.max(1, b.total), `Batch ${b.name ?? id} progress`),
+      h('span', null, `${b.done}/${b.total} done${b.etaMs ? ` · about ${Math.ceil(b.etaMs / 1000)} s left` : ''}`),
+      b.done < b.total && state.canSubmit ? h('button', { type: 'button', onclick: () => act('Batch canceled', async () => {
+        await client.cancelBatch(id);
+        await drawBatch(id, item);
+      }) }, 'Cancel batch') : null,
+      h('a', { href: archiveUrl(id), download: `batch-${id}.zip`, class: 'button' }, 'Download zip'));
+    if (!li) batchList.append(item);
+  };
+
+  const off = onEvent((e) => {
+    if (e.type === 'job:progress') {
+      const tr = rows.get(e.jobId);
+      if (!tr) return;
+      const bar = tr.querySelector('[role=progressbar]');
+      if (bar && e.progress.max > 0) setProgress(bar, (100 * e.progress.value) / e.progress.max);
+      const now = Date.now();
+      if (e.hasPreview && now - (lastPreview.get(e.jobId) ?? 0) > PREVIEW_EVERY_MS) {
+        lastPreview.set(e.jobId, now);
+        const img = tr.querySelector<HTMLImageElement>('img.preview');
+        if (img) (img.src = previewUrl(e.jobId, ++previewN)), (img.alt = 'latest preview'), (img.hidden = false);
+      }
+      return;
+    }
+    if (e.type === 'backend:up' || e.type === 'backend:down') {
+      void client.backends().then((b) => (backends = b));
+      return;
+    }
+    if (e.jobId && e.type !== 'job:deleted') void client.getJob(e.jobId).then(refresh, () => {});
+    if (e.type === 'job:deleted' && e.jobId) (jobs.delete(e.jobId), rows.get(e.jobId)?.remove());
+    for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
+  });
+
+  fill(el,
+    h('h1', null, 'Queue'),
+    h('section', { 'aria-label': 'Jobs', class: 'card' },
+      h('table', { class: 'jobs' },
+        h('caption', { class: 'sr-only' }, 'Jobs, newest first'),
+        h('thead', null, h('tr', null, ['Image', 'Job', 'State', 'Progress', 'Owner', 'Backend', 'Waiting / error', 'Created', 'Actions'].map((c) =>
+          h('th', { scope: 'col' }, c)))),
+        tbody),
+      empty),
+    h('section', { 'aria-label': 'Batches', class: 'card' }, h('h2', null, 'Batches'), batchList,
+      h('p', { class: 'muted' }, 'Batches started from this browser.')));
+  void load();
+  for (const id of rememberedBatches()) void drawBatch(id);
+  return off;
+};
