@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['fake-comfyui/**/*.test.ts', 'e2e/**/*.test.ts', 'regression/**/*.test.ts'],
+    // The dashboard's bundle, built when missing or stale (test/e2e/dashboard-*.test.ts serve it).
+    globalSetup: ['helpers/dashboard-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: keep files in a small pool so timing-sensitive protocol tests are not starved.

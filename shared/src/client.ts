@@ -168,6 +168,9 @@ export class GatewayClient {
   async confirmPairing(code: string): Promise<void> {
     await this.request('POST', '/v1/pair/confirm', { body: { code } });
   }
+  async denyPairing(code: string): Promise<void> {
+    await this.request('POST', '/v1/pair/deny', { body: { code } });
+  }
   /** Dashboard sign-in (same-origin pages only): a one-time code or a token, for an HttpOnly session cookie. */
   signIn(input: SignIn): Promise<SessionInfo> {
     return this.json(SessionInfo, 'POST', '/v1/session', { body: input });

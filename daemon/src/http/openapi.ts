@@ -43,6 +43,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/pair/{pairingId}': { get: { summary: 'Pairing status; the token once confirmed', ok: [200, PairStatus], params: ['pairingId'] } },
   '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', body: ConfirmPairing, ok: [204, null] } },
+  '/v1/pair/deny': { post: { summary: 'Deny a pairing code (the client then sees it expired)', scope: 'admin', body: ConfirmPairing, ok: [204, null] } },
   '/v1/session': {
     post: { summary: 'Dashboard sign-in: a one-time code or a token for an HttpOnly session cookie (same-origin only)', body: SignIn, ok: [201, SessionInfo] },
     get: { summary: 'Who the caller is (session or token)', scope: 'read', ok: [200, SessionInfo] },

@@ -1,3 +1,4 @@
+import './jitless.js'; // first: before any schema parses
 import './styles.css';
 import { LOGIN_FRAGMENT_KEY, isGatewayClientError } from '@comfygate/shared/browser';
 import { type AppState, client, errorText } from './api.js';

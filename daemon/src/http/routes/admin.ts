@@ -51,6 +51,10 @@ export function pairRoutes(pairing: PairingService): Router {
     await pairing.confirm(parseBody(ConfirmPairing, req.body).code);
     res.status(204).end();
   });
+  r.post('/pair/deny', need('admin'), (req, res) => {
+    pairing.deny(parseBody(ConfirmPairing, req.body).code);
+    res.status(204).end();
+  });
   r.get('/pair/:pairingId', (req, res) => void res.json(pairing.status(req.params.pairingId as string)));
   return r;
 }

@@ -63,6 +63,14 @@ export class PairingService {
     p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null })).token;
   }
 
+  /** Refuses a request: it is dropped, and the asking client's next poll answers `expired` (no token, ever). */
+  deny(code: string): void {
+    this.sweep();
+    const p = [...this.pending.values()].find((x) => x.code === code && !x.token);
+    if (!p) throw new GatewayError({ code: 'not_found', message: `no pending pairing with code ${code} (expired?)` });
+    this.pending.delete(p.pairingId);
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [id, p] of this.pending) if (p.expiresAt < now) this.pending.delete(id);

@@ -23,7 +23,7 @@ export const adminView: View = (el) => {
     const decide = async (p: Pending, approve: boolean) => {
       try {
         if (approve) await client.confirmPairing(p.code);
-        else await client.request('POST', '/v1/pair/deny', { body: { code: p.code } });
+        else await client.denyPairing(p.code);
         announce(approve ? `Approved ${p.name}: it receives its own token.` : `Denied ${p.name}.`);
       } catch (err) {
         announce(errorText(err), 'error');
@@ -107,7 +107,7 @@ export const adminView: View = (el) => {
     h('section', { 'aria-label': 'Pairing requests', class: 'card' }, h('h2', null, 'Pairing requests'),
       h('p', { class: 'muted' }, 'Approve only a request you started yourself: check the code shown by the plugin.'), pairings),
     h('section', { 'aria-label': 'Tokens', class: 'card' }, h('h2', null, 'Tokens'),
-      h('table', null, h('thead', null, h('tr', null, ['Name', 'Scope', 'Quota', 'Created', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))), tokens),
+      h('div', { class: 'scroll' }, h('table', null, h('thead', null, h('tr', null, ['Name', 'Scope', 'Quota', 'Created', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))), tokens)),
       createForm, created),
     h('section', { 'aria-label': 'Watched folders', class: 'card' }, h('h2', null, 'Watched folders'), watch),
     h('section', { 'aria-label': 'Retention', class: 'card' }, h('h2', null, 'Retention'),

@@ -93,10 +93,11 @@ export const generateView: View = (el, state) => {
       } else if (p.type === 'boolean') control = h('input', { type: 'checkbox', name: key, checked: value === true });
       else if (key === 'prompt' || key === 'negative') control = h('textarea', { name: key, rows: key === 'prompt' ? 3 : 2 }, typeof value === 'string' ? value : '');
       else control = h('input', { type: 'text', name: key, value: value === undefined ? undefined : String(value) });
-      controls.push(field(key === 'negative' ? 'Negative prompt' : label(key), control, key === 'seed' ? 'Leave empty for a random seed.' : undefined));
+      const hint = key === 'seed' ? 'Leave empty for a random seed.' : key === 'negative' ? 'What the image should not show.' : undefined;
+      controls.push(field(label(key), control, hint));
     }
     // Sampler settings are many; the prompt and image stay in sight, the rest fold away.
-    const main = controls.filter((c) => /prompt|image/i.test(c.querySelector('label')?.textContent ?? ''));
+    const main = controls.filter((c) => /^(Prompt|Negative|Reference image)$/.test(c.querySelector('label')?.textContent ?? ''));
     const rest = controls.filter((c) => !main.includes(c));
     fill(paramsBox, main, rest.length ? h('details', null, h('summary', null, 'More settings'), rest) : null);
   };

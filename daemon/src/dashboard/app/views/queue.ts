@@ -108,6 +108,18 @@ export const queueView: View = (el, state) => {
     if (!li) batchList.append(item);
   };
 
+  let backendsAt = 0;
+  const freshBackends = async () => {
+    if (Date.now() - backendsAt < 1000) return;
+    backendsAt = Date.now();
+    backends = await client.backends();
+  };
+  // Queued rows say why they wait; that reason moves with the backends, so look again now and then.
+  const timer = setInterval(() => {
+    const waiting = [...jobs.values()].filter((j) => j.state === 'queued');
+    if (waiting.length) void freshBackends().then(() => waiting.forEach((j) => refresh(jobs.get(j.id) ?? j)), () => {});
+  }, 3000);
+
   const off = onEvent((e) => {
     if (e.type === 'job:progress') {
       const tr = rows.get(e.jobId);
@@ -126,7 +138,11 @@ export const queueView: View = (el, state) => {
       void client.backends().then((b) => (backends = b));
       return;
     }
-    if (e.jobId && e.type !== 'job:deleted') void client.getJob(e.jobId).then(refresh, () => {});
+    if (e.jobId && e.type !== 'job:deleted') {
+      const id = e.jobId;
+      // A waiting reason depends on the backends (drained, down), which change without job events: read both.
+      void Promise.all([freshBackends(), client.getJob(id)]).then(([, j]) => refresh(j), () => {});
+    }
     if (e.type === 'job:deleted' && e.jobId) (jobs.delete(e.jobId), rows.get(e.jobId)?.remove());
     for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
   });
@@ -144,5 +160,5 @@ export const queueView: View = (el, state) => {
       h('p', { class: 'muted' }, 'Batches started from this browser.')));
   void load();
   for (const id of rememberedBatches()) void drawBatch(id);
-  return off;
+  return () => (off(), clearInterval(timer));
 };
