@@ -31,7 +31,8 @@ describe('dashboard sessions see their own jobs only', () => {
   it("a read-scope session does not see other owners' jobs, a submit session sees only its own", async () => {
     const submitter = await g.client.createToken({ name: 'designer', scope: 'submit' });
     const viewer = await g.client.createToken({ name: 'viewer', scope: 'read' });
-    const mine = await new GatewayClient({ baseUrl: g.url, token: submitter.token }).createJob({ template: 'txt2img', params: { prompt: 'the designer owns this', steps: 2 } });
+    const designerClient = new GatewayClient({ baseUrl: g.url, token: submitter.token });
+    const mine = await designerClient.createJob({ template: 'txt2img', params: { prompt: 'the designer owns this', steps: 2 } });
     const admins = await g.client.createJob({ template: 'txt2img', params: { prompt: 'the admin owns this', steps: 2 } });
     await Promise.all([g.client.waitForJob(mine.id), g.client.waitForJob(admins.id)]);
 

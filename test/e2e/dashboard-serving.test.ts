@@ -87,7 +87,8 @@ describe('dashboard serving and sessions', () => {
     expect(replay.status).toBe(401);
     expect((await replay.json()).error.message).toMatch(/already used or has expired/);
 
-    const out = await fetch(`${g.url}/v1/session`, { method: 'DELETE', headers: { cookie: `comfygate_session=${cookie}`, origin: g.url, ...SAME_ORIGIN } });
+    const headers = { cookie: `comfygate_session=${cookie}`, origin: g.url, ...SAME_ORIGIN };
+    const out = await fetch(`${g.url}/v1/session`, { method: 'DELETE', headers });
     expect(out.status).toBe(204);
     expect((await fetch(`${g.url}/v1/jobs`, { headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN } })).status).toBe(401);
   });
@@ -102,7 +103,11 @@ describe('dashboard serving and sessions', () => {
     expect((await withCookie({})).status).toBe(401); // no fetch metadata and no Origin: not a page of ours
     expect((await withCookie({ origin: g.url })).status).toBe(200);
     // A mutation from a foreign page never gets as far as the cookie.
-    const foreign = await fetch(`${g.url}/v1/jobs`, { method: 'POST', headers: { cookie: `comfygate_session=${cookie}`, origin: 'http://127.0.0.1:1', 'content-type': 'application/json' }, body: '{"template":"txt2img"}' });
+    const foreign = await fetch(`${g.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { cookie: `comfygate_session=${cookie}`, origin: 'http://127.0.0.1:1', 'content-type': 'application/json' },
+      body: '{"template":"txt2img"}',
+    });
     expect(foreign.status).toBe(403);
     expect((await signIn({ token: g.token }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await signIn({ token: g.token }, { origin: 'http://127.0.0.1:1' })).status).toBe(403);
@@ -117,7 +122,8 @@ describe('dashboard serving and sessions', () => {
     const link = await new GatewayClient({ baseUrl: g.url, token: t.token }).loginCode();
     expect(link.url).toBe(`${g.url}/#login=${link.code}`);
     const cookie = cookieOf(await signIn({ code: link.code }));
-    const get = (p: string, init: RequestInit = {}) => fetch(`${g.url}${p}`, { ...init, headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN, ...init.headers } });
+    const get = (p: string, init: RequestInit = {}) =>
+      fetch(`${g.url}${p}`, { ...init, headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN, ...init.headers } });
     expect(await (await get('/v1/session')).json()).toMatchObject({ name: 'short-lived', scope: 'submit' });
     expect((await get('/v1/tokens')).status).toBe(403); // the token's scope, not more
     expect((await get('/v1/session/codes', { method: 'POST' })).status).toBe(403);

@@ -19,7 +19,7 @@ describe('dashboard in Chromium', () => {
   const pages: DashboardPage[] = [];
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' }), startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })]);
+    [a, b] = await Promise.all([1, 2].map(() => startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })));
     g = await startTestGateway({ backends: [{ name: 'gpu-a', url: a.url }, { name: 'gpu-b', url: b.url }] });
     await waitFor(() => g.daemon.backends().every((x) => x.health === 'up'), { what: 'both backends up' });
     browser = await launchChromium();
@@ -161,7 +161,8 @@ describe('dashboard in Chromium', () => {
     expect(g.daemon.backends().find((x) => x.name === 'gpu-a')!.draining).toBe(true);
     await page.screenshot({ path: artifactPath('dashboard', 'backends') });
     try {
-      const ids = await Promise.all([1, 2].map((i) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } }).then((j) => j.id)));
+      const jobs = await Promise.all([1, 2].map((i) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } })));
+      const ids = jobs.map((j) => j.id);
       for (const id of ids) expect((await g.client.waitForJob(id)).backend).toBe('gpu-b');
       await page.getByRole('link', { name: 'Queue' }).click();
       await jobRow(page, 'after drain 1').getByRole('cell', { name: 'gpu-b', exact: true }).waitFor();
@@ -192,7 +193,8 @@ describe('dashboard in Chromium', () => {
     const paired = new GatewayClient({ baseUrl: g.url, token: status.token });
     expect(Array.isArray((await paired.listJobs()).jobs)).toBe(true);
 
-    await page.getByRole('region', { name: 'Pairing requests' }).getByRole('listitem').filter({ hasText: other.code }).getByRole('button', { name: 'Deny' }).click();
+    const otherReq = page.getByRole('region', { name: 'Pairing requests' }).getByRole('listitem').filter({ hasText: other.code });
+    await otherReq.getByRole('button', { name: 'Deny' }).click();
     await expect.poll(async () => (await plugin.pairingStatus(other.pairingId)).state).toBe('expired');
     expect(d.problems).toEqual([]);
   });

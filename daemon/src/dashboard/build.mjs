@@ -97,6 +97,7 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { outDir, files } = await buildDashboard({ outDir: process.argv[2] ? path.resolve(process.argv[2]) : DASHBOARD_OUT });
-  for (const f of files) process.stdout.write(`${f.file.padEnd(36)} ${String(f.bytes).padStart(8)} B  br ${String(f.br).padStart(7)} B  gzip ${String(f.gzip).padStart(7)} B\n`);
+  const n = (v, w) => String(v).padStart(w);
+  for (const f of files) process.stdout.write(`${f.file.padEnd(36)} ${n(f.bytes, 8)} B  br ${n(f.br, 7)} B  gzip ${n(f.gzip, 7)} B\n`);
   process.stdout.write(`dashboard built in ${outDir}\n`);
 }

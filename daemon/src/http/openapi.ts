@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import {
   AddBackend, Asset, Backend, Batch, ChainView, ConfirmPairing, CreateBatch, CreatedToken, CreateJob, CreatePreset, CreateTemplate, CreateToken,
-  CreateWebhook, ErrorBody, GcReport, LoginCode, SessionInfo, SignIn, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
+  CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
   Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
+import { LoginCode, SessionInfo, SignIn } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
 
@@ -43,13 +44,21 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/pair/{pairingId}': { get: { summary: 'Pairing status; the token once confirmed', ok: [200, PairStatus], params: ['pairingId'] } },
   '/v1/pair/confirm': { post: { summary: 'Confirm a pairing code', scope: 'admin', body: ConfirmPairing, ok: [204, null] } },
-  '/v1/pair/deny': { post: { summary: 'Deny a pairing code (the client then sees it expired)', scope: 'admin', body: ConfirmPairing, ok: [204, null] } },
+  '/v1/pair/deny': {
+    post: { summary: 'Deny a pairing code (the client then sees it expired)', scope: 'admin', body: ConfirmPairing, ok: [204, null] },
+  },
   '/v1/session': {
-    post: { summary: 'Dashboard sign-in: a one-time code or a token for an HttpOnly session cookie (same-origin only)', body: SignIn, ok: [201, SessionInfo] },
+    post: {
+      summary: 'Dashboard sign-in: a one-time code or a token for an HttpOnly session cookie (same-origin only)',
+      body: SignIn,
+      ok: [201, SessionInfo],
+    },
     get: { summary: 'Who the caller is (session or token)', scope: 'read', ok: [200, SessionInfo] },
     delete: { summary: 'Sign out: end this session', ok: [204, null] },
   },
-  '/v1/session/codes': { post: { summary: 'A one-time dashboard sign-in link for the calling token', scope: 'read', ok: [201, LoginCode] } },
+  '/v1/session/codes': {
+    post: { summary: 'A one-time dashboard sign-in link for the calling token', scope: 'read', ok: [201, LoginCode] },
+  },
   '/v1/batches': { post: { summary: 'Create a batch: a list of jobs or a matrix (prompts x seeds x axes)', scope: 'submit', body: CreateBatch, ok: [201, Batch] } },
   '/v1/batches/{id}': { get: { summary: 'Batch status: counts by state, ETA', scope: 'read', ok: [200, Batch], params: ['id'] } },
   '/v1/batches/{id}/cancel': { post: { summary: 'Cancel every unfinished job of a batch', scope: 'submit', ok: [200, Batch], params: ['id'] } },

@@ -20,7 +20,8 @@ export function registerDashboard(program: Command): void {
     .action(action(async (ctx, flags: { open?: boolean }) => {
       const link = await ctx.client.loginCode();
       if (ctx.json) return ctx.printJson(link);
-      ctx.print(`${link.url}\n(one-time sign-in link, valid until ${new Date(link.expiresAt).toLocaleTimeString()}; it signs in as this CLI's token)`);
+      const until = new Date(link.expiresAt).toLocaleTimeString();
+      ctx.print(`${link.url}\n(one-time sign-in link, valid until ${until}; it signs in as this CLI's token)`);
       if (flags.open) openInBrowser(link.url);
     }));
 }

@@ -47,7 +47,11 @@ export function sameOriginRequest(req: IncomingMessage): boolean {
 }
 
 /** The principal of a live session, read fresh from the store so a revoked token ends its sessions too. */
-export async function sessionPrincipal(req: IncomingMessage, sessions: SessionService, store: Store): Promise<{ id: string; principal: Principal } | null> {
+export async function sessionPrincipal(
+  req: IncomingMessage,
+  sessions: SessionService,
+  store: Store,
+): Promise<{ id: string; principal: Principal } | null> {
   const id = cookieValue(req, SESSION_COOKIE);
   if (!id || id.length > 100 || !sameOriginRequest(req)) return null;
   const s = sessions.lookup(id);

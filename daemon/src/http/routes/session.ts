@@ -28,7 +28,8 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
     let tokenId: string | null;
     if ('code' in body) {
       tokenId = sessions.redeem(body.code);
-      if (!tokenId) throw new GatewayError({ code: 'unauthorized', message: 'this sign-in link was already used or has expired; print a new one with `comfygate dashboard`' });
+      const message = 'this sign-in link was already used or has expired; print a new one with `comfygate dashboard`';
+      if (!tokenId) throw new GatewayError({ code: 'unauthorized', message });
     } else {
       tokenId = (await tokens.authenticate(body.token))?.tokenId ?? null;
       if (!tokenId) throw new GatewayError({ code: 'unauthorized', message: 'unknown or revoked token' });
@@ -58,7 +59,9 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
 
   r.post('/session/codes', need('read'), (req, res) => {
     // A session minting links for itself would outlive its own expiry; links come from someone holding the token.
-    if (req.sessionId) throw new GatewayError({ code: 'forbidden', message: 'sign-in links are made with a token (e.g. `comfygate dashboard`), not a session' });
+    if (req.sessionId) {
+      throw new GatewayError({ code: 'forbidden', message: 'sign-in links are made with a token (e.g. `comfygate dashboard`), not a session' });
+    }
     const { code, expiresAt } = sessions.mintCode(req.principal!.tokenId);
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ code, expiresAt, url: loginUrl(deps.baseUrl(), code) });

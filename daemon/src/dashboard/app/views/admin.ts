@@ -35,10 +35,13 @@ export const adminView: View = (el) => {
       h('li', { class: 'pairing', 'data-code': p.code },
         h('div', null,
           h('strong', null, p.name), ' asks to pair with code ', h('code', null, p.code),
-          h('br'), h('small', null, `from ${p.origin ?? 'no origin (not a browser)'} · ${p.userAgent ?? 'no user agent'} · asked ${relTime(p.expiresAt - 5 * 60_000)}`)),
+          h('br'),
+          // Requests live PAIRING_TTL (5 min) from when they were asked: the age follows from the expiry.
+          h('small', null, `from ${p.origin ?? 'no origin (not a browser)'} · ${p.userAgent ?? 'no user agent'} `
+            + `· asked ${relTime(p.expiresAt - 5 * 60_000)}`)),
         h('div', { class: 'row' },
-          h('button', { type: 'button', onclick: () => void decide(p, true), 'aria-label': 'Approve', title: `Approve ${p.name} (${p.code})` }, 'Approve'),
-          h('button', { type: 'button', class: 'danger', onclick: () => void decide(p, false), 'aria-label': 'Deny', title: `Deny ${p.name} (${p.code})` }, 'Deny')))));
+          h('button', { type: 'button', onclick: () => void decide(p, true), title: `Approve ${p.name} (${p.code})` }, 'Approve'),
+          h('button', { type: 'button', class: 'danger', onclick: () => void decide(p, false), title: `Deny ${p.name} (${p.code})` }, 'Deny')))));
   };
 
   const drawTokens = async () => {
@@ -73,7 +76,8 @@ export const adminView: View = (el) => {
     if (!rules.length) return fill(watch, h('p', { class: 'muted' }, 'No watched folders.'));
     const files = await Promise.all(rules.map((r) => client.watchFiles(r.id, { limit: 20 }).catch(() => [])));
     fill(watch, rules.map((r, i) => h('details', { class: 'card' },
-      h('summary', null, `${r.rule.dir} → ${r.rule.template ?? "by input kind"} (${r.status})`, r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null),
+      h('summary', null, `${r.rule.dir} → ${r.rule.template ?? 'template by input kind'} (${r.status})`,
+        r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null),
       h('p', null, Object.entries(r.files).map(([k, v]) => `${k}: ${v}`).join(' · ')),
       h('ul', null, (files[i] ?? []).map((f) => h('li', null, `${f.path}: ${f.state}${f.error ? ` (${f.error})` : ''}`))))));
   };
@@ -84,7 +88,8 @@ export const adminView: View = (el) => {
   const createForm = h('form', { class: 'row', 'aria-label': 'Create a token', onsubmit: async (e: Event) => {
     e.preventDefault();
     try {
-      const t = await client.createToken({ name: tName.value, scope: tScope.value as Token['scope'], dailyQuota: tQuota.value ? Number(tQuota.value) : null });
+      const dailyQuota = tQuota.value ? Number(tQuota.value) : null;
+      const t = await client.createToken({ name: tName.value, scope: tScope.value as Token['scope'], dailyQuota });
       fill(created, h('p', { class: 'card' }, `Token for ${t.name} (shown once, copy it now): `, h('code', { class: 'secret' }, t.token)));
       tName.value = tQuota.value = '';
     } catch (err) {
@@ -107,7 +112,9 @@ export const adminView: View = (el) => {
     h('section', { 'aria-label': 'Pairing requests', class: 'card' }, h('h2', null, 'Pairing requests'),
       h('p', { class: 'muted' }, 'Approve only a request you started yourself: check the code shown by the plugin.'), pairings),
     h('section', { 'aria-label': 'Tokens', class: 'card' }, h('h2', null, 'Tokens'),
-      h('div', { class: 'scroll' }, h('table', null, h('thead', null, h('tr', null, ['Name', 'Scope', 'Quota', 'Created', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))), tokens)),
+      h('div', { class: 'scroll' }, h('table', null,
+        h('thead', null, h('tr', null, ['Name', 'Scope', 'Quota', 'Created', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        tokens)),
       createForm, created),
     h('section', { 'aria-label': 'Watched folders', class: 'card' }, h('h2', null, 'Watched folders'), watch),
     h('section', { 'aria-label': 'Retention', class: 'card' }, h('h2', null, 'Retention'),

@@ -49,7 +49,9 @@ export const backendsView: View = (el, state) => {
           h('dt', null, 'Weight'), h('dd', null, String(b.weight)),
           h('dt', null, 'Node classes'), h('dd', null, b.nodes === null ? '?' : String(b.nodes)),
           h('dt', null, 'Models'), h('dd', null, b.models === null ? '?' : String(b.models)),
-          s?.devices?.map((d) => [h('dt', null, d.name ?? 'GPU'), h('dd', null, `VRAM ${gib((d.vram_total ?? 0) - (d.vram_free ?? 0))} used of ${gib(d.vram_total)}`)]),
+          s?.devices?.map((d) => [
+            h('dt', null, d.name ?? 'GPU'),
+            h('dd', null, `VRAM ${gib((d.vram_total ?? 0) - (d.vram_free ?? 0))} used of ${gib(d.vram_total)}`)]),
           s?.system?.comfyui_version ? [h('dt', null, 'ComfyUI'), h('dd', null, s.system.comfyui_version)] : null),
         state.isAdmin ? h('div', { class: 'row' },
           h('button', { type: 'button', 'aria-pressed': String(b.draining), onclick: async () => {

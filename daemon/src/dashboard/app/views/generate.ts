@@ -11,7 +11,10 @@ type Prop = { type?: string; enum?: unknown[]; default?: unknown; minimum?: numb
 /** Post-processing choices a person can make without writing ops (the API takes any spec). */
 const POSTPROCESS: Record<string, { label: string; spec?: PostprocessSpec }> = {
   none: { label: 'None (original and thumb)' },
-  web: { label: 'Web: 1024 px WebP', spec: { variants: { web: { ops: [{ op: 'resize', width: 1024, height: 1024, fit: 'inside' }, { op: 'format', format: 'webp' }] } } } },
+  web: {
+    label: 'Web: 1024 px WebP',
+    spec: { variants: { web: { ops: [{ op: 'resize', width: 1024, height: 1024, fit: 'inside' }, { op: 'format', format: 'webp' }] } } },
+  },
   square: { label: 'Square 512 px PNG', spec: { variants: { square: { ops: [{ op: 'resize', width: 512, height: 512, fit: 'cover' }] } } } },
 };
 
@@ -89,9 +92,14 @@ export const generateView: View = (el, state) => {
       let control: HTMLElement;
       if (p.enum) control = h('select', { name: key }, p.enum.map((o) => h('option', { value: String(o), selected: o === value }, String(o))));
       else if (p.type === 'integer' || p.type === 'number') {
-        control = h('input', { type: 'number', name: key, step: p.type === 'integer' ? 1 : 'any', min: p.minimum, max: p.maximum, value: value === undefined ? undefined : String(value), placeholder: key === 'seed' ? 'random' : undefined });
+        control = h('input', {
+          type: 'number', name: key, step: p.type === 'integer' ? 1 : 'any', min: p.minimum, max: p.maximum,
+          value: value === undefined ? undefined : String(value), placeholder: key === 'seed' ? 'random' : undefined,
+        });
       } else if (p.type === 'boolean') control = h('input', { type: 'checkbox', name: key, checked: value === true });
-      else if (key === 'prompt' || key === 'negative') control = h('textarea', { name: key, rows: key === 'prompt' ? 3 : 2 }, typeof value === 'string' ? value : '');
+      else if (key === 'prompt' || key === 'negative') {
+        control = h('textarea', { name: key, rows: key === 'prompt' ? 3 : 2 }, typeof value === 'string' ? value : '');
+      }
       else control = h('input', { type: 'text', name: key, value: value === undefined ? undefined : String(value) });
       const hint = key === 'seed' ? 'Leave empty for a random seed.' : key === 'negative' ? 'What the image should not show.' : undefined;
       controls.push(field(label(key), control, hint));
@@ -122,6 +130,8 @@ export const generateView: View = (el, state) => {
       h('ul', { class: 'plain' }, jobIds.map((id) => h('li', null, states.get(id), ' ', bars.get(id)))));
     const done = new Set<string>();
     const settle = (j: Job) => {
+      // The stream and the first read may both report the end: settle each job once.
+      if (done.has(j.id)) return;
       states.get(j.id)!.textContent = j.state;
       if (j.state === 'succeeded') setProgress(bars.get(j.id)!, 100);
       if (!isTerminal(j.state)) return;
@@ -172,7 +182,8 @@ export const generateView: View = (el, state) => {
         announce('Queued.');
         follow([created.id], null);
       } else {
-        const b = await client.createBatch({ name: `${templateSel.value}: ${String(params.prompt ?? '').slice(0, 40)}`, variations: { job, count: n, seed: seedMode.value as 'random' } });
+        const name = `${templateSel.value}: ${String(params.prompt ?? '').slice(0, 40)}`;
+        const b = await client.createBatch({ name, variations: { job, count: n, seed: seedMode.value as 'random' } });
         rememberBatch(b.id);
         announce(`Batch of ${b.total} queued.`);
         follow(b.jobIds, b.id);

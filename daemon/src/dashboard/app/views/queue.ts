@@ -44,7 +44,9 @@ export const queueView: View = (el, state) => {
       : h('img', { alt: '', class: 'preview', hidden: true, width: 64, height: 64 });
     const tr = h('tr', { 'data-job': j.id, 'data-state': j.state },
       h('td', { class: 'media' }, media),
-      h('td', { class: 'what' }, h('span', { class: 'prompt' }, prompt || '(no prompt)'), h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`)),
+      h('td', { class: 'what' },
+        h('span', { class: 'prompt' }, prompt || '(no prompt)'),
+        h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`)),
       h('td', null, h('span', { class: `state s-${j.state}` }, j.state)),
       h('td', null, progressBar(pct, `Progress of ${prompt || j.id}`)),
       h('td', null, j.client),

@@ -31,7 +31,9 @@ export const resultsView: View = (el, state, arg) => {
     fill(grid, shown.map((j) => {
       const t = thumbOf(j);
       return h('li', null, h('a', { href: `#/results/${j.id}` },
-        t ? h('img', { src: outputUrl(t), alt: promptOf(j) || `result ${j.id}`, loading: 'lazy', width: 160, height: 160 }) : h('span', { class: 'noimg' }, 'no image'),
+        t
+          ? h('img', { src: outputUrl(t), alt: promptOf(j) || `result ${j.id}`, loading: 'lazy', width: 160, height: 160 })
+          : h('span', { class: 'noimg' }, 'no image'),
         h('span', { class: 'cap' }, promptOf(j) || templateOf(j))));
     }));
   };
@@ -62,7 +64,8 @@ async function detail(el: HTMLElement, canSubmit: boolean, id: string): Promise<
   }
   const o = j.outputs[0];
   const params = paramsOf(j);
-  const dl = (label: string, value: unknown) => [h('dt', null, label), h('dd', null, value === undefined || value === null || value === '' ? '–' : String(value))];
+  const dl = (label: string, value: unknown) =>
+    [h('dt', null, label), h('dd', null, value === undefined || value === null || value === '' ? '–' : String(value))];
   const useAsReference = async () => {
     if (!o) return;
     try {
@@ -80,7 +83,9 @@ async function detail(el: HTMLElement, canSubmit: boolean, id: string): Promise<
     h('p', null, h('a', { href: '#/results' }, '← All results')),
     h('h1', null, promptOf(j) || `Result ${j.id.slice(0, 8)}`),
     h('div', { class: 'detail' },
-      o ? h('img', { src: outputUrl(o.id), alt: promptOf(j) || 'result', class: 'big', width: o.width ?? undefined, height: o.height ?? undefined }) : h('p', null, `No image (${j.state}).`),
+      o
+        ? h('img', { src: outputUrl(o.id), alt: promptOf(j) || 'result', class: 'big', width: o.width ?? undefined, height: o.height ?? undefined })
+        : h('p', null, `No image (${j.state}).`),
       h('div', { class: 'card' },
         h('div', { class: 'row' },
           o ? h('a', { href: outputUrl(o.id), download: o.filename, class: 'button' }, 'Download') : null,
@@ -90,11 +95,13 @@ async function detail(el: HTMLElement, canSubmit: boolean, id: string): Promise<
           dl('State', j.state), dl('Template', templateOf(j)), dl('Seed', params.seed), dl('Backend', j.backend), dl('Owner', j.client),
           dl('Attempts', `${j.attempts} of ${j.maxAttempts}`),
           dl('Created', new Date(j.createdAt).toLocaleString()), dl('Queued for', duration(j.startedAt ? j.startedAt - j.createdAt : null)),
-          dl('Ran for', duration(j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null)), dl('Finished', j.finishedAt ? relTime(j.finishedAt) : null),
+          dl('Ran for', duration(j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null)),
+          dl('Finished', j.finishedAt ? relTime(j.finishedAt) : null),
           j.parentJobId ? dl('Made from', j.parentJobId) : null),
         h('h2', null, 'Parameters'),
         h('dl', null, Object.entries(params).map(([k, v]) => dl(k, typeof v === 'object' ? JSON.stringify(v) : v))),
         j.metadata.prompt ? [h('h2', null, 'Provenance'), h('pre', null, JSON.stringify(j.metadata.prompt, null, 2))] : null,
         o && o.variants.length ? [h('h2', null, 'Variants'), h('ul', null, o.variants.map((v) =>
-          h('li', null, h('a', { href: outputUrl(v.id), download: `${v.variant}-${o.filename}` }, `${v.variant} (${v.width}×${v.height}, ${v.contentType})`))))] : null)));
+          h('li', null, h('a', { href: outputUrl(v.id), download: `${v.variant}-${o.filename}` },
+            `${v.variant} (${v.width}×${v.height}, ${v.contentType})`))))] : null)));
 }

@@ -26,14 +26,17 @@ function bars(title: string, rows: [string, number][], unit: (n: number) => stri
       svg('rect', { x: 130, y: y + 4, width: Math.max(1, (200 * v) / max), height: rowH - 8, rx: 3, class: 'barfill' }),
       svg('text', { x: 136 + (200 * v) / max, y: y + 15, class: 'val' }, unit(v)));
   });
-  return h('figure', { class: 'card' }, h('figcaption', null, h('h2', null, title)), rows.length ? chart : h('p', { class: 'muted' }, 'Nothing yet.'));
+  const body = rows.length ? chart : h('p', { class: 'muted' }, 'Nothing yet.');
+  return h('figure', { class: 'card' }, h('figcaption', null, h('h2', null, title)), body);
 }
 
 /** Jobs per hour as columns over the last 24 hours. */
 function perHour(jobs: Job[], now: number): HTMLElement {
-  const counts = Array.from({ length: 24 }, (_, i) => jobs.filter((j) => j.createdAt > now - (24 - i) * HOUR && j.createdAt <= now - (23 - i) * HOUR).length);
+  const counts = Array.from({ length: 24 }, (_, i) =>
+    jobs.filter((j) => j.createdAt > now - (24 - i) * HOUR && j.createdAt <= now - (23 - i) * HOUR).length);
   const max = Math.max(1, ...counts);
-  const chart = svg('svg', { viewBox: '0 0 480 140', role: 'img', 'aria-label': `Jobs per hour, last 24 hours: ${counts.reduce((a, b) => a + b, 0)} in all`, class: 'chart' });
+  const label = `Jobs per hour, last 24 hours: ${counts.reduce((a, b) => a + b, 0)} in all`;
+  const chart = svg('svg', { viewBox: '0 0 480 140', role: 'img', 'aria-label': label, class: 'chart' });
   counts.forEach((c, i) => {
     const hgt = (110 * c) / max;
     const r = svg('rect', { x: i * 20 + 2, y: 120 - hgt, width: 16, height: Math.max(hgt, 0.5), rx: 2, class: 'barfill' });
@@ -73,7 +76,8 @@ export const statsView: View = (el) => {
         h('br'), `backends up ${stats.backends.up}, down ${stats.backends.down}`),
       h('div', { class: 'charts' },
         perHour(jobs, now),
-        bars('Time per template (mean run time)', [...byTemplate].map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]), (n) => `${(n / 1000).toFixed(1)} s`),
+        bars('Time per template (mean run time)', [...byTemplate].map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]),
+          (n) => `${(n / 1000).toFixed(1)} s`),
         bars('Failure reasons', [...failures].sort((a, b) => b[1] - a[1]), (n) => String(n)),
         bars('GPU busy, last hour', [...busy].map(([k, v]) => [k, Math.min(1, v / HOUR)]), (n) => `${Math.round(n * 100)}%`)),
       h('p', { class: 'muted' }, `From the latest ${jobs.length} jobs.`));
