@@ -145,6 +145,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     name: b.name,
     url: b.config.url,
     health: b.health,
+    reason: b.health === 'up' ? null : b.healthReason,
     draining: b.draining,
     inflight: engine.loadOf(b),
     capacity: b.config.inflight,

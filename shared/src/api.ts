@@ -23,6 +23,7 @@ export const Backend = z.object({
   name: z.string(),
   url: z.string(),
   health: BackendHealth,
+  reason: z.string().nullable().optional().describe('why a backend is not up (e.g. the last probe error); null when up'),
   draining: z.boolean(),
   inflight: z.number().int(),
   capacity: z.number().int(),

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +172,27 @@ describe('dashboard in Chromium', () => {
       await cardA.getByRole('button', { name: 'Drain' }).click();
       await expect.poll(() => g.daemon.backends().find((x) => x.name === 'gpu-a')!.draining).toBe(false);
     }
+    expect(d.problems).toEqual([]);
+  });
+
+  it('adds a backend that is not there, shows why it fails, and removes it', async () => {
+    const d = await signedIn();
+    const { page } = d;
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await page.getByRole('link', { name: 'Backends' }).click();
+    await page.getByLabel('Name').fill('gpu-gone');
+    await page.getByLabel('URL').fill(`http://127.0.0.1:${port}`);
+    await page.getByRole('button', { name: 'Add backend' }).click();
+    const card = page.getByRole('article', { name: 'Backend gpu-gone' });
+    await card.getByText('down', { exact: true }).waitFor();
+    await card.getByText(/probe failed: .*retried with backoff/).waitFor();
+    page.once('dialog', (dlg) => void dlg.accept());
+    await card.getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => g.daemon.backends().map((x) => x.name)).toEqual(['gpu-a', 'gpu-b']);
+    await expect.poll(() => card.count()).toBe(0);
     expect(d.problems).toEqual([]);
   });
 

@@ -36,6 +36,8 @@ export class ComfyBackend {
   readonly http: ComfyHttp;
   readonly socket: ComfySocket;
   health: Health = 'unknown';
+  /** Why the health last changed (a probe's error when down), for people looking at a failing backend. */
+  healthReason: string | null = null;
   /** Draining: finishes what it holds, takes nothing new. */
   draining = false;
   capabilities: Capabilities | null;
@@ -123,6 +125,7 @@ export class ComfyBackend {
 
   private setHealth(h: Health, reason: string): void {
     this.health = h;
+    this.healthReason = reason;
     this.listener.onHealth(this, h, reason);
   }
 

@@ -22,7 +22,7 @@ async function systemStats(name: string): Promise<SystemStats | null> {
 }
 
 function why(b: Backend): string | null {
-  if (b.health === 'down') return 'not answering: the daemon retries it with backoff (check that ComfyUI runs at this URL)';
+  if (b.health === 'down') return `${b.reason ?? 'not answering'}; retried with backoff (check that ComfyUI runs at this URL)`;
   if (b.health === 'unknown') return 'not probed yet';
   return null;
 }
