@@ -53,6 +53,8 @@ export interface Daemon {
   cancel(id: string): Promise<Job>;
   /** Puts a failed or canceled job back in the queue with a fresh attempt budget; with a quota, takes one job from it. */
   retry(id: string, opts?: { quota?: QuotaClaim }): Promise<Job>;
+  /** A queued job's new priority (its place in the queue); `conflict` once it left the queue. */
+  setPriority(id: string, priority: number): Promise<Job>;
   /** Deletes a finished job's record and outputs list. */
   remove(id: string): Promise<void>;
   stats(): Promise<Stats>;
@@ -342,6 +344,13 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const moved = await store.jobs.retry(id, ropts.quota);
       if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
       engine.kick();
+      return daemon.get(id);
+    },
+    async setPriority(id, priority) {
+      const r = await getRecord(id);
+      if (!(await store.jobs.setPriority(id, priority))) {
+        throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only a queued job's priority can change` });
+      }
       return daemon.get(id);
     },
     async remove(id) {

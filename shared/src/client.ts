@@ -58,6 +58,9 @@ export class GatewayClient {
   retryJob(id: string): Promise<Job> {
     return this.json(Job, 'POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
   }
+  setPriority(id: string, priority: number): Promise<Job> {
+    return this.json(Job, 'POST', `/v1/jobs/${encodeURIComponent(id)}/priority`, { body: { priority } });
+  }
   async deleteJob(id: string): Promise<void> {
     await this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
   }

@@ -150,6 +150,9 @@ export const ProgressEvent = z.object({
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
+export const SetPriority = z.object({ priority: z.number().int().min(-1000).max(1000).describe('higher runs first') });
+export type SetPriority = z.infer<typeof SetPriority>;
+
 export const ListJobsQuery = z.object({
   state: JobState.optional(),
   client: z.string().optional(),

@@ -131,6 +131,28 @@ describe('dashboard serving and sessions', () => {
     expect((await get('/v1/session')).status).toBe(401);
   });
 
+  it('a queued job\'s priority moves it in the queue; a job that left the queue says so', async () => {
+    await g.client.drainBackend('a', true);
+    try {
+      const first = await g.client.createJob({ template: 'txt2img', params: { prompt: 'first in', steps: 2 } });
+      const second = await g.client.createJob({ template: 'txt2img', params: { prompt: 'second in', steps: 2 } });
+      expect(await g.daemon.store.jobs.queuePosition(second.id)).toBe(2);
+      expect((await g.client.setPriority(second.id, 10)).priority).toBe(10);
+      expect(await g.daemon.store.jobs.queuePosition(second.id)).toBe(1);
+      const post = (id: string, body: string) =>
+        g.fetch(`/v1/jobs/${id}/priority`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const bad = await post(first.id, '{"priority":1e6}');
+      expect(bad.status).toBe(400);
+      await g.client.cancelJob(first.id);
+      const gone = await post(first.id, '{"priority":1}');
+      expect(gone.status).toBe(409);
+      expect((await gone.json()).error.message).toMatch(/only a queued job's priority can change/);
+      await g.client.cancelJob(second.id);
+    } finally {
+      await g.client.drainBackend('a', false);
+    }
+  });
+
   it('`comfygate dashboard` prints a working one-time link', async () => {
     const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-dash-'));

@@ -132,7 +132,7 @@ describe('dashboard in Chromium', () => {
     expect(d.problems).toEqual([]);
   });
 
-  it('cancels a queued job from its row', async () => {
+  it('changes a queued job\'s priority and cancels it from its row', async () => {
     const d = await signedIn();
     for (const name of ['gpu-a', 'gpu-b']) await g.client.drainBackend(name, true);
     try {
@@ -141,6 +141,9 @@ describe('dashboard in Chromium', () => {
       await row.getByText('queued', { exact: true }).waitFor();
       await row.getByText('every backend is draining').waitFor();
       await d.page.screenshot({ path: artifactPath('dashboard', 'queue') });
+      await row.getByRole('spinbutton', { name: 'Priority' }).fill('7');
+      await row.getByRole('spinbutton', { name: 'Priority' }).press('Enter');
+      await expect.poll(async () => (await g.client.getJob(job.id)).priority).toBe(7);
       await row.getByRole('button', { name: 'Cancel' }).click();
       await row.getByText('canceled', { exact: true }).waitFor();
       expect((await g.client.getJob(job.id)).state).toBe('canceled');

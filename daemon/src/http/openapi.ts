@@ -4,7 +4,7 @@ import {
   CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
   Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
-import { LoginCode, SessionInfo, SignIn } from '@comfygate/shared';
+import { LoginCode, SessionInfo, SetPriority, SignIn } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
 
@@ -21,6 +21,9 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a job (idempotent)', scope: 'submit', ok: [200, Job], params: ['id'] } },
   '/v1/jobs/{id}/retry': { post: { summary: 'Re-queue a failed or canceled job', scope: 'submit', ok: [200, Job], params: ['id'] } },
+  '/v1/jobs/{id}/priority': {
+    post: { summary: "Change a queued job's priority (its place in the queue)", scope: 'submit', body: SetPriority, ok: [200, Job], params: ['id'] },
+  },
   '/v1/jobs/{id}/preview': { get: { summary: 'Latest preview image', scope: 'read', ok: [200, null], params: ['id'] } },
   '/v1/jobs/{id}/chain': { get: { summary: 'The chain a job belongs to: its steps, the steps not made yet, an overall state', scope: 'read', ok: [200, ChainView], params: ['id'] } },
   '/v1/outputs/{id}': { get: { summary: 'Download an output (ETag, Range)', scope: 'read', ok: [200, null], params: ['id'] } },

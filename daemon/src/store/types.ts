@@ -189,6 +189,8 @@ export interface JobsRepo {
   requestCancel(id: string): Promise<JobRecord | null>;
   /** 1-based rank of a queued job among all queued jobs (priority desc, then FIFO); null when not queued. */
   queuePosition(id: string): Promise<number | null>;
+  /** Moves a queued job in the queue by its priority (not a state change); null when the job is not queued. */
+  setPriority(id: string, priority: number): Promise<JobRecord | null>;
 }
 
 export interface BatchRecord {

@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
+import { SetPriority } from '@comfygate/shared';
 import { need } from '../middleware/auth.js';
+import { parseBody } from '../validate.js';
 import { dailyQuota, quotaClaim } from '../security/quota.js';
 
 export function jobRoutes(daemon: Daemon): Router {
@@ -44,6 +46,10 @@ export function jobRoutes(daemon: Daemon): Router {
   r.post('/jobs/:id/retry', need('submit'), async (req, res) => {
     // A new run costs a job of the caller's daily quota, taken with the move back to the queue (429 moves nothing).
     res.json(await daemon.retry(req.params.id as string, { quota: quotaClaim(req.principal!) }));
+  });
+
+  r.post('/jobs/:id/priority', need('submit'), async (req, res) => {
+    res.json(await daemon.setPriority(req.params.id as string, parseBody(SetPriority, req.body).priority));
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {

@@ -96,6 +96,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const position = db.prepare(`SELECT (SELECT COUNT(*) FROM jobs q WHERE q.state = 'queued'
     AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
+  const reprioritize = db.prepare(`UPDATE jobs SET priority = ?, updated_at = ? WHERE id = ? AND state = 'queued'`);
   const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
   const chainAdvance = prepareChainAdvance(db);
   const reviveHooks = prepareRevive(db);
@@ -247,6 +248,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     },
     async queuePosition(id) {
       return (position.get(id) as { pos: number } | undefined)?.pos ?? null;
+    },
+    async setPriority(id, priority) {
+      return reprioritize.run(priority, Date.now(), id).changes === 0 ? null : get(id);
     },
   };
 }

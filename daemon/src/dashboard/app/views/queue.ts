@@ -35,6 +35,13 @@ export const queueView: View = (el, state) => {
     if (!isTerminal(j.state) && state.canSubmit) {
       actions.append(h('button', { type: 'button', onclick: () => act('Canceled', () => client.cancelJob(j.id)) }, 'Cancel'));
     }
+    if (j.state === 'queued' && state.canSubmit) {
+      const prio = h('input', { type: 'number', min: -1000, max: 1000, step: 1, value: j.priority, class: 'prio', 'aria-label': 'Priority',
+        title: 'Higher runs first' });
+      const change = async () => refresh(await client.setPriority(j.id, Number(prio.value)));
+      prio.addEventListener('change', () => void act(`Priority set to ${prio.value}`, change));
+      actions.prepend(prio);
+    }
     if ((j.state === 'failed' || j.state === 'canceled') && state.canSubmit) {
       actions.append(h('button', { type: 'button', onclick: () => act('Queued again', () => client.retryJob(j.id)) }, 'Retry'));
     }
