@@ -5,7 +5,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayClient } from '@comfygate/shared';
+import { GatewayClient, WS_PROTOCOL } from '@comfygate/shared';
+import { WebSocket } from 'ws';
 import { startFakeComfy, type FakeComfy } from '../fake-comfyui/src/index.js';
 import { ensureDashboardBuilt } from '../helpers/dashboard.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -115,6 +116,20 @@ describe('dashboard serving and sessions', () => {
     expect((await signIn({ code: 'x', token: g.token })).status).toBe(400);
     const err = await (await signIn({ token: 'cg_nope' })).json();
     expect(err.error).toMatchObject({ code: 'unauthorized' });
+  });
+
+  it('the event WebSocket takes the session cookie from the dashboard\'s own origin only', async () => {
+    const cookie = `comfygate_session=${cookieOf(await signIn({ token: g.token }))}`;
+    const wsUrl = g.url.replace('http', 'ws') + '/v1/ws';
+    const status = (headers: Record<string, string>) => new Promise<number>((resolve) => {
+      const ws = new WebSocket(wsUrl, [WS_PROTOCOL], { headers });
+      ws.on('open', () => (ws.close(), resolve(101)));
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => resolve(-1));
+    });
+    expect(await status({ cookie, origin: 'http://127.0.0.1:1' })).toBe(403);
+    expect(await status({ cookie })).toBe(401);
+    expect(await status({ cookie, origin: g.url })).toBe(101);
   });
 
   it('a session ends with its token, and sessions cannot mint sign-in links', async () => {
