@@ -12,6 +12,7 @@ import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
+import { whyWaiting } from './engine/waiting.js';
 import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -110,6 +111,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     await webhooks.start();
   }
 
+  const waitingOf = (r: JobRecord) =>
+    whyWaiting(JSON.parse(r.graphJson) as ComfyGraph, r.backendPin, [...engine.backends.values()], (b) => engine.loadOf(b), r.notBefore);
   const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[]): Job => ({
     id: r.id,
     state: r.state,
@@ -120,6 +123,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     maxAttempts: r.maxAttempts,
     error: r.error,
     progress: engine.progress.get(r.id),
+    waiting: r.state === 'queued' ? waitingOf(r) : null,
     outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => ({
       ...o,
       variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),

@@ -103,6 +103,7 @@ export const Job = z.object({
   maxAttempts: z.number().int(),
   error: ErrorDetail.nullable(),
   progress: Progress.nullable(),
+  waiting: z.string().nullable().optional().describe('why a queued job is not running yet, e.g. "no backend up"; null otherwise'),
   outputs: z.array(Output),
   metadata: z.record(z.string(), z.unknown()),
   parentJobId: z.string().nullable().describe('the previous step of a chain'),

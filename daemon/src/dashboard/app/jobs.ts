@@ -1,4 +1,4 @@
-import { type Backend, type Job, isTerminal } from '@comfygate/shared/browser';
+import type { Job } from '@comfygate/shared/browser';
 
 /** What the dashboard shows of a job, read from its metadata (templates record their name and the params used). */
 export function templateOf(j: Job): string {
@@ -27,18 +27,3 @@ export function thumbOf(j: Job): string | null {
   if (!o) return null;
   return (o.variants.find((v) => v.variant === 'thumb') ?? o).id;
 }
-
-/** Why a queued job is not running, in words a person can act on. */
-export function waitingReason(j: Job, backends: Backend[]): string {
-  if (j.state !== 'queued') return '';
-  if (j.error && j.attempts > 0) return `retrying: ${j.error.message}`;
-  const pinned = typeof (j as { backend: string | null }).backend === 'string' ? j.backend : null;
-  const pool = pinned ? backends.filter((b) => b.name === pinned) : backends;
-  if (pool.length === 0) return 'no backend configured';
-  if (!pool.some((b) => b.health === 'up')) return 'no backend up';
-  if (pool.every((b) => b.draining || b.health !== 'up')) return 'every backend is draining';
-  if (pool.every((b) => b.draining || b.inflight >= b.capacity)) return 'waiting for a free GPU slot';
-  return 'about to start';
-}
-
-export const isActive = (j: Job): boolean => !isTerminal(j.state);

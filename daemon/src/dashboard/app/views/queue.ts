@@ -1,7 +1,7 @@
-import { type Backend, type Batch, type Job, isTerminal } from '@comfygate/shared/browser';
+import { type Batch, type Job, isTerminal } from '@comfygate/shared/browser';
 import { archiveUrl, client, errorText, forgetBatch, outputUrl, previewUrl, rememberedBatches } from '../api.js';
 import { announce, fill, h, progressBar, relTime, setProgress } from '../dom.js';
-import { percentOf, promptOf, templateOf, thumbOf, waitingReason } from '../jobs.js';
+import { percentOf, promptOf, templateOf, thumbOf } from '../jobs.js';
 import { onEvent } from '../live.js';
 import type { View } from '../main.js';
 
@@ -10,7 +10,6 @@ const PREVIEW_EVERY_MS = 400;
 /** Live jobs and batches: rows redraw on each job event; progress and previews update in place, so focus stays put. */
 export const queueView: View = (el, state) => {
   const jobs = new Map<string, Job>();
-  let backends: Backend[] = [];
   const rows = new Map<string, HTMLTableRowElement>();
   const tbody = h('tbody');
   const empty = h('p', { class: 'muted' }, 'No jobs yet. Start one from Generate.');
@@ -27,6 +26,8 @@ export const queueView: View = (el, state) => {
     }
   };
 
+  // The daemon explains a wait: it knows the backends' capabilities and load.
+  const waitingOf = (j: Job) => (j.state === 'queued' ? (j.waiting ?? 'about to start') : '');
   const row = (j: Job): HTMLTableRowElement => {
     const pct = percentOf(j);
     const thumb = thumbOf(j);
@@ -58,7 +59,7 @@ export const queueView: View = (el, state) => {
       h('td', null, progressBar(pct, `Progress of ${prompt || j.id}`)),
       h('td', null, j.client),
       h('td', null, j.backend ?? '–'),
-      h('td', { class: 'why' }, j.state === 'failed' ? (j.error?.message ?? 'failed') : waitingReason(j, backends)),
+      h('td', { class: 'why' }, j.state === 'failed' ? (j.error?.message ?? 'failed') : waitingOf(j)),
       h('td', null, relTime(j.createdAt)),
       actions);
     return tr;
@@ -84,7 +85,6 @@ export const queueView: View = (el, state) => {
 
   const load = async () => {
     try {
-      [backends] = await Promise.all([client.backends()]);
       const { jobs: list } = await client.listJobs({ limit: 100 });
       for (const j of list) jobs.set(j.id, j);
       rows.clear();
@@ -117,17 +117,13 @@ export const queueView: View = (el, state) => {
     if (!li) batchList.append(item);
   };
 
-  let backendsAt = 0;
-  const freshBackends = async () => {
-    if (Date.now() - backendsAt < 1000) return;
-    backendsAt = Date.now();
-    backends = await client.backends();
-  };
-  // Queued rows say why they wait; that reason moves with the backends, so look again now and then.
+  // Queued rows say why they wait; that reason moves with the backends (drained, down), which no job event tells.
   const timer = setInterval(() => {
-    const waiting = [...jobs.values()].filter((j) => j.state === 'queued');
-    if (waiting.length) void freshBackends().then(() => waiting.forEach((j) => refresh(jobs.get(j.id) ?? j)), () => {});
-  }, 3000);
+    if (![...jobs.values()].some((j) => j.state === 'queued')) return;
+    void client.listJobs({ state: 'queued', limit: 100 }).then(({ jobs: list }) => {
+      for (const j of list) if (jobs.get(j.id)?.waiting !== j.waiting) refresh(j);
+    }, () => {});
+  }, 2000);
 
   const off = onEvent((e) => {
     if (e.type === 'job:progress') {
@@ -143,15 +139,7 @@ export const queueView: View = (el, state) => {
       }
       return;
     }
-    if (e.type === 'backend:up' || e.type === 'backend:down') {
-      void client.backends().then((b) => (backends = b));
-      return;
-    }
-    if (e.jobId && e.type !== 'job:deleted') {
-      const id = e.jobId;
-      // A waiting reason depends on the backends (drained, down), which change without job events: read both.
-      void Promise.all([freshBackends(), client.getJob(id)]).then(([, j]) => refresh(j), () => {});
-    }
+    if (e.jobId && e.type !== 'job:deleted') void client.getJob(e.jobId).then(refresh, () => {});
     if (e.type === 'job:deleted' && e.jobId) (jobs.delete(e.jobId), rows.get(e.jobId)?.remove());
     for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
   });
