@@ -246,6 +246,62 @@ describe('dashboard in Chromium', () => {
     expect(d.problems).toEqual([]);
   });
 
+  it('runs a batch of variations from the form, follows it in the queue and downloads its zip', async () => {
+    const d = await signedIn();
+    const { page } = d;
+    await page.getByRole('link', { name: 'Generate' }).click();
+    await page.getByLabel('Template').selectOption('txt2img');
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('three owls');
+    await page.getByLabel('Count').fill('3');
+    await page.getByLabel('Seed mode').selectOption('increment');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('heading', { name: 'Batch of 3' }).waitFor();
+    await page.getByRole('link', { name: 'See the batch in the queue' }).click({ timeout: 30_000 });
+    const batch = page.getByRole('region', { name: 'Batches' }).getByRole('listitem').filter({ hasText: 'txt2img: three owls' });
+    await batch.getByText('3/3 done').waitFor();
+    await expect.poll(() => batch.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    const href = (await batch.getByRole('link', { name: 'Download zip' }).getAttribute('href'))!;
+    const zip = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, type: r.headers.get('content-type'), magic: [...new Uint8Array(await r.arrayBuffer()).slice(0, 2)] };
+    }, href);
+    expect(zip).toEqual({ status: 200, type: 'application/zip', magic: [0x50, 0x4b] });
+    const { jobIds } = await g.client.getBatch(href.split('/')[3]!);
+    const seeds = await Promise.all(jobIds.map(async (id) => Number(((await g.client.getJob(id)).metadata.params as { seed: unknown }).seed)));
+    expect(seeds.sort((x, y) => x - y).map((v) => v - seeds[0]!)).toEqual([0, 1, 2]);
+    expect(d.problems).toEqual([]);
+  });
+
+  it('uses a result as the reference of a new job, and makes tokens and a dry-run gc from Admin', async () => {
+    const d = await signedIn();
+    const { page } = d;
+    const done = (await g.client.listJobs({ state: 'succeeded', limit: 1 })).jobs[0]!;
+    await page.goto(`${g.url}/#/results/${done.id}`);
+    await page.getByRole('button', { name: 'Use as reference' }).click();
+    await page.getByText(`Reference: ${done.outputs[0]!.filename}`).waitFor();
+    await expect.poll(() => page.getByLabel('Template').inputValue()).toBe('img2img');
+
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.getByLabel('Token name').fill('ci robot');
+    await page.getByLabel('Scope').selectOption('read');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await page.locator('code.secret').textContent();
+    expect((await new GatewayClient({ baseUrl: g.url, token: secret! }).session()).scope).toBe('read');
+    const row = page.getByRole('region', { name: 'Tokens' }).getByRole('row').filter({ hasText: 'ci robot' });
+    page.once('dialog', (dlg) => void dlg.accept());
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText(/^revoked/).waitFor();
+    await expect(new GatewayClient({ baseUrl: g.url, token: secret! }).session()).rejects.toMatchObject({ status: 401 });
+    await page.getByRole('button', { name: 'Dry-run gc' }).click();
+    await page.getByText(/^A retention pass would remove \d+ jobs/).waitFor();
+
+    await page.getByRole('link', { name: 'Stats' }).click();
+    await page.getByRole('img', { name: /^Jobs per hour, last 24 hours: \d+ in all$/ }).waitFor();
+    for (const chart of ['Time per template (mean run time)', 'GPU busy, last hour']) await page.getByRole('img', { name: chart }).waitFor();
+    await page.screenshot({ path: artifactPath('dashboard', 'stats') });
+    expect(d.problems).toEqual([]);
+  });
+
   it('a read-scope session sees no admin page and cannot act', async () => {
     const read = await g.client.createToken({ name: 'viewer', scope: 'read' });
     const link = (await new GatewayClient({ baseUrl: g.url, token: read.token }).loginCode()).url;
