@@ -2,7 +2,7 @@ import './jitless.js'; // first: before any schema parses
 import './styles.css';
 import { LOGIN_FRAGMENT_KEY, isGatewayClientError } from '@comfygate/shared/browser';
 import { type AppState, client, errorText } from './api.js';
-import { fill, h } from './dom.js';
+import { announce, fill, h } from './dom.js';
 import { startLive, stopLive } from './live.js';
 import { signInView } from './views/signin.js';
 import { queueView } from './views/queue.js';
@@ -79,6 +79,7 @@ function start(state: AppState): void {
       else a.removeAttribute('aria-current');
     }
     document.title = `${page.title} · comfygate`;
+    announce(''); // a message belongs to the page it was said on
     main.replaceChildren();
     if (page.admin && !state.isAdmin) {
       fill(main, h('h1', null, page.title), h('p', null, `This page needs an admin token; you are signed in with scope '${state.me.scope}'.`));

@@ -15,8 +15,8 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
 }
 
 /** A hand-made horizontal bar chart: labelled, with its numbers as text too (a chart alone says nothing to a screen reader). */
-function bars(title: string, rows: [string, number][], unit: (n: number) => string): HTMLElement {
-  const max = Math.max(1, ...rows.map(([, v]) => v));
+function bars(title: string, rows: [string, number][], unit: (n: number) => string, scale?: number): HTMLElement {
+  const max = scale ?? Math.max(1, ...rows.map(([, v]) => v));
   const rowH = 22;
   const chart = svg('svg', { viewBox: `0 0 400 ${Math.max(1, rows.length) * rowH}`, role: 'img', 'aria-label': title, class: 'chart' });
   rows.forEach(([label, v], i) => {
@@ -79,7 +79,7 @@ export const statsView: View = (el) => {
         bars('Time per template (mean run time)', [...byTemplate].map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]),
           (n) => `${(n / 1000).toFixed(1)} s`),
         bars('Failure reasons', [...failures].sort((a, b) => b[1] - a[1]), (n) => String(n)),
-        bars('GPU busy, last hour', [...busy].map(([k, v]) => [k, Math.min(1, v / HOUR)]), (n) => `${Math.round(n * 100)}%`)),
+        bars('GPU busy, last hour', [...busy].map(([k, v]) => [k, Math.min(1, v / HOUR)]), (n) => `${(n * 100).toFixed(n < 0.1 ? 1 : 0)}%`, 1)),
       h('p', { class: 'muted' }, `From the latest ${jobs.length} jobs.`));
   };
   void draw();
