@@ -74,6 +74,12 @@ describe('dashboard in Chromium', () => {
     const [cookie] = await d.context.cookies();
     await d.page.getByRole('button', { name: 'Sign out' }).click();
     await d.page.getByLabel('Token').waitFor();
+    // Signed out elsewhere (the token revoked): an open page notices and asks to sign in again.
+    const t = await g.client.createToken({ name: 'to revoke', scope: 'read' });
+    const other = await signedIn((await new GatewayClient({ baseUrl: g.url, token: t.token }).loginCode()).url);
+    await g.client.revokeToken(t.id);
+    await other.page.getByRole('link', { name: 'Results' }).click();
+    await other.page.getByText('Your session ended; sign in again.').waitFor();
     // The old cookie, replayed as the dashboard would send it, no longer opens anything.
     const replay = await fetch(`${g.url}/v1/session`, { headers: { cookie: `comfygate_session=${cookie!.value}`, 'sec-fetch-site': 'same-origin' } });
     expect(replay.status).toBe(401);

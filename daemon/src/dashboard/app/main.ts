@@ -49,11 +49,18 @@ async function boot(): Promise<void> {
 function showSignIn(message?: string): void {
   stopLive();
   cleanup?.();
+  cleanup = undefined;
+  window.onhashchange = null;
   fill(root, signInView(message, () => void boot()));
 }
 
 function start(state: AppState): void {
-  startLive();
+  const ended = () => showSignIn('Your session ended; sign in again.');
+  startLive(ended);
+  // An open event stream outlives a revoked token, so the session is also checked on each page change.
+  const stillSignedIn = () => void client.session().catch((err: unknown) => {
+    if (isGatewayClientError(err) && err.status === 401) ended();
+  });
   const main = h('main', { id: 'main', tabindex: '-1' });
   const nav = h('nav', { 'aria-label': 'Sections' }, h('ul', null, PAGES.filter((p) => !p.admin || state.isAdmin).map((p) =>
     h('li', null, h('a', { href: `#/${p.path}`, 'data-path': p.path }, p.title)))));
@@ -80,6 +87,7 @@ function start(state: AppState): void {
     }
     document.title = `${page.title} · comfygate`;
     announce(''); // a message belongs to the page it was said on
+    stillSignedIn();
     main.replaceChildren();
     if (page.admin && !state.isAdmin) {
       fill(main, h('h1', null, page.title), h('p', null, `This page needs an admin token; you are signed in with scope '${state.me.scope}'.`));
