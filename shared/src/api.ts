@@ -107,6 +107,17 @@ export type StreamEvent = z.infer<typeof StreamEvent>;
 export const WS_TOKEN_PROTOCOL_PREFIX = 'comfygate.token.';
 export const WS_PROTOCOL = 'comfygate.v1';
 
+/** The retention limits in force (set in the config file's `retention` section); null: no limit. */
+export const RetentionSettings = z.object({
+  maxAgeMs: z.number().int().nullable().describe('finished jobs, outputs and uploads older than this are removed'),
+  maxDiskBytes: z.number().int().nullable().describe('oldest finished jobs go first until stored files fit'),
+  graceMs: z.number().int().describe('files younger than this are never removed'),
+  sweepEveryMs: z.number().int(),
+  webhookDeliveriesMaxAgeMs: z.number().int().nullable(),
+  webhookDeliveriesPerWebhook: z.number().int().nullable(),
+});
+export type RetentionSettings = z.infer<typeof RetentionSettings>;
+
 /** What a retention pass removed (or, with dryRun, would remove). */
 export const GcReport = z.object({
   dryRun: z.boolean(),

@@ -8,7 +8,7 @@ import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView
 import { LoginCode, SessionInfo, type SignIn } from './session.js';
 import {
   Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
-  StreamEvent, Token, PendingPairing, GcReport,
+  StreamEvent, Token, PendingPairing, GcReport, RetentionSettings,
 } from './api.js';
 
 /** An error answer from the daemon (or a transport failure, code `unavailable`). */
@@ -146,6 +146,9 @@ export class GatewayClient {
   }
   watchFiles(id: string, q: ListWatchFilesQuery = {}): Promise<WatchFile[]> {
     return this.json(z.array(WatchFile), 'GET', `/v1/watch/${encodeURIComponent(id)}/files`, { query: q as Query });
+  }
+  retention(): Promise<RetentionSettings> {
+    return this.json(RetentionSettings, 'GET', '/v1/retention');
   }
   gc(dryRun = false): Promise<GcReport> {
     return this.json(GcReport, 'POST', '/v1/gc', { query: { dryRun: dryRun ? 'true' : undefined } });

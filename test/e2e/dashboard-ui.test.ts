@@ -78,7 +78,8 @@ describe('dashboard in Chromium', () => {
     const t = await g.client.createToken({ name: 'to revoke', scope: 'read' });
     const other = await signedIn((await new GatewayClient({ baseUrl: g.url, token: t.token }).loginCode()).url);
     await g.client.revokeToken(t.id);
-    await other.page.getByRole('link', { name: 'Results' }).click();
+    // A page change checks the session (the event stream may also have been refused first: either way, same end).
+    await other.page.evaluate(() => void (location.hash = '#/results'));
     await other.page.getByText('Your session ended; sign in again.').waitFor();
     // The old cookie, replayed as the dashboard would send it, no longer opens anything.
     const replay = await fetch(`${g.url}/v1/session`, { headers: { cookie: `comfygate_session=${cookie!.value}`, 'sec-fetch-site': 'same-origin' } });
@@ -169,6 +170,9 @@ describe('dashboard in Chromium', () => {
     await cardA.getByText('up, draining').waitFor();
     await expect.poll(() => cardA.getByRole('button', { name: 'Drain' }).getAttribute('aria-pressed')).toBe('true');
     expect(g.daemon.backends().find((x) => x.name === 'gpu-a')!.draining).toBe(true);
+    await cardA.getByText('Models per folder').click();
+    await cardA.getByRole('term').filter({ hasText: /^checkpoints$/ }).waitFor();
+    await cardA.getByText(/^\d+: .*\.safetensors/).first().waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'backends') });
     try {
       const jobs = await Promise.all([1, 2].map((i) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } })));
@@ -300,6 +304,9 @@ describe('dashboard in Chromium', () => {
     await expect(new GatewayClient({ baseUrl: g.url, token: secret! }).session()).rejects.toMatchObject({ status: 401 });
     await page.getByRole('button', { name: 'Dry-run gc' }).click();
     await page.getByText(/^A retention pass would remove \d+ jobs/).waitFor();
+    const retention = page.getByRole('region', { name: 'Retention' });
+    await retention.getByRole('definition').filter({ hasText: /^10 min$/ }).waitFor(); // the default grace
+    await retention.getByRole('definition').filter({ hasText: /^7 days, 1000 per webhook$/ }).waitFor();
 
     await page.getByRole('link', { name: 'Stats' }).click();
     await page.getByRole('img', { name: /^Jobs per hour, last 24 hours: \d+ in all$/ }).waitFor();

@@ -4,7 +4,7 @@ import {
   CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
   Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
-import { LoginCode, SessionInfo, SetPriority, SignIn } from '@comfygate/shared';
+import { LoginCode, RetentionSettings, SessionInfo, SetPriority, SignIn } from '@comfygate/shared';
 
 type Op = { summary: string; scope?: string; body?: z.ZodType; ok: [number, z.ZodType | null]; params?: string[] };
 
@@ -50,6 +50,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/pair/deny': {
     post: { summary: 'Deny a pairing code (the client then sees it expired)', scope: 'admin', body: ConfirmPairing, ok: [204, null] },
   },
+  '/v1/retention': { get: { summary: 'The retention limits in force (from the config file)', scope: 'admin', ok: [200, RetentionSettings] } },
   '/v1/session': {
     post: {
       summary: 'Dashboard sign-in: a one-time code or a token for an HttpOnly session cookie (same-origin only)',

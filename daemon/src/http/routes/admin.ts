@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { ConfirmPairing, CreateToken, PairRequest } from '@comfygate/shared';
+import { ConfirmPairing, CreateToken, PairRequest, RetentionSettings } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
@@ -22,6 +22,7 @@ export function backendRoutes(daemon: Daemon): Router {
     res.json(daemon.drainBackend(req.params.name as string, draining));
   });
   r.get('/stats', need('read'), async (_req, res) => void res.json(await daemon.stats()));
+  r.get('/retention', need('admin'), (_req, res) => void res.json(RetentionSettings.parse(daemon.config.retention)));
   r.post('/gc', need('admin'), async (req, res) => void res.json(await daemon.gc({ dryRun: req.query.dryRun === 'true' || req.query.dryRun === '1' })));
   return r;
 }

@@ -98,6 +98,24 @@ export const adminView: View = (el) => {
     void drawTokens();
   } }, field('Token name', tName), field('Scope', tScope), field('Daily quota', tQuota), h('button', { type: 'submit' }, 'Create token'));
 
+  const settings = h('dl');
+  const drawRetention = async () => {
+    const ms = (v: number | null) =>
+      v === null ? 'no limit' : v >= 86_400_000 ? `${+(v / 86_400_000).toFixed(1)} days` : `${+(v / 60_000).toFixed(1)} min`;
+    try {
+      const r = await client.retention();
+      fill(settings,
+        h('dt', null, 'Keep finished jobs'), h('dd', null, ms(r.maxAgeMs)),
+        h('dt', null, 'Disk budget'), h('dd', null, r.maxDiskBytes === null ? 'no limit' : `${(r.maxDiskBytes / 2 ** 30).toFixed(1)} GiB`),
+        h('dt', null, 'Grace for new files'), h('dd', null, ms(r.graceMs)),
+        h('dt', null, 'Sweep every'), h('dd', null, ms(r.sweepEveryMs)),
+        h('dt', null, 'Webhook deliveries'),
+        h('dd', null, `${ms(r.webhookDeliveriesMaxAgeMs)}, ${r.webhookDeliveriesPerWebhook ?? 'any number'} per webhook`));
+    } catch (err) {
+      fill(settings, h('dd', { class: 'error' }, errorText(err)));
+    }
+  };
+
   const gc = async () => {
     try {
       const r: GcReport = await client.gc(true);
@@ -118,11 +136,13 @@ export const adminView: View = (el) => {
       createForm, created),
     h('section', { 'aria-label': 'Watched folders', class: 'card' }, h('h2', null, 'Watched folders'), watch),
     h('section', { 'aria-label': 'Retention', class: 'card' }, h('h2', null, 'Retention'),
-      h('p', null, 'Retention limits are set in the config file (', h('code', null, 'retention'), '); a dry run shows what a pass would remove now.'),
+      h('p', null, 'Set in the config file (', h('code', null, 'retention'), '); a dry run shows what a pass would remove now.'),
+      settings,
       h('button', { type: 'button', onclick: () => void gc() }, 'Dry-run gc'), gcOut));
   void drawPairings();
   void drawTokens();
   void drawWatch();
+  void drawRetention();
   const timer = setInterval(() => void drawPairings(), 3000);
   return () => clearInterval(timer);
 };

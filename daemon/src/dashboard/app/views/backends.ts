@@ -21,6 +21,30 @@ async function systemStats(name: string): Promise<SystemStats | null> {
   }
 }
 
+/** Model files per folder (checkpoints, loras, …) from ComfyUI's `/models`, read when a person opens the list. */
+function modelsList(name: string): HTMLElement {
+  const body = h('div', null, 'Loading…');
+  const details = h('details', null, h('summary', null, 'Models per folder'), body);
+  details.addEventListener('toggle', () => {
+    if (!details.open || body.dataset.loaded) return;
+    body.dataset.loaded = '1';
+    void (async () => {
+      const get = async <T>(p: string) =>
+        (await (await client.request('GET', `/comfy/@${encodeURIComponent(name)}${p}`)).json()) as T;
+      try {
+        const folders = await get<string[]>('/models');
+        const lists = await Promise.all(folders.map((f) => get<string[]>(`/models/${encodeURIComponent(f)}`).catch(() => [])));
+        fill(body, h('dl', null, folders.map((f, i) => [
+          h('dt', null, f),
+          h('dd', null, lists[i]!.length ? `${lists[i]!.length}: ${lists[i]!.slice(0, 5).join(', ')}${lists[i]!.length > 5 ? ', …' : ''}` : 'none')])));
+      } catch (err) {
+        fill(body, h('p', { class: 'error' }, errorText(err)));
+      }
+    })();
+  });
+  return details;
+}
+
 function why(b: Backend): string | null {
   if (b.health === 'down') return `${b.reason ?? 'not answering'}; retried with backoff (check that ComfyUI runs at this URL)`;
   if (b.health === 'unknown') return 'not probed yet';
@@ -29,6 +53,7 @@ function why(b: Backend): string | null {
 
 export const backendsView: View = (el, state) => {
   const list = h('div', { class: 'backends' });
+  const models = new Map<string, HTMLElement>();
   const draw = async () => {
     let backends: Backend[];
     try {
@@ -53,6 +78,8 @@ export const backendsView: View = (el, state) => {
             h('dt', null, d.name ?? 'GPU'),
             h('dd', null, `VRAM ${gib((d.vram_total ?? 0) - (d.vram_free ?? 0))} used of ${gib(d.vram_total)}`)]),
           s?.system?.comfyui_version ? [h('dt', null, 'ComfyUI'), h('dd', null, s.system.comfyui_version)] : null),
+        // Kept across redraws so an open list stays open.
+        state.isAdmin && b.health === 'up' ? (models.get(b.name) ?? models.set(b.name, modelsList(b.name)).get(b.name)) : null,
         state.isAdmin ? h('div', { class: 'row' },
           h('button', { type: 'button', 'aria-pressed': String(b.draining), onclick: async () => {
             try {
