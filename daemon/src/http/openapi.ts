@@ -58,7 +58,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [201, SessionInfo],
     },
     get: { summary: 'Who the caller is (session or token)', scope: 'read', ok: [200, SessionInfo] },
-    delete: { summary: 'Sign out: end this session', ok: [204, null] },
+    delete: { summary: 'Sign out: end this session (a bearer token has none to end)', scope: 'read', ok: [204, null] },
   },
   '/v1/session/codes': {
     post: { summary: 'A one-time dashboard sign-in link for the calling token', scope: 'read', ok: [201, LoginCode] },

@@ -51,7 +51,7 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
     res.json(info);
   });
 
-  r.delete('/session', (req, res) => {
+  r.delete('/session', need('read'), (req, res) => {
     if (req.sessionId) sessions.close(req.sessionId);
     res.setHeader('Set-Cookie', cookie('', 0));
     res.status(204).end();
