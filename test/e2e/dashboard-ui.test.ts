@@ -139,6 +139,22 @@ describe('dashboard in Chromium', () => {
     expect(d.problems).toEqual([]);
   });
 
+  it('shows a running job\'s latest preview and progress live in its queue row', async () => {
+    const d = await signedIn();
+    const { page } = d;
+    const job = await g.client.createJob({ template: 'txt2img', params: { prompt: 'a slow preview', steps: 40 } });
+    const row = jobRow(page, 'a slow preview');
+    const preview = row.getByRole('img', { name: 'latest preview' });
+    await preview.waitFor({ timeout: 20_000 });
+    await expect.poll(() => preview.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
+    const mid = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
+    expect(mid).toBeLessThan(100);
+    await row.getByText('succeeded', { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    expect((await g.client.getJob(job.id)).state).toBe('succeeded');
+    expect(d.problems).toEqual([]);
+  });
+
   it('changes a queued job\'s priority and cancels it from its row', async () => {
     const d = await signedIn();
     for (const name of ['gpu-a', 'gpu-b']) await g.client.drainBackend(name, true);
