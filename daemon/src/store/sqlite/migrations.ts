@@ -309,4 +309,12 @@ UPDATE jobs SET chain_stopped = COALESCE(
 CREATE INDEX jobs_chain_open ON jobs(seq) WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL;
 `,
   },
+  {
+    // 12-15 belong to other branches; the runner applies every version it has not recorded, in order.
+    version: 16,
+    name: 'template conversion warnings',
+    // What converting an imported workflow changed (values ignored, defaults for newer inputs, a PNG's damaged
+    // prompt passed over): a JSON array, NULL for templates imported before (and for API graphs, unchanged).
+    sql: `ALTER TABLE templates ADD COLUMN warnings_json TEXT;`,
+  },
 ];
