@@ -2,8 +2,8 @@
 // carrying its `workflow` and the `prompt` the editor sent; provenance in fixtures/real/README.md), converted
 // with a real server's /object_info and compared with the saved prompt. Every difference that remains is one of
 // two kinds, each explained in README.md ("Real workflows"): an input the node gained after the file was saved
-// (the current default, as today's editor sends it, and a conversion warning naming it), or a widget value
-// editors before 1.16 sent although the server ignores it (the upload button's "image", a video preview's "").
+// (the current default, as today's editor sends it, and a conversion warning naming it), or a widget value the
+// editor of the time sent although the server ignores it (the upload button's "image", a video preview's "").
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ const exact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ?
 const info = JSON.parse(fs.readFileSync(path.join(dir, 'object_info.json'), 'utf8')) as ObjectInfo;
 const load = (name: string) => exact(fs.readFileSync(path.join(dir, name), 'utf8')) as { source: string; workflow: unknown; prompt: ComfyGraph };
 
-/** Widgets old editors sent though no node declares them (ComfyUI drops unknown inputs). */
+/** Widgets some editors sent though no node declares them (ComfyUI drops unknown inputs). */
 const EDITOR_ONLY = new Set(['upload', 'choose file to upload', 'video-preview']);
 
 /** `node.input: file → ours` for every input that differs, and nodes only one side has. */
