@@ -115,6 +115,7 @@ it('a file that is not an image, dropped in an image folder, is reported as unsu
   const rows = await settled(g, 'img', ['notes.png']);
   expect(rows.get('notes.png')!.error).toMatch(/^notes\.png: unsupported input: not a PNG, JPEG or WebP image/);
   expect(rows.get('notes.png')!.error).not.toMatch(/storage_error/);
+  await waitForFile(path.join(dir, 'notes.error.txt')); // written right after the row is marked failed
   expect(fs.readFileSync(path.join(dir, 'notes.error.txt'), 'utf8')).toMatch(/unsupported input/);
   expect(await watchJobs(g, 'img')).toEqual([]);
 });

@@ -6,7 +6,7 @@ import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { InputError } from './input-error.js';
-import { chunksOf, openWatched, readWatched } from './safefile.js';
+import { chunksOf, openWatched, readWatched, release } from './safefile.js';
 
 /** text: `*.txt` (the prompt); json: `*.prompt.json`; image: png/jpeg/webp (with an optional `.prompt.txt` sidecar). */
 export type InputKind = 'text' | 'json' | 'image';
@@ -113,7 +113,7 @@ async function storeImage(root: string, file: string, l: InputLimits): Promise<s
     if (cause instanceof InputError) throw cause;
     throw err;
   } finally {
-    await f.handle.close();
+    release(f);
   }
 }
 

@@ -93,6 +93,14 @@ export async function* chunksOf(f: WatchedFile, maxBytes: number): AsyncGenerato
   }
 }
 
+/**
+ * Closes without waiting: FileHandle.close() waits for pending reads, and a read that timed out on a stuck
+ * mount may never finish; the descriptor is released when it does.
+ */
+export function release(f: WatchedFile): void {
+  void f.handle.close().catch(() => {});
+}
+
 /** The whole file, bounded as above. */
 export async function readWatched(root: string, abs: string, maxBytes: number): Promise<Buffer> {
   const f = await openWatched(root, abs, maxBytes);
@@ -101,7 +109,7 @@ export async function readWatched(root: string, abs: string, maxBytes: number): 
     for await (const c of chunksOf(f, maxBytes)) parts.push(c);
     return Buffer.concat(parts);
   } finally {
-    await f.handle.close();
+    release(f);
   }
 }
 
@@ -117,6 +125,6 @@ export async function hashWatched(root: string, abs: string, maxBytes: number): 
     for await (const c of chunksOf(f, maxBytes)) hash.update(c);
     return hash.digest('hex');
   } finally {
-    await f.handle.close();
+    release(f);
   }
 }
