@@ -120,6 +120,18 @@ describe("widgets the editor adds itself and never sends (ComfyUI_frontend: a wi
     expect(r.warnings).toEqual([ignored('2', 'PreviewAny', 3), ignored('3', 'SaveAnimatedWEBP', 1), ignored('4', 'SaveAnimatedPNG', 1)]);
   });
 
+  it('an input newer than the workflow that is linked takes no default, so it has no warning', () => {
+    const b = new UiBuilder()
+      .node(1, 'EmptyLatentImage', { outputs: ['LATENT'], widgets: [512, 512] })
+      .node(2, 'PrimitiveNode', { outputs: ['INT'], widgets: [3, 'fixed'] })
+      .node(3, 'PreviewAny', { inputs: [['source', '*']] })
+      .link(1, 0, 3, 'source');
+    b.find(1).inputs!.push({ name: 'batch_size', type: 'INT', widget: { name: 'batch_size' }, link: null });
+    const r = uiToApi(b.link(2, 0, 1, 'batch_size').workflow(), info);
+    expect(r.ok && r.graph['1']!.inputs).toEqual({ width: 512, height: 512, batch_size: 3 });
+    expect(r.ok && r.warnings).toEqual([]);
+  });
+
   it('a value that is not a control mode where the definition injects one is still an error: that is misalignment, not a preview', () => {
     const b = new UiBuilder().node(1, 'EmptyLatentImage', { outputs: ['LATENT'], widgets: [512, 512, 1, 'extra'] }).node(2, 'PreviewAny', { inputs: [['source', '*']] }).link(1, 0, 2, 'source');
     expect(uiToApi(b.workflow(), info).ok).toBe(true);

@@ -8,7 +8,7 @@ import { flatten, nodeKind, primitiveValues, type ExecNode } from './flatten.js'
 import { expandGroupNodes } from './groupnodes.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { Resolver } from './resolve.js';
-import { WidgetError, widgetValues } from './widgets.js';
+import { WidgetError, type WidgetNote, widgetValues } from './widgets.js';
 import { isUiWorkflow, makeScope, MODE_BYPASS, MODE_MUTED, nodeProblems, subgraphScopes, type Scope } from './workflow.js';
 
 export type ConvertResult = { ok: true; graph: ComfyGraph; warnings: ConversionWarning[] } | { ok: false; errors: ConversionError[] };
@@ -88,10 +88,10 @@ function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
 /** Widget values as stored, with PrimitiveNode values written over their targets. */
 function storedWidgets(node: ExecNode, ctx: Context): Record<string, unknown> {
   let values: Record<string, unknown>;
-  const notes: string[] = [];
+  const notes: WidgetNote[] = [];
   try {
     values = widgetValues(ctx.info[node.node.type]!, node.node, notes);
-    for (const message of notes) ctx.warnings.push({ node: node.id, type: node.node.type, message });
+    for (const n of notes) ctx.warnings.push({ node: node.id, type: node.node.type, message: n.message });
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(node.id, node.node.type, err.message);
     throw err;

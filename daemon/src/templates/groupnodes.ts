@@ -11,7 +11,7 @@ import { NodeError, type ConversionError, type ConversionWarning } from './error
 import { MAX_EXEC_NODES, nodeKind, primitiveValues } from './flatten.js';
 import { groupConfig, groupDefProblem, groupLayout, layoutProblem, type GroupConfig, type GroupNodeDef } from './groupdef.js';
 import type { ObjectInfo } from './objectInfo.js';
-import { slotValues, WidgetError, widgetValues } from './widgets.js';
+import { newerInputNote, slotValues, WidgetError, type WidgetNote, widgetValues } from './widgets.js';
 import { isObject, MODE_BYPASS, MODE_MUTED, scopeOf, type Link, type Scope, type UiNode, type UiWorkflow } from './workflow.js';
 
 /** The group's name for a group node type; `workflow/` is the spelling before frontend 1.2.63. */
@@ -125,9 +125,9 @@ function innerNode(node: UiNode, id: string, values: Record<string, unknown> | u
   // Muted and bypassed inner nodes are never sent, so their widgets are not read (as for any node).
   if (!def || node.mode === MODE_MUTED || node.mode === MODE_BYPASS) return inner;
   try {
-    const notes: string[] = [];
+    const notes: WidgetNote[] = [];
     inner.widgets_values = { ...widgetValues(def, node, notes), ...values };
-    for (const message of notes) ctx.warnings.push({ node: id, type: node.type, message });
+    for (const n of notes) if (!n.input || !(n.input in (values ?? {}))) ctx.warnings.push({ node: id, type: node.type, message: n.message });
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(id, node.type, err.message);
     throw err;
@@ -141,8 +141,16 @@ function innerNode(node: UiNode, id: string, values: Record<string, unknown> | u
  */
 function innerValues(inst: Instance, ctx: Context): Map<number, Record<string, unknown>> {
   let group: Record<string, unknown>;
+  const notes: WidgetNote[] = [];
   try {
-    group = slotValues(groupLayout(inst.cfg), inst.node.widgets_values, `group node '${inst.name}' gives`);
+    group = slotValues(groupLayout(inst.cfg), inst.node.widgets_values, `group node '${inst.name}' gives`, notes);
+    for (const n of notes) {
+      // A group widget past the saved values is an inner input newer than the workflow: noted on the inner node.
+      const origin = n.input === undefined ? undefined : inst.cfg.widgets.get(n.input);
+      const inner = origin && inst.def.nodes[origin.index];
+      if (origin && inner) ctx.warnings.push({ node: `${inst.id}:${origin.index}`, type: inner.type, message: newerInputNote(origin.inputName, group[n.input!]) });
+      else ctx.warnings.push({ node: inst.id, type: inst.node.type, message: n.message });
+    }
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(inst.id, inst.node.type, err.message);
     throw err;

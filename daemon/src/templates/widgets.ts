@@ -15,6 +15,15 @@ export interface WidgetSlot {
   spec?: InputSpec;
 }
 
+/** What differs from the saved node; `input` names the input a default was used for. */
+export interface WidgetNote {
+  input?: string;
+  message: string;
+}
+
+export const newerInputNote = (input: string, value: unknown): string =>
+  `input '${input}' is newer than the workflow (no saved value): the current default ${JSON.stringify(value)} is used, as the editor does`;
+
 /** Thrown for a node whose stored widgets cannot be lined up with its definition. */
 export class WidgetError extends Error {}
 
@@ -90,22 +99,23 @@ const isControlValue = (v: unknown): boolean =>
  * A value missing at the end is an input the node gained after the workflow was saved: the editor gives the new
  * widget its default, and so does this. Both are noted, so a user can see why a graph differs from the file's.
  */
-function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes?: string[]): Record<string, unknown> {
+function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes?: WidgetNote[]): Record<string, unknown> {
   if (values.length > slots.length) {
     const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
     const extra = values.slice(slots.length).map((v) => JSON.stringify(v) ?? 'undefined').join(', ');
-    notes?.push(
-      `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
+    notes?.push({
+      message:
+        `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
         `the last ${values.length - slots.length} (${extra.length > 120 ? `${extra.slice(0, 117)}...` : extra}) are ignored, as the editor ` +
         'ignores widgets it adds itself (previews, extensions) when it sends the prompt',
-    );
+    });
   }
   const out: Record<string, unknown> = {};
   slots.forEach((slot, i) => {
     if (slot.kind === 'value') {
       out[slot.name] = i < values.length ? values[i] : widgetDefault(slot.spec);
       if (i >= values.length) {
-        notes?.push(`input '${slot.name}' is newer than the workflow (no saved value): the current default ${JSON.stringify(out[slot.name])} is used, as the editor does`);
+        notes?.push({ input: slot.name, message: newerInputNote(slot.name, out[slot.name]) });
       }
     } else if (slot.kind === 'control' && i < values.length && !isControlValue(values[i])) {
       throw new WidgetError(
@@ -129,7 +139,7 @@ function fromObject(slots: WidgetSlot[], values: Record<string, unknown>): Recor
  * Stored widget values laid over `slots`: positional for arrays, by name for objects. `source` names what
  * gave the layout, for the note when the array is too long. Undefined defaults are left out.
  */
-export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string, notes?: string[]): Record<string, unknown> {
+export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string, notes?: WidgetNote[]): Record<string, unknown> {
   const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(slots, raw) : fromArray(slots, raw ?? [], source, notes);
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out;
@@ -139,6 +149,11 @@ export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | 
  * Widget input name → stored value, for every widget input of the node. Undefined defaults are left out.
  * `notes` collects what differs from the saved node (ignored extra values, defaults for newer inputs).
  */
-export function widgetValues(def: NodeDef, node: UiNode, notes?: string[]): Record<string, unknown> {
-  return slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`, notes);
+export function widgetValues(def: NodeDef, node: UiNode, notes?: WidgetNote[]): Record<string, unknown> {
+  const own: WidgetNote[] = [];
+  const values = slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`, own);
+  // A default for an input that is linked is never sent: nothing to note.
+  const linked = (name: string) => (node.inputs ?? []).some((i) => i?.name === name && i.link !== null && i.link !== undefined);
+  notes?.push(...own.filter((n) => !n.input || !linked(n.input)));
+  return values;
 }
