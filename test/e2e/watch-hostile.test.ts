@@ -132,3 +132,17 @@ it('file names that are not UTF-8 are reported, present at start or dropped late
   expect(rows.get('late-\uFFFD(.txt')).toMatchObject({ state: 'failed', error: expect.stringMatching(/not valid UTF-8/) });
   expect(await watchJobs(g, 'names')).toEqual([]);
 });
+
+it('a rule that is not recursive takes no file from a sub-folder, even one there before the daemon started', async () => {
+  await using fake = await startFakeComfy();
+  const dir = folders.make();
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.writeFileSync(path.join(dir, 'sub', 'early.txt'), 'in a sub-folder before the start');
+  fs.writeFileSync(path.join(dir, 'top.txt'), 'at the top');
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'flat', dir, params: SMALL }], watchOptions: FAST_WATCH });
+  fs.writeFileSync(path.join(dir, 'sub', 'late.txt'), 'in a sub-folder after the start');
+  await waitForFile(path.join(dir, 'top.out.png'));
+  await sleep(FAST_WATCH.stableMs * 3);
+  expect((await g.client.watchFiles('flat')).map((f) => f.path)).toEqual(['top.txt']);
+  expect(fs.readdirSync(path.join(dir, 'sub')).sort()).toEqual(['early.txt', 'late.txt']);
+});

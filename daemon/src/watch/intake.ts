@@ -72,6 +72,8 @@ export class Intake {
     const rel = rule ? relInside(rule.root, absPath) : null;
     const kind = kindOf(absPath);
     if (!rule || rel === null || !kind || !rule.matches(rel) || rule.isOurs(absPath)) return;
+    // chokidar at depth 0 still reports the files of the folder's direct sub-folders.
+    if (!rule.spec.recursive && rel.includes('/')) return;
     const st = await fs.lstat(absPath).catch(() => null);
     if (st ? !(await this.inside(rule, absPath, st)) : !absPath.includes('\uFFFD')) return; // a lossy name is reported below
     // chokidar's awaitWriteFinish does not cover its initial scan: a file still growing at start waits here.
