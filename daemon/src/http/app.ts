@@ -114,7 +114,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
       const principal = await tokens.authenticate(tokenFrom(req));
       if (!principal) return refuse(401, 'missing or invalid token');
       const path = (req.url ?? '').split('?')[0]!;
-      if (path === '/v1/ws') return events.handle(req, socket, head);
+      if (path === '/v1/ws') return events.handle(req, socket, head, principal);
       if (path.startsWith('/comfy')) {
         if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
         try {
