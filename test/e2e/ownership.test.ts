@@ -197,7 +197,8 @@ describe('ownership', () => {
     const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: ref } } };
     const stolen = await bob.call('/v1/jobs', post({ graph }));
     expect([stolen.status, (await jsonBody(stolen)).error.code]).toEqual([422, 'missing_asset']);
-    // The same bytes from bob: stored once, now his too.
+    // The same bytes from bob: stored once, now his too (201: that alice had them is not his to learn).
+    expect((await up(bob.call, img)).status).toBe(201);
     expect((await up(bob.call, img)).status).toBe(200);
     expect(await status(bob.call(`/v1/assets/${sha}`))).toBe(200);
 

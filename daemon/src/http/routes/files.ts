@@ -74,10 +74,12 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
       maxBytes: sec.maxUploadBytes,
       inspect: async (tmp) => void (info = await inspectImage(tmp, sec.maxPixels)),
     });
-    const existed = await daemon.store.assets.get(stored.sha256);
+    const owner = req.principal!.tokenId;
+    // 200 only for bytes this token already had: whether someone else uploaded them is not its business.
+    const existed = await daemon.store.assets.ownedBy(stored.sha256, owner);
     const asset: Asset = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height };
     // Deduplicated by content, owned per token: the same bytes from another token make it one more owner.
-    await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() }, req.principal!.tokenId);
+    await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() }, owner);
     res.setHeader('Location', `/v1/assets/${asset.sha256}`);
     res.status(existed ? 200 : 201).json(asset);
   });
