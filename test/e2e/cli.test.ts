@@ -170,7 +170,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(created.code).toBe(0);
     const dash = JSON.parse(created.stdout) as { token: string; scope: string; seeAll: boolean };
     expect([dash.scope, dash.seeAll]).toEqual(['read', true]);
-    const plain = JSON.parse((await cli([...auth(g), '--json', 'token', 'create', 'plain-reader', '--scope', 'read'])).stdout) as { token: string; seeAll: boolean };
+    const made = await cli([...auth(g), '--json', 'token', 'create', 'plain-reader', '--scope', 'read']);
+    const plain = JSON.parse(made.stdout) as { token: string; seeAll: boolean };
     expect(plain.seeAll).toBe(false);
     const listed = (token: string) => cli(['--url', g.url, '--token', token, 'jobs', '--limit', '500']);
     expect((await listed(dash.token)).stdout).toContain(job.id);

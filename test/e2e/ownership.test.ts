@@ -60,7 +60,8 @@ const waitState = (call: Call, id: string, state: string) =>
 const png = (color: string) => sharp({ create: { width: 8, height: 8, channels: 3, background: color } }).png().toBuffer();
 
 describe('ownership', () => {
-  it('jobs: another submit token gets 404 on every job route and an unfiltered list; a reader sees its own; a see-all reader reads all but cannot act; admin does all', async () => {
+  it('jobs: another submit token gets 404 on every job route and is left out of lists; a reader sees its own; '
+    + 'a see-all reader reads all but cannot act; admin does all', async () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const { alice, bob, reader, dash, admin } = await people(g);
@@ -78,8 +79,9 @@ describe('ownership', () => {
     const mine = await submit(bob.call);
 
     for (const id of [done, queued]) {
-      for (const [method, p] of [['GET', `/v1/jobs/${id}`], ['GET', `/v1/jobs/${id}/preview`], ['GET', `/v1/jobs/${id}/chain`], ['POST', `/v1/jobs/${id}/cancel`],
-        ['POST', `/v1/jobs/${id}/retry`], ['DELETE', `/v1/jobs/${id}`], ['GET', `/v1/jobs?before=${id}`]] as const) {
+      const routes = [['GET', `/v1/jobs/${id}`], ['GET', `/v1/jobs/${id}/preview`], ['GET', `/v1/jobs/${id}/chain`], ['POST', `/v1/jobs/${id}/cancel`],
+        ['POST', `/v1/jobs/${id}/retry`], ['DELETE', `/v1/jobs/${id}`], ['GET', `/v1/jobs?before=${id}`]] as const;
+      for (const [method, p] of routes) {
         const res = await bob.call(p, method === 'POST' ? post() : { method });
         const body = await jsonBody(res);
         expect([res.status, body.error?.code], `bob ${method} ${p}`).toEqual([404, 'not_found']);
@@ -165,25 +167,27 @@ describe('ownership', () => {
     const hook = await jsonBody(await alice.call('/v1/webhooks', post({ url, jobId: job })));
     expect(hook.id).toMatch(/^wh_/);
     // A hook given with the job at submit belongs to the submitter too.
-    const withHook = await jsonBody(await alice.call('/v1/jobs', post({ graph: txt2img(), webhook: { url, secret: `whsec_${Buffer.alloc(24, 1).toString('base64')}` } })));
+    const secret = `whsec_${Buffer.alloc(24, 1).toString('base64')}`;
+    const withHook = await jsonBody(await alice.call('/v1/jobs', post({ graph: txt2img(), webhook: { url, secret } })));
 
     const list = async (call: Call) => ((await jsonBody(await call('/v1/webhooks'))) as { id: string; jobId: string }[]).map((w) => w.jobId).sort();
     expect(await list(bob.call)).toEqual([]);
     expect(await list(alice.call)).toEqual([job, withHook.id].sort());
     expect(await list(admin.call)).toEqual([job, withHook.id].sort());
-    for (const [method, p] of [['GET', `/v1/webhooks/${hook.id}`], ['GET', `/v1/webhooks/${hook.id}/deliveries`], ['DELETE', `/v1/webhooks/${hook.id}`]]) {
-      expect(await status(bob.call(p!, { method })), `${method} ${p}`).toBe(404);
+    for (const [method, p] of [['GET', ''], ['GET', '/deliveries'], ['DELETE', '']]) {
+      expect(await status(bob.call(`/v1/webhooks/${hook.id}${p}`, { method })), `${method} ${p}`).toBe(404);
     }
     expect(await status(alice.call(`/v1/webhooks/${hook.id}`))).toBe(200);
     expect(await status(alice.call(`/v1/webhooks/${hook.id}`, { method: 'DELETE' }))).toBe(204);
   });
 
-  it('assets: owned per token though stored once; another\'s upload is not found on /v1 and /api/v2, cannot go into a job, and deleting mine keeps theirs', async () => {
+  it('assets: owned per token though stored once; another\'s upload is not found on /v1 and /api/v2, cannot go into a job, '
+    + 'and deleting mine keeps theirs', async () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const { alice, bob, reader, dash } = await people(g);
     const img = await png('#204080');
-    const up = (call: Call, bytes: Buffer) => call('/v1/assets', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const up = (call: Call, body: Buffer) => call('/v1/assets', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
 
     const first = await up(alice.call, img);
     expect(first.status).toBe(201);
@@ -214,7 +218,8 @@ describe('ownership', () => {
     const a = await jsonBody(await alice.call('/api/v2/assets', { method: 'POST', body: form(other) }));
     for (const p of [`/api/v2/assets/${a.id}`, `/api/v2/assets/${a.id}/content`]) expect(await status(bob.call(p)), p).toBe(404);
     expect(await status(bob.call(`/api/v2/assets/${a.id}`, { method: 'DELETE' }))).toBe(404);
-    const v2Stolen = await bob.call('/api/v2/jobs', post({ workflow: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: a.id } } } } } }));
+    const v2Ref = { __type: 'core/ASSET', info: { id: a.id } };
+    const v2Stolen = await bob.call('/api/v2/jobs', post({ workflow: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: v2Ref } } } }));
     expect(v2Stolen.status).toBe(422);
     await v2Stolen.arrayBuffer();
     const b = await bob.call('/api/v2/assets', { method: 'POST', body: form(other) });
@@ -265,7 +270,8 @@ describe('ownership', () => {
     const own = await submit(bob.call, txt2img({ steps: 6, seed: 3 }));
     await waitState(bob.call, own, 'succeeded');
 
-    const until = (s: Stream, id: string) => waitFor(() => s.events.some((e) => e.jobId === id && e.type === 'job:succeeded'), { what: `${id} on a stream` });
+    const until = (s: Stream, id: string) =>
+      waitFor(() => s.events.some((e) => e.jobId === id && e.type === 'job:succeeded'), { what: `${id} on a stream` });
     for (const [name, s] of Object.entries(streams)) {
       await until(s, own);
       const jobs = new Set(s.events.map((e) => e.jobId).filter((id) => id !== null)); // null: a backend's event, everyone's
@@ -318,7 +324,8 @@ interface Stream {
 function collectSse(url: string, token: string, since?: number): Stream {
   const events: StreamEvent[] = [];
   const ac = new AbortController();
-  const ready = fetch(`${url}/v1/events${since === undefined ? '' : `?since=${since}`}`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal }).then((res) => {
+  const query = since === undefined ? '' : `?since=${since}`;
+  const ready = fetch(`${url}/v1/events${query}`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal }).then((res) => {
     expect(res.status).toBe(200);
     void (async () => {
       let buf = '';

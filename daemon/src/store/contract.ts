@@ -260,7 +260,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       const blob = { sha256, bytes: 3, contentType: 'image/png', width: null, height: null, createdAt: 1 };
       await s.assets.upsert(blob, 't1');
       await s.assets.upsert(blob, 't2');
-      expect([await s.assets.ownedBy(sha256, 't1'), await s.assets.ownedBy(sha256, 't2'), await s.assets.ownedBy(sha256, 't3')]).toEqual([true, true, false]);
+      const owners = await Promise.all(['t1', 't2', 't3'].map((t) => s.assets.ownedBy(sha256, t)));
+      expect(owners).toEqual([true, true, false]);
       expect(await s.assets.resolve(sha256, 't3')).toBeNull();
       expect((await s.assets.resolve(sha256, 't1'))?.sha256).toBe(sha256);
       await s.assets.createRef({ id: 'r1', sha256, filePath: 'x.png', contentType: 'image/png', jobId: null, owner: 't1', createdAt: 1 });

@@ -89,7 +89,9 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new GatewayError({ code: 'bad_request', message: 'asset id must be a sha256 hex digest' });
     const a = await daemon.store.assets.get(sha);
     const p = req.principal!;
-    if (!a || !(seesAll(p) || (await daemon.store.assets.ownedBy(sha, p.tokenId)))) throw new GatewayError({ code: 'not_found', message: `no asset ${sha}` });
+    if (!a || !(seesAll(p) || (await daemon.store.assets.ownedBy(sha, p.tokenId)))) {
+      throw new GatewayError({ code: 'not_found', message: `no asset ${sha}` });
+    }
     sendStored(daemon, res, sha, a.contentType);
   });
 

@@ -33,7 +33,8 @@ async function find(daemon: Daemon, id: string): Promise<Held | null> {
   const o: OutputRecord | null = await daemon.store.outputs.get(id);
   const job = o && (await daemon.store.jobs.get(o.jobId));
   if (!o || !job) return null;
-  return { id, sha256: o.sha256, bytes: o.bytes, contentType: o.contentType, filePath: o.filename, createdAt: o.createdAt, jobId: o.jobId, output: true, owner: job.owner };
+  const { sha256, bytes, contentType, filename: filePath, createdAt, jobId } = o;
+  return { id, sha256, bytes, contentType, filePath, createdAt, jobId, output: true, owner: job.owner };
 }
 
 /** Another token's asset is as missing as an unknown id. */
@@ -63,12 +64,14 @@ async function upload(daemon: Daemon, req: Request, res: Response): Promise<void
   });
   const now = Date.now();
   const owner = req.principal!.tokenId;
-  await daemon.store.assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height, createdAt: now }, owner);
+  const blob = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height, createdAt: now };
+  await daemon.store.assets.upsert(blob, owner);
   // A retried upload of the same bytes under the same name is the same asset (the SDK retries with its key); the
   // same bytes from another token are that token's own asset, so deleting one never takes the other's away.
   const existing = await daemon.store.assets.findRef(stored.sha256, parts.filePath, owner);
   if (existing) return void res.status(200).json(v2Asset(req, { ...existing, bytes: stored.bytes, output: false }, false));
-  const ref = { id: crypto.randomUUID(), sha256: stored.sha256, filePath: parts.filePath, contentType: info!.contentType, jobId: null, owner, createdAt: now };
+  const ref = { id: crypto.randomUUID(), sha256: stored.sha256, filePath: parts.filePath, contentType: info!.contentType, jobId: null, owner,
+    createdAt: now };
   await daemon.store.assets.createRef(ref);
   res.status(201).json(v2Asset(req, { ...ref, bytes: stored.bytes, output: false }, true));
 }

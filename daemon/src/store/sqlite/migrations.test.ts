@@ -70,7 +70,8 @@ it('migration 12 gives every row of a version-11 database to the token-file admi
     db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:queued', 'j1', '{}', ?), ('backend:up', NULL, '{}', ?)`).run(now, now);
     db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(sha, now);
     db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, created_at) VALUES ('r1', ?, 'in.png', 'image/png', ?)`).run(sha, now);
-    db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, last_event_id, created_at) VALUES ('wh_1', 'http://x', 's', '["*"]', 'j1', 0, ?)`).run(now);
+    db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, last_event_id, created_at)
+      VALUES ('wh_1', 'http://x', 's', '["*"]', 'j1', 0, ?)`).run(now);
     db.prepare(`INSERT INTO watch_rules (id, spec_json, created_at) VALUES ('rule', '{}', ?)`).run(now);
   });
 

@@ -131,7 +131,8 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
     VALUES (@id, @sha256, @filePath, @contentType, @jobId, @owner, @createdAt)`);
   const getRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE id = ?`);
   const deleteRef = db.prepare('DELETE FROM asset_refs WHERE id = ?');
-  const findRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE sha256 = ? AND file_path = ? AND owner = ? ORDER BY created_at, id LIMIT 1`);
+  const findRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE sha256 = ? AND file_path = ? AND owner = ?
+    ORDER BY created_at, id LIMIT 1`);
   const outputRef = db.prepare(`SELECT o.sha256, o.content_type AS contentType, o.filename AS filePath, j.owner FROM outputs o
     JOIN jobs j ON j.id = o.job_id WHERE o.id = ?`);
   const owns = (sha: string, owner: string) => ownedBy.get({ sha, owner }) === 1;
@@ -152,10 +153,12 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
       return (findRef.get(sha256, filePath, owner ?? ADMIN_TOKEN_ID) as AssetRefRecord | undefined) ?? null;
     },
     async resolve(id, owner) {
+      const usable = (r: ResolvedAsset & { owner: string }): ResolvedAsset | null =>
+        owner === undefined || r.owner === owner ? { sha256: r.sha256, contentType: r.contentType, filePath: r.filePath } : null;
       const ref = getRef.get(id) as AssetRefRecord | undefined;
-      if (ref) return owner === undefined || ref.owner === owner ? { sha256: ref.sha256, contentType: ref.contentType, filePath: ref.filePath } : null;
+      if (ref) return usable(ref);
       const out = outputRef.get(id) as (ResolvedAsset & { owner: string }) | undefined;
-      if (out) return owner === undefined || out.owner === owner ? { sha256: out.sha256, contentType: out.contentType, filePath: out.filePath } : null;
+      if (out) return usable(out);
       if (!/^[0-9a-f]{64}$/.test(id)) return null;
       const a = get.get(id) as AssetRecord | undefined;
       if (!a || (owner !== undefined && !owns(id, owner))) return null;
