@@ -201,6 +201,12 @@ describe('ownership', () => {
     const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: ref } } };
     const stolen = await bob.call('/v1/jobs', post({ graph }));
     expect([stolen.status, (await jsonBody(stolen)).error.code]).toEqual([422, 'missing_asset']);
+    // Nor through a template's image parameter, nor in a batch.
+    const viaTemplate = await bob.call('/v1/jobs', post({ template: 'img2img', params: { image: sha, steps: 2 } }));
+    expect([viaTemplate.status, (await jsonBody(viaTemplate)).error.code]).toEqual([422, 'missing_asset']);
+    const inBatch = await bob.call('/v1/batches', post({ jobs: [{ graph: txt2img() }, { graph }] }));
+    expect([inBatch.status, (await jsonBody(inBatch)).error.code]).toEqual([422, 'missing_asset']);
+    expect(await status(alice.call('/v1/jobs', post({ template: 'img2img', params: { image: sha, steps: 2 } })))).toBe(201);
     // The same bytes from bob: stored once, now his too (201: that alice had them is not his to learn).
     expect((await up(bob.call, img)).status).toBe(201);
     expect((await up(bob.call, img)).status).toBe(200);
