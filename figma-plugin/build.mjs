@@ -23,10 +23,17 @@ export async function buildPlugin() {
   const html = fs.readFileSync(path.join(here, 'src/ui/index.html'), 'utf8')
     .replace('/*STYLE*/', () => css)
     .replace('/*SCRIPT*/', () => script);
-  fs.writeFileSync(path.join(out, 'code.js'), code.outputFiles[0].text);
-  fs.writeFileSync(path.join(out, 'ui.html'), html);
-  fs.copyFileSync(path.join(here, 'manifest.json'), path.join(out, 'manifest.json'));
+  write('code.js', code.outputFiles[0].text);
+  write('ui.html', html);
+  write('manifest.json', fs.readFileSync(path.join(here, 'manifest.json'), 'utf8'));
   return out;
+}
+
+/** Written whole, then renamed: a test reading dist/ while another builds never sees half a file. */
+function write(name, text) {
+  const tmp = path.join(out, `.${name}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, path.join(out, name));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
