@@ -116,8 +116,9 @@ export class FakeNode {
     if (settings?.format && settings.format !== 'PNG') throw new Error('the fake exports PNG only');
     const c = settings?.constraint;
     const k = !c || c.type === 'SCALE' ? (c?.value ?? 1) : c.type === 'WIDTH' ? c.value / this.width : c.value / this.height;
-    this.fig.exports.push({ nodeId: this.id, scale: k });
-    return this.fig.painter(Math.round(this.width * k), Math.round(this.height * k), this.ops(k, 0, 0));
+    const bytes = await this.fig.painter(Math.round(this.width * k), Math.round(this.height * k), this.ops(k, 0, 0));
+    this.fig.exports.push({ nodeId: this.id, scale: k, bytes });
+    return bytes;
   }
 }
 
@@ -134,7 +135,7 @@ export class FakeFigma {
   readonly images = new Map<string, Uint8Array>();
   readonly storage = new Map<string, unknown>();
   readonly notifications: { message: string; error: boolean }[] = [];
-  readonly exports: { nodeId: string; scale: number }[] = [];
+  readonly exports: { nodeId: string; scale: number; bytes: Uint8Array }[] = [];
   private readonly selectionListeners: (() => void)[] = [];
   readonly page: FakeNode;
   readonly api: Record<string, unknown>;
