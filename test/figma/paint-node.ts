@@ -1,9 +1,9 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import type { DrawOp, Painter } from './fake-figma.js';
 
 /** The fake's painter in Node: sharp composites the draw list onto a transparent canvas. */
 export const sharpPainter: Painter = async (width, height, ops) => {
-  const layers: sharp.OverlayOptions[] = [];
+  const layers: OverlayOptions[] = [];
   for (const op of ops) {
     const x = Math.max(0, Math.round(op.x));
     const y = Math.max(0, Math.round(op.y));

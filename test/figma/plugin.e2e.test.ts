@@ -25,7 +25,7 @@ type H = {
   exports(): { nodeId: string; bytes: string }[]; storage(key: string): unknown; relaunch(id: string): Record<string, string>;
 };
 const hx = <T>(fn: (h: H, arg: never) => T, arg?: unknown): Promise<T> =>
-  page.evaluate(([src, a]) => new Function('h', 'a', `return (${src})(h, a)`)((window as unknown as { harness: unknown }).harness, a), [fn.toString(), arg] as const) as Promise<T>;
+  page.evaluate(([src, a]) => new Function('h', 'a', `return (${src})(h, a)`)((globalThis as unknown as { harness: unknown }).harness, a), [fn.toString(), arg] as const) as Promise<T>;
 
 const outputBytes = async (id: string) => Buffer.from(await (await g.fetch(`/v1/outputs/${id}`)).arrayBuffer());
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -135,7 +135,7 @@ it('shows progress with Cancel while a job runs; Cancel cancels it on the daemon
   await ui.getByRole('button', { name: 'Generate' }).click();
   const cancel = ui.getByRole('button', { name: 'Cancel' });
   await visible(cancel);
-  await expect.poll(() => ui.getByRole('progressbar', { name: 'Job progress' }).evaluate((p) => (p as HTMLProgressElement).value), { timeout: 15_000 }).toBeGreaterThan(0);
+  await expect.poll(() => ui.getByRole('progressbar', { name: 'Job progress' }).evaluate((p) => (p as unknown as { value: number }).value), { timeout: 15_000 }).toBeGreaterThan(0);
   await visible(ui.getByRole('img', { name: 'Latest preview' }));
   await shot('progress');
   const before = (await hx((h) => h.frames())).length;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The harness page plays Figma in Chromium: the built code.js runs here against the fake `figma` global, and
  * `figma.showUI(__html__)` opens the built ui.html in a sandboxed iframe (opaque `null` origin, as in Figma), with
