@@ -29,11 +29,11 @@ export function sizePresets(frame: { width: number; height: number } | null): Si
 }
 
 /**
- * Margins that grow an image (`img`, in pixels) to the aspect of a frame resized from `was` to `now`, keeping the
- * image's pixel scale and where it sat: the new area is split by how the frame grew, in multiples of 8.
+ * Margins that grow an image (`img`, in pixels) to the aspect of the frame it fills, keeping the image's pixel scale:
+ * the smallest padded size of the frame's aspect that still holds the whole image, centred, in multiples of 8.
  */
 export function outpaintMargins(img: { width: number; height: number }, frame: { width: number; height: number }) {
-  const k = Math.min(img.width / frame.width, img.height / frame.height);
+  const k = Math.max(img.width / frame.width, img.height / frame.height);
   const extraW = Math.max(0, frame.width * k - img.width);
   const extraH = Math.max(0, frame.height * k - img.height);
   const left = roundTo8(extraW / 2) * Number(extraW >= 8);

@@ -209,6 +209,8 @@ async function generate(): Promise<void> {
   clearError();
   const v = formValues();
   const sel = selection[0] ?? null;
+  // Variations of a generated node are of its prompt, whatever the form holds now.
+  if (v.action === 'variations' && sel?.provenance) v.prompt = sel.provenance.prompt;
   if (!/^\d*$/.test(v.seed.trim())) throw new Error('Seed is a whole number, or empty for a random one.');
   ui.generate.disabled = true;
   try {

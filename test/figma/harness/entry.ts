@@ -69,6 +69,9 @@ const harness = {
   addFrame(o: { name: string; x?: number; y?: number; width: number; height: number; rgb?: [number, number, number] }, parentId?: string) {
     return fig!.add(parentId ? 'RECTANGLE' : 'FRAME', o, parentId ? node(parentId) : undefined).id;
   },
+  resize(id: string, width: number, height: number) {
+    node(id).resize(width, height);
+  },
   select(...ids: string[]) {
     fig!.select(...ids.map(node));
   },
