@@ -139,6 +139,17 @@ it('reopening the plugin resumes a job still running and places its result', asy
   expect((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).toEqual([]);
 });
 
+it('a job the daemon refuses shows the daemon\'s own words, and the panel stays usable', async () => {
+  const frame = await s.hx((h) => h.addFrame({ name: 'No rembg here', x: 0, y: 900, width: 64, height: 64 }));
+  await s.hx((h, id: string) => h.select(id), frame);
+  await s.ui.getByLabel('Action').selectOption('remove-background');
+  await s.ui.getByRole('button', { name: 'Generate' }).click();
+  await expect.poll(() => s.ui.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('install ComfyUI-Inspyrenet-Rembg');
+  expect(await s.ui.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
+  expect((await s.hx((h, id: string) => h.fill(id), frame))!.type).toBe('SOLID');
+  await s.ui.getByLabel('Action').selectOption('generate');
+});
+
 it('a revoked token asks to pair again; a daemon that is not running says how to start it', async () => {
   const paired = (await s.g.client.tokens()).filter((t) => t.name.startsWith('paired: Figma') && t.revokedAt === null);
   for (const t of paired) await s.g.client.revokeToken(t.id);
