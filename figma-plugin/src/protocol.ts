@@ -3,7 +3,8 @@
  * UI iframe (origin `null`, all network calls). Every message is checked on receipt by whichever side gets it, so a
  * stale UI, a message from another frame or a typo is refused instead of half-handled.
  */
-import { z } from 'zod';
+// zod/mini: the same checks with a tree-shakable API, so the sandbox's code.js stays small.
+import * as z from 'zod/mini';
 
 export const PLUGIN_DATA_KEY = 'comfygate';
 
@@ -27,10 +28,10 @@ export const Provenance = z.object({
   action: Action,
   params: Params,
   prompt: z.string(),
-  seed: z.union([z.number(), z.string()]).nullable(),
+  seed: z.nullable(z.union([z.number(), z.string()])),
   daemonUrl: z.string(),
-  width: z.number().int(),
-  height: z.number().int(),
+  width: z.int(),
+  height: z.int(),
   createdAt: z.number(),
 });
 export type Provenance = z.infer<typeof Provenance>;
@@ -44,11 +45,11 @@ export const SelectedNode = z.object({
   /** Can take an image fill (frames, rectangles, ellipses…). */
   fillable: z.boolean(),
   hasMask: z.boolean(),
-  provenance: Provenance.nullable(),
+  provenance: z.nullable(Provenance),
 });
 export type SelectedNode = z.infer<typeof SelectedNode>;
 
-export const Settings = z.object({ daemonUrl: z.string(), token: z.string().nullable() });
+export const Settings = z.object({ daemonUrl: z.string(), token: z.nullable(z.string()) });
 export type Settings = z.infer<typeof Settings>;
 
 /** Jobs the UI started and has not placed yet: kept in clientStorage so closing the plugin never loses one. */
@@ -57,8 +58,8 @@ export const PendingRun = z.object({
   action: Action,
   template: z.string(),
   prompt: z.string(),
-  jobIds: z.array(z.string()).min(1),
-  targetId: z.string().nullable(),
+  jobIds: z.array(z.string()).check(z.minLength(1)),
+  targetId: z.nullable(z.string()),
   daemonUrl: z.string(),
   createdAt: z.number(),
 });
@@ -66,8 +67,8 @@ export type PendingRun = z.infer<typeof PendingRun>;
 
 export const ResultImage = z.object({
   bytes: Bytes,
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  width: z.number().check(z.int(), z.positive()),
+  height: z.number().check(z.int(), z.positive()),
   provenance: Provenance,
 });
 export type ResultImage = z.infer<typeof ResultImage>;
@@ -75,7 +76,7 @@ export type ResultImage = z.infer<typeof ResultImage>;
 export const ExportRequest = z.object({
   requestId: z.string(),
   /** Longest side of the export, so a reference never exceeds what the template draws. */
-  maxSide: z.number().int().positive(),
+  maxSide: z.number().check(z.int(), z.positive()),
   /** `fill`: the node's own image fill bytes (Expand keeps the original pixels, not the cropped view). */
   source: z.enum(['render', 'fill']),
   withMask: z.boolean(),
@@ -90,18 +91,18 @@ export const UiMessage = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('place-results'),
     requestId: z.string(),
-    targetId: z.string().nullable(),
+    targetId: z.nullable(z.string()),
     /** `fill` the target, or new frames beside it (a grid when there are several). */
     mode: z.enum(['fill', 'frames']),
     name: z.string(),
-    images: z.array(ResultImage).min(1).max(64),
+    images: z.array(ResultImage).check(z.minLength(1), z.maxLength(64)),
   }),
   z.object({ type: z.literal('list-history') }),
-  z.object({ type: z.literal('notify'), message: z.string().max(500), error: z.boolean() }),
+  z.object({ type: z.literal('notify'), message: z.string().check(z.maxLength(500)), error: z.boolean() }),
 ]);
 export type UiMessage = z.infer<typeof UiMessage>;
 
-export const Exported = z.object({ image: Bytes, width: z.number().int(), height: z.number().int(), mask: Bytes.nullable() });
+export const Exported = z.object({ image: Bytes, width: z.int(), height: z.int(), mask: z.nullable(Bytes) });
 export type Exported = z.infer<typeof Exported>;
 
 export const SandboxMessage = z.discriminatedUnion('type', [
@@ -111,11 +112,11 @@ export const SandboxMessage = z.discriminatedUnion('type', [
     runs: z.array(PendingRun),
     selection: z.array(SelectedNode),
     /** The relaunch button the plugin was opened with, if any. */
-    command: RelaunchCommand.nullable(),
+    command: z.nullable(RelaunchCommand),
   }),
   z.object({ type: z.literal('selection'), selection: z.array(SelectedNode) }),
-  z.object({ type: z.literal('exported'), requestId: z.string(), result: Exported.nullable(), error: z.string().nullable() }),
-  z.object({ type: z.literal('placed'), requestId: z.string(), nodeIds: z.array(z.string()), error: z.string().nullable() }),
+  z.object({ type: z.literal('exported'), requestId: z.string(), result: z.nullable(Exported), error: z.nullable(z.string()) }),
+  z.object({ type: z.literal('placed'), requestId: z.string(), nodeIds: z.array(z.string()), error: z.nullable(z.string()) }),
   z.object({ type: z.literal('history'), entries: z.array(z.object({ nodeId: z.string(), name: z.string(), provenance: Provenance })) }),
 ]);
 export type SandboxMessage = z.infer<typeof SandboxMessage>;

@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { PendingRun, Settings } from '../protocol';
 
 export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8288';
@@ -16,7 +17,7 @@ export function pluginStorage(store: ClientStorageAPI) {
   return {
     settings: () => read(SETTINGS_KEY, Settings, { daemonUrl: DEFAULT_DAEMON_URL, token: null }),
     saveSettings: (s: Settings) => store.setAsync(SETTINGS_KEY, s),
-    runs: () => read(RUNS_KEY, PendingRun.array(), []),
+    runs: () => read(RUNS_KEY, z.array(PendingRun), []),
     saveRuns: (runs: PendingRun[]) => store.setAsync(RUNS_KEY, runs),
   };
 }
