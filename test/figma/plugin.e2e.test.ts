@@ -123,7 +123,7 @@ it('a batch of 4 lands as a grid of 4 new frames, each the bytes of one output',
   await s.ui.getByRole('tab', { name: 'Generate' }).click();
 });
 
-it('reopening the plugin resumes a job still running and places its result', async () => {
+it('reopening the plugin resumes a job still running and places it; one that finished while closed is offered', async () => {
   s.fake.control.setStepMs(150);
   const frameId = await s.hx((h) => h.addFrame({ name: 'Later', x: 0, y: 600, width: 128, height: 128 }));
   await s.hx((h, id: string) => h.select(id), frameId);
@@ -134,8 +134,32 @@ it('reopening the plugin resumes a job still running and places its result', asy
   await s.visible(s.ui.getByRole('button', { name: 'Cancel' }));
   await s.hx((h) => h.close());
   await s.hx((h) => h.open());
+  await s.visible(s.ui.getByRole('button', { name: 'Cancel' })); // followed again, with its progress
   s.fake.control.setStepMs(2);
-  await waitFor(async () => (await s.hx((h, id: string) => h.fill(id), frameId))?.type === 'IMAGE', { what: 'the resumed result placed', timeoutMs: 30_000 });
+  await s.imageFill(frameId);
+  expect((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).toEqual([]);
+
+  // Closed for the whole job: on reopening it is offered rather than dropped into a frame the designer left.
+  s.fake.control.setStepMs(100);
+  const other = await s.hx((h) => h.addFrame({ name: 'Offered', x: 200, y: 600, width: 128, height: 128 }));
+  await s.hx((h, id: string) => h.select(id), other);
+  await s.ui.getByLabel('Prompt', { exact: true }).fill('placed on request');
+  await s.ui.getByRole('button', { name: 'Generate' }).click();
+  await s.visible(s.ui.getByRole('button', { name: 'Cancel' }));
+  await s.hx((h) => h.close());
+  const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
+  const done = await waitFor(async () => {
+    const j = await s.g.client.getJob(job!.id);
+    return j.state === 'succeeded' ? j : null;
+  }, { what: 'the job to finish while closed', timeoutMs: 30_000 });
+  await s.hx((h) => h.open());
+  const place = s.ui.getByRole('button', { name: 'Place results: “placed on request”' });
+  await s.visible(place);
+  expect((await s.hx((h, id: string) => h.fill(id), other))!.type).toBe('SOLID');
+  expect(await s.ui.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
+  await place.click();
+  const fill = await s.imageFill(other);
+  expect(Buffer.from(fill.bytes!, 'base64').equals(await s.outputBytes(done.outputs[0]!.id))).toBe(true);
   expect((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).toEqual([]);
 });
 

@@ -34,7 +34,7 @@ const ui = {
   progress: $('progress'), bar: $<HTMLProgressElement>('progress-bar'), progressText: $('progress-text'),
   preview: $<HTMLImageElement>('preview'), cancel: $<HTMLButtonElement>('cancel'), error: $('error'),
   tabGenerate: $<HTMLButtonElement>('tab-generate'), tabHistory: $<HTMLButtonElement>('tab-history'),
-  panelGenerate: $('panel-generate'), panelHistory: $('panel-history'), historyFile: $('history-file'), historyDaemon: $('history-daemon'),
+  finished: $('finished'), panelGenerate: $('panel-generate'), panelHistory: $('panel-history'), historyFile: $('history-file'), historyDaemon: $('history-daemon'),
 };
 
 const fail = (err: unknown) => void (ui.error.textContent = isGatewayClientError(err) || err instanceof Error ? err.message : String(err));
@@ -96,7 +96,7 @@ function onConnected(): void {
       ui.template.replaceChildren(...templates.map((t) => h('option', { value: t.name, text: t.builtin ? t.name : `${t.name} (yours)`, selected: t.name === 'txt2img' })));
       ui.preset.replaceChildren(h('option', { value: '', text: 'None' }), ...presets.map((p) => h('option', { value: p.name, text: p.name })));
       await loadSchema();
-      runs.resume(savedRuns.filter((r) => r.daemonUrl === client.baseUrl));
+      await runs.resume(savedRuns.filter((r) => r.daemonUrl === client.baseUrl));
       if (pendingCommand) void relaunch(pendingCommand);
     } catch (err) {
       fail(err);
@@ -266,6 +266,19 @@ const runs = new Runs({
       ui.preview.src = url;
       show(ui.preview, true);
     },
+    offer(run, place) {
+      const label = run.prompt.trim() ? `“${run.prompt.trim().slice(0, 40)}”` : ACTION_LABEL[run.action];
+      const item = h('li', {}, h('span', { text: `${label} finished while the plugin was closed` }));
+      const placeBtn = h('button', { type: 'button', class: 'small', text: 'Place results', 'aria-label': `Place results: ${label}` });
+      const dismissBtn = h('button', { type: 'button', class: 'small', text: 'Dismiss', 'aria-label': `Dismiss: ${label}` });
+      placeBtn.addEventListener('click', () => {
+        item.remove();
+        void place().catch(fail);
+      });
+      dismissBtn.addEventListener('click', () => (item.remove(), runs.dismiss(run.id)));
+      item.append(placeBtn, dismissBtn);
+      ui.finished.append(item);
+    },
     finished(run, outcome) {
       if (outcome.errors.length > 0) ui.error.textContent = outcome.errors.join('\n');
       const what = outcome.canceled ? 'Canceled' : `Placed ${outcome.placed} image${outcome.placed === 1 ? '' : 's'}`;
@@ -275,7 +288,7 @@ const runs = new Runs({
       ui.progressText.textContent = what;
       show(ui.progress, false);
       ui.generate.disabled = conn.state.kind !== 'connected';
-      const next = [...runs.pending.values()][0];
+      const next = runs.following()[0];
       if (next) startProgress(next);
     },
   },

@@ -7,6 +7,8 @@ export interface RunView {
   progress(run: PendingRun, p: { done: number; total: number; value: number; max: number; state: string }): void;
   preview(run: PendingRun, url: string): void;
   finished(run: PendingRun, outcome: { placed: number; errors: string[]; canceled: boolean }): void;
+  /** A run that finished while the plugin was closed: `place` puts its results where they would have gone. */
+  offer(run: PendingRun, place: () => Promise<void>): void;
 }
 
 const PREVIEW_EVERY_MS = 700;
@@ -39,9 +41,31 @@ export class Runs {
     void this.follow(run);
   }
 
-  /** Reopened plugin: runs still going are followed again; finished ones are placed as they would have been. */
-  resume(runs: PendingRun[]): void {
-    for (const run of runs) if (!this.pending.has(run.id)) this.add(run);
+  /**
+   * Reopened plugin: runs still going are followed again (and placed when done, as if it had stayed open); runs
+   * that finished while it was closed are offered, since the designer may have moved on from that frame.
+   */
+  async resume(runs: PendingRun[]): Promise<void> {
+    const client = this.deps.client();
+    if (!client) return;
+    for (const run of runs) {
+      if (this.pending.has(run.id)) continue;
+      this.pending.set(run.id, run);
+      const jobs = (await Promise.all(run.jobIds.map((id) => client.getJob(id).catch(() => null)))).filter((j): j is Job => j !== null);
+      if (jobs.length === 0) this.forget(run.id);
+      else if (jobs.every((j) => isTerminal(j.state))) this.deps.view.offer(run, () => this.place(client, run, jobs));
+      else void this.follow(run);
+    }
+  }
+
+  /** Runs being followed now (not those waiting for the designer to place them). */
+  following(): PendingRun[] {
+    return [...this.aborts.keys()].map((id) => this.pending.get(id)).filter((r): r is PendingRun => r !== undefined);
+  }
+
+  /** A finished run the designer chose not to place. */
+  dismiss(runId: string): void {
+    this.forget(runId);
   }
 
   async cancel(runId: string): Promise<void> {
