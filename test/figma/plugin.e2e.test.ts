@@ -28,6 +28,13 @@ it('pairs, then generates into the selected frame: the frame\'s fill is the outp
   expect(await s.ui.getByLabel('Size').inputValue()).toBe('320x200');
   await s.ui.getByLabel('Prompt', { exact: true }).fill('a lighthouse at dusk');
   await s.shot('generate');
+  // The template picker lists built-ins first; its other parameters are a form built from the template's schema.
+  const options = await s.ui.getByLabel('Template').locator('option').allTextContents();
+  expect(options.slice(0, 3)).toEqual(['img2img', 'inpaint', 'outpaint']);
+  await s.ui.getByText('Template settings').click();
+  expect(await s.ui.getByLabel('steps', { exact: true }).inputValue()).toBe('20');
+  expect(await s.ui.getByLabel('sampler', { exact: true }).inputValue()).toBe('euler');
+  await s.ui.getByLabel('steps', { exact: true }).fill('3');
   await s.ui.getByRole('button', { name: 'Generate' }).click();
   const fill = await waitFor(async () => {
     const f = await s.hx((h, id: string) => h.fill(id), frameId);
@@ -36,7 +43,7 @@ it('pairs, then generates into the selected frame: the frame\'s fill is the outp
 
   const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
   expect(job!.state).toBe('succeeded');
-  expect(job!.metadata.params).toMatchObject({ prompt: 'a lighthouse at dusk', width: 320, height: 200 });
+  expect(job!.metadata.params).toMatchObject({ prompt: 'a lighthouse at dusk', width: 320, height: 200, steps: 3 });
   expect(Buffer.from(fill.bytes!, 'base64').equals(await s.outputBytes(job!.outputs[0]!.id))).toBe(true);
   expect(fill.scaleMode).toBe('FILL');
   const frame = (await s.hx((h) => h.frames())).find((f) => f.id === frameId)!;
