@@ -2,6 +2,12 @@ import { SandboxMessage, type UiMessage } from '../protocol';
 
 type Of<T extends SandboxMessage['type']> = Extract<SandboxMessage, { type: T }>;
 
+/** Figma relays the sandbox's messages from a window above the UI (the parent, or a host frame above it). */
+function fromAncestor(win: Window, source: MessageEventSource | null): boolean {
+  for (let w: Window = win; w.parent !== w; w = w.parent) if (source === w.parent) return true;
+  return false;
+}
+
 /**
  * The UI's side of the message channel. Figma wraps messages as `{pluginMessage}`; the iframe's parent is not
  * figma.com in every host (desktop app, browser), so posts go to `'*'`: nothing secret travels this way that the
@@ -11,7 +17,7 @@ export function sandboxBridge(win: Window = window) {
   const listeners = new Set<(m: SandboxMessage) => void>();
   let seq = 0;
   win.addEventListener('message', (e: MessageEvent) => {
-    if (e.source !== win.parent) return;
+    if (!fromAncestor(win, e.source)) return;
     const data = (e.data as { pluginMessage?: unknown } | null)?.pluginMessage;
     if (data === undefined) return;
     const parsed = SandboxMessage.safeParse(data);
