@@ -14,7 +14,9 @@ const common = { bundle: true, write: false, minify, legalComments: 'none', logL
 export async function buildPlugin() {
   fs.mkdirSync(out, { recursive: true });
   const [code, ui] = await Promise.all([
-    build({ ...common, entryPoints: [path.join(here, 'src/code.ts')], format: 'iife', target: 'es2017', platform: 'neutral', mainFields: ['module', 'main'] }),
+    build({
+      ...common, entryPoints: [path.join(here, 'src/code.ts')], format: 'iife', target: 'es2017', platform: 'neutral', mainFields: ['module', 'main'],
+    }),
     build({ ...common, entryPoints: [path.join(here, 'src/ui/main.ts')], format: 'iife', target: 'es2020', platform: 'browser' }),
   ]);
   const css = fs.readFileSync(path.join(here, 'src/ui/style.css'), 'utf8');

@@ -15,7 +15,8 @@ it('outpaint pads the image by its margins and inpaints the new border, only on 
   const schema = await jsonBody(await g.fetch('/v1/templates/outpaint/schema'));
   expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['image', 'left', 'top', 'right', 'bottom', 'prompt', 'seed']));
 
-  const job = await g.client.waitForJob((await g.client.createJob({ template: 'outpaint', params: { image, left: 16, right: 16, bottom: 32, steps: 2, prompt: 'more sky' } })).id);
+  const params = { image, left: 16, right: 16, bottom: 32, steps: 2, prompt: 'more sky' };
+  const job = await g.client.waitForJob((await g.client.createJob({ template: 'outpaint', params })).id);
   expect(job.state).toBe('succeeded');
   expect([job.outputs[0]!.width, job.outputs[0]!.height]).toEqual([96, 80]);
   const [attempt] = await g.daemon.store.attempts.forJob(job.id);
@@ -29,8 +30,9 @@ it('outpaint pads the image by its margins and inpaints the new border, only on 
   await using lone = await startTestGateway({ backends: [{ name: 'old', url: old.url }] });
   await waitFor(() => lone.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities known' });
   const asset = (await lone.client.uploadAsset(await photo(), 'image/png')).sha256;
-  const res = await lone.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ template: 'outpaint', params: { image: asset, left: 8 } }) });
-  const body = await jsonBody(res);
-  expect([res.status, body.error.code]).toEqual([422, 'no_capable_backend']);
-  expect(JSON.stringify(body.error)).toContain('ImagePadForOutpaint');
+  const body = JSON.stringify({ template: 'outpaint', params: { image: asset, left: 8 } });
+  const res = await lone.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const refused = await jsonBody(res);
+  expect([res.status, refused.error.code]).toEqual([422, 'no_capable_backend']);
+  expect(JSON.stringify(refused.error)).toContain('ImagePadForOutpaint');
 });

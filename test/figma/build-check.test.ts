@@ -48,7 +48,11 @@ const FigmaManifest = z.strictObject({
     reasoning: z.string().optional(),
     devAllowedDomains: z.array(Domain).optional(),
   }).optional(),
-  relaunchButtons: z.array(z.strictObject({ command: z.string().min(1), name: z.string().min(1), multipleSelection: z.boolean().optional() })).optional(),
+  relaunchButtons: z.array(z.strictObject({
+    command: z.string().min(1),
+    name: z.string().min(1),
+    multipleSelection: z.boolean().optional(),
+  })).optional(),
   permissions: z.array(z.enum(['currentuser', 'activeusers', 'fileusers', 'payments', 'teamlibrary'])).optional(),
   enableProposedApi: z.boolean().optional(),
   enablePrivatePluginApi: z.boolean().optional(),
@@ -67,6 +71,8 @@ it('the manifest passes a schema of Figma\'s documented fields and declares what
   // Figma asks for a reason whenever a plugin reaches localhost.
   expect(m.networkAccess!.reasoning!.length).toBeGreaterThan(20);
   expect(m.networkAccess!.devAllowedDomains!.every((d) => /^http:\/\/(localhost|127\.0\.0\.1):\d+$/.test(d))).toBe(true);
-  expect(m.relaunchButtons!.map((b) => [b.command, b.name])).toEqual([['vary', 'Vary'], ['regenerate', 'Regenerate'], ['upscale', 'Upscale'], ['remove-background', 'Remove background']]);
+  expect(m.relaunchButtons!.map((b) => [b.command, b.name])).toEqual([
+    ['vary', 'Vary'], ['regenerate', 'Regenerate'], ['upscale', 'Upscale'], ['remove-background', 'Remove background'],
+  ]);
   expect(FigmaManifest.safeParse({ ...m, networkAcess: {} }).success).toBe(false);
 });

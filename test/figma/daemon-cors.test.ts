@@ -20,7 +20,8 @@ it('the null origin gets CORS headers on /healthz, the pairing routes and asset 
   expect([preflight.status, preflight.headers.get('access-control-allow-origin')]).toEqual([204, 'null']);
   expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type');
 
-  const started = await fetch(`${g.url}/v1/pair`, { method: 'POST', headers: { ...nul, 'content-type': 'application/json' }, body: '{"name":"Figma"}' });
+  const json = { ...nul, 'content-type': 'application/json' };
+  const started = await fetch(`${g.url}/v1/pair`, { method: 'POST', headers: json, body: '{"name":"Figma"}' });
   expect([started.status, started.headers.get('access-control-allow-origin')]).toEqual([201, 'null']);
   const { pairingId } = (await started.json()) as { pairingId: string };
   const status = await fetch(`${g.url}/v1/pair/${pairingId}`, { headers: nul });

@@ -16,7 +16,9 @@ export interface DrawOp {
 /** Paints a transparent `width`×`height` canvas with the ops, in order, and returns PNG bytes. */
 export type Painter = (width: number, height: number, ops: DrawOp[]) => Promise<Uint8Array>;
 
-type Paint = { type: 'SOLID'; color: { r: number; g: number; b: number }; opacity?: number } | { type: 'IMAGE'; imageHash: string | null; scaleMode: string };
+type Paint =
+  | { type: 'SOLID'; color: { r: number; g: number; b: number }; opacity?: number }
+  | { type: 'IMAGE'; imageHash: string | null; scaleMode: string };
 
 /** PNG width and height from the IHDR chunk. */
 export function pngSize(bytes: Uint8Array): { width: number; height: number } {
@@ -105,8 +107,9 @@ export class FakeNode {
   private ops(k: number, dx: number, dy: number): DrawOp[] {
     const box = { x: dx * k, y: dy * k, w: this.width * k, h: this.height * k };
     const own: DrawOp[] = this.fills.map((f) => {
-      if (f.type === 'SOLID') return { ...box, rgba: [f.color.r * 255, f.color.g * 255, f.color.b * 255, (f.opacity ?? 1) * 255].map(Math.round) as DrawOp['rgba'] };
-      return { ...box, image: this.fig.imageBytes(f.imageHash!) };
+      if (f.type !== 'SOLID') return { ...box, image: this.fig.imageBytes(f.imageHash!) };
+      const rgba = [f.color.r, f.color.g, f.color.b, f.opacity ?? 1].map((c) => Math.round(c * 255));
+      return { ...box, rgba: rgba as DrawOp['rgba'] };
     });
     return [...own, ...this.children.filter((c) => c.visible).flatMap((c) => c.ops(k, dx + c.x, dy + c.y))];
   }
@@ -120,6 +123,15 @@ export class FakeNode {
     this.fig.exports.push({ nodeId: this.id, scale: k, bytes });
     return bytes;
   }
+}
+
+export interface NewNode {
+  name: string;
+  x?: number;
+  y?: number;
+  width: number;
+  height: number;
+  rgb?: [number, number, number];
 }
 
 export interface FakeFigmaOptions {
@@ -198,7 +210,7 @@ export class FakeFigma {
   }
 
   /** A frame (or rectangle) on the page with a solid fill, for tests to select. */
-  add(type: 'FRAME' | 'RECTANGLE', o: { name: string; x?: number; y?: number; width: number; height: number; rgb?: [number, number, number] }, parent: FakeNode = this.page): FakeNode {
+  add(type: 'FRAME' | 'RECTANGLE', o: NewNode, parent: FakeNode = this.page): FakeNode {
     const n = this.node(type, o.name);
     Object.assign(n, { x: o.x ?? 0, y: o.y ?? 0, width: o.width, height: o.height });
     const [r, g, b] = o.rgb ?? [1, 1, 1];

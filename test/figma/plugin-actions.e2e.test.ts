@@ -15,7 +15,10 @@ beforeAll(async () => {
 afterAll(() => s?.close());
 
 const lastJob = async () => (await s.g.client.listJobs({ limit: 1 })).jobs[0]!;
-const assetPng = async (sha: string) => sharp(Buffer.from(await (await s.g.fetch(`/v1/assets/${sha}`)).arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+const assetPng = async (sha: string) => {
+  const bytes = Buffer.from(await (await s.g.fetch(`/v1/assets/${sha}`)).arrayBuffer());
+  return sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+};
 const alphaAt = (img: { data: Buffer; info: { width: number } }, x: number, y: number) => img.data[(y * img.info.width + x) * 4 + 3];
 
 async function runAction(action: string, frameId: string, prompt = ''): Promise<void> {
@@ -79,7 +82,8 @@ it('expands a generated image to its frame\'s new size with the outpaint templat
   expect([rb.metadata.template, rb.metadata.variant]).toEqual(['remove-background', 'node:InspyrenetRembg']);
   const fill = await s.imageFill(frame);
   expect(Buffer.from(fill.bytes!, 'base64').equals(await s.outputBytes(rb.outputs[0]!.id))).toBe(true);
-  expect(JSON.parse((await s.hx((h) => h.frames())).find((f) => f.id === frame)!.pluginData)).toMatchObject({ action: 'remove-background', template: 'remove-background', jobId: rb.id });
+  const data = JSON.parse((await s.hx((h) => h.frames())).find((f) => f.id === frame)!.pluginData);
+  expect(data).toMatchObject({ action: 'remove-background', template: 'remove-background', jobId: rb.id });
 });
 
 it('the Vary relaunch button on a generated node opens the plugin and places 4 variations beside it, new seeds, same template', async () => {

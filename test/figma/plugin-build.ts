@@ -6,7 +6,7 @@ import { repoRoot } from '../helpers/process.js';
 export const pluginDir = path.join(repoRoot, 'figma-plugin');
 export const distDir = path.join(pluginDir, 'dist');
 const OUTPUTS = ['manifest.json', 'code.js', 'ui.html'];
-const INPUTS = [path.join(pluginDir, 'src'), path.join(pluginDir, 'manifest.json'), path.join(pluginDir, 'build.mjs'), path.join(repoRoot, 'shared', 'src')];
+const INPUTS = [...['src', 'manifest.json', 'build.mjs'].map((f) => path.join(pluginDir, f)), path.join(repoRoot, 'shared', 'src')];
 
 function newest(p: string): number {
   const st = fs.statSync(p);

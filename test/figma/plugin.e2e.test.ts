@@ -47,7 +47,9 @@ it('pairs, then generates into the selected frame: the frame\'s fill is the outp
   expect(Buffer.from(fill.bytes!, 'base64').equals(await s.outputBytes(job!.outputs[0]!.id))).toBe(true);
   expect(fill.scaleMode).toBe('FILL');
   const frame = (await s.hx((h) => h.frames())).find((f) => f.id === frameId)!;
-  expect(JSON.parse(frame.pluginData)).toMatchObject({ jobId: job!.id, template: 'txt2img', prompt: 'a lighthouse at dusk', daemonUrl: s.g.url, action: 'generate' });
+  expect(JSON.parse(frame.pluginData)).toMatchObject({
+    jobId: job!.id, template: 'txt2img', prompt: 'a lighthouse at dusk', daemonUrl: s.g.url, action: 'generate',
+  });
   expect(Object.keys(await s.hx((h, id: string) => h.relaunch(id), frameId)).sort()).toEqual(['regenerate', 'remove-background', 'upscale', 'vary']);
   await s.hidden(s.ui.getByRole('button', { name: 'Cancel' }));
 });
@@ -91,7 +93,8 @@ it('shows progress with Cancel while a job runs; Cancel cancels it on the daemon
   await s.ui.getByRole('button', { name: 'Generate' }).click();
   const cancel = s.ui.getByRole('button', { name: 'Cancel' });
   await s.visible(cancel);
-  await expect.poll(() => s.ui.getByRole('progressbar', { name: 'Job progress' }).evaluate((p) => (p as unknown as { value: number }).value), { timeout: 15_000 }).toBeGreaterThan(0);
+  const bar = s.ui.getByRole('progressbar', { name: 'Job progress' });
+  await expect.poll(() => bar.evaluate((p) => (p as unknown as { value: number }).value), { timeout: 15_000 }).toBeGreaterThan(0);
   await s.visible(s.ui.getByRole('img', { name: 'Latest preview' }));
   await s.shot('progress');
   const before = (await s.hx((h) => h.frames())).length;

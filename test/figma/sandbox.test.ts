@@ -13,7 +13,8 @@ async function pixelAt(png: Uint8Array, x: number, y: number) {
   const i = (y * info.width + x) * 4;
   return [data[i], data[i + 1], data[i + 2], data[i + 3]];
 }
-const solidPng = (w: number, h: number, background: string) => sharp({ create: { width: w, height: h, channels: 4, background } }).png().toBuffer().then((b) => new Uint8Array(b));
+const solidPng = async (w: number, h: number, background: string) =>
+  new Uint8Array(await sharp({ create: { width: w, height: h, channels: 4, background } }).png().toBuffer());
 
 const provenance = (over: Record<string, unknown> = {}) => ({
   jobId: 'j1', outputId: 'o1', template: 'txt2img', action: 'generate', params: { prompt: 'a fox', seed: 7 }, prompt: 'a fox', seed: 7,
@@ -31,11 +32,16 @@ it('opens the UI and answers ui-ready with settings from clientStorage, the sele
   const init = await s.next<{ settings: unknown; selection: unknown[]; command: string; runs: unknown[] }>('init');
   expect(init.settings).toEqual({ daemonUrl: 'http://127.0.0.1:8288', token: null });
   expect(init.command).toBe('vary');
-  expect(init.selection).toEqual([{ id: frame.id, name: 'Hero', type: 'FRAME', width: 300, height: 200, fillable: true, hasMask: true, provenance: null }]);
+  expect(init.selection).toEqual([
+    { id: frame.id, name: 'Hero', type: 'FRAME', width: 300, height: 200, fillable: true, hasMask: true, provenance: null },
+  ]);
 
   // The token goes to clientStorage, never into the document; a reopened plugin gets it back with its saved runs.
   s.send({ type: 'save-settings', settings: { daemonUrl: 'http://localhost:8288', token: 'cg_secret' } });
-  const run = { id: 'run-1', action: 'generate', template: 'txt2img', prompt: 'p', jobIds: ['j1'], targetId: null, daemonUrl: 'http://localhost:8288', createdAt: 1 };
+  const run = {
+    id: 'run-1', action: 'generate', template: 'txt2img', prompt: 'p', jobIds: ['j1'], targetId: null,
+    daemonUrl: 'http://localhost:8288', createdAt: 1,
+  };
   s.send({ type: 'save-runs', runs: [run] });
   await new Promise((r) => setTimeout(r, 20));
   expect(s.fig.page.findAll((n) => [...n.pluginData.values()].some((v) => v.includes('cg_secret')))).toEqual([]);
@@ -82,7 +88,8 @@ it('places a result as the target\'s image fill (scale mode kept) with provenanc
   const old = s.fig.api.createImage as (b: Uint8Array) => { hash: string };
   frame.fills = [{ type: 'IMAGE', imageHash: old(await solidPng(8, 8, '#000')).hash, scaleMode: 'FIT' }];
   const bytes = await solidPng(64, 32, '#0f0');
-  s.send({ type: 'place-results', requestId: 'p', targetId: frame.id, mode: 'fill', name: 'a fox', images: [{ bytes, width: 64, height: 32, provenance: provenance() }] });
+  const images = [{ bytes, width: 64, height: 32, provenance: provenance() }];
+  s.send({ type: 'place-results', requestId: 'p', targetId: frame.id, mode: 'fill', name: 'a fox', images });
   const placed = await s.next<{ nodeIds: string[]; error: null }>('placed');
   expect(placed).toMatchObject({ nodeIds: [frame.id], error: null });
   const fill = frame.fills[0] as { type: string; imageHash: string; scaleMode: string };
@@ -105,7 +112,10 @@ it('places a batch as a grid of new frames beside the target, named after the pr
   const s = runSandbox(code);
   const target = s.fig.add('FRAME', { name: 'Hero', x: 100, y: 50, width: 200, height: 100 });
   const images = await Promise.all([0, 1, 2, 3].map(async (i) => ({
-    bytes: await solidPng(64, 32, ['#f00', '#0f0', '#00f', '#ff0'][i]!), width: 64, height: 32, provenance: provenance({ jobId: `j${i}`, createdAt: 1000 + i, seed: i }),
+    bytes: await solidPng(64, 32, ['#f00', '#0f0', '#00f', '#ff0'][i]!),
+    width: 64,
+    height: 32,
+    provenance: provenance({ jobId: `j${i}`, createdAt: 1000 + i, seed: i }),
   })));
   s.send({ type: 'place-results', requestId: 'g', targetId: target.id, mode: 'frames', name: 'a fox', images });
   const { nodeIds } = await s.next<{ nodeIds: string[] }>('placed');
@@ -113,7 +123,9 @@ it('places a batch as a grid of new frames beside the target, named after the pr
   const frames = nodeIds.map((id) => s.fig.find(id)!);
   expect(frames.map((f) => f.name)).toEqual(['a fox', 'a fox', 'a fox', 'a fox']);
   // 2×2, sized like the target (200 wide, the images' aspect), starting right of it with a gap.
-  expect(frames.map((f) => [f.x, f.y, f.width, f.height])).toEqual([[324, 50, 200, 100], [548, 50, 200, 100], [324, 174, 200, 100], [548, 174, 200, 100]]);
+  expect(frames.map((f) => [f.x, f.y, f.width, f.height])).toEqual([
+    [324, 50, 200, 100], [548, 50, 200, 100], [324, 174, 200, 100], [548, 174, 200, 100],
+  ]);
   expect((s.fig.page as unknown as { selection: { id: string }[] }).selection.map((n) => n.id)).toEqual(nodeIds);
   expect(target.fills[0]!.type).toBe('SOLID'); // the target itself is left alone
 

@@ -16,7 +16,13 @@ export const OUTPAINT_GRAPH: ComfyGraph = {
   '4': { class_type: 'VAEEncodeForInpaint', inputs: { pixels: ['2', 0], vae: ['3', 2], mask: ['2', 1], grow_mask_by: 8 } },
   '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
   '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
-  '7': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['3', 0], positive: ['5', 0], negative: ['6', 0], latent_image: ['4', 0] } },
+  '7': {
+    class_type: 'KSampler',
+    inputs: {
+      seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
+      model: ['3', 0], positive: ['5', 0], negative: ['6', 0], latent_image: ['4', 0],
+    },
+  },
   '8': { class_type: 'VAEDecode', inputs: { samples: ['7', 0], vae: ['3', 2] } },
   '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_outpaint', images: ['8', 0] } },
 };

@@ -35,7 +35,8 @@ export async function exportSelection(api: PluginAPI, node: SceneNode, req: Expo
 
 /** The original pixels of the node's image fill (what Expand grows), not the cropped view the frame shows. */
 async function exportFill(api: PluginAPI, node: SceneNode): Promise<Exported> {
-  const fill = isFillable(node) && Array.isArray(node.fills) ? (node.fills as Paint[]).find((f): f is ImagePaint => f.type === 'IMAGE' && !!f.imageHash) : undefined;
+  const fills = isFillable(node) && Array.isArray(node.fills) ? (node.fills as Paint[]) : [];
+  const fill = fills.find((f): f is ImagePaint => f.type === 'IMAGE' && !!f.imageHash);
   const image = fill ? api.getImageByHash(fill.imageHash!) : null;
   if (!image) throw new Error('the selection has no image fill to expand; generate or drop an image into it first');
   const { width, height } = await image.getSizeAsync();

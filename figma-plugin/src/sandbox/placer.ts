@@ -24,8 +24,9 @@ function fillTarget(api: PluginAPI, target: SceneNode, img: ResultImage): SceneN
 function placeFrames(api: PluginAPI, target: SceneNode | null, name: string, images: ResultImage[]): SceneNode[] {
   const first = images[0]!;
   const tile = target ? { width: target.width, height: (target.width * first.height) / first.width } : { width: first.width, height: first.height };
-  const origin = target
-    ? { x: target.absoluteBoundingBox ? target.absoluteBoundingBox.x + target.width + GAP : target.x + target.width + GAP, y: target.absoluteBoundingBox?.y ?? target.y }
+  const box = target ? (target.absoluteBoundingBox ?? { x: target.x, y: target.y }) : null;
+  const origin = box
+    ? { x: box.x + target!.width + GAP, y: box.y }
     : { x: Math.round(api.viewport.center.x - tile.width / 2), y: Math.round(api.viewport.center.y - tile.height / 2) };
   return gridCells(images.length, tile.width, tile.height, GAP).map((cell, i) => {
     const frame = api.createFrame();
@@ -45,7 +46,9 @@ export async function placeResults(
 ): Promise<SceneNode[]> {
   const node = o.targetId ? await api.getNodeByIdAsync(o.targetId) : null;
   const target = node && 'visible' in node ? (node as SceneNode) : null;
-  const placed = o.mode === 'fill' && target && o.images.length === 1 ? [fillTarget(api, target, o.images[0]!)] : placeFrames(api, target, o.name, o.images);
+  const placed = o.mode === 'fill' && target && o.images.length === 1
+    ? [fillTarget(api, target, o.images[0]!)]
+    : placeFrames(api, target, o.name, o.images);
   api.currentPage.selection = placed;
   return placed;
 }

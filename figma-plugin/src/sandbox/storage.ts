@@ -10,7 +10,8 @@ const RUNS_KEY = 'comfygate.runs';
  * a token in pluginData would travel with the file to everyone it is shared with. The iframe has no localStorage.
  */
 export function pluginStorage(store: ClientStorageAPI) {
-  const read = async <T>(key: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, fallback: T): Promise<T> => {
+  type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false } };
+  const read = async <T>(key: string, schema: Schema<T>, fallback: T): Promise<T> => {
     const parsed = schema.safeParse(await store.getAsync(key));
     return parsed.success ? parsed.data : fallback;
   };

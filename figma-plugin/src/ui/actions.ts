@@ -33,7 +33,9 @@ export const ACTION_FIELDS: Record<Action, readonly string[]> = {
 };
 
 /** Parameters the panel fills itself; the schema form shows the template's others. */
-export const HANDLED_PARAMS = new Set(['prompt', 'negative', 'seed', 'width', 'height', 'batch_size', 'image', 'mask', 'denoise', 'left', 'top', 'right', 'bottom']);
+export const HANDLED_PARAMS = new Set([
+  'prompt', 'negative', 'seed', 'width', 'height', 'batch_size', 'image', 'mask', 'denoise', 'left', 'top', 'right', 'bottom',
+]);
 
 export const needsImage = (a: Action, selected: SelectedNode | null) =>
   a !== 'generate' && !(a === 'variations' && selected?.provenance && !('image' in selected.provenance.params));

@@ -76,7 +76,9 @@ export class Connection {
           this.client = new GatewayClient({ baseUrl: url, token: status.token, fetch: this.deps.fetch });
           return this.refresh(gen);
         }
-        if (status?.state === 'expired' || Date.now() > started.expiresAt) return this.set({ kind: 'error', url, message: 'The pairing code expired. Connect again for a new one.' });
+        if (status?.state === 'expired' || Date.now() > started.expiresAt) {
+          return this.set({ kind: 'error', url, message: 'The pairing code expired. Connect again for a new one.' });
+        }
         this.later(poll, this.deps.pollMs ?? 1000, gen);
       };
       this.later(poll, this.deps.pollMs ?? 1000, gen);

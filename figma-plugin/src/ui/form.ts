@@ -28,7 +28,8 @@ export function schemaFields(container: HTMLElement, schema: Record<string, unkn
     } else if (p.type === 'boolean') {
       input = h('input', { id, type: 'checkbox', checked: p.default === true });
     } else if (p.type === 'integer' || p.type === 'number') {
-      input = h('input', { id, type: 'number', step: p.type === 'integer' ? 1 : 'any', min: p.minimum ?? false, max: p.maximum ?? false, value: typeof p.default === 'number' ? p.default : '' });
+      const value = typeof p.default === 'number' ? p.default : '';
+      input = h('input', { id, type: 'number', step: p.type === 'integer' ? 1 : 'any', min: p.minimum ?? false, max: p.maximum ?? false, value });
     } else {
       input = h('input', { id, type: 'text', value: typeof p.default === 'string' ? p.default : '' });
     }

@@ -8,6 +8,8 @@ export interface HistoryDeps {
   insert(outputId: string, provenance: Partial<Provenance> & { jobId: string }): Promise<void>;
 }
 
+const describeNode = (p: Provenance) => `${p.prompt || p.template} · ${p.template}${p.seed !== null ? ` · seed ${p.seed}` : ''}`;
+
 const describeJob = (j: Job) => {
   const params = (j.metadata.params ?? {}) as Record<string, unknown>;
   const prompt = typeof params.prompt === 'string' && params.prompt ? params.prompt : String(j.metadata.template ?? 'graph');
@@ -30,7 +32,7 @@ export function renderHistory(
     ...(entries.length === 0
       ? [h('li', { class: 'hint', text: 'Nothing generated in this file yet.' })]
       : entries.map((e) => h('li', {},
-          h('span', { text: `${e.provenance.prompt || e.provenance.template} · ${e.provenance.template}${e.provenance.seed !== null ? ` · seed ${e.provenance.seed}` : ''}` }),
+          h('span', { text: describeNode(e.provenance) }),
           insertButton(`Insert again: ${e.name}`, () => deps.insert(e.provenance.outputId, e.provenance))))),
   );
   const done = jobs.filter((j) => j.state === 'succeeded' && j.outputs.length > 0);

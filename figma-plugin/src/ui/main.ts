@@ -34,7 +34,8 @@ const ui = {
   progress: $('progress'), bar: $<HTMLProgressElement>('progress-bar'), progressText: $('progress-text'),
   preview: $<HTMLImageElement>('preview'), cancel: $<HTMLButtonElement>('cancel'), error: $('error'),
   tabGenerate: $<HTMLButtonElement>('tab-generate'), tabHistory: $<HTMLButtonElement>('tab-history'),
-  finished: $('finished'), panelGenerate: $('panel-generate'), panelHistory: $('panel-history'), historyFile: $('history-file'), historyDaemon: $('history-daemon'),
+  finished: $('finished'), panelGenerate: $('panel-generate'), panelHistory: $('panel-history'),
+  historyFile: $('history-file'), historyDaemon: $('history-daemon'),
 };
 
 const fail = (err: unknown) => void (ui.error.textContent = isGatewayClientError(err) || err instanceof Error ? err.message : String(err));
@@ -62,7 +63,9 @@ function renderConnection(s: ConnState): void {
       return ui.detail.replaceChildren();
     case 'not-running':
       ui.status.textContent = 'Daemon not running';
-      return ui.detail.replaceChildren(h('p', {}, `Nothing answers at ${s.url}. Start comfygate with `, h('code', { text: START_COMMAND }), ', then press Connect.'));
+      return ui.detail.replaceChildren(
+        h('p', {}, `Nothing answers at ${s.url}. Start comfygate with `, h('code', { text: START_COMMAND }), ', then press Connect.'),
+      );
     case 'pairing':
       ui.status.textContent = 'Pairing';
       return ui.detail.replaceChildren(
@@ -76,7 +79,9 @@ function renderConnection(s: ConnState): void {
       return onConnected();
     case 'revoked':
       ui.status.textContent = 'Token revoked';
-      return ui.detail.replaceChildren(h('p', { text: 'The daemon no longer accepts this plugin’s token (it was revoked). Press Connect to pair again.' }));
+      return ui.detail.replaceChildren(
+        h('p', { text: 'The daemon no longer accepts this plugin’s token (it was revoked). Press Connect to pair again.' }),
+      );
     case 'error':
       ui.status.textContent = 'Not connected';
       return ui.detail.replaceChildren(h('p', { text: s.message }));
@@ -93,7 +98,8 @@ function onConnected(): void {
     try {
       const [list, presets] = await Promise.all([client.templates(), client.presets().catch((): Preset[] => [])]);
       templates = [...list].sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name));
-      ui.template.replaceChildren(...templates.map((t) => h('option', { value: t.name, text: t.builtin ? t.name : `${t.name} (yours)`, selected: t.name === 'txt2img' })));
+      const option = (t: Template) => h('option', { value: t.name, text: t.builtin ? t.name : `${t.name} (yours)`, selected: t.name === 'txt2img' });
+      ui.template.replaceChildren(...templates.map(option));
       ui.preset.replaceChildren(h('option', { value: '', text: 'None' }), ...presets.map((p) => h('option', { value: p.name, text: p.name })));
       await loadSchema();
       await runs.resume(savedRuns.filter((r) => r.daemonUrl === client.baseUrl));
@@ -140,7 +146,8 @@ function renderSelection(): void {
     : 'Nothing selected: results go in new frames.';
   const keep = ui.size.selectedIndex;
   const presets = sizePresets(sel && sel.width > 0 ? sel : null);
-  ui.size.replaceChildren(...presets.map((p, i) => h('option', { value: `${p.width}x${p.height}`, text: p.label, selected: i === Math.max(0, keep) })));
+  const selected = Math.min(Math.max(0, keep), presets.length - 1);
+  ui.size.replaceChildren(...presets.map((p, i) => h('option', { value: `${p.width}x${p.height}`, text: p.label, selected: i === selected })));
   applySize();
 }
 function applySize(): void {
@@ -300,7 +307,7 @@ ui.cancel.addEventListener('click', () => {
 
 // ---- history ----------------------------------------------------------------------------------------------------------
 
-async function insertAgain(outputId: string, p: { jobId: string; template?: string; params?: Record<string, unknown>; prompt?: string }): Promise<void> {
+async function insertAgain(outputId: string, p: { jobId: string; template?: string }): Promise<void> {
   const client = conn.client;
   if (!client) throw new Error('Connect to the daemon first.');
   const job = await client.getJob(p.jobId);
@@ -327,7 +334,8 @@ async function showHistory(): Promise<void> {
   const off = bridge.on((m) => {
     if (m.type !== 'history') return;
     off();
-    renderHistory({ file: ui.historyFile, daemon: ui.historyDaemon }, m.entries, jobs, { client: () => conn.client, insert: (o, p) => insertAgain(o, p).catch(fail) });
+    const deps = { client: () => conn.client, insert: (o: string, p: { jobId: string; template?: string }) => insertAgain(o, p).catch(fail) };
+    renderHistory({ file: ui.historyFile, daemon: ui.historyDaemon }, m.entries, jobs, deps);
   });
   bridge.send({ type: 'list-history' });
 }

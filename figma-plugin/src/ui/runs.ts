@@ -138,7 +138,9 @@ export class Runs {
     if (images.length > 0) {
       const mode = run.action !== 'variations' && images.length === 1 && run.targetId ? 'fill' : 'frames';
       const name = run.prompt.trim().slice(0, 60) || ACTION_LABEL[run.action];
-      const reply = await this.deps.bridge.request('placed', (requestId) => ({ type: 'place-results', requestId, targetId: run.targetId, mode, name, images }));
+      const reply = await this.deps.bridge.request('placed', (requestId) => ({
+        type: 'place-results', requestId, targetId: run.targetId, mode, name, images,
+      }));
       if (reply.error) errors.push(reply.error);
       placed = reply.nodeIds.length;
     }
@@ -156,7 +158,9 @@ export class Runs {
   }
 }
 
-function provenanceOf(run: PendingRun, job: Job, outputId: string, daemonUrl: string, size: { width: number | null; height: number | null }): Provenance {
+type Size = { width: number | null; height: number | null };
+
+function provenanceOf(run: PendingRun, job: Job, outputId: string, daemonUrl: string, size: Size): Provenance {
   const params = (job.metadata.params as Record<string, unknown> | undefined) ?? {};
   const seed = params.seed;
   return {

@@ -102,7 +102,9 @@ const harness = {
     return { type: 'IMAGE', scaleMode: f.scaleMode, bytes: b64(fig!.imageBytes(f.imageHash!)) };
   },
   frames() {
-    return fig!.page.children.map((n) => ({ id: n.id, name: n.name, x: n.x, y: n.y, width: n.width, height: n.height, pluginData: n.getPluginData('comfygate') }));
+    return fig!.page.children.map((n) => ({
+      id: n.id, name: n.name, x: n.x, y: n.y, width: n.width, height: n.height, pluginData: n.getPluginData('comfygate'),
+    }));
   },
   exports: () => fig!.exports.map((e) => ({ nodeId: e.nodeId, bytes: b64(e.bytes) })),
   storage: (key: string) => fig!.storage.get(key),

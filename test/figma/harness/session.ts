@@ -37,7 +37,10 @@ export async function pluginSession(fakeOptions: FakeComfyOptions = {}) {
   const ui: FrameLocator = page.frameLocator('iframe#plugin-ui');
 
   const hx = <T>(fn: (h: HarnessApi, arg: never) => T, arg?: unknown): Promise<Awaited<T>> =>
-    page.evaluate(([src, a]) => new Function('h', 'a', `return (${src})(h, a)`)((globalThis as unknown as { harness: unknown }).harness, a), [fn.toString(), arg] as const) as Promise<Awaited<T>>;
+    page.evaluate(
+      ([src, a]) => new Function('h', 'a', `return (${src})(h, a)`)((globalThis as unknown as { harness: unknown }).harness, a),
+      [fn.toString(), arg] as const,
+    ) as Promise<Awaited<T>>;
 
   return {
     fake, g, page, ui, hx,
