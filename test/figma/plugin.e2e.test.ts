@@ -130,6 +130,16 @@ it('a batch of 4 lands as a grid of 4 new frames, each the bytes of one output',
   // This document (reset for the edit test): the two edited frames and the 4 grid frames, one entry per node.
   await expect.poll(() => s.ui.locator('#history-file li').count(), { timeout: 15_000 }).toBe(6);
   await s.shot('history');
+  // Insert again from the daemon's recent jobs: the newest (seed 103) as a new frame with its own bytes.
+  const count = (await s.hx((h) => h.frames())).length;
+  await s.ui.locator('#history-daemon').getByRole('button', { name: /^Insert again: / }).first().click();
+  const added = await waitFor(async () => {
+    const frames = await s.hx((h) => h.frames());
+    return frames.length === count + 1 ? frames[frames.length - 1]! : null;
+  }, { what: 'the inserted frame' });
+  expect(JSON.parse(added.pluginData)).toMatchObject({ jobId: jobs[3]!.id, seed: 103 });
+  const inserted = Buffer.from((await s.hx((h, id: string) => h.fill(id), added.id))!.bytes!, 'base64');
+  expect(inserted.equals(await s.outputBytes(jobs[3]!.outputs[0]!.id))).toBe(true);
   await s.ui.getByRole('tab', { name: 'Generate' }).click();
 });
 
