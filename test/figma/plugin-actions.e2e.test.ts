@@ -86,7 +86,7 @@ it('expands a generated image to its frame\'s new size with the outpaint templat
   expect(data).toMatchObject({ action: 'remove-background', template: 'remove-background', jobId: rb.id });
 });
 
-it('the Vary relaunch button on a generated node opens the plugin and places 4 variations beside it, new seeds, same template', async () => {
+it('relaunch buttons on a generated node: Vary places 4 variations beside it (new seeds, same template); Regenerate redoes it in place', async () => {
   const frame = await s.hx((h) => h.addFrame({ name: 'Logo', x: 0, y: 600, width: 128, height: 128 }));
   await s.hx((h, id: string) => h.select(id), frame);
   await s.ui.getByLabel('Action').selectOption('generate');
@@ -107,4 +107,18 @@ it('the Vary relaunch button on a generated node opens the plugin and places 4 v
   expect(seeds.size).toBe(5);
   expect(grid.map((f) => [f.name, f.x >= 128 + 24, f.y >= 600])).toEqual(Array(4).fill(['a fox logo', true, true]));
   await s.shot('variations');
+
+  // Regenerate runs the node's own template, parameters and seed again, into the node itself.
+  await s.hx((h) => h.close());
+  await s.hx((h, id: string) => h.select(id), frame);
+  await s.hx((h) => h.open('regenerate'));
+  const again = await waitFor(async () => {
+    const j = await lastJob();
+    return !jobs.some((v) => v.id === j.id) && j.state === 'succeeded' ? j : null;
+  }, { what: 'the regenerated job', timeoutMs: 30_000 });
+  expect(again.metadata.params).toEqual(source.metadata.params);
+  await waitFor(async () => JSON.parse((await s.hx((h) => h.frames())).find((f) => f.id === frame)!.pluginData).jobId === again.id, {
+    what: 'the regenerated image placed in the node',
+    timeoutMs: 30_000,
+  });
 });
