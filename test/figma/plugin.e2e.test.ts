@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
+import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
 import { type PluginSession, pluginSession } from './harness/session.js';
@@ -192,6 +193,31 @@ it('a job the daemon refuses shows the daemon\'s own words, and the panel stays 
   expect(await s.ui.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
   expect((await s.hx((h, id: string) => h.fill(id), frame))!.type).toBe('SOLID');
   await s.ui.getByLabel('Action').selectOption('generate');
+});
+
+it('a style preset and a post-processing choice reach the job; the placed image is the post-processed variant', async () => {
+  const json = { method: 'POST', headers: { 'content-type': 'application/json' } };
+  await s.g.fetch('/v1/presets', { ...json, body: JSON.stringify({ name: 'noir', prefix: 'film noir', negative: 'colour' }) });
+  await s.ui.getByRole('button', { name: 'Connect' }).click(); // reconnecting reloads templates and presets
+  await expect.poll(() => s.ui.getByLabel('Style preset').locator('option').allTextContents(), { timeout: 15_000 }).toContain('noir');
+  const frame = await s.hx((h) => h.addFrame({ name: 'Styled', x: 400, y: 900, width: 96, height: 64 }));
+  await s.hx((h, id: string) => h.select(id), frame);
+  await s.ui.getByLabel('Action').selectOption('generate');
+  await s.ui.getByLabel('Prompt', { exact: true }).fill('a detective');
+  await s.ui.getByLabel('Style preset').selectOption('noir');
+  await s.ui.getByLabel('Post-processing').selectOption({ label: 'Grayscale' });
+  await s.ui.getByRole('button', { name: 'Generate' }).click();
+  const fill = await s.imageFill(frame);
+  const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
+  expect(job!.metadata.prompt).toMatchObject({ original: 'a detective', preset: 'noir' });
+  const variant = job!.outputs[0]!.variants.find((v) => v.variant === 'figma')!;
+  const placed = Buffer.from(fill.bytes!, 'base64');
+  expect(placed.equals(await s.outputBytes(variant.id))).toBe(true);
+  expect(placed.equals(await s.outputBytes(job!.outputs[0]!.id))).toBe(false);
+  const { data } = await sharp(placed).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  expect(data[0] === data[1] && data[1] === data[2]).toBe(true);
+  await s.ui.getByLabel('Style preset').selectOption('');
+  await s.ui.getByLabel('Post-processing').selectOption('none');
 });
 
 it('a revoked token asks to pair again; a daemon that is not running says how to start it', async () => {
