@@ -15,6 +15,7 @@ import { rateLimit } from './middleware/rate-limit.js';
 import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
@@ -61,7 +62,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
   app.use(authenticate(tokens));
   app.use(rateLimit(config.security.rateLimitPerMinute));
