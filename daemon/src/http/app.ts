@@ -15,6 +15,7 @@ import { rateLimit } from './middleware/rate-limit.js';
 import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
@@ -61,7 +62,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
   app.use(authenticate(tokens));
   app.use(rateLimit(config.security.rateLimitPerMinute));
@@ -114,7 +115,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
       const principal = await tokens.authenticate(tokenFrom(req));
       if (!principal) return refuse(401, 'missing or invalid token');
       const path = (req.url ?? '').split('?')[0]!;
-      if (path === '/v1/ws') return events.handle(req, socket, head);
+      if (path === '/v1/ws') return events.handle(req, socket, head, principal);
       if (path.startsWith('/comfy')) {
         if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
         try {
