@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['fake-comfyui/**/*.test.ts', 'e2e/**/*.test.ts', 'regression/**/*.test.ts'],
+    include: ['fake-comfyui/**/*.test.ts', 'e2e/**/*.test.ts', 'regression/**/*.test.ts', 'figma/**/*.test.ts'],
     // The dashboard's bundle, built when missing or stale (test/e2e/dashboard-*.test.ts serve it).
     globalSetup: ['helpers/dashboard-setup.ts'],
     testTimeout: 60_000,

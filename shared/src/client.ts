@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody, type ErrorCode } from './errors.js';
 import { ChainView, type CreateJob, type CreatePreset, Job, type JobState, type ListJobsQuery, Preset } from './jobs.js';
-import { type CreateTemplate, Template } from './templates.js';
+import { type CreateTemplate, Template, TemplateGraph } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
@@ -71,6 +71,16 @@ export class GatewayClient {
   uploadAsset(data: Uint8Array | Blob, contentType = 'application/octet-stream'): Promise<Asset> {
     return this.json(Asset, 'POST', '/v1/assets', { raw: data, headers: { 'content-type': contentType } });
   }
+  /** Whether the daemon already holds these bytes (by sha256), so a client can skip uploading them again. */
+  async hasAsset(sha256: string): Promise<boolean> {
+    try {
+      await this.request('HEAD', `/v1/assets/${encodeURIComponent(sha256)}`);
+      return true;
+    } catch (err) {
+      if (isGatewayClientError(err) && err.status === 404) return false;
+      throw err;
+    }
+  }
   backends(): Promise<Backend[]> {
     return this.json(z.array(Backend), 'GET', '/v1/backends');
   }
@@ -116,6 +126,10 @@ export class GatewayClient {
   }
   template(idOrName: string): Promise<Template> {
     return this.json(Template, 'GET', `/v1/templates/${encodeURIComponent(idOrName)}`);
+  }
+  /** The API graph a template runs, its parameter bindings and the warnings from its conversion. */
+  templateGraph(idOrName: string): Promise<TemplateGraph> {
+    return this.json(TemplateGraph, 'GET', `/v1/templates/${encodeURIComponent(idOrName)}/graph`);
   }
   templateSchema(idOrName: string): Promise<Record<string, unknown>> {
     return this.json(z.record(z.string(), z.unknown()), 'GET', `/v1/templates/${encodeURIComponent(idOrName)}/schema`);

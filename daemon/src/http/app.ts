@@ -17,6 +17,7 @@ import { sessionAuth, sessionPrincipal } from './middleware/session-cookie.js';
 import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
@@ -69,7 +70,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
   app.use(dashboardStatic());
   app.use(authenticate(tokens));
@@ -125,7 +126,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
       const principal = (await tokens.authenticate(tokenFrom(req))) ?? (await sessionPrincipal(req, sessions, daemon.store))?.principal;
       if (!principal) return refuse(401, 'missing or invalid token');
       const path = (req.url ?? '').split('?')[0]!;
-      if (path === '/v1/ws') return events.handle(req, socket, head);
+      if (path === '/v1/ws') return events.handle(req, socket, head, principal);
       if (path.startsWith('/comfy')) {
         if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
         try {

@@ -104,10 +104,11 @@ export class Feeder {
     const kind = kindOf(abs)!;
     let input: Awaited<ReturnType<typeof jobFor>>;
     try {
-      const sha = await contentSha(abs, kind);
+      // Read again, through the same checks: what the path is now matters, not what it was when it was recorded.
+      const sha = await contentSha(rule.root, abs, kind, this.d.limits);
       // Changed since it was recorded: the new content is recorded (pending, fresh key) and taken next pass.
       if (sha !== row.sha256) return (await observe(this.d.repo, row.ruleId, row.path, sha), true);
-      input = await jobFor(this.d.daemon, rule, row.path, kind, await readInput(abs, kind, this.d.limits));
+      input = await jobFor(this.d.daemon, rule, row.path, kind, await readInput(rule.root, abs, kind, this.d.limits));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (await this.d.repo.forget(row.ruleId, row.path), true);
       await this.fail(rule, row, err instanceof InputError ? `${path.basename(abs)}: ${err.message}` : messageOf(err), null);
@@ -115,7 +116,7 @@ export class Feeder {
     }
     try {
       // The key was stored with the row: a submit repeated after a crash finds the job made the first time.
-      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client });
+      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client, owner: rule.owner });
       await this.submitted(rule, row, job.id, !created);
     } catch (err) {
       if (err instanceof GatewayError && TRANSIENT.has(err.code)) return false;

@@ -19,6 +19,7 @@ export function sseRoutes(daemon: Daemon): Router {
     const close = openFeed(daemon, {
       since,
       jobs,
+      viewer: req.principal,
       send: (e) => {
         // A reader that stopped reading is dropped (it resumes from Last-Event-ID) rather than buffered without bound.
         if (res.writableLength > MAX_BUFFERED) return void res.destroy();

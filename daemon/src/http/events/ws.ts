@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
+import type { Viewer } from '../../ownership/viewer.js';
 import { openFeed } from './feed.js';
 
 export const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -17,7 +18,7 @@ export function eventSocketServer(daemon: Daemon) {
     maxPayload: 64 * 1024,
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
-  wss.on('connection', (ws: WebSocket) => {
+  wss.on('connection', (ws: WebSocket, viewer: Viewer) => {
     let close: (() => void) | null = null;
     // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
     ws.on('error', () => ws.terminate());
@@ -34,6 +35,7 @@ export function eventSocketServer(daemon: Daemon) {
         close = openFeed(daemon, {
           since: msg.since,
           jobs: msg.jobs ? new Set(msg.jobs) : null,
+          viewer,
           send: (e) => {
             // A reader that stopped reading is dropped rather than buffered without bound.
             if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
@@ -45,8 +47,9 @@ export function eventSocketServer(daemon: Daemon) {
     ws.on('close', () => close?.());
   });
   return {
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    /** `viewer`: the token that opened the socket; it hears only what it may see. */
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, viewer: Viewer) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, viewer));
     },
     close() {
       for (const c of wss.clients) c.terminate();

@@ -60,7 +60,7 @@ export class PairingService {
     this.sweep();
     const p = [...this.pending.values()].find((x) => x.code === code && !x.token);
     if (!p) throw new GatewayError({ code: 'not_found', message: `no pending pairing with code ${code} (expired?)` });
-    p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null })).token;
+    p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null, seeAll: false })).token;
   }
 
   /** Refuses a request: it is dropped, and the asking client's next poll answers `expired` (no token, ever). */

@@ -57,7 +57,7 @@ export const queueView: View = (el, state) => {
         h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`)),
       h('td', null, h('span', { class: `state s-${j.state}` }, j.state)),
       h('td', null, progressBar(pct, `Progress of ${prompt || j.id}`)),
-      h('td', null, j.client),
+      h('td', null, j.owner.name),
       h('td', null, j.backend ?? '–'),
       h('td', { class: 'why' }, j.state === 'failed' ? (j.error?.message ?? 'failed') : waitingOf(j)),
       h('td', null, relTime(j.createdAt)),

@@ -92,7 +92,7 @@ async function detail(el: HTMLElement, canSubmit: boolean, id: string): Promise<
           o && canSubmit ? h('button', { type: 'button', onclick: () => void useAsReference() }, 'Use as reference') : null,
           canSubmit && j.metadata.template ? h('button', { type: 'button', onclick: vary }, 'Vary') : null),
         h('dl', null,
-          dl('State', j.state), dl('Template', templateOf(j)), dl('Seed', params.seed), dl('Backend', j.backend), dl('Owner', j.client),
+          dl('State', j.state), dl('Template', templateOf(j)), dl('Seed', params.seed), dl('Backend', j.backend), dl('Owner', j.owner.name),
           dl('Attempts', `${j.attempts} of ${j.maxAttempts}`),
           dl('Created', new Date(j.createdAt).toLocaleString()), dl('Queued for', duration(j.startedAt ? j.startedAt - j.createdAt : null)),
           dl('Ran for', duration(j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null)),
