@@ -120,6 +120,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       expect(await s.jobs.queuePosition('nope')).toBeNull();
     }));
 
+    it('a new priority moves a queued job in the queue, and nothing else', withStore(async (s) => {
+      const a = await s.jobs.create(newJob({ client: 'a' }));
+      const b = await s.jobs.create(newJob({ client: 'b' }));
+      expect((await s.jobs.setPriority(b.job.id, 3))?.priority).toBe(3);
+      expect(await s.jobs.queuePosition(b.job.id)).toBe(1);
+      await s.jobs.transition({ jobId: a.job.id, from: ['queued'], to: 'dispatched', event: { type: 'job:dispatched' } });
+      expect(await s.jobs.setPriority(a.job.id, 9)).toBeNull();
+      expect((await s.jobs.get(a.job.id))?.priority).toBe(0);
+      expect(await s.jobs.setPriority('nope', 1)).toBeNull();
+    }));
+
     it('finds the first asset ref naming a blob under a file path', withStore(async (s) => {
       const sha256 = 'a'.repeat(64);
       await s.assets.upsert({ sha256, bytes: 3, contentType: 'image/png', width: null, height: null, createdAt: 1 });
