@@ -125,6 +125,7 @@ export const queueView: View = (el, state) => {
     }, () => {});
   }, 2000);
 
+  let batchTimer: ReturnType<typeof setTimeout> | null = null;
   const off = onEvent((e) => {
     if (e.type === 'job:progress') {
       const tr = rows.get(e.jobId);
@@ -141,7 +142,13 @@ export const queueView: View = (el, state) => {
     }
     if (e.jobId && e.type !== 'job:deleted') void client.getJob(e.jobId).then(refresh, () => {});
     if (e.type === 'job:deleted' && e.jobId) (jobs.delete(e.jobId), rows.get(e.jobId)?.remove());
-    for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
+    // A big batch sends many events: its line is redrawn at most once a second, and once more after the last event.
+    if (!batchTimer) {
+      batchTimer = setTimeout(() => {
+        batchTimer = null;
+        for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
+      }, 1000);
+    }
   });
 
   fill(el,
@@ -157,5 +164,5 @@ export const queueView: View = (el, state) => {
       h('p', { class: 'muted' }, 'Batches started from this browser.')));
   void load();
   for (const id of rememberedBatches()) void drawBatch(id);
-  return () => (off(), clearInterval(timer));
+  return () => (off(), clearInterval(timer), batchTimer && clearTimeout(batchTimer));
 };
