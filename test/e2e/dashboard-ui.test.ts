@@ -191,7 +191,8 @@ describe('dashboard in Chromium', () => {
     await cardA.getByText(/^\d+: .*\.safetensors/).first().waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'backends') });
     try {
-      const jobs = await Promise.all([1, 2].map((i) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } })));
+      const make = (i: number) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } });
+      const jobs = await Promise.all([1, 2].map(make));
       const ids = jobs.map((j) => j.id);
       for (const id of ids) expect((await g.client.waitForJob(id)).backend).toBe('gpu-b');
       await page.getByRole('link', { name: 'Queue' }).click();

@@ -34,9 +34,8 @@ function modelsList(name: string): HTMLElement {
       try {
         const folders = await get<string[]>('/models');
         const lists = await Promise.all(folders.map((f) => get<string[]>(`/models/${encodeURIComponent(f)}`).catch(() => [])));
-        fill(body, h('dl', null, folders.map((f, i) => [
-          h('dt', null, f),
-          h('dd', null, lists[i]!.length ? `${lists[i]!.length}: ${lists[i]!.slice(0, 5).join(', ')}${lists[i]!.length > 5 ? ', …' : ''}` : 'none')])));
+        const shown = (l: string[]) => (l.length ? `${l.length}: ${l.slice(0, 5).join(', ')}${l.length > 5 ? ', …' : ''}` : 'none');
+        fill(body, h('dl', null, folders.map((f, i) => [h('dt', null, f), h('dd', null, shown(lists[i]!))])));
       } catch (err) {
         fill(body, h('p', { class: 'error' }, errorText(err)));
       }
