@@ -20,7 +20,7 @@ describe('dashboard in Chromium', () => {
   const pages: DashboardPage[] = [];
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([1, 2].map(() => startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })));
+    [a, b] = (await Promise.all([1, 2].map(() => startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })))) as [FakeComfy, FakeComfy];
     g = await startTestGateway({ backends: [{ name: 'gpu-a', url: a.url }, { name: 'gpu-b', url: b.url }] });
     await waitFor(() => g.daemon.backends().every((x) => x.health === 'up'), { what: 'both backends up' });
     browser = await launchChromium();

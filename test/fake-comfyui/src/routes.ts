@@ -154,7 +154,7 @@ async function formOf(req: Req): Promise<FormData> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
   try {
-    return await new Request('http://fake/upload', { method: 'POST', headers, body }).formData();
+    return await new Request('http://fake/upload', { method: 'POST', headers, body: new Uint8Array(body) }).formData();
   } catch {
     return new FormData();
   }
