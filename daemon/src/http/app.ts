@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Daemon } from '../daemon.js';
-import { GatewayError } from '../errors.js';
 import { comfySocketProxy, proxyHttp } from './comfy-proxy.js';
 import { sseRoutes } from './events/sse.js';
 import { eventSocketServer } from './events/ws.js';
+import { StreamSlots } from './limits/per-token.js';
 import { createMetrics } from './metrics.js';
-import { authenticate, need, tokenFrom } from './middleware/auth.js';
+import { authenticate, need } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { losslessJson } from './middleware/json.js';
 import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
@@ -22,8 +22,9 @@ import { templateRoutes } from './routes/templates.js';
 import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
 import { PairingService } from './security/pairing.js';
-import { allows, TokenService } from './security/tokens.js';
+import { TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
+import { upgradeHandler } from './upgrade.js';
 import { v2Router } from './v2/router.js';
 
 export interface Gateway {
@@ -56,13 +57,15 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   let port = config.port;
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
+  const streams = new StreamSlots(config.security.maxStreamsPerToken);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // After the Host check: a rebound DNS name must not even learn that a daemon listens here.
   app.use(hostAndOrigin(policy));
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(authenticate(tokens));
   app.use(rateLimit(config.security.rateLimitPerMinute));
   app.use(audit(daemon));
@@ -91,9 +94,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(tokenRoutes(tokens));
   v1.use(webhookRoutes(daemon));
   v1.use(watchRoutes(daemon));
-  v1.use(sseRoutes(daemon));
+  v1.use(sseRoutes(daemon, streams));
   app.use('/v1', v1);
-  app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
+  app.use('/api/v2', v2Router(daemon, { streams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
   // The passthrough is ComfyUI's whole surface (queue clear, global interrupt, other users' extra_data,
   // extension routes): admins only. Everyone else goes through /v1 or /api/v2.
   app.all('/comfy{/*path}', need('admin'), (req, res) => proxyHttp(daemon, req, res));
@@ -101,31 +104,10 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(notFound);
   app.use(errorHandler(log));
 
-  const events = eventSocketServer(daemon);
+  const events = eventSocketServer(daemon, { slots: streams, messagesPerMinute: config.security.wsMessagesPerMinute });
   const comfyWs = comfySocketProxy(daemon);
   const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => {
-    void (async () => {
-      const refuse = (status: number, message: string) => {
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', message } })}`);
-      };
-      if (!policy.hostAllowed(req.headers.host)) return refuse(403, 'Host not allowed');
-      if (req.headers.origin !== undefined && !policy.originAllowed(req.headers.origin)) return refuse(403, 'Origin not allowed');
-      const principal = await tokens.authenticate(tokenFrom(req));
-      if (!principal) return refuse(401, 'missing or invalid token');
-      const path = (req.url ?? '').split('?')[0]!;
-      if (path === '/v1/ws') return events.handle(req, socket, head);
-      if (path.startsWith('/comfy')) {
-        if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
-        try {
-          return comfyWs.handle(req, socket, head);
-        } catch (err) {
-          return refuse(err instanceof GatewayError ? err.status : 502, (err as Error).message);
-        }
-      }
-      refuse(404, 'no WebSocket route here');
-    })().catch(() => socket.destroy());
-  });
+  server.on('upgrade', upgradeHandler({ policy, tokens, events, comfy: comfyWs }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

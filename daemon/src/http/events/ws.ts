@@ -3,30 +3,54 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
+import { messageBudget, type StreamSlots } from '../limits/per-token.js';
+import type { Principal } from '../security/tokens.js';
 import { openFeed } from './feed.js';
 
 export const MAX_BUFFERED = 4 * 1024 * 1024;
+/** Close code for a client over a limit (RFC 6455 §7.4.1: policy violation). */
+const POLICY_VIOLATION = 1008;
+
+export interface SocketLimits {
+  slots: StreamSlots;
+  /** Frames a socket may send per minute (a burst of the same size); over it, the socket is closed. */
+  messagesPerMinute: number;
+}
 
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
  * replaces the previous one. Browsers pass the token as a subprotocol entry, so we answer `comfygate.v1`.
+ * Each subscribe may replay the event log, so frames are budgeted per socket and sockets per token.
  */
-export function eventSocketServer(daemon: Daemon) {
+export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024,
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
-  wss.on('connection', (ws: WebSocket) => {
+  const reply = (ws: WebSocket, body: unknown) => {
+    // Replies obey the same cap as events: a client that floods without reading must not grow our buffer.
+    if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
+    ws.send(JSON.stringify(body));
+  };
+  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, release: () => void) => {
     let close: (() => void) | null = null;
+    const spend = messageBudget(limits.messagesPerMinute);
     // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
     ws.on('error', () => ws.terminate());
     ws.on('message', (raw) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (!spend()) {
+        close?.();
+        close = null;
+        reply(ws, { type: 'error', error: { code: 'rate_limited', message: `over ${limits.messagesPerMinute} messages per minute (security.wsMessagesPerMinute)` } });
+        return ws.close(POLICY_VIOLATION, 'rate limited');
+      }
       let msg: WsClientMessage;
       try {
         msg = WsClientMessage.parse(JSON.parse(raw.toString()));
       } catch {
-        return ws.send(JSON.stringify({ type: 'error', error: { code: 'bad_request', message: 'expected {type: "subscribe", jobs?, since?}' } }));
+        return reply(ws, { type: 'error', error: { code: 'bad_request', message: 'expected {type: "subscribe", jobs?, since?}' } });
       }
       close?.();
       close = null;
@@ -42,11 +66,19 @@ export function eventSocketServer(daemon: Daemon) {
         });
       }
     });
-    ws.on('close', () => close?.());
+    ws.on('close', () => (close?.(), release()));
   });
   return {
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal) {
+      const release = limits.slots.tryAcquire(principal.tokenId);
+      if (!release) {
+        const body = JSON.stringify({ error: { code: 'rate_limited', message: 'this token holds too many event streams (security.maxStreamsPerToken)' } });
+        return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+          + `Retry-After: 5\r\nConnection: close\r\n\r\n${body}`);
+      }
+      // A handshake that fails (bad key, reset) never reaches 'connection': give the slot back when the socket goes.
+      socket.once('close', release);
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, release));
     },
     close() {
       for (const c of wss.clients) c.terminate();
