@@ -96,6 +96,56 @@ describe('hostile sockets against a daemon in its own process', () => {
     ws.close();
   });
 
+  it('floods on one /v1/ws socket are cut off: 3,000 subscribes, 100k invalid frames; /healthz stays fast, RSS bounded', async () => {
+    // Some history, so that every subscribe with `since` has a log to replay.
+    for (let i = 0; i < 20; i++) {
+      const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ template: 'txt2img', params: { prompt: `flood ${i}` } }) });
+      await res.body.dump();
+    }
+    const rssBefore = d.rssBytes();
+    let rssPeak = rssBefore;
+    const flood = async (frame: string, count: number) => {
+      const ws = await openSocket(d.url, d.token);
+      let replies = 0;
+      ws.on('message', () => replies++);
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      const latencies: number[] = [];
+      let stop = false;
+      const probe = (async () => {
+        while (!stop) {
+          const t0 = performance.now();
+          expect(await healthz(d.url)).toBe(200);
+          latencies.push(performance.now() - t0);
+          rssPeak = Math.max(rssPeak, d.rssBytes());
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      for (let i = 0; i < count && ws.readyState === WebSocket.OPEN; i++) {
+        ws.send(frame);
+        if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+      }
+      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 15_000))]);
+      await new Promise((r) => setTimeout(r, 200));
+      stop = true;
+      await probe;
+      ws.terminate();
+      return { code, replies, maxLatencyMs: Math.max(...latencies) };
+    };
+    const subscribes = await flood(JSON.stringify({ type: 'subscribe', since: 0 }), 3_000);
+    const invalid = await flood('not json', 100_000);
+    console.log(`ws floods: subscribes ${JSON.stringify(subscribes)}, invalid ${JSON.stringify(invalid)}, `
+      + `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MB`);
+    expect(subscribes.code).toBe(1008); // policy violation: the budget of 60 frames a minute is spent
+    expect(invalid.code).toBe(1008);
+    expect(invalid.replies).toBeLessThanOrEqual(61); // error replies end with the budget
+    // Generous bounds (a shared, noisy machine); before the fix the daemon stalled for seconds and grew by hundreds of MB.
+    expect(subscribes.maxLatencyMs).toBeLessThan(2_000);
+    expect(invalid.maxLatencyMs).toBeLessThan(2_000);
+    expect(rssPeak - rssBefore).toBeLessThan(150 * 2 ** 20);
+    expect(d.exited()).toBeNull();
+  });
+
   it('event streams are limited per token: one reader at its limit does not starve another', async () => {
     const held = await Promise.all([0, 1, 2].map(() => openSocket(d.url, readToken)));
     const refused = await new Promise<number>((resolve) => {
