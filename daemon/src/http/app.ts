@@ -83,7 +83,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const v1 = express.Router();
   // Uploads read the raw stream, so they come before the JSON parser.
   v1.use(fileRoutes(daemon, config.security));
-  v1.use(losslessJson(config.security.maxJsonBytes));
+  v1.use(losslessJson(config.security.maxJsonBytes, config.security.maxJsonDepth));
   v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
   v1.use(pairRoutes(pairing));
   v1.use(jobRoutes(daemon));

@@ -1,13 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isSafeNumber, parse } from 'lossless-json';
 import { GatewayError } from '../../errors.js';
+import { jsonDepthOver } from '../limits/json-depth.js';
 
 /**
  * JSON bodies parsed without losing integers above 2^53 (ComfyUI seeds go up to 2^64-1): those become
  * bigint and are written back verbatim when the graph is sent on. text/plain is accepted too, as ComfyUI
- * does (protocol §1.4), for clients that forget the header.
+ * does (protocol §1.4), for clients that forget the header. Nesting is bounded before parsing.
  */
-export function losslessJson(limit: number) {
+export function losslessJson(limit: number, maxDepth: number) {
   const text = express.text({ type: ['application/json', 'text/plain', 'application/*+json'], limit });
   return (req: Request, res: Response, next: NextFunction) => {
     text(req, res, (err?: unknown) => {
@@ -16,6 +17,9 @@ export function losslessJson(limit: number) {
       if (req.body.trim() === '') {
         req.body = undefined;
         return next();
+      }
+      if (jsonDepthOver(req.body, maxDepth)) {
+        return next(new GatewayError({ code: 'bad_request', message: `JSON nested deeper than ${maxDepth} levels (security.maxJsonDepth)`, details: { maxDepth } }));
       }
       try {
         req.body = parse(req.body, undefined, (value) => (isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value)));

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
 import { type Response, Router } from 'express';
 import sharp, { type Metadata } from 'sharp';
 import type { Asset } from '@comfygate/shared';
@@ -8,7 +7,7 @@ import type { SecurityConfig } from '../../config/schema.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
-import { abortOnHangup } from '../multipart.js';
+import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
 
 /** Formats we accept as inputs; SVG is refused (it is a document, and a script carrier when served back). */
 const IMAGE_TYPES: Record<string, string> = {
@@ -35,16 +34,18 @@ async function inspectImage(file: string, maxPixels: number): Promise<{ contentT
   return { contentType, width: meta.width, height: meta.height };
 }
 
+const badMultipart = (message: string) => new GatewayError({ code: 'bad_request', message });
+
 /** The upload stream: the first file part of a multipart body, or the raw body. */
-function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable> {
+function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable | AsyncIterable<Uint8Array>> {
   if (!req.headers['content-type']?.startsWith('multipart/form-data')) return Promise.resolve(req);
   return new Promise((resolve, reject) => {
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
+    const bb = multipartParser(req, { files: 1, fileSize: maxBytes + 1, fields: 20 }, badMultipart);
     let file: Readable | null = null;
-    bb.once('file', (_name, stream) => resolve((file = stream)));
-    bb.once('error', reject);
-    bb.once('close', () => reject(new GatewayError({ code: 'bad_request', message: 'multipart body has no file part' })));
-    abortOnHangup(req, bb, () => file, () => new GatewayError({ code: 'bad_request', message: 'upload aborted' }));
+    bb.once('file', (_name, stream) => resolve(clientBytes((file = stream), badMultipart)));
+    bb.on('error', (err) => reject(badMultipart(`malformed multipart body: ${(err as Error).message}`)));
+    bb.once('close', () => reject(badMultipart('multipart body has no file part')));
+    abortOnHangup(req, bb, () => file, () => badMultipart('upload aborted'));
     req.pipe(bb);
   });
 }

@@ -17,7 +17,7 @@ export function v2Router(daemon: Daemon, opts: { streams: StreamSlots }): Router
   // Uploads stream the raw multipart body, so they come before the JSON parser.
   r.use(assetUploadRoutes(daemon));
   // Lossless: seeds above 2^53 reach ComfyUI exact.
-  r.use(losslessJson(daemon.config.security.maxJsonBytes));
+  r.use(losslessJson(daemon.config.security.maxJsonBytes, daemon.config.security.maxJsonDepth));
   r.use(jobRoutes(daemon));
   r.use(eventRoutes(daemon, opts.streams));
   r.use(assetRoutes(daemon));

@@ -1,8 +1,7 @@
 import fsp from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
-import { abortOnHangup } from '../multipart.js';
+import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
 import sharp from 'sharp';
 import { GatewayError } from '../../errors.js';
 import { V2Error } from './errors.js';
@@ -11,7 +10,7 @@ export interface UploadParts {
   contentType: string;
   filePath: string;
   expectedHash: string | null;
-  file: Readable;
+  file: AsyncIterable<Uint8Array>;
 }
 
 const invalid = (message: string) => new V2Error(422, 'invalid_request', message);
@@ -28,7 +27,7 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
   return new Promise((resolve, reject) => {
     const fields = new Map<string, string>();
     let stream: Readable | null = null;
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 32, fieldSize: 64 * 1024 } });
+    const bb = multipartParser(req, { files: 1, fileSize: maxBytes + 1, fields: 32, fieldSize: 64 * 1024 }, invalid);
     bb.on('field', (name, value) => void fields.set(name, value));
     bb.once('file', (name, file) => {
       const contentType = fields.get('content_type')?.split(';')[0]!.trim().toLowerCase();
@@ -40,9 +39,9 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
       if (!filePath) return fail('file_path is required and must be sent before the file field');
       // eslint-disable-next-line no-control-regex
       if (filePath.length > 1024 || /[\u0000-\u001f]/.test(filePath)) return fail('file_path must be at most 1024 characters, without control characters');
-      resolve({ contentType, filePath, expectedHash: fields.get('expected_hash') ?? null, file: (stream = file) });
+      resolve({ contentType, filePath, expectedHash: fields.get('expected_hash') ?? null, file: clientBytes((stream = file), invalid) });
     });
-    bb.once('error', (err) => reject(invalid(`malformed multipart body: ${(err as Error).message}`)));
+    bb.on('error', (err) => reject(invalid(`malformed multipart body: ${(err as Error).message}`)));
     bb.once('close', () => reject(invalid("the multipart body has no 'file' part")));
     abortOnHangup(req, bb, () => stream, () => invalid('upload aborted'));
     req.pipe(bb);
