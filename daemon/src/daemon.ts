@@ -11,6 +11,7 @@ import { missingFor } from './comfy/capabilities.js';
 import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
+import { secureHome } from './config/home.js';
 import { checkJob, checkPrompts, checkRawGraphSize } from './engine/admission.js';
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { GatewayError } from './errors.js';
@@ -98,6 +99,7 @@ function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<
 
 export async function createDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.logger ?? createLogger(config.logLevel);
+  secureHome(config.home, log);
   const store = openSqliteStore(path.join(config.home, 'comfygate.db'));
   const files = new AssetFiles(path.join(config.home, 'assets'));
   const postprocessor = createPostprocessor({ maxPixels: config.security.maxPixels, resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)) });

@@ -12,6 +12,7 @@ export interface ChildDaemon extends AsyncDisposable {
   pid: number;
   /** null while it runs; its exit code (or signal) once it ended, with its output. */
   exited(): { code: number | null; output: string } | null;
+  output(): string;
   /** The daemon process's resident set size, from /proc (Linux). */
   rssBytes(): number;
   close(): Promise<void>;
@@ -21,11 +22,15 @@ export interface ChildDaemon extends AsyncDisposable {
  * The real `comfygate start` in a child process on 127.0.0.1:0 and a temp home: a crash (an unhandled 'error')
  * shows as an exit here instead of taking the test runner down, and its memory is measured apart from the tests'.
  */
-export async function startChildDaemon(opts: { backends: ConfigInput['backends']; security?: ConfigInput['security'] }): Promise<ChildDaemon> {
-  const home = makeHome();
+export async function startChildDaemon(opts: { backends: ConfigInput['backends']; security?: ConfigInput['security'];
+  /** An existing home, kept on close (default: a fresh temp home, removed). */
+  home?: string;
+  logLevel?: ConfigInput['logLevel'] }): Promise<ChildDaemon> {
+  const home = opts.home ?? makeHome();
   const config = testConfig(home, opts.backends);
   if (opts.security) Object.assign(config.security, opts.security);
-  const configFile = path.join(home, 'config.json');
+  if (opts.logLevel) config.logLevel = opts.logLevel;
+  const configFile = path.join(fs.mkdtempSync(path.join(home, '..', 'comfygate-config-')), 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
   const proc = await spawnTs('daemon/src/main.ts', ['--config', configFile], { readyLine: /comfygate ready on http:\/\/\S+:\d+/ });
   const url = /comfygate ready on (http:\/\/\S+)/.exec(proc.output())![1]!;
@@ -33,7 +38,8 @@ export async function startChildDaemon(opts: { backends: ConfigInput['backends']
   void proc.exited.then((code) => (ended = { code: code ?? proc.child.signalCode as unknown as number, output: proc.output() }));
   const close = async () => {
     await proc.kill('SIGTERM');
-    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(path.dirname(configFile), { recursive: true, force: true });
+    if (!opts.home) fs.rmSync(home, { recursive: true, force: true });
   };
   return {
     url,
@@ -42,6 +48,7 @@ export async function startChildDaemon(opts: { backends: ConfigInput['backends']
     home,
     pid: proc.child.pid!,
     exited: () => ended,
+    output: () => proc.output(),
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))![1]) * 1024,
     close,
     [Symbol.asyncDispose]: close,
