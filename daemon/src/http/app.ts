@@ -21,7 +21,7 @@ import { batchRoutes } from './routes/batches.js';
 import { templateRoutes } from './routes/templates.js';
 import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
-import { PairingService } from './security/pairing.js';
+import { isPairingPoll, PairingService } from './security/pairing.js';
 import { TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
 import { upgradeHandler } from './upgrade.js';
@@ -53,7 +53,8 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const { config, log } = daemon;
   const tokens = new TokenService(daemon.store);
   const adminToken = await tokens.ensureAdminToken(config.home);
-  const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``));
+  const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``),
+    config.security.maxPendingPairings);
   let port = config.port;
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
@@ -67,7 +68,8 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(hostAndOrigin(policy));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(authenticate(tokens));
-  app.use(rateLimit(config.security.rateLimitPerMinute));
+  // A plugin polling its own live pairing is never charged to the bucket that tokenless strangers share.
+  app.use(rateLimit(config.security.rateLimitPerMinute, { exempt: (req) => req.method === 'GET' && isPairingPoll(req.path, pairing) }));
   app.use(audit(daemon));
 
   app.get('/readyz', need('read'), async (_req, res) => {
@@ -85,7 +87,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(fileRoutes(daemon, config.security));
   v1.use(losslessJson(config.security.maxJsonBytes, config.security.maxJsonDepth));
   v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
-  v1.use(pairRoutes(pairing));
+  v1.use(pairRoutes(pairing, config.security.pairStartsPerMinute));
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
   v1.use(templateRoutes(daemon));
