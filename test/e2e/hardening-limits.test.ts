@@ -63,4 +63,22 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
     expect(jobs.jobs).toHaveLength(1);
     expect(fake.control.stats().received.length).toBeLessThanOrEqual(1);
   });
+
+  it('Comfy API v2 event streams are limited per token, so one reader cannot starve the others', async () => {
+    await using fake = await startFakeComfy({ stepMs: 500 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxStreamsPerToken: 3 } });
+    const submitter = await g.client.createToken({ name: 'plugin', scope: 'submit' });
+    const job = await post(g.url, submitter.token, '/api/v2/jobs', { workflow: txt2img({ steps: 40 }) });
+    expect(job.status).toBe(201);
+    const id = (job.body as unknown as { id: string }).id;
+    const open = (token: string) => request(`${g.url}/api/v2/jobs/${id}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const held = await Promise.all([0, 1, 2].map(() => open(submitter.token)));
+    expect(held.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+    const fourth = await open(submitter.token);
+    expect(fourth.statusCode).toBe(429);
+    expect(((await fourth.body.json()) as ErrorReply).error.message).toContain('security.maxStreamsPerToken');
+    const admin = await open(g.token); // another token is not starved
+    expect(admin.statusCode).toBe(200);
+    for (const r of [...held, admin]) r.body.destroy();
+  });
 });
