@@ -30,6 +30,9 @@ import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 import { startWatchService, type WatchService } from './watch/service.js';
+import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
+import { eventFilter } from './ownership/events.js';
+import { ownerNames } from './ownership/names.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -41,6 +44,10 @@ export interface SubmitOptions {
   quota?: QuotaClaim;
   /** Prompt rewrites already made in this request: a batch passes one, so each distinct prompt is enhanced once. */
   enhanced?: EnhanceMemo;
+  /** The token submitting: the job is its own, and may use only assets it may use. */
+  viewer?: Viewer;
+  /** The token the job belongs to when no viewer submits it (a watched folder's rule owner); none: the admin. */
+  owner?: string;
 }
 
 
@@ -50,18 +57,20 @@ export interface Daemon {
   readonly files: AssetFiles;
   readonly log: Logger;
   submit(input: unknown, opts?: SubmitOptions): Promise<{ job: Job; created: boolean }>;
-  get(id: string): Promise<Job>;
-  list(query?: unknown): Promise<Job[]>;
-  cancel(id: string): Promise<Job>;
+  /** With a viewer, a job it may not see is not found (see ownership/viewer.ts); without one, any job. */
+  get(id: string, viewer?: Viewer): Promise<Job>;
+  /** With a viewer, only the jobs it may see. */
+  list(query?: unknown, viewer?: Viewer): Promise<Job[]>;
+  cancel(id: string, viewer?: Viewer): Promise<Job>;
   /** Puts a failed or canceled job back in the queue with a fresh attempt budget; with a quota, takes one job from it. */
-  retry(id: string, opts?: { quota?: QuotaClaim }): Promise<Job>;
+  retry(id: string, opts?: { quota?: QuotaClaim; viewer?: Viewer }): Promise<Job>;
   /** Deletes a finished job's record and outputs list. */
-  remove(id: string): Promise<void>;
+  remove(id: string, viewer?: Viewer): Promise<void>;
   stats(): Promise<Stats>;
   readonly batches: BatchService;
   readonly templates: TemplateService;
   /** A chain (a job and its follow-up steps) from any of its jobs. */
-  chain(jobId: string): Promise<ChainView>;
+  chain(jobId: string, viewer?: Viewer): Promise<ChainView>;
   presets: {
     list(): Promise<Preset[]>;
     put(input: unknown): Promise<Preset>;
@@ -75,8 +84,8 @@ export interface Daemon {
   addBackend(input: unknown): Promise<Backend>;
   removeBackend(name: string): Promise<void>;
   drainBackend(name: string, draining: boolean): Backend;
-  /** Durable events from `sinceId` (exclusive) on, then live ones, plus live-only progress. */
-  subscribe(listener: (e: GatewayEvent | ProgressEvent) => void): () => void;
+  /** Live durable events plus live-only progress; with a viewer, only those of jobs it may see (and backends'). */
+  subscribe(listener: (e: GatewayEvent | ProgressEvent) => void, viewer?: Viewer): () => void;
   preview(jobId: string): { image: Buffer; mime: string } | null;
   backends(): Backend[];
   close(): Promise<void>;
@@ -111,11 +120,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     await webhooks.start();
   }
 
-  const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[]): Job => ({
+  const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[], names: Map<string, string>): Job => ({
     id: r.id,
     state: r.state,
     priority: r.priority,
     client: r.client,
+    owner: { id: r.owner, name: names.get(r.owner) ?? r.owner },
     backend: r.lastBackend,
     attempts: r.attempts,
     maxAttempts: r.maxAttempts,
@@ -135,12 +145,14 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   });
   const views = async (records: JobRecord[]) => {
     const ids = records.map((r) => r.id);
-    const [outputs, variants] = await Promise.all([store.outputs.forJobs(ids), store.outputs.variantsForJobs(ids)]);
-    return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? []));
+    const [outputs, variants, names] = await Promise.all([store.outputs.forJobs(ids), store.outputs.variantsForJobs(ids), ownerNames(store)]);
+    return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? [], names));
   };
-  const getRecord = async (id: string) => {
+  /** `act`: the viewer means to change the job (a see-all token may read another's, not change it). */
+  const getRecord = async (id: string, viewer?: Viewer, act = false) => {
     const r = await store.jobs.get(id);
     if (!r) throw new GatewayError({ code: 'not_found', message: `no job ${id}` });
+    checkOwner(viewer, r.owner, `job ${id}`, act);
     return r;
   };
 
@@ -192,6 +204,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
 
   /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
   const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
+    // Only an admin may put another token's upload into its job (and so read it back through the outputs).
+    const assetsOf = sopts.viewer && sopts.viewer.scope !== 'admin' ? sopts.viewer.tokenId : undefined;
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
@@ -204,7 +218,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     const plan = spec.postprocess ? planSpec(spec.postprocess) : null; // every op checked now, not after the GPU ran
-    await checkAssetRefs(assetRefIds(graph), store.assets);
+    await checkAssetRefs(assetRefIds(graph), store.assets, assetsOf);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
@@ -215,6 +229,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',
+      owner: sopts.viewer?.tokenId ?? sopts.owner,
       backendPin: spec.backend ?? null,
       graphJson,
       metadata,
@@ -256,7 +271,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     templates,
     submitStep: async (parent, step, rest, imageParam, image) => {
       const spec = parseOrThrow(CreateJob, { template: step.template, params: { ...step.params, [imageParam]: image }, postprocess: step.postprocess, then: rest, priority: parent.priority, client: parent.client });
-      const { warning, ...prepared } = await prepareJob(spec, {});
+      const { warning, ...prepared } = await prepareJob(spec, { owner: parent.owner }); // a chain is its first step's owner's
       const id = crypto.randomUUID();
       // The parent's chain_next is written in this insert's transaction, and only if unset: never made twice.
       await store.jobs.create({ id, ...prepared, parentJobId: parent.id, idempotencyKey: null, requestHash: null });
@@ -277,7 +292,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     batches,
     webhooks,
     templates,
-    chain: (jobId) => chainView(store, jobId, views),
+    chain: async (jobId, viewer) => {
+      if (viewer) await getRecord(jobId, viewer);
+      return chainView(store, jobId, views);
+    },
     presets: {
       list: () => store.presets.list(),
       put: async (input) => {
@@ -300,7 +318,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const id = crypto.randomUUID();
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       // Registered before the job exists, so the hook also hears its `job:queued`.
-      const hook = spec.webhook ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id })) : null;
+      const hook = spec.webhook ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id }), prepared.owner) : null;
       const undo = async () => {
         engine.forgetExtraData(id);
         if (hook) await daemon.webhooks.remove(hook.id);
@@ -325,34 +343,35 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const [job] = await views([result.job]);
       return { job: job!, created: result.kind === 'created' };
     },
-    async get(id) {
-      const [job] = await views([await getRecord(id)]);
+    async get(id, viewer) {
+      const [job] = await views([await getRecord(id, viewer)]);
       return job!;
     },
-    async list(query = {}) {
+    async list(query = {}, viewer) {
       const q = parseOrThrow(ListJobsQuery, query);
-      const before = q.before ? (await getRecord(q.before)).seq : undefined;
-      return views(await store.jobs.list({ state: q.state, client: q.client, limit: q.limit, beforeSeq: before }));
+      const before = q.before ? (await getRecord(q.before, viewer)).seq : undefined;
+      return views(await store.jobs.list({ state: q.state, client: q.client, owner: ownerFilter(viewer), limit: q.limit, beforeSeq: before }));
     },
-    async cancel(id) {
-      await engine.cancel(await getRecord(id));
+    async cancel(id, viewer) {
+      await engine.cancel(await getRecord(id, viewer, true));
       return daemon.get(id);
     },
-    subscribe(listener) {
-      const offEvents = store.onEvent(listener);
-      const offProgress = engine.onProgressEvent(listener);
+    subscribe(listener, viewer) {
+      const visible = eventFilter(viewer, store.jobs);
+      const offEvents = store.onEvent((e, owner) => visible.durable(e, owner) && listener(e));
+      const offProgress = engine.onProgressEvent((e) => visible.progress(e, listener));
       return () => (offEvents(), offProgress());
     },
     async retry(id, ropts = {}) {
-      const r = await getRecord(id);
+      const r = await getRecord(id, ropts.viewer, true);
       // One transaction: the move, the quota's share (a 429 moves nothing) and its per-job webhooks revived.
       const moved = await store.jobs.retry(id, ropts.quota);
       if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
       engine.kick();
       return daemon.get(id);
     },
-    async remove(id) {
-      const r = await getRecord(id);
+    async remove(id, viewer) {
+      const r = await getRecord(id, viewer, true);
       if (!(await store.jobs.delete(id))) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; cancel it before deleting` });
     },
     async stats() {

@@ -55,6 +55,7 @@ export const Token = z.object({
   name: z.string(),
   scope: TokenScope,
   dailyQuota: z.number().int().nullable(),
+  seeAll: z.boolean().describe("reads every token's jobs, batches, assets and webhooks; acts on its own only"),
   createdAt: z.number(),
   revokedAt: z.number().nullable(),
 });
@@ -64,6 +65,7 @@ export const CreateToken = z.object({
   name: z.string().min(1).max(100),
   scope: TokenScope.default('submit'),
   dailyQuota: z.number().int().min(1).nullable().default(null).describe('jobs per UTC day; null = unlimited'),
+  seeAll: z.boolean().default(false).describe("read every token's objects (a team dashboard); it still acts on its own only"),
 });
 export type CreateToken = z.input<typeof CreateToken>;
 

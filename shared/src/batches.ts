@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ComfyGraph, CreateJob, JobState } from './jobs.js';
+import { ComfyGraph, CreateJob, JobState, Owner } from './jobs.js';
 import { PostprocessSpec } from './postprocess.js';
 
 export const MAX_BATCH_JOBS = 1000;
@@ -62,6 +62,7 @@ export const Batch = z.object({
   id: z.string(),
   name: z.string().nullable(),
   client: z.string(),
+  owner: Owner.describe('the token that made the batch (and owns its jobs)'),
   total: z.number().int(),
   counts: z.record(JobState, z.number().int()),
   done: z.number().int().describe('jobs in a terminal state'),

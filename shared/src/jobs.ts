@@ -93,11 +93,19 @@ export const Output = z.object({
 });
 export type Output = z.infer<typeof Output>;
 
+/** The token an object belongs to: only it (and admins, or a token that may see all) can see the object. */
+export const Owner = z.object({
+  id: z.string().describe('token id'),
+  name: z.string().describe("the token's name when it was read (its id if the token is gone)"),
+});
+export type Owner = z.infer<typeof Owner>;
+
 export const Job = z.object({
   id: z.string(),
   state: JobState,
   priority: z.number().int(),
   client: z.string(),
+  owner: Owner.describe('the token that made the job (a watched folder\'s job: the rule\'s; a chain step: its first step\'s)'),
   backend: z.string().nullable().describe('backend of the current or last attempt'),
   attempts: z.number().int(),
   maxAttempts: z.number().int(),

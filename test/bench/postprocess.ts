@@ -77,14 +77,14 @@ export async function zipStreaming(n = 1000, size = 200 * 1024) {
     for (let i = 0; i < n; i++) {
       const stored = await files.write(Readable.from([crypto.randomBytes(size)]));
       const output = { id: `o${i}`, jobId: `j${i}`, nodeId: '9', index: 0, filename: 'x.png', kind: 'output' as const, ...stored, contentType: 'image/png', width: null, height: null, variants: [] };
-      jobs.push({ id: crypto.randomUUID(), state: 'succeeded', priority: 0, client: 'bench', backend: 'a', attempts: 1, maxAttempts: 3, error: null, progress: null, outputs: [output], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: 0, finishedAt: 0 });
+      jobs.push({ id: crypto.randomUUID(), state: 'succeeded', priority: 0, client: 'bench', owner: { id: 'local-admin', name: 'bench' }, backend: 'a', attempts: 1, maxAttempts: 3, error: null, progress: null, outputs: [output], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: 0, finishedAt: 0 });
     }
     global.gc?.();
     const before = process.memoryUsage().rss;
     let peak = before;
     let bytes = 0;
     const t0 = performance.now();
-    const stream = await archiveStream({ id: 'bench', name: null, client: 'bench', jobCount: n, createdAt: 0, canceledAt: null }, jobs, files);
+    const stream = await archiveStream({ id: 'bench', name: null, client: 'bench', owner: 'local-admin', jobCount: n, createdAt: 0, canceledAt: null }, jobs, files);
     for await (const chunk of stream) {
       bytes += (chunk as Buffer).length;
       peak = Math.max(peak, process.memoryUsage().rss);

@@ -164,6 +164,21 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(list.stdout).not.toContain(token);
   });
 
+  it('token create --see-all makes a reader that lists every token\'s jobs; a plain reader lists only its own', async () => {
+    const job = await g.client.createJob({ graph: txt2img({ seed: 41 }) });
+    const created = await cli([...auth(g), '--json', 'token', 'create', 'team-dashboard', '--scope', 'read', '--see-all']);
+    expect(created.code).toBe(0);
+    const dash = JSON.parse(created.stdout) as { token: string; scope: string; seeAll: boolean };
+    expect([dash.scope, dash.seeAll]).toEqual(['read', true]);
+    const made = await cli([...auth(g), '--json', 'token', 'create', 'plain-reader', '--scope', 'read']);
+    const plain = JSON.parse(made.stdout) as { token: string; seeAll: boolean };
+    expect(plain.seeAll).toBe(false);
+    const listed = (token: string) => cli(['--url', g.url, '--token', token, 'jobs', '--limit', '500']);
+    expect((await listed(dash.token)).stdout).toContain(job.id);
+    expect((await listed(plain.token)).stdout).not.toContain(job.id);
+    expect((await cli([...auth(g), 'token', 'list'])).stdout).toMatch(/team-dashboard\s+read, sees all/);
+  });
+
   it('pair lists a pending request and confirms it by code', async () => {
     const started = await g.client.startPairing('Figma test');
     const listed = await cli([...auth(g), 'pair']);

@@ -92,9 +92,12 @@ describe('signed webhooks', () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], webhooks: WEBHOOKS });
     const submit = (await jsonBody(await post(g, '/v1/tokens', { name: 'ci', scope: 'submit' }))).token as string;
-    const job = await g.client.createJob({ graph: txt2img({ seed: 6 }) });
+    // Its own job: a subscription reads the job's events, so another token's job is not found (see ownership.test.ts).
+    const job = await jsonBody(await post(g, '/v1/jobs', { graph: txt2img({ seed: 6 }) }, submit));
+    const adminJob = await g.client.createJob({ graph: txt2img({ seed: 7 }) });
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x' }, submit)).status).toBe(403);
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: job.id }, submit)).status).toBe(201);
+    expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: adminJob.id }, submit)).status).toBe(404);
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: 'nope' })).status).toBe(404);
     expect((await post(g, '/v1/webhooks', { url: 'ftp://127.0.0.1/x' })).status).toBe(400);
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'whsec_c2hvcnQ=' })).status).toBe(400);

@@ -4,6 +4,8 @@ import { type Batch, type BatchVariationsParsed, CreateBatch, type CreateJobPars
 import { z } from 'zod';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
+import { ownerNames } from '../ownership/names.js';
+import { checkOwner, type Viewer } from '../ownership/viewer.js';
 import type { JobRecord, NewJob, Store } from '../store/types.js';
 import type { QuotaClaim } from '../store/quota.js';
 import type { EnhanceMemo } from '../templates/enhancer.js';
@@ -17,7 +19,7 @@ export interface BatchDeps {
   /** The params of each variation of a template job. */
   variations(v: BatchVariationsParsed): Promise<Variation[]>;
   /** `enhanced`: one per batch, so each distinct prompt is rewritten once and its jobs stay comparable. */
-  prepareJob(spec: CreateJobParsed, opts: { caller?: string; enhanced?: EnhanceMemo }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
+  prepareJob(spec: CreateJobParsed, opts: { caller?: string; enhanced?: EnhanceMemo; viewer?: Viewer }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
   views(records: JobRecord[]): Promise<Job[]>;
@@ -26,12 +28,16 @@ export interface BatchDeps {
 }
 
 export interface BatchService {
-  /** `quota`: the caller's daily quota, from which every job of the batch is taken when it is inserted. */
-  create(input: unknown, caller?: string, quota?: QuotaClaim): Promise<Batch>;
-  get(id: string): Promise<Batch>;
-  cancel(id: string): Promise<Batch>;
+  /**
+   * `quota`: the caller's daily quota, from which every job of the batch is taken when it is inserted. `viewer`: the
+   * token making it, which owns the batch and its jobs (none: the admin).
+   */
+  create(input: unknown, caller?: string, quota?: QuotaClaim, viewer?: Viewer): Promise<Batch>;
+  /** With a viewer, another token's batch is not found (a see-all token may read it, not cancel it). */
+  get(id: string, viewer?: Viewer): Promise<Batch>;
+  cancel(id: string, viewer?: Viewer): Promise<Batch>;
   /** A zip of every output of the batch plus manifest.json, streamed (never built in memory). */
-  archive(id: string): Promise<{ stream: Readable; filename: string }>;
+  archive(id: string, viewer?: Viewer): Promise<{ stream: Readable; filename: string }>;
 }
 
 const STATES: JobState[] = ['queued', 'dispatched', 'running', 'postprocessing', 'succeeded', 'failed', 'canceled'];
@@ -45,17 +51,19 @@ function eta(jobs: JobRecord[], backendsUp: number): number | null {
 }
 
 export function createBatchService(d: BatchDeps): BatchService {
-  const load = async (id: string) => {
+  const load = async (id: string, viewer?: Viewer, act = false) => {
     const batch = await d.store.batches.get(id);
     if (!batch) throw new GatewayError({ code: 'not_found', message: `no batch ${id}` });
+    checkOwner(viewer, batch.owner, `batch ${id}`, act);
     return { batch, jobs: await d.store.batches.jobs(id) };
   };
-  const view = async (id: string): Promise<Batch> => {
-    const { batch, jobs } = await load(id);
+  const view = async (id: string, viewer?: Viewer): Promise<Batch> => {
+    const { batch, jobs } = await load(id, viewer);
     const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const j of jobs) counts[j.state]++;
     const done = counts.succeeded + counts.failed + counts.canceled;
-    return { ...batch, total: jobs.length, counts, done, etaMs: eta(jobs, d.backendsUp()), jobIds: jobs.map((j) => j.id) };
+    const owner = { id: batch.owner, name: (await ownerNames(d.store)).get(batch.owner) ?? batch.owner };
+    return { ...batch, owner, total: jobs.length, counts, done, etaMs: eta(jobs, d.backendsUp()), jobIds: jobs.map((j) => j.id) };
   };
 
   /** The batch's jobs: as listed, the matrix's product, or the variations of a template job. */
@@ -71,7 +79,7 @@ export function createBatchService(d: BatchDeps): BatchService {
   };
 
   return {
-    async create(input, caller, quota) {
+    async create(input, caller, quota, viewer) {
       const parsed = CreateBatch.safeParse(input);
       if (!parsed.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(parsed.error), details: parsed.error.issues });
       const b = parsed.data;
@@ -81,7 +89,7 @@ export function createBatchService(d: BatchDeps): BatchService {
       const warnings: [string, string][] = [];
       const enhanced: EnhanceMemo = new Map();
       for (const [i, spec] of specs.entries()) {
-        const prepared = await d.prepareJob(spec, { caller, enhanced }).catch((err: unknown) => {
+        const prepared = await d.prepareJob(spec, { caller, enhanced, viewer }).catch((err: unknown) => {
           if (err instanceof GatewayError) throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
           throw err;
         });
@@ -90,20 +98,20 @@ export function createBatchService(d: BatchDeps): BatchService {
         if (warning) warnings.push([id, warning]);
         jobs.push({ id, ...fields, idempotencyKey: null });
       }
-      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default' }, jobs, quota);
+      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default', owner: viewer?.tokenId }, jobs, quota);
       for (const [id, message] of warnings) await d.store.events.append('job:warning', id, { message });
       d.kick();
       return view(batch.id);
     },
     get: view,
-    async cancel(id) {
-      const { jobs } = await load(id);
+    async cancel(id, viewer) {
+      const { jobs } = await load(id, viewer, true);
       await d.store.batches.markCanceled(id);
       for (const j of jobs) if (!isTerminal(j.state)) await d.cancel(j);
       return view(id);
     },
-    async archive(id) {
-      const { batch, jobs } = await load(id);
+    async archive(id, viewer) {
+      const { batch, jobs } = await load(id, viewer);
       return { stream: await archiveStream(batch, await d.views(jobs), d.files), filename: `batch-${batch.id.slice(0, 8)}.zip` };
     },
   };

@@ -19,10 +19,13 @@ export function assetRefIds(graph: Record<string, { inputs?: Record<string, unkn
   return Object.values(graph).flatMap((n) => Object.values(n.inputs ?? {}).filter(isAssetRef).map((r) => r.info.id));
 }
 
-/** Fails (422 missing_asset) unless every referenced asset exists, so a job never fails later for it. */
-export async function checkAssetRefs(ids: string[], assets: AssetsRepo): Promise<void> {
+/**
+ * Fails (422 missing_asset) unless every referenced asset exists, so a job never fails later for it. With `owner`,
+ * another token's asset counts as missing: a job could otherwise copy it into outputs its maker may read.
+ */
+export async function checkAssetRefs(ids: string[], assets: AssetsRepo, owner?: string): Promise<void> {
   const missing: string[] = [];
-  for (const id of new Set(ids)) if (!(await assets.resolve(id))) missing.push(id);
+  for (const id of new Set(ids)) if (!(await assets.resolve(id, owner))) missing.push(id);
   if (missing.length > 0) {
     throw new GatewayError({ code: 'missing_asset', message: `unknown asset id(s): ${missing.join(', ')}`, details: { missing_ids: missing } });
   }

@@ -231,5 +231,43 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       await s.webhooks.advance('wh_gone', await s.events.lastId());
       expect(await s.webhooks.retireIfDone('wh_gone')).toBe(true);
     }));
+
+    it('keeps owners: lists and replays narrowed to one, events carry theirs (job:deleted included), assets owned per token', withStore(async (s) => {
+      const heard: [string, string | null][] = [];
+      s.onEvent((e, owner) => heard.push([e.type, owner]));
+      const mine = newJob({ owner: 't1' });
+      const theirs = newJob({ owner: 't2' });
+      await s.jobs.create(mine);
+      await s.jobs.create(theirs);
+      await s.events.append('backend:up', null, {});
+      expect((await s.jobs.list({ owner: 't1', limit: 10 })).map((j) => [j.id, j.owner])).toEqual([[mine.id, 't1']]);
+      expect((await s.jobs.get(theirs.id))!.owner).toBe('t2');
+      await s.jobs.transition({ jobId: mine.id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
+      expect(await s.jobs.delete(mine.id)).toBe(true);
+      expect(heard).toEqual([['job:queued', 't1'], ['job:queued', 't2'], ['backend:up', null], ['job:canceled', 't1'], ['job:deleted', 't1']]);
+      expect((await s.events.after(0, 10, 't1')).map((e) => e.type)).toEqual(['job:queued', 'backend:up', 'job:canceled', 'job:deleted']);
+      expect((await s.events.after(0, 10, 't2')).map((e) => [e.type, e.jobId])).toEqual([['job:queued', theirs.id], ['backend:up', null]]);
+
+      const batch = await s.batches.create({ id: 'b1', name: null, client: 'c', owner: 't2' }, [newJob({ owner: 't1' })]);
+      expect(batch.owner).toBe('t2');
+      expect((await s.batches.jobs('b1')).map((j) => j.owner)).toEqual(['t2']); // a batch's jobs are the batch's owner's
+
+      await s.webhooks.create({ id: 'wh_1', url: 'http://x', secret: 's', eventTypes: ['*'], jobId: theirs.id, batchId: null, owner: 't2' });
+      expect(await s.webhooks.list('t1')).toEqual([]);
+      expect((await s.webhooks.list('t2')).map((w) => w.owner)).toEqual(['t2']);
+
+      const sha256 = 'b'.repeat(64);
+      const blob = { sha256, bytes: 3, contentType: 'image/png', width: null, height: null, createdAt: 1 };
+      await s.assets.upsert(blob, 't1');
+      await s.assets.upsert(blob, 't2');
+      const owners = await Promise.all(['t1', 't2', 't3'].map((t) => s.assets.ownedBy(sha256, t)));
+      expect(owners).toEqual([true, true, false]);
+      expect(await s.assets.resolve(sha256, 't3')).toBeNull();
+      expect((await s.assets.resolve(sha256, 't1'))?.sha256).toBe(sha256);
+      await s.assets.createRef({ id: 'r1', sha256, filePath: 'x.png', contentType: 'image/png', jobId: null, owner: 't1', createdAt: 1 });
+      expect(await s.assets.findRef(sha256, 'x.png', 't2')).toBeNull();
+      expect((await s.assets.findRef(sha256, 'x.png', 't1'))?.id).toBe('r1');
+      expect(await s.assets.resolve('r1', 't2')).toBeNull();
+    }));
   });
 }

@@ -14,6 +14,8 @@ export interface JobRecord {
   state: JobState;
   priority: number;
   client: string;
+  /** The token that made the job (a chain step: its first step's; a watched folder's: the rule's). */
+  owner: string;
   backendPin: string | null;
   /** The API-format graph as JSON text, kept verbatim so seeds above 2^53 survive. */
   graphJson: string;
@@ -112,6 +114,8 @@ export interface NewJob {
   id: string;
   priority: number;
   client: string;
+  /** The token it belongs to; none: the admin's (a daemon-internal or pre-ownership row). */
+  owner?: string;
   backendPin: string | null;
   graphJson: string;
   metadata: Record<string, unknown>;
@@ -145,6 +149,8 @@ export interface Transition {
 export interface JobsQuery {
   state?: JobState;
   client?: string;
+  /** Only this token's jobs. */
+  owner?: string;
   limit: number;
   beforeSeq?: number;
 }
@@ -195,6 +201,7 @@ export interface BatchRecord {
   id: string;
   name: string | null;
   client: string;
+  owner: string;
   jobCount: number;
   createdAt: number;
   canceledAt: number | null;
@@ -202,7 +209,7 @@ export interface BatchRecord {
 
 export interface BatchesRepo {
   /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing, the quota's share included. */
-  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount'>, jobs: NewJob[], quota?: QuotaClaim): Promise<BatchRecord>;
+  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount' | 'owner'> & { owner?: string }, jobs: NewJob[], quota?: QuotaClaim): Promise<BatchRecord>;
   get(id: string): Promise<BatchRecord | null>;
   jobs(id: string): Promise<JobRecord[]>;
   markCanceled(id: string): Promise<void>;
@@ -282,6 +289,7 @@ export interface AssetRefRecord {
   filePath: string;
   contentType: string;
   jobId: string | null;
+  owner: string;
   createdAt: number;
 }
 
@@ -293,20 +301,25 @@ export interface ResolvedAsset {
 }
 
 export interface AssetsRepo {
-  upsert(a: AssetRecord): Promise<void>;
+  /** Stores the blob's row; with `owner`, records that token as one of its owners (an upload; outputs pass none). */
+  upsert(a: AssetRecord, owner?: string): Promise<void>;
   get(sha256: string): Promise<AssetRecord | null>;
-  createRef(r: AssetRefRecord): Promise<void>;
+  /** Whether `owner` uploaded these bytes, or one of its jobs (or v2 refs) holds them. */
+  ownedBy(sha256: string, owner: string): Promise<boolean>;
+  /** No owner: the admin's. */
+  createRef(r: Omit<AssetRefRecord, 'owner'> & { owner?: string }): Promise<void>;
   getRef(id: string): Promise<AssetRefRecord | null>;
   deleteRef(id: string): Promise<boolean>;
-  /** The oldest ref naming this blob under this file path, so a repeated upload maps to the same asset id. */
-  findRef(sha256: string, filePath: string): Promise<AssetRefRecord | null>;
-  /** An asset ref id, an output id, or a sha256 hex digest of an uploaded asset. */
-  resolve(id: string): Promise<ResolvedAsset | null>;
+  /** The owner's oldest ref naming this blob under this file path, so a repeated upload maps to the same asset id. */
+  findRef(sha256: string, filePath: string, owner?: string): Promise<AssetRefRecord | null>;
+  /** An asset ref id, an output id, or a sha256 hex digest of an uploaded asset; with `owner`, only one it may use. */
+  resolve(id: string, owner?: string): Promise<ResolvedAsset | null>;
 }
 
 export interface EventsRepo {
   append(type: JobEventType, jobId: string | null, data?: Record<string, unknown>): Promise<GatewayEvent>;
-  after(id: number, limit: number): Promise<GatewayEvent[]>;
+  /** With `owner`: only that token's jobs' events and those of no job (backends). */
+  after(id: number, limit: number, owner?: string): Promise<GatewayEvent[]>;
   lastId(): Promise<number>;
 }
 
@@ -325,13 +338,15 @@ export interface TokenRecord {
   scope: 'read' | 'submit' | 'admin';
   hash: string;
   dailyQuota: number | null;
+  /** Reads every owner's objects (acts on its own only). */
+  seeAll: boolean;
   createdAt: number;
   revokedAt: number | null;
 }
 
 export interface TokensRepo {
   /** Inserts, or replaces the hash of, the token with this id. */
-  put(t: TokenRecord): Promise<void>;
+  put(t: Omit<TokenRecord, 'seeAll'> & { seeAll?: boolean }): Promise<void>;
   byHash(hash: string): Promise<TokenRecord | null>;
   list(): Promise<TokenRecord[]>;
   revoke(id: string): Promise<boolean>;
@@ -352,6 +367,7 @@ export interface WebhookRecord {
   eventTypes: WebhookEventType[];
   jobId: string | null;
   batchId: string | null;
+  owner: string;
   /** Delivery cursor: every event up to here was acknowledged or did not match. */
   lastEventId: number;
   createdAt: number;
@@ -375,9 +391,10 @@ export type WebhookAttempt = Omit<WebhookDeliveryRecord, 'id' | 'at' | 'delivere
 
 export interface WebhooksRepo {
   /** Inserts a subscription whose cursor is the newest event at that instant (no backlog). */
-  create(w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'>): Promise<WebhookRecord>;
+  create(w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'> & { owner?: string }): Promise<WebhookRecord>;
   get(id: string): Promise<WebhookRecord | null>;
-  list(): Promise<WebhookRecord[]>;
+  /** With `owner`, only that token's subscriptions. */
+  list(owner?: string): Promise<WebhookRecord[]>;
   /** Subscriptions neither disabled nor retired, the dispatcher's work list. */
   active(): Promise<WebhookRecord[]>;
   /**
@@ -421,7 +438,7 @@ export interface Store {
   templates: TemplatesRepo;
   presets: PresetsRepo;
   chains: ChainsRepo;
-  /** Called with every event row right after its transaction commits. */
-  onEvent(listener: (e: GatewayEvent) => void): () => void;
+  /** Called with every event row right after its transaction commits, with the owner of its job (null: no job). */
+  onEvent(listener: (e: GatewayEvent, owner: string | null) => void): () => void;
   close(): Promise<void>;
 }

@@ -5,6 +5,8 @@ export interface WatchRuleRecord {
   id: string;
   spec: unknown;
   fromConfig: boolean;
+  /** The token that added the rule (config-file rules: the admin); its jobs belong to it. */
+  owner: string;
   createdAt: number;
 }
 

@@ -115,7 +115,7 @@ export class Feeder {
     }
     try {
       // The key was stored with the row: a submit repeated after a crash finds the job made the first time.
-      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client });
+      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client, owner: rule.owner });
       await this.submitted(rule, row, job.id, !created);
     } catch (err) {
       if (err instanceof GatewayError && TRANSIENT.has(err.code)) return false;

@@ -12,6 +12,8 @@ export interface ActiveRule {
   readonly spec: RuleSpec;
   readonly fromConfig: boolean;
   readonly createdAt: number;
+  /** The token that added the rule (config rules: the admin): its jobs are that token's. */
+  readonly owner: string;
   /** realpath of the folder (re-resolved when it is recreated); every input must resolve inside it. */
   root: string;
   /** realpath of `outputDir`, or null for "beside each input". */
@@ -82,7 +84,7 @@ export function relInside(root: string, abs: string): string | null {
   return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 
-export function activateRule(o: { spec: RuleSpec; fromConfig: boolean; createdAt: number; root: string; outRoot: string | null; accepts: Set<InputKind> }): ActiveRule {
+export function activateRule(o: { spec: RuleSpec; fromConfig: boolean; createdAt: number; owner: string; root: string; outRoot: string | null; accepts: Set<InputKind> }): ActiveRule {
   const spec: RuleSpec = { ...o.spec, patterns: o.spec.patterns ?? defaultPatterns(o.accepts) };
   const glob = compileGlobs(spec.patterns!);
   const names = outputNameRegex(spec);

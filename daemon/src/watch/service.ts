@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ListWatchFilesQuery, type WatchFile, WatchRule, type WatchRuleView } from '@comfygate/shared';
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
+import { ADMIN_TOKEN_ID, canSee, checkOwner, type Viewer } from '../ownership/viewer.js';
 import type { WatchRuleRecord } from '../store/watch.js';
 import { Feeder } from './feeder.js';
 import { Intake } from './intake.js';
@@ -12,13 +13,14 @@ import { acceptsFor, activateRule, type ActiveRule, configRuleId, realDir, type 
 import { FolderWatcher } from './watcher.js';
 
 export interface WatchService {
-  list(): Promise<WatchRuleView[]>;
-  get(id: string): Promise<WatchRuleView>;
-  /** Adds a rule at runtime (kept across restarts) and starts watching its folder. */
-  add(input: unknown): Promise<WatchRuleView>;
+  /** With a viewer, the rules it may see (its own, or all for an admin or a see-all token). */
+  list(viewer?: Viewer): Promise<WatchRuleView[]>;
+  get(id: string, viewer?: Viewer): Promise<WatchRuleView>;
+  /** Adds a rule at runtime (kept across restarts) and starts watching its folder; its jobs belong to `owner`. */
+  add(input: unknown, owner?: string): Promise<WatchRuleView>;
   /** Stops watching, cancels the rule's unfinished jobs and forgets its files; config rules are refused. */
-  remove(id: string): Promise<void>;
-  files(id: string, query?: unknown): Promise<WatchFile[]>;
+  remove(id: string, viewer?: Viewer): Promise<void>;
+  files(id: string, query?: unknown, viewer?: Viewer): Promise<WatchFile[]>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ interface Entry {
   spec: RuleSpec;
   fromConfig: boolean;
   createdAt: number;
+  owner: string;
   rule?: ActiveRule;
   watcher?: FolderWatcher;
   error: string | null;
@@ -56,12 +59,12 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
   });
 
   /** Everything that can fail (template, output folder) happens before anything is persisted or watched. */
-  const resolve = async (spec: RuleSpec, fromConfig: boolean, createdAt: number): Promise<ActiveRule> => {
+  const resolve = async ({ spec, fromConfig, createdAt, owner }: Entry): Promise<ActiveRule> => {
     const takesImage = spec.template ? (await daemon.templates.get(spec.template)).params.some((p) => p.type === 'image') : null;
     if (spec.outputDir) await fs.mkdir(spec.outputDir, { recursive: true });
     const outRoot = spec.outputDir ? await fs.realpath(spec.outputDir) : null;
     const root = (await realDir(spec.dir)) ?? path.resolve(spec.dir);
-    const rule = activateRule({ spec, fromConfig, createdAt, root, outRoot, accepts: acceptsFor(takesImage) });
+    const rule = activateRule({ spec, fromConfig, createdAt, owner, root, outRoot, accepts: acceptsFor(takesImage) });
     for (const p of await repo.outputPaths(spec.id)) rule.ours.add(p);
     return rule;
   };
@@ -74,12 +77,12 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
   };
 
   /** Rules found at start: one that cannot start is listed with its error instead of stopping the daemon. */
-  const startStored = async (spec: RuleSpec, fromConfig: boolean, createdAt: number) => {
+  const startStored = async (spec: RuleSpec, fromConfig: boolean, createdAt: number, owner: string) => {
     if (entries.has(spec.id)) return log.error({ rule: spec.id }, 'watch: two rules share this id; the second is ignored');
-    const entry: Entry = { spec, fromConfig, createdAt, error: null };
+    const entry: Entry = { spec, fromConfig, createdAt, owner, error: null };
     entries.set(spec.id, entry);
     try {
-      await watchRule(entry, await resolve(spec, fromConfig, createdAt));
+      await watchRule(entry, await resolve(entry));
     } catch (err) {
       entry.error = (err as Error).message;
       log.error({ err, rule: spec.id }, 'watch: rule not started');
@@ -95,9 +98,10 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     files: await repo.counts(e.spec.id),
     createdAt: e.createdAt,
   });
-  const entryOf = (id: string) => {
+  const entryOf = (id: string, viewer?: Viewer, act = false) => {
     const e = entries.get(id);
     if (!e) throw new GatewayError({ code: 'not_found', message: `no watch rule ${id}` });
+    checkOwner(viewer, e.owner, `watch rule ${id}`, act);
     return e;
   };
 
@@ -107,23 +111,23 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
 
   let closing: Promise<void> | null = null;
   return {
-    list: async () => Promise.all([...entries.values()].map(view)),
-    get: async (id) => view(entryOf(id)),
-    async add(input) {
+    list: async (viewer) => Promise.all([...entries.values()].filter((e) => canSee(viewer, e.owner)).map(view)),
+    get: async (id, viewer) => view(entryOf(id, viewer)),
+    async add(input, owner = ADMIN_TOKEN_ID) {
       const parsed = parse(WatchRule, input);
       const spec: RuleSpec = { ...parsed, id: parsed.id ?? crypto.randomUUID() };
       if (entries.has(spec.id)) throw new GatewayError({ code: 'conflict', message: `a watch rule with id ${spec.id} exists` });
       if (!(await realDir(spec.dir))) throw new GatewayError({ code: 'bad_request', message: `no folder at ${spec.dir}` });
-      const entry: Entry = { spec, fromConfig: false, createdAt: Date.now(), error: null };
-      const rule = await resolve(spec, false, entry.createdAt);
-      await repo.putRule({ id: spec.id, spec, fromConfig: false, createdAt: entry.createdAt });
+      const entry: Entry = { spec, fromConfig: false, createdAt: Date.now(), owner, error: null };
+      const rule = await resolve(entry);
+      await repo.putRule({ id: spec.id, spec, fromConfig: false, owner, createdAt: entry.createdAt });
       entries.set(spec.id, entry);
       await watchRule(entry, rule);
       await entry.watcher!.ready(); // files dropped once the call returns are seen, whatever chokidar's scan was doing
       return view(entry);
     },
-    async remove(id) {
-      const e = entryOf(id);
+    async remove(id, viewer) {
+      const e = entryOf(id, viewer, true);
       if (e.fromConfig) throw new GatewayError({ code: 'conflict', message: `watch rule ${id} is defined in the config file; remove it there` });
       await e.watcher?.close();
       entries.delete(id);
@@ -131,8 +135,8 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
       for (const f of await repo.files(id, { state: 'submitted', limit: 100_000 })) if (f.jobId) await daemon.cancel(f.jobId).catch(() => {});
       await repo.deleteRule(id);
     },
-    async files(id, query = {}) {
-      entryOf(id);
+    async files(id, query = {}, viewer) {
+      entryOf(id, viewer);
       const q = parse(ListWatchFilesQuery, query);
       return (await repo.files(id, q)).map((f) => ({ path: f.path, sha256: f.sha256, state: f.state, jobId: f.jobId, error: f.error, outputs: f.outputs?.paths ?? [], updatedAt: f.updatedAt }));
     },
@@ -152,7 +156,7 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
 async function loadRules(
   repo: Daemon['store']['watch'],
   fromConfig: WatchRule[],
-  start: (spec: RuleSpec, fromConfig: boolean, createdAt: number) => Promise<void>,
+  start: (spec: RuleSpec, fromConfig: boolean, createdAt: number, owner: string) => Promise<void>,
   invalid: (r: WatchRuleRecord) => void,
 ): Promise<void> {
   const stored = await repo.rules();
@@ -161,15 +165,15 @@ async function loadRules(
     const spec: RuleSpec = { ...rule, id: configRuleId(rule) };
     const createdAt = stored.find((r) => r.id === spec.id)?.createdAt ?? Date.now();
     configIds.add(spec.id);
-    await repo.putRule({ id: spec.id, spec, fromConfig: true, createdAt });
-    await start(spec, true, createdAt);
+    await repo.putRule({ id: spec.id, spec, fromConfig: true, owner: ADMIN_TOKEN_ID, createdAt }); // the config file is the admin's
+    await start(spec, true, createdAt, ADMIN_TOKEN_ID);
   }
   for (const r of stored) {
     // A rule dropped from the config keeps its ledger: put back, it does not redo files it already did.
     if (r.fromConfig && !configIds.has(r.id)) await repo.deleteRule(r.id, true);
     if (r.fromConfig || configIds.has(r.id)) continue;
     const p = WatchRule.safeParse(r.spec);
-    if (p.success) await start({ ...p.data, id: r.id }, false, r.createdAt);
+    if (p.success) await start({ ...p.data, id: r.id }, false, r.createdAt, r.owner);
     else invalid(r);
   }
 }

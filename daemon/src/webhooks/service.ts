@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { CreateWebhook, DEFAULT_WEBHOOK_EVENTS, type Webhook, type WebhookDelivery } from '@comfygate/shared';
 import { GatewayError } from '../errors.js';
+import { checkOwner, ownerFilter, type Viewer } from '../ownership/viewer.js';
 import type { Store, WebhookRecord } from '../store/types.js';
 import { generateSecret, maskSecret } from './signing.js';
 
@@ -11,11 +12,12 @@ export interface WebhookService {
    * It starts at the newest event: no backlog. Scope existence is the caller's check (a job-scoped webhook
    * may be registered just before its job is created, so it also hears `job:queued`).
    */
-  register(input: CreateWebhook): Promise<Webhook>;
-  list(): Promise<Webhook[]>;
-  get(id: string): Promise<Webhook>;
-  deliveries(id: string, limit: number): Promise<WebhookDelivery[]>;
-  remove(id: string): Promise<void>;
+  register(input: CreateWebhook, owner?: string): Promise<Webhook>;
+  /** With a viewer, the subscriptions it may see; another token's is not found (or, for a see-all token, not removable). */
+  list(viewer?: Viewer): Promise<Webhook[]>;
+  get(id: string, viewer?: Viewer): Promise<Webhook>;
+  deliveries(id: string, limit: number, viewer?: Viewer): Promise<WebhookDelivery[]>;
+  remove(id: string, viewer?: Viewer): Promise<void>;
   /** A retried job's retired subscriptions hear its new run (they resume after the event they stopped at). */
   reviveForJob(jobId: string): Promise<void>;
 }
@@ -41,13 +43,14 @@ function parse(input: unknown): z.output<typeof CreateWebhook> {
 
 /** `onChange` tells the dispatcher to re-read the subscription list. */
 export function makeWebhookService(store: Store, onChange: () => void): WebhookService {
-  const record = async (id: string) => {
+  const record = async (id: string, viewer?: Viewer, act = false) => {
     const r = await store.webhooks.get(id);
     if (!r) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
+    checkOwner(viewer, r.owner, `webhook ${id}`, act);
     return r;
   };
   return {
-    async register(input) {
+    async register(input, owner) {
       const w = parse(input);
       const events = w.events?.includes('*') ? ['*' as const] : [...new Set(w.events ?? DEFAULT_WEBHOOK_EVENTS)];
       const created = await store.webhooks.create({
@@ -57,21 +60,23 @@ export function makeWebhookService(store: Store, onChange: () => void): WebhookS
         eventTypes: events,
         jobId: w.jobId ?? null,
         batchId: w.batchId ?? null,
+        owner,
       });
       onChange();
       return toWebhookView(created, true);
     },
-    async list() {
-      return (await store.webhooks.list()).map((r) => toWebhookView(r));
+    async list(viewer) {
+      return (await store.webhooks.list(ownerFilter(viewer))).map((r) => toWebhookView(r));
     },
-    async get(id) {
-      return toWebhookView(await record(id));
+    async get(id, viewer) {
+      return toWebhookView(await record(id, viewer));
     },
-    async deliveries(id, limit) {
-      await record(id);
+    async deliveries(id, limit, viewer) {
+      await record(id, viewer);
       return (await store.webhooks.deliveries(id, limit)).map(({ id: _id, webhookId: _w, ...d }) => d);
     },
-    async remove(id) {
+    async remove(id, viewer) {
+      await record(id, viewer, true);
       if (!(await store.webhooks.delete(id))) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
       onChange();
     },

@@ -20,7 +20,7 @@ function tokensTable(tokens: Token[]): string {
   const rows = tokens.map((t) => [
     t.id,
     t.name,
-    t.scope,
+    t.seeAll ? `${t.scope}, sees all` : t.scope,
     t.dailyQuota === null ? '-' : `${t.dailyQuota}/day`,
     relative(t.createdAt),
     t.revokedAt === null ? 'active' : `revoked ${relative(t.revokedAt)}`,
@@ -39,12 +39,13 @@ export function registerToken(program: Command): void {
     .argument('<name>', 'who or what uses it')
     .addOption(new Option('--scope <scope>', 'what it may do').choices(TokenScope.options).default('submit'))
     .option('--quota <n>', 'jobs per UTC day (default unlimited)', intOption(1))
+    .option('--see-all', "read every token's jobs, batches, assets and webhooks (a team dashboard); it still acts on its own only")
     .action(
-      action(async (ctx, name: string, flags: { scope: TokenScope; quota?: number }) => {
-        const t = await ctx.client.createToken({ name, scope: flags.scope, dailyQuota: flags.quota ?? null });
+      action(async (ctx, name: string, flags: { scope: TokenScope; quota?: number; seeAll?: boolean }) => {
+        const t = await ctx.client.createToken({ name, scope: flags.scope, dailyQuota: flags.quota ?? null, seeAll: flags.seeAll ?? false });
         if (ctx.json) return ctx.printJson(t);
         const quota = t.dailyQuota === null ? 'no quota' : `${t.dailyQuota} jobs/day`;
-        ctx.print(`created token '${t.name}' (id ${t.id}, scope ${t.scope}, ${quota}):\n${t.token}`);
+        ctx.print(`created token '${t.name}' (id ${t.id}, scope ${t.scope}${t.seeAll ? ', sees all' : ''}, ${quota}):\n${t.token}`);
         ctx.print(`It is shown only this once. Revoke it with \`comfygate token revoke ${t.id}\`.`);
       }),
     );

@@ -1,13 +1,15 @@
 import type { GatewayEvent, StreamEvent } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
+import { ownerFilter, type Viewer } from '../../ownership/viewer.js';
 
 const PAGE = 500;
 
 /**
  * Durable events after `since` from the log, then live ones, with no gap and no repeat: live events are
  * buffered from the moment of subscription while the log is replayed. Progress events are live only.
+ * With a viewer, only events of jobs it may see (and of no job: backends), in the replay as live.
  */
-export function openFeed(daemon: Daemon, opts: { since?: number; jobs: Set<string> | null; send(e: StreamEvent): void }): () => void {
+export function openFeed(daemon: Daemon, opts: { since?: number; jobs: Set<string> | null; viewer?: Viewer; send(e: StreamEvent): void }): () => void {
   const wanted = (e: { jobId: string | null }) => opts.jobs === null || (e.jobId !== null && opts.jobs.has(e.jobId));
   let replaying = opts.since !== undefined;
   let cursor = opts.since ?? 0;
@@ -17,11 +19,12 @@ export function openFeed(daemon: Daemon, opts: { since?: number; jobs: Set<strin
     if (closed || !wanted(e)) return;
     if ('id' in e && replaying) buffered.push(e);
     else opts.send(e);
-  });
+  }, opts.viewer);
+  const owner = ownerFilter(opts.viewer);
   if (replaying) {
     void (async () => {
       for (;;) {
-        const page = await daemon.store.events.after(cursor, PAGE);
+        const page = await daemon.store.events.after(cursor, PAGE, owner);
         for (const e of page) if (!closed && wanted(e)) opts.send(e);
         if (page.length > 0) cursor = page[page.length - 1]!.id;
         if (page.length < PAGE || closed) break;

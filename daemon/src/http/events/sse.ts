@@ -21,6 +21,7 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
     const close = openFeed(daemon, {
       since,
       jobs,
+      viewer: req.principal,
       send: (e) => {
         // A reader that stopped reading is dropped (it resumes from Last-Event-ID) rather than buffered without bound.
         if (res.writableLength > MAX_BUFFERED) return void res.destroy();

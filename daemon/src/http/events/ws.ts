@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
+import type { Viewer } from '../../ownership/viewer.js';
 import { messageBudget, type StreamSlots } from '../limits/per-token.js';
-import type { Principal } from '../security/tokens.js';
 import { openFeed } from './feed.js';
 
 export const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -33,7 +33,7 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
     if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
     ws.send(JSON.stringify(body));
   };
-  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, release: () => void) => {
+  wss.on('connection', (ws: WebSocket, viewer: Viewer, release: () => void) => {
     let close: (() => void) | null = null;
     const spend = messageBudget(limits.messagesPerMinute);
     // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
@@ -58,6 +58,7 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
         close = openFeed(daemon, {
           since: msg.since,
           jobs: msg.jobs ? new Set(msg.jobs) : null,
+          viewer,
           send: (e) => {
             // A reader that stopped reading is dropped rather than buffered without bound.
             if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
@@ -69,8 +70,9 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
     ws.on('close', () => (close?.(), release()));
   });
   return {
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal) {
-      const release = limits.slots.tryAcquire(principal.tokenId);
+    /** `viewer`: the token that opened the socket; it hears only what it may see, on one of its stream slots. */
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, viewer: Viewer) {
+      const release = limits.slots.tryAcquire(viewer.tokenId);
       if (!release) {
         const body = JSON.stringify({ error: { code: 'rate_limited', message: 'this token holds too many event streams (security.maxStreamsPerToken)' } });
         return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
@@ -78,7 +80,7 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
       }
       // A handshake that fails (bad key, reset) never reaches 'connection': give the slot back when the socket goes.
       socket.once('close', release);
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, release));
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, viewer, release));
     },
     close() {
       for (const c of wss.clients) c.terminate();

@@ -7,6 +7,7 @@ import type { SecurityConfig } from '../../config/schema.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
+import { canSee, seesAll } from '../../ownership/viewer.js';
 import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
 
 const INLINE_TYPES = new Set(Object.values(IMAGE_TYPES));
@@ -58,9 +59,12 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
       maxBytes: sec.maxUploadBytes,
       inspect: async (tmp) => void (info = await inspectImage(tmp, sec.maxPixels)),
     });
-    const existed = await daemon.store.assets.get(stored.sha256);
+    const owner = req.principal!.tokenId;
+    // 200 only for bytes this token already had: whether someone else uploaded them is not its business.
+    const existed = await daemon.store.assets.ownedBy(stored.sha256, owner);
     const asset: Asset = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height };
-    await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() });
+    // Deduplicated by content, owned per token: the same bytes from another token make it one more owner.
+    await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() }, owner);
     res.setHeader('Location', `/v1/assets/${asset.sha256}`);
     res.status(existed ? 200 : 201).json(asset);
   });
@@ -69,7 +73,10 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     const sha = String(req.params.sha256).toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new GatewayError({ code: 'bad_request', message: 'asset id must be a sha256 hex digest' });
     const a = await daemon.store.assets.get(sha);
-    if (!a) throw new GatewayError({ code: 'not_found', message: `no asset ${sha}` });
+    const p = req.principal!;
+    if (!a || !(seesAll(p) || (await daemon.store.assets.ownedBy(sha, p.tokenId)))) {
+      throw new GatewayError({ code: 'not_found', message: `no asset ${sha}` });
+    }
     sendStored(daemon, res, sha, a.contentType);
   });
 
@@ -77,10 +84,12 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
   r.get('/outputs/:id', need('read'), async (req, res) => {
     const id = req.params.id as string;
     const o = await daemon.store.outputs.get(id);
+    const v = o ? null : await daemon.store.outputs.getVariant(id);
+    const job = await daemon.store.jobs.get(o?.jobId ?? v?.jobId ?? '');
+    // An output is its job's: another token's is as missing as an unknown id.
+    if (!job || !canSee(req.principal, job.owner)) throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
     if (o) return sendStored(daemon, res, o.sha256, o.contentType, o.filename);
-    const v = await daemon.store.outputs.getVariant(id);
-    if (!v) throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
-    sendStored(daemon, res, v.sha256, v.contentType);
+    sendStored(daemon, res, v!.sha256, v!.contentType);
   });
 
   return r;

@@ -14,23 +14,23 @@ export function jobRoutes(daemon: Daemon): Router {
       throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });
     }
     const quota = await dailyQuota(daemon, p, { idempotencyKey: key });
-    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name, quota });
+    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name, quota, viewer: p });
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     res.status(created ? 201 : 200).json(job);
   });
 
   r.get('/jobs', need('read'), async (req, res) => {
-    const jobs = await daemon.list(req.query);
+    const jobs = await daemon.list(req.query, req.principal);
     const limit = Number(req.query.limit ?? 50);
     res.json({ jobs, nextCursor: jobs.length === limit && jobs.length > 0 ? jobs[jobs.length - 1]!.id : null });
   });
 
   r.get('/jobs/:id', need('read'), async (req, res) => {
-    res.json(await daemon.get(req.params.id as string));
+    res.json(await daemon.get(req.params.id as string, req.principal));
   });
 
   r.get('/jobs/:id/preview', need('read'), async (req, res) => {
-    await daemon.get(req.params.id as string);
+    await daemon.get(req.params.id as string, req.principal);
     const p = daemon.preview(req.params.id as string);
     if (!p) throw new GatewayError({ code: 'not_found', message: 'no preview for this job (yet)' });
     res.setHeader('Cache-Control', 'no-store');
@@ -38,16 +38,16 @@ export function jobRoutes(daemon: Daemon): Router {
   });
 
   r.post('/jobs/:id/cancel', need('submit'), async (req, res) => {
-    res.json(await daemon.cancel(req.params.id as string));
+    res.json(await daemon.cancel(req.params.id as string, req.principal));
   });
 
   r.post('/jobs/:id/retry', need('submit'), async (req, res) => {
     // A new run costs a job of the caller's daily quota, taken with the move back to the queue (429 moves nothing).
-    res.json(await daemon.retry(req.params.id as string, { quota: quotaClaim(req.principal!) }));
+    res.json(await daemon.retry(req.params.id as string, { quota: quotaClaim(req.principal!), viewer: req.principal }));
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {
-    await daemon.remove(req.params.id as string);
+    await daemon.remove(req.params.id as string, req.principal);
     res.status(204).end();
   });
 

@@ -10,16 +10,16 @@ export function watchRoutes(daemon: Daemon): Router {
     if (!daemon.watch) throw new GatewayError({ code: 'backend_unavailable', message: 'watched folders are off: this daemon does not run its engine' });
     return daemon.watch;
   };
-  r.get('/watch', need('read'), async (_req, res) => void res.json(await service().list()));
+  r.get('/watch', need('read'), async (req, res) => void res.json(await service().list(req.principal)));
   r.post('/watch', need('admin'), async (req, res) => {
-    const created = await service().add(req.body);
+    const created = await service().add(req.body, req.principal!.tokenId);
     res.setHeader('Location', `/v1/watch/${encodeURIComponent(created.id)}`);
     res.status(201).json(created);
   });
-  r.get('/watch/:id', need('read'), async (req, res) => void res.json(await service().get(req.params.id as string)));
-  r.get('/watch/:id/files', need('read'), async (req, res) => void res.json(await service().files(req.params.id as string, req.query)));
+  r.get('/watch/:id', need('read'), async (req, res) => void res.json(await service().get(req.params.id as string, req.principal)));
+  r.get('/watch/:id/files', need('read'), async (req, res) => void res.json(await service().files(req.params.id as string, req.query, req.principal)));
   r.delete('/watch/:id', need('admin'), async (req, res) => {
-    await service().remove(req.params.id as string);
+    await service().remove(req.params.id as string, req.principal);
     res.status(204).end();
   });
   return r;

@@ -19,28 +19,28 @@ export function webhookRoutes(daemon: Daemon): Router {
   r.post('/webhooks', need('submit'), async (req, res) => {
     const body = parseBody(CreateWebhook, req.body);
     requireAdminForGlobal(req, Boolean(body.jobId || body.batchId));
-    if (body.jobId) await daemon.get(body.jobId); // 404 for an unknown job
-    if (body.batchId && !(await daemon.store.batches.get(body.batchId))) {
-      throw new GatewayError({ code: 'not_found', message: `no batch ${body.batchId}` });
-    }
-    const created = await webhooks.register(body);
+    const p = req.principal!;
+    // 404 for an unknown job or batch, and for another token's: a subscription reads its events.
+    if (body.jobId) await daemon.get(body.jobId, p);
+    if (body.batchId) await daemon.batches.get(body.batchId, p);
+    const created = await webhooks.register(body, p.tokenId);
     res.setHeader('Location', `/v1/webhooks/${created.id}`);
     res.status(201).json(created);
   });
 
-  r.get('/webhooks', need('submit'), async (_req, res) => void res.json(await webhooks.list()));
+  r.get('/webhooks', need('submit'), async (req, res) => void res.json(await webhooks.list(req.principal)));
 
-  r.get('/webhooks/:id', need('submit'), async (req, res) => void res.json(await webhooks.get(req.params.id as string)));
+  r.get('/webhooks/:id', need('submit'), async (req, res) => void res.json(await webhooks.get(req.params.id as string, req.principal)));
 
   r.get('/webhooks/:id/deliveries', need('submit'), async (req, res) => {
     const { limit } = parseBody(ListWebhookDeliveriesQuery, req.query);
-    res.json(await webhooks.deliveries(req.params.id as string, limit));
+    res.json(await webhooks.deliveries(req.params.id as string, limit, req.principal));
   });
 
   r.delete('/webhooks/:id', need('submit'), async (req, res) => {
-    const hook = await webhooks.get(req.params.id as string);
+    const hook = await webhooks.get(req.params.id as string, req.principal);
     requireAdminForGlobal(req, Boolean(hook.jobId || hook.batchId));
-    await webhooks.remove(hook.id);
+    await webhooks.remove(hook.id, req.principal);
     res.status(204).end();
   });
 

@@ -84,7 +84,7 @@ export class PairingService {
     this.sweep();
     const p = [...this.pending.values()].find((x) => x.code === code && !x.token);
     if (!p) throw new GatewayError({ code: 'not_found', message: `no pending pairing with code ${code} (expired?)` });
-    p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null })).token;
+    p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null, seeAll: false })).token;
   }
 
   private sweep(): void {

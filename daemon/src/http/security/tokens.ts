@@ -2,23 +2,23 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CreatedToken, Token, TokenScope } from '@comfygate/shared';
+import { ADMIN_TOKEN_ID, type Viewer } from '../../ownership/viewer.js';
 import type { Store, TokenRecord } from '../../store/types.js';
 
-export interface Principal {
-  tokenId: string;
+/** The caller; as a `Viewer` it is what ownership checks are made against. */
+export interface Principal extends Viewer {
   name: string;
-  scope: TokenScope;
   dailyQuota: number | null;
 }
 
 const RANK: Record<TokenScope, number> = { read: 0, submit: 1, admin: 2 };
 export const allows = (have: TokenScope, need: TokenScope): boolean => RANK[have] >= RANK[need];
 
-export const ADMIN_TOKEN_ID = 'local-admin';
+export { ADMIN_TOKEN_ID };
 const hash = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 const newToken = () => `cg_${crypto.randomBytes(32).toString('base64url')}`;
 
-const view = (t: TokenRecord): Token => ({ id: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, createdAt: t.createdAt, revokedAt: t.revokedAt });
+const view = (t: TokenRecord): Token => ({ id: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll, createdAt: t.createdAt, revokedAt: t.revokedAt });
 
 /** Tokens are stored hashed; the admin token lives in `$home/token` (0600) for the CLI and the VS Code extension. */
 export class TokenService {
@@ -44,10 +44,10 @@ export class TokenService {
     if (!raw || raw.length > 200) return null;
     const t = await this.store.tokens.byHash(hash(raw));
     if (!t || t.revokedAt !== null) return null;
-    return { tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota };
+    return { tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll };
   }
 
-  async create(input: { name: string; scope: TokenScope; dailyQuota: number | null }): Promise<CreatedToken> {
+  async create(input: { name: string; scope: TokenScope; dailyQuota: number | null; seeAll: boolean }): Promise<CreatedToken> {
     const token = newToken();
     const rec: TokenRecord = { id: crypto.randomUUID(), ...input, hash: hash(token), createdAt: Date.now(), revokedAt: null };
     await this.store.tokens.put(rec);

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
+import { canSee, checkOwner, type Viewer } from '../../ownership/viewer.js';
 import type { AssetRefRecord, OutputRecord } from '../../store/types.js';
 import { V2Error, invalidRequest, notFound } from './errors.js';
 import { contentUrl, iso } from './mapping.js';
@@ -19,6 +20,8 @@ const BLAKE3 = /^blake3:[0-9a-f]{64}$/i;
 interface Held {
   id: string; sha256: string; bytes: number; contentType: string; filePath: string; createdAt: number; jobId: string | null;
   output: boolean;
+  /** The ref's token, or the output's job's. */
+  owner: string;
 }
 
 async function find(daemon: Daemon, id: string): Promise<Held | null> {
@@ -28,13 +31,16 @@ async function find(daemon: Daemon, id: string): Promise<Held | null> {
     return { ...ref, bytes: blob?.bytes ?? 0, output: false };
   }
   const o: OutputRecord | null = await daemon.store.outputs.get(id);
-  if (!o) return null;
-  return { id, sha256: o.sha256, bytes: o.bytes, contentType: o.contentType, filePath: o.filename, createdAt: o.createdAt, jobId: o.jobId, output: true };
+  const job = o && (await daemon.store.jobs.get(o.jobId));
+  if (!o || !job) return null;
+  const { sha256, bytes, contentType, filename: filePath, createdAt, jobId } = o;
+  return { id, sha256, bytes, contentType, filePath, createdAt, jobId, output: true, owner: job.owner };
 }
 
-async function mustFind(daemon: Daemon, id: string): Promise<Held> {
+/** Another token's asset is as missing as an unknown id. */
+async function mustFind(daemon: Daemon, id: string, viewer: Viewer | undefined): Promise<Held> {
   const a = await find(daemon, id);
-  if (!a) throw notFound(`asset ${id}`);
+  if (!a || !canSee(viewer, a.owner)) throw notFound(`asset ${id}`);
   return a;
 }
 
@@ -57,11 +63,15 @@ async function upload(daemon: Daemon, req: Request, res: Response): Promise<void
     inspect: async (tmp) => void (info = await inspectUpload(tmp, parts.contentType, daemon.config.security.maxPixels)),
   });
   const now = Date.now();
-  await daemon.store.assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height, createdAt: now });
-  // A retried upload of the same bytes under the same name is the same asset (the SDK retries with its key).
-  const existing = await daemon.store.assets.findRef(stored.sha256, parts.filePath);
+  const owner = req.principal!.tokenId;
+  const blob = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height, createdAt: now };
+  await daemon.store.assets.upsert(blob, owner);
+  // A retried upload of the same bytes under the same name is the same asset (the SDK retries with its key); the
+  // same bytes from another token are that token's own asset, so deleting one never takes the other's away.
+  const existing = await daemon.store.assets.findRef(stored.sha256, parts.filePath, owner);
   if (existing) return void res.status(200).json(v2Asset(req, { ...existing, bytes: stored.bytes, output: false }, false));
-  const ref = { id: crypto.randomUUID(), sha256: stored.sha256, filePath: parts.filePath, contentType: info!.contentType, jobId: null, createdAt: now };
+  const ref = { id: crypto.randomUUID(), sha256: stored.sha256, filePath: parts.filePath, contentType: info!.contentType, jobId: null, owner,
+    createdAt: now };
   await daemon.store.assets.createRef(ref);
   res.status(201).json(v2Asset(req, { ...ref, bytes: stored.bytes, output: false }, true));
 }
@@ -106,11 +116,12 @@ export function assetRoutes(daemon: Daemon): Router {
     throw new V2Error(404, 'blob_not_found', 'no blob with this hash here; upload the bytes with POST /assets');
   });
 
-  r.get('/assets/:id', need('read'), async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req)))));
-  r.get('/assets/:id/content', need('read'), async (req, res, next) => sendContent(daemon, res, await mustFind(daemon, id(req)), next));
+  r.get('/assets/:id', need('read'), async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req), req.principal))));
+  r.get('/assets/:id/content', need('read'), async (req, res, next) => sendContent(daemon, res, await mustFind(daemon, id(req), req.principal), next));
 
   r.delete('/assets/:id', need('submit'), async (req, res) => {
-    const a = await mustFind(daemon, id(req));
+    const a = await mustFind(daemon, id(req), req.principal);
+    checkOwner(req.principal, a.owner, `asset ${a.id}`, true);
     if (a.output) throw new V2Error(409, 'asset_in_use', 'job outputs are deleted with their job: DELETE /api/v2/jobs/{job_id}', { job_id: a.jobId });
     if (await inUse(daemon, a.id)) throw new V2Error(409, 'asset_in_use', 'an unfinished job references this asset');
     // Only the record goes: the blob stays for other refs, /v1 users and outputs that share it.

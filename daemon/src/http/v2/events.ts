@@ -2,6 +2,7 @@ import { type Request, type Response, Router } from 'express';
 import type { GatewayEvent, ProgressEvent } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
+import { canSee } from '../../ownership/viewer.js';
 import type { StreamSlots } from '../limits/per-token.js';
 import { V2Error } from './errors.js';
 import { loadV2Job, type V2Job, V2_TERMINAL, v2Progress } from './mapping.js';
@@ -34,6 +35,7 @@ class JobStream {
   constructor(private readonly daemon: Daemon, private readonly req: Request, private readonly res: Response,
     private readonly jobId: string, private readonly graphJson: string, private readonly onClose: () => void) {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // Unfiltered on purpose: only this job's data is sent; other jobs' events only wake a queue_position re-read.
     this.unsubscribe = daemon.subscribe((e) => this.onEvent(e));
     this.heartbeat = setInterval(() => res.write(': keepalive\n\n'), HEARTBEAT_MS);
     res.on('close', () => this.close()); // the client went away (or we ended the stream)
@@ -144,7 +146,7 @@ export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
   r.get('/jobs/:id/events', need('read'), async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const rec = await daemon.store.jobs.get(id);
-    if (!rec) throw new V2Error(404, 'not_found', `no job ${id}`);
+    if (!rec || !canSee(req.principal, rec.owner)) throw new V2Error(404, 'not_found', `no job ${id}`);
     // Per token: one reader holding many streams must not starve everyone else.
     const release = slots.tryAcquire(req.principal!.tokenId);
     if (!release) {

@@ -4,6 +4,7 @@ import { dailyQuota } from '../security/quota.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
+import { canSee, ownerFilter } from '../../ownership/viewer.js';
 import { V2Error, invalidRequest, notFound } from './errors.js';
 import { loadV2Job, type V2Status, V2_STATUSES } from './mapping.js';
 
@@ -36,7 +37,7 @@ async function submit(daemon: Daemon, req: Request, res: Response): Promise<void
   let job;
   try {
     // extra_data goes to the engine's memory only: it is not part of the stored spec nor of the request hash.
-    ({ job } = await daemon.submit({ graph: workflow }, { idempotencyKey: key ? `v2:${p.tokenId}:${key}` : undefined, caller: p.name, extraData, quota }));
+    ({ job } = await daemon.submit({ graph: workflow }, { idempotencyKey: key ? `v2:${p.tokenId}:${key}` : undefined, caller: p.name, extraData, quota, viewer: p }));
   } catch (err) {
     // A graph our schema refuses is a workflow problem in v2 terms, not a malformed request.
     if (err instanceof GatewayError && err.code === 'validation_failed') throw invalidWorkflow(err.message, { issues: err.details });
@@ -74,7 +75,8 @@ function parseList(q: Request['query']): { wanted: V2Status[] | null; limit: num
 async function list(daemon: Daemon, req: Request, res: Response): Promise<void> {
   const { wanted, limit } = parseList(req.query);
   const states = wanted ? [...new Set(wanted.flatMap((s) => STATES[s]))] : [undefined];
-  const perState = await Promise.all(states.map((state) => daemon.store.jobs.list({ state, limit })));
+  const owner = ownerFilter(req.principal);
+  const perState = await Promise.all(states.map((state) => daemon.store.jobs.list({ state, owner, limit })));
   const records = perState.flat().sort((a, b) => b.seq - a.seq);
   const jobs = [];
   for (const r of records) {
@@ -94,18 +96,18 @@ export function jobRoutes(daemon: Daemon): Router {
   r.get('/jobs/:id', need('read'), async (req, res) => void res.json(await loadV2Job(daemon, req, id(req))));
 
   r.post('/jobs/:id/cancel', need('submit'), async (req, res) => {
-    await daemon.cancel(id(req)); // idempotent: a finished job stays as it is
+    await daemon.cancel(id(req), req.principal); // idempotent: a finished job stays as it is
     res.json(await loadV2Job(daemon, req, id(req)));
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {
-    await daemon.remove(id(req));
+    await daemon.remove(id(req), req.principal);
     res.status(204).end();
   });
 
   r.get('/jobs/:id/workflow', need('read'), async (req, res) => {
     const rec = await daemon.store.jobs.get(id(req));
-    if (!rec) throw notFound(`job ${id(req)}`);
+    if (!rec || !canSee(req.principal, rec.owner)) throw notFound(`job ${id(req)}`);
     // The stored text verbatim, so seeds above 2^53 come back exact; extra_data was never stored.
     res.type('application/json').send(`{"workflow":${rec.graphJson},"format":"api"}`);
   });

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { ErrorDetail, Job, Output, Progress } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
+import { canSee } from '../../ownership/viewer.js';
 import { notFound } from './errors.js';
 
 /** Comfy API v2 shapes (spec §4). Field names follow the spec, hence snake_case. */
@@ -122,10 +123,10 @@ export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelReques
 }
 export type V2Job = ReturnType<typeof v2Job>;
 
-/** The job as v2 sees it, read from SQLite only (so a poll never depends on a backend being up). */
+/** The job as v2 sees it, read from SQLite only (so a poll never depends on a backend being up); another token's is not found. */
 export async function loadV2Job(daemon: Daemon, req: Request, id: string): Promise<V2Job> {
   const rec = await daemon.store.jobs.get(id);
-  if (!rec) throw notFound(`job ${id}`);
+  if (!rec || !canSee(req.principal, rec.owner)) throw notFound(`job ${id}`);
   const [job, position] = await Promise.all([daemon.get(id), daemon.store.jobs.queuePosition(id)]);
   return v2Job(req, job, rec, position);
 }

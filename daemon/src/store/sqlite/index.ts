@@ -17,17 +17,17 @@ import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, make
 export function openSqliteStore(file: string): Store {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = openDb(file);
-  const listeners = new Set<(e: GatewayEvent) => void>();
-  let pending: GatewayEvent[] = [];
+  const listeners = new Set<(e: GatewayEvent, owner: string | null) => void>();
+  let pending: [GatewayEvent, string | null][] = [];
   let depth = 0;
 
   const flush = () => {
     const batch = pending;
     pending = [];
-    for (const e of batch) for (const l of listeners) l(e);
+    for (const [e, owner] of batch) for (const l of listeners) l(e, owner);
   };
-  const writeEvent = makeEventWriter(db, (e) => {
-    pending.push(e);
+  const writeEvent = makeEventWriter(db, (e, owner) => {
+    pending.push([e, owner]);
     if (depth === 0) flush();
   });
   const tx = <T>(fn: () => T): T => {

@@ -5,13 +5,14 @@ import type Database from 'better-sqlite3';
 import { GatewayError } from '../../errors.js';
 import { prepareChainAdvance } from './chains.js';
 import { prepareRevive } from './webhooks.js';
+import { ADMIN_TOKEN_ID } from '../../ownership/viewer.js';
 import { type Db, json } from './db.js';
 import type { makeEventWriter } from './events.js';
 import { makeQuotaCounter } from './quota.js';
 import { prepareAssetUpsert } from './repos.js';
 
 interface JobRow {
-  id: string; seq: number; state: string; priority: number; client: string; backend_pin: string | null;
+  id: string; seq: number; state: string; priority: number; client: string; owner: string; backend_pin: string | null;
   graph_json: string; metadata_json: string; postprocess_json: string | null; batch_id: string | null;
   parent_job_id: string | null; then_json: string | null; attempts: number; max_attempts: number; not_before: number;
   avoid_backend: string | null; last_backend: string | null; error_json: string | null;
@@ -25,6 +26,7 @@ const toJob = (r: JobRow): JobRecord => ({
   state: r.state as JobState,
   priority: r.priority,
   client: r.client,
+  owner: r.owner,
   backendPin: r.backend_pin,
   graphJson: r.graph_json,
   metadata: JSON.parse(r.metadata_json) as Record<string, unknown>,
@@ -69,9 +71,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const stateOf = db.prepare('SELECT state FROM jobs WHERE id = ?').pluck();
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
-  const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, backend_pin, graph_json, metadata_json,
+  const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, owner, backend_pin, graph_json, metadata_json,
     postprocess_json, batch_id, parent_job_id, then_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
-    VALUES (@id, @seq, 'queued', @priority, @client, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
+    VALUES (@id, @seq, 'queued', @priority, @client, @owner, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
     @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
   const quotas = makeQuotaCounter(db);
   /** A job with follow-up steps pays for them now: the daemon makes them later, with no caller to charge. */
@@ -125,7 +127,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
-    insert.run({ ...job, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
+    insert.run({ ...job, owner: job.owner ?? ADMIN_TOKEN_ID, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
       parentJobId: job.parentJobId ?? null, thenJson: job.then?.length ? JSON.stringify(job.then) : null });
     writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
     return { kind: 'created', job: get(job.id)! };
@@ -155,16 +157,17 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     return get(t.jobId);
   }
 
-  const insertBatch = db.prepare('INSERT INTO batches (id, name, client, job_count, created_at) VALUES (?, ?, ?, ?, ?)');
-  const batchById = db.prepare(`SELECT id, name, client, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`);
+  const insertBatch = db.prepare('INSERT INTO batches (id, name, client, owner, job_count, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const batchById = db.prepare(`SELECT id, name, client, owner, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`);
   const batchJobs = db.prepare('SELECT * FROM jobs WHERE batch_id = ? ORDER BY seq');
   const cancelBatch = db.prepare('UPDATE batches SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL');
   const batches: BatchesRepo = {
     async create(batch, jobs, quota) {
       return tx(() => {
         if (quota) quotas.take(quota, jobs.reduce((n, j) => n + jobsOf(j), 0));
-        insertBatch.run(batch.id, batch.name, batch.client, jobs.length, Date.now());
-        for (const j of jobs) create({ ...j, batchId: batch.id, idempotencyKey: null });
+        const owner = batch.owner ?? ADMIN_TOKEN_ID;
+        insertBatch.run(batch.id, batch.name, batch.client, owner, jobs.length, Date.now());
+        for (const j of jobs) create({ ...j, owner, batchId: batch.id, idempotencyKey: null });
         return batchById.get(batch.id) as BatchRecord;
       });
     },
@@ -192,6 +195,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       const args: unknown[] = [];
       if (q.state) (where.push('state = ?'), args.push(q.state));
       if (q.client) (where.push('client = ?'), args.push(q.client));
+      if (q.owner !== undefined) (where.push('owner = ?'), args.push(q.owner));
       if (q.beforeSeq !== undefined) (where.push('seq < ?'), args.push(q.beforeSeq));
       const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`;
       return (db.prepare(sql).all(...args, q.limit) as JobRow[]).map(toJob);
@@ -235,10 +239,12 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     },
     async delete(id) {
       return tx(() => {
-        const n = db.prepare(`DELETE FROM jobs WHERE id = ? AND state IN ('succeeded','failed','canceled')`).run(id).changes;
-        if (n > 0) reviveHooks(id, 'job:deleted'); // retired when the job finished: they still hear this
-        if (n > 0) writeEvent('job:deleted', id, {});
-        return n > 0;
+        const s = stateOf.get(id) as JobState | undefined;
+        if (!s || !['succeeded', 'failed', 'canceled'].includes(s)) return false;
+        writeEvent('job:deleted', id, {}); // while the row is there: the event takes the job's owner from it
+        db.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+        reviveHooks(id, 'job:deleted'); // retired when the job finished: they still hear this
+        return true;
       });
     },
     async requestCancel(id) {

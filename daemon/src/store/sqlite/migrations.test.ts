@@ -58,3 +58,40 @@ it('migration 11 records the chains of an upgraded database as they are: no step
     await store.close();
   }
 });
+
+it('migration 12 gives every row of a version-11 database to the token-file admin: no other token sees it, streams included', async () => {
+  const now = Date.now();
+  const sha = 'a'.repeat(64);
+  const file = olderDatabase(11, (db) => {
+    db.prepare(`INSERT INTO tokens (id, name, scope, hash, created_at) VALUES ('t-read', 'reader', 'read', 'h1', ?)`).run(now);
+    db.prepare(`INSERT INTO batches (id, name, client, job_count, created_at) VALUES ('b1', NULL, 'c', 1, ?)`).run(now);
+    db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, batch_id)
+      VALUES ('j1', 1, 'queued', 'c', '{}', 1, ?, ?, 'b1')`).run(now, now);
+    db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:queued', 'j1', '{}', ?), ('backend:up', NULL, '{}', ?)`).run(now, now);
+    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(sha, now);
+    db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, created_at) VALUES ('r1', ?, 'in.png', 'image/png', ?)`).run(sha, now);
+    db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, last_event_id, created_at)
+      VALUES ('wh_1', 'http://x', 's', '["*"]', 'j1', 0, ?)`).run(now);
+    db.prepare(`INSERT INTO watch_rules (id, spec_json, created_at) VALUES ('rule', '{}', ?)`).run(now);
+  });
+
+  const store = openSqliteStore(file);
+  try {
+    expect((await store.jobs.get('j1'))!.owner).toBe('local-admin');
+    expect((await store.batches.get('b1'))!.owner).toBe('local-admin');
+    expect((await store.webhooks.get('wh_1'))!.owner).toBe('local-admin');
+    expect((await store.assets.getRef('r1'))!.owner).toBe('local-admin');
+    expect((await store.watch.rules()).map((r) => r.owner)).toEqual(['local-admin']);
+    expect(await store.assets.ownedBy(sha, 'local-admin')).toBe(true);
+    expect(await store.assets.ownedBy(sha, 't-read')).toBe(false);
+    expect(await store.assets.resolve(sha, 't-read')).toBeNull();
+    expect((await store.tokens.list()).find((t) => t.id === 't-read')!.seeAll).toBe(false);
+    expect(await store.jobs.list({ owner: 't-read', limit: 10 })).toEqual([]);
+    expect(await store.webhooks.list('t-read')).toEqual([]);
+    // The job's old event is the admin's; the backend's is everyone's.
+    expect((await store.events.after(0, 10, 't-read')).map((e) => e.type)).toEqual(['backend:up']);
+    expect((await store.events.after(0, 10, 'local-admin')).map((e) => e.type)).toEqual(['job:queued', 'backend:up']);
+  } finally {
+    await store.close();
+  }
+});

@@ -309,4 +309,32 @@ UPDATE jobs SET chain_stopped = COALESCE(
 CREATE INDEX jobs_chain_open ON jobs(seq) WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL;
 `,
   },
+  {
+    version: 12,
+    name: 'owners of jobs, batches, assets, webhooks, watch rules',
+    // owner: the id of the token that made the row; everything made before owners existed was made by whoever held
+    // the machine, so it goes to the token-file admin ('local-admin', see http/security/tokens.ts). events.owner is
+    // the job's owner copied at append time, so a stream filters its replay in SQL and a job:deleted keeps its owner.
+    // Assets are deduplicated by content: each token that uploaded the bytes has its own row in asset_owners (deleting
+    // one owner's copy keeps the others'); v2 asset refs (named handles) are per owner. see_all: a read token trusted
+    // to read everything (a team dashboard), never to act.
+    sql: `
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'local-admin';
+CREATE INDEX jobs_owner ON jobs(owner, seq);
+ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT 'local-admin';
+ALTER TABLE webhooks ADD COLUMN owner TEXT NOT NULL DEFAULT 'local-admin';
+ALTER TABLE watch_rules ADD COLUMN owner TEXT NOT NULL DEFAULT 'local-admin';
+ALTER TABLE events ADD COLUMN owner TEXT;
+UPDATE events SET owner = COALESCE((SELECT j.owner FROM jobs j WHERE j.id = events.job_id), 'local-admin') WHERE job_id IS NOT NULL;
+ALTER TABLE asset_refs ADD COLUMN owner TEXT NOT NULL DEFAULT 'local-admin';
+CREATE TABLE asset_owners (
+  sha256 TEXT NOT NULL REFERENCES assets(sha256) ON DELETE CASCADE,
+  owner TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (sha256, owner)
+);
+INSERT INTO asset_owners (sha256, owner, created_at) SELECT sha256, 'local-admin', created_at FROM assets;
+ALTER TABLE tokens ADD COLUMN see_all INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 import type {
   AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, OutputVariantRecord, ResolvedAsset, TokenRecord, TokensRepo,
 } from '../types.js';
+import { ADMIN_TOKEN_ID } from '../../ownership/viewer.js';
 import { type Db, json } from './db.js';
 import { makeQuotaCounter } from './quota.js';
 
@@ -115,20 +116,32 @@ export const prepareAssetUpsert = (db: Db) => db.prepare(`INSERT INTO assets (sh
     VALUES (@sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (sha256) DO UPDATE SET width = COALESCE(assets.width, excluded.width), height = COALESCE(assets.height, excluded.height)`);
 
+const REF_COLUMNS = 'id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, owner, created_at AS createdAt';
+
 export function makeAssetsRepo(db: Db): AssetsRepo {
   const upsert = prepareAssetUpsert(db);
+  const addOwner = db.prepare('INSERT INTO asset_owners (sha256, owner, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  // Bytes are the owner's if it uploaded them (either API), or one of its jobs holds them as an output or variant.
+  const ownedBy = db.prepare(`SELECT EXISTS (SELECT 1 FROM asset_owners WHERE sha256 = @sha AND owner = @owner)
+    OR EXISTS (SELECT 1 FROM asset_refs WHERE sha256 = @sha AND owner = @owner)
+    OR EXISTS (SELECT 1 FROM outputs o JOIN jobs j ON j.id = o.job_id WHERE o.sha256 = @sha AND j.owner = @owner)
+    OR EXISTS (SELECT 1 FROM output_variants v JOIN jobs j ON j.id = v.job_id WHERE v.sha256 = @sha AND j.owner = @owner)`).pluck();
   const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?');
-  const insertRef = db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, job_id, created_at)
-    VALUES (@id, @sha256, @filePath, @contentType, @jobId, @createdAt)`);
-  const getRef = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
-    FROM asset_refs WHERE id = ?`);
+  const insertRef = db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, job_id, owner, created_at)
+    VALUES (@id, @sha256, @filePath, @contentType, @jobId, @owner, @createdAt)`);
+  const getRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE id = ?`);
   const deleteRef = db.prepare('DELETE FROM asset_refs WHERE id = ?');
-  const findRef = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
-    FROM asset_refs WHERE sha256 = ? AND file_path = ? ORDER BY created_at, id LIMIT 1`);
-  const outputRef = db.prepare('SELECT sha256, content_type AS contentType, filename AS filePath FROM outputs WHERE id = ?');
+  const findRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE sha256 = ? AND file_path = ? AND owner = ?
+    ORDER BY created_at, id LIMIT 1`);
+  const outputRef = db.prepare(`SELECT o.sha256, o.content_type AS contentType, o.filename AS filePath, j.owner FROM outputs o
+    JOIN jobs j ON j.id = o.job_id WHERE o.id = ?`);
+  const owns = (sha: string, owner: string) => ownedBy.get({ sha, owner }) === 1;
   return {
+    async ownedBy(sha256, owner) {
+      return owns(sha256, owner);
+    },
     async createRef(r) {
-      insertRef.run(r);
+      insertRef.run({ ...r, owner: r.owner ?? ADMIN_TOKEN_ID });
     },
     async getRef(id) {
       return (getRef.get(id) as AssetRefRecord | undefined) ?? null;
@@ -136,20 +149,26 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
     async deleteRef(id) {
       return deleteRef.run(id).changes > 0;
     },
-    async findRef(sha256, filePath) {
-      return (findRef.get(sha256, filePath) as AssetRefRecord | undefined) ?? null;
+    async findRef(sha256, filePath, owner) {
+      return (findRef.get(sha256, filePath, owner ?? ADMIN_TOKEN_ID) as AssetRefRecord | undefined) ?? null;
     },
-    async resolve(id) {
+    async resolve(id, owner) {
+      const usable = (r: ResolvedAsset & { owner: string }): ResolvedAsset | null =>
+        owner === undefined || r.owner === owner ? { sha256: r.sha256, contentType: r.contentType, filePath: r.filePath } : null;
       const ref = getRef.get(id) as AssetRefRecord | undefined;
-      if (ref) return { sha256: ref.sha256, contentType: ref.contentType, filePath: ref.filePath };
-      const out = outputRef.get(id) as ResolvedAsset | undefined;
-      if (out) return out;
+      if (ref) return usable(ref);
+      const out = outputRef.get(id) as (ResolvedAsset & { owner: string }) | undefined;
+      if (out) return usable(out);
       if (!/^[0-9a-f]{64}$/.test(id)) return null;
       const a = get.get(id) as AssetRecord | undefined;
-      return a ? { sha256: a.sha256, contentType: a.contentType, filePath: `${a.sha256.slice(0, 16)}` } : null;
+      if (!a || (owner !== undefined && !owns(id, owner))) return null;
+      return { sha256: a.sha256, contentType: a.contentType, filePath: `${a.sha256.slice(0, 16)}` };
     },
-    async upsert(a) {
-      upsert.run(a);
+    async upsert(a, owner) {
+      db.transaction(() => {
+        upsert.run(a);
+        if (owner !== undefined) addOwner.run(a.sha256, owner, a.createdAt);
+      })();
     },
     async get(sha256) {
       return (get.get(sha256) as AssetRecord | undefined) ?? null;
@@ -189,7 +208,9 @@ export function makeBackendsRepo(db: Db): BackendsRepo {
   };
 }
 
-interface TokenRow { id: string; name: string; scope: string; hash: string; daily_quota: number | null; created_at: number; revoked_at: number | null }
+interface TokenRow {
+  id: string; name: string; scope: string; hash: string; daily_quota: number | null; see_all: number; created_at: number; revoked_at: number | null;
+}
 
 const toToken = (r: TokenRow): TokenRecord => ({
   id: r.id,
@@ -197,21 +218,23 @@ const toToken = (r: TokenRow): TokenRecord => ({
   scope: r.scope as TokenRecord['scope'],
   hash: r.hash,
   dailyQuota: r.daily_quota,
+  seeAll: r.see_all === 1,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
 });
 
 export function makeTokensRepo(db: Db): TokensRepo {
-  const put = db.prepare(`INSERT INTO tokens (id, name, scope, hash, daily_quota, created_at, revoked_at)
-    VALUES (@id, @name, @scope, @hash, @dailyQuota, @createdAt, @revokedAt)
-    ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, name = excluded.name, scope = excluded.scope, revoked_at = excluded.revoked_at`);
+  const put = db.prepare(`INSERT INTO tokens (id, name, scope, hash, daily_quota, see_all, created_at, revoked_at)
+    VALUES (@id, @name, @scope, @hash, @dailyQuota, @seeAll, @createdAt, @revokedAt)
+    ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, name = excluded.name, scope = excluded.scope, see_all = excluded.see_all,
+      revoked_at = excluded.revoked_at`);
   const byHash = db.prepare('SELECT * FROM tokens WHERE hash = ?');
   const list = db.prepare('SELECT * FROM tokens ORDER BY created_at');
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const quotas = makeQuotaCounter(db);
   return {
     async put(t) {
-      put.run(t);
+      put.run({ ...t, seeAll: t.seeAll === true ? 1 : 0 });
     },
     async byHash(hash) {
       const r = byHash.get(hash) as TokenRow | undefined;

@@ -25,9 +25,9 @@ const toFile = (r: FileRow): WatchFileRecord => ({
 
 function ruleStatements(db: Db) {
   return {
-    rules: db.prepare('SELECT id, spec_json, from_config, created_at FROM watch_rules ORDER BY created_at, id'),
-    putRule: db.prepare(`INSERT INTO watch_rules (id, spec_json, from_config, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET spec_json = excluded.spec_json, from_config = excluded.from_config`),
+    rules: db.prepare('SELECT id, spec_json, from_config, owner, created_at FROM watch_rules ORDER BY created_at, id'),
+    putRule: db.prepare(`INSERT INTO watch_rules (id, spec_json, from_config, owner, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET spec_json = excluded.spec_json, from_config = excluded.from_config, owner = excluded.owner`),
     deleteRule: db.prepare('DELETE FROM watch_rules WHERE id = ?'),
     deleteFiles: db.prepare('DELETE FROM watch_files WHERE rule_id = ?'),
   };
@@ -62,11 +62,11 @@ export function makeWatchRepo(db: Db): WatchRepo {
   const one = (row: unknown) => (row ? toFile(row as FileRow) : null);
   return {
     async rules() {
-      return (r.rules.all() as { id: string; spec_json: string; from_config: number; created_at: number }[])
-        .map((x): WatchRuleRecord => ({ id: x.id, spec: parseExact(x.spec_json), fromConfig: x.from_config === 1, createdAt: x.created_at }));
+      return (r.rules.all() as { id: string; spec_json: string; from_config: number; owner: string; created_at: number }[])
+        .map((x): WatchRuleRecord => ({ id: x.id, spec: parseExact(x.spec_json), fromConfig: x.from_config === 1, owner: x.owner, createdAt: x.created_at }));
     },
     async putRule(rule) {
-      r.putRule.run(rule.id, stringify(rule.spec), rule.fromConfig ? 1 : 0, rule.createdAt);
+      r.putRule.run(rule.id, stringify(rule.spec), rule.fromConfig ? 1 : 0, rule.owner, rule.createdAt);
     },
     async deleteRule(id, keepFiles = false) {
       return db.transaction(() => {

@@ -1,11 +1,12 @@
 import type { GatewayEvent, JobEventType, WebhookEventType } from '@comfygate/shared';
 import type { WebhookAttempt, WebhookDeliveryRecord, WebhookRecord, WebhooksRepo } from '../types.js';
+import { ADMIN_TOKEN_ID } from '../../ownership/viewer.js';
 import type { Db } from './db.js';
 import { type EventRow, toEvent } from './events.js';
 
 interface WebhookRow {
   id: string; url: string; secret: string; event_types_json: string; job_id: string | null; batch_id: string | null;
-  last_event_id: number; created_at: number; disabled_at: number | null; retired_at: number | null;
+  last_event_id: number; created_at: number; disabled_at: number | null; retired_at: number | null; owner: string;
 }
 
 const toWebhook = (r: WebhookRow): WebhookRecord => ({
@@ -15,6 +16,7 @@ const toWebhook = (r: WebhookRow): WebhookRecord => ({
   eventTypes: JSON.parse(r.event_types_json) as WebhookEventType[],
   jobId: r.job_id,
   batchId: r.batch_id,
+  owner: r.owner,
   lastEventId: r.last_event_id,
   createdAt: r.created_at,
   disabledAt: r.disabled_at,
@@ -52,10 +54,11 @@ export function prepareRevive(db: Db): (jobId: string, type?: JobEventType) => n
 
 export function makeWebhooksRepo(db: Db): WebhooksRepo {
   // The cursor is read inside the INSERT, so no event can slip in between "read last id" and "insert".
-  const insert = db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, batch_id, last_event_id, created_at)
-    VALUES (@id, @url, @secret, @eventTypesJson, @jobId, @batchId, (SELECT COALESCE(MAX(id), 0) FROM events), @now)`);
+  const insert = db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, batch_id, owner, last_event_id, created_at)
+    VALUES (@id, @url, @secret, @eventTypesJson, @jobId, @batchId, @owner, (SELECT COALESCE(MAX(id), 0) FROM events), @now)`);
   const byId = db.prepare('SELECT * FROM webhooks WHERE id = ?');
   const all = db.prepare('SELECT * FROM webhooks ORDER BY created_at, id');
+  const ownedBy = db.prepare('SELECT * FROM webhooks WHERE owner = ? ORDER BY created_at, id');
   const active = db.prepare('SELECT * FROM webhooks WHERE disabled_at IS NULL AND retired_at IS NULL ORDER BY created_at, id');
   // The job must have existed (it has events): a subscription registered just before its job's insert is not done.
   // The job gone with its events still there means it was deleted after it finished.
@@ -85,15 +88,15 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
 
   return {
     async create(w) {
-      insert.run({ ...w, eventTypesJson: JSON.stringify(w.eventTypes), now: Date.now() });
+      insert.run({ ...w, owner: w.owner ?? ADMIN_TOKEN_ID, eventTypesJson: JSON.stringify(w.eventTypes), now: Date.now() });
       return toWebhook(byId.get(w.id) as WebhookRow);
     },
     async get(id) {
       const r = byId.get(id) as WebhookRow | undefined;
       return r ? toWebhook(r) : null;
     },
-    async list() {
-      return (all.all() as WebhookRow[]).map(toWebhook);
+    async list(owner) {
+      return ((owner === undefined ? all.all() : ownedBy.all(owner)) as WebhookRow[]).map(toWebhook);
     },
     async active() {
       return (active.all() as WebhookRow[]).map(toWebhook);
