@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isSafeNumber, parse } from 'lossless-json';
 import { GatewayError } from '../../errors.js';
-import { jsonDepthOver } from '../limits/json-depth.js';
+import { scanJson } from '../limits/json-scan.js';
 
 /**
  * JSON bodies parsed without losing integers above 2^53 (ComfyUI seeds go up to 2^64-1): those become
@@ -18,11 +18,13 @@ export function losslessJson(limit: number, maxDepth: number) {
         req.body = undefined;
         return next();
       }
-      if (jsonDepthOver(req.body, maxDepth)) {
+      const scan = scanJson(req.body, maxDepth);
+      if (scan.tooDeep) {
         return next(new GatewayError({ code: 'bad_request', message: `JSON nested deeper than ${maxDepth} levels (security.maxJsonDepth)`, details: { maxDepth } }));
       }
       try {
-        req.body = parse(req.body, undefined, (value) => (isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value)));
+        // Without long numbers the native parser gives the same values, a hundred times faster.
+        req.body = !scan.longNumbers ? JSON.parse(req.body) : parse(req.body, undefined, (value) => (isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value)));
         next();
       } catch (e) {
         next(new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${(e as Error).message}` }));
