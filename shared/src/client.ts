@@ -67,6 +67,16 @@ export class GatewayClient {
   uploadAsset(data: Uint8Array | Blob, contentType = 'application/octet-stream'): Promise<Asset> {
     return this.json(Asset, 'POST', '/v1/assets', { raw: data, headers: { 'content-type': contentType } });
   }
+  /** Whether the daemon already holds these bytes (by sha256), so a client can skip uploading them again. */
+  async hasAsset(sha256: string): Promise<boolean> {
+    try {
+      await this.request('HEAD', `/v1/assets/${encodeURIComponent(sha256)}`);
+      return true;
+    } catch (err) {
+      if (isGatewayClientError(err) && err.status === 404) return false;
+      throw err;
+    }
+  }
   backends(): Promise<Backend[]> {
     return this.json(z.array(Backend), 'GET', '/v1/backends');
   }

@@ -28,7 +28,7 @@ it('built-in txt2img and img2img run from parameters; bad values are refused nam
   await using fake = await startFakeComfy();
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
   const list = await jsonBody(await g.fetch('/v1/templates'));
-  expect(list.map((t: { name: string }) => t.name)).toEqual(['img2img', 'inpaint', 'remove-background', 'txt2img', 'upscale']);
+  expect(list.map((t: { name: string }) => t.name)).toEqual(['img2img', 'inpaint', 'outpaint', 'remove-background', 'txt2img', 'upscale']);
   const schema = await jsonBody(await g.fetch('/v1/templates/txt2img/schema'));
   expect(schema.properties.steps).toMatchObject({ type: 'integer', minimum: 1, maximum: 10000 });
 

@@ -10,11 +10,12 @@ import { createMetrics } from './metrics.js';
 import { authenticate, need } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { losslessJson } from './middleware/json.js';
-import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
+import { hostAndOrigin, hostOnly, originPolicy } from './middleware/host-origin.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { openApiDocument } from './openapi.js';
 import { backendRoutes, pairRoutes, tokenRoutes } from './routes/admin.js';
 import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { batchRoutes } from './routes/batches.js';
@@ -64,9 +65,10 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
-  // After the Host check: a rebound DNS name must not even learn that a daemon listens here.
+  // /healthz answers any Origin, but only behind the Host check: a rebound DNS name must not learn a daemon is here.
+  app.use(hostOnly(policy));
+  app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(authenticate(tokens));
   // A plugin polling its own live pairing is never charged to the bucket that tokenless strangers share.
   app.use(rateLimit(config.security.rateLimitPerMinute, { exempt: (req) => req.method === 'GET' && isPairingPoll(req.path, pairing) }));

@@ -1,4 +1,5 @@
 import type { ComfyGraph } from '@comfygate/shared';
+import { OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
 import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
 import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
 
@@ -87,6 +88,12 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
       { name: 'mask', node: '2', input: 'image', type: 'image' },
       { name: 'grow_mask_by', node: '4', input: 'grow_mask_by', type: 'int', default: 6, min: 0, max: 64 },
     ],
+  },
+  {
+    name: 'outpaint',
+    description: 'Expand an image: pad it by left/top/right/bottom pixels and draw the new border (ImagePadForOutpaint + inpainting)',
+    graph: OUTPAINT_GRAPH,
+    params: OUTPAINT_PARAMS,
   },
   {
     name: 'upscale',

@@ -65,6 +65,9 @@ function sizeInput(tooltip?: string, min = 16, step = 8): InputSpec {
   return ['INT', opts];
 }
 
+/** ImagePadForOutpaint's margins: 0 by default, in steps of 8 like latents. */
+const PAD: InputSpec = ['INT', { default: 0, min: 0, max: MAX_RESOLUTION, step: 8 }];
+
 const CORE_NODES: NodeDef[] = [
   {
     name: 'CheckpointLoaderSimple',
@@ -204,6 +207,22 @@ const CORE_NODES: NodeDef[] = [
       },
     }),
     returnTypes: ['IMAGE'],
+  },
+  {
+    name: 'ImagePadForOutpaint',
+    displayName: 'Pad Image for Outpainting',
+    category: 'image',
+    inputs: () => ({
+      required: {
+        image: ['IMAGE'],
+        left: PAD,
+        top: PAD,
+        right: PAD,
+        bottom: PAD,
+        feathering: ['INT', { default: 40, min: 0, max: MAX_RESOLUTION, step: 1 }],
+      },
+    }),
+    returnTypes: ['IMAGE', 'MASK'],
   },
   {
     name: 'LoraLoader',

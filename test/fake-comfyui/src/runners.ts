@@ -188,6 +188,12 @@ const RUNNERS: Record<string, Runner> = {
     const [w, h] = imageTarget(src, num(inp.width), num(inp.height));
     return { outputs: [{ ...src, width: w, height: h }] };
   },
+  ImagePadForOutpaint: async (_rt, inp) => {
+    const src = pixels(inp.image);
+    const width = src.width + num(inp.left) + num(inp.right);
+    const height = src.height + num(inp.top) + num(inp.bottom);
+    return { outputs: [{ ...src, kind: 'IMAGE', width, height }, { kind: 'MASK', width, height }] };
+  },
   ImageUpscaleWithModel: async (_rt, inp) => {
     const src = pixels(inp.image);
     const scale = (inp.upscale_model as ModelRef | undefined)?.scale ?? 4;

@@ -46,26 +46,37 @@ export function originPolicy(sec: SecurityConfig, bindHost: string, ownPort: () 
 export const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, last-event-id, x-api-key, comfy-user';
 const EXPOSED_HEADERS = 'etag, content-disposition, location, content-range, accept-ranges';
 
+const hostRefused = (req: Request) =>
+  new GatewayError({ code: 'forbidden', message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts` });
+
+/** The Host check alone, for routes open to any Origin (`/healthz`): a rebound DNS name still learns nothing. */
+export function hostOnly(policy: OriginPolicy) {
+  return (req: Request, _res: Response, next: NextFunction) => next(policy.hostAllowed(req.headers.host) ? undefined : hostRefused(req));
+}
+
 export function hostAndOrigin(policy: OriginPolicy) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!policy.hostAllowed(req.headers.host)) {
-      return next(new GatewayError({ code: 'forbidden', message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts` }));
-    }
+    if (!policy.hostAllowed(req.headers.host)) return next(hostRefused(req));
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!policy.originAllowed(origin)) {
       return next(new GatewayError({ code: 'forbidden', message: `Origin '${origin}' is not allowed; add it to security.allowedOrigins` }));
     }
-    res.setHeader('Access-Control-Allow-Origin', origin);
-    res.setHeader('Vary', 'Origin');
-    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
-      res.setHeader('Access-Control-Max-Age', '600');
-      if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('Access-Control-Allow-Private-Network', 'true');
-      return res.status(204).end();
-    }
+    if (answerCors(req, res, origin)) return;
     next();
   };
+}
+
+/** CORS headers for an origin already allowed; true when this was a preflight, now answered. */
+export function answerCors(req: Request, res: Response, origin: string): boolean {
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
+  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
+  res.setHeader('Access-Control-Max-Age', '600');
+  if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  res.status(204).end();
+  return true;
 }
