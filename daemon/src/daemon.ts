@@ -220,12 +220,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const plan = spec.postprocess ? planSpec(spec.postprocess) : null; // every op checked now, not after the GPU ran
     await checkAssetRefs(assetRefIds(graph), store.assets, assetsOf);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
+    const metadataBytes = Buffer.byteLength(JSON.stringify(metadata)); // the caller's own; what we add is bounded by the prompt limit
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
     if (styled.record) metadata.prompt = styled.record;
     const graphJson = stringifyGraph(graph);
-    checkPrompts(graph, undefined, config.security);
-    checkJob({ graph, graphJson, metadata, postprocess: spec.postprocess ?? null, plan }, config.security);
+    checkJob({ graph, graphJson, metadataBytes, postprocess: spec.postprocess ?? null, plan }, config.security);
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',

@@ -59,9 +59,13 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
       postprocess: { variants: { hero: { ops: [{ op: 'resize', width: 2048 }, { op: 'sharpen', sigma: 2 }, { op: 'blur', sigma: 3 }] } } },
     });
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    // A prompt at the limit, styled by a preset (prefix, suffix, the styled copy kept in metadata), still goes.
+    expect((await post(g.url, g.token, '/v1/presets', { name: 'long', prefix: 'a'.repeat(2_000), suffix: 'z'.repeat(2_000) })).status).toBe(201);
+    const atLimit = await post(g.url, g.token, '/v1/jobs', { template: 'txt2img', params: { prompt: 'q'.repeat(32_768) }, preset: 'long' });
+    expect(atLimit.status, JSON.stringify(atLimit.body).slice(0, 300)).toBe(201);
     const jobs = (await (await g.fetch('/v1/jobs?limit=50')).json()) as { jobs: unknown[] };
-    expect(jobs.jobs).toHaveLength(1);
-    expect(fake.control.stats().received.length).toBeLessThanOrEqual(1);
+    expect(jobs.jobs).toHaveLength(2);
+    expect(fake.control.stats().received.length).toBeLessThanOrEqual(2);
   });
 
   it('Comfy API v2 event streams are limited per token, so one reader cannot starve the others', async () => {

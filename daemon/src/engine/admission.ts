@@ -48,15 +48,14 @@ export function largestImage(graph: ComfyGraph): { width: number; height: number
 }
 
 /** Everything about the final graph, its metadata and post-processing plan. */
-export function checkJob(job: { graph: ComfyGraph; graphJson: string; metadata: Record<string, unknown>; postprocess: PostprocessSpec | null; plan: Plan | null },
+export function checkJob(job: { graph: ComfyGraph; graphJson: string; metadataBytes: number; postprocess: PostprocessSpec | null; plan: Plan | null },
   limits: JobLimits): void {
   const nodes = Object.keys(job.graph).length;
   if (nodes > limits.maxGraphNodes) throw over(`the graph has ${nodes} nodes; at most ${limits.maxGraphNodes} (security.maxGraphNodes)`, { limit: limits.maxGraphNodes });
   const bytes = Buffer.byteLength(job.graphJson);
   if (bytes > limits.maxGraphBytes) throw over(`the graph is ${bytes} bytes; at most ${limits.maxGraphBytes} (security.maxGraphBytes)`, { limit: limits.maxGraphBytes });
-  const meta = Buffer.byteLength(JSON.stringify(job.metadata));
-  if (meta > limits.maxMetadataBytes) {
-    throw over(`metadata is ${meta} bytes; at most ${limits.maxMetadataBytes} (security.maxMetadataBytes)`, { limit: limits.maxMetadataBytes });
+  if (job.metadataBytes > limits.maxMetadataBytes) {
+    throw over(`metadata is ${job.metadataBytes} bytes; at most ${limits.maxMetadataBytes} (security.maxMetadataBytes)`, { limit: limits.maxMetadataBytes });
   }
   const image = largestImage(job.graph);
   if (image && image.width * image.height > limits.maxPixels) {
