@@ -96,7 +96,7 @@ describe('hostile sockets against a daemon in its own process', () => {
     ws.close();
   });
 
-  it('floods on one /v1/ws socket are cut off: 3,000 subscribes, 100k invalid frames; /healthz stays fast, RSS bounded', async () => {
+  it('floods on /v1/ws are cut off per token: 3,000 subscribes, 100k invalid frames; /healthz stays fast, RSS bounded', async () => {
     // Some history, so that every subscribe with `since` has a log to replay.
     for (let i = 0; i < 20; i++) {
       const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
@@ -105,8 +105,8 @@ describe('hostile sockets against a daemon in its own process', () => {
     }
     const rssBefore = d.rssBytes();
     let rssPeak = rssBefore;
-    const flood = async (frame: string, count: number) => {
-      const ws = await openSocket(d.url, d.token);
+    const flood = async (frame: string, count: number, token: string) => {
+      const ws = await openSocket(d.url, token);
       let replies = 0;
       ws.on('message', () => replies++);
       const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
@@ -132,8 +132,8 @@ describe('hostile sockets against a daemon in its own process', () => {
       ws.terminate();
       return { code, replies, maxLatencyMs: Math.max(...latencies) };
     };
-    const subscribes = await flood(JSON.stringify({ type: 'subscribe', since: 0 }), 3_000);
-    const invalid = await flood('not json', 100_000);
+    const subscribes = await flood(JSON.stringify({ type: 'subscribe', since: 0 }), 3_000, d.token);
+    const invalid = await flood('not json', 100_000, readToken);
     console.log(`ws floods: subscribes ${JSON.stringify(subscribes)}, invalid ${JSON.stringify(invalid)}, `
       + `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MB`);
     expect(subscribes.code).toBe(1008); // policy violation: the budget of 60 frames a minute is spent
@@ -144,6 +144,20 @@ describe('hostile sockets against a daemon in its own process', () => {
     expect(invalid.maxLatencyMs).toBeLessThan(2_000);
     expect(rssPeak - rssBefore).toBeLessThan(150 * 2 ** 20);
     expect(d.exited()).toBeNull();
+
+    // The budget is the token's, not the socket's: a fresh socket of the admin token is cut off too, another token is not.
+    const sendSome = async (token: string) => {
+      const ws = await openSocket(d.url, token);
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++) ws.send(JSON.stringify({ type: 'subscribe', jobs: [] }));
+      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 1_000))]);
+      ws.terminate();
+      return code;
+    };
+    expect(await sendSome(d.token)).toBe(1008);
+    const other = await request(d.url + '/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'other', scope: 'read' }) });
+    expect(await sendSome(((await other.body.json()) as { token: string }).token)).toBe(-1); // still open after a second
   });
 
   it('event streams are limited per token: one reader at its limit does not starve another', async () => {

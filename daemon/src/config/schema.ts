@@ -58,7 +58,7 @@ export const SecurityConfig = z.object({
   maxPostprocessCost: z.number().int().min(1).default(2_000),
   /** Event streams (`/v1/ws`, `/v1/events`, `/api/v2/jobs/{id}/events`) one token may hold open at once. */
   maxStreamsPerToken: z.number().int().min(1).default(32),
-  /** Frames a client may send on one `/v1/ws` socket per minute (a burst of the same size); over it the socket is closed. */
+  /** Frames one token may send on its `/v1/ws` sockets per minute (a burst of the same size); over it the sending socket is closed. */
   wsMessagesPerMinute: z.number().int().min(1).default(120),
   /** Pairing requests started per minute from one origin and address (they need no token). */
   pairStartsPerMinute: z.number().int().min(1).default(5),

@@ -13,14 +13,14 @@ const POLICY_VIOLATION = 1008;
 
 export interface SocketLimits {
   slots: StreamSlots;
-  /** Frames a socket may send per minute (a burst of the same size); over it, the socket is closed. */
+  /** Frames a token may send per minute over all its sockets (a burst of the same size); over it, the sending socket is closed. */
   messagesPerMinute: number;
 }
 
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
  * replaces the previous one. Browsers pass the token as a subprotocol entry, so we answer `comfygate.v1`.
- * Each subscribe may replay the event log, so frames are budgeted per socket and sockets per token.
+ * Each subscribe may replay the event log, so frames are budgeted per token, and so are sockets.
  */
 export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
   const wss = new WebSocketServer({
@@ -33,9 +33,16 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
     if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
     ws.send(JSON.stringify(body));
   };
+  // Per token, across its sockets: 32 sockets of one token must not multiply what it may send.
+  const budgets = new Map<string, () => boolean>();
+  const budgetOf = (tokenId: string) => {
+    let b = budgets.get(tokenId);
+    if (!b) budgets.set(tokenId, (b = messageBudget(limits.messagesPerMinute)));
+    return b;
+  };
   wss.on('connection', (ws: WebSocket, viewer: Viewer, release: () => void) => {
     let close: (() => void) | null = null;
-    const spend = messageBudget(limits.messagesPerMinute);
+    const spend = budgetOf(viewer.tokenId);
     // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
     ws.on('error', () => ws.terminate());
     ws.on('message', (raw) => {
