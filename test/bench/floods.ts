@@ -10,6 +10,7 @@ import { txt2img } from '../helpers/graphs.js';
 interface Row { flood: string; outcome: string; ms: number; healthzP50: number; healthzMax: number; rssBeforeMb: number; rssPeakMb: number }
 
 const mb = (b: number) => Math.round(b / 2 ** 20);
+const auth = (d: ChildDaemon) => ({ authorization: `Bearer ${d.token}` });
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 
 /** Runs `flood` while probing /healthz every 20 ms and sampling RSS. */
@@ -34,7 +35,10 @@ async function measure(d: ChildDaemon, name: string, flood: () => Promise<string
   await new Promise((r) => setTimeout(r, 200));
   stop = true;
   await probe;
-  return { flood: name, outcome, ms: Math.round(ms), healthzP50: Math.round(pct(lat, 0.5)), healthzMax: Math.round(Math.max(...lat)), rssBeforeMb: mb(rssBefore), rssPeakMb: mb(peak) };
+  return {
+    flood: name, outcome, ms: Math.round(ms), healthzP50: Math.round(pct(lat, 0.5)), healthzMax: Math.round(Math.max(...lat)),
+    rssBeforeMb: mb(rssBefore), rssPeakMb: mb(peak),
+  };
 }
 
 function socketFlood(d: ChildDaemon, frame: string, count: number): Promise<string> {
@@ -53,7 +57,7 @@ function socketFlood(d: ChildDaemon, frame: string, count: number): Promise<stri
 }
 
 async function post(d: ChildDaemon, path: string, body: string): Promise<string> {
-  const r = await request(d.url + path, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body });
+  const r = await request(d.url + path, { method: 'POST', headers: { ...auth(d), 'content-type': 'application/json' }, body });
   const text = await r.body.text();
   return `${r.statusCode} ${r.statusCode >= 400 ? (JSON.parse(text) as { error: { code: string } }).error.code : ''}`.trim();
 }
@@ -73,10 +77,10 @@ try {
     ['31 blurs σ100 after a 6000 px resize', (d) => post(d, '/v1/jobs', JSON.stringify({ graph: txt2img(), postprocess: { variants: { hero: { ops: [
       { op: 'resize', width: 6000, height: 6000, fit: 'fill' }, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } } }))],
     ['64 v2 event streams from one token', async (d) => {
-      const job = await request(d.url + '/api/v2/jobs', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      const job = await request(d.url + '/api/v2/jobs', { method: 'POST', headers: { ...auth(d), 'content-type': 'application/json' },
         body: JSON.stringify({ workflow: txt2img({ steps: 200 }) }) });
       const id = ((await job.body.json()) as { id: string }).id;
-      const streams = await Promise.all(Array.from({ length: 64 }, () => request(`${d.url}/api/v2/jobs/${id}/events`, { headers: { authorization: `Bearer ${d.token}` } })));
+      const streams = await Promise.all(Array.from({ length: 64 }, () => request(`${d.url}/api/v2/jobs/${id}/events`, { headers: auth(d) })));
       const ok = streams.filter((s) => s.statusCode === 200).length;
       for (const s of streams) s.body.on('error', () => {}).destroy();
       return `${ok} opened, ${64 - ok} refused (429)`;

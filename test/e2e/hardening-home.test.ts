@@ -34,7 +34,8 @@ it('COMFYGATE_HOME and everything in it is owner-only; an existing loose home is
     {
       await using d = await startChildDaemon({ backends: [{ name: 'a', url: fake.url }], home });
       const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
-      const up = await request(d.url + '/v1/assets', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'image/png' }, body: png });
+      const headers = { authorization: `Bearer ${d.token}`, 'content-type': 'image/png' };
+      const up = await request(d.url + '/v1/assets', { method: 'POST', headers, body: png });
       expect(up.statusCode).toBe(201);
       await up.body.dump();
       expect(fs.existsSync(path.join(home, 'comfygate.db-wal'))).toBe(true);

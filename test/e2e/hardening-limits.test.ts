@@ -7,9 +7,12 @@ import { txt2img } from '../helpers/graphs.js';
 type ErrorReply = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
 async function post(url: string, token: string, route: string, body: unknown) {
-  const res = await request(url + route, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const res = await request(url + route, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.statusCode, body: (await res.body.json()) as ErrorReply };
 }
+
+const RESIZE_6000 = { op: 'resize', width: 6000, height: 6000, fit: 'fill' };
 
 function bigGraph(nodes: number) {
   const g: Record<string, unknown> = txt2img();
@@ -33,11 +36,11 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
       ['8192² graph', '/v1/jobs', { graph: txt2img({ width: 8192, height: 8192 }) }, 'security.maxPixels'],
       ['31 blurs at sigma 100 on a 6000 px resize', '/v1/jobs', {
         graph: txt2img(),
-        postprocess: { variants: { hero: { ops: [{ op: 'resize', width: 6000, height: 6000, fit: 'fill' }, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } },
+        postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } },
       }, 'security.maxOpsPerVariant'],
       ['10 blurs at sigma 100 on a 6000 px resize', '/v1/jobs', {
         graph: txt2img(),
-        postprocess: { variants: { hero: { ops: [{ op: 'resize', width: 6000, height: 6000, fit: 'fill' }, ...Array(10).fill({ op: 'blur', sigma: 100 })] } } },
+        postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(10).fill({ op: 'blur', sigma: 100 })] } } },
       }, 'security.maxPostprocessCost'],
     ];
     for (const [what, route, body, key] of refusals) {

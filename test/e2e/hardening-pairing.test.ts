@@ -12,7 +12,8 @@ async function call(url: string, path: string, opts: { method?: string; headers?
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as Record<string, any> };
 }
 
 describe('pairing spam', () => {
@@ -42,13 +43,16 @@ describe('pairing spam', () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { pairStartsPerMinute: 5, maxPendingPairings: 3 } });
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await call(g.url, '/v1/pair', { method: 'POST', headers: { origin: 'null' }, body: { name: `Figma ${i}` } })).status);
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await call(g.url, '/v1/pair', { method: 'POST', headers: { origin: 'null' }, body: { name: `Figma ${i}` } })).status);
+    }
     expect(statuses.slice(0, 3)).toEqual([201, 201, 201]);
     expect(statuses.slice(3)).toEqual([429, 429, 429, 429, 429]); // pending slots of this requester, then its start rate
     const over = await call(g.url, '/v1/pair', { method: 'POST', headers: { origin: 'null' }, body: { name: 'again' } });
     expect(over.body.error.message).toMatch(/security\.(pairStartsPerMinute|maxPendingPairings)/);
     // Another origin (a VS Code webview) is another requester: it still gets a slot.
-    const vscode = await call(g.url, '/v1/pair', { method: 'POST', headers: { origin: 'vscode-webview://abc', 'user-agent': 'Code/1.99' }, body: { name: 'VS Code' } });
+    const fromVscode = { origin: 'vscode-webview://abc', 'user-agent': 'Code/1.99' };
+    const vscode = await call(g.url, '/v1/pair', { method: 'POST', headers: fromVscode, body: { name: 'VS Code' } });
     expect(vscode.status).toBe(201);
     const listed = await g.client.pendingPairings();
     expect(listed).toHaveLength(4);

@@ -31,6 +31,8 @@ function bigFrame(bytes: number): Buffer {
   return Buffer.concat([h, Buffer.alloc(1024)]);
 }
 
+const adminJson = (d: ChildDaemon) => ({ authorization: `Bearer ${d.token}`, 'content-type': 'application/json' });
+
 async function healthz(url: string, host?: string): Promise<number> {
   const res = await request(url + '/healthz', { headers: host ? { host } : {} });
   await res.body.dump();
@@ -44,7 +46,7 @@ describe('hostile sockets against a daemon in its own process', () => {
   beforeAll(async () => {
     fake = await startFakeComfy();
     d = await startChildDaemon({ backends: [{ name: 'a', url: fake.url }], security: { maxStreamsPerToken: 3, wsMessagesPerMinute: 60 } });
-    const res = await request(d.url + '/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+    const res = await request(d.url + '/v1/tokens', { method: 'POST', headers: adminJson(d),
       body: JSON.stringify({ name: 'reader', scope: 'read' }) });
     readToken = ((await res.body.json()) as { token: string }).token;
   }, 60_000);
@@ -77,7 +79,8 @@ describe('hostile sockets against a daemon in its own process', () => {
     }
     // 429: the reader's stream slots full, then more upgrades reset.
     const held = await Promise.all([0, 1, 2].map(() => openSocket(d.url, readToken)));
-    for (let i = 0; i < 10; i++) await upgradeThenReset(d.port, '/v1/ws', { host, authorization: `Bearer ${readToken}` }, { waitForReply: i % 2 === 0 });
+    const asReader = { host, authorization: `Bearer ${readToken}` };
+    for (let i = 0; i < 10; i++) await upgradeThenReset(d.port, '/v1/ws', asReader, { waitForReply: i % 2 === 0 });
     held.forEach((ws) => ws.close());
     await new Promise((r) => setTimeout(r, 300));
     expect(d.exited()).toBeNull();
@@ -99,7 +102,7 @@ describe('hostile sockets against a daemon in its own process', () => {
   it('floods on /v1/ws are cut off per token: 3,000 subscribes, 100k invalid frames; /healthz stays fast, RSS bounded', async () => {
     // Some history, so that every subscribe with `since` has a log to replay.
     for (let i = 0; i < 20; i++) {
-      const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: adminJson(d),
         body: JSON.stringify({ template: 'txt2img', params: { prompt: `flood ${i}` } }) });
       await res.body.dump();
     }
@@ -155,7 +158,7 @@ describe('hostile sockets against a daemon in its own process', () => {
       return code;
     };
     expect(await sendSome(d.token)).toBe(1008);
-    const other = await request(d.url + '/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+    const other = await request(d.url + '/v1/tokens', { method: 'POST', headers: adminJson(d),
       body: JSON.stringify({ name: 'other', scope: 'read' }) });
     expect(await sendSome(((await other.body.json()) as { token: string }).token)).toBe(-1); // still open after a second
   });

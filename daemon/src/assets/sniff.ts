@@ -49,7 +49,8 @@ export async function sniffImage(file: string, maxPixels: number): Promise<Sniff
   }
   const pixels = meta.width * meta.height * (meta.pages ?? 1);
   if (pixels > maxPixels) {
-    throw new GatewayError({ code: 'payload_too_large', message: `image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`,
+    throw new GatewayError({ code: 'payload_too_large',
+      message: `image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`,
       details: { width: meta.width, height: meta.height, maxPixels } });
   }
   try {

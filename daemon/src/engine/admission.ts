@@ -11,7 +11,9 @@ import type { Plan } from '../postprocess/validate.js';
 export type JobLimits = Pick<SecurityConfig, 'maxGraphNodes' | 'maxGraphBytes' | 'maxMetadataBytes' | 'maxPromptChars' | 'maxOpsPerVariant'
   | 'maxPostprocessCost' | 'maxPixels'>;
 
-const over = (message: string, details: Record<string, unknown>) => new GatewayError({ code: 'validation_failed', message, details });
+/** A refusal naming the limit's config key, with the limit in `details`. */
+const over = (limits: Partial<JobLimits>, key: keyof JobLimits, message: string, extra: Record<string, unknown> = {}) =>
+  new GatewayError({ code: 'validation_failed', message: `${message} (security.${key})`, details: { limit: limits[key], ...extra } });
 const PROMPT_KEY = /text|prompt|negative|clip_[lg]|t5xxl/i;
 
 /** Cheap checks on the raw request, before schema parsing walks it: a 100k-node graph costs seconds to validate. */
@@ -19,7 +21,7 @@ export function checkRawGraphSize(graph: unknown, limits: Pick<JobLimits, 'maxGr
   if (typeof graph !== 'object' || graph === null || Array.isArray(graph)) return;
   let n = 0;
   for (const _ in graph) {
-    if (++n > limits.maxGraphNodes) throw over(`the graph has more than ${limits.maxGraphNodes} nodes (security.maxGraphNodes)`, { limit: limits.maxGraphNodes });
+    if (++n > limits.maxGraphNodes) throw over(limits, 'maxGraphNodes', `the graph has more than ${limits.maxGraphNodes} nodes`);
   }
 }
 
@@ -27,7 +29,7 @@ export function checkRawGraphSize(graph: unknown, limits: Pick<JobLimits, 'maxGr
 export function checkPrompts(graph: ComfyGraph, params: Record<string, unknown> | undefined, limits: Pick<JobLimits, 'maxPromptChars'>): void {
   const check = (where: string, v: unknown) => {
     if (typeof v === 'string' && v.length > limits.maxPromptChars) {
-      throw over(`${where} is ${v.length} characters; at most ${limits.maxPromptChars} (security.maxPromptChars)`, { limit: limits.maxPromptChars, field: where });
+      throw over(limits, 'maxPromptChars', `${where} is ${v.length} characters; at most ${limits.maxPromptChars}`, { field: where });
     }
   };
   for (const [k, v] of Object.entries(params ?? {})) check(`params.${k}`, v);
@@ -51,28 +53,28 @@ export function largestImage(graph: ComfyGraph): { width: number; height: number
 export function checkJob(job: { graph: ComfyGraph; graphJson: string; metadataBytes: number; postprocess: PostprocessSpec | null; plan: Plan | null },
   limits: JobLimits): void {
   const nodes = Object.keys(job.graph).length;
-  if (nodes > limits.maxGraphNodes) throw over(`the graph has ${nodes} nodes; at most ${limits.maxGraphNodes} (security.maxGraphNodes)`, { limit: limits.maxGraphNodes });
+  if (nodes > limits.maxGraphNodes) throw over(limits, 'maxGraphNodes', `the graph has ${nodes} nodes; at most ${limits.maxGraphNodes}`);
   const bytes = Buffer.byteLength(job.graphJson);
-  if (bytes > limits.maxGraphBytes) throw over(`the graph is ${bytes} bytes; at most ${limits.maxGraphBytes} (security.maxGraphBytes)`, { limit: limits.maxGraphBytes });
+  if (bytes > limits.maxGraphBytes) throw over(limits, 'maxGraphBytes', `the graph is ${bytes} bytes; at most ${limits.maxGraphBytes}`);
   if (job.metadataBytes > limits.maxMetadataBytes) {
-    throw over(`metadata is ${job.metadataBytes} bytes; at most ${limits.maxMetadataBytes} (security.maxMetadataBytes)`, { limit: limits.maxMetadataBytes });
+    throw over(limits, 'maxMetadataBytes', `metadata is ${job.metadataBytes} bytes; at most ${limits.maxMetadataBytes}`);
   }
   const image = largestImage(job.graph);
   if (image && image.width * image.height > limits.maxPixels) {
-    throw over(`node ${image.nodeId} asks for ${image.width}×${image.height} = ${image.width * image.height} pixels; at most ${limits.maxPixels} `
-      + '(security.maxPixels): the result could not be post-processed', { limit: limits.maxPixels, ...image });
+    throw over(limits, 'maxPixels', `node ${image.nodeId} asks for ${image.width}×${image.height} = ${image.width * image.height} pixels, `
+      + `more than ${limits.maxPixels} (its result could not be post-processed)`, image);
   }
   if (!job.postprocess || !job.plan) return;
   for (const [name, v] of Object.entries(job.postprocess.variants)) {
     if (v.ops.length > limits.maxOpsPerVariant) {
-      throw over(`variants.${name} has ${v.ops.length} ops; at most ${limits.maxOpsPerVariant} (security.maxOpsPerVariant)`, { limit: limits.maxOpsPerVariant });
+      throw over(limits, 'maxOpsPerVariant', `variants.${name} has ${v.ops.length} ops; at most ${limits.maxOpsPerVariant}`);
     }
   }
   // Unknown output size: assume the largest image allowed.
   const source = image ? image.width * image.height : limits.maxPixels;
   const cost = planCost(job.plan, source);
   if (cost > limits.maxPostprocessCost) {
-    throw over(`post-processing would cost about ${Math.round(cost)} megapixel-passes; at most ${limits.maxPostprocessCost} `
-      + '(security.maxPostprocessCost): fewer or cheaper ops, or smaller sizes', { limit: limits.maxPostprocessCost, estimate: Math.round(cost) });
+    throw over(limits, 'maxPostprocessCost', `post-processing would cost about ${Math.round(cost)} megapixel-passes, more than `
+      + `${limits.maxPostprocessCost}: ask for fewer or cheaper ops, or smaller sizes`, { estimate: Math.round(cost) });
   }
 }

@@ -54,8 +54,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const { config, log } = daemon;
   const tokens = new TokenService(daemon.store);
   const adminToken = await tokens.ensureAdminToken(config.home);
-  const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``),
-    config.security.maxPendingPairings);
+  const announce = (code: string, name: string) =>
+    log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``);
+  const pairing = new PairingService(tokens, announce, config.security.maxPendingPairings);
   let port = config.port;
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);

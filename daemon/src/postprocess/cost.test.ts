@@ -9,7 +9,8 @@ test('cost grows with size and sigma; resizes change what later ops cost', () =>
   const small = planCost(ordinary, MP);
   expect(small).toBeGreaterThan(10);
   expect(small).toBeLessThan(30);
-  const blurs = planSpec({ variants: { hero: { ops: [{ op: 'resize', width: 6000, height: 6000, fit: 'fill' }, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } });
+  const resize = { op: 'resize', width: 6000, height: 6000, fit: 'fill' };
+  const blurs = planSpec({ variants: { hero: { ops: [resize, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } });
   expect(planCost(blurs, MP)).toBeGreaterThan(100_000);
   // The same blur after a downscale costs less than before it.
   const before = planSpec({ variants: { a: { ops: [{ op: 'blur', sigma: 10 }, { op: 'resize', width: 256, height: 256 }] } } });

@@ -80,7 +80,8 @@ describe('the pixel limit', () => {
       });
     }
     // A healthy image that fails to render is the spec's fault, whatever the message says.
-    await expect(variantError(fromEncoder, 'hero', healthy)).resolves.toMatchObject({ code: 'validation_failed', message: 'variants.hero: vips2png: unable to write to target' });
+    await expect(variantError(fromEncoder, 'hero', healthy))
+      .resolves.toMatchObject({ code: 'validation_failed', message: 'variants.hero: vips2png: unable to write to target' });
   });
 
   test('a real 100-megapixel PNG file is refused the same way, without being decoded', async () => {

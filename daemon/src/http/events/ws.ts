@@ -50,7 +50,8 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
       if (!spend()) {
         close?.();
         close = null;
-        reply(ws, { type: 'error', error: { code: 'rate_limited', message: `over ${limits.messagesPerMinute} messages per minute (security.wsMessagesPerMinute)` } });
+        const message = `over ${limits.messagesPerMinute} messages per minute (security.wsMessagesPerMinute)`;
+        reply(ws, { type: 'error', error: { code: 'rate_limited', message } });
         return ws.close(POLICY_VIOLATION, 'rate limited');
       }
       let msg: WsClientMessage;
@@ -81,7 +82,8 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
     handle(req: IncomingMessage, socket: Duplex, head: Buffer, viewer: Viewer) {
       const release = limits.slots.tryAcquire(viewer.tokenId);
       if (!release) {
-        const body = JSON.stringify({ error: { code: 'rate_limited', message: 'this token holds too many event streams (security.maxStreamsPerToken)' } });
+        const message = 'this token holds too many event streams (security.maxStreamsPerToken)';
+        const body = JSON.stringify({ error: { code: 'rate_limited', message } });
         return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
           + `Retry-After: 5\r\nConnection: close\r\n\r\n${body}`);
       }

@@ -47,7 +47,10 @@ export function pairRoutes(pairing: PairingService, startsPerMinute: number): Ro
     address: req.socket.remoteAddress ?? null,
   });
   // No token yet, so any page can ask: a limit per origin+address, and who asked is shown to the confirming admin.
-  const startLimit = rateLimit(startsPerMinute, { key: (req) => `pair:${requesterKey(requester(req))}`, what: 'pairing requests (security.pairStartsPerMinute)' });
+  const startLimit = rateLimit(startsPerMinute, {
+    key: (req) => `pair:${requesterKey(requester(req))}`,
+    what: 'pairing requests (security.pairStartsPerMinute)',
+  });
   r.post('/pair', startLimit, (req, res) => {
     res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name, requester(req)));
   });

@@ -15,7 +15,8 @@ const INLINE_TYPES = new Set(Object.values(IMAGE_TYPES));
 /** Sniffs the content (never trusts the declared type or name), decodes it once and bounds the decoded pixel count. */
 async function inspectImage(file: string, maxPixels: number): Promise<SniffedImage> {
   const image = (await looksLikeMarkup(file)) ? null : await sniffImage(file, maxPixels);
-  if (!image) throw new GatewayError({ code: 'unsupported_media_type', message: 'not an image comfygate accepts (png, jpeg, webp, gif, avif, heif, tiff)' });
+  const message = 'not an image comfygate accepts (png, jpeg, webp, gif, avif, heif, tiff)';
+  if (!image) throw new GatewayError({ code: 'unsupported_media_type', message });
   return image;
 }
 

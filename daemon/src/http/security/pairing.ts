@@ -35,14 +35,19 @@ export class PairingService {
   private readonly pending = new Map<string, Pending>();
 
   /** `maxPerRequester` pending requests per origin+address, ten times that in all: one page cannot hold every slot. */
-  constructor(private readonly tokens: TokenService, private readonly onStart: (code: string, name: string) => void, private readonly maxPerRequester = 3) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly onStart: (code: string, name: string) => void,
+    private readonly maxPerRequester = 3,
+  ) {}
 
   start(name: string, from: Requester = { origin: null, userAgent: null, address: null }): PairStarted {
     this.sweep();
     const key = requesterKey(from);
     const mine = [...this.pending.values()].filter((p) => !p.token && requesterKey(p) === key).length;
     if (mine >= this.maxPerRequester || this.pending.size >= this.maxPerRequester * 10) {
-      throw new GatewayError({ code: 'rate_limited', message: 'too many pending pairing requests (security.maxPendingPairings); try again in a few minutes', retryAfterSec: 60 });
+      const message = 'too many pending pairing requests (security.maxPendingPairings); try again in a few minutes';
+      throw new GatewayError({ code: 'rate_limited', message, retryAfterSec: 60 });
     }
     const now = Date.now();
     const p: Pending = {

@@ -151,7 +151,8 @@ export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
     const release = slots.tryAcquire(req.principal!.tokenId);
     if (!release) {
       res.setHeader('Retry-After', '5');
-      throw new V2Error(429, 'too_many_streams', 'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile');
+      const message = 'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile';
+      throw new V2Error(429, 'too_many_streams', message);
     }
     new JobStream(daemon, req, res, id, rec.graphJson, release);
   });
