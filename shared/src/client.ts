@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody, type ErrorCode } from './errors.js';
 import { ChainView, type CreateJob, type CreatePreset, Job, type JobState, type ListJobsQuery, Preset } from './jobs.js';
-import { type CreateTemplate, Template } from './templates.js';
+import { type CreateTemplate, Template, TemplateGraph } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
@@ -122,6 +122,10 @@ export class GatewayClient {
   }
   template(idOrName: string): Promise<Template> {
     return this.json(Template, 'GET', `/v1/templates/${encodeURIComponent(idOrName)}`);
+  }
+  /** The API graph a template runs, its parameter bindings and the warnings from its conversion. */
+  templateGraph(idOrName: string): Promise<TemplateGraph> {
+    return this.json(TemplateGraph, 'GET', `/v1/templates/${encodeURIComponent(idOrName)}/graph`);
   }
   templateSchema(idOrName: string): Promise<Record<string, unknown>> {
     return this.json(z.record(z.string(), z.unknown()), 'GET', `/v1/templates/${encodeURIComponent(idOrName)}/schema`);

@@ -58,11 +58,19 @@ export const CreateTemplate = z
     description: z.string().max(1000).optional(),
     graph: ComfyGraph.optional().describe('API-format graph'),
     workflow: z.record(z.string(), z.unknown()).optional().describe('UI-format workflow, converted with a backend\'s /object_info'),
-    png: z.string().max(70_000_000).optional().describe('base64 PNG saved by ComfyUI (its prompt/workflow chunks)'),
+    png: z.string().max(70_000_000).optional().describe('base64 PNG (prompt/workflow chunks) or animated WEBP (EXIF) saved by ComfyUI'),
     params: TemplateParamMap.optional().describe('explicit parameters; found automatically when absent'),
   })
   .refine((t) => [t.graph, t.workflow, t.png].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of graph, workflow, png' });
 export type CreateTemplate = z.input<typeof CreateTemplate>;
+
+/** Converted, but not as saved: why the template's graph differs from the one in the imported file. */
+export const TemplateWarning = z.object({
+  node: z.string().describe('the node (execution id, e.g. 12 or 37:7 inside a group), or empty for the whole file'),
+  type: z.string().describe('its class, or what the warning is about (png)'),
+  message: z.string(),
+});
+export type TemplateWarning = z.infer<typeof TemplateWarning>;
 
 export const Template = z.object({
   id: z.string(),
@@ -71,5 +79,17 @@ export const Template = z.object({
   builtin: z.boolean(),
   params: z.array(z.object({ name: z.string(), node: z.string(), input: z.string(), type: TemplateParamType, default: z.unknown().optional(), min: z.unknown().optional(), max: z.unknown().optional(), options: z.array(z.string()).optional() })),
   createdAt: z.number(),
+  /** Only in the answer to an import: what the conversion changed (GET /v1/templates/{id}/graph has them too). */
+  warnings: z.array(TemplateWarning).optional(),
 });
 export type Template = z.infer<typeof Template>;
+
+/** What a template became: the API graph jobs start from, its parameter bindings, and the conversion warnings. */
+export const TemplateGraph = z.object({
+  id: z.string(),
+  name: z.string(),
+  graph: ComfyGraph,
+  params: Template.shape.params,
+  warnings: z.array(TemplateWarning),
+});
+export type TemplateGraph = z.infer<typeof TemplateGraph>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AddBackend, Asset, Backend, Batch, ChainView, ConfirmPairing, CreateBatch, CreatedToken, CreateJob, CreatePreset, CreateTemplate, CreateToken,
-  CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, Token,
+  CreateWebhook, ErrorBody, GcReport, Job, ListJobsResponse, PairRequest, PairStarted, PairStatus, PendingPairing, Preset, Stats, Template, TemplateGraph, Token,
   Webhook, WebhookDelivery, WatchFile, WatchRule, WatchRuleView,
 } from '@comfygate/shared';
 
@@ -63,6 +63,9 @@ const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/templates/{id}': {
     get: { summary: 'One template (id or name)', scope: 'read', ok: [200, Template], params: ['id'] },
     delete: { summary: 'Delete a template (built-ins cannot be)', scope: 'admin', ok: [204, null], params: ['id'] },
+  },
+  '/v1/templates/{id}/graph': {
+    get: { summary: 'What a template became: its API graph, parameter bindings and conversion warnings', scope: 'read', ok: [200, TemplateGraph], params: ['id'] },
   },
   '/v1/templates/{id}/schema': { get: { summary: 'JSON Schema of the parameters, for forms', scope: 'read', ok: [200, null], params: ['id'] } },
   '/v1/presets': {

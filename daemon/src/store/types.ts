@@ -224,6 +224,8 @@ export interface TemplateRecord {
   paramsJson: string;
   builtin: boolean;
   createdAt: number;
+  /** JSON array of conversion warnings (TemplateWarning), or null when nothing was converted. */
+  warningsJson?: string | null;
 }
 
 export interface TemplatesRepo {

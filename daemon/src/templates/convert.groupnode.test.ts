@@ -439,6 +439,15 @@ describe('malformed legacy group node definitions are errors naming the instance
     ]);
   });
 
+  it('accepts and ignores external entries holding the node object, as the old "Manage group node" dialog saved them', () => {
+    // groupNode.ts keys its external map with entry[0]; an object becomes "[object Object]" and never matches an index.
+    const expected = convert(withGroups(samplingGraph(), { Sampling: SAMPLING }));
+    const saved = broken((d) => (d.external = [[structuredClone(d.nodes[2]), 0, 'LATENT']]));
+    const result = uiToApi(saved, info);
+    expect(result.ok && withoutMeta(result.graph)).toEqual(expected);
+    expect(errorsOf(broken((d) => (d.external = [['KSampler', 0, 'LATENT']])))[0]?.reason).toContain('external[0]');
+  });
+
   it('accepts what the editor’s own types allow: null link fields (such a link joins nothing), digit-string indexes, null optional fields', () => {
     const expected = convert(withGroups(samplingGraph(), { Sampling: SAMPLING }));
     const loose = broken((d) => {

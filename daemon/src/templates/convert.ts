@@ -3,21 +3,22 @@
  * (comfyui-protocol.md §5.3) from the saved JSON and the target server's /object_info.
  */
 import type { ComfyGraph, ComfyNode } from '@comfygate/shared';
-import { NodeError, type ConversionError } from './errors.js';
+import { NodeError, type ConversionError, type ConversionWarning } from './errors.js';
 import { flatten, nodeKind, primitiveValues, type ExecNode } from './flatten.js';
 import { expandGroupNodes } from './groupnodes.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { Resolver } from './resolve.js';
-import { WidgetError, widgetValues } from './widgets.js';
+import { WidgetError, type WidgetNote, widgetValues } from './widgets.js';
 import { isUiWorkflow, makeScope, MODE_BYPASS, MODE_MUTED, nodeProblems, subgraphScopes, type Scope } from './workflow.js';
 
-export type ConvertResult = { ok: true; graph: ComfyGraph } | { ok: false; errors: ConversionError[] };
+export type ConvertResult = { ok: true; graph: ComfyGraph; warnings: ConversionWarning[] } | { ok: false; errors: ConversionError[] };
 
 interface Context {
   info: ObjectInfo;
   subgraphs: Map<string, Scope>;
   resolver: Resolver;
   primitives: Map<Scope, Map<string, Record<string, unknown>>>;
+  warnings: ConversionWarning[];
 }
 
 /** Array literals would read as links, so the frontend wraps them and the server unwraps them (§2.1.1). */
@@ -31,15 +32,17 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
   const malformed = nodeProblems(workflow, subgraphs);
   if (malformed.length > 0) return { ok: false, errors: malformed };
   let exec: Map<string, ExecNode>;
+  let groupWarnings: ConversionWarning[];
   try {
     const root = expandGroupNodes(makeScope(workflow.nodes, workflow.links), workflow.extra, objectInfo, subgraphs);
     if (root.errors.length > 0) return { ok: false, errors: root.errors };
     exec = flatten(root.scope, subgraphs);
+    groupWarnings = root.warnings;
   } catch (err) {
     if (err instanceof NodeError) return { ok: false, errors: [err.toJSON()] };
     throw err;
   }
-  const ctx: Context = { info: objectInfo, subgraphs, resolver: new Resolver(exec, objectInfo, subgraphs), primitives: new Map() };
+  const ctx: Context = { info: objectInfo, subgraphs, resolver: new Resolver(exec, objectInfo, subgraphs), primitives: new Map(), warnings: [...groupWarnings] };
   const graph: ComfyGraph = {};
   const errors: ConversionError[] = [];
   for (const node of exec.values()) {
@@ -54,7 +57,7 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
   if (errors.length > 0) return { ok: false, errors };
   dropLinksToOmittedNodes(graph);
   if (Object.keys(graph).length === 0) return { ok: false, errors: [{ node: '', type: 'workflow', reason: 'the workflow has no node that runs on the server' }] };
-  return { ok: true, graph };
+  return { ok: true, graph, warnings: ctx.warnings };
 }
 
 /** One API node, or undefined for nodes that are never sent (virtual, muted, bypassed, subgraph or group instances). */
@@ -85,8 +88,10 @@ function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
 /** Widget values as stored, with PrimitiveNode values written over their targets. */
 function storedWidgets(node: ExecNode, ctx: Context): Record<string, unknown> {
   let values: Record<string, unknown>;
+  const notes: WidgetNote[] = [];
   try {
-    values = widgetValues(ctx.info[node.node.type]!, node.node);
+    values = widgetValues(ctx.info[node.node.type]!, node.node, notes);
+    for (const n of notes) ctx.warnings.push({ node: node.id, type: node.node.type, message: n.message });
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(node.id, node.node.type, err.message);
     throw err;

@@ -7,6 +7,13 @@ export interface ConversionError {
   reason: string;
 }
 
+/** Converted, but not as saved: why the graph differs from the one the editor would have sent with the file. */
+export interface ConversionWarning {
+  node: string;
+  type: string;
+  message: string;
+}
+
 /** Thrown inside the converter and collected per node, so one bad node does not hide the others. */
 export class NodeError extends Error {
   constructor(

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { describeIssues } from './errors.js';
 import { declaredInputs, findInput, hasWidgetType, specOptions, specType, type InputSpec, type ObjectInfo } from './objectInfo.js';
-import { hasUpload, injectedAfter, type WidgetSlot } from './widgets.js';
+import { hasUpload, injectedAfter, widgetLayout, type WidgetSlot } from './widgets.js';
 import type { UiNode } from './workflow.js';
 
 /** A definition link: [origin index, origin slot, target index, target slot, origin's id outside, type]. */
@@ -55,7 +55,8 @@ const InnerNodeShape = z.looseObject({
 const GroupNodeDefShape = z.looseObject({
   nodes: z.array(InnerNodeShape),
   links: z.array(z.tuple([Ref.nullable(), Ref.nullable(), Ref.nullable(), Ref.nullable()], z.unknown())).nullish(),
-  external: z.array(z.tuple([Ref, Ref], z.unknown())).nullish(),
+  // The old "Manage group node" dialog saved the node object itself, not its index, as an entry's first item.
+  external: z.array(z.union([z.tuple([Ref, Ref], z.unknown()), z.tuple([z.looseObject({}), z.unknown()], z.unknown())])).nullish(),
   config: z
     .record(z.string(), z.looseObject({ input: z.record(z.string(), SlotConfigShape.nullish()).nullish(), output: z.record(z.string(), SlotConfigShape.nullish()).nullish() }).nullish())
     .nullish(),
@@ -135,7 +136,10 @@ class Builder {
       at(this.cfg.linksTo, link[2], () => new Map()).set(link[3], link);
     }
     for (const ext of def.external ?? []) {
-      if (Array.isArray(ext) && ext[2] !== null && ext[2] !== undefined) at(this.external, num(ext[0]), () => new Map()).set(num(ext[1]), ext[2]);
+      // An entry naming a node object: the editor keys its map with it (as "[object Object]"), so no index ever
+      // matches and the entry changes nothing; ignored here the same way.
+      if (!Array.isArray(ext) || (typeof ext[0] === 'object' && ext[0] !== null)) continue;
+      if (ext[2] !== null && ext[2] !== undefined) at(this.external, num(ext[0]), () => new Map()).set(num(ext[1]), ext[2]);
     }
   }
 
@@ -207,6 +211,7 @@ class Builder {
         slots.push(name);
         continue;
       }
+      if (newerThanSaved(this.info, node, name)) continue; // keeps its default (widgetValues notes it) and takes no position
       const slot = (node.inputs ?? []).findIndex((i) => i?.name === name && i.widget?.name === name);
       if (slot > -1) converted.set(slot, name);
       else this.addWidget(node, index, name, spec);
@@ -280,6 +285,20 @@ class Builder {
       if (this.def.config?.[index]?.output?.[slot]?.visible ?? !internal) this.cfg.outputs.push({ index, slot });
     });
   }
+}
+
+/**
+ * A widget the node gained after the group was saved: its own saved `widgets_values` end before its position,
+ * and, as editors from 1.16 on list every widget input in `inputs` with a `widget` mark, the saved node marks
+ * others but not this one. Today's definition would give it a group widget position ahead of the saved
+ * (converted, so deferred) ones and shift every saved value; it gets none, so the values land where they were
+ * saved, and keeps its default (which widgetValues notes).
+ */
+function newerThanSaved(info: ObjectInfo, node: UiNode, name: string): boolean {
+  const saved = node.inputs ?? [];
+  const def = info[node.type];
+  if (!def || !Array.isArray(node.widgets_values) || !saved.some((i) => i?.widget) || saved.some((i) => i?.name === name)) return false;
+  return widgetLayout(def, node).findIndex((s) => s.kind === 'value' && s.name === name) >= node.widgets_values.length;
 }
 
 /** An inner input is a widget of the group when its type is a widget type (forceInput is not looked at). */

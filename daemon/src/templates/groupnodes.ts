@@ -7,11 +7,11 @@
  * (getInputLink), and links from a group output start at the inner output behind it (updateLink).
  * Muted and bypassed instances are not expanded: graphToPrompt skips their inner nodes.
  */
-import { NodeError, type ConversionError } from './errors.js';
+import { NodeError, type ConversionError, type ConversionWarning } from './errors.js';
 import { MAX_EXEC_NODES, nodeKind, primitiveValues } from './flatten.js';
 import { groupConfig, groupDefProblem, groupLayout, layoutProblem, type GroupConfig, type GroupNodeDef } from './groupdef.js';
 import type { ObjectInfo } from './objectInfo.js';
-import { slotValues, WidgetError, widgetValues } from './widgets.js';
+import { newerInputNote, slotValues, WidgetError, type WidgetNote, widgetValues } from './widgets.js';
 import { isObject, MODE_BYPASS, MODE_MUTED, scopeOf, type Link, type Scope, type UiNode, type UiWorkflow } from './workflow.js';
 
 /** The group's name for a group node type; `workflow/` is the spelling before frontend 1.2.63. */
@@ -38,12 +38,19 @@ interface Context {
   primitives: Map<string, Record<string, unknown>>;
   /** Each definition's shape problem (or none), checked once however many instances use it. */
   checked: Map<string, string | undefined>;
+  warnings: ConversionWarning[];
 }
 
 /** The root scope with every active group instance replaced by its inner nodes, or the errors that stop it. */
-export function expandGroupNodes(root: Scope, extra: UiWorkflow['extra'], info: ObjectInfo, subgraphs: Map<string, Scope>): { scope: Scope; errors: ConversionError[] } {
-  if (!root.nodes.some(expandable)) return { scope: root, errors: [] };
-  const ctx: Context = { info, subgraphs, links: new Map(root.links), nextLink: [...root.links.keys()].reduce((a, b) => Math.max(a, b), 0) + 1, primitives: primitiveValues(root), checked: new Map() };
+export function expandGroupNodes(
+  root: Scope,
+  extra: UiWorkflow['extra'],
+  info: ObjectInfo,
+  subgraphs: Map<string, Scope>,
+): { scope: Scope; errors: ConversionError[]; warnings: ConversionWarning[] } {
+  if (!root.nodes.some(expandable)) return { scope: root, errors: [], warnings: [] };
+  const nextLink = [...root.links.keys()].reduce((a, b) => Math.max(a, b), 0) + 1;
+  const ctx: Context = { info, subgraphs, links: new Map(root.links), nextLink, primitives: primitiveValues(root), checked: new Map(), warnings: [] };
   const errors: ConversionError[] = [];
   const instances: Instance[] = [];
   let count = root.nodes.length;
@@ -60,12 +67,12 @@ export function expandGroupNodes(root: Scope, extra: UiWorkflow['extra'], info: 
     }
     if (count > MAX_EXEC_NODES) break;
   }
-  if (errors.length > 0) return { scope: root, errors };
+  if (errors.length > 0) return { scope: root, errors, warnings: [] };
   // Every output is rewired before any input is copied, so a link from one group into another is followed.
   for (const inst of instances) rewireOutputs(inst, ctx);
   const inner = new Map(instances.map((inst) => [inst.node, expand(inst, ctx)] as const));
   const nodes = root.nodes.flatMap((node) => inner.get(node) ?? [node]);
-  return { scope: scopeOf(nodes, ctx.links), errors };
+  return { scope: scopeOf(nodes, ctx.links), errors, warnings: ctx.warnings };
 }
 
 function instance(node: UiNode, extra: UiWorkflow['extra'], ctx: Context): Instance {
@@ -104,7 +111,7 @@ function rewireOutputs(inst: Instance, ctx: Context): void {
 
 function expand(inst: Instance, ctx: Context): UiNode[] {
   const values = innerValues(inst, ctx);
-  const nodes = inst.def.nodes.map((node, index) => innerNode(node, `${inst.id}:${index}`, values.get(index), ctx.info));
+  const nodes = inst.def.nodes.map((node, index) => innerNode(node, `${inst.id}:${index}`, values.get(index), ctx));
   linkInside(inst, nodes, ctx);
   linkFromOutside(inst, nodes, ctx);
   for (const [id, link] of ctx.links) if (link.targetId === inst.id) ctx.links.delete(id);
@@ -112,13 +119,15 @@ function expand(inst: Instance, ctx: Context): UiNode[] {
 }
 
 /** An inner node under its execution id, unlinked, with the group's widget values over its own. */
-function innerNode(node: UiNode, id: string, values: Record<string, unknown> | undefined, info: ObjectInfo): UiNode {
+function innerNode(node: UiNode, id: string, values: Record<string, unknown> | undefined, ctx: Context): UiNode {
   const inner: UiNode = { ...node, id, inputs: node.inputs?.map((input) => ({ ...input, link: null })) };
-  const def = info[node.type];
+  const def = ctx.info[node.type];
   // Muted and bypassed inner nodes are never sent, so their widgets are not read (as for any node).
   if (!def || node.mode === MODE_MUTED || node.mode === MODE_BYPASS) return inner;
   try {
-    inner.widgets_values = { ...widgetValues(def, node), ...values };
+    const notes: WidgetNote[] = [];
+    inner.widgets_values = { ...widgetValues(def, node, notes), ...values };
+    for (const n of notes) if (!n.input || !(n.input in (values ?? {}))) ctx.warnings.push({ node: id, type: node.type, message: n.message });
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(id, node.type, err.message);
     throw err;
@@ -132,8 +141,16 @@ function innerNode(node: UiNode, id: string, values: Record<string, unknown> | u
  */
 function innerValues(inst: Instance, ctx: Context): Map<number, Record<string, unknown>> {
   let group: Record<string, unknown>;
+  const notes: WidgetNote[] = [];
   try {
-    group = slotValues(groupLayout(inst.cfg), inst.node.widgets_values, `group node '${inst.name}' gives`);
+    group = slotValues(groupLayout(inst.cfg), inst.node.widgets_values, `group node '${inst.name}' gives`, notes);
+    for (const n of notes) {
+      // A group widget past the saved values is an inner input newer than the workflow: noted on the inner node.
+      const origin = n.input === undefined ? undefined : inst.cfg.widgets.get(n.input);
+      const inner = origin && inst.def.nodes[origin.index];
+      if (origin && inner) ctx.warnings.push({ node: `${inst.id}:${origin.index}`, type: inner.type, message: newerInputNote(origin.inputName, group[n.input!]) });
+      else ctx.warnings.push({ node: inst.id, type: inst.node.type, message: n.message });
+    }
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(inst.id, inst.node.type, err.message);
     throw err;

@@ -140,6 +140,42 @@ function isApiGraph(value: unknown): value is ComfyGraph {
   return isObject(value) && Object.values(value).every((n) => isObject(n) && typeof n.class_type === 'string' && isObject(n.inputs));
 }
 
+/** What each of the `prompt` and `workflow` texts holds: the parsed value, or why it cannot be used. */
+export interface ComfyTexts {
+  prompt?: ComfyGraph;
+  workflow?: UiWorkflow;
+  problems: { prompt?: string; workflow?: string };
+}
+
+/**
+ * Parses ComfyUI's `prompt` and `workflow` texts (from PNG chunks or WEBP EXIF) each on its own, so a damaged
+ * one does not hide a good one. An empty `prompt` (`{}`) is a problem: there is nothing to run in it.
+ */
+export function comfyTexts(text: Record<string, string>): ComfyTexts {
+  const out: ComfyTexts = { problems: {} };
+  const parsed = (key: 'prompt' | 'workflow') => {
+    try {
+      return parseJson(text[key]!, key);
+    } catch (err) {
+      if (!(err instanceof PngError)) throw err;
+      out.problems[key] = err.message;
+      return undefined;
+    }
+  };
+  if (text.prompt !== undefined) {
+    const prompt = parsed('prompt');
+    if (prompt !== undefined && !isApiGraph(prompt)) out.problems.prompt = "the 'prompt' chunk is not an API-format graph";
+    else if (prompt !== undefined && Object.keys(prompt).length === 0) out.problems.prompt = "the 'prompt' chunk is an empty graph ({})";
+    else if (prompt !== undefined) out.prompt = prompt as ComfyGraph;
+  }
+  if (text.workflow !== undefined) {
+    const workflow = parsed('workflow');
+    if (workflow !== undefined && !isUiWorkflow(workflow)) out.problems.workflow = "the 'workflow' chunk is not a UI workflow (no nodes array)";
+    else if (workflow !== undefined) out.workflow = workflow as UiWorkflow;
+  }
+  return out;
+}
+
 /** The `prompt` (API graph) and `workflow` (UI workflow) a ComfyUI PNG carries, when present. */
 export function readComfyPng(png: Buffer, opts: Pick<PngTextOptions, 'maxInflatedBytes'> = {}): ComfyPngMetadata {
   const text = readPngText(png, { ...opts, inflate: COMFY_TEXT_KEYS });

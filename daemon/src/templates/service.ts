@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, type Template, type TemplateParam, TemplateParamMap } from '@comfygate/shared';
+import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, type Template, type TemplateGraph, type TemplateParam, TemplateParamMap, type TemplateWarning } from '@comfygate/shared';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import { z } from 'zod';
 import { stringifyGraph } from '../comfy/json.js';
@@ -12,7 +12,8 @@ import type { Choice } from './upscale.js';
 import { uiToApi } from './convert.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { detectParams } from './params.js';
-import { PngError, readComfyPng } from './png.js';
+import { readComfyImage } from './imagemeta.js';
+import { PngError } from './png.js';
 import { type Variation, VariationError, drawSeed, isSeedParam, variationParams } from './seeds.js';
 import { checkExplicitParams } from './explicit.js';
 import { unavailableDefaults, withLiveOptions } from './options.js';
@@ -57,6 +58,8 @@ export interface InstantiateOptions {
 export interface TemplateService {
   create(input: unknown): Promise<Template>;
   get(idOrName: string): Promise<Template>;
+  /** What the template became: API graph, parameter bindings, conversion warnings. */
+  graph(idOrName: string): Promise<TemplateGraph>;
   list(): Promise<Template[]>;
   remove(idOrName: string): Promise<void>;
   /** A JSON schema of the parameters, for clients to render forms. */
@@ -108,27 +111,37 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     params: paramsOf(t).map((p) => ({ ...p, default: jsonSafe(p.default), min: jsonSafe(p.min), max: jsonSafe(p.max) })),
   });
 
-  /** The API graph of an import, converting a UI workflow (from JSON or a PNG) with a live backend's /object_info. */
-  const apiGraph = async (t: z.output<typeof CreateTemplate>): Promise<ComfyGraph> => {
-    if (t.graph) return t.graph as ComfyGraph;
+  /**
+   * The API graph of an import, converting a UI workflow (from JSON, a PNG or a WEBP) with a live backend's
+   * /object_info, and what the conversion changed. An image's `prompt` is taken as it is when it is usable; a
+   * damaged or empty one falls back to the image's `workflow`, and the warnings say so.
+   */
+  const apiGraph = async (t: z.output<typeof CreateTemplate>): Promise<{ graph: ComfyGraph; warnings: TemplateWarning[] }> => {
+    if (t.graph) return { graph: t.graph as ComfyGraph, warnings: [] };
     let workflow: unknown = t.workflow;
+    const warnings: TemplateWarning[] = [];
     if (t.png) {
-      let meta: ReturnType<typeof readComfyPng>;
+      let meta: Awaited<ReturnType<typeof readComfyImage>>;
       try {
-        meta = readComfyPng(Buffer.from(t.png, 'base64'));
+        meta = await readComfyImage(Buffer.from(t.png, 'base64'));
       } catch (err) {
-        if (err instanceof PngError) throw bad(`not a readable PNG: ${err.message}`);
+        if (err instanceof PngError) throw bad(`not a readable PNG or WEBP: ${err.message}`);
         throw err;
       }
-      if (meta.prompt) return meta.prompt as ComfyGraph; // ComfyUI already wrote the API form: no conversion needed
-      if (!meta.workflow) throw bad('the PNG carries no ComfyUI prompt or workflow');
+      if (meta.prompt) return { graph: meta.prompt, warnings }; // ComfyUI already wrote the API form: no conversion needed
+      const { prompt: promptProblem, workflow: workflowProblem } = meta.problems;
+      if (!meta.workflow) {
+        const why = [promptProblem, workflowProblem].filter(Boolean).join('; ');
+        throw bad(why ? `the ${meta.format.toUpperCase()} carries no usable ComfyUI graph: ${why}` : `the ${meta.format.toUpperCase()} carries no ComfyUI prompt or workflow`);
+      }
+      if (promptProblem) warnings.push({ node: '', type: meta.format, message: `${promptProblem}; the workflow it also carries was converted instead` });
       workflow = meta.workflow;
     }
     const outline = UiOutline.safeParse(workflow);
     if (!outline.success) throw bad(`not a ComfyUI workflow: ${z.prettifyError(outline.error)}`, outline.error.issues);
     const converted = uiToApi(workflow, await deps.objectInfo());
     if (!converted.ok) throw bad(`cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`, converted.errors);
-    return converted.graph;
+    return { graph: converted.graph, warnings: [...warnings, ...converted.warnings] };
   };
 
   /** The pool's capabilities when every backend's are known; else null, and stored enum options stand. */
@@ -174,15 +187,21 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async create(input) {
       const r = CreateTemplate.safeParse(input);
       if (!r.success) throw bad(z.prettifyError(r.error), r.error.issues);
-      const { graph, params } = await withParams(r.data, await apiGraph(r.data));
+      const converted = await apiGraph(r.data);
+      const { graph, params } = await withParams(r.data, converted.graph);
       const rec: TemplateRecord = {
         id: crypto.randomUUID(), name: r.data.name, description: r.data.description ?? null, builtin: false, createdAt: Date.now(),
-        graphJson: stringifyGraph(graph), paramsJson: stringify(params)!,
+        graphJson: stringifyGraph(graph), paramsJson: stringify(params)!, warningsJson: JSON.stringify(converted.warnings),
       };
       if (!(await deps.store.templates.create(rec))) throw new GatewayError({ code: 'conflict', message: `a template named '${rec.name}' exists` });
-      return view(rec);
+      return { ...view(rec), warnings: converted.warnings };
     },
     get: async (idOrName) => view(await record(idOrName)),
+    async graph(idOrName) {
+      const t = await record(idOrName);
+      const warnings = t.warningsJson ? (JSON.parse(t.warningsJson) as TemplateWarning[]) : [];
+      return { id: t.id, name: t.name, graph: parseExact(t.graphJson) as ComfyGraph, params: view(t).params, warnings };
+    },
     list: async () => (await deps.store.templates.list()).map(view),
     async remove(idOrName) {
       const t = await record(idOrName);

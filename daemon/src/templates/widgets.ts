@@ -15,6 +15,15 @@ export interface WidgetSlot {
   spec?: InputSpec;
 }
 
+/** What differs from the saved node; `input` names the input a default was used for. */
+export interface WidgetNote {
+  input?: string;
+  message: string;
+}
+
+export const newerInputNote = (input: string, value: unknown): string =>
+  `input '${input}' is newer than the workflow (no saved value): the current default ${JSON.stringify(value)} is used, as the editor does`;
+
 /** Thrown for a node whose stored widgets cannot be lined up with its definition. */
 export class WidgetError extends Error {}
 
@@ -83,18 +92,32 @@ export function widgetDefault(spec: InputSpec | undefined): unknown {
 const isControlValue = (v: unknown): boolean =>
   v === null || v === undefined || typeof v === 'boolean' || (typeof v === 'string' && CONTROL_VALUES.has(v));
 
-function fromArray(slots: WidgetSlot[], values: unknown[], source: string): Record<string, unknown> {
+/**
+ * Values past the layout are what the editor does with them: nothing. Widgets a frontend adds itself and never
+ * serialises into the prompt (PreviewAny's previews, `$$comfy_animation_preview` on animated savers, extension
+ * widgets) are created after the definition's, so their saved values come last and never shift the real ones.
+ * A value missing at the end is an input the node gained after the workflow was saved: the editor gives the new
+ * widget its default, and so does this. Both are noted, so a user can see why a graph differs from the file's.
+ */
+function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes?: WidgetNote[]): Record<string, unknown> {
   if (values.length > slots.length) {
     const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
-    throw new WidgetError(
-      `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
-        'a frontend extension may add widgets to this node, or the workflow was saved against another version',
-    );
+    const extra = values.slice(slots.length).map((v) => JSON.stringify(v) ?? 'undefined').join(', ');
+    notes?.push({
+      message:
+        `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
+        `the last ${values.length - slots.length} (${extra.length > 120 ? `${extra.slice(0, 117)}...` : extra}) are ignored, as the editor ` +
+        'ignores widgets it adds itself (previews, extensions) when it sends the prompt',
+    });
   }
   const out: Record<string, unknown> = {};
   slots.forEach((slot, i) => {
-    if (slot.kind === 'value') out[slot.name] = i < values.length ? values[i] : widgetDefault(slot.spec);
-    else if (slot.kind === 'control' && i < values.length && !isControlValue(values[i])) {
+    if (slot.kind === 'value') {
+      out[slot.name] = i < values.length ? values[i] : widgetDefault(slot.spec);
+      if (i >= values.length) {
+        notes?.push({ input: slot.name, message: newerInputNote(slot.name, out[slot.name]) });
+      }
+    } else if (slot.kind === 'control' && i < values.length && !isControlValue(values[i])) {
       throw new WidgetError(
         `widgets_values[${i}] should be the control_after_generate mode of '${slot.name}' but is ${JSON.stringify(values[i])}; ` +
           'the stored widgets do not line up with /object_info',
@@ -114,15 +137,23 @@ function fromObject(slots: WidgetSlot[], values: Record<string, unknown>): Recor
 
 /**
  * Stored widget values laid over `slots`: positional for arrays, by name for objects. `source` names what
- * gave the layout, for the error when the array is too long. Undefined defaults are left out.
+ * gave the layout, for the note when the array is too long. Undefined defaults are left out.
  */
-export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string): Record<string, unknown> {
-  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(slots, raw) : fromArray(slots, raw ?? [], source);
+export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string, notes?: WidgetNote[]): Record<string, unknown> {
+  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(slots, raw) : fromArray(slots, raw ?? [], source, notes);
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out;
 }
 
-/** Widget input name → stored value, for every widget input of the node. Undefined defaults are left out. */
-export function widgetValues(def: NodeDef, node: UiNode): Record<string, unknown> {
-  return slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`);
+/**
+ * Widget input name → stored value, for every widget input of the node. Undefined defaults are left out.
+ * `notes` collects what differs from the saved node (ignored extra values, defaults for newer inputs).
+ */
+export function widgetValues(def: NodeDef, node: UiNode, notes?: WidgetNote[]): Record<string, unknown> {
+  const own: WidgetNote[] = [];
+  const values = slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`, own);
+  // A default for an input that is linked is never sent: nothing to note.
+  const linked = (name: string) => (node.inputs ?? []).some((i) => i?.name === name && i.link !== null && i.link !== undefined);
+  notes?.push(...own.filter((n) => !n.input || !linked(n.input)));
+  return values;
 }

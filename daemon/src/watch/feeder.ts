@@ -104,10 +104,11 @@ export class Feeder {
     const kind = kindOf(abs)!;
     let input: Awaited<ReturnType<typeof jobFor>>;
     try {
-      const sha = await contentSha(abs, kind);
+      // Read again, through the same checks: what the path is now matters, not what it was when it was recorded.
+      const sha = await contentSha(rule.root, abs, kind, this.d.limits);
       // Changed since it was recorded: the new content is recorded (pending, fresh key) and taken next pass.
       if (sha !== row.sha256) return (await observe(this.d.repo, row.ruleId, row.path, sha), true);
-      input = await jobFor(this.d.daemon, rule, row.path, kind, await readInput(abs, kind, this.d.limits));
+      input = await jobFor(this.d.daemon, rule, row.path, kind, await readInput(rule.root, abs, kind, this.d.limits));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (await this.d.repo.forget(row.ruleId, row.path), true);
       await this.fail(rule, row, err instanceof InputError ? `${path.basename(abs)}: ${err.message}` : messageOf(err), null);

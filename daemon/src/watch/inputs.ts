@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { z } from 'zod';
@@ -7,14 +5,13 @@ import { type PostprocessSpec, WatchPromptFile } from '@comfygate/shared';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from '../store/types.js';
+import { InputError } from './input-error.js';
+import { chunksOf, openWatched, readWatched, release } from './safefile.js';
 
 /** text: `*.txt` (the prompt); json: `*.prompt.json`; image: png/jpeg/webp (with an optional `.prompt.txt` sidecar). */
 export type InputKind = 'text' | 'json' | 'image';
 
-/** A problem with the file itself: reported in `<name>.error.txt`, not retried until the content changes. */
-export class InputError extends Error {
-  override name = 'InputError';
-}
+export { InputError };
 
 export interface ParsedInput {
   params: Record<string, unknown>;
@@ -54,10 +51,8 @@ export const imagesOfSidecar = (sidecar: string): string[] => {
   return IMAGE_EXTS.flatMap((e) => [e, e.toUpperCase()]).map((e) => path.join(path.dirname(sidecar), `${stem}.${e}`));
 };
 
-async function readText(file: string, max: number): Promise<string> {
-  const { size } = await fsp.stat(file);
-  if (size > max) throw new InputError(`${size} bytes is more than the ${max} allowed for a prompt file`);
-  return (await fsp.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+async function readText(root: string, file: string, max: number): Promise<string> {
+  return (await readWatched(root, file, max)).toString('utf8').replace(/^\uFEFF/, '');
 }
 
 /** "(line 3, column 9)" for V8's "at position N", which is all JSON.parse says on Node 20. */
@@ -96,34 +91,42 @@ async function sniffImage(file: string, maxPixels: number): Promise<{ contentTyp
   const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
   const types: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
   const contentType = meta?.format ? types[meta.format] : undefined;
-  if (!meta || !contentType || !meta.width || !meta.height) throw new InputError(`not a PNG, JPEG or WebP image (${meta?.format ?? 'unreadable'})`);
+  if (!meta || !contentType || !meta.width || !meta.height) throw new InputError(`unsupported input: not a PNG, JPEG or WebP image (${meta?.format ?? 'unreadable'})`);
   const pixels = meta.width * meta.height * (meta.pages ?? 1);
   if (pixels > maxPixels) throw new InputError(`the image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`);
   return { contentType, width: meta.width, height: meta.height };
 }
 
-async function storeImage(file: string, l: InputLimits): Promise<string> {
+async function storeImage(root: string, file: string, l: InputLimits): Promise<string> {
   let info: Awaited<ReturnType<typeof sniffImage>> | undefined;
+  const f = await openWatched(root, file, l.maxImageBytes);
   try {
-    const stored = await l.files.write(fs.createReadStream(file), { maxBytes: l.maxImageBytes, inspect: async (tmp) => void (info = await sniffImage(tmp, l.maxPixels)) });
+    const inspect = async (tmp: string) => void (info = await sniffImage(tmp, l.maxPixels));
+    const stored = await l.files.write(chunksOf(f, l.maxImageBytes), { maxBytes: l.maxImageBytes, inspect });
     await l.store.assets.upsert({ sha256: stored.sha256, bytes: stored.bytes, ...info!, createdAt: Date.now() });
     return stored.sha256;
   } catch (err) {
     if (err instanceof GatewayError && err.code === 'payload_too_large') throw new InputError(err.message);
+    // AssetFiles wraps what `inspect` or the source threw as storage_error: a file that is not an image, or one
+    // refused while it was read, is the input's fault, not the disk's (and storage_error would retry it forever).
+    const cause = err instanceof GatewayError ? err.cause : err;
+    if (cause instanceof InputError) throw cause;
     throw err;
+  } finally {
+    release(f);
   }
 }
 
 /** Reads one input into template parameters. Throws InputError for anything wrong with the file. */
-export async function readInput(file: string, kind: InputKind, l: InputLimits): Promise<ParsedInput> {
-  if (kind === 'json') return parsePromptJson(await readText(file, l.maxTextBytes));
+export async function readInput(root: string, file: string, kind: InputKind, l: InputLimits): Promise<ParsedInput> {
+  if (kind === 'json') return parsePromptJson(await readText(root, file, l.maxTextBytes));
   if (kind === 'text') {
-    const prompt = (await readText(file, l.maxTextBytes)).trim();
+    const prompt = (await readText(root, file, l.maxTextBytes)).trim();
     if (!prompt) throw new InputError('the prompt file is empty');
     return { params: { prompt } };
   }
-  const image = await storeImage(file, l);
-  const side = await readText(sidecarOf(file), l.maxTextBytes).catch((err: NodeJS.ErrnoException) => {
+  const image = await storeImage(root, file, l);
+  const side = await readText(root, sidecarOf(file), l.maxTextBytes).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
   });

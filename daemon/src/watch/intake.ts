@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import type { WatchOptions } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { WatchRepo } from '../store/watch.js';
-import { kindOf } from './inputs.js';
-import { contentSha, observe } from './ledger.js';
+import { InputError, kindOf } from './inputs.js';
+import { contentSha, observe, refusalSha, type SizeLimits } from './ledger.js';
 import { type ActiveRule, relInside } from './rules.js';
 
 const CONCURRENCY = 4;
@@ -26,6 +26,7 @@ export class Intake {
       rules: () => ReadonlyMap<string, ActiveRule>;
       opts: WatchOptions;
       log: Logger;
+      limits: SizeLimits;
       /** New or changed content was recorded. */
       onWork: () => void;
       /** A running job's input changed under it: its result would be stale. */
@@ -71,22 +72,33 @@ export class Intake {
     const rel = rule ? relInside(rule.root, absPath) : null;
     const kind = kindOf(absPath);
     if (!rule || rel === null || !kind || !rule.matches(rel) || rule.isOurs(absPath)) return;
+    // chokidar at depth 0 still reports the files of the folder's direct sub-folders.
+    if (!rule.spec.recursive && rel.includes('/')) return;
     const st = await fs.lstat(absPath).catch(() => null);
-    if (!st || !(await this.inside(rule, absPath, st))) return;
+    if (st ? !(await this.inside(rule, absPath, st)) : !absPath.includes('\uFFFD')) return; // a lossy name is reported below
     // chokidar's awaitWriteFinish does not cover its initial scan: a file still growing at start waits here.
-    const age = Date.now() - st.mtimeMs;
+    const age = st ? Date.now() - st.mtimeMs : -1;
     if (age >= 0 && age < this.deps.opts.stableMs) return this.later(ruleId, absPath, this.deps.opts.stableMs - age + 20);
-    const sha = await contentSha(absPath, kind);
+    const sha = await contentSha(rule.root, absPath, kind, this.deps.limits).catch((err: unknown) => {
+      // Recorded like content, so the refusal is listed and reported by the feeder instead of only logged.
+      if (err instanceof InputError) return refusalSha(err.message);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    });
+    if (sha === null) return;
     const seen = await observe(this.deps.repo, rule.spec.id, rel, sha);
     if (seen.staleJobId) this.deps.onStale(seen.staleJobId);
     if (seen.changed) this.deps.onWork();
   }
 
-  /** A symlink is an input only if it resolves to a regular file inside the rule's folder. */
+  /**
+   * A symlink is an input only if it resolves inside the rule's folder. Other files that are not regular
+   * (a FIFO, a socket, a device) go on, to be refused without being opened, and reported.
+   */
   private async inside(rule: ActiveRule, absPath: string, st: Stats): Promise<boolean> {
-    if (!st.isSymbolicLink()) return st.isFile();
+    if (!st.isSymbolicLink()) return !st.isDirectory();
     const real = await fs.realpath(absPath).catch(() => null);
-    if (real && relInside(rule.root, real) !== null && (await fs.stat(real)).isFile()) return true;
+    if (real && relInside(rule.root, real) !== null && !(await fs.stat(real)).isDirectory()) return true;
     this.deps.log.warn({ rule: rule.spec.id, path: absPath }, 'watch: ignoring a symlink that leads out of the folder');
     return false;
   }

@@ -1,30 +1,32 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import type { WatchRepo } from '../store/watch.js';
 import { type InputKind, sidecarOf } from './inputs.js';
+import { hashWatched } from './safefile.js';
 
 /**
  * The watch ledger: (rule, path) -> content sha256 -> job. What makes watched folders idempotent across
  * restarts lives in the store (an upsert that only fires on a different sha256); this adds the hashing.
  */
 
-async function hashFile(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest('hex');
+export interface SizeLimits {
+  maxTextBytes: number;
+  maxImageBytes: number;
 }
 
-/** An image's content includes its `.prompt.txt` sidecar: editing the prompt re-runs the image. */
-export async function contentSha(file: string, kind: InputKind): Promise<string> {
-  const own = await hashFile(file);
+/**
+ * An image's content includes its `.prompt.txt` sidecar: editing the prompt re-runs the image. Read through
+ * `safefile` (inside `root`, regular, bounded): a refusal throws InputError.
+ */
+export async function contentSha(root: string, file: string, kind: InputKind, l: SizeLimits): Promise<string> {
+  const own = await hashWatched(root, file, kind === 'image' ? l.maxImageBytes : l.maxTextBytes);
+  if (own === null) throw Object.assign(new Error(`${file} is gone`), { code: 'ENOENT' });
   if (kind !== 'image') return own;
-  const side = await hashFile(sidecarOf(file)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
+  const side = await hashWatched(root, sidecarOf(file), l.maxTextBytes);
   return side ? crypto.createHash('sha256').update(`${own}\n${side}`).digest('hex') : own;
 }
+
+/** Stands for a file refused before it could be hashed: the refusal is recorded (and reported) like content. */
+export const refusalSha = (message: string): string => crypto.createHash('sha256').update(`refused\n${message}`).digest('hex');
 
 export interface Observed {
   /** New work was recorded (a new file, or new content). */

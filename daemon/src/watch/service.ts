@@ -53,7 +53,7 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
   const active = new Map<string, ActiveRule>();
   const limits = { files: daemon.files, store, maxTextBytes: opts.maxTextBytes, maxImageBytes: config.security.maxUploadBytes, maxPixels: config.security.maxPixels };
   const feeder = new Feeder({ daemon, repo, rules: () => active, opts, log, limits });
-  const intake = new Intake({ repo, rules: () => active, opts, log, onWork: () => feeder.kick(), onStale: (id) => void daemon.cancel(id).catch(() => {}) });
+  const intake = new Intake({ repo, rules: () => active, opts, log, limits, onWork: () => feeder.kick(), onStale: (id) => void daemon.cancel(id).catch(() => {}) });
   const unsubscribe = daemon.subscribe((e) => {
     if (e.jobId && TERMINAL_EVENTS.has(e.type)) void feeder.finished(e.jobId);
   });

@@ -85,6 +85,14 @@ export class FolderWatcher {
       else this.onFile(p);
     };
     w.on('add', report).on('change', report);
+    // A name that is not UTF-8 reaches Node as a lossy string naming no file, so chokidar's stat fails and it
+    // never reports an `add`; fs.watch's raw event still carries it, and the intake reports it as refused.
+    w.on('raw', (_event, name, opts) => {
+      const dir = (opts as { watchedPath?: string } | undefined)?.watchedPath;
+      if (typeof name !== 'string' || !name.includes('\uFFFD') || !dir) return;
+      const p = path.join(dir, name);
+      if (!NEVER.test(name) && relInside(root, p) !== null) report(p);
+    });
     w.on('error', (err) => this.log.warn({ err, rule: this.rule.spec.id }, 'folder watcher error'));
     return w;
   }

@@ -337,4 +337,12 @@ INSERT INTO asset_owners (sha256, owner, created_at) SELECT sha256, 'local-admin
 ALTER TABLE tokens ADD COLUMN see_all INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    // 13-15 belong to other branches; the runner applies every version it has not recorded, in order.
+    version: 16,
+    name: 'template conversion warnings',
+    // What converting an imported workflow changed (values ignored, defaults for newer inputs, a PNG's damaged
+    // prompt passed over): a JSON array, NULL for templates imported before (and for API graphs, unchanged).
+    sql: `ALTER TABLE templates ADD COLUMN warnings_json TEXT;`,
+  },
 ];

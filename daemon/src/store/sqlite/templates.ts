@@ -1,13 +1,13 @@
 import type { TemplateRecord, TemplatesRepo } from '../types.js';
 import type { Db } from './db.js';
 
-const COLUMNS = `id, name, description, graph_json AS graphJson, params_json AS paramsJson, builtin, created_at AS createdAt`;
+const COLUMNS = `id, name, description, graph_json AS graphJson, params_json AS paramsJson, builtin, created_at AS createdAt, warnings_json AS warningsJson`;
 type Row = Omit<TemplateRecord, 'builtin'> & { builtin: number };
 const toTemplate = (r: Row): TemplateRecord => ({ ...r, builtin: r.builtin === 1 });
 
 export function makeTemplatesRepo(db: Db): TemplatesRepo {
-  const insert = db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at)
-    VALUES (@id, @name, @description, @graphJson, @paramsJson, @builtin, @createdAt) ON CONFLICT (name) DO NOTHING`);
+  const insert = db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at, warnings_json)
+    VALUES (@id, @name, @description, @graphJson, @paramsJson, @builtin, @createdAt, @warningsJson) ON CONFLICT (name) DO NOTHING`);
   // Built-ins are the code's: a newer daemon replaces their graph and parameters, never a user's template of that name.
   const putBuiltin = db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at)
     VALUES (@id, @name, @description, @graphJson, @paramsJson, 1, @createdAt)
@@ -18,7 +18,7 @@ export function makeTemplatesRepo(db: Db): TemplatesRepo {
   const del = db.prepare('DELETE FROM templates WHERE id = ? AND builtin = 0');
   return {
     async create(t) {
-      return insert.run({ ...t, builtin: t.builtin ? 1 : 0 }).changes > 0 ? t : null;
+      return insert.run({ ...t, builtin: t.builtin ? 1 : 0, warningsJson: t.warningsJson ?? null }).changes > 0 ? t : null;
     },
     async putBuiltin(t) {
       putBuiltin.run(t);
