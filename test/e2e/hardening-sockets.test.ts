@@ -163,6 +163,43 @@ describe('hostile sockets against a daemon in its own process', () => {
     expect(await sendSome(((await other.body.json()) as { token: string }).token)).toBe(-1); // still open after a second
   });
 
+  it('a 9 MB prompt and a 100k-node graph are refused without stalling /healthz or growing RSS', async () => {
+    const graph: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) graph[`n${i}`] = { class_type: 'PrimitiveNode', inputs: { value: i } };
+    const bodies = [
+      JSON.stringify({ template: 'txt2img', params: { prompt: 'x'.repeat(9 * 2 ** 20) } }),
+      JSON.stringify({ graph }),
+    ];
+    for (const body of bodies) {
+      const rssBefore = d.rssBytes();
+      let rssPeak = rssBefore;
+      const latencies: number[] = [];
+      let stop = false;
+      const probe = (async () => {
+        while (!stop) {
+          const t0 = performance.now();
+          expect(await healthz(d.url)).toBe(200);
+          latencies.push(performance.now() - t0);
+          rssPeak = Math.max(rssPeak, d.rssBytes());
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: adminJson(d), body });
+      const reply = (await res.body.json()) as { error: { message: string } };
+      await new Promise((r) => setTimeout(r, 200));
+      stop = true;
+      await probe;
+      console.log(`${(body.length / 2 ** 20).toFixed(1)} MB submit: ${res.statusCode}, /healthz max ${Math.max(...latencies).toFixed(0)} ms, `
+        + `RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssPeak / 2 ** 20).toFixed(0)} MB`);
+      expect(res.statusCode).toBe(400);
+      expect(reply.error.message).toMatch(/security\.(maxPromptChars|maxGraphNodes)/);
+      // Generous (a shared, noisy machine): before, the prompt stalled /healthz for 2-4 s and grew RSS by ~370 MB.
+      expect(Math.max(...latencies)).toBeLessThan(2_500);
+      expect(rssPeak - rssBefore).toBeLessThan(200 * 2 ** 20);
+    }
+    expect(d.exited()).toBeNull();
+  });
+
   it('event streams are limited per token: one reader at its limit does not starve another', async () => {
     const held = await Promise.all([0, 1, 2].map(() => openSocket(d.url, readToken)));
     const refused = await new Promise<number>((resolve) => {
