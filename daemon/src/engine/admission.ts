@@ -6,7 +6,7 @@ import type { Plan } from '../postprocess/validate.js';
 
 /**
  * Bounds on what one job may ask for, checked at submit, before anything is stored or sent to a GPU: a request
- * that is cheap to send must not be expensive to hold, list or run (DESIGN §6). Each refusal names its config key.
+ * that is cheap to send must not be expensive to hold, list or run. Each refusal names its config key.
  */
 export type JobLimits = Pick<SecurityConfig, 'maxGraphNodes' | 'maxGraphBytes' | 'maxMetadataBytes' | 'maxPromptChars' | 'maxOpsPerVariant'
   | 'maxPostprocessCost' | 'maxPixels'>;
