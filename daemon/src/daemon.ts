@@ -11,6 +11,8 @@ import { missingFor } from './comfy/capabilities.js';
 import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
+import { secureHome } from './config/home.js';
+import { checkJob, checkPrompts, checkRawGraphSize } from './engine/admission.js';
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { whyWaiting } from './engine/waiting.js';
 import { GatewayError } from './errors.js';
@@ -109,6 +111,7 @@ function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<
 
 export async function createDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.logger ?? createLogger(config.logLevel);
+  secureHome(config.home, log);
   const store = openSqliteStore(path.join(config.home, 'comfygate.db'));
   const files = new AssetFiles(path.join(config.home, 'assets'));
   const postprocessor = createPostprocessor({ maxPixels: config.security.maxPixels, resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)) });
@@ -213,6 +216,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
+    checkPrompts(spec.graph ?? {}, spec.params, config.security); // before an enhancer or a template sees a huge prompt
     const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
@@ -220,18 +224,21 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
-    if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
+    const plan = spec.postprocess ? planSpec(spec.postprocess) : null; // every op checked now, not after the GPU ran
     await checkAssetRefs(assetRefIds(graph), store.assets, assetsOf);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
+    const metadataBytes = Buffer.byteLength(JSON.stringify(metadata)); // the caller's own; what we add is bounded by the prompt limit
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
     if (styled.record) metadata.prompt = styled.record;
+    const graphJson = stringifyGraph(graph);
+    checkJob({ graph, graphJson, metadataBytes, postprocess: spec.postprocess ?? null, plan }, config.security);
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',
       owner: sopts.viewer?.tokenId ?? sopts.owner,
       backendPin: spec.backend ?? null,
-      graphJson: stringifyGraph(graph),
+      graphJson,
       metadata,
       postprocess: spec.postprocess ?? null,
       then: bigintsAsStrings(spec.then ?? []),
@@ -311,6 +318,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     files,
     log,
     async submit(input, sopts = {}) {
+      checkRawGraphSize((input as { graph?: unknown } | null)?.graph, config.security);
       const spec = parseOrThrow(CreateJob, input);
       await checkQueueRoom(1);
       const { warning, ...prepared } = await prepareJob(spec, sopts);

@@ -92,7 +92,10 @@ export const PendingPairing = z.object({
   expiresAt: z.number(),
   origin: z.string().nullable().describe('who asked: confirm only a request you started yourself'),
   userAgent: z.string().nullable(),
+  address: z.string().nullable().optional().describe('the network address the request came from'),
+  createdAt: z.number().optional().describe('when it was asked (ms since epoch)'),
 });
+export type PendingPairing = z.infer<typeof PendingPairing>;
 export const ConfirmPairing = z.object({ code: z.string().min(1) });
 
 /** `/v1/ws`: the client subscribes; the server sends the same events as `/v1/events`. */

@@ -183,8 +183,9 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const started = await g.client.startPairing('Figma test');
     const listed = await cli([...auth(g), 'pair']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^CODE\s+NAME\s+FROM\s+EXPIRES$/m);
-    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+-\\s+in \\d+m`, 'm')); // no Origin: not a browser
+    expect(listed.stdout).toMatch(/^CODE\s+NAME\s+ORIGIN\s+ADDRESS\s+USER AGENT\s+ASKED\s+EXPIRES$/m);
+    // No Origin (not a browser), the loopback address, the client's user agent and how long ago it asked.
+    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+-\\s+\\S*127\\.0\\.0\\.1\\s+\\S.*\\s+\\d+s ago\\s+in \\d+m`, 'm'));
     const confirmed = await cli([...auth(g), 'pair', started.code]);
     expect(confirmed.code).toBe(0);
     expect(confirmed.stdout).toContain("paired 'Figma test'");

@@ -17,7 +17,7 @@ export interface StoredFile {
  */
 export class AssetFiles {
   constructor(readonly root: string) {
-    fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'tmp'), { recursive: true, mode: 0o700 }); // prompts' images: owner only
     this.sweepStaleTemp();
   }
 
@@ -63,7 +63,7 @@ export class AssetFiles {
       },
     });
     try {
-      await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
       await opts.inspect?.(tmp);
       const sha256 = hash.digest('hex');
       await publish(tmp, this.pathFor(sha256));
@@ -98,7 +98,7 @@ async function publish(tmp: string, final: string): Promise<void> {
     await fsp.rename(tmp, final);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await fsp.mkdir(path.dirname(final), { recursive: true });
+    await fsp.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
     await fsp.rename(tmp, final);
   }
 }

@@ -42,6 +42,28 @@ export const SecurityConfig = z.object({
   maxJsonBytes: z.number().int().min(1).default(10 * 1024 * 1024),
   /** Requests per minute per token (a burst of the same size is allowed). */
   rateLimitPerMinute: z.number().int().min(1).default(1200),
+  /** Nesting of arrays/objects in a JSON body (graph, metadata, params), checked before parsing: deep nesting overflows the stack. */
+  maxJsonDepth: z.number().int().min(8).max(1000).default(64),
+  /** Nodes in one graph (a large real workflow has a few hundred). */
+  maxGraphNodes: z.number().int().min(1).default(2_000),
+  /** A job's graph, serialized. */
+  maxGraphBytes: z.number().int().min(1).default(2 * 1024 * 1024),
+  /** A job's `metadata`, serialized (it comes back in every job view and list). */
+  maxMetadataBytes: z.number().int().min(1).default(64 * 1024),
+  /** Characters of any one text value in a graph or in template params (prompts). */
+  maxPromptChars: z.number().int().min(1).default(32_768),
+  /** Ops in one post-processing variant. */
+  maxOpsPerVariant: z.number().int().min(1).max(32).default(16),
+  /** Estimated post-processing work per job, in megapixel-passes (a blur counts its sigma as passes); see the README. */
+  maxPostprocessCost: z.number().int().min(1).default(2_000),
+  /** Event streams (`/v1/ws`, `/v1/events`, `/api/v2/jobs/{id}/events`) one token may hold open at once. */
+  maxStreamsPerToken: z.number().int().min(1).default(32),
+  /** Frames one token may send on its `/v1/ws` sockets per minute (a burst of the same size); over it the sending socket is closed. */
+  wsMessagesPerMinute: z.number().int().min(1).default(120),
+  /** Pairing requests started per minute from one origin and address (they need no token). */
+  pairStartsPerMinute: z.number().int().min(1).default(5),
+  /** Pending pairing requests kept per origin and address (and 10 times that in all). */
+  maxPendingPairings: z.number().int().min(1).default(3),
 });
 export type SecurityConfig = z.infer<typeof SecurityConfig>;
 

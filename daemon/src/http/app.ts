@@ -2,16 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Daemon } from '../daemon.js';
-import { GatewayError } from '../errors.js';
 import { comfySocketProxy, proxyHttp } from './comfy-proxy.js';
 import { dashboardStatic } from './dashboard.js';
 import { sseRoutes } from './events/sse.js';
 import { eventSocketServer } from './events/ws.js';
+import { StreamSlots } from './limits/per-token.js';
 import { createMetrics } from './metrics.js';
-import { authenticate, need, tokenFrom } from './middleware/auth.js';
+import { authenticate, need } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { losslessJson } from './middleware/json.js';
-import { hostAndOrigin, originPolicy } from './middleware/host-origin.js';
+import { hostAndOrigin, hostOnly, originPolicy } from './middleware/host-origin.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { sessionAuth, sessionPrincipal } from './middleware/session-cookie.js';
 import { openApiDocument } from './openapi.js';
@@ -25,10 +25,11 @@ import { templateRoutes } from './routes/templates.js';
 import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
 import { loginUrl, sessionRoutes } from './routes/session.js';
-import { PairingService } from './security/pairing.js';
+import { isPairingPoll, PairingService } from './security/pairing.js';
 import { SessionService } from './security/sessions.js';
-import { ADMIN_TOKEN_ID, allows, TokenService } from './security/tokens.js';
+import { ADMIN_TOKEN_ID, TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
+import { upgradeHandler } from './upgrade.js';
 import { v2Router } from './v2/router.js';
 
 export interface Gateway {
@@ -59,23 +60,29 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const { config, log } = daemon;
   const tokens = new TokenService(daemon.store);
   const adminToken = await tokens.ensureAdminToken(config.home);
-  const pairing = new PairingService(tokens, (code, name) => log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``));
+  const announce = (code: string, name: string) =>
+    log.info({ code, name }, `pairing requested by "${name}": confirm with \`comfygate pair ${code}\``);
+  const pairing = new PairingService(tokens, announce, config.security.maxPendingPairings);
   const sessions = new SessionService();
   let port = config.port;
   let publicUrl = '';
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
+  const streams = new StreamSlots(config.security.maxStreamsPerToken);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.httpTimer);
+  // /healthz answers any Origin, but only behind the Host check: a rebound DNS name must not learn a daemon is here.
+  app.use(hostOnly(policy));
   app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
   app.use(dashboardStatic());
   app.use(authenticate(tokens));
   app.use(sessionAuth(sessions, daemon.store));
-  app.use(rateLimit(config.security.rateLimitPerMinute));
+  // A plugin polling its own live pairing is never charged to the bucket that tokenless strangers share.
+  app.use(rateLimit(config.security.rateLimitPerMinute, { exempt: (req) => req.method === 'GET' && isPairingPoll(req.path, pairing) }));
   app.use(audit(daemon));
 
   app.get('/readyz', need('read'), async (_req, res) => {
@@ -91,10 +98,10 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const v1 = express.Router();
   // Uploads read the raw stream, so they come before the JSON parser.
   v1.use(fileRoutes(daemon, config.security));
-  v1.use(losslessJson(config.security.maxJsonBytes));
+  v1.use(losslessJson(config.security.maxJsonBytes, config.security.maxJsonDepth));
   v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
   v1.use(sessionRoutes({ sessions, tokens, store: daemon.store, baseUrl: () => publicUrl }));
-  v1.use(pairRoutes(pairing));
+  v1.use(pairRoutes(pairing, config.security.pairStartsPerMinute));
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
   v1.use(templateRoutes(daemon));
@@ -103,9 +110,9 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(tokenRoutes(tokens));
   v1.use(webhookRoutes(daemon));
   v1.use(watchRoutes(daemon));
-  v1.use(sseRoutes(daemon));
+  v1.use(sseRoutes(daemon, streams));
   app.use('/v1', v1);
-  app.use('/api/v2', v2Router(daemon)); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
+  app.use('/api/v2', v2Router(daemon, { streams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
   // The passthrough is ComfyUI's whole surface (queue clear, global interrupt, other users' extra_data,
   // extension routes): admins only. Everyone else goes through /v1 or /api/v2.
   app.all('/comfy{/*path}', need('admin'), (req, res) => proxyHttp(daemon, req, res));
@@ -113,31 +120,13 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(notFound);
   app.use(errorHandler(log));
 
-  const events = eventSocketServer(daemon);
+  const events = eventSocketServer(daemon, { slots: streams, messagesPerMinute: config.security.wsMessagesPerMinute });
   const comfyWs = comfySocketProxy(daemon);
   const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => {
-    void (async () => {
-      const refuse = (status: number, message: string) => {
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', message } })}`);
-      };
-      if (!policy.hostAllowed(req.headers.host)) return refuse(403, 'Host not allowed');
-      if (req.headers.origin !== undefined && !policy.originAllowed(req.headers.origin)) return refuse(403, 'Origin not allowed');
-      const principal = (await tokens.authenticate(tokenFrom(req))) ?? (await sessionPrincipal(req, sessions, daemon.store))?.principal;
-      if (!principal) return refuse(401, 'missing or invalid token');
-      const path = (req.url ?? '').split('?')[0]!;
-      if (path === '/v1/ws') return events.handle(req, socket, head, principal);
-      if (path.startsWith('/comfy')) {
-        if (!allows(principal.scope, 'admin')) return refuse(403, "scope 'admin' needed");
-        try {
-          return comfyWs.handle(req, socket, head);
-        } catch (err) {
-          return refuse(err instanceof GatewayError ? err.status : 502, (err as Error).message);
-        }
-      }
-      refuse(404, 'no WebSocket route here');
-    })().catch(() => socket.destroy());
-  });
+  server.on('upgrade', upgradeHandler({
+    policy, tokens, events, comfy: comfyWs,
+    fallback: async (req) => (await sessionPrincipal(req, sessions, daemon.store))?.principal ?? null,
+  }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -82,7 +82,7 @@ export function comfySocketProxy(daemon: Daemon) {
     client.on('close', () => upstream.terminate());
   };
   return {
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, _principal?: unknown) {
       const target = resolveTarget(daemon, req.url ?? '/');
       const url = targetUrl(target);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { gradient } from './fixtures.js';
 import { createPostprocessor, fileSink, type PostprocessError, type SinkTarget } from './index.js';
 import { encodeChunk, PNG_SIGNATURE } from './png-text.js';
+import { variantError } from './processor.js';
+import { inspectSource } from './source.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -63,6 +65,23 @@ describe('the pixel limit', () => {
     expect(err?.status).toBe(413);
     expect(err?.message).toBe('image exceeds the 40000000-pixel limit');
     expect(rise).toBeLessThan(40 * MB); // decoding would need 400 MB
+  });
+
+  test('damage is classified by the image, whichever libvips stage reports it (reading or encoding)', async () => {
+    // On a loaded machine the header-only PNG's damage surfaced as the encoder's "vips2png: …" instead of the
+    // decoder's message, and came out as a spec error. Both stages' messages are given here, deterministically.
+    const damaged = await inspectSource(await headerOnlyPng(2_000, 2_000), 200_000_000);
+    const healthy = await inspectSource(await gradient(64, 64), 200_000_000);
+    const fromEncoder = new Error('vips2png: unable to write to target\nVipsForeignSavePngTarget: unable to call VipsForeignSave');
+    const fromDecoder = new Error('pngload_buffer: libpng read error');
+    for (const err of [fromEncoder, fromDecoder]) {
+      await expect(variantError(err, 'hero', damaged)).resolves.toMatchObject({
+        code: 'unsupported_media_type', message: expect.stringMatching(/^variants\.hero: the image data is damaged/),
+      });
+    }
+    // A healthy image that fails to render is the spec's fault, whatever the message says.
+    await expect(variantError(fromEncoder, 'hero', healthy))
+      .resolves.toMatchObject({ code: 'validation_failed', message: 'variants.hero: vips2png: unable to write to target' });
   });
 
   test('a real 100-megapixel PNG file is refused the same way, without being decoded', async () => {

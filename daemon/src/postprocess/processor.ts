@@ -13,7 +13,7 @@ import { insertChunksAfterIHDR } from './png-text.js';
 import { hasProvenance, PROVENANCE_KEYWORDS, pngProvenanceChunks, withProvenance } from './provenance.js';
 import { Semaphore } from './semaphore.js';
 import { bufferSink, type SinkTarget, type VariantSink } from './sinks.js';
-import { inspectSource, openSource, type Source, sourceError, sourceTextChunks } from './source.js';
+import { decodeFailure, inspectSource, openSource, type Source, sourceError, sourceTextChunks } from './source.js';
 import { parseProvenance, type PlannedVariant, planSpec } from './validate.js';
 
 export interface PostprocessorOptions {
@@ -101,7 +101,7 @@ async function renderVariant<R extends object>(job: VariantJob<R>): Promise<Vari
     const size = info ?? rendered.dims;
     return { ...target, width: size.width, height: size.height, ...digest, ...extra };
   } catch (err) {
-    throw variantError(err, variant.name, env.maxPixels);
+    throw await variantError(err, variant.name, source);
   }
 }
 
@@ -166,16 +166,17 @@ function imageResolver(resolve: PostprocessorOptions['resolveImage']): (sha256: 
   };
 }
 
-/** Decoders name themselves in libvips messages (vipspng, VipsJpeg, webpload…); what remains came from the spec. */
-const DECODE_FAILURE = /vipspng|libpng|jpeg|webp|heif|gif|tiff|premature|truncat|corrupt|read error/i;
-
-function variantError(err: unknown, variant: string, maxPixels: number): GatewayError {
+/**
+ * A failure while rendering is the image's fault or the spec's. Classified by cause, not by which libvips stage
+ * happened to report it: the source is decoded again on its own, and only if that succeeds is the spec to blame.
+ */
+export async function variantError(err: unknown, variant: string, source: Source): Promise<GatewayError> {
   if (err instanceof GatewayError) return err;
-  const wrapped = sourceError(err, maxPixels);
+  const wrapped = sourceError(err, source.maxPixels);
   if (wrapped.code !== 'unsupported_media_type') return wrapped;
   const message = (err as Error).message.split('\n')[0];
-  // The header was readable at inspection, so a decoder failing now means damaged pixel data.
-  return DECODE_FAILURE.test(message ?? '')
-    ? new PostprocessError({ code: 'unsupported_media_type', message: `variants.${variant}: the image data is damaged: ${message}`, cause: err })
+  const damage = await decodeFailure(source);
+  return damage !== null
+    ? new PostprocessError({ code: 'unsupported_media_type', message: `variants.${variant}: the image data is damaged: ${damage}`, cause: err })
     : new PostprocessError({ code: 'validation_failed', message: `variants.${variant}: ${message}`, cause: err });
 }

@@ -33,6 +33,20 @@ export async function inspectSource(input: Buffer | string, maxPixels: number): 
   return { input, format: meta.format, dims: { width, height }, maxPixels };
 }
 
+/**
+ * The decoder's complaint about a source's pixel data, or null when it decodes cleanly. Read in sequence into an
+ * 8×8 image, so memory stays flat whatever its size. Used to tell a damaged image from a bad spec when a variant
+ * fails: libvips may report damage while reading or only later while encoding, depending on timing.
+ */
+export async function decodeFailure(src: Source): Promise<string | null> {
+  try {
+    await sharp(src.input, { limitInputPixels: src.maxPixels, sequentialRead: true }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+    return null;
+  } catch (err) {
+    return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unreadable';
+  }
+}
+
 /** A fresh pipeline per variant: sharp instances are single-use, and the input limit is set on every one. */
 export function openSource(src: Source): Sharp {
   return sharp(src.input, { limitInputPixels: src.maxPixels, autoOrient: true });

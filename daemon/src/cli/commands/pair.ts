@@ -6,8 +6,12 @@ async function listPending(ctx: Ctx): Promise<void> {
   const pending = await ctx.client.pendingPairings();
   if (ctx.json) return ctx.printJson(pending);
   if (pending.length === 0) return ctx.print('no pending pairing requests (start one from the Figma plugin)');
-  ctx.print(table(['CODE', 'NAME', 'FROM', 'EXPIRES'], pending.map((p) => [p.code, p.name, p.origin ?? '-', relative(p.expiresAt)])));
-  ctx.print('confirm one with `comfygate pair <code>`');
+  // Enough to tell the request you just made from one a web page made: origin, address, browser and age.
+  ctx.print(table(['CODE', 'NAME', 'ORIGIN', 'ADDRESS', 'USER AGENT', 'ASKED', 'EXPIRES'], pending.map((p) => [
+    p.code, p.name, p.origin ?? '-', p.address ?? '-', (p.userAgent ?? '-').slice(0, 60),
+    p.createdAt ? relative(p.createdAt) : '-', relative(p.expiresAt),
+  ])));
+  ctx.print('confirm only a request you started yourself, with `comfygate pair <code>`');
 }
 
 async function confirm(ctx: Ctx, code: string): Promise<void> {

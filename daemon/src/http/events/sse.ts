@@ -2,19 +2,21 @@ import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
+import type { StreamSlots } from '../limits/per-token.js';
 import { openFeed } from './feed.js';
 import { MAX_BUFFERED } from './ws.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 
 /** `GET /v1/events`: SSE with `Last-Event-ID` (or `?since=`) resume from the durable log and heartbeats. */
-export function sseRoutes(daemon: Daemon): Router {
+export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
   const r = Router();
   r.get('/events', need('read'), (req, res) => {
     const raw = req.get('last-event-id') ?? (req.query.since as string | undefined);
     const since = raw === undefined ? undefined : Number(raw);
     if (since !== undefined && (!Number.isInteger(since) || since < 0)) throw new GatewayError({ code: 'bad_request', message: 'Last-Event-ID must be an event id' });
     const jobs = typeof req.query.job === 'string' ? new Set(req.query.job.split(',')) : null;
+    const release = slots.acquire(req.principal!.tokenId);
     // Subscribe before the client can see the response, so nothing that happens after it opens is missed.
     const close = openFeed(daemon, {
       since,
@@ -29,7 +31,7 @@ export function sseRoutes(daemon: Daemon): Router {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     res.write('retry: 1000\n\n');
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
-    req.on('close', () => (clearInterval(beat), close()));
+    req.on('close', () => (clearInterval(beat), close(), release()));
   });
   return r;
 }

@@ -13,14 +13,17 @@ declare global {
   }
 }
 
-/** The token from `Authorization: Bearer`, `X-API-Key` (Comfy API v2 clients), or a WebSocket subprotocol entry. */
-export function tokenFrom(req: IncomingMessage): string | undefined {
+/**
+ * The token from `Authorization: Bearer`, `X-API-Key` (Comfy API v2 clients), or, on a WebSocket upgrade only, a
+ * subprotocol entry: browsers cannot set headers on a WebSocket, but any page can send that header with fetch.
+ */
+export function tokenFrom(req: IncomingMessage, opts: { webSocket?: boolean } = {}): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
   const key = req.headers['x-api-key'];
   if (typeof key === 'string') return key.trim();
   const protocols = req.headers['sec-websocket-protocol'];
-  if (typeof protocols === 'string') {
+  if (opts.webSocket && typeof protocols === 'string') {
     const entry = protocols.split(',').map((p) => p.trim()).find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX));
     if (entry) return entry.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
   }

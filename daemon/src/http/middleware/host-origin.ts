@@ -46,11 +46,17 @@ export function originPolicy(sec: SecurityConfig, bindHost: string, ownPort: () 
 export const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, last-event-id, x-api-key, comfy-user';
 const EXPOSED_HEADERS = 'etag, content-disposition, location, content-range, accept-ranges';
 
+const hostRefused = (req: Request) =>
+  new GatewayError({ code: 'forbidden', message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts` });
+
+/** The Host check alone, for routes open to any Origin (`/healthz`): a rebound DNS name still learns nothing. */
+export function hostOnly(policy: OriginPolicy) {
+  return (req: Request, _res: Response, next: NextFunction) => next(policy.hostAllowed(req.headers.host) ? undefined : hostRefused(req));
+}
+
 export function hostAndOrigin(policy: OriginPolicy) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!policy.hostAllowed(req.headers.host)) {
-      return next(new GatewayError({ code: 'forbidden', message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts` }));
-    }
+    if (!policy.hostAllowed(req.headers.host)) return next(hostRefused(req));
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!policy.originAllowed(origin)) {

@@ -1,11 +1,11 @@
-import { Router } from 'express';
+import { type Request, Router } from 'express';
 import { ConfirmPairing, CreateToken, PairRequest, RetentionSettings } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import { parseBody } from '../validate.js';
-import type { PairingService } from '../security/pairing.js';
+import { type PairingService, type Requester, requesterKey } from '../security/pairing.js';
 import { ADMIN_TOKEN_ID, type TokenService } from '../security/tokens.js';
 
 export function backendRoutes(daemon: Daemon): Router {
@@ -40,12 +40,20 @@ export function tokenRoutes(tokens: TokenService): Router {
 }
 
 /** Starting a pairing and collecting its token need no token (the plugin has none yet); confirming needs admin. */
-export function pairRoutes(pairing: PairingService): Router {
+export function pairRoutes(pairing: PairingService, startsPerMinute: number): Router {
   const r = Router();
-  // No token yet, so any page can ask: a tight limit of its own, and who asked is shown to the confirming admin.
-  r.post('/pair', rateLimit(10), (req, res) => {
-    const from = { origin: req.get('origin')?.slice(0, 200) ?? null, userAgent: req.get('user-agent')?.slice(0, 200) ?? null };
-    res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name, from));
+  const requester = (req: Request): Requester => ({
+    origin: req.get('origin')?.slice(0, 200) ?? null,
+    userAgent: req.get('user-agent')?.slice(0, 200) ?? null,
+    address: req.socket.remoteAddress ?? null,
+  });
+  // No token yet, so any page can ask: a limit per origin+address, and who asked is shown to the confirming admin.
+  const startLimit = rateLimit(startsPerMinute, {
+    key: (req) => `pair:${requesterKey(requester(req))}`,
+    what: 'pairing requests (security.pairStartsPerMinute)',
+  });
+  r.post('/pair', startLimit, (req, res) => {
+    res.status(201).json(pairing.start(parseBody(PairRequest, req.body ?? {}).name, requester(req)));
   });
   r.get('/pair', need('admin'), (_req, res) => void res.json(pairing.list()));
   r.post('/pair/confirm', need('admin'), async (req, res) => {

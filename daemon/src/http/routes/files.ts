@@ -1,51 +1,37 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
 import { type Response, Router } from 'express';
-import sharp, { type Metadata } from 'sharp';
 import type { Asset } from '@comfygate/shared';
+import { IMAGE_TYPES, looksLikeMarkup, sniffImage, type SniffedImage } from '../../assets/sniff.js';
 import type { SecurityConfig } from '../../config/schema.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
 import { canSee, seesAll } from '../../ownership/viewer.js';
-import { abortOnHangup } from '../multipart.js';
+import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
 
-/** Formats we accept as inputs; SVG is refused (it is a document, and a script carrier when served back). */
-const IMAGE_TYPES: Record<string, string> = {
-  png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif', heif: 'image/heif', tiff: 'image/tiff',
-};
 const INLINE_TYPES = new Set(Object.values(IMAGE_TYPES));
 
-/** Sniffs the content (never trusts the declared type or name) and bounds the decoded pixel count. */
-async function inspectImage(file: string, maxPixels: number): Promise<{ contentType: string; width: number; height: number }> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(file, { limitInputPixels: false }).metadata();
-  } catch {
-    throw new GatewayError({ code: 'unsupported_media_type', message: 'not an image comfygate accepts (png, jpeg, webp, gif, avif, heif, tiff)' });
-  }
-  const contentType = meta.format ? IMAGE_TYPES[meta.format] : undefined;
-  if (!contentType || !meta.width || !meta.height) {
-    throw new GatewayError({ code: 'unsupported_media_type', message: `unsupported image format '${meta.format ?? 'unknown'}'` });
-  }
-  const pixels = meta.width * meta.height * (meta.pages ?? 1);
-  if (pixels > maxPixels) {
-    throw new GatewayError({ code: 'payload_too_large', message: `image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`, details: { width: meta.width, height: meta.height, maxPixels } });
-  }
-  return { contentType, width: meta.width, height: meta.height };
+/** Sniffs the content (never trusts the declared type or name), decodes it once and bounds the decoded pixel count. */
+async function inspectImage(file: string, maxPixels: number): Promise<SniffedImage> {
+  const image = (await looksLikeMarkup(file)) ? null : await sniffImage(file, maxPixels);
+  const message = 'not an image comfygate accepts (png, jpeg, webp, gif, avif, heif, tiff)';
+  if (!image) throw new GatewayError({ code: 'unsupported_media_type', message });
+  return image;
 }
 
+const badMultipart = (message: string) => new GatewayError({ code: 'bad_request', message });
+
 /** The upload stream: the first file part of a multipart body, or the raw body. */
-function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable> {
+function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable | AsyncIterable<Uint8Array>> {
   if (!req.headers['content-type']?.startsWith('multipart/form-data')) return Promise.resolve(req);
   return new Promise((resolve, reject) => {
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
+    const bb = multipartParser(req, { files: 1, fileSize: maxBytes + 1, fields: 20 }, badMultipart);
     let file: Readable | null = null;
-    bb.once('file', (_name, stream) => resolve((file = stream)));
-    bb.once('error', reject);
-    bb.once('close', () => reject(new GatewayError({ code: 'bad_request', message: 'multipart body has no file part' })));
-    abortOnHangup(req, bb, () => file, () => new GatewayError({ code: 'bad_request', message: 'upload aborted' }));
+    bb.once('file', (_name, stream) => resolve(clientBytes((file = stream), badMultipart)));
+    bb.on('error', (err) => reject(badMultipart(`malformed multipart body: ${(err as Error).message}`)));
+    bb.once('close', () => reject(badMultipart('multipart body has no file part')));
+    abortOnHangup(req, bb, () => file, () => badMultipart('upload aborted'));
     req.pipe(bb);
   });
 }

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { PairStarted, PairStatus } from '@comfygate/shared';
+import type { PairStarted, PairStatus, PendingPairing } from '@comfygate/shared';
 import { GatewayError } from '../../errors.js';
 import type { TokenService } from './tokens.js';
 
@@ -9,12 +9,22 @@ interface Pending {
   name: string;
   origin: string | null;
   userAgent: string | null;
+  address: string | null;
+  createdAt: number;
   expiresAt: number;
   token: string | null;
 }
 
 export const PAIRING_TTL_MS = 5 * 60_000;
-const MAX_PENDING = 20;
+
+export interface Requester {
+  origin: string | null;
+  userAgent: string | null;
+  address: string | null;
+}
+
+/** Who is asking, as far as a tokenless request can tell: pending slots and start rates are counted per key. */
+export const requesterKey = (r: Pick<Requester, 'origin' | 'address'>): string => `${r.origin ?? '-'} ${r.address ?? '-'}`;
 
 /**
  * Figma pairing: the plugin (no token yet) asks for a code, a person confirms that code with an admin
@@ -24,17 +34,29 @@ const MAX_PENDING = 20;
 export class PairingService {
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly tokens: TokenService, private readonly onStart: (code: string, name: string) => void) {}
+  /** `maxPerRequester` pending requests per origin+address, ten times that in all: one page cannot hold every slot. */
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly onStart: (code: string, name: string) => void,
+    private readonly maxPerRequester = 3,
+  ) {}
 
-  start(name: string, from: { origin: string | null; userAgent: string | null } = { origin: null, userAgent: null }): PairStarted {
+  start(name: string, from: Requester = { origin: null, userAgent: null, address: null }): PairStarted {
     this.sweep();
-    if (this.pending.size >= MAX_PENDING) throw new GatewayError({ code: 'rate_limited', message: 'too many pending pairing requests; try again in a few minutes' });
+    const key = requesterKey(from);
+    const mine = [...this.pending.values()].filter((p) => !p.token && requesterKey(p) === key).length;
+    if (mine >= this.maxPerRequester || this.pending.size >= this.maxPerRequester * 10) {
+      const message = 'too many pending pairing requests (security.maxPendingPairings); try again in a few minutes';
+      throw new GatewayError({ code: 'rate_limited', message, retryAfterSec: 60 });
+    }
+    const now = Date.now();
     const p: Pending = {
       pairingId: crypto.randomBytes(24).toString('base64url'),
       code: String(crypto.randomInt(0, 1_000_000)).padStart(6, '0'),
       name,
       ...from,
-      expiresAt: Date.now() + PAIRING_TTL_MS,
+      createdAt: now,
+      expiresAt: now + PAIRING_TTL_MS,
       token: null,
     };
     this.pending.set(p.pairingId, p);
@@ -51,9 +73,16 @@ export class PairingService {
     return { state: 'confirmed', token: p.token };
   }
 
-  list(): { code: string; name: string; expiresAt: number; origin: string | null; userAgent: string | null }[] {
+  /** Whether a poll names a live pairing: such polls are not charged to the shared unauthenticated rate limit. */
+  has(pairingId: string): boolean {
+    const p = this.pending.get(pairingId);
+    return p !== undefined && p.expiresAt >= Date.now();
+  }
+
+  list(): PendingPairing[] {
     this.sweep();
-    return [...this.pending.values()].filter((p) => !p.token).map(({ code, name, expiresAt, origin, userAgent }) => ({ code, name, expiresAt, origin, userAgent }));
+    return [...this.pending.values()].filter((p) => !p.token)
+      .map(({ code, name, expiresAt, origin, userAgent, address, createdAt }) => ({ code, name, expiresAt, origin, userAgent, address, createdAt }));
   }
 
   async confirm(code: string): Promise<void> {
@@ -75,4 +104,10 @@ export class PairingService {
     const now = Date.now();
     for (const [id, p] of this.pending) if (p.expiresAt < now) this.pending.delete(id);
   }
+}
+
+/** `GET /v1/pair/{pairingId}` of a pairing that is still pending. */
+export function isPairingPoll(path: string, pairing: PairingService): boolean {
+  const m = /^\/v1\/pair\/([A-Za-z0-9_-]{16,64})$/.exec(path);
+  return m !== null && pairing.has(m[1]!);
 }

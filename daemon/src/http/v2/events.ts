@@ -3,6 +3,7 @@ import type { GatewayEvent, ProgressEvent } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
 import { canSee } from '../../ownership/viewer.js';
+import type { StreamSlots } from '../limits/per-token.js';
 import { V2Error } from './errors.js';
 import { loadV2Job, type V2Job, V2_TERMINAL, v2Progress } from './mapping.js';
 
@@ -12,7 +13,6 @@ const HEARTBEAT_MS = 15_000;
 const PROGRESS_EVERY_MS = 500;
 /** Other jobs moving change our queue_position; re-read at most this often while queued. */
 const QUEUE_REFRESH_MS = 1_000;
-const MAX_STREAMS = 64;
 
 /**
  * One SSE client on one job (§7): `status` on connect, the latest progress and preview, then live
@@ -141,19 +141,20 @@ class JobStream {
   }
 }
 
-export function eventRoutes(daemon: Daemon): Router {
+export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
   const r = Router();
-  let open = 0;
   r.get('/jobs/:id/events', need('read'), async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const rec = await daemon.store.jobs.get(id);
     if (!rec || !canSee(req.principal, rec.owner)) throw new V2Error(404, 'not_found', `no job ${id}`);
-    if (open >= MAX_STREAMS) {
+    // Per token: one reader holding many streams must not starve everyone else.
+    const release = slots.tryAcquire(req.principal!.tokenId);
+    if (!release) {
       res.setHeader('Retry-After', '5');
-      throw new V2Error(429, 'too_many_streams', `at most ${MAX_STREAMS} event streams at once; poll GET /jobs/{id} meanwhile`);
+      const message = 'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile';
+      throw new V2Error(429, 'too_many_streams', message);
     }
-    open++;
-    new JobStream(daemon, req, res, id, rec.graphJson, () => open--);
+    new JobStream(daemon, req, res, id, rec.graphJson, release);
   });
   return r;
 }

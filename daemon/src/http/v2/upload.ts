@@ -1,9 +1,7 @@
-import fsp from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
-import { abortOnHangup } from '../multipart.js';
-import sharp from 'sharp';
+import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
+import { IMAGE_TYPES, looksLikeMarkup, sniffImage } from '../../assets/sniff.js';
 import { GatewayError } from '../../errors.js';
 import { V2Error } from './errors.js';
 
@@ -11,7 +9,7 @@ export interface UploadParts {
   contentType: string;
   filePath: string;
   expectedHash: string | null;
-  file: Readable;
+  file: AsyncIterable<Uint8Array>;
 }
 
 const invalid = (message: string) => new V2Error(422, 'invalid_request', message);
@@ -28,7 +26,7 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
   return new Promise((resolve, reject) => {
     const fields = new Map<string, string>();
     let stream: Readable | null = null;
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 32, fieldSize: 64 * 1024 } });
+    const bb = multipartParser(req, { files: 1, fileSize: maxBytes + 1, fields: 32, fieldSize: 64 * 1024 }, invalid);
     bb.on('field', (name, value) => void fields.set(name, value));
     bb.once('file', (name, file) => {
       const contentType = fields.get('content_type')?.split(';')[0]!.trim().toLowerCase();
@@ -40,42 +38,32 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
       if (!filePath) return fail('file_path is required and must be sent before the file field');
       // eslint-disable-next-line no-control-regex
       if (filePath.length > 1024 || /[\u0000-\u001f]/.test(filePath)) return fail('file_path must be at most 1024 characters, without control characters');
-      resolve({ contentType, filePath, expectedHash: fields.get('expected_hash') ?? null, file: (stream = file) });
+      resolve({ contentType, filePath, expectedHash: fields.get('expected_hash') ?? null, file: clientBytes((stream = file), invalid) });
     });
-    bb.once('error', (err) => reject(invalid(`malformed multipart body: ${(err as Error).message}`)));
+    bb.on('error', (err) => reject(invalid(`malformed multipart body: ${(err as Error).message}`)));
     bb.once('close', () => reject(invalid("the multipart body has no 'file' part")));
     abortOnHangup(req, bb, () => stream, () => invalid('upload aborted'));
     req.pipe(bb);
   });
 }
 
-const IMAGE_TYPES: Record<string, string> = {
-  png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif', heif: 'image/heif', tiff: 'image/tiff',
-};
 /** Types a browser would run as a document or script if it ever got one inline: never stored, whatever the bytes. */
 const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript)$/;
-const MARKUP = /^\s*<(svg|html|!doctype|script|\?xml|body|head|iframe|object)/i;
 export const INLINE_TYPES = new Set(Object.values(IMAGE_TYPES));
 
 /**
- * v2 inputs need not be images (audio, video, latents…), so unknown bytes keep their declared type. But
- * images are identified from their bytes (and bounded in pixels, as on /v1), and markup is refused: it
- * is a script carrier when served back.
+ * v2 inputs need not be images (audio, video, latents…), so unknown bytes keep their declared type. But images
+ * are identified from their bytes, decoded once and bounded in pixels (as on /v1); bytes declared as an image that
+ * are none, and markup, are refused: markup is a script carrier when served back.
  */
 export async function inspectUpload(file: string, declared: string, maxPixels: number): Promise<{ contentType: string; width: number | null; height: number | null }> {
-  const fh = await fsp.open(file, 'r');
-  const head = Buffer.alloc(512);
-  const { bytesRead } = await fh.read(head, 0, head.length, 0).finally(() => fh.close());
-  const text = head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-  if (ACTIVE_TYPES.test(declared) || MARKUP.test(text)) {
+  if (ACTIVE_TYPES.test(declared) || (await looksLikeMarkup(file))) {
     throw new GatewayError({ code: 'unsupported_media_type', message: 'HTML, SVG, XML and script uploads are refused' });
   }
-  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
-  const contentType = meta?.format ? IMAGE_TYPES[meta.format] : undefined;
-  if (!meta || !contentType || !meta.width || !meta.height) return { contentType: declared || 'application/octet-stream', width: null, height: null };
-  const pixels = meta.width * meta.height * (meta.pages ?? 1);
-  if (pixels > maxPixels) {
-    throw new GatewayError({ code: 'payload_too_large', message: `image has ${pixels} pixels; the limit is ${maxPixels}`, details: { width: meta.width, height: meta.height, maxPixels } });
+  const image = await sniffImage(file, maxPixels);
+  if (image) return image;
+  if (declared.startsWith('image/')) {
+    throw new GatewayError({ code: 'unsupported_media_type', message: `declared ${declared}, but the bytes are not an image comfygate accepts` });
   }
-  return { contentType, width: meta.width, height: meta.height };
+  return { contentType: declared || 'application/octet-stream', width: null, height: null };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -9,6 +10,8 @@ export type Db = Database.Database;
  * few commits, never corrupt the file. FULL would add an fsync to each of a job's ~5 transitions.
  */
 export function openDb(file: string): Db {
+  // Created owner-only before SQLite opens it: its -wal and -shm files take the database file's permissions.
+  if (file !== ':memory:') fs.closeSync(fs.openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

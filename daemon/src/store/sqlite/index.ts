@@ -15,7 +15,7 @@ import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, make
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
 export function openSqliteStore(file: string): Store {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = openDb(file);
   const listeners = new Set<(e: GatewayEvent, owner: string | null) => void>();
   let pending: [GatewayEvent, string | null][] = [];
