@@ -158,7 +158,8 @@ it('reopening the plugin resumes a job still running and places it; one that fin
   await s.visible(s.ui.getByRole('button', { name: 'Cancel' })); // followed again, with its progress
   s.fake.control.setStepMs(2);
   await s.imageFill(frameId);
-  expect((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).toEqual([]);
+  // The UI forgets the run in clientStorage right after the sandbox placed it (a second message): wait for it.
+  await waitFor(async () => ((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).length === 0, { what: 'the run forgotten' });
 
   // Closed for the whole job: on reopening it is offered rather than dropped into a frame the designer left.
   s.fake.control.setStepMs(100);
