@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { GatewayClient, isGatewayClientError } from '@comfygate/shared';
-import { DEFAULT_HOME } from '../config/schema.js';
+import { DEFAULT_HOME } from '../config/home.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8288';
 

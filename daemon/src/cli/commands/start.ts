@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { GatewayError } from '../../errors.js';
-import { runDaemon, type StartFlags } from '../../run.js';
+import type { StartFlags } from '../../run.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -15,6 +15,8 @@ export function registerStart(program: Command): void {
     .option('--home <dir>', 'data directory (default $COMFYGATE_HOME or ~/.comfygate)')
     .option('-b, --backend <url>', 'ComfyUI backend URL (repeat for several)', collect)
     .action(async (flags: StartFlags) => {
+      // Loaded here, not at the top: every other command starts without SQLite, sharp and the engine.
+      const { runDaemon } = await import('../../run.js');
       let running;
       try {
         running = await runDaemon(flags);
