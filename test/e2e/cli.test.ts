@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { Job } from '@comfygate/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +12,8 @@ import { txt2img } from '../helpers/graphs.js';
 import { repoRoot } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
+/** The bin users run: the bundled CLI, rebuilt first if a source changed (see build.test.ts). */
+const cliBin = path.join(repoRoot, 'daemon/bin/comfygate.js');
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 interface Run {
@@ -41,7 +40,7 @@ function cli(args: string[], opts: { home?: string; timeoutMs?: number } = {}): 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsxCli, cliMain, ...args],
+      [cliBin, ...args],
       { cwd: repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -215,7 +214,7 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
   });
 
   it('Ctrl-C while submit waits cancels the job and exits 130', async () => {
-    const child: ChildProcess = spawn(process.execPath, [tsxCli, cliMain, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
+    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
       cwd: repoRoot,
       env: cliEnv(g.home),
       stdio: ['ignore', 'pipe', 'pipe'],
