@@ -1,4 +1,4 @@
-import type { GatewayEvent, JobEventType, WebhookEventType } from '@comfygate/shared';
+import type { JobEventType, WebhookEventType } from '@comfygate/shared';
 import type { WebhookAttempt, WebhookDeliveryRecord, WebhookRecord, WebhooksRepo } from '../types.js';
 import type { Db } from './db.js';
 import { type EventRow, toEvent } from './events.js';
