@@ -1,5 +1,5 @@
 /**
- * Finds a template's obvious parameters in an API graph (DESIGN.md §3): prompt and negative through each
+ * Finds a template's obvious parameters in an API graph (docs/architecture.md §3): prompt and negative through each
  * sampler's conditioning, seed/steps/cfg/guidance/sampler_name/scheduler/denoise where the sampler takes them
  * from, width/height/batch_size on the latent it starts from, checkpoint or diffusion model, LoRAs and loaded
  * images. Types, bounds and options come from /object_info. Rules that keep names unambiguous:
