@@ -1,9 +1,10 @@
 /**
- * `pnpm demo`: a fake ComfyUI (a stand-in GPU) plus the real daemon pointed at it, so anyone can try
- * comfygate without a GPU. Flags: --port (daemon, default 8288), --comfy-port (default 8188), --step-ms.
+ * `pnpm demo`: a fake ComfyUI (a stand-in GPU that draws the prompt on a gradient) plus the real daemon pointed at
+ * it, so anyone can try comfygate without a GPU. Flags: --port (daemon, default 8288), --comfy-port (default 8188),
+ * --step-ms, --home (data folder, default as `comfygate start`).
  */
 import { parseArgs } from 'node:util';
-import { runDaemon } from '@comfygate/daemon/run';
+import { runDaemon, whereBlock } from '@comfygate/daemon/run';
 import { startFakeComfy } from './fake-comfyui/src/index.js';
 
 const { values } = parseArgs({
@@ -11,12 +12,10 @@ const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
 });
 
-const fake = await startFakeComfy({ port: Number(values['comfy-port'] ?? 8188), stepMs: Number(values['step-ms'] ?? 50) });
+const fake = await startFakeComfy({ port: Number(values['comfy-port'] ?? 8188), stepMs: Number(values['step-ms'] ?? 50), imageStyle: 'demo' });
 const running = await runDaemon({ port: values.port ?? '8288', home: values.home, backend: [fake.url] });
-process.stdout.write(
-  `fake ComfyUI on ${fake.url}\ncomfygate ready on ${running.gateway.url}\n` +
-    `try: pnpm comfygate submit "a lighthouse at dusk" --url ${running.gateway.url}\n`,
-);
+const cfg = running.daemon.config;
+process.stdout.write(whereBlock({ url: running.gateway.url, home: cfg.home, backends: cfg.backends, fakeComfy: fake.url }));
 const stop = async () => {
   await running.close();
   await fake.close();

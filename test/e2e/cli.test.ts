@@ -36,12 +36,12 @@ function cliEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** Runs the real CLI in a child process, bounded by a timeout. */
-function cli(args: string[], opts: { home?: string; timeoutMs?: number } = {}): Promise<Run> {
+function cli(args: string[], opts: { home?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cliBin, ...args],
-      { cwd: repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
+      { cwd: opts.cwd ?? repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -88,7 +88,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(r.code).toBe(0);
     const files = fs.readdirSync(out);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{8}_9_0\.png$/);
+    const id = /job (\S+) queued/.exec(r.stdout)?.[1];
+    expect(files[0]).toBe(`txt2img-${id!.slice(0, 8)}-1.png`);
     expect(r.stdout).toContain(path.join(out, files[0]!));
     expect(fs.readFileSync(path.join(out, files[0]!)).subarray(0, 8)).toEqual(PNG_MAGIC);
   });
@@ -111,9 +112,41 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
       ['a fox, at dusk', 40], ['a fox, at dusk', 41], ['an owl', 40], ['an owl', 41],
     ]);
     expect(result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f))).toHaveLength(4);
+    // Named by template, job, variation and seed, so the files of a run sort together and say what made them.
+    for (const j of result.jobs as { job: Job; files: string[] }[]) {
+      const v = (j.job.metadata.variation as { index: number }).index;
+      expect(j.files.map((f) => path.basename(f))).toEqual([`txt2img-${j.job.id.slice(0, 8)}-v${v}-s${used(j).seed}-1.png`]);
+    }
 
     const bad = await cli([...auth(g), 'run', 'txt2img', 'steps=0']);
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('steps: 0 is below the minimum 1')]);
+  });
+
+  it('outputs go to ./comfygate-out by default; --variant and --postprocess add post-processed files beside them', async () => {
+    const cwd = tmpDir();
+    const plain = await cli([...auth(g), 'run', 'txt2img', 'prompt=a fox', 'steps=1', 'width=64', 'height=64'], { cwd });
+    expect([plain.code, plain.stderr]).toEqual([0, '']);
+    const made = fs.readdirSync(path.join(cwd, 'comfygate-out'));
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^txt2img-[0-9a-f]{8}-1\.png$/);
+    expect(fs.readdirSync(cwd)).toEqual(['comfygate-out']); // nothing loose in the current folder
+
+    const spec = path.join(cwd, 'pp.json');
+    fs.writeFileSync(spec, JSON.stringify({ variants: { small: { ops: [{ op: 'resize', width: 32 }] } } }));
+    const out = path.join(cwd, 'pp');
+    const pp = await cli([...auth(g), 'run', 'txt2img', 'steps=1', 'width=64', 'height=64', '--postprocess', spec,
+      '--variant', 'web={"ops":[{"op":"format","format":"webp"}]}', '--out', out, '--json']);
+    expect([pp.code, pp.stderr]).toEqual([0, '']);
+    const names = fs.readdirSync(out).sort();
+    expect(names).toHaveLength(3);
+    expect(names.find((n) => n.endsWith('.web.webp'))).toBeDefined();
+    const small = names.find((n) => n.endsWith('.small.png'));
+    expect(await sharp(path.join(out, small!)).metadata()).toMatchObject({ width: 32, height: 32 });
+
+    fs.writeFileSync(spec, '{"variants": ');
+    const broken = await cli([...auth(g), 'run', 'txt2img', '--postprocess', spec]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`--postprocess: ${spec} is not valid JSON`);
   });
 
   it('templates import (an API graph), list, show; gc --dry-run reports', async () => {
@@ -224,11 +257,16 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
     child.stderr!.on('data', (d: Buffer) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const id = await waitFor(() => /job (\S+) queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'submit to print its job id' });
+    // Not silence: the CLI says why nothing runs.
+    await waitFor(() => out.includes('waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
     if (code === 'timeout') child.kill('SIGKILL');
     expect(code, out).toBe(130);
     expect((await g.client.getJob(id)).state).toBe('canceled');
+    // The final state, once.
+    expect(out.match(/interrupted/g), out).toHaveLength(1);
+    expect(out).toContain(`comfygate: interrupted: job ${id} canceled\n`);
   });
 
   it('doctor exits 1 and names the down backend and how to fix it', async () => {

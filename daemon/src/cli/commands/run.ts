@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { type Batch, type Job, SeedMode } from '@comfygate/shared';
+import { type Batch, type Job, SeedMode, type Variant } from '@comfygate/shared';
 import { action, CliError, type Ctx, intOption, splitAssignment } from '../context.js';
 import { followToFiles } from '../follow.js';
-import { saveOutputs } from '../outputs.js';
+import { DEFAULT_OUT, outDir, saveOutputs } from '../outputs.js';
+import { POSTPROCESS_OPTIONS, collectVariant, postprocessFrom } from '../postprocess.js';
 
 interface RunFlags {
   count: number;
@@ -12,7 +13,9 @@ interface RunFlags {
   vary: string[];
   priority?: number;
   backend?: string;
-  out: string;
+  out?: string;
+  variant?: Record<string, Variant>;
+  postprocess?: string;
 }
 
 type SchemaProp = { type?: string; format?: string };
@@ -71,11 +74,11 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   }
 }
 
-async function saveBatch(ctx: Ctx, batch: Batch, out: string): Promise<void> {
+async function saveBatch(ctx: Ctx, batch: Batch, out: string, template: string): Promise<void> {
   const results: { job: Job; files: string[] }[] = [];
   for (const id of batch.jobIds) {
     const job = await ctx.client.getJob(id);
-    results.push({ job, files: job.state === 'succeeded' ? await saveOutputs(ctx.client, job, out) : [] });
+    results.push({ job, files: job.state === 'succeeded' ? await saveOutputs(ctx.client, job, out, template) : [] });
   }
   if (ctx.json) ctx.printJson({ batch, jobs: results });
   else for (const f of results.flatMap((r) => r.files)) ctx.print(f);
@@ -97,17 +100,20 @@ export function registerRun(program: Command): void {
     .option('--vary <name=value>', 'a value to vary a parameter over (repeat it; several parameters make every combination)', collect, [])
     .option('--priority <n>', 'higher runs first (-1000..1000)', intOption(-1000))
     .option('--backend <name>', 'run on this backend only')
-    .option('-o, --out <dir>', 'directory for the outputs', '.')
+    .option(...POSTPROCESS_OPTIONS.variant, collectVariant)
+    .option(...POSTPROCESS_OPTIONS.postprocess)
+    .option('-o, --out <dir>', `directory for the outputs (default ./${DEFAULT_OUT})`)
     .action(
       action(async (ctx, template: string, words: string[], flags: RunFlags) => {
         const seed = SeedMode.safeParse(flags.seed);
         if (!seed.success) throw new CliError(`--seed is one of ${SeedMode.options.join(', ')}`);
         const { params, vary } = await typedValues(ctx, template, words, flags.vary);
-        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' } };
-        if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), flags.out);
+        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' }, postprocess: postprocessFrom(flags) };
+        const out = outDir(flags.out);
+        if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), out, template);
         const batch = await ctx.client.createBatch({ name: `${template} ×${flags.count}`, variations: { job, count: flags.count, seed: seed.data, vary } });
         if (!ctx.json) ctx.print(`batch ${batch.id}: ${batch.total} jobs queued`);
-        await saveBatch(ctx, await followBatch(ctx, batch), flags.out);
+        await saveBatch(ctx, await followBatch(ctx, batch), out, template);
       }),
     );
 }

@@ -1,7 +1,7 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { GatewayError } from '../../errors.js';
 import type { StartFlags } from '../../run.js';
+import { whereBlock } from '../where.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -27,12 +27,7 @@ export function registerStart(program: Command): void {
       }
       const { daemon, gateway } = running;
       const cfg = daemon.config;
-      process.stdout.write(
-        `comfygate ready on ${gateway.url}\n` +
-          `  data:     ${cfg.home}\n` +
-          `  token:    ${path.join(cfg.home, 'token')}\n` +
-          `  backends: ${cfg.backends.map((b) => `${b.name}=${b.url}`).join(', ')}\n`,
-      );
+      process.stdout.write(whereBlock({ url: gateway.url, home: cfg.home, backends: cfg.backends }));
       setTimeout(() => {
         for (const b of daemon.backends()) {
           if (b.health !== 'up') process.stdout.write(`  warning:  ComfyUI '${b.name}' at ${b.url} is not reachable yet; jobs wait in the queue until it is (run \`comfygate doctor\`)\n`);
