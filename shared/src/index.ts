@@ -7,3 +7,5 @@ export * from './postprocess.js';
 export * from './templates.js';
 export * from './webhooks.js';
 export * from './watch.js';
+export * from './suggest.js';
+export * from './workflow-hint.js';

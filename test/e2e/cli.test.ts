@@ -120,6 +120,10 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
 
     const bad = await cli([...auth(g), 'run', 'txt2img', 'steps=0']);
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('steps: 0 is below the minimum 1')]);
+    const noImage = await cli([...auth(g), 'run', 'img2img', 'prompt=a fox']);
+    expect([noImage.code, noImage.stderr]).toEqual([1, 'comfygate: image: required; give a file as image=@photo.png\n']);
+    const typo = await cli([...auth(g), 'run', 'txt2img', 'stpes=3']);
+    expect(typo.stderr).toContain("stpes: unknown parameter (did you mean 'steps'?)");
   });
 
   it('outputs go to ./comfygate-out by default; --variant and --postprocess add post-processed files beside them', async () => {
@@ -214,7 +218,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     fs.writeFileSync(file, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
     const r = await cli([...auth(g), 'submit', '--graph', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("export with 'Save (API)' in ComfyUI");
+    expect(r.stderr).toContain("this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)'");
+    expect(r.stderr).toContain('comfygate templates import file.json');
   });
 });
 

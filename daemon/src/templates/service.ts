@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, type Template, type TemplateParam, TemplateParamMap } from '@comfygate/shared';
+import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, didYouMean, type Template, type TemplateParam, TemplateParamMap } from '@comfygate/shared';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import { z } from 'zod';
 import { stringifyGraph } from '../comfy/json.js';
 import { GatewayError } from '../errors.js';
 import type { Store, TemplateRecord } from '../store/types.js';
-import { applyParams } from './apply.js';
+import { applyParams, renameAliases } from './apply.js';
 import { BUILTIN_TEMPLATES, builtinNamed } from './builtins.js';
 import type { Capabilities } from '../comfy/capabilities.js';
 import type { Choice } from './upscale.js';
@@ -18,6 +18,7 @@ import { checkExplicitParams } from './explicit.js';
 import { unavailableDefaults, withLiveOptions } from './options.js';
 import { jsonSafe, paramsSchema, requiredParams } from './schema.js';
 import type { PromptTargets } from './prompts.js';
+import { validationError } from '../validation.js';
 
 type Concrete = Omit<Choice, 'params' | 'variant'> & { params: TemplateParam[]; variant: string | null };
 
@@ -99,7 +100,10 @@ const bad = (message: string, details?: unknown) => new GatewayError({ code: 'va
 export function createTemplateService(deps: TemplateDeps): TemplateService {
   const record = async (idOrName: string) => {
     const t = await deps.store.templates.find(idOrName);
-    if (!t) throw new GatewayError({ code: 'not_found', message: `no template '${idOrName}'` });
+    if (!t) {
+      const names = (await deps.store.templates.list()).map((x) => x.name);
+      throw new GatewayError({ code: 'not_found', message: `no template '${idOrName}'${didYouMean(idOrName, names)}; see GET /v1/templates`, details: { known: names } });
+    }
     return t;
   };
   const paramsOf = (t: TemplateRecord) => parseExact(t.paramsJson) as TemplateParam[];
@@ -125,7 +129,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       workflow = meta.workflow;
     }
     const outline = UiOutline.safeParse(workflow);
-    if (!outline.success) throw bad(`not a ComfyUI workflow: ${z.prettifyError(outline.error)}`, outline.error.issues);
+    if (!outline.success) throw validationError(outline.error, workflow, { prefix: 'not a ComfyUI workflow: ', whole: 'workflow' });
     const converted = uiToApi(workflow, await deps.objectInfo());
     if (!converted.ok) throw bad(`cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`, converted.errors);
     return converted.graph;
@@ -173,7 +177,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   const service: TemplateService = {
     async create(input) {
       const r = CreateTemplate.safeParse(input);
-      if (!r.success) throw bad(z.prettifyError(r.error), r.error.issues);
+      if (!r.success) throw validationError(r.error, input);
       const { graph, params } = await withParams(r.data, await apiGraph(r.data));
       const rec: TemplateRecord = {
         id: crypto.randomUUID(), name: r.data.name, description: r.data.description ?? null, builtin: false, createdAt: Date.now(),
@@ -198,6 +202,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async instantiate(idOrName, values, opts = {}) {
       const t = await record(idOrName);
       const { graph, params, values: given, variant, warning } = await concrete(t, values, opts);
+      renameAliases(params, given); // recorded under the template's names, so a job can be made again as it was
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
         if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed(p);

@@ -4,6 +4,7 @@ import { CreateWebhook, DEFAULT_WEBHOOK_EVENTS, type Webhook, type WebhookDelive
 import { GatewayError } from '../errors.js';
 import type { Store, WebhookRecord } from '../store/types.js';
 import { generateSecret, maskSecret } from './signing.js';
+import { validationError } from '../validation.js';
 
 export interface WebhookService {
   /**
@@ -35,7 +36,7 @@ export const toWebhookView = (r: WebhookRecord, showSecret = false): Webhook => 
 
 function parse(input: unknown): z.output<typeof CreateWebhook> {
   const r = CreateWebhook.safeParse(input);
-  if (!r.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
+  if (!r.success) throw validationError(r.error, input);
   return r.data;
 }
 

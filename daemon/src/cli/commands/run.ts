@@ -43,11 +43,17 @@ async function valueFor(ctx: Ctx, name: string, raw: string, prop: SchemaProp | 
 
 /** name=value words (and repeated --vary name=value) as typed template values, uploads done. */
 async function typedValues(ctx: Ctx, template: string, words: string[], vary: string[]) {
-  const props = ((await ctx.client.templateSchema(template)).properties ?? {}) as Record<string, SchemaProp>;
+  const schema = await ctx.client.templateSchema(template);
+  const props = (schema.properties ?? {}) as Record<string, SchemaProp>;
   const params: Record<string, unknown> = {};
   for (const [name, raw] of words.map(assignment)) params[name] = await valueFor(ctx, name, raw, props[name]);
   const varied: Record<string, unknown[]> = {};
   for (const [name, raw] of vary.map(assignment)) (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
+  // Said here in the CLI's own terms: the daemon would ask for an asset id.
+  const missing = ((schema.required ?? []) as string[]).filter((name) => params[name] === undefined && varied[name] === undefined);
+  if (missing.length > 0) {
+    throw new CliError(missing.map((name) => `${name}: required; give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`).join('; '));
+  }
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
 }
 
