@@ -274,6 +274,26 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
     expect(out).toContain(`comfygate: interrupted: job ${id} canceled\n`);
   });
 
+  it('a batch says why it waits too, and Ctrl-C cancels what is left', async () => {
+    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'run', 'txt2img', 'steps=1', '-n', '2', '--out', tmpDir()], {
+      cwd: repoRoot,
+      env: cliEnv(g.home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const id = await waitFor(() => /batch (\S+): 2 jobs queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'the batch id' });
+    await waitFor(() => out.includes('  waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    expect(code, out).toBe(130);
+    expect(out).toContain(`interrupted; batch ${id} canceled with 0 of 2 done`);
+    expect((await g.client.getBatch(id)).counts.canceled).toBe(2);
+  });
+
   it('doctor exits 1 and names the down backend and how to fix it', async () => {
     const r = await cli([...auth(g), 'doctor'], { home: g.home });
     expect(r.code).toBe(1);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type Batch, type Job, SeedMode, type Variant } from '@comfygate/shared';
 import { action, CliError, type Ctx, intOption, splitAssignment } from '../context.js';
 import { followToFiles } from '../follow.js';
+import { WAITING_CHECK_MS, waitingReason } from '../waiting.js';
 import { DEFAULT_OUT, outDir, saveOutputs } from '../outputs.js';
 import { POSTPROCESS_OPTIONS, collectVariant, postprocessFrom } from '../postprocess.js';
 
@@ -64,10 +65,18 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   process.once('SIGINT', onInt);
   try {
     let shown = -1;
+    let why: string | null = null;
+    let checkedAt = 0;
     for (;;) {
       const b = await ctx.client.getBatch(batch.id);
       if (b.done !== shown && !ctx.json) ctx.print(`${b.done}/${b.total} done (${b.counts.succeeded} succeeded, ${b.counts.failed} failed)`);
       shown = b.done;
+      if (b.counts.queued > 0 && Date.now() - checkedAt >= WAITING_CHECK_MS) {
+        checkedAt = Date.now();
+        const reason = waitingReason(await ctx.client.backends());
+        if (reason && reason !== why && !ctx.json) ctx.print(`  waiting: ${reason}`);
+        why = reason;
+      }
       if (b.done === b.total) return b;
       if (interrupted) {
         const c = await ctx.client.cancelBatch(batch.id);
