@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isUiWorkflow, UI_WORKFLOW_HINT } from '@comfygate/shared';
+import { didYouMean, isUiWorkflow, UI_WORKFLOW_HINT } from '@comfygate/shared';
 import { GatewayError } from './errors.js';
 
 type Issue = z.core.$ZodIssue;
@@ -78,7 +78,18 @@ export function describeIssue(issue: Issue, input: unknown, whole = '(body)'): s
       return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_format':
       return issue.format === 'regex' ? custom(where, issue.message, got) : `${where}: expected a valid ${issue.format}, got ${describeValue(got)}`;
+    case 'invalid_key': {
+      const key = String(issue.path.at(-1));
+      const why = issue.issues.map((i) => i.message).join('; ');
+      return `${issuePath(issue.path.slice(0, -1)) || whole}: the name '${key}' is not allowed${why ? ` (${why})` : ''}`;
+    }
     case 'invalid_union': {
+      // A discriminated union (post-processing ops): name the accepted values and the nearest one.
+      const options = (issue as { options?: unknown[] }).options;
+      if (Array.isArray(options) && options.length > 0) {
+        const near = typeof got === 'string' ? didYouMean(got, options.map(String)) : '';
+        return `${where}: expected one of ${options.map(String).join(', ')}, got ${describeValue(got)}${near}`;
+      }
       if (issue.message !== 'Invalid input') return custom(where, issue.message, got); // the schema's own words
       // Every branch wanted another type here: list them. Otherwise the branch that got furthest names the mistake.
       const types = issue.errors.map((e) => (e.length === 1 && e[0]!.code === 'invalid_type' && e[0]!.path.length === 0 ? e[0]!.expected : null));

@@ -54,6 +54,10 @@ describe('validation errors', () => {
     expect(r.status).toBe(400);
     expect(r.message).not.toMatch(RAW_ZOD);
     expect(r.message).toMatch(/^postprocess\.variants\.web\.ops\[0\]\.width: expected a number, got 'big'/);
+    const op = await post('/v1/jobs', { graph: txt2img(), postprocess: { variants: { web: { ops: [{ op: 'blurr', sigma: 2 }] } } } });
+    expect(op.message).toMatch(/^postprocess\.variants\.web\.ops\[0\]\.op: expected one of resize, crop, .*, got 'blurr' \(did you mean 'blur'\?\)$/);
+    const name = await post('/v1/jobs', { graph: txt2img(), postprocess: { variants: { 'bad name!': { ops: [] } } } });
+    expect(name.message).toMatch(/^postprocess\.variants: the name 'bad name!' is not allowed \(variant names are /);
   });
 
   it('suggest the nearest template and parameter, and list the options of a combo', async () => {
