@@ -163,6 +163,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const list = await cli([...auth(g), 'templates']);
     expect(list.stdout).toMatch(/^txt2img \(built in\): prompt, negative, seed/m);
     expect(list.stdout).toMatch(/^my-graph: /m);
+    // Every parameter `templates show` has, the built-in's own ones (upscale's scale) included.
+    expect(list.stdout).toMatch(/^upscale \(built in\): image, model, width, height, .*\bscale$/m);
     const schema = JSON.parse((await cli([...auth(g), 'templates', 'show', 'txt2img'])).stdout);
     expect(schema.properties.steps.minimum).toBe(1);
     const gc = await cli([...auth(g), 'gc', '--dry-run']);
