@@ -50,6 +50,10 @@ describe('applyParams', () => {
     ]);
     const ok = applyParams(graph, params, { sampler_name: 'euler_ancestral', sampler_2: 'heun' });
     expect(ok.ok && [ok.graph['3']?.inputs.sampler_name, ok.graph['11']?.inputs.sampler_name]).toEqual(['euler_ancestral', 'heun']);
+    // A template imported before the rename keeps `sampler_name`; `sampler` reaches it as well.
+    const older = params.map((p) => (p.name === 'sampler' ? { ...p, name: 'sampler_name' } : p));
+    const old = applyParams(graph, older, { sampler: 'heun' });
+    expect(old.ok && old.graph['3']?.inputs.sampler_name).toBe('heun');
   });
 
   it('checks booleans and images, and names a node missing from the graph', () => {
