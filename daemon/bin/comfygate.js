@@ -10,7 +10,10 @@ const dist = process.env.COMFYGATE_DIST || path.resolve(fileURLToPath(import.met
 // `pnpm start -- --port 1` passes the `--` on; commander would read every flag after it as an argument.
 if (process.argv[2] === 'start' && process.argv[3] === '--') process.argv.splice(3, 1);
 
-if (staleReason(dist) !== null) {
+const stale = staleReason(dist);
+if (stale !== null) {
+  // A second or two once after an edit or a pull: said on a terminal, silent for scripts and pipes.
+  if (process.stderr.isTTY) process.stderr.write(`comfygate: building (${stale})…\n`);
   const { build } = await import('../build.mjs');
   await build({ dist, quiet: !process.env.COMFYGATE_BUILD_VERBOSE });
 }

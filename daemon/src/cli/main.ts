@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { GatewayError } from '../errors.js';
 import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
@@ -17,6 +18,7 @@ import { CliError, registerGlobalOptions } from './context.js';
 
 const program = new Command('comfygate')
   .description('comfygate: a local gateway in front of ComfyUI servers')
+  .version(pkg.version)
   .showHelpAfterError();
 registerGlobalOptions(program);
 registerStart(program);
