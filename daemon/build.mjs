@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const { version } = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'));
 export const defaultDist = path.join(here, 'dist');
 /** Files outside any bundle's inputs whose change still makes a build stale (dependency versions, this script). */
 const alsoWatched = [fileURLToPath(import.meta.url), path.join(here, 'package.json'), path.resolve(here, '../pnpm-lock.yaml')];
@@ -41,6 +42,7 @@ export const steps = [
         target: 'node20',
         external,
         banner: { js: requireShim },
+        define: { __COMFYGATE_VERSION__: JSON.stringify(version) },
         sourcemap: 'linked',
         metafile: true,
         logLevel: 'warning',

@@ -38,7 +38,8 @@ describe('the built CLI', { timeout: 120_000 }, () => {
     expect(built.inputs.some((f: string) => f.includes('node_modules'))).toBe(false);
     // The daemon (SQLite, sharp) is a chunk of its own, loaded by `start` only.
     const entry = fs.readFileSync(path.join(dist, built.entry), 'utf8');
-    expect(entry).not.toContain('better-sqlite3');
+    expect(entry).not.toMatch(/from ['"](better-sqlite3|sharp)['"]|require\(['"](better-sqlite3|sharp)['"]\)/);
+    expect(fs.readdirSync(path.join(dist, built.id)).some((f) => /^run-.*\.js$/.test(f))).toBe(true);
 
     const again = await run(['--help'], dist);
     expect(again.code).toBe(0);

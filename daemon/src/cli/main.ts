@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import pkg from '../../package.json' with { type: 'json' };
 import { GatewayError } from '../errors.js';
 import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
@@ -16,9 +15,12 @@ import { registerToken } from './commands/token.js';
 import { registerWatch } from './commands/watch.js';
 import { CliError, registerGlobalOptions } from './context.js';
 
+/** The package version, written in by daemon/build.mjs. */
+declare const __COMFYGATE_VERSION__: string | undefined;
+
 const program = new Command('comfygate')
   .description('comfygate: a local gateway in front of ComfyUI servers')
-  .version(pkg.version)
+  .version(typeof __COMFYGATE_VERSION__ === 'string' ? __COMFYGATE_VERSION__ : 'dev (run from source)')
   .showHelpAfterError();
 registerGlobalOptions(program);
 registerStart(program);
