@@ -14,7 +14,10 @@ export default defineConfig(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // `_name` marks a value kept on purpose (destructured away, a positional callback argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // Wire data and third-party shapes are sometimes `any` by nature; zod parses them at the boundary.
       '@typescript-eslint/no-explicit-any': 'off',
       // The code base's idiom `if (x) (a(), b())` is deliberate; Prettier keeps it readable.
@@ -34,7 +37,12 @@ export default defineConfig(
   },
   {
     // Code that runs in a browser page, the Figma iframe or a webview.
-    files: ['daemon/src/dashboard/**', 'figma-plugin/src/**', 'vscode-extension/src/webview/**', 'test/**/*.browser.ts'],
+    files: [
+      'daemon/src/dashboard/**',
+      'figma-plugin/src/**',
+      'vscode-extension/src/webview/**',
+      'test/**/*.browser.ts',
+    ],
     languageOptions: { globals: { ...globals.browser } },
   },
 );

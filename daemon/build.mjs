@@ -18,13 +18,18 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { version } = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'));
 export const defaultDist = path.join(here, 'dist');
 /** Files outside any bundle's inputs whose change still makes a build stale (dependency versions, this script). */
-const alsoWatched = [fileURLToPath(import.meta.url), path.join(here, 'package.json'), path.resolve(here, '../pnpm-lock.yaml')];
+const alsoWatched = [
+  fileURLToPath(import.meta.url),
+  path.join(here, 'package.json'),
+  path.resolve(here, '../pnpm-lock.yaml'),
+];
 
 /** Native addons and packages that load files relative to themselves stay in node_modules. */
 const external = ['better-sqlite3', 'sharp'];
 
 /** esbuild's ESM output has no `require` for the CommonJS packages it inlines (commander, pino, ws ...). */
-const requireShim = "import { createRequire as __cgRequire } from 'node:module'; const require = __cgRequire(import.meta.url);";
+const requireShim =
+  "import { createRequire as __cgRequire } from 'node:module'; const require = __cgRequire(import.meta.url);";
 
 /** @type {Array<{ name: string, run(outdir: string): Promise<esbuild.Metafile> }>} */
 export const steps = [
@@ -72,12 +77,20 @@ export async function build({ dist = defaultDist, quiet = false } = {}) {
     throw err;
   }
   // builtAt is when reading began: a file saved during the build counts as newer, so the next run rebuilds.
-  const manifest = { id, entry: `${id}/comfygate.js`, builtAt: started, inputs: [...inputs].map((f) => path.relative(dist, f)) };
+  const manifest = {
+    id,
+    entry: `${id}/comfygate.js`,
+    builtAt: started,
+    inputs: [...inputs].map((f) => path.relative(dist, f)),
+  };
   const tmp = path.join(dist, `manifest.${process.pid}.${id}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(manifest, null, 1));
   fs.renameSync(tmp, path.join(dist, 'manifest.json'));
   removeOldBuilds(dist, id);
-  if (!quiet) process.stderr.write(`comfygate: built ${path.relative(process.cwd(), outdir) || outdir} in ${Date.now() - started} ms\n`);
+  if (!quiet)
+    process.stderr.write(
+      `comfygate: built ${path.relative(process.cwd(), outdir) || outdir} in ${Date.now() - started} ms\n`,
+    );
   return manifest;
 }
 

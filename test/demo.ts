@@ -8,14 +8,25 @@ import { runDaemon, whereBlock } from '@comfygate/daemon/run';
 import { startFakeComfy } from './fake-comfyui/src/index.js';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, 'comfy-port': { type: 'string' }, 'step-ms': { type: 'string' }, home: { type: 'string' } },
+  options: {
+    port: { type: 'string' },
+    'comfy-port': { type: 'string' },
+    'step-ms': { type: 'string' },
+    home: { type: 'string' },
+  },
   args: process.argv.slice(2).filter((a) => a !== '--'),
 });
 
-const fake = await startFakeComfy({ port: Number(values['comfy-port'] ?? 8188), stepMs: Number(values['step-ms'] ?? 50), imageStyle: 'demo' });
+const fake = await startFakeComfy({
+  port: Number(values['comfy-port'] ?? 8188),
+  stepMs: Number(values['step-ms'] ?? 50),
+  imageStyle: 'demo',
+});
 const running = await runDaemon({ port: values.port ?? '8288', home: values.home, backend: [fake.url] });
 const cfg = running.daemon.config;
-process.stdout.write(whereBlock({ url: running.gateway.url, home: cfg.home, backends: cfg.backends, fakeComfy: fake.url }));
+process.stdout.write(
+  whereBlock({ url: running.gateway.url, home: cfg.home, backends: cfg.backends, fakeComfy: fake.url }),
+);
 const stop = async () => {
   await running.close();
   await fake.close();

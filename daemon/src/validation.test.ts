@@ -28,13 +28,17 @@ describe('formatIssues', () => {
 
   it('reads a UI workflow where a graph belongs as that one mistake', () => {
     const ui = { last_node_id: 2, nodes: [{ id: 1 }], links: [], version: 0.4 };
-    expect(messageFor({ name: 'abc', graph: ui })).toMatch(/^graph: this is a UI \(editor\) workflow, not an API-format graph: /);
+    expect(messageFor({ name: 'abc', graph: ui })).toMatch(
+      /^graph: this is a UI \(editor\) workflow, not an API-format graph: /,
+    );
   });
 
   it('lists at most five problems, then how many more', () => {
     const Many = z.object(Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((k) => [k, z.number()])));
     const r = Many.safeParse({});
     expect(r.success).toBe(false);
-    expect(formatIssues(r.error!.issues, {})).toBe('a: required (a number); b: required (a number); c: required (a number); d: required (a number); e: required (a number); and 2 more');
+    expect(formatIssues(r.error!.issues, {})).toBe(
+      'a: required (a number); b: required (a number); c: required (a number); d: required (a number); e: required (a number); and 2 more',
+    );
   });
 });

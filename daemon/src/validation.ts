@@ -6,7 +6,10 @@ type Issue = z.core.$ZodIssue;
 
 /** `variants.web.ops[2].width`: how a person would write the place in their JSON. */
 export const issuePath = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}${out ? '.' : ''}${String(key)}`), '');
+  path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}${out ? '.' : ''}${String(key)}`),
+    '',
+  );
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;
@@ -29,17 +32,30 @@ export function describeValue(v: unknown): string {
 }
 
 const TYPE_WORDS: Record<string, string> = {
-  object: 'an object', array: 'an array', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false',
-  bigint: 'an integer', record: 'an object', tuple: 'an array', map: 'an object', date: 'a date', null: 'null',
+  object: 'an object',
+  array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  bigint: 'an integer',
+  record: 'an object',
+  tuple: 'an array',
+  map: 'an object',
+  date: 'a date',
+  null: 'null',
 };
 
 function bound(issue: Issue & { code: 'too_small' | 'too_big' }, got: unknown): string {
   const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum;
   const inclusive = issue.inclusive !== false;
-  const side = issue.code === 'too_small' ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than';
+  const side =
+    issue.code === 'too_small' ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than';
   const origin = issue.origin as string;
-  if (origin === 'string') return `expected ${side} ${limit} characters, got ${typeof got === 'string' ? got.length : describeValue(got)}`;
-  if (origin === 'array' || origin === 'set') return `expected ${side} ${limit} items, got ${Array.isArray(got) ? got.length : describeValue(got)}`;
+  if (origin === 'string')
+    return `expected ${side} ${limit} characters, got ${typeof got === 'string' ? got.length : describeValue(got)}`;
+  if (origin === 'array' || origin === 'set')
+    return `expected ${side} ${limit} items, got ${Array.isArray(got) ? got.length : describeValue(got)}`;
   return `expected ${side} ${limit}, got ${describeValue(got)}`;
 }
 
@@ -54,7 +70,9 @@ function uiWorkflowAt(issue: Issue, input: unknown): readonly PropertyKey[] | nu
 
 /** A schema's own message ("expected a node index ..."), with what came when it does not say already. */
 function custom(where: string, message: string, got: unknown): string {
-  return got === undefined || /\bgot\b/.test(message) ? `${where}: ${message}` : `${where}: ${message}, got ${describeValue(got)}`;
+  return got === undefined || /\bgot\b/.test(message)
+    ? `${where}: ${message}`
+    : `${where}: ${message}, got ${describeValue(got)}`;
 }
 
 /** One problem as `path: what was expected, what came`. */
@@ -72,12 +90,19 @@ export function describeIssue(issue: Issue, input: unknown, whole = '(body)'): s
     case 'too_small':
     case 'too_big':
       return `${where}: ${bound(issue, got)}`;
-    case 'invalid_value':
-      return `${where}: expected ${issue.values.length === 1 ? describeValue(issue.values[0]) : `one of ${issue.values.map(describeValue).join(', ')}`}, got ${describeValue(got)}`;
+    case 'invalid_value': {
+      const want =
+        issue.values.length === 1
+          ? describeValue(issue.values[0])
+          : `one of ${issue.values.map(describeValue).join(', ')}`;
+      return `${where}: expected ${want}, got ${describeValue(got)}`;
+    }
     case 'unrecognized_keys':
       return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'regex' ? custom(where, issue.message, got) : `${where}: expected a valid ${issue.format}, got ${describeValue(got)}`;
+      return issue.format === 'regex'
+        ? custom(where, issue.message, got)
+        : `${where}: expected a valid ${issue.format}, got ${describeValue(got)}`;
     case 'invalid_key': {
       const key = String(issue.path.at(-1));
       const why = issue.issues.map((i) => i.message).join('; ');
@@ -92,12 +117,15 @@ export function describeIssue(issue: Issue, input: unknown, whole = '(body)'): s
       }
       if (issue.message !== 'Invalid input') return custom(where, issue.message, got); // the schema's own words
       // Every branch wanted another type here: list them. Otherwise the branch that got furthest names the mistake.
-      const types = issue.errors.map((e) => (e.length === 1 && e[0]!.code === 'invalid_type' && e[0]!.path.length === 0 ? e[0]!.expected : null));
+      const types = issue.errors.map((e) =>
+        e.length === 1 && e[0]!.code === 'invalid_type' && e[0]!.path.length === 0 ? e[0]!.expected : null,
+      );
       if (types.length > 0 && types.every((t) => t !== null) && got !== undefined) {
         return `${where}: expected ${[...new Set(types.map((t) => TYPE_WORDS[t!] ?? t))].join(' or ')}, got ${describeValue(got)}`;
       }
       const best = issue.errors.filter((e) => e.length > 0).sort((a, b) => a.length - b.length)[0];
-      if (best && best.length <= 2) return best.map((i) => describeIssue({ ...i, path: [...issue.path, ...i.path] }, input, whole)).join('; ');
+      if (best && best.length <= 2)
+        return best.map((i) => describeIssue({ ...i, path: [...issue.path, ...i.path] }, input, whole)).join('; ');
       return `${where}: not any of the accepted forms, got ${describeValue(got)}`;
     }
     default:
@@ -106,7 +134,11 @@ export function describeIssue(issue: Issue, input: unknown, whole = '(body)'): s
 }
 
 /** Every problem (at most `max`, then how many more), joined with `; `. */
-export function formatIssues(issues: readonly Issue[], input: unknown, opts: { whole?: string; max?: number } = {}): string {
+export function formatIssues(
+  issues: readonly Issue[],
+  input: unknown,
+  opts: { whole?: string; max?: number } = {},
+): string {
   const max = opts.max ?? 5;
   const lines = [...new Set(issues.map((i) => describeIssue(i, input, opts.whole)))];
   const shown = lines.slice(0, max);
@@ -115,7 +147,11 @@ export function formatIssues(issues: readonly Issue[], input: unknown, opts: { w
 }
 
 /** A 400 for a body (or any input) that failed its schema, readable in its message and complete in its details. */
-export function validationError(error: z.ZodError, input: unknown, opts: { prefix?: string; whole?: string } = {}): GatewayError {
+export function validationError(
+  error: z.ZodError,
+  input: unknown,
+  opts: { prefix?: string; whole?: string } = {},
+): GatewayError {
   const message = formatIssues(error.issues, input, { whole: opts.whole });
   return new GatewayError({
     code: 'validation_failed',
@@ -125,7 +161,11 @@ export function validationError(error: z.ZodError, input: unknown, opts: { prefi
 }
 
 /** schema.parse with the errors above. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, opts: { prefix?: string; whole?: string } = {}): z.output<S> {
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  opts: { prefix?: string; whole?: string } = {},
+): z.output<S> {
   const r = schema.safeParse(input);
   if (!r.success) throw validationError(r.error, input, opts);
   return r.data;

@@ -25,7 +25,10 @@ export function nearest(name: string, candidates: readonly string[], max = 3): s
     .map((c) => {
       const l = c.toLowerCase();
       const dist = editDistance(n, l);
-      return { c, score: dist <= limit ? dist : n.length >= 3 && (l.includes(n) || n.includes(l)) ? limit + 0.5 : Infinity };
+      return {
+        c,
+        score: dist <= limit ? dist : n.length >= 3 && (l.includes(n) || n.includes(l)) ? limit + 0.5 : Infinity,
+      };
     })
     .filter((x) => x.score !== Infinity && x.c !== name)
     .sort((a, b) => a.score - b.score || a.c.localeCompare(b.c))

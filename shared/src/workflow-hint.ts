@@ -11,4 +11,4 @@ export function isUiWorkflow(value: unknown): boolean {
 
 export const UI_WORKFLOW_HINT =
   "this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)' ('Save (API)' in older versions) " +
-  "in ComfyUI, or import it as a template (comfygate templates import file.json, or POST /v1/templates {name, workflow}) and run that";
+  'in ComfyUI, or import it as a template (comfygate templates import file.json, or POST /v1/templates {name, workflow}) and run that';

@@ -37,7 +37,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Only COMFYGATE_* the benchmark sets: a developer's shell must not point the daemon elsewhere. */
 function env(home: string): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))), COMFYGATE_HOME: home };
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))),
+    COMFYGATE_HOME: home,
+  };
 }
 
 function timedExec(args: string[], home: string): Promise<number> {
@@ -60,7 +63,11 @@ interface Started {
 /** Spawns `comfygate start` on port 0 and times spawn -> the first 200 from /healthz. */
 async function startDaemon(home: string, backend: string): Promise<Started> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--backend', backend], { cwd: repoRoot, env: env(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--backend', backend], {
+    cwd: repoRoot,
+    env: env(home),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -70,8 +77,16 @@ async function startDaemon(home: string, backend: string): Promise<Started> {
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    const url = await waitFor(() => /ready on (http:\/\/\S+)/.exec(out)?.[1] ?? null, { timeoutMs: 20_000, intervalMs: 2, what: `daemon ready:\n${out}` });
-    await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok ?? false, { timeoutMs: 5_000, intervalMs: 2, what: '/healthz' });
+    const url = await waitFor(() => /ready on (http:\/\/\S+)/.exec(out)?.[1] ?? null, {
+      timeoutMs: 20_000,
+      intervalMs: 2,
+      what: `daemon ready:\n${out}`,
+    });
+    await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok ?? false, {
+      timeoutMs: 5_000,
+      intervalMs: 2,
+      what: '/healthz',
+    });
     return { child, url, ms: performance.now() - t0, stop };
   } catch (err) {
     await stop('SIGKILL');
@@ -113,13 +128,20 @@ export async function startup(runs: number, log: (line: string) => void): Promis
     const crashHome = path.join(tmp, 'crash');
     const c = await startDaemon(crashHome, fake.url);
     cleanup.push(() => c.stop('SIGKILL'));
-    const client = new GatewayClient({ baseUrl: c.url, token: fs.readFileSync(path.join(crashHome, 'token'), 'utf8').trim() });
-    for (let i = 0; i < QUEUED_AT_KILL; i++) await client.createJob({ graph: txt2img({ seed: 5000 + i, steps: 10, width: 64, height: 64 }) });
-    const inflightAtKill = await waitFor(async () => {
-      const { jobs } = await client.stats();
-      const n = (jobs.dispatched ?? 0) + (jobs.running ?? 0);
-      return n > 0 ? n : null;
-    }, { timeoutMs: 10_000, what: 'jobs dispatched' });
+    const client = new GatewayClient({
+      baseUrl: c.url,
+      token: fs.readFileSync(path.join(crashHome, 'token'), 'utf8').trim(),
+    });
+    for (let i = 0; i < QUEUED_AT_KILL; i++)
+      await client.createJob({ graph: txt2img({ seed: 5000 + i, steps: 10, width: 64, height: 64 }) });
+    const inflightAtKill = await waitFor(
+      async () => {
+        const { jobs } = await client.stats();
+        const n = (jobs.dispatched ?? 0) + (jobs.running ?? 0);
+        return n > 0 ? n : null;
+      },
+      { timeoutMs: 10_000, what: 'jobs dispatched' },
+    );
     await c.stop('SIGKILL');
     const crash: number[] = [];
     const nodeCrash: number[] = [];
@@ -129,17 +151,33 @@ export async function startup(runs: number, log: (line: string) => void): Promis
       crash.push(s.ms);
       await s.stop('SIGKILL'); // a kill again: the next restart recovers the same in-flight attempts
     }
-    log(`  status ${status.map(Math.round).join(' ')} ms; fresh start ${fresh.map(Math.round).join(' ')}; after crash ${crash.map(Math.round).join(' ')}`);
+    log(
+      `  status ${status.map(Math.round).join(' ')} ms; fresh start ${fresh.map(Math.round).join(' ')}; ` +
+        `after crash ${crash.map(Math.round).join(' ')}`,
+    );
 
     const row = (what: string, xs: number[], base: number[], target: number): StartupRow => {
       const addedMs = median(xs) - median(base);
-      return { what, runs: xs.length, medianMs: median(xs), nodeMedianMs: median(base), addedMs, targetAddedMs: target, met: addedMs <= target };
+      return {
+        what,
+        runs: xs.length,
+        medianMs: median(xs),
+        nodeMedianMs: median(base),
+        addedMs,
+        targetAddedMs: target,
+        met: addedMs <= target,
+      };
     };
     return {
       rows: [
         row('comfygate status', status, nodeStatus, TARGET.status),
         row('daemon start -> /healthz (fresh home)', fresh, nodeStart, TARGET.healthz),
-        row(`daemon restart after kill -9 -> /healthz (${QUEUED_AT_KILL} jobs, ${inflightAtKill} in flight)`, crash, nodeCrash, TARGET.healthz),
+        row(
+          `daemon restart after kill -9 -> /healthz (${QUEUED_AT_KILL} jobs, ${inflightAtKill} in flight)`,
+          crash,
+          nodeCrash,
+          TARGET.healthz,
+        ),
       ],
       inflightAtKill,
     };
@@ -150,8 +188,9 @@ export async function startup(runs: number, log: (line: string) => void): Promis
 }
 
 export function startupLines(r: StartupResult): string[] {
-  return r.rows.map((x) =>
-    `${x.what.padEnd(62)} ${x.medianMs.toFixed(0).padStart(5)} ms vs node -e 0 ${x.nodeMedianMs.toFixed(0).padStart(4)} ms: ` +
+  return r.rows.map(
+    (x) =>
+      `${x.what.padEnd(62)} ${x.medianMs.toFixed(0).padStart(5)} ms vs node -e 0 ${x.nodeMedianMs.toFixed(0).padStart(4)} ms: ` +
       `+${x.addedMs.toFixed(0)} ms (target +${x.targetAddedMs}) ${x.met ? 'met' : 'MISSED'}`,
   );
 }

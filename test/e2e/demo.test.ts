@@ -14,15 +14,20 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const env = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_') && k !== 'INIT_CWD'));
+const env = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_') && k !== 'INIT_CWD'));
 
 describe('pnpm demo', { timeout: 120_000 }, () => {
   it('prints where everything is and a next command that works with --home', async () => {
     const home = path.join(tmp, 'my data');
-    const demo = await spawnTs(path.join(repoRoot, 'test/demo.ts'), ['--port', '0', '--comfy-port', '0', '--home', home, '--step-ms', '1'], {
-      readyLine: /try: .*\n/,
-      env: env(),
-    });
+    const demo = await spawnTs(
+      path.join(repoRoot, 'test/demo.ts'),
+      ['--port', '0', '--comfy-port', '0', '--home', home, '--step-ms', '1'],
+      {
+        readyLine: /try: .*\n/,
+        env: env(),
+      },
+    );
     stops.push(() => demo.kill());
     const out = demo.output();
     const url = /comfygate ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
@@ -36,10 +41,14 @@ describe('pnpm demo', { timeout: 120_000 }, () => {
 
     // Pasted into a shell elsewhere; `pnpm comfygate` is the repo's bin, called directly to keep pnpm out of the test.
     const cwd = fs.mkdtempSync(path.join(tmp, 'shell-'));
-    const line = tryLine.replace('pnpm comfygate', `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'daemon/bin/comfygate.js'))}`);
+    const line = tryLine.replace(
+      'pnpm comfygate',
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'daemon/bin/comfygate.js'))}`,
+    );
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
       execFile('sh', ['-c', line], { cwd, env: env(), timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })),
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+      ),
     );
     expect([r.code, r.stderr]).toEqual([0, '']);
     const files = fs.readdirSync(path.join(cwd, 'comfygate-out'));

@@ -20,7 +20,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown): Promise<{ status: number; message: string; code: string }> {
-  const res = await g.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await g.fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as { error: { code: string; message: string } };
   return { status: res.status, message: json.error.message, code: json.error.code };
 }
@@ -44,18 +48,28 @@ describe('validation errors', () => {
     const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 3, type: 'KSampler' }], links: [], version: 0.4 };
     const r = await post('/v1/jobs', { graph: ui });
     expect(r.status).toBe(400);
-    expect(r.message).toBe("graph: this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)' ('Save (API)' " +
-      'in older versions) in ComfyUI, or import it as a template (comfygate templates import file.json, or POST /v1/templates ' +
-      '{name, workflow}) and run that');
+    expect(r.message).toBe(
+      "graph: this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)' ('Save (API)' " +
+        'in older versions) in ComfyUI, or import it as a template (comfygate templates import file.json, or POST /v1/templates ' +
+        '{name, workflow}) and run that',
+    );
   });
 
   it('in a post-processing spec, name the variant, the op and the field', async () => {
-    const r = await post('/v1/jobs', { graph: txt2img(), postprocess: { variants: { web: { ops: [{ op: 'resize', width: 'big' }] } } } });
+    const r = await post('/v1/jobs', {
+      graph: txt2img(),
+      postprocess: { variants: { web: { ops: [{ op: 'resize', width: 'big' }] } } },
+    });
     expect(r.status).toBe(400);
     expect(r.message).not.toMatch(RAW_ZOD);
     expect(r.message).toMatch(/^postprocess\.variants\.web\.ops\[0\]\.width: expected a number, got 'big'/);
-    const op = await post('/v1/jobs', { graph: txt2img(), postprocess: { variants: { web: { ops: [{ op: 'blurr', sigma: 2 }] } } } });
-    expect(op.message).toMatch(/^postprocess\.variants\.web\.ops\[0\]\.op: expected one of resize, crop, .*, got 'blurr' \(did you mean 'blur'\?\)$/);
+    const op = await post('/v1/jobs', {
+      graph: txt2img(),
+      postprocess: { variants: { web: { ops: [{ op: 'blurr', sigma: 2 }] } } },
+    });
+    expect(op.message).toMatch(
+      /^postprocess\.variants\.web\.ops\[0\]\.op: expected one of resize, crop, .*, got 'blurr' \(did you mean 'blur'\?\)$/,
+    );
     const name = await post('/v1/jobs', { graph: txt2img(), postprocess: { variants: { 'bad name!': { ops: [] } } } });
     expect(name.message).toMatch(/^postprocess\.variants: the name 'bad name!' is not allowed \(variant names are /);
   });
@@ -75,8 +89,14 @@ describe('validation errors', () => {
   });
 
   it('take sampler_name for sampler on a built-in template', async () => {
-    const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ template: 'txt2img', params: { prompt: 'a fox', sampler_name: 'heun', steps: 1, width: 64, height: 64 } }) });
+    const res = await g.fetch('/v1/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        template: 'txt2img',
+        params: { prompt: 'a fox', sampler_name: 'heun', steps: 1, width: 64, height: 64 },
+      }),
+    });
     expect(res.status).toBe(201);
     const job = (await res.json()) as { id: string; metadata: { params: Record<string, unknown> } };
     expect(job.metadata.params.sampler).toBe('heun');

@@ -40,14 +40,21 @@ describe('README', { timeout: 60_000 }, () => {
   it('the curl example makes a job, follows it and downloads its image', async () => {
     const script = readmeBlock('A template job, followed to its end');
     expect(script).toContain('{"template":"txt2img","params":{"prompt":"a red fox"}}');
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))), COMFYGATE_URL: g.url, COMFYGATE_HOME: g.home };
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))),
+      COMFYGATE_URL: g.url,
+      COMFYGATE_HOME: g.home,
+    };
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
       execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd, env, timeout: 45_000 }, (err, _out, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr })),
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      ),
     );
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(fs.readFileSync(path.join(cwd, 'fox.png')).subarray(0, 8)).toEqual(PNG_MAGIC);
     const jobs = (await g.client.listJobs()).jobs;
-    expect(jobs.map((j) => [j.state, (j.metadata.params as { prompt?: string }).prompt])).toEqual([['succeeded', 'a red fox']]);
+    expect(jobs.map((j) => [j.state, (j.metadata.params as { prompt?: string }).prompt])).toEqual([
+      ['succeeded', 'a red fox'],
+    ]);
   });
 });

@@ -6,5 +6,7 @@ const OUR_SCRIPTS = new Set(['comfygate', 'start', 'demo']);
  * one in INIT_CWD; relative paths a person gives (--home, --config, --out) mean the latter.
  */
 export function invocationDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.INIT_CWD && env.npm_lifecycle_event && OUR_SCRIPTS.has(env.npm_lifecycle_event) ? env.INIT_CWD : process.cwd();
+  return env.INIT_CWD && env.npm_lifecycle_event && OUR_SCRIPTS.has(env.npm_lifecycle_event)
+    ? env.INIT_CWD
+    : process.cwd();
 }

@@ -13,35 +13,43 @@ export function nodeFetch(input: string | URL | Request, init: RequestInit = {})
     // Not `instanceof Request`: reading the global `Request` is what loads undici.
     const url = new URL(typeof input === 'object' && !(input instanceof URL) ? input.url : String(input));
     const request = url.protocol === 'https:' ? https.request : http.request;
-    const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string> | undefined, signal: init.signal ?? undefined }, (res) => {
-      const bytes = async (): Promise<Buffer> => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of res) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
-      };
-      const status = res.statusCode ?? 0;
-      resolve({
-        ok: status >= 200 && status < 300,
-        status,
-        statusText: res.statusMessage ?? '',
-        url: url.href,
-        headers: {
-          get(name: string): string | null {
-            const v = res.headers[name.toLowerCase()];
-            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    const req = request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers: init.headers as Record<string, string> | undefined,
+        signal: init.signal ?? undefined,
+      },
+      (res) => {
+        const bytes = async (): Promise<Buffer> => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of res) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks);
+        };
+        const status = res.statusCode ?? 0;
+        resolve({
+          ok: status >= 200 && status < 300,
+          status,
+          statusText: res.statusMessage ?? '',
+          url: url.href,
+          headers: {
+            get(name: string): string | null {
+              const v = res.headers[name.toLowerCase()];
+              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+            },
           },
-        },
-        json: async () => JSON.parse((await bytes()).toString('utf8')),
-        text: async () => (await bytes()).toString('utf8'),
-        arrayBuffer: async () => {
-          const b = await bytes();
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-        },
-        get body() {
-          return Readable.toWeb(res);
-        },
-      } as unknown as Response);
-    });
+          json: async () => JSON.parse((await bytes()).toString('utf8')),
+          text: async () => (await bytes()).toString('utf8'),
+          arrayBuffer: async () => {
+            const b = await bytes();
+            return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+          },
+          get body() {
+            return Readable.toWeb(res);
+          },
+        } as unknown as Response);
+      },
+    );
     req.on('error', reject);
     const body = init.body;
     if (body === undefined || body === null) req.end();

@@ -23,7 +23,10 @@ export function collectVariant(value: string, acc: Record<string, Variant> = {})
  * The job's post-processing from `--postprocess spec.json` and `--variant` (added to the file's variants, winning
  * on a name). The daemon checks the spec; this only reads it.
  */
-export function postprocessFrom(flags: { postprocess?: string; variant?: Record<string, Variant> }): PostprocessSpec | undefined {
+export function postprocessFrom(flags: {
+  postprocess?: string;
+  variant?: Record<string, Variant>;
+}): PostprocessSpec | undefined {
   let spec: { variants?: Record<string, Variant> } & Record<string, unknown> = {};
   if (flags.postprocess) {
     let text: string;
@@ -38,7 +41,9 @@ export function postprocessFrom(flags: { postprocess?: string; variant?: Record<
       throw new CliError(`--postprocess: ${flags.postprocess} is not valid JSON (${(err as Error).message})`);
     }
     if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-      throw new CliError(`--postprocess: ${flags.postprocess} must hold an object like {"variants": {"web": {"ops": [...]}}}`);
+      throw new CliError(
+        `--postprocess: ${flags.postprocess} must hold an object like {"variants": {"web": {"ops": [...]}}}`,
+      );
     }
   }
   if (!flags.postprocess && !flags.variant) return undefined;
@@ -48,5 +53,8 @@ export function postprocessFrom(flags: { postprocess?: string; variant?: Record<
 /** The two options, worded once for `run` and `submit`. */
 export const POSTPROCESS_OPTIONS = {
   variant: ['--variant <json>', 'a post-processing variant: web={"ops": [...]} or {"web": {...}}; repeatable'],
-  postprocess: ['--postprocess <file>', 'post-processing spec (JSON: {"variants": {...}}); see daemon/src/postprocess/README.md'],
+  postprocess: [
+    '--postprocess <file>',
+    'post-processing spec (JSON: {"variants": {...}}); see daemon/src/postprocess/README.md',
+  ],
 } as const;

@@ -7,7 +7,8 @@ export const WAITING_CHECK_MS = 2_000;
 export function waitingReason(backends: Backend[]): string | null {
   if (backends.length === 0) return 'no backend is configured (comfygate backends add <name> <url>)';
   if (!backends.some((b) => b.health === 'up')) return 'no backend is up (comfygate doctor)';
-  if (backends.every((b) => b.health !== 'up' || b.draining)) return 'every backend that is up is draining (comfygate backends)';
+  if (backends.every((b) => b.health !== 'up' || b.draining))
+    return 'every backend that is up is draining (comfygate backends)';
   return null;
 }
 
@@ -15,10 +16,18 @@ export function waitingReason(backends: Backend[]): string | null {
  * While the job sits in `queued`, asks the daemon every few seconds why, and tells `report` each time the answer
  * changes (null once it runs or has no reason to wait). Stops when `signal` aborts; a failed check is skipped.
  */
-export async function explainWaiting(client: GatewayClient, id: string, report: (reason: string | null) => void, signal: AbortSignal): Promise<void> {
+export async function explainWaiting(
+  client: GatewayClient,
+  id: string,
+  report: (reason: string | null) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let last: string | null = null;
   while (!signal.aborted) {
-    const [job, backends] = await Promise.all([client.getJob(id).catch(() => null), client.backends().catch(() => null)]);
+    const [job, backends] = await Promise.all([
+      client.getJob(id).catch(() => null),
+      client.backends().catch(() => null),
+    ]);
     if (signal.aborted) return;
     if (job && backends) {
       const reason = job.state === 'queued' ? waitingReason(backends) : null;

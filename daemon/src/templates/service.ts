@@ -102,7 +102,8 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     const t = await deps.store.templates.find(idOrName);
     if (!t) {
       const names = (await deps.store.templates.list()).map((x) => x.name);
-      throw new GatewayError({ code: 'not_found', message: `no template '${idOrName}'${didYouMean(idOrName, names)}; see GET /v1/templates`, details: { known: names } });
+      const message = `no template '${idOrName}'${didYouMean(idOrName, names)}; see GET /v1/templates`;
+      throw new GatewayError({ code: 'not_found', message, details: { known: names } });
     }
     return t;
   };

@@ -189,7 +189,8 @@ export function nodeProblems(workflow: UiWorkflow, subgraphs: Map<string, Scope>
       const parsed = NodeShape.safeParse(node);
       if (parsed.success) return;
       const id = typeof node.id === 'number' || typeof node.id === 'string' ? String(node.id) : `nodes[${index}]`;
-      errors.push({ node: id, type: typeof node.type === 'string' ? node.type : '', reason: `malformed node${where}: ${describeIssues(parsed.error.issues, node, '(node)')}` });
+      const reason = `malformed node${where}: ${describeIssues(parsed.error.issues, node, '(node)')}`;
+      errors.push({ node: id, type: typeof node.type === 'string' ? node.type : '', reason });
     });
   };
   check(workflow.nodes, '');

@@ -41,7 +41,10 @@ export function demoSvg(width: number, height: number, from: Rgb, to: Rgb, label
   const x = Math.round(width * 0.07);
   const top = Math.round(height * 0.12) + size;
   const text = lines
-    .map((l, i) => `<text x="${x}" y="${top + Math.round(i * size * 1.3)}" font-size="${size}" font-weight="bold">${xml(l)}</text>`)
+    .map(
+      (l, i) =>
+        `<text x="${x}" y="${top + Math.round(i * size * 1.3)}" font-size="${size}" font-weight="bold">${xml(l)}</text>`,
+    )
     .join('');
   const small = Math.max(7, Math.round(size * 0.6));
   const foot = `seed ${label.seed} · ${width}×${height} · comfygate demo (fake ComfyUI)`;
@@ -50,11 +53,20 @@ export function demoSvg(width: number, height: number, from: Rgb, to: Rgb, label
     `<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${hex(from)}"/>` +
     `<stop offset="1" stop-color="${hex(to)}"/></linearGradient></defs>` +
     `<rect width="100%" height="100%" fill="url(#g)"/>` +
-    `<g font-family="DejaVu Sans, Arial, sans-serif" fill="#fff" stroke="#000" stroke-opacity="0.35" stroke-width="${Math.max(1, size / 16)}" paint-order="stroke">` +
+    `<g font-family="DejaVu Sans, Arial, sans-serif" fill="#fff" stroke="#000" stroke-opacity="0.35" ` +
+    `stroke-width="${Math.max(1, size / 16)}" paint-order="stroke">` +
     `${text}<text x="${x}" y="${height - Math.round(height * 0.07)}" font-size="${small}">${xml(foot)}</text></g></svg>`
   );
 }
 
-export function renderDemo(width: number, height: number, from: Rgb, to: Rgb, label: DemoLabel): ReturnType<typeof sharp> {
-  return sharp(Buffer.from(demoSvg(width, height, from, to, label))).flatten({ background: from }).removeAlpha();
+export function renderDemo(
+  width: number,
+  height: number,
+  from: Rgb,
+  to: Rgb,
+  label: DemoLabel,
+): ReturnType<typeof sharp> {
+  return sharp(Buffer.from(demoSvg(width, height, from, to, label)))
+    .flatten({ background: from })
+    .removeAlpha();
 }

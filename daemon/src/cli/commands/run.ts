@@ -53,7 +53,8 @@ async function typedValues(ctx: Ctx, template: string, words: string[], vary: st
   // Said here in the CLI's own terms: the daemon would ask for an asset id.
   const missing = ((schema.required ?? []) as string[]).filter((name) => params[name] === undefined && varied[name] === undefined);
   if (missing.length > 0) {
-    throw new CliError(missing.map((name) => `${name}: required; give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`).join('; '));
+    const how = (name: string) => `give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`;
+    throw new CliError(missing.map((name) => `${name}: required; ${how(name)}`).join('; '));
   }
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
 }
@@ -123,7 +124,8 @@ export function registerRun(program: Command): void {
         const seed = SeedMode.safeParse(flags.seed);
         if (!seed.success) throw new CliError(`--seed is one of ${SeedMode.options.join(', ')}`);
         const { params, vary } = await typedValues(ctx, template, words, flags.vary);
-        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' }, postprocess: postprocessFrom(flags) };
+        const postprocess = postprocessFrom(flags);
+        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' }, postprocess };
         const out = outDir(flags.out);
         if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), out, template);
         const batch = await ctx.client.createBatch({ name: `${template} ×${flags.count}`, variations: { job, count: flags.count, seed: seed.data, vary } });
