@@ -46,8 +46,9 @@ export function demoSvg(width: number, height: number, from: Rgb, to: Rgb, label
         `<text x="${x}" y="${top + Math.round(i * size * 1.3)}" font-size="${size}" font-weight="bold">${xml(l)}</text>`,
     )
     .join('');
-  const small = Math.max(7, Math.round(size * 0.6));
   const foot = `seed ${label.seed} · ${width}×${height} · comfygate demo (fake ComfyUI)`;
+  // As large as fits on one line (a 20-digit seed included), never above 60% of the caption's size.
+  const small = Math.max(6, Math.min(Math.round(size * 0.6), Math.floor((width * 0.86) / (foot.length * 0.58))));
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${hex(from)}"/>` +
