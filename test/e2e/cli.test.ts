@@ -225,6 +225,46 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
   });
 });
 
+describe('comfygate start', { timeout: 120_000 }, () => {
+  /** Starts the daemon through the bin on a free port with a dead backend; resolves with its output once it logged that backend down. */
+  async function startAndLog(extraEnv: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+    const home = tmpDir();
+    const child = spawn(process.execPath, [cliBin, 'start', '--port', '0', '--backend', `http://127.0.0.1:${await freePort()}`], {
+      cwd: repoRoot,
+      env: { ...cliEnv(home), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      await waitFor(() => stderr.includes('backend local is down'), { timeoutMs: 30_000, what: `the down backend logged:\n${stdout}${stderr}` });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    return { stdout, stderr };
+  }
+
+  it('prints where it runs on stdout and logs JSON lines on stderr when that is no terminal', async () => {
+    const { stdout, stderr } = await startAndLog({});
+    expect(stdout).toMatch(/^comfygate ready on http:\/\/127\.0\.0\.1:\d+\n {2}API: /);
+    expect(stdout).toMatch(/\n {2}try: {6}COMFYGATE_HOME=\S+ COMFYGATE_URL=http:\/\/127\.0\.0\.1:\d+ pnpm comfygate run txt2img /);
+    const lines = stderr.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+  });
+
+  it('logs readable lines with COMFYGATE_LOG_FORMAT=pretty (what a terminal gets)', async () => {
+    const { stderr } = await startAndLog({ COMFYGATE_LOG_FORMAT: 'pretty' });
+    const line = stderr.split('\n').find((l) => l.includes('backend local is down'))!;
+    expect(line).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: backend local is down /);
+    expect(stderr).not.toMatch(/^\{/m);
+  });
+});
+
 describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () => {
   let fake: FakeComfy;
   let g: TestGateway;
