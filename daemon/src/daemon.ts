@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import {
   AddBackend, type Backend, type ChainView, type ComfyGraph, CreateJob, type CreateJobParsed, CreatePreset, CreateWebhook, type Preset, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
 } from '@comfygate/shared';
@@ -16,6 +15,7 @@ import { checkJob, checkPrompts, checkRawGraphSize } from './engine/admission.js
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { whyWaiting } from './engine/waiting.js';
 import { GatewayError } from './errors.js';
+import { parseOrThrow } from './validation.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
@@ -101,13 +101,6 @@ export interface DaemonOptions {
   runEngine?: boolean;
 }
 
-function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(input);
-  if (!r.success) {
-    throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
-  }
-  return r.data;
-}
 
 export async function createDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.logger ?? createLogger(config.logLevel);

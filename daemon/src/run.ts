@@ -1,7 +1,11 @@
+import path from 'node:path';
+import { invocationDir } from './cli/cwd.js';
 import { loadConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { type Gateway, startGateway } from './http/app.js';
+
+export { whereBlock } from './cli/where.js';
 
 export interface StartFlags {
   config?: string;
@@ -16,7 +20,7 @@ export function overridesFrom(flags: StartFlags): ConfigInput {
   const o: ConfigInput = {};
   if (flags.port !== undefined) o.port = Number(flags.port);
   if (flags.host) o.host = flags.host;
-  if (flags.home) o.home = flags.home;
+  if (flags.home) o.home = path.resolve(invocationDir(), flags.home);
   if (flags.backend?.length) {
     o.backends = flags.backend.map((url, i) => ({ name: flags.backend!.length === 1 ? 'local' : `backend${i + 1}`, url }));
   }
@@ -25,7 +29,7 @@ export function overridesFrom(flags: StartFlags): ConfigInput {
 
 /** Composition root: config -> store -> comfy -> engine -> http. Returns one ordered, idempotent close. */
 export async function runDaemon(flags: StartFlags): Promise<{ daemon: Daemon; gateway: Gateway; close(): Promise<void> }> {
-  const config = loadConfig({ file: flags.config, overrides: overridesFrom(flags) });
+  const config = loadConfig({ file: flags.config && path.resolve(invocationDir(), flags.config), overrides: overridesFrom(flags) });
   const daemon = await createDaemon(config);
   let gateway: Gateway;
   try {

@@ -24,7 +24,7 @@ export const BatchMatrix = z.object({
 });
 export type BatchMatrix = z.input<typeof BatchMatrix>;
 
-/** How the seeds of a template's variations are chosen (DESIGN.md §3). */
+/** How the seeds of a template's variations are chosen (docs/architecture.md §3). */
 export const SeedMode = z.enum(['random', 'fixed', 'increment']);
 export type SeedMode = z.infer<typeof SeedMode>;
 

@@ -8,3 +8,5 @@ export * from './templates.js';
 export * from './webhooks.js';
 export * from './watch.js';
 export * from './session.js';
+export * from './suggest.js';
+export * from './workflow-hint.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ComfyGraph } from './jobs.js';
 
 /**
- * A template's parameter map: named parameters bound to one input of one node of an API graph (DESIGN.md §3).
+ * A template's parameter map: named parameters bound to one input of one node of an API graph (docs/architecture.md §3).
  * Parameters are either found automatically (daemon/src/templates/params.ts) or written by hand; both use this
  * shape. Bounds may be bigint because seeds go up to 2^64-1, beyond what a JSON number holds exactly.
  */

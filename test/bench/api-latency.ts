@@ -99,6 +99,7 @@ async function sseFanout(): Promise<LatencyFigures> {
     }
   };
   const subs = Array.from({ length: SUBSCRIBERS }, subscriber);
+  // eslint-disable-next-line no-unmodified-loop-condition -- each subscriber's handshake raises `ready`
   while (ready < SUBSCRIBERS) await new Promise((r) => setTimeout(r, 20));
   for (let i = 0; i < FANOUT_JOBS; i++) await g.client.createJob({ graph: txt2img({ seed: i }) });
   const deadline = Date.now() + 20_000;

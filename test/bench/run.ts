@@ -1,6 +1,6 @@
 // `pnpm bench`: every comfygate benchmark in one run, figures and ratios printed side by side and written
 // to bench/results/latest.json. Flags: --full (T = 1 s with N = 200), --quick (small N, a smoke run),
-// --only=utilisation,overhead,memory,api,postprocess (a subset), --in-process (fakes in this process, not a child).
+// --only=utilisation,overhead,memory,api,postprocess,startup (a subset), --in-process (fakes in this process, not a child).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { comparisonTable, memoryTable, overheadTable, utilisationTable, writeJso
 import { utilisation, utilPlans, type UtilPlan } from './utilisation.js';
 import { apiLatencyLines, runApiLatency } from './api-latency.js';
 import { postprocessLines, postprocessThroughput, zipStreaming } from './postprocess.js';
+import { startup, startupLines } from './startup.js';
 
 const argv = process.argv.slice(2);
 const full = argv.includes('--full');
@@ -32,6 +33,7 @@ interface Results {
   memory?: MemoryResult | { error: string };
   api?: Awaited<ReturnType<typeof runApiLatency>> | { error: string };
   postprocess?: { throughput: Awaited<ReturnType<typeof postprocessThroughput>>; zip: Awaited<ReturnType<typeof zipStreaming>> } | { error: string };
+  startup?: Awaited<ReturnType<typeof startup>> | { error: string };
   durationMs?: number;
   /** The machine is shared: load at the end tells whether other work ran alongside. */
   loadavgEnd?: number[];
@@ -86,6 +88,10 @@ function print(r: Results): void {
     out.push('', '5. Post-processing through comfygate against the same sharp work by hand; batch zip streaming');
     out.push(isError(r.postprocess) ? `   FAILED: ${r.postprocess.error.split('\n')[0]}` : postprocessLines(r.postprocess.throughput, r.postprocess.zip).map((l) => `   ${l}`).join('\n'));
   }
+  if (r.startup) {
+    out.push('', '6. Start-up of the built CLI and daemon (median; added = comfygate − node -e 0, measured alternately)');
+    out.push(isError(r.startup) ? `   FAILED: ${r.startup.error.split('\n')[0]}` : startupLines(r.startup).map((l) => `   ${l}`).join('\n'));
+  }
   const load = (r.loadavgEnd ?? []).map((x) => x.toFixed(2)).join(' ');
   out.push('', `total ${((r.durationMs ?? 0) / 1000).toFixed(1)} s; load at end ${load}; figures in ${path.relative(process.cwd(), OUT)}`);
   console.log(out.join('\n'));
@@ -104,6 +110,7 @@ async function main(): Promise<void> {
   if (wants('postprocess')) {
     results.postprocess = await attempt('postprocess', async () => ({ throughput: await postprocessThroughput(quick ? 10 : 60), zip: await zipStreaming(quick ? 100 : 1000) }));
   }
+  if (wants('startup')) results.startup = await attempt('startup', () => startup(quick ? 3 : 7, log));
   results.durationMs = Date.now() - t0;
   results.loadavgEnd = os.loadavg();
   writeJson(OUT, results);

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { Job } from '@comfygate/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +12,8 @@ import { txt2img } from '../helpers/graphs.js';
 import { repoRoot } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
+/** The bin users run: the bundled CLI, rebuilt first if a source changed (see build.test.ts). */
+const cliBin = path.join(repoRoot, 'daemon/bin/comfygate.js');
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 interface Run {
@@ -37,12 +36,12 @@ function cliEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** Runs the real CLI in a child process, bounded by a timeout. */
-function cli(args: string[], opts: { home?: string; timeoutMs?: number } = {}): Promise<Run> {
+function cli(args: string[], opts: { home?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsxCli, cliMain, ...args],
-      { cwd: repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
+      [cliBin, ...args],
+      { cwd: opts.cwd ?? repoRoot, env: cliEnv(opts.home ?? tmpDir()), timeout: opts.timeoutMs ?? 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -89,7 +88,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(r.code).toBe(0);
     const files = fs.readdirSync(out);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{8}_9_0\.png$/);
+    const id = /job (\S+) queued/.exec(r.stdout)?.[1];
+    expect(files[0]).toBe(`txt2img-${id!.slice(0, 8)}-1.png`);
     expect(r.stdout).toContain(path.join(out, files[0]!));
     expect(fs.readFileSync(path.join(out, files[0]!)).subarray(0, 8)).toEqual(PNG_MAGIC);
   });
@@ -112,9 +112,45 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
       ['a fox, at dusk', 40], ['a fox, at dusk', 41], ['an owl', 40], ['an owl', 41],
     ]);
     expect(result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f))).toHaveLength(4);
+    // Named by template, job, variation and seed, so the files of a run sort together and say what made them.
+    for (const j of result.jobs as { job: Job; files: string[] }[]) {
+      const v = (j.job.metadata.variation as { index: number }).index;
+      expect(j.files.map((f) => path.basename(f))).toEqual([`txt2img-${j.job.id.slice(0, 8)}-v${v}-s${used(j).seed}-1.png`]);
+    }
 
     const bad = await cli([...auth(g), 'run', 'txt2img', 'steps=0']);
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('steps: 0 is below the minimum 1')]);
+    const noImage = await cli([...auth(g), 'run', 'img2img', 'prompt=a fox']);
+    expect([noImage.code, noImage.stderr]).toEqual([1, 'comfygate: image: required; give a file as image=@photo.png\n']);
+    const typo = await cli([...auth(g), 'run', 'txt2img', 'stpes=3']);
+    expect(typo.stderr).toContain("stpes: unknown parameter (did you mean 'steps'?)");
+  });
+
+  it('outputs go to ./comfygate-out by default; --variant and --postprocess add post-processed files beside them', async () => {
+    const cwd = tmpDir();
+    const plain = await cli([...auth(g), 'run', 'txt2img', 'prompt=a fox', 'steps=1', 'width=64', 'height=64'], { cwd });
+    expect([plain.code, plain.stderr]).toEqual([0, '']);
+    const made = fs.readdirSync(path.join(cwd, 'comfygate-out'));
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^txt2img-[0-9a-f]{8}-1\.png$/);
+    expect(fs.readdirSync(cwd)).toEqual(['comfygate-out']); // nothing loose in the current folder
+
+    const spec = path.join(cwd, 'pp.json');
+    fs.writeFileSync(spec, JSON.stringify({ variants: { small: { ops: [{ op: 'resize', width: 32 }] } } }));
+    const out = path.join(cwd, 'pp');
+    const pp = await cli([...auth(g), 'run', 'txt2img', 'steps=1', 'width=64', 'height=64', '--postprocess', spec,
+      '--variant', 'web={"ops":[{"op":"format","format":"webp"}]}', '--out', out, '--json']);
+    expect([pp.code, pp.stderr]).toEqual([0, '']);
+    const names = fs.readdirSync(out).sort();
+    expect(names).toHaveLength(3);
+    expect(names.find((n) => n.endsWith('.web.webp'))).toBeDefined();
+    const small = names.find((n) => n.endsWith('.small.png'));
+    expect(await sharp(path.join(out, small!)).metadata()).toMatchObject({ width: 32, height: 32 });
+
+    fs.writeFileSync(spec, '{"variants": ');
+    const broken = await cli([...auth(g), 'run', 'txt2img', '--postprocess', spec]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`--postprocess: ${spec} is not valid JSON`);
   });
 
   it('templates import (an API graph), list, show; gc --dry-run reports', async () => {
@@ -127,6 +163,8 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const list = await cli([...auth(g), 'templates']);
     expect(list.stdout).toMatch(/^txt2img \(built in\): prompt, negative, seed/m);
     expect(list.stdout).toMatch(/^my-graph: /m);
+    // Every parameter `templates show` has, the built-in's own ones (upscale's scale) included.
+    expect(list.stdout).toMatch(/^upscale \(built in\): image, model, width, height, .*\bscale$/m);
     const schema = JSON.parse((await cli([...auth(g), 'templates', 'show', 'txt2img'])).stdout);
     expect(schema.properties.steps.minimum).toBe(1);
     const gc = await cli([...auth(g), 'gc', '--dry-run']);
@@ -198,7 +236,48 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     fs.writeFileSync(file, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
     const r = await cli([...auth(g), 'submit', '--graph', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("export with 'Save (API)' in ComfyUI");
+    expect(r.stderr).toContain("this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)'");
+    expect(r.stderr).toContain('comfygate templates import file.json');
+  });
+});
+
+describe('comfygate start', { timeout: 120_000 }, () => {
+  /** Starts the daemon through the bin on a free port with a dead backend; resolves with its output once it logged that backend down. */
+  async function startAndLog(extraEnv: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+    const home = tmpDir();
+    const child = spawn(process.execPath, [cliBin, 'start', '--port', '0', '--backend', `http://127.0.0.1:${await freePort()}`], {
+      cwd: repoRoot,
+      env: { ...cliEnv(home), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      await waitFor(() => stderr.includes('backend local is down'), { timeoutMs: 30_000, what: `the down backend logged:\n${stdout}${stderr}` });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    return { stdout, stderr };
+  }
+
+  it('prints where it runs on stdout and logs JSON lines on stderr when that is no terminal', async () => {
+    const { stdout, stderr } = await startAndLog({});
+    expect(stdout).toMatch(/^comfygate ready on http:\/\/127\.0\.0\.1:\d+\n {2}API: /);
+    expect(stdout).toMatch(/\n {2}try: {6}COMFYGATE_HOME=\S+ COMFYGATE_URL=http:\/\/127\.0\.0\.1:\d+ pnpm comfygate run txt2img /);
+    const lines = stderr.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+  });
+
+  it('logs readable lines with COMFYGATE_LOG_FORMAT=pretty (what a terminal gets)', async () => {
+    const { stderr } = await startAndLog({ COMFYGATE_LOG_FORMAT: 'pretty' });
+    const line = stderr.split('\n').find((l) => l.includes('backend local is down'))!;
+    expect(line).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: backend local is down /);
+    expect(stderr).not.toMatch(/^\{/m);
   });
 });
 
@@ -231,7 +310,7 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
   });
 
   it('Ctrl-C while submit waits cancels the job and exits 130', async () => {
-    const child: ChildProcess = spawn(process.execPath, [tsxCli, cliMain, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
+    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
       cwd: repoRoot,
       env: cliEnv(g.home),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -241,11 +320,36 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
     child.stderr!.on('data', (d: Buffer) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const id = await waitFor(() => /job (\S+) queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'submit to print its job id' });
+    // Not silence: the CLI says why nothing runs.
+    await waitFor(() => out.includes('waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
     if (code === 'timeout') child.kill('SIGKILL');
     expect(code, out).toBe(130);
     expect((await g.client.getJob(id)).state).toBe('canceled');
+    // The final state, once.
+    expect(out.match(/interrupted/g), out).toHaveLength(1);
+    expect(out).toContain(`comfygate: interrupted: job ${id} canceled\n`);
+  });
+
+  it('a batch says why it waits too, and Ctrl-C cancels what is left', async () => {
+    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'run', 'txt2img', 'steps=1', '-n', '2', '--out', tmpDir()], {
+      cwd: repoRoot,
+      env: cliEnv(g.home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const id = await waitFor(() => /batch (\S+): 2 jobs queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'the batch id' });
+    await waitFor(() => out.includes('  waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    expect(code, out).toBe(130);
+    expect(out).toContain(`interrupted; batch ${id} canceled with 0 of 2 done`);
+    expect((await g.client.getBatch(id)).counts.canceled).toBe(2);
   });
 
   it('doctor exits 1 and names the down backend and how to fix it', async () => {

@@ -61,15 +61,18 @@ it('imports a UI workflow through a backend\'s /object_info and detects its para
   expect(res.status).toBe(201);
   const t = await jsonBody(res);
   const names = t.params.map((p: { name: string }) => p.name);
-  for (const n of ['prompt', 'negative', 'seed', 'steps', 'cfg', 'width', 'height', 'checkpoint']) expect(names).toContain(n);
+  for (const n of ['prompt', 'negative', 'seed', 'steps', 'cfg', 'sampler', 'width', 'height', 'checkpoint']) expect(names).toContain(n);
+  expect(names).not.toContain('sampler_name'); // the built-ins' name, for imported graphs too
   expect(t.params.find((p: { name: string }) => p.name === 'prompt').default).toBe('a castle');
-  const job = await g.client.waitForJob((await g.client.createJob({ template: 'castle', params: { prompt: 'a castle at night', seed: 7 } })).id);
+  // The input's name is still taken for the parameter, as templates imported before the rename used it.
+  const job = await g.client.waitForJob((await g.client.createJob({ template: 'castle', params: { prompt: 'a castle at night', seed: 7, sampler_name: 'heun' } })).id);
   expect(job.state).toBe('succeeded');
   const [attempt] = await g.daemon.store.attempts.forJob(job.id);
   const history = await jsonBody(await fetch(`${fake.url}/history/${attempt!.id}`));
   const prompt = history[attempt!.id].prompt[2];
   expect(prompt['6'].inputs.text).toBe('a castle at night');
   expect(prompt['3'].inputs.seed).toBe(7);
+  expect(prompt['3'].inputs.sampler_name).toBe('heun');
   expect(prompt['10']).toBeUndefined(); // the Note is not sent
   const dup = await g.fetch('/v1/templates', json({ name: 'castle', workflow: UI_WORKFLOW }));
   expect(dup.status).toBe(409);

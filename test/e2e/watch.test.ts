@@ -48,7 +48,7 @@ it('a broken .prompt.json writes <name>.error.txt naming the problem; fixing the
   write('empty.txt', '  \n');
   const error = async (name: string) => (await waitForFile(path.join(dir, `${name}.error.txt`)), fs.readFileSync(path.join(dir, `${name}.error.txt`), 'utf8'));
   expect(await error('bad')).toMatch(/^bad\.prompt\.json: not valid JSON: .* \(line 4, column 1\)/);
-  expect(await error('typo')).toMatch(/Unrecognized key: "promt"/);
+  expect(await error('typo')).toMatch(/unknown field 'promt'/);
   expect(await error('range')).toMatch(/steps/);
   expect(await error('empty')).toContain('the prompt file is empty');
   const failed = await g.client.watchFiles('json', { state: 'failed' });

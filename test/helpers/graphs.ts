@@ -1,4 +1,4 @@
-/** Reference API graphs (comfyui-protocol.md §6.1), small by default so tests stay fast. */
+/** Reference API graphs (docs/comfyui-protocol.md §6.1), small by default so tests stay fast. */
 export interface Txt2ImgOptions {
   seed?: number | bigint;
   text?: string;

@@ -12,6 +12,7 @@ import type { EnhanceMemo } from '../templates/enhancer.js';
 import type { Variation } from '../templates/seeds.js';
 import { archiveStream } from './archive.js';
 import { expandMatrix } from './matrix.js';
+import { validationError } from '../validation.js';
 
 export interface BatchDeps {
   store: Store;
@@ -81,7 +82,7 @@ export function createBatchService(d: BatchDeps): BatchService {
   return {
     async create(input, caller, quota, viewer) {
       const parsed = CreateBatch.safeParse(input);
-      if (!parsed.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(parsed.error), details: parsed.error.issues });
+      if (!parsed.success) throw validationError(parsed.error, input);
       const b = parsed.data;
       const specs = await jobSpecs(b);
       await d.checkQueueRoom(specs.length);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { GatewayClient, isGatewayClientError } from '@comfygate/shared';
-import { DEFAULT_HOME } from '../config/schema.js';
+import { DEFAULT_HOME } from '../config/home.js';
+import { nodeFetch } from './node-fetch.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8288';
 
@@ -69,7 +70,7 @@ export function contextFrom(cmd: Command): Ctx {
     home: homeDir(),
     json: flags.json === true,
     tty: process.stdout.isTTY === true,
-    client: new GatewayClient({ baseUrl: url, token }),
+    client: new GatewayClient({ baseUrl: url, token, fetch: nodeFetch }),
     print: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     printJson: (value) => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
   };

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { ComfyGraph } from '@comfygate/shared';
+import { type ComfyGraph, isUiWorkflow, UI_WORKFLOW_HINT } from '@comfygate/shared';
 import { CliError } from './context.js';
 
 export const DEFAULT_CKPT = 'v1-5-pruned-emaonly.safetensors';
@@ -47,9 +47,7 @@ export function readGraphFile(file: string): ComfyGraph {
   } catch (err) {
     throw new CliError(`cannot read graph ${file}: ${(err as Error).message}`);
   }
-  if (isObject(parsed) && Array.isArray(parsed.nodes) && 'links' in parsed) {
-    throw new CliError(`${file} is a UI-format workflow; only API format is supported for now: export with 'Save (API)' in ComfyUI`);
-  }
+  if (isUiWorkflow(parsed)) throw new CliError(`${file}: ${UI_WORKFLOW_HINT}`);
   // A ComfyUI /prompt request body wraps the graph in { prompt: ... }; accept that too.
   const graph = isObject(parsed) && isObject(parsed.prompt) ? parsed.prompt : parsed;
   if (!isObject(graph) || Object.keys(graph).length === 0 || !Object.values(graph).every((n) => isObject(n) && typeof n.class_type === 'string')) {

@@ -16,8 +16,12 @@ import { registerToken } from './commands/token.js';
 import { registerWatch } from './commands/watch.js';
 import { CliError, registerGlobalOptions } from './context.js';
 
+/** The package version, written in by daemon/build.mjs. */
+declare const __COMFYGATE_VERSION__: string | undefined;
+
 const program = new Command('comfygate')
   .description('comfygate: a local gateway in front of ComfyUI servers')
+  .version(typeof __COMFYGATE_VERSION__ === 'string' ? __COMFYGATE_VERSION__ : 'dev (run from source)')
   .showHelpAfterError();
 registerGlobalOptions(program);
 registerStart(program);

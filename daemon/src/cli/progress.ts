@@ -4,6 +4,8 @@ import type { StreamEvent } from '@comfygate/shared';
 /** Shows a job's way to completion: a live bar on a terminal, one line per change in a log or pipe. */
 export interface Reporter {
   event(e: StreamEvent): void;
+  /** Why the job waits in the queue (no backend up ...), or null when that no longer holds. */
+  waiting(reason: string | null): void;
   stop(): void;
 }
 
@@ -29,13 +31,14 @@ const BEFORE_RUNNING = new Set(['queued', 'dispatched', 'retrying']);
 
 export function barReporter(stream: NodeJS.WritableStream = process.stdout): Reporter {
   const bar = new cliProgress.SingleBar(
-    { format: '{state} [{bar}] {value}/{total}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
+    { format: '{state} [{bar}] {value}/{total} {note}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
     cliProgress.Presets.shades_classic,
   );
   let state = 'queued';
   const show = (s: string) => bar.update({ state: (state = s).padEnd(14) });
-  bar.start(1, 0, { state: state.padEnd(14) });
+  bar.start(1, 0, { state: state.padEnd(14), note: '' });
   return {
+    waiting: (reason) => bar.update({ note: reason ? `waiting: ${reason}` : '' }),
     event(e) {
       if (e.type === 'job:progress') {
         if (BEFORE_RUNNING.has(state)) show('running');
@@ -56,6 +59,9 @@ export function lineReporter(print: (line: string) => void, minGapMs = 1000): Re
   let lastValue = -1;
   let state = 'queued';
   return {
+    waiting(reason) {
+      if (reason) print(`  waiting: ${reason}`);
+    },
     event(e) {
       if (e.type === 'job:progress') {
         const { value, max } = e.progress;
@@ -74,4 +80,4 @@ export function lineReporter(print: (line: string) => void, minGapMs = 1000): Re
   };
 }
 
-export const quietReporter = (): Reporter => ({ event() {}, stop() {} });
+export const quietReporter = (): Reporter => ({ event() {}, waiting() {}, stop() {} });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayClient, isTerminal, type Job } from '@comfygate/shared';
 import type { Reporter } from './progress.js';
+import { explainWaiting } from './waiting.js';
 
 export const BACKSTOP_POLL_MS = 2_000;
 
@@ -30,9 +31,11 @@ export async function waitForJob(client: GatewayClient, id: string, reporter: Re
   const sigint = onInterrupt();
   const following = client.waitForJob(id, { signal: ac.signal, onEvent: (e) => reporter.event(e) });
   const polling = backstop(client, id, ac.signal);
+  const explaining = explainWaiting(client, id, (reason) => reporter.waiting(reason), ac.signal);
   // Once one side wins the others are aborted; their rejections are expected and dropped here.
   following.catch(() => {});
   polling.catch(() => {});
+  explaining.catch(() => {});
   try {
     return await Promise.race([following, polling, sigint.interrupted]);
   } finally {

@@ -1,4 +1,4 @@
-/** ComfyUI's wire shapes that the daemon reads (comfyui-protocol.md §2, §3). Unknown fields are ignored. */
+/** ComfyUI's wire shapes that the daemon reads (docs/comfyui-protocol.md §2, §3). Unknown fields are ignored. */
 
 export interface ComfyErrorObject {
   type: string;

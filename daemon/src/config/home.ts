@@ -1,6 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+
+/** The data folder when neither --home nor COMFYGATE_HOME names one. Its own module: the CLI reads it without the schema. */
+export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
 
 /** Owner only: the home holds webhook secrets, prompts, tokens' hashes and the admin token itself. */
 export const PRIVATE_DIR = 0o700;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { z } from 'zod';
 import { Config, type ConfigInput } from './schema.js';
 import { GatewayError } from '../errors.js';
+import { validationError } from '../validation.js';
 
 /** Flags and env win over the file; the file wins over the schema's defaults. */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): Config {
@@ -20,7 +20,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   merged.watchOptions = { ...fromFile.watchOptions, ...opts.overrides?.watchOptions };
   const parsed = Config.safeParse(merged);
   if (!parsed.success) {
-    throw new GatewayError({ code: 'validation_failed', message: `invalid config: ${z.prettifyError(parsed.error)}` });
+    throw validationError(parsed.error, merged, { prefix: 'invalid config: ', whole: '(config)' });
   }
   return parsed.data;
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import os from 'node:os';
-import path from 'node:path';
 import { WatchRule } from '@comfygate/shared';
+import { DEFAULT_HOME } from './home.js';
 import { WebhookConfig } from '../webhooks/config.js';
 import { EnhancerConfig } from '../templates/enhancer.js';
 
@@ -98,7 +97,7 @@ export const WatchOptions = z.object({
 });
 export type WatchOptions = z.infer<typeof WatchOptions>;
 
-export const DEFAULT_HOME = path.join(os.homedir(), '.comfygate');
+export { DEFAULT_HOME };
 
 export const Config = z.object({
   home: z.string().default(DEFAULT_HOME).describe('data directory: database, token, assets'),

@@ -58,6 +58,7 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
   const tmp = `${outDir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   const result = await esbuild.build({
+    absWorkingDir: path.resolve(here, '../..'), // metafile inputs relative to daemon/, as daemon/build.mjs reads them
     entryPoints: [path.join(here, 'app/main.ts')],
     bundle: true,
     format: 'esm',
@@ -92,7 +93,7 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(outDir), { recursive: true });
   fs.renameSync(tmp, outDir);
-  return { outDir, files };
+  return { outDir, files, metafile: result.metafile };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,8 +1,7 @@
-import { z } from 'zod';
-import { GatewayError } from '../errors.js';
+import type { z } from 'zod';
+import { parseOrThrow } from '../validation.js';
 
+/** A request body checked against its schema; a 400 names each problem as `path: expected, got`. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const r = schema.safeParse(body);
-  if (!r.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
-  return r.data;
+  return parseOrThrow(schema, body);
 }

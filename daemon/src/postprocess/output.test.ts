@@ -146,6 +146,7 @@ describe('sources and sinks', () => {
     const early = async () => Promise.reject(new Error('disk full'));
     await expect(pp.processInto(grad, spec, prov, early)).rejects.toMatchObject({ code: 'storage_error', message: 'variants.v: could not store the output: disk full' });
     const midway = async (_t: unknown, s: Readable) => {
+      // eslint-disable-next-line no-unreachable-loop -- the first chunk is where the sink fails
       for await (const _ of s) throw new Error('connection reset');
       return {};
     };

@@ -35,11 +35,25 @@ describe('applyParams', () => {
       'denoise_2: 1.5 is above the maximum 1',
       'steps_2: expected an integer, got 2.5',
       "scheduler: 'nope' is not one of simple, sgm_uniform, karras, exponential, ddim_uniform, beta, normal, linear_quadratic, kl_optimal",
-      'sampler_name: 7 is not one of 42 options',
+      expect.stringMatching(/^sampler_name: 7 is not one of 42 options \(euler, euler_cfg_pp, [^)]*, \.\.\.\)$/),
       'prompt: expected a string, got 42',
       expect.stringMatching(/^colour: unknown parameter \(known: prompt, negative, seed, /),
     ]);
     expect(result.ok ? [] : result.errors.map((e) => e.param)).toContain('denoise_2');
+  });
+
+  it('suggests the nearest parameter and option, and takes sampler and sampler_name for one another', () => {
+    const result = applyParams(graph, params, { stpes: 3, sampler: 'eulr_ancestral', sampler_name_2: 'euler' });
+    expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^stpes: unknown parameter \(did you mean 'steps'\?\) \(known: prompt, /),
+      expect.stringMatching(/^sampler: 'eulr_ancestral' is not one of 42 options \(.*\) \(did you mean 'euler_ancestral'/),
+    ]);
+    const ok = applyParams(graph, params, { sampler_name: 'euler_ancestral', sampler_2: 'heun' });
+    expect(ok.ok && [ok.graph['3']?.inputs.sampler_name, ok.graph['11']?.inputs.sampler_name]).toEqual(['euler_ancestral', 'heun']);
+    // A template imported before the rename keeps `sampler_name`; `sampler` reaches it as well.
+    const older = params.map((p) => (p.name === 'sampler' ? { ...p, name: 'sampler_name' } : p));
+    const old = applyParams(graph, older, { sampler: 'heun' });
+    expect(old.ok && old.graph['3']?.inputs.sampler_name).toBe('heun');
   });
 
   it('checks booleans and images, and names a node missing from the graph', () => {

@@ -4,7 +4,7 @@
  * next to the field. Integers beyond 2^53 (seeds up to 2^64-1) are accepted as bigint or as a digit string and
  * written as bigint, which the daemon serialises verbatim.
  */
-import type { ComfyGraph, TemplateParam } from '@comfygate/shared';
+import { type ComfyGraph, didYouMean, type TemplateParam } from '@comfygate/shared';
 
 export interface ParamError {
   param: string;
@@ -49,6 +49,28 @@ function checkNumber(p: TemplateParam, value: unknown): Checked {
   return bad ? { error: bad } : { value };
 }
 
+/** A combo with more options than OPTIONS_LISTED (a sampler list has 40) is shown by its first OPTIONS_SHOWN. */
+export const OPTIONS_LISTED = 12;
+export const OPTIONS_SHOWN = 8;
+
+/**
+ * Parameter names that mean the same: imported graphs were once given `sampler_name` (the input's name), built-ins
+ * `sampler`; both are accepted for either, numbered ones too (`sampler_name_2` = `sampler_2`).
+ */
+export const canonicalParam = (name: string): string => name.replace(/^sampler_name(?=$|_\d+$)/, 'sampler');
+
+/** Values given under another accepted name, moved to the template's own (`sampler_name` -> `sampler`), in place. */
+export function renameAliases(params: readonly TemplateParam[], values: Record<string, unknown>): void {
+  for (const key of Object.keys(values)) {
+    if (params.some((p) => p.name === key)) continue;
+    const own = params.find((p) => canonicalParam(p.name) === canonicalParam(key));
+    if (own && values[own.name] === undefined) {
+      values[own.name] = values[key];
+      delete values[key];
+    }
+  }
+}
+
 function checkValue(p: TemplateParam, value: unknown): Checked {
   switch (p.type) {
     case 'int':
@@ -63,8 +85,10 @@ function checkValue(p: TemplateParam, value: unknown): Checked {
     case 'enum': {
       const options = p.options ?? [];
       if (typeof value === 'string' && options.includes(value)) return { value };
-      const list = options.length > 20 ? `one of ${options.length} options` : `one of ${options.join(', ')}`;
-      return { error: `${show(value)} is not ${list}` };
+      const list = options.length > OPTIONS_LISTED
+        ? `one of ${options.length} options (${options.slice(0, OPTIONS_SHOWN).join(', ')}, ...)`
+        : `one of ${options.join(', ')}`;
+      return { error: `${show(value)} is not ${list}${typeof value === 'string' ? didYouMean(value, options) : ''}` };
     }
   }
 }
@@ -74,9 +98,10 @@ export function applyParams(graph: ComfyGraph, params: readonly TemplateParam[],
   const errors: ParamError[] = [];
   for (const [name, raw] of Object.entries(values)) {
     if (raw === undefined) continue; // not given: the graph keeps its value
-    const param = params.find((p) => p.name === name);
+    const param = params.find((p) => p.name === name) ?? params.find((p) => canonicalParam(p.name) === canonicalParam(name));
     if (!param) {
-      errors.push({ param: name, message: `${name}: unknown parameter (known: ${params.map((p) => p.name).join(', ') || 'none'})` });
+      const known = params.map((p) => p.name);
+      errors.push({ param: name, message: `${name}: unknown parameter${didYouMean(name, known)} (known: ${known.join(', ') || 'none'})` });
       continue;
     }
     const node = out[param.node];

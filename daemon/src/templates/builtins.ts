@@ -3,7 +3,7 @@ import { OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
 import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
 import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
 
-/** Templates every daemon has. Graphs from comfyui-protocol.md §6; parameter maps written by hand. */
+/** Templates every daemon has. Graphs from docs/comfyui-protocol.md §6; parameter maps written by hand. */
 export interface Builtin {
   name: string;
   description: string;

@@ -81,10 +81,10 @@ describe('malformed nodes, in the root graph or in any subgraph definition', () 
     w.nodes[3].inputs = [{ name: 'model', widget: 'model' }, 5];
     delete w.nodes[4].id;
     expect(errorsOf(w)).toEqual([
-      { node: '4', type: '', reason: 'malformed node: type: Invalid input: expected string, received number' },
-      { node: '6', type: 'CLIPTextEncode', reason: 'malformed node: inputs: Invalid input: expected array, received string' },
-      { node: '7', type: 'CLIPTextEncode', reason: 'malformed node: widgets_values: expected an array or an object' },
-      { node: '5', type: 'EmptyLatentImage', reason: 'malformed node: inputs[0].widget: Invalid input: expected object, received string; inputs[1]: Invalid input: expected object, received number' },
+      { node: '4', type: '', reason: 'malformed node: type: expected a string, got 7' },
+      { node: '6', type: 'CLIPTextEncode', reason: "malformed node: inputs: expected an array, got 'clip'" },
+      { node: '7', type: 'CLIPTextEncode', reason: "malformed node: widgets_values: expected an array or an object, got 'blurry'" },
+      { node: '5', type: 'EmptyLatentImage', reason: "malformed node: inputs[0].widget: expected an object, got 'model'; inputs[1]: expected an object, got 5" },
       { node: 'nodes[4]', type: 'KSampler', reason: expect.stringContaining('malformed node: id: ') },
     ]);
   });
@@ -93,7 +93,7 @@ describe('malformed nodes, in the root graph or in any subgraph definition', () 
     const inner = { id: subgraphId(2), name: 'Inner', nodes: [{ id: 1, type: 'VAEDecode', inputs: 5 }], links: [] };
     const outer = new UiBuilder().node(1, subgraphId(2), {}).subgraph(subgraphId(1), 'Outer', [], []);
     const w = new UiBuilder().node(1, subgraphId(1), {}).workflow(0.4, { definitions: { subgraphs: [{ ...outer, definitions: { subgraphs: [inner as unknown as UiSubgraphDef] } }] } });
-    expect(errorsOf(w)).toEqual([{ node: '1', type: 'VAEDecode', reason: `malformed node in subgraph definition 'Inner' (${subgraphId(2)}): inputs: Invalid input: expected array, received number` }]);
+    expect(errorsOf(w)).toEqual([{ node: '1', type: 'VAEDecode', reason: `malformed node in subgraph definition 'Inner' (${subgraphId(2)}): inputs: expected an array, got 5` }]);
   });
 });
 

@@ -1,4 +1,4 @@
-// Widget mapping and link formats. Every expected graph is written by hand from comfyui-protocol.md §5/§6.
+// Widget mapping and link formats. Every expected graph is written by hand from docs/comfyui-protocol.md §5/§6.
 import { describe, expect, it } from 'vitest';
 import { uiToApi } from './convert.js';
 import { defaultGraph, txt2imgBuilder } from './fixtures/graphs.js';

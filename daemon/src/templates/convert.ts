@@ -1,6 +1,6 @@
 /**
  * UI (editor) workflow → API graph, rebuilding what the frontend's graphToPrompt does with live widgets
- * (comfyui-protocol.md §5.3) from the saved JSON and the target server's /object_info.
+ * (docs/comfyui-protocol.md §5.3) from the saved JSON and the target server's /object_info.
  */
 import type { ComfyGraph, ComfyNode } from '@comfygate/shared';
 import { NodeError, type ConversionError, type ConversionWarning } from './errors.js';

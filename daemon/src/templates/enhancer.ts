@@ -45,7 +45,7 @@ export async function enhancePrompt(cfg: EnhancerConfig, prompt: string): Promis
     status = res.statusCode;
     text = await readCapped(res.body, MAX_REPLY_BYTES);
   } catch (err) {
-    if (deadline.aborted) throw new Error(`enhancer gave no full answer within ${cfg.timeoutMs} ms`);
+    if (deadline.aborted) throw new Error(`enhancer gave no full answer within ${cfg.timeoutMs} ms`, { cause: err });
     throw err;
   }
   if (status !== 200) throw new Error(`enhancer answered ${status}: ${text.slice(0, 200)}`);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatIssues } from '../validation.js';
 
 /** A conversion problem tied to one node: its (execution) id, its type, and what is wrong. */
 export interface ConversionError {
@@ -29,12 +30,7 @@ export class NodeError extends Error {
   }
 }
 
-const issuePath = (path: PropertyKey[]): string =>
-  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}${out ? '.' : ''}${String(key)}`), '');
-
-/** Zod issues as `field: message` (at most three), for a conversion error that names what is wrong. */
-export function describeIssues(issues: z.core.$ZodIssue[], whole = '(value)'): string {
-  const listed = issues.slice(0, 3).map((i) => `${issuePath(i.path) || whole}: ${i.message}`);
-  if (issues.length > 3) listed.push(`and ${issues.length - 3} more`);
-  return listed.join('; ');
+/** Zod issues as `field: expected, got` (at most three), for a conversion error that names what is wrong. */
+export function describeIssues(issues: z.core.$ZodIssue[], input: unknown, whole = '(value)'): string {
+  return formatIssues(issues, input, { whole, max: 3 });
 }

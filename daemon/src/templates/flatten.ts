@@ -1,6 +1,6 @@
 /**
  * Flattens subgraph instances into executable nodes with ids `"<instance>:<inner>"` (nested `a:b:c`), as the
- * frontend's ExecutableNodeDTO does (comfyui-protocol.md §5.3 item 5), and classifies every node.
+ * frontend's ExecutableNodeDTO does (docs/comfyui-protocol.md §5.3 item 5), and classifies every node.
  */
 import { MODE_BYPASS, MODE_MUTED, SUBGRAPH_INPUT_ID, type Scope, type UiNode } from './workflow.js';
 import type { ObjectInfo } from './objectInfo.js';

@@ -65,7 +65,7 @@ const GroupNodeDefShape = z.looseObject({
 /** Why a saved definition cannot be read, naming the fields (at most three), or undefined when it can. */
 export function groupDefProblem(raw: unknown): string | undefined {
   const parsed = GroupNodeDefShape.safeParse(raw);
-  return parsed.success ? undefined : describeIssues(parsed.error.issues, '(definition)');
+  return parsed.success ? undefined : describeIssues(parsed.error.issues, raw, '(definition)');
 }
 
 /** A spec the builder may still change: a PrimitiveNode's spec takes its target's options later. */

@@ -1,6 +1,6 @@
 /**
  * The parts of ComfyUI's /object_info that workflow conversion and parameter detection read
- * (comfyui-protocol.md §2.10). Both combo spellings exist: legacy `[[...options], {...}]` and V3
+ * (docs/comfyui-protocol.md §2.10). Both combo spellings exist: legacy `[[...options], {...}]` and V3
  * `["COMBO", {options: [...]}]`; hidden inputs never take a widget position.
  */
 

@@ -39,7 +39,7 @@ describe('detectParams', () => {
       { name: 'seed', node: '3', input: 'seed', type: 'int', default: 156680208700286, min: 0, max: SEED_MAX },
       { name: 'steps', node: '3', input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
       { name: 'cfg', node: '3', input: 'cfg', type: 'float', default: 8, min: 0, max: 100 },
-      { name: 'sampler_name', node: '3', input: 'sampler_name', type: 'enum', default: 'euler', options: SAMPLERS },
+      { name: 'sampler', node: '3', input: 'sampler_name', type: 'enum', default: 'euler', options: SAMPLERS },
       { name: 'scheduler', node: '3', input: 'scheduler', type: 'enum', default: 'normal', options: SCHEDULERS },
       { name: 'denoise', node: '3', input: 'denoise', type: 'float', default: 1, min: 0, max: 1 },
       { name: 'width', node: '5', input: 'width', type: 'int', default: 512, min: 16, max: 16384 },
@@ -52,9 +52,9 @@ describe('detectParams', () => {
   it('numbers the second pass of a hires fix (_2) and binds the shared prompts once', () => {
     const params = detectParams(api(hiresBuilder().workflow()), info);
     expect(params.map((p) => `${p.name}=${p.node}.${p.input}`)).toEqual([
-      'prompt=6.text', 'negative=7.text', 'seed=3.seed', 'steps=3.steps', 'cfg=3.cfg', 'sampler_name=3.sampler_name', 'scheduler=3.scheduler', 'denoise=3.denoise',
+      'prompt=6.text', 'negative=7.text', 'seed=3.seed', 'steps=3.steps', 'cfg=3.cfg', 'sampler=3.sampler_name', 'scheduler=3.scheduler', 'denoise=3.denoise',
       'width=5.width', 'height=5.height', 'batch_size=5.batch_size',
-      'seed_2=11.seed', 'steps_2=11.steps', 'cfg_2=11.cfg', 'sampler_name_2=11.sampler_name', 'scheduler_2=11.scheduler', 'denoise_2=11.denoise',
+      'seed_2=11.seed', 'steps_2=11.steps', 'cfg_2=11.cfg', 'sampler_2=11.sampler_name', 'scheduler_2=11.scheduler', 'denoise_2=11.denoise',
       'checkpoint=4.ckpt_name',
     ]);
     expect(params.find((p) => p.name === 'denoise_2')?.default).toBe(0.5);
@@ -153,7 +153,7 @@ describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
       { name: 'seed', node: '25', input: 'noise_seed', type: 'int', default: 219670278747233, min: 0, max: SEED_MAX },
       { name: 'steps', node: '17', input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
       { name: 'guidance', node: '26', input: 'guidance', type: 'float', default: 3.5, min: 0, max: 100 },
-      { name: 'sampler_name', node: '16', input: 'sampler_name', type: 'enum', default: 'euler', options: SAMPLERS },
+      { name: 'sampler', node: '16', input: 'sampler_name', type: 'enum', default: 'euler', options: SAMPLERS },
       { name: 'scheduler', node: '17', input: 'scheduler', type: 'enum', default: 'simple', options: SCHEDULERS },
       { name: 'denoise', node: '17', input: 'denoise', type: 'float', default: 1, min: 0, max: 1 },
       { name: 'width', node: '27', input: 'width', type: 'int', default: 1024, min: 16, max: 16384 },
@@ -171,7 +171,7 @@ describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
     const found = names(g);
     expect(found).toEqual([
       'prompt=6.t5xxl', 'prompt_clip_l=6.clip_l', 'negative=7.text', 'seed=25.noise_seed', 'steps=17.steps', 'cfg=22.cfg', 'guidance=26.guidance',
-      'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise', 'width=27.width', 'height=27.height', 'batch_size=27.batch_size',
+      'sampler=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise', 'width=27.width', 'height=27.height', 'batch_size=27.batch_size',
       'model=12.unet_name',
     ]);
     // FluxGuidance overrides the encoder's guidance, so only its value is a parameter; without it, the encoder's is.
@@ -189,7 +189,7 @@ describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
     g['50'] = { class_type: 'PrimitiveInt', inputs: { value: 7 } };
     g['25']!.inputs.noise_seed = ['50', 0];
     expect(names(g)).toEqual([
-      'prompt=6.text', 'seed=50.value', 'steps=17.steps', 'guidance=26.guidance', 'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise',
+      'prompt=6.text', 'seed=50.value', 'steps=17.steps', 'guidance=26.guidance', 'sampler=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise',
       'width=27.width', 'height=27.height', 'batch_size=27.batch_size',
       'steps_2=41.steps', 'scheduler_2=41.scheduler', 'denoise_2=41.denoise',
       'model=12.unet_name',
@@ -199,7 +199,7 @@ describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
   it('reads SamplerCustom\'s sampler and sigmas inputs, and DisableNoise leaves no seed', () => {
     const g = fluxDev();
     g['13'] = { class_type: 'SamplerCustom', inputs: { model: ['30', 0], add_noise: true, noise_seed: 3, cfg: 1, positive: ['26', 0], negative: ['26', 0], sampler: ['16', 0], sigmas: ['17', 0], latent_image: ['27', 0] } };
-    expect(names(g).slice(0, 8)).toEqual(['prompt=6.text', 'seed=13.noise_seed', 'steps=17.steps', 'cfg=13.cfg', 'guidance=26.guidance', 'sampler_name=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise']);
+    expect(names(g).slice(0, 8)).toEqual(['prompt=6.text', 'seed=13.noise_seed', 'steps=17.steps', 'cfg=13.cfg', 'guidance=26.guidance', 'sampler=16.sampler_name', 'scheduler=17.scheduler', 'denoise=17.denoise']);
     const h = fluxDev();
     h['25'] = { class_type: 'DisableNoise', inputs: {} };
     expect(names(h).filter((n) => n.startsWith('seed'))).toEqual([]);
@@ -216,7 +216,7 @@ describe('detectParams: the custom-sampling family (Flux, SD3)', () => {
       '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
     };
     expect(names(g)).toEqual([
-      'prompt=16.text', 'negative=40.text', 'seed=3.seed', 'steps=3.steps', 'cfg=3.cfg', 'sampler_name=3.sampler_name', 'scheduler=3.scheduler', 'denoise=3.denoise',
+      'prompt=16.text', 'negative=40.text', 'seed=3.seed', 'steps=3.steps', 'cfg=3.cfg', 'sampler=3.sampler_name', 'scheduler=3.scheduler', 'denoise=3.denoise',
       'width=53.width', 'height=53.height', 'batch_size=53.batch_size', 'checkpoint=4.ckpt_name',
     ]);
     expect(detectParams(g, info).find((p) => p.name === 'width')).toMatchObject({ min: 16, max: 16384 });

@@ -1,5 +1,5 @@
 /**
- * Finds a template's obvious parameters in an API graph (DESIGN.md §3): prompt and negative through each
+ * Finds a template's obvious parameters in an API graph (docs/architecture.md §3): prompt and negative through each
  * sampler's conditioning, seed/steps/cfg/guidance/sampler_name/scheduler/denoise where the sampler takes them
  * from, width/height/batch_size on the latent it starts from, checkpoint or diffusion model, LoRAs and loaded
  * images. Types, bounds and options come from /object_info. Rules that keep names unambiguous:
@@ -35,6 +35,8 @@ const SAMPLERS: Record<string, { parts: string[] }> = {
 const CONDITIONING: Array<[string, 'prompt' | 'negative']> = [['positive', 'prompt'], ['conditioning', 'prompt'], ['negative', 'negative']];
 /** Settings bound per sampler after the prompts and the seed, in this order (`guidance` comes from the prompt path). */
 const FIELDS = ['steps', 'cfg', 'guidance', 'sampler_name', 'scheduler', 'denoise'];
+/** Parameter names that differ from the input's, so imported templates use the built-ins' names (`sampler`). */
+const PARAM_NAME: Record<string, string> = { sampler_name: 'sampler' };
 
 /** Backend nodes that only hold one value; binding through them keeps a shared value one parameter. */
 const PRIMITIVES = new Set(['PrimitiveInt', 'PrimitiveFloat', 'PrimitiveString', 'PrimitiveStringMultiline', 'PrimitiveBoolean']);
@@ -127,7 +129,7 @@ function bindSampler(b: Binder, graph: ComfyGraph, info: ObjectInfo, id: string,
   }
   bindFirst(b, graph, `seed${suffix}`, nodes, ['seed', 'noise_seed']);
   for (const field of FIELDS) {
-    if (field !== 'guidance') bindFirst(b, graph, `${field}${suffix}`, nodes, [field]);
+    if (field !== 'guidance') bindFirst(b, graph, `${PARAM_NAME[field] ?? field}${suffix}`, nodes, [field]);
     else if (guidance !== undefined) b.bind(`guidance${suffix}`, guidance, 'guidance');
   }
   const latent = node.inputs.latent_image;

@@ -1,5 +1,5 @@
 /**
- * Reads the metadata ComfyUI writes into its PNGs (comfyui-protocol.md §5.1): a `prompt` text chunk with the
+ * Reads the metadata ComfyUI writes into its PNGs (docs/comfyui-protocol.md §5.1): a `prompt` text chunk with the
  * API graph and, when the editor queued it, a `workflow` chunk with the UI workflow. Other `extra_pnginfo` keys
  * become chunks of their own. PIL writes tEXt; iTXt and zTXt are read too, since other tools re-save images.
  * Compressed text is inflated only for the keywords asked for (`prompt` and `workflow`), only once per keyword,

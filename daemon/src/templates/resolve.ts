@@ -1,6 +1,6 @@
 /**
  * Link resolution through Reroutes, bypassed nodes and subgraph boundaries, following the frontend's
- * ExecutableNodeDTO.resolveInput/resolveOutput (comfyui-protocol.md §5.3 items 4–5). A result is either the
+ * ExecutableNodeDTO.resolveInput/resolveOutput (docs/comfyui-protocol.md §5.3 items 4–5). A result is either the
  * real node and output slot that feeds an input, or a literal (a subgraph instance's promoted widget value).
  */
 import { NodeError } from './errors.js';

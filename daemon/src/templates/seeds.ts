@@ -1,6 +1,6 @@
 /**
  * Seeds of template jobs: which parameters are seeds, how one is drawn, and the parameter values of a batch of
- * variations (`random`, `fixed` or `increment`, DESIGN.md §3). Pure: the caller passes the template's parameters.
+ * variations (`random`, `fixed` or `increment`, docs/architecture.md §3). Pure: the caller passes the template's parameters.
  */
 import crypto from 'node:crypto';
 import { type BatchVariationsParsed, MAX_BATCH_JOBS } from '@comfygate/shared';

@@ -1,11 +1,14 @@
 import crypto from 'node:crypto';
-import { type BatchVariationsParsed, type ComfyGraph, CreateTemplate, type Template, type TemplateGraph, type TemplateParam, TemplateParamMap, type TemplateWarning } from '@comfygate/shared';
+import {
+  type BatchVariationsParsed, type ComfyGraph, CreateTemplate, didYouMean, type Template, type TemplateGraph, type TemplateParam,
+  TemplateParamMap, type TemplateWarning,
+} from '@comfygate/shared';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import { z } from 'zod';
 import { stringifyGraph } from '../comfy/json.js';
 import { GatewayError } from '../errors.js';
 import type { Store, TemplateRecord } from '../store/types.js';
-import { applyParams } from './apply.js';
+import { applyParams, renameAliases } from './apply.js';
 import { BUILTIN_TEMPLATES, builtinNamed } from './builtins.js';
 import type { Capabilities } from '../comfy/capabilities.js';
 import type { Choice } from './upscale.js';
@@ -19,6 +22,7 @@ import { checkExplicitParams } from './explicit.js';
 import { unavailableDefaults, withLiveOptions } from './options.js';
 import { jsonSafe, paramsSchema, requiredParams } from './schema.js';
 import type { PromptTargets } from './prompts.js';
+import { validationError } from '../validation.js';
 
 type Concrete = Omit<Choice, 'params' | 'variant'> & { params: TemplateParam[]; variant: string | null };
 
@@ -102,7 +106,11 @@ const bad = (message: string, details?: unknown) => new GatewayError({ code: 'va
 export function createTemplateService(deps: TemplateDeps): TemplateService {
   const record = async (idOrName: string) => {
     const t = await deps.store.templates.find(idOrName);
-    if (!t) throw new GatewayError({ code: 'not_found', message: `no template '${idOrName}'` });
+    if (!t) {
+      const names = (await deps.store.templates.list()).map((x) => x.name);
+      const message = `no template '${idOrName}'${didYouMean(idOrName, names)}; see GET /v1/templates`;
+      throw new GatewayError({ code: 'not_found', message, details: { known: names } });
+    }
     return t;
   };
   const paramsOf = (t: TemplateRecord) => parseExact(t.paramsJson) as TemplateParam[];
@@ -138,7 +146,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       workflow = meta.workflow;
     }
     const outline = UiOutline.safeParse(workflow);
-    if (!outline.success) throw bad(`not a ComfyUI workflow: ${z.prettifyError(outline.error)}`, outline.error.issues);
+    if (!outline.success) throw validationError(outline.error, workflow, { prefix: 'not a ComfyUI workflow: ', whole: 'workflow' });
     const converted = uiToApi(workflow, await deps.objectInfo());
     if (!converted.ok) throw bad(`cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`, converted.errors);
     return { graph: converted.graph, warnings: [...warnings, ...converted.warnings] };
@@ -186,7 +194,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   const service: TemplateService = {
     async create(input) {
       const r = CreateTemplate.safeParse(input);
-      if (!r.success) throw bad(z.prettifyError(r.error), r.error.issues);
+      if (!r.success) throw validationError(r.error, input);
       const converted = await apiGraph(r.data);
       const { graph, params } = await withParams(r.data, converted.graph);
       const rec: TemplateRecord = {
@@ -217,6 +225,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async instantiate(idOrName, values, opts = {}) {
       const t = await record(idOrName);
       const { graph, params, values: given, variant, warning } = await concrete(t, values, opts);
+      renameAliases(params, given); // recorded under the template's names, so a job can be made again as it was
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
         if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed(p);

@@ -1,5 +1,5 @@
 /**
- * The `upscale` built-in chooses its graph when a job is made (DESIGN.md §3): with an upscale model when a
+ * The `upscale` built-in chooses its graph when a job is made (docs/architecture.md §3): with an upscale model when a
  * backend the job may run on has one (or the job names one), otherwise a latent upscale re-sampled by a
  * checkpoint, a hires-fix pass, because scaling a latent without sampling it again only blurs. Both end at an
  * exact size: `width`×`height`, one of them with the aspect ratio kept, or the image's own size × `scale`.

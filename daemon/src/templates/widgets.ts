@@ -1,5 +1,5 @@
 /**
- * Maps a node's `widgets_values` to input names (comfyui-protocol.md §5.3 items 1–3). The array is positional
+ * Maps a node's `widgets_values` to input names (docs/comfyui-protocol.md §5.3 items 1–3). The array is positional
  * over the widgets the editor built from /object_info: one per widget input (required, then optional, in
  * `input_order`), plus the widgets the frontend injects and never sends (seed control, combo filter, upload).
  */

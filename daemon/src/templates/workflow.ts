@@ -1,5 +1,5 @@
 /**
- * The UI (editor) workflow format (comfyui-protocol.md §5.2) and its normalised form. Schema 0.4 stores links
+ * The UI (editor) workflow format (docs/comfyui-protocol.md §5.2) and its normalised form. Schema 0.4 stores links
  * as `[id, origin, origin_slot, target, target_slot, type]`, version 1 as objects; subgraph definitions store
  * them as an array or a record of objects. Everything below works on one `Scope` per graph: the root graph and
  * each subgraph definition.
@@ -189,7 +189,8 @@ export function nodeProblems(workflow: UiWorkflow, subgraphs: Map<string, Scope>
       const parsed = NodeShape.safeParse(node);
       if (parsed.success) return;
       const id = typeof node.id === 'number' || typeof node.id === 'string' ? String(node.id) : `nodes[${index}]`;
-      errors.push({ node: id, type: typeof node.type === 'string' ? node.type : '', reason: `malformed node${where}: ${describeIssues(parsed.error.issues, '(node)')}` });
+      const reason = `malformed node${where}: ${describeIssues(parsed.error.issues, node, '(node)')}`;
+      errors.push({ node: id, type: typeof node.type === 'string' ? node.type : '', reason });
     });
   };
   check(workflow.nodes, '');

@@ -5,6 +5,7 @@ import { type PostprocessSpec, WatchPromptFile } from '@comfygate/shared';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from '../store/types.js';
+import { describeIssue as describeValidationIssue } from '../validation.js';
 import { InputError } from './input-error.js';
 import { chunksOf, openWatched, readWatched, release } from './safefile.js';
 
@@ -64,10 +65,9 @@ function where(text: string, message: string): string {
   return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
-function describeIssue(i: z.core.$ZodIssue): string {
-  const at = i.path.length ? `${i.path.map(String).join('.')}: ` : '';
+function describeIssue(i: z.core.$ZodIssue, raw: unknown): string {
   const hint = i.code === 'unrecognized_keys' ? ' (template parameters go under "params", e.g. {"params": {"steps": 30}})' : '';
-  return `${at}${i.message}${hint}`;
+  return `${describeValidationIssue(i, raw, '(file)')}${hint}`;
 }
 
 export function parsePromptJson(text: string): ParsedInput {
@@ -79,7 +79,7 @@ export function parsePromptJson(text: string): ParsedInput {
     throw new InputError(`not valid JSON: ${message}${where(text, message)}`);
   }
   const r = WatchPromptFile.safeParse(raw);
-  if (!r.success) throw new InputError(r.error.issues.map(describeIssue).join('; '));
+  if (!r.success) throw new InputError(r.error.issues.map((i) => describeIssue(i, raw)).join('; '));
   const { prompt, negative, params, postprocess, variants } = r.data;
   const out: ParsedInput = { params: { ...params, ...(prompt !== undefined ? { prompt } : {}), ...(negative !== undefined ? { negative } : {}) } };
   if (postprocess || variants) out.postprocess = postprocess ?? { variants: variants! };

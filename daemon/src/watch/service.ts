@@ -11,6 +11,7 @@ import { Feeder } from './feeder.js';
 import { Intake } from './intake.js';
 import { acceptsFor, activateRule, type ActiveRule, configRuleId, realDir, type RuleSpec } from './rules.js';
 import { FolderWatcher } from './watcher.js';
+import { validationError } from '../validation.js';
 
 export interface WatchService {
   /** With a viewer, the rules it may see (its own, or all for an admin or a see-all token). */
@@ -40,7 +41,7 @@ const TERMINAL_EVENTS = new Set(['job:succeeded', 'job:failed', 'job:canceled'])
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input);
-  if (!r.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
+  if (!r.success) throw validationError(r.error, input);
   return r.data;
 }
 

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import { checkOwner, ownerFilter, type Viewer } from '../ownership/viewer.js';
 import type { Store, WebhookRecord } from '../store/types.js';
 import { generateSecret, maskSecret } from './signing.js';
+import { validationError } from '../validation.js';
 
 export interface WebhookService {
   /**
@@ -37,7 +38,7 @@ export const toWebhookView = (r: WebhookRecord, showSecret = false): Webhook => 
 
 function parse(input: unknown): z.output<typeof CreateWebhook> {
   const r = CreateWebhook.safeParse(input);
-  if (!r.success) throw new GatewayError({ code: 'validation_failed', message: z.prettifyError(r.error), details: r.error.issues });
+  if (!r.success) throw validationError(r.error, input);
   return r.data;
 }
 

@@ -1,4 +1,4 @@
-// Run the fake as a process: `pnpm fake-comfyui --port 8188 [--step-ms N] [--models a,b] [--host H]`.
+// Run the fake as a process: `pnpm fake-comfyui --port 8188 [--step-ms N] [--models a,b] [--host H] [--demo-images]`.
 // Prints one "listening" line when ready; SIGINT/SIGTERM close it cleanly.
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     'no-cache': { type: 'boolean', default: false },
     'admin-port': { type: 'string' },
+    'demo-images': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -43,6 +44,7 @@ const options: FakeComfyOptions = {
   models,
   cacheOutputs: !values['no-cache'],
   previewMethod: values['preview-method'] === 'auto' ? 'auto' : 'none',
+  imageStyle: values['demo-images'] ? 'demo' : 'solid',
 };
 if (values['step-ms'] !== undefined) options.stepMs = int(values['step-ms']);
 if (values['node-ms'] !== undefined) options.nodeMs = int(values['node-ms']);

@@ -62,7 +62,7 @@ const IMAGE_EXTS = new Set([
 
 /** Sorted top-level files of input/ (LoadImage filters to image types by extension, like mimetypes). */
 export function listInputFiles(dirs: Dirs, imagesOnly: boolean): string[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dirs.input).filter((n) => statSync(path.join(dirs.input, n)).isFile());
   } catch {
@@ -214,7 +214,7 @@ export function maskSaver(dirs: Dirs, originalRef: ReturnType<FormData['get']>):
       .joinChannel(alpha, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 1 } })
       .png({ compressionLevel: 4 })
       .toBuffer();
-    let text: Array<[string, string]> = [];
+    let text: Array<[string, string]>;
     try {
       text = Object.entries(readPngText(origBuf));
     } catch {

@@ -117,7 +117,7 @@ async function isLoopback(host: string | undefined): Promise<boolean> {
   if (isIP(host)) return isLoopbackIp(host);
   const known = loopbackCache.get(host);
   if (known !== undefined) return known;
-  let result = false;
+  let result: boolean;
   try {
     const addrs = await lookup(host, { all: true });
     result = addrs.length > 0 && addrs.every((a) => isLoopbackIp(a.address));

@@ -5,6 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PyException } from './coerce.js';
+import { type DemoLabel, renderDemo } from './demo-image.js';
 import { insertTextChunks } from './png.js';
 
 export interface Rgb {
@@ -19,7 +20,12 @@ export interface ImageDesc {
   height: number;
   batch: number;
   colorKey: string;
+  /** What a sampler drew from: written on the picture in demo mode. */
+  label?: DemoLabel;
 }
+
+/** `solid`: one deterministic colour per image (tests); `demo`: a gradient with the prompt written on it. */
+export type ImageStyle = 'solid' | 'demo';
 
 export interface FileRef {
   filename: string;
@@ -47,8 +53,18 @@ function solid(width: number, height: number, rgb: Rgb): ReturnType<typeof sharp
 }
 
 /** PNG of one batch image; no timestamps anywhere, so equal inputs give equal bytes. */
-export async function renderPng(desc: ImageDesc, index: number, compressionLevel: number, text: Array<[string, string]>): Promise<Buffer> {
-  const png = await solid(desc.width, desc.height, colorForKey(desc.colorKey, index)).png({ compressionLevel }).toBuffer();
+export async function renderPng(
+  desc: ImageDesc,
+  index: number,
+  compressionLevel: number,
+  text: Array<[string, string]>,
+  style: ImageStyle = 'solid',
+): Promise<Buffer> {
+  const color = colorForKey(desc.colorKey, index);
+  const image = style === 'demo' && desc.label
+    ? renderDemo(desc.width, desc.height, color, colorForKey(`${desc.colorKey}|to`, index), desc.label)
+    : solid(desc.width, desc.height, color);
+  const png = await image.png({ compressionLevel }).toBuffer();
   return insertTextChunks(png, text);
 }
 
@@ -129,6 +145,7 @@ export interface SaveRequest {
   type: 'output' | 'temp';
   compressionLevel: number;
   text: Array<[string, string]>;
+  style?: ImageStyle;
 }
 
 /** SaveImage.save_images: one PNG per batch image, counter incremented per image. */
@@ -139,7 +156,7 @@ export async function saveImages(req: SaveRequest): Promise<FileRef[]> {
   let counter = target.counter;
   for (let i = 0; i < desc.batch; i++) {
     const name = `${target.filename.replaceAll('%batch_num%', String(i))}_${String(counter).padStart(5, '0')}_.png`;
-    await writeFile(path.join(target.fullFolder, name), await renderPng(desc, i, req.compressionLevel, req.text));
+    await writeFile(path.join(target.fullFolder, name), await renderPng(desc, i, req.compressionLevel, req.text, req.style));
     refs.push({ filename: name, subfolder: target.subfolder, type: req.type });
     counter++;
   }

@@ -80,7 +80,7 @@ async function ksampler(rt: RunContext, inp: Inputs): Promise<NodeResult> {
   const steps = Math.max(1, num(inp.steps, 1));
   const seed = typeof inp.seed === 'bigint' ? inp.seed : num(inp.seed);
   const text = (inp.positive as Cond | undefined)?.text ?? '';
-  const out: Pixels = { ...latent, kind: 'LATENT', colorKey: samplerColorKey(seed, text) };
+  const out: Pixels = { ...latent, kind: 'LATENT', colorKey: samplerColorKey(seed, text), label: { prompt: text, seed: String(seed) } };
   const preview =
     rt.state.previewMethod === 'auto' ? { format: 'JPEG' as const, bytes: await renderPreviewJpeg(out) } : undefined;
   for (let i = 1; i <= steps; i++) {
@@ -98,6 +98,7 @@ async function saveTo(rt: RunContext, images: unknown, temp: boolean, prefix: st
     type: temp ? 'temp' : 'output',
     compressionLevel: temp ? 1 : 4,
     text: metadata(rt),
+    style: rt.state.imageStyle,
   });
   return { outputs: [], ui: { images: refs as unknown as PyValue[] } };
 }

@@ -7,6 +7,7 @@ import { NodeRegistry, type NodeContext } from './nodes.js';
 import type { PyDict } from './pyjson.js';
 import { PromptQueue } from './queue.js';
 import { Gate, StatsRecorder } from './runtime.js';
+import type { ImageStyle } from './outputs.js';
 import type { FakeComfyOptions } from './types.js';
 import type { ValidationEnv } from './validate.js';
 import { SocketHub } from './ws.js';
@@ -32,6 +33,7 @@ export class ServerState {
   readonly gate = new Gate();
   readonly nodeContext: NodeContext;
   readonly previewMethod: 'none' | 'auto';
+  readonly imageStyle: ImageStyle;
   stepMs: number;
   nodeMs: number;
   worker: WorkerHandle | null = null;
@@ -43,6 +45,7 @@ export class ServerState {
     this.stepMs = options.stepMs ?? 1;
     this.nodeMs = options.nodeMs ?? 0;
     this.previewMethod = options.previewMethod ?? 'none';
+    this.imageStyle = options.imageStyle ?? 'solid';
     this.registry = new NodeRegistry(options.extraNodes ?? []);
     this.models = new ModelStore(options.models ?? {});
     this.cache = new OutputCache(options.cacheOutputs ?? true);

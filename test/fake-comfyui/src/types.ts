@@ -15,6 +15,8 @@ export interface FakeComfyOptions {
   extraNodes?: string[];
   /** 'none' (ComfyUI's default) or 'auto' (latent preview frames per sampler step). */
   previewMethod?: 'none' | 'auto';
+  /** 'solid' (default): flat deterministic colours for tests; 'demo': a gradient with the prompt, seed and size on it. */
+  imageStyle?: 'solid' | 'demo';
   /** Default: a fresh temp dir removed on close(). */
   dataDir?: string;
   /** Classic cache for identical re-queued prompts, default true. */

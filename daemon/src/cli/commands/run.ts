@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { type Batch, type Job, SeedMode } from '@comfygate/shared';
+import { type Batch, type Job, SeedMode, type Variant } from '@comfygate/shared';
 import { action, CliError, type Ctx, intOption, splitAssignment } from '../context.js';
 import { followToFiles } from '../follow.js';
-import { saveOutputs } from '../outputs.js';
+import { WAITING_CHECK_MS, waitingReason } from '../waiting.js';
+import { DEFAULT_OUT, outDir, saveOutputs } from '../outputs.js';
+import { POSTPROCESS_OPTIONS, collectVariant, postprocessFrom } from '../postprocess.js';
 
 interface RunFlags {
   count: number;
@@ -12,7 +14,9 @@ interface RunFlags {
   vary: string[];
   priority?: number;
   backend?: string;
-  out: string;
+  out?: string;
+  variant?: Record<string, Variant>;
+  postprocess?: string;
 }
 
 type SchemaProp = { type?: string; format?: string };
@@ -40,11 +44,18 @@ async function valueFor(ctx: Ctx, name: string, raw: string, prop: SchemaProp | 
 
 /** name=value words (and repeated --vary name=value) as typed template values, uploads done. */
 async function typedValues(ctx: Ctx, template: string, words: string[], vary: string[]) {
-  const props = ((await ctx.client.templateSchema(template)).properties ?? {}) as Record<string, SchemaProp>;
+  const schema = await ctx.client.templateSchema(template);
+  const props = (schema.properties ?? {}) as Record<string, SchemaProp>;
   const params: Record<string, unknown> = {};
   for (const [name, raw] of words.map(assignment)) params[name] = await valueFor(ctx, name, raw, props[name]);
   const varied: Record<string, unknown[]> = {};
   for (const [name, raw] of vary.map(assignment)) (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
+  // Said here in the CLI's own terms: the daemon would ask for an asset id.
+  const missing = ((schema.required ?? []) as string[]).filter((name) => params[name] === undefined && varied[name] === undefined);
+  if (missing.length > 0) {
+    const how = (name: string) => `give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`;
+    throw new CliError(missing.map((name) => `${name}: required; ${how(name)}`).join('; '));
+  }
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
 }
 
@@ -55,10 +66,18 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   process.once('SIGINT', onInt);
   try {
     let shown = -1;
+    let why: string | null = null;
+    let checkedAt = 0;
     for (;;) {
       const b = await ctx.client.getBatch(batch.id);
       if (b.done !== shown && !ctx.json) ctx.print(`${b.done}/${b.total} done (${b.counts.succeeded} succeeded, ${b.counts.failed} failed)`);
       shown = b.done;
+      if (b.counts.queued > 0 && Date.now() - checkedAt >= WAITING_CHECK_MS) {
+        checkedAt = Date.now();
+        const reason = waitingReason(await ctx.client.backends());
+        if (reason && reason !== why && !ctx.json) ctx.print(`  waiting: ${reason}`);
+        why = reason;
+      }
       if (b.done === b.total) return b;
       if (interrupted) {
         const c = await ctx.client.cancelBatch(batch.id);
@@ -71,11 +90,11 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   }
 }
 
-async function saveBatch(ctx: Ctx, batch: Batch, out: string): Promise<void> {
+async function saveBatch(ctx: Ctx, batch: Batch, out: string, template: string): Promise<void> {
   const results: { job: Job; files: string[] }[] = [];
   for (const id of batch.jobIds) {
     const job = await ctx.client.getJob(id);
-    results.push({ job, files: job.state === 'succeeded' ? await saveOutputs(ctx.client, job, out) : [] });
+    results.push({ job, files: job.state === 'succeeded' ? await saveOutputs(ctx.client, job, out, template) : [] });
   }
   if (ctx.json) ctx.printJson({ batch, jobs: results });
   else for (const f of results.flatMap((r) => r.files)) ctx.print(f);
@@ -97,17 +116,21 @@ export function registerRun(program: Command): void {
     .option('--vary <name=value>', 'a value to vary a parameter over (repeat it; several parameters make every combination)', collect, [])
     .option('--priority <n>', 'higher runs first (-1000..1000)', intOption(-1000))
     .option('--backend <name>', 'run on this backend only')
-    .option('-o, --out <dir>', 'directory for the outputs', '.')
+    .option(...POSTPROCESS_OPTIONS.variant, collectVariant)
+    .option(...POSTPROCESS_OPTIONS.postprocess)
+    .option('-o, --out <dir>', `directory for the outputs (default ./${DEFAULT_OUT})`)
     .action(
       action(async (ctx, template: string, words: string[], flags: RunFlags) => {
         const seed = SeedMode.safeParse(flags.seed);
         if (!seed.success) throw new CliError(`--seed is one of ${SeedMode.options.join(', ')}`);
         const { params, vary } = await typedValues(ctx, template, words, flags.vary);
-        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' } };
-        if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), flags.out);
+        const postprocess = postprocessFrom(flags);
+        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' }, postprocess };
+        const out = outDir(flags.out);
+        if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), out, template);
         const batch = await ctx.client.createBatch({ name: `${template} ×${flags.count}`, variations: { job, count: flags.count, seed: seed.data, vary } });
         if (!ctx.json) ctx.print(`batch ${batch.id}: ${batch.total} jobs queued`);
-        await saveBatch(ctx, await followBatch(ctx, batch), flags.out);
+        await saveBatch(ctx, await followBatch(ctx, batch), out, template);
       }),
     );
 }

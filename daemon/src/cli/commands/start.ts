@@ -1,7 +1,7 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { GatewayError } from '../../errors.js';
-import { runDaemon, type StartFlags } from '../../run.js';
+import type { StartFlags } from '../../run.js';
+import { whereBlock } from '../where.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -15,6 +15,8 @@ export function registerStart(program: Command): void {
     .option('--home <dir>', 'data directory (default $COMFYGATE_HOME or ~/.comfygate)')
     .option('-b, --backend <url>', 'ComfyUI backend URL (repeat for several)', collect)
     .action(async (flags: StartFlags) => {
+      // Loaded here, not at the top: every other command starts without SQLite, sharp and the engine.
+      const { runDaemon } = await import('../../run.js');
       let running;
       try {
         running = await runDaemon(flags);
@@ -25,13 +27,7 @@ export function registerStart(program: Command): void {
       }
       const { daemon, gateway } = running;
       const cfg = daemon.config;
-      process.stdout.write(
-        `comfygate ready on ${gateway.url}\n` +
-          `  data:     ${cfg.home}\n` +
-          `  token:    ${path.join(cfg.home, 'token')}\n` +
-          `  backends: ${cfg.backends.map((b) => `${b.name}=${b.url}`).join(', ')}\n` +
-          `  dashboard: ${gateway.loginLink()}\n             (a one-time sign-in link, valid 5 minutes; \`comfygate dashboard\` prints a new one)\n`,
-      );
+      process.stdout.write(whereBlock({ url: gateway.url, home: cfg.home, backends: cfg.backends, loginLink: gateway.loginLink() }));
       setTimeout(() => {
         for (const b of daemon.backends()) {
           if (b.health !== 'up') process.stdout.write(`  warning:  ComfyUI '${b.name}' at ${b.url} is not reachable yet; jobs wait in the queue until it is (run \`comfygate doctor\`)\n`);

@@ -1,15 +1,20 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import type { ComfyGraph } from '@comfygate/shared';
+import type { ComfyGraph, Variant } from '@comfygate/shared';
 import { action, CliError, intOption } from '../context.js';
 import { followToFiles } from '../follow.js';
 import { applyParams, DEFAULT_CKPT, type GraphParams, readGraphFile, txt2imgGraph } from '../graph.js';
+import { DEFAULT_OUT, outDir } from '../outputs.js';
+import { POSTPROCESS_OPTIONS, collectVariant, postprocessFrom } from '../postprocess.js';
 
 interface SubmitFlags extends Omit<GraphParams, 'prompt'> {
   graph?: string;
   priority?: number;
   backend?: string;
-  out: string;
+  out?: string;
   wait: boolean;
+  variant?: Record<string, Variant>;
+  postprocess?: string;
 }
 
 function buildGraph(words: string[], flags: SubmitFlags): ComfyGraph {
@@ -39,15 +44,19 @@ export function registerSubmit(program: Command): void {
     .option('--negative <text>', 'negative prompt')
     .option('--priority <n>', 'higher runs first (-1000..1000)', intOption(-1000))
     .option('--backend <name>', 'run on this backend only')
-    .option('-o, --out <dir>', 'directory for the outputs', '.')
+    .option(...POSTPROCESS_OPTIONS.variant, collectVariant)
+    .option(...POSTPROCESS_OPTIONS.postprocess)
+    .option('-o, --out <dir>', `directory for the outputs (default ./${DEFAULT_OUT})`)
     .option('--no-wait', 'print the job id and return without waiting')
     .action(
       action(async (ctx, words: string[], flags: SubmitFlags) => {
         const graph = buildGraph(words, flags);
         const metadata = { source: 'cli', ...(words.length ? { prompt: words.join(' ') } : {}) };
-        const job = await ctx.client.createJob({ graph, priority: flags.priority, backend: flags.backend, metadata });
+        const postprocess = postprocessFrom(flags);
+        const job = await ctx.client.createJob({ graph, priority: flags.priority, backend: flags.backend, metadata, postprocess });
         if (!flags.wait) return ctx.json ? ctx.printJson(job) : ctx.print(job.id);
-        await followToFiles(ctx, job, flags.out);
+        const label = flags.graph ? path.basename(flags.graph).replace(/\.json$/i, '') : 'txt2img';
+        await followToFiles(ctx, job, outDir(flags.out), label);
       }),
     );
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { isUiWorkflow } from '@comfygate/shared';
 import { action, CliError } from '../context.js';
 
 /** What kind of file a template import is: a PNG saved by ComfyUI, a UI workflow, or an API graph. */
@@ -14,18 +15,22 @@ function importBody(name: string, file: string): Record<string, unknown> {
   } catch {
     throw new CliError(`${file} is neither a PNG nor JSON`);
   }
-  const isUi = typeof json === 'object' && json !== null && Array.isArray((json as { nodes?: unknown }).nodes);
-  return isUi ? { name, workflow: json } : { name, graph: json };
+  return isUiWorkflow(json) ? { name, workflow: json } : { name, graph: json };
 }
 
 export function registerTemplates(program: Command): void {
   const t = program.command('templates').description('workflow templates: list, show, import');
   t.command('list', { isDefault: true })
-    .description('list templates and their parameters')
+    .description('list templates and every parameter they take (details: templates show <name>)')
     .action(action(async (ctx) => {
       const list = await ctx.client.templates();
       if (ctx.json) return ctx.printJson(list);
-      for (const x of list) ctx.print(`${x.name}${x.builtin ? ' (built in)' : ''}: ${x.params.map((p) => p.name).join(', ')}`);
+      // The schema, not the stored map: built-ins add parameters of their own (upscale's scale and model).
+      const schemas = await Promise.all(list.map((x) => ctx.client.templateSchema(x.name)));
+      for (const [i, x] of list.entries()) {
+        const names = Object.keys((schemas[i]!.properties ?? {}) as object);
+        ctx.print(`${x.name}${x.builtin ? ' (built in)' : ''}: ${names.join(', ') || 'no parameters'}`);
+      }
     }));
   t.command('show <name>')
     .description("a template's parameters as a JSON schema; with --graph, the API graph it runs, its bindings and conversion warnings")

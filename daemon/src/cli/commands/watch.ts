@@ -3,14 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Variant, WatchRuleInput, WatchRuleView } from '@comfygate/shared';
 import { action, intOption, splitAssignment } from '../context.js';
 import { relative, table, truncate } from '../format.js';
-
-const json = (text: string, what: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidArgumentError(`${what} is not valid JSON.`);
-  }
-};
+import { collectVariant } from '../postprocess.js';
 
 /** `--param steps=30`: JSON values (numbers, booleans, objects), anything else as text. */
 function collectParam(value: string, acc: Record<string, unknown>): Record<string, unknown> {
@@ -24,14 +17,6 @@ function collectParam(value: string, acc: Record<string, unknown>): Record<strin
     /* plain text */
   }
   return { ...acc, [key]: parsed };
-}
-
-/** `--variant '{"web": {"ops": [...]}}'` (several variants) or `--variant 'web={"ops": [...]}'` (one). */
-function collectVariant(value: string, acc: Record<string, Variant> = {}): Record<string, Variant> {
-  if (value.trim().startsWith('{')) return { ...acc, ...(json(value, 'the variants') as Record<string, Variant>) };
-  const eq = value.indexOf('=');
-  if (eq < 1) throw new InvalidArgumentError('expected a JSON object of variants, or name={"ops": [...]}.');
-  return { ...acc, [value.slice(0, eq)]: json(value.slice(eq + 1), `variant ${value.slice(0, eq)}`) as Variant };
 }
 
 const collect = (value: string, acc: string[] = []) => [...acc, value];

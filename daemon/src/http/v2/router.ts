@@ -8,7 +8,7 @@ import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 
 /**
- * Comfy API v2 (docs: /work/shared/comfy-api-v2.md) on top of the daemon, so `@comfyorg/sdk` pointed at
+ * Comfy API v2 (docs/api-v2.md) on top of the daemon, so `@comfyorg/sdk` pointed at
  * comfygate works unchanged. Mounted at /api/v2 behind the gateway's Host/Origin guard, token auth and
  * rate limit; every error below comes out in the v2 envelope.
  */

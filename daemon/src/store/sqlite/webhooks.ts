@@ -1,4 +1,4 @@
-import type { GatewayEvent, JobEventType, WebhookEventType } from '@comfygate/shared';
+import type { JobEventType, WebhookEventType } from '@comfygate/shared';
 import type { WebhookAttempt, WebhookDeliveryRecord, WebhookRecord, WebhooksRepo } from '../types.js';
 import { ADMIN_TOKEN_ID } from '../../ownership/viewer.js';
 import type { Db } from './db.js';
