@@ -28,6 +28,7 @@ import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 import { startWatchService, type WatchService } from './watch/service.js';
+import { modelsView } from './comfy/models.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -150,7 +151,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     capacity: b.config.inflight,
     weight: b.config.weight,
     nodes: b.capabilities?.nodes.length ?? null,
-    models: b.capabilities ? Object.values(b.capabilities.combos).reduce((n, c) => n + Object.values(c).reduce((m, v) => m + v.length, 0), 0) : null,
+    ...modelsView(b.capabilities),
   });
 
   /** The node definitions of a backend that is up (UI workflow conversion and parameter detection need them). */

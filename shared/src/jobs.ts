@@ -59,10 +59,18 @@ export const CreateJob = z.object({
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;
 
+/**
+ * A running job's progress for any graph: `fraction` counts the nodes done (cached ones at once) out of those
+ * ComfyUI runs, refined by the current node's own steps (`value`/`max`, 0/0 for a node that reports none).
+ */
 export const Progress = z.object({
-  value: z.number(),
+  fraction: z.number().min(0).max(1).describe('overall, 0..1: nodes done / nodes to run, plus the current node\'s share'),
+  nodesDone: z.number().int(),
+  nodesTotal: z.number().int().describe('nodes ComfyUI runs: output nodes and what feeds them'),
+  node: z.string().nullable().describe('the node executing now'),
+  nodeClass: z.string().nullable().describe('its class_type'),
+  value: z.number().describe('the current node\'s step (sampler steps), 0 if it reports none'),
   max: z.number(),
-  node: z.string().nullable(),
 });
 export type Progress = z.infer<typeof Progress>;
 

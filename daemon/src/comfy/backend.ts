@@ -8,7 +8,7 @@ import type { ExecutionErrorData } from './types.js';
 export type Health = 'unknown' | 'up' | 'down';
 
 /** The JSON message types `onMessage` acts on: the socket does not even parse the others. */
-const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'progress', 'execution_error', 'executing']);
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'execution_cached', 'progress', 'execution_error', 'executing']);
 
 /** What a backend tells the engine. Prompt ids are ours (generated before POST), so the engine knows them all. */
 export interface BackendListener {
@@ -16,6 +16,10 @@ export interface BackendListener {
   onSocketOpen(b: ComfyBackend): void;
   onStarted(b: ComfyBackend, promptId: string): void;
   onProgress(b: ComfyBackend, promptId: string, value: number, max: number, node: string | null): void;
+  /** `execution_cached`: these nodes are done before anything runs. */
+  onCached(b: ComfyBackend, promptId: string, nodes: unknown[]): void;
+  /** `executing {node}`: this node starts (the one before it is done). */
+  onExecuting(b: ComfyBackend, promptId: string, node: string): void;
   onPreview(b: ComfyBackend, promptId: string, image: Buffer, mime: string): void;
   onExecutionError(b: ComfyBackend, promptId: string, data: ExecutionErrorData): void;
   /** `executing {node: null}`: ComfyUI has written the history entry (success, error or interrupt). */
@@ -144,14 +148,22 @@ export class ComfyBackend {
       case 'execution_error':
         if (pid) this.listener.onExecutionError(this, pid, d as unknown as ExecutionErrorData);
         break;
+      case 'execution_cached':
+        if (pid && Array.isArray(d.nodes)) this.listener.onCached(this, pid, d.nodes);
+        break;
       case 'executing':
         if (d.node === null && pid) {
           if (this.current === pid) this.current = null;
           this.listener.onFinished(this, pid);
-        } else if (pid && this.current !== pid) {
-          // A missed execution_start (socket reconnected mid-prompt) still tells us it runs.
-          this.current = pid;
-          this.listener.onStarted(this, pid);
+        } else if (pid) {
+          if (this.current !== pid) {
+            // A missed execution_start (socket reconnected mid-prompt) still tells us it runs.
+            this.current = pid;
+            this.listener.onStarted(this, pid);
+          }
+          // An expanded node (node_id "10.0.3") is shown as the graph node it came from.
+          const node = typeof d.display_node === 'string' ? d.display_node : d.node;
+          if (typeof node === 'string') this.listener.onExecuting(this, pid, node);
         }
         break;
     }

@@ -73,30 +73,28 @@ export function v2JobError(e: ErrorDetail | null) {
   };
 }
 
-function classOf(graphJson: string, node: string | null): { total: number; cls: string | null } {
+function nodeCount(graphJson: string): number {
   try {
-    const graph = JSON.parse(graphJson) as Record<string, { class_type?: string }>;
-    return { total: Object.keys(graph).length, cls: node ? (graph[node]?.class_type ?? null) : null };
+    return Object.keys(JSON.parse(graphJson) as Record<string, unknown>).length;
   } catch {
-    return { total: 0, cls: null };
+    return 0;
   }
 }
 
-/**
- * Our live progress is per node ({value, max, node}): `value` is that node's fraction. We do not count
- * finished nodes, so nodes_done stays 0 until the job succeeds, when it is complete.
- */
+/** Our live progress already counts nodes done out of those ComfyUI runs, with the current node's steps. */
 export function v2Progress(status: V2Status, p: Progress | null, graphJson: string): V2Progress | null {
   if (status === 'succeeded') {
-    const { total } = classOf(graphJson, null);
+    const total = p?.nodesTotal || nodeCount(graphJson);
     return { value: 1, nodes_done: total, nodes_total: total, current_node: null, current_node_class: null, step: null, steps: null, message: null };
   }
   if (status !== 'running' && status !== 'canceling') return null;
-  const { total, cls } = classOf(graphJson, p?.node ?? null);
-  const value = p && p.max > 0 ? Math.min(1, Math.max(0, p.value / p.max)) : 0;
+  const total = p && p.nodesTotal > 0 ? p.nodesTotal : nodeCount(graphJson);
+  const cls = p?.nodeClass ?? null;
   const steps = p && p.max > 0 ? { step: p.value, steps: p.max } : { step: null, steps: null };
-  const message = p?.node && steps.steps ? `${cls ?? `node ${p.node}`} ${steps.step}/${steps.steps}` : null;
-  return { value, nodes_done: 0, nodes_total: total, current_node: p?.node ?? null, current_node_class: cls, ...steps, message };
+  const message = p?.node ? `${cls ?? `node ${p.node}`}${steps.steps ? ` ${steps.step}/${steps.steps}` : ''}` : null;
+  return {
+    value: p?.fraction ?? 0, nodes_done: p?.nodesDone ?? 0, nodes_total: total, current_node: p?.node ?? null, current_node_class: cls, ...steps, message,
+  };
 }
 
 const span = (from: number | null, to: number | null) => (from !== null && to !== null ? Math.max(0, Math.round(to - from)) : null);
