@@ -24,12 +24,16 @@ export interface BackendListener {
   onExecutionError(b: ComfyBackend, promptId: string, data: ExecutionErrorData): void;
   /** `executing {node: null}`: ComfyUI has written the history entry (success, error or interrupt). */
   onFinished(b: ComfyBackend, promptId: string): void;
+  /** Whether work waits for this backend (queued jobs, or prompts it holds): a down backend is then probed often. */
+  waitedFor(b: ComfyBackend): boolean;
 }
 
 export interface BreakerOptions {
   threshold: number;
   probeMs: number;
   probeMaxMs: number;
+  /** The longest gap between probes of a down backend while work waits for it. */
+  probeWaitingMs: number;
 }
 
 /**
@@ -47,6 +51,7 @@ export class ComfyBackend {
   private current: string | null = null;
   private failures = 0;
   private probeTimer: NodeJS.Timeout | null = null;
+  private probeAt = 0;
   private probeDelay: number;
   private closed = false;
 
@@ -118,9 +123,24 @@ export class ComfyBackend {
     }
   }
 
+  /**
+   * Work now waits for this backend: a probe backed off far into the future is brought forward, so its return
+   * is noticed within `probeWaitingMs` rather than after the idle backoff (up to `probeMaxMs`).
+   */
+  hurry(): void {
+    if (this.closed || this.health !== 'down' || !this.probeTimer) return;
+    if (this.probeAt - Date.now() <= this.breaker.probeWaitingMs) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    this.scheduleProbe();
+  }
+
   private scheduleProbe(): void {
     if (this.probeTimer || this.closed) return;
-    this.probeTimer = setTimeout(() => void this.probe(), this.probeDelay);
+    // Backing off spares a backend nobody needs; while work waits for it, the gap stays short.
+    const delay = this.listener.waitedFor(this) ? Math.min(this.probeDelay, this.breaker.probeWaitingMs) : this.probeDelay;
+    this.probeAt = Date.now() + delay;
+    this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();
     this.probeDelay = Math.min(this.breaker.probeMaxMs, this.probeDelay * 2);
   }

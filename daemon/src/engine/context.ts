@@ -64,6 +64,8 @@ export interface EngineContext {
   track(p: Promise<unknown>): void;
   /** Asks for a scheduling pass. */
   kick(): void;
+  /** The last scheduling pass left queued jobs it could not place (no backend up, or none free). */
+  jobsWaiting(): boolean;
   /** A job reached a terminal state: drop what was kept in memory for it, and look for more work. */
   settle(jobId: string): void;
 }

@@ -1,7 +1,7 @@
 import type { BackendListener, ComfyBackend, Health } from '../comfy/backend.js';
 import type { ExecutionErrorData } from '../comfy/types.js';
 import { finish, markRunning } from './completion.js';
-import type { EngineContext, Inflight } from './context.js';
+import { type EngineContext, type Inflight, heldBy } from './context.js';
 import { failOver, reconcile } from './recovery.js';
 
 /**
@@ -82,6 +82,10 @@ export class BackendSignals implements BackendListener {
   onFinished(_b: ComfyBackend, promptId: string): void {
     const f = this.ctx.inflight.get(promptId);
     if (f) this.ctx.track(finish(this.ctx, f));
+  }
+
+  waitedFor(b: ComfyBackend): boolean {
+    return this.ctx.jobsWaiting() || heldBy(this.ctx, b) > 0;
   }
 
   close(): void {
