@@ -123,6 +123,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       ...o,
       variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
     })),
+    texts: r.texts,
     metadata: r.metadata,
     parentJobId: r.parentJobId,
     then: r.then as Job['then'],

@@ -97,9 +97,18 @@ export const Output = z.object({
   contentType: z.string(),
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
-  variants: z.array(OutputVariant),
+  animated: z.boolean().describe('ComfyUI flagged the file as animated (animated WEBP/PNG, video)'),
+  variants: z.array(OutputVariant).describe('post-processed renditions: made for still images only'),
 });
 export type Output = z.infer<typeof Output>;
+
+/** A text output of an output node (ComfyUI's `text` list, e.g. PreviewAny): kept on the job, not as a file. */
+export const TextOutput = z.object({
+  nodeId: z.string(),
+  index: z.number().int(),
+  text: z.string(),
+});
+export type TextOutput = z.infer<typeof TextOutput>;
 
 export const Job = z.object({
   id: z.string(),
@@ -112,6 +121,7 @@ export const Job = z.object({
   error: ErrorDetail.nullable(),
   progress: Progress.nullable(),
   outputs: z.array(Output),
+  texts: z.array(TextOutput).describe('text outputs, in node then list order'),
   metadata: z.record(z.string(), z.unknown()),
   parentJobId: z.string().nullable().describe('the previous step of a chain'),
   then: z.array(ChainStep).describe('steps still to run after this one'),

@@ -9,7 +9,7 @@ const req = { protocol: 'http', headers: { host: '127.0.0.1:8288' }, baseUrl: '/
 const graph = JSON.stringify({ '3': { class_type: 'KSampler', inputs: {} }, '9': { class_type: 'SaveImage', inputs: {} } });
 const job = (over: Partial<Job> = {}): Job => ({
   id: 'j1', state: 'queued', priority: 0, client: 'c', backend: null, attempts: 0, maxAttempts: 3, error: null, progress: null,
-  outputs: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: null, finishedAt: null, ...over,
+  outputs: [], texts: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: null, finishedAt: null, ...over,
 });
 
 describe('v2 status', () => {

@@ -309,4 +309,14 @@ UPDATE jobs SET chain_stopped = COALESCE(
 CREATE INDEX jobs_chain_open ON jobs(seq) WHERE state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL;
 `,
   },
+  {
+    version: 13,
+    name: 'animated outputs and text outputs',
+    // animated: ComfyUI's `"animated": [true]` beside a node's files (animated WEBP/PNG, video savers).
+    // texts_json: a job's text outputs (`PreviewAny`'s `text`), small strings kept on the job row, gone with it.
+    sql: `
+ALTER TABLE outputs ADD COLUMN animated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN texts_json TEXT;
+`,
+  },
 ];
