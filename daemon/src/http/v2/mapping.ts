@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { ErrorDetail, Job, Output, Progress } from '@comfygate/shared';
+import type { ErrorDetail, Job, Output, Progress, TextOutput } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
 import { notFound } from './errors.js';
@@ -60,6 +60,28 @@ export function v2Output(req: Request, o: Output, jobId: string) {
   };
 }
 
+/**
+ * A text output as a v2 output of type `text` (spec §4.2: nothing silently dropped). Its asset id names the job,
+ * list index and node, so its content is served from the job row; `text` carries the words inline as well.
+ */
+export const textAssetId = (jobId: string, t: TextOutput) => `text.${jobId}.${t.index}.${t.nodeId}`;
+const TEXT_ASSET_ID = /^text\.([0-9a-f-]{36})\.(\d+)\.(.+)$/;
+
+export function parseTextAssetId(id: string): { jobId: string; index: number; nodeId: string } | null {
+  const m = TEXT_ASSET_ID.exec(id);
+  return m ? { jobId: m[1]!, index: Number(m[2]), nodeId: m[3]! } : null;
+}
+
+export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+export function v2TextOutput(req: Request, t: TextOutput, jobId: string) {
+  const id = textAssetId(jobId, t);
+  return {
+    node_id: t.nodeId, name: `${t.nodeId}_${t.index}.txt`, type: 'text' as const, content_type: TEXT_CONTENT_TYPE,
+    size_bytes: Buffer.byteLength(t.text), id, hash: null, ...contentUrl(req, id), job_id: jobId, text: t.text,
+  };
+}
+
 /** §4.5: ComfyUI node failures become `node_execution_error` with the node named; other codes are ours. */
 export function v2JobError(e: ErrorDetail | null) {
   if (!e) return null;
@@ -112,7 +134,7 @@ export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelReques
     expires_at: iso(job.createdAt + NO_EXPIRY_MS)!,
     queue_position: status === 'queued' ? queuePosition : null,
     progress: v2Progress(status, job.progress, rec.graphJson),
-    outputs: job.outputs.map((o) => v2Output(req, o, job.id)),
+    outputs: [...job.outputs.map((o) => v2Output(req, o, job.id)), ...job.texts.map((t) => v2TextOutput(req, t, job.id))],
     error: v2JobError(job.error),
     metrics: { queue_ms: span(job.createdAt, started), execution_ms: span(started, job.finishedAt) },
     urls: { self, events: `${self}/events`, cancel: `${self}/cancel` },
