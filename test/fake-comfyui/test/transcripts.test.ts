@@ -131,7 +131,7 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const id = (got.body as { prompt_id: string }).prompt_id;
     await ws.waitDone(id);
     expect(outline(fakePrompt(ws, id, start))).toEqual(outline(realPrompt(t, idOf(post!), post!.t - 0.005)));
-    for (const h of t.http.filter((x) => x.method === 'GET' && /^\/(history|queue)/.test(x.path))) {
+    for (const h of t.http.filter((x) => x.method === 'GET' && /^\/(history|queue|object_info\/|system_stats|view)/.test(x.path))) {
       expectSameAnswer(await replay(f.url, h, ws.sid, (s) => s.replaceAll(idOf(post!), id)), h, `GET ${h.path}`);
     }
   });
