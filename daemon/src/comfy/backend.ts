@@ -65,7 +65,11 @@ export class ComfyBackend {
     this.capabilities = knownCapabilities;
     this.probeDelay = breaker.probeMs;
     this.socket = new ComfySocket(config.url, crypto.randomUUID().replaceAll('-', ''), {
-      onOpen: () => this.listener.onSocketOpen(this),
+      onOpen: () => {
+        this.listener.onSocketOpen(this);
+        // The socket retries every few seconds at most: when it gets through first, the backend is back now.
+        if (this.health === 'down') void this.probe();
+      },
       // A dropped socket is often the first sign of a dead backend: check at once rather than at the next job.
       onClose: () => void this.probe(),
       onMessage: (m) => this.onMessage(m),
