@@ -17,7 +17,9 @@ describe('backend capabilities', () => {
       return bs.every((b) => b.models !== null) ? bs : null;
     }, { what: 'capabilities of both backends' });
     const full = backends.find((b) => b.name === 'full')!;
-    expect(full.modelsByFolder).toEqual({ checkpoints: ['a.safetensors', 'b.safetensors'], loras: ['style.safetensors'], upscale_models: ['4x.pth'] });
+    expect(full.modelsByFolder).toEqual({
+      checkpoints: ['a.safetensors', 'b.safetensors'], loras: ['style.safetensors'], upscale_models: ['4x.pth'],
+    });
     expect(full.models).toBe(4);
     const none = backends.find((b) => b.name === 'empty')!;
     // The fake has 40+ samplers, schedulers and crop modes in its combos: none of them is a model.

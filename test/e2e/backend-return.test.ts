@@ -38,7 +38,10 @@ describe('a returning backend', () => {
   it('with nothing waiting, is noticed when its WebSocket gets through, long before the backed-off probe', { timeout: 60_000 }, async () => {
     await using fake = await startFakeComfy();
     // Probes 2 s doubling to 30 s: after 15 s down the next one would come at ~30 s.
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], engine: { probeMs: 2_000, probeMaxMs: 30_000, breakerThreshold: 3 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      engine: { probeMs: 2_000, probeMaxMs: 30_000, breakerThreshold: 3 },
+    });
     const health = async () => (await g.client.backends())[0]!.health;
     await waitFor(async () => (await health()) === 'up', { what: 'backend up' });
     const downAt = Date.now();

@@ -100,7 +100,8 @@ describe('every output kind', () => {
     const { g } = env;
     const job = await g.client.createJob({ graph: allKinds(7) as never });
     expect((await g.client.waitForJob(job.id)).state).toBe('succeeded');
-    const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as { outputs: { node_id: string; type: string; url: string; text?: string; size_bytes: number; content_type: string }[] };
+    type V2Output = { node_id: string; type: string; url: string; text?: string; size_bytes: number; content_type: string };
+    const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as { outputs: V2Output[] };
     const types = Object.fromEntries(v2.outputs.map((o) => [o.node_id, o.type]));
     expect(types).toEqual({ '2': 'image', '3': 'image', '4': 'video', '5': 'video', '7': 'text' });
     const text = v2.outputs.find((o) => o.type === 'text')!;
@@ -127,7 +128,8 @@ describe('every output kind', () => {
     const { id } = (await res.json()) as { id: string };
     await waitFor(async () => ((await (await g.fetch(`/v1/batches/${id}`)).json()) as { done: number }).done === 2, { what: 'batch done' });
     const zip = await unzip(Buffer.from(await (await g.fetch(`/v1/batches/${id}/archive`)).arrayBuffer()));
-    const manifest = JSON.parse(zip.get('manifest.json')!.toString()) as { jobs: { texts: { text: string }[]; files: { path: string; contentType: string; animated: boolean }[] }[] };
+    type Manifest = { jobs: { texts: { text: string }[]; files: { path: string; contentType: string; animated: boolean }[] }[] };
+    const manifest = JSON.parse(zip.get('manifest.json')!.toString()) as Manifest;
     expect(manifest.jobs.map((j) => j.texts.map((t) => t.text))).toEqual([['1'], ['2']]);
     const webm = manifest.jobs[0]!.files.find((f) => f.contentType === 'video/webm')!;
     expect(webm.animated).toBe(true);
@@ -139,7 +141,11 @@ describe('every output kind', () => {
     await using env = await gateway({ watchOptions: FAST_WATCH });
     const { g } = env;
     await waitFor(async () => (await g.client.backends())[0]?.health === 'up', { what: 'backend up' });
-    const graph = { ...txt2img({ steps: 1 }), '20': { class_type: 'PrimitiveInt', inputs: { value: 99 } }, '21': { class_type: 'PreviewAny', inputs: { source: ['20', 0] } } };
+    const graph = {
+      ...txt2img({ steps: 1 }),
+      '20': { class_type: 'PrimitiveInt', inputs: { value: 99 } },
+      '21': { class_type: 'PreviewAny', inputs: { source: ['20', 0] } },
+    };
     await g.client.importTemplate({ name: 'with-text', graph: graph as never });
     const dir = folders.make();
     await g.client.addWatchRule({ id: 'texts', dir, template: 'with-text' });

@@ -65,7 +65,10 @@ describe('progress for every graph', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const graph = {
       ...txt2img({ steps: 6 }),
-      '10': { class_type: 'LatentUpscale', inputs: { samples: ['3', 0], upscale_method: 'nearest-exact', width: 128, height: 128, crop: 'disabled' } },
+      '10': {
+        class_type: 'LatentUpscale',
+        inputs: { samples: ['3', 0], upscale_method: 'nearest-exact', width: 128, height: 128, crop: 'disabled' },
+      },
       '11': {
         class_type: 'KSampler',
         inputs: {

@@ -20,7 +20,8 @@ type ManifestFile = { path: string; nodeId: string; variant: string | null; sha2
  */
 export async function archiveStream(batch: BatchRecord, jobs: Job[], files: AssetFiles): Promise<Readable> {
   const zip = new ZipFile();
-  const entries: { jobId: string; state: string; matrix: unknown; params: unknown; variation: unknown; files: ManifestFile[]; texts: Job['texts'] }[] = [];
+  type Entry = { jobId: string; state: string; matrix: unknown; params: unknown; variation: unknown; files: ManifestFile[]; texts: Job['texts'] };
+  const entries: Entry[] = [];
   const adds: [string, string][] = [];
   jobs.forEach((job, i) => {
     const dir = `${String(i + 1).padStart(4, '0')}-${job.id.slice(0, 8)}`;
@@ -30,7 +31,8 @@ export async function archiveStream(batch: BatchRecord, jobs: Job[], files: Asse
       const file = { nodeId: o.nodeId, sha256: o.sha256, bytes: o.bytes, contentType: o.contentType, animated: o.animated };
       list.push({ ...file, path: `${base}.${ext(o.contentType, o.filename)}`, variant: null });
       for (const v of o.variants) {
-        list.push({ ...file, path: `${base}.${v.variant}.${ext(v.contentType)}`, variant: v.variant, sha256: v.sha256, bytes: v.bytes, contentType: v.contentType, animated: false });
+        const path = `${base}.${v.variant}.${ext(v.contentType)}`;
+        list.push({ ...file, path, variant: v.variant, sha256: v.sha256, bytes: v.bytes, contentType: v.contentType, animated: false });
       }
     }
     for (const f of list) adds.push([files.pathFor(f.sha256), f.path]);

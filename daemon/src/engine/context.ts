@@ -79,7 +79,10 @@ export function newInflight(
 ): Inflight {
   const outputs = backend.capabilities?.outputs;
   const progress = new GraphProgress(graph, outputs ? new Set(outputs) : null);
-  return { promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false, lastSignalAt: at.lastSignalAt, executionError: null, progress };
+  return {
+    promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false,
+    lastSignalAt: at.lastSignalAt, executionError: null, progress,
+  };
 }
 
 /**

@@ -9,7 +9,12 @@ export const TEXT_OUTPUT_NAME = /\.out\.txt$/i;
  * Writes the job's text outputs (PreviewAny and the like), one per line, into `dir` through `place` (the
  * writer's temp-then-rename); returns the paths written (none when the job has no text output).
  */
-export async function writeTextOutput(job: Job, dir: string, relPath: string, place: (target: string, content: string) => Promise<void>): Promise<string[]> {
+export async function writeTextOutput(
+  job: Job,
+  dir: string,
+  relPath: string,
+  place: (target: string, content: string) => Promise<void>,
+): Promise<string[]> {
   if (job.texts.length === 0) return [];
   const target = path.join(dir, `${stemOf(relPath)}.out.txt`);
   await place(target, `${job.texts.map((t) => t.text).join('\n')}\n`);

@@ -23,7 +23,7 @@ const WEBM_HEAD = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0
 /** GIF89a, 1x1, one colour, then the trailer: a valid (tiny) GIF. */
 const GIF_1PX = Buffer.from('R0lGODlhAQABAIAAAAAAAP///ywAAAAAAQABAAACAUwAOw==', 'base64');
 /** An ftyp box of an isom MP4. */
-const MP4_HEAD = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
+const MP4_HEAD = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isommp41')]);
 
 async function fileBytes(ext: string, desc: ImageDesc): Promise<Buffer> {
   if (ext === 'webm') return Buffer.concat([WEBM_HEAD, Buffer.alloc(64)]);

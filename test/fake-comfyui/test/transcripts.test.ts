@@ -195,7 +195,8 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const start = ws.json.length;
     const c = await replay(f.url, third!, ws.sid);
     const id = (c.body as { prompt_id: string }).prompt_id;
-    await until(() => ws.json.slice(start).some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === id), 'third prompt', 20_000);
+    const ended = () => ws.json.slice(start).some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === id);
+    await until(ended, 'third prompt', 20_000);
     expect(outline(fakePrompt(ws, id, start))).toEqual(outline(realPrompt(t, idOf(third!), third!.t - 0.005)));
   });
 });

@@ -30,7 +30,9 @@ async function findText(daemon: Daemon, id: string): Promise<Held | null> {
   if (!job || !t) return null;
   const sha256 = crypto.createHash('sha256').update(t.text).digest('hex');
   const at = job.finishedAt ?? job.updatedAt;
-  return { id, sha256, bytes: Buffer.byteLength(t.text), contentType: TEXT_CONTENT_TYPE, filePath: `${t.nodeId}_${t.index}.txt`, createdAt: at, jobId: job.id, output: true, text: t.text };
+  const filePath = `${t.nodeId}_${t.index}.txt`;
+  const bytes = Buffer.byteLength(t.text);
+  return { id, sha256, bytes, contentType: TEXT_CONTENT_TYPE, filePath, createdAt: at, jobId: job.id, output: true, text: t.text };
 }
 
 async function find(daemon: Daemon, id: string): Promise<Held | null> {

@@ -115,7 +115,8 @@ export function v2Progress(status: V2Status, p: Progress | null, graphJson: stri
   const steps = p && p.max > 0 ? { step: p.value, steps: p.max } : { step: null, steps: null };
   const message = p?.node ? `${cls ?? `node ${p.node}`}${steps.steps ? ` ${steps.step}/${steps.steps}` : ''}` : null;
   return {
-    value: p?.fraction ?? 0, nodes_done: p?.nodesDone ?? 0, nodes_total: total, current_node: p?.node ?? null, current_node_class: cls, ...steps, message,
+    value: p?.fraction ?? 0, nodes_done: p?.nodesDone ?? 0, nodes_total: total,
+    current_node: p?.node ?? null, current_node_class: cls, ...steps, message,
   };
 }
 

@@ -91,8 +91,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
     ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
   const upsertAsset = prepareAssetUpsert(db);
-  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, width, height,
-      animated, created_at)
+  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type,
+      width, height, animated, created_at)
     VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @animatedInt, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
       sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type, width = excluded.width, height = excluded.height,
