@@ -54,6 +54,9 @@ async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Pr
   const { store, files } = ctx.deps;
   // Out of ComfyUI's queue now: its slot can take the next prompt while we download, as pipelining intends.
   f.harvesting = true;
+  // History says success: every node ran, the last one too (no later `executing` marked it done).
+  f.progress.complete();
+  ctx.progress.update(f.jobId, f.progress.read);
   ctx.kick();
   let harvested;
   try {

@@ -33,6 +33,8 @@ describe('graph progress', () => {
     p.step('2', 10, 10);
     p.executing('3');
     expect(p.snapshot()).toMatchObject({ fraction: 2 / 4, nodesDone: 2, node: '3', value: 0, max: 0 });
+    p.complete();
+    expect(p.snapshot()).toMatchObject({ fraction: 1, nodesDone: 4, node: null, nodeClass: null });
   });
 
   it('counts cached nodes at once, and never counts a node twice or one ComfyUI does not run', () => {

@@ -61,6 +61,14 @@ export class GraphProgress {
     if (Number.isFinite(value) && Number.isFinite(max)) (this.value = value), (this.max = max);
   }
 
+  /** `executing {node: null}` without an error: every node ran, the last one included (no later node says so). */
+  complete(): void {
+    for (const n of this.toRun()) this.done.add(n);
+    this.current = null;
+    this.value = 0;
+    this.max = 0;
+  }
+
   /** The snapshot as a stable function, for the progress board to call when it sends. */
   readonly read = (): Progress => this.snapshot();
 
