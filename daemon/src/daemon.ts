@@ -34,6 +34,7 @@ import { startWatchService, type WatchService } from './watch/service.js';
 import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
 import { ownerNames } from './ownership/names.js';
+import { modelsView } from './comfy/models.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -134,6 +135,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       ...o,
       variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
     })),
+    texts: r.texts,
     metadata: r.metadata,
     parentJobId: r.parentJobId,
     then: r.then as Job['then'],
@@ -165,7 +167,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     capacity: b.config.inflight,
     weight: b.config.weight,
     nodes: b.capabilities?.nodes.length ?? null,
-    models: b.capabilities ? Object.values(b.capabilities.combos).reduce((n, c) => n + Object.values(c).reduce((m, v) => m + v.length, 0), 0) : null,
+    ...modelsView(b.capabilities),
   });
 
   /** The node definitions of a backend that is up (UI workflow conversion and parameter detection need them). */

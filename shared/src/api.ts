@@ -29,7 +29,9 @@ export const Backend = z.object({
   capacity: z.number().int(),
   weight: z.number(),
   nodes: z.number().int().nullable().describe('node classes known from /object_info'),
-  models: z.number().int().nullable().describe('distinct model/combo values known'),
+  models: z.number().int().nullable()
+    .describe('model files known from the loaders\' lists (checkpoints, loras, vae…); other options are not models'),
+  modelsByFolder: z.record(z.string(), z.array(z.string())).nullable().describe('model files per ComfyUI model folder'),
 });
 export type Backend = z.infer<typeof Backend>;
 

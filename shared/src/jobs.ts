@@ -59,10 +59,18 @@ export const CreateJob = z.object({
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;
 
+/**
+ * A running job's progress for any graph: `fraction` counts the nodes done (cached ones at once) out of those
+ * ComfyUI runs, refined by the current node's own steps (`value`/`max`, 0/0 for a node that reports none).
+ */
 export const Progress = z.object({
-  value: z.number(),
+  fraction: z.number().min(0).max(1).describe('overall, 0..1: nodes done / nodes to run, plus the current node\'s share'),
+  nodesDone: z.number().int(),
+  nodesTotal: z.number().int().describe('nodes ComfyUI runs: output nodes and what feeds them'),
+  node: z.string().nullable().describe('the node executing now'),
+  nodeClass: z.string().nullable().describe('its class_type'),
+  value: z.number().describe('the current node\'s step (sampler steps), 0 if it reports none'),
   max: z.number(),
-  node: z.string().nullable(),
 });
 export type Progress = z.infer<typeof Progress>;
 
@@ -89,7 +97,8 @@ export const Output = z.object({
   contentType: z.string(),
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
-  variants: z.array(OutputVariant),
+  animated: z.boolean().describe('ComfyUI flagged the file as animated (animated WEBP/PNG, video)'),
+  variants: z.array(OutputVariant).describe('post-processed renditions: made for still images only'),
 });
 export type Output = z.infer<typeof Output>;
 
@@ -99,6 +108,14 @@ export const Owner = z.object({
   name: z.string().describe("the token's name when it was read (its id if the token is gone)"),
 });
 export type Owner = z.infer<typeof Owner>;
+
+/** A text output of an output node (ComfyUI's `text` list, e.g. PreviewAny): kept on the job, not as a file. */
+export const TextOutput = z.object({
+  nodeId: z.string(),
+  index: z.number().int(),
+  text: z.string(),
+});
+export type TextOutput = z.infer<typeof TextOutput>;
 
 export const Job = z.object({
   id: z.string(),
@@ -113,6 +130,7 @@ export const Job = z.object({
   progress: Progress.nullable(),
   waiting: z.string().nullable().optional().describe('why a queued job is not running yet, e.g. "no backend up"; null otherwise'),
   outputs: z.array(Output),
+  texts: z.array(TextOutput).describe('text outputs, in node then list order'),
   metadata: z.record(z.string(), z.unknown()),
   parentJobId: z.string().nullable().describe('the previous step of a chain'),
   then: z.array(ChainStep).describe('steps still to run after this one'),

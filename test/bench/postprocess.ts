@@ -76,8 +76,8 @@ export async function zipStreaming(n = 1000, size = 200 * 1024) {
     const jobs: Job[] = [];
     for (let i = 0; i < n; i++) {
       const stored = await files.write(Readable.from([crypto.randomBytes(size)]));
-      const output = { id: `o${i}`, jobId: `j${i}`, nodeId: '9', index: 0, filename: 'x.png', kind: 'output' as const, ...stored, contentType: 'image/png', width: null, height: null, variants: [] };
-      jobs.push({ id: crypto.randomUUID(), state: 'succeeded', priority: 0, client: 'bench', owner: { id: 'local-admin', name: 'bench' }, backend: 'a', attempts: 1, maxAttempts: 3, error: null, progress: null, outputs: [output], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: 0, finishedAt: 0 });
+      const output = { id: `o${i}`, jobId: `j${i}`, nodeId: '9', index: 0, filename: 'x.png', kind: 'output' as const, ...stored, contentType: 'image/png', width: null, height: null, animated: false, variants: [] };
+      jobs.push({ id: crypto.randomUUID(), state: 'succeeded', priority: 0, client: 'bench', owner: { id: 'local-admin', name: 'bench' }, backend: 'a', attempts: 1, maxAttempts: 3, error: null, progress: null, outputs: [output], texts: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: 0, finishedAt: 0 });
     }
     global.gc?.();
     const before = process.memoryUsage().rss;

@@ -27,3 +27,14 @@ export function txt2img(o: Txt2ImgOptions = {}) {
     '9': { class_type: 'SaveImage', inputs: { filename_prefix: o.prefix ?? 'ComfyUI', images: ['8', 0] } },
   };
 }
+
+/** EmptyImage → 6 × ImageBlur → SaveImage: 8 image nodes, none with steps. `dangling` adds a node no output needs. */
+export function imageOnly(color = 3368652, dangling = false): Record<string, { class_type: string; inputs: Record<string, unknown> }> {
+  const g: Record<string, { class_type: string; inputs: Record<string, unknown> }> = {
+    '1': { class_type: 'EmptyImage', inputs: { width: 32, height: 24, batch_size: 1, color } },
+  };
+  for (let i = 2; i <= 7; i++) g[String(i)] = { class_type: 'ImageBlur', inputs: { image: [String(i - 1), 0], blur_radius: 3, sigma: 1.5 } };
+  g['8'] = { class_type: 'SaveImage', inputs: { images: ['7', 0], filename_prefix: 'progress' } };
+  if (dangling) g['20'] = { class_type: 'ImageInvert', inputs: { image: ['1', 0] } };
+  return g;
+}

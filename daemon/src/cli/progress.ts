@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { StreamEvent } from '@comfygate/shared';
+import type { Progress, StreamEvent } from '@comfygate/shared';
 
 /** Shows a job's way to completion: a live bar on a terminal, one line per change in a log or pipe. */
 export interface Reporter {
@@ -29,34 +29,43 @@ const detailOf = (e: StreamEvent): string => {
 /** A step means the job runs, even when its dispatched/running events came before the stream was open. */
 const BEFORE_RUNNING = new Set(['queued', 'dispatched', 'retrying']);
 
+/** "KSampler 5/20" or "ImageBlur": what runs now, for any graph (most nodes report no steps). */
+const nodeText = (p: Progress): string => {
+  if (p.node === null) return '';
+  const name = p.nodeClass ?? `node ${p.node}`;
+  return p.max > 0 ? `${name} ${p.value}/${p.max}` : name;
+};
+
+const percent = (p: Progress): number => Math.floor(p.fraction * 100);
+
 export function barReporter(stream: NodeJS.WritableStream = process.stdout): Reporter {
   const bar = new cliProgress.SingleBar(
-    { format: '{state} [{bar}] {value}/{total} {note}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
+    { format: '{state} [{bar}] {percentage}% {node} {note}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
     cliProgress.Presets.shades_classic,
   );
   let state = 'queued';
   const show = (s: string) => bar.update({ state: (state = s).padEnd(14) });
-  bar.start(1, 0, { state: state.padEnd(14), note: '' });
+  bar.start(100, 0, { state: state.padEnd(14), node: '', note: '' });
   return {
     waiting: (reason) => bar.update({ note: reason ? `waiting: ${reason}` : '' }),
     event(e) {
       if (e.type === 'job:progress') {
         if (BEFORE_RUNNING.has(state)) show('running');
-        bar.setTotal(Math.max(1, e.progress.max));
-        bar.update(e.progress.value);
+        bar.update(percent(e.progress), { node: nodeText(e.progress) });
         return;
       }
       const next = stateOf(e);
       if (next) show(next);
+      if (next === 'succeeded') bar.update(100, { node: '' });
     },
     stop: () => bar.stop(),
   };
 }
 
-/** Progress lines at most once a second (plus the last step), so a 1000-step job does not flood a log. */
+/** Progress lines at most once a second (plus the last one), so a 1000-step job does not flood a log. */
 export function lineReporter(print: (line: string) => void, minGapMs = 1000): Reporter {
   let lastAt = 0;
-  let lastValue = -1;
+  let lastLine = '';
   let state = 'queued';
   return {
     waiting(reason) {
@@ -64,12 +73,12 @@ export function lineReporter(print: (line: string) => void, minGapMs = 1000): Re
     },
     event(e) {
       if (e.type === 'job:progress') {
-        const { value, max } = e.progress;
         if (BEFORE_RUNNING.has(state)) print(`  ${(state = 'running')}`);
         const now = Date.now();
-        if (value === lastValue || (now - lastAt < minGapMs && value < max)) return;
-        (lastAt = now), (lastValue = value);
-        print(`  step ${value}/${max}`);
+        const line = `  ${percent(e.progress)}% ${nodeText(e.progress)}`.trimEnd();
+        if (line === lastLine || (now - lastAt < minGapMs && e.progress.fraction < 1)) return;
+        (lastAt = now), (lastLine = line);
+        print(line);
         return;
       }
       const next = stateOf(e);

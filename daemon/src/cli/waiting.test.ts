@@ -12,6 +12,7 @@ const backend = (health: Backend['health'], draining = false): Backend => ({
   weight: 1,
   nodes: null,
   models: null,
+  modelsByFolder: null,
 });
 
 describe('waitingReason', () => {

@@ -8,7 +8,7 @@ import type { ExecutionErrorData } from './types.js';
 export type Health = 'unknown' | 'up' | 'down';
 
 /** The JSON message types `onMessage` acts on: the socket does not even parse the others. */
-const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'progress', 'execution_error', 'executing']);
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'execution_cached', 'progress', 'execution_error', 'executing']);
 
 /** What a backend tells the engine. Prompt ids are ours (generated before POST), so the engine knows them all. */
 export interface BackendListener {
@@ -16,16 +16,24 @@ export interface BackendListener {
   onSocketOpen(b: ComfyBackend): void;
   onStarted(b: ComfyBackend, promptId: string): void;
   onProgress(b: ComfyBackend, promptId: string, value: number, max: number, node: string | null): void;
+  /** `execution_cached`: these nodes are done before anything runs. */
+  onCached(b: ComfyBackend, promptId: string, nodes: unknown[]): void;
+  /** `executing {node}`: this node starts (the one before it is done). */
+  onExecuting(b: ComfyBackend, promptId: string, node: string): void;
   onPreview(b: ComfyBackend, promptId: string, image: Buffer, mime: string): void;
   onExecutionError(b: ComfyBackend, promptId: string, data: ExecutionErrorData): void;
   /** `executing {node: null}`: ComfyUI has written the history entry (success, error or interrupt). */
   onFinished(b: ComfyBackend, promptId: string): void;
+  /** Whether work waits for this backend (queued jobs, or prompts it holds): a down backend is then probed often. */
+  waitedFor(b: ComfyBackend): boolean;
 }
 
 export interface BreakerOptions {
   threshold: number;
   probeMs: number;
   probeMaxMs: number;
+  /** The longest gap between probes of a down backend while work waits for it. */
+  probeWaitingMs: number;
 }
 
 /**
@@ -45,6 +53,7 @@ export class ComfyBackend {
   private current: string | null = null;
   private failures = 0;
   private probeTimer: NodeJS.Timeout | null = null;
+  private probeAt = 0;
   private probeDelay: number;
   private closed = false;
 
@@ -58,7 +67,11 @@ export class ComfyBackend {
     this.capabilities = knownCapabilities;
     this.probeDelay = breaker.probeMs;
     this.socket = new ComfySocket(config.url, crypto.randomUUID().replaceAll('-', ''), {
-      onOpen: () => this.listener.onSocketOpen(this),
+      onOpen: () => {
+        this.listener.onSocketOpen(this);
+        // The socket retries every few seconds at most: when it gets through first, the backend is back now.
+        if (this.health === 'down') void this.probe();
+      },
       // A dropped socket is often the first sign of a dead backend: check at once rather than at the next job.
       onClose: () => void this.probe(),
       onMessage: (m) => this.onMessage(m),
@@ -116,9 +129,24 @@ export class ComfyBackend {
     }
   }
 
+  /**
+   * Work now waits for this backend: a probe backed off far into the future is brought forward, so its return
+   * is noticed within `probeWaitingMs` rather than after the idle backoff (up to `probeMaxMs`).
+   */
+  hurry(): void {
+    if (this.closed || this.health !== 'down' || !this.probeTimer) return;
+    if (this.probeAt - Date.now() <= this.breaker.probeWaitingMs) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    this.scheduleProbe();
+  }
+
   private scheduleProbe(): void {
     if (this.probeTimer || this.closed) return;
-    this.probeTimer = setTimeout(() => void this.probe(), this.probeDelay);
+    // Backing off spares a backend nobody needs; while work waits for it, the gap stays short.
+    const delay = this.listener.waitedFor(this) ? Math.min(this.probeDelay, this.breaker.probeWaitingMs) : this.probeDelay;
+    this.probeAt = Date.now() + delay;
+    this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();
     this.probeDelay = Math.min(this.breaker.probeMaxMs, this.probeDelay * 2);
   }
@@ -147,14 +175,22 @@ export class ComfyBackend {
       case 'execution_error':
         if (pid) this.listener.onExecutionError(this, pid, d as unknown as ExecutionErrorData);
         break;
+      case 'execution_cached':
+        if (pid && Array.isArray(d.nodes)) this.listener.onCached(this, pid, d.nodes);
+        break;
       case 'executing':
         if (d.node === null && pid) {
           if (this.current === pid) this.current = null;
           this.listener.onFinished(this, pid);
-        } else if (pid && this.current !== pid) {
-          // A missed execution_start (socket reconnected mid-prompt) still tells us it runs.
-          this.current = pid;
-          this.listener.onStarted(this, pid);
+        } else if (pid) {
+          if (this.current !== pid) {
+            // A missed execution_start (socket reconnected mid-prompt) still tells us it runs.
+            this.current = pid;
+            this.listener.onStarted(this, pid);
+          }
+          // An expanded node (node_id "10.0.3") is shown as the graph node it came from.
+          const node = typeof d.display_node === 'string' ? d.display_node : d.node;
+          if (typeof node === 'string') this.listener.onExecuting(this, pid, node);
         }
         break;
     }

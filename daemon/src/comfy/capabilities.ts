@@ -5,6 +5,8 @@ import type { InputSpec, ObjectInfo } from './types.js';
 export interface Capabilities {
   nodes: string[];
   combos: Record<string, Record<string, string[]>>;
+  /** Classes with `output_node` (what ComfyUI runs a graph for); absent in capabilities stored by older versions. */
+  outputs?: string[];
 }
 
 /** Image inputs are uploaded to whichever backend runs the job, so their combo lists say nothing about capability. */
@@ -12,14 +14,16 @@ const UPLOAD_INPUTS = new Set(['LoadImage.image', 'LoadImageMask.image']);
 
 export function capabilitiesFrom(info: ObjectInfo): Capabilities {
   const combos: Capabilities['combos'] = {};
+  const outputs: string[] = [];
   for (const [cls, def] of Object.entries(info)) {
+    if (def.output_node === true) outputs.push(cls);
     const inputs = { ...def.input?.required, ...def.input?.optional };
     for (const [name, spec] of Object.entries(inputs)) {
       const options = comboOptions(spec);
       if (options && !UPLOAD_INPUTS.has(`${cls}.${name}`)) (combos[cls] ??= {})[name] = options;
     }
   }
-  return { nodes: Object.keys(info), combos };
+  return { nodes: Object.keys(info), combos, outputs };
 }
 
 /** Legacy combos are `[[...options], {...}]`; V3 combos are `["COMBO", {options: [...]}]`. */

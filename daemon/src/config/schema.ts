@@ -23,6 +23,8 @@ export const EngineConfig = z.object({
   breakerThreshold: z.number().int().min(1).default(3),
   probeMs: z.number().int().min(20).default(1_000),
   probeMaxMs: z.number().int().min(20).default(15_000),
+  /** While jobs wait for a down backend (or it holds our prompts), it is probed at least this often. */
+  probeWaitingMs: z.number().int().min(20).default(1_000),
   progressThrottleMs: z.number().int().min(0).default(200),
   historyConfirmMs: z.number().int().min(100).default(10_000),
   /** Queued jobs accepted at most; beyond it submissions get 429 and /readyz reports not ready. */

@@ -4,7 +4,7 @@ import type { ExecutionErrorData, HistoryEntry } from '../comfy/types.js';
 import type { JobRecord } from '../store/types.js';
 import { ACTIVE, type EngineContext, type Inflight } from './context.js';
 import { endAttempt } from './end-attempt.js';
-import { harvestOutputs } from './harvest.js';
+import { harvestOutputs, textOutputs } from './harvest.js';
 
 /** ComfyUI started our prompt (execution_start, or a node executing that we had not seen start). */
 export function markRunning(ctx: EngineContext, promptId: string): void {
@@ -54,6 +54,9 @@ async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Pr
   const { store, files } = ctx.deps;
   // Out of ComfyUI's queue now: its slot can take the next prompt while we download, as pipelining intends.
   f.harvesting = true;
+  // History says success: every node ran, the last one too (no later `executing` marked it done).
+  f.progress.complete();
+  ctx.progress.update(f.jobId, f.progress.read);
   ctx.kick();
   let harvested;
   try {
@@ -65,9 +68,11 @@ async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Pr
   }
   ctx.inflight.delete(f.promptId);
   const { outputs, assets } = harvested;
+  const texts = textOutputs(entry);
   const job = await store.jobs.transition({
     jobId: f.jobId, from: ACTIVE, to: 'postprocessing',
-    event: { type: 'job:postprocessing', data: { outputs: outputs.length } },
+    event: { type: 'job:postprocessing', data: { outputs: outputs.length, texts: texts.length } },
+    patch: { texts },
     attemptUpdate: { id: f.promptId, state: 'done' },
     assets,
     outputs,

@@ -1,10 +1,11 @@
-import type { JobState } from '@comfygate/shared';
+import type { ComfyGraph, JobState } from '@comfygate/shared';
 import type { Logger } from 'pino';
 import type { AssetFiles } from '../assets/files.js';
 import type { ComfyBackend } from '../comfy/backend.js';
 import type { ExecutionErrorData } from '../comfy/types.js';
 import type { BackendConfig, EngineConfig } from '../config/schema.js';
 import type { JobRecord, Store } from '../store/types.js';
+import { GraphProgress } from './graph-progress.js';
 import type { InputStager } from './inputs.js';
 import type { ProgressBoard } from './progress.js';
 import type { ServedClock } from './routing.js';
@@ -33,6 +34,8 @@ export interface Inflight {
   harvesting: boolean;
   lastSignalAt: number;
   executionError: ExecutionErrorData | null;
+  /** Which of the graph's nodes are done, from the backend's messages. */
+  progress: GraphProgress;
 }
 
 /** The states in which a backend holds (or may hold) the job's prompt. */
@@ -61,12 +64,25 @@ export interface EngineContext {
   track(p: Promise<unknown>): void;
   /** Asks for a scheduling pass. */
   kick(): void;
+  /** The last scheduling pass left queued jobs it could not place (no backend up, or none free). */
+  jobsWaiting(): boolean;
   /** A job reached a terminal state: drop what was kept in memory for it, and look for more work. */
   settle(jobId: string): void;
 }
 
-export function newInflight(promptId: string, job: Pick<JobRecord, 'id' | 'client'>, backend: ComfyBackend, at: { posting: boolean; lastSignalAt: number }): Inflight {
-  return { promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false, lastSignalAt: at.lastSignalAt, executionError: null };
+export function newInflight(
+  promptId: string,
+  job: Pick<JobRecord, 'id' | 'client'>,
+  backend: ComfyBackend,
+  at: { posting: boolean; lastSignalAt: number },
+  graph: ComfyGraph,
+): Inflight {
+  const outputs = backend.capabilities?.outputs;
+  const progress = new GraphProgress(graph, outputs ? new Set(outputs) : null);
+  return {
+    promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false,
+    lastSignalAt: at.lastSignalAt, executionError: null, progress,
+  };
 }
 
 /**

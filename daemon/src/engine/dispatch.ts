@@ -22,11 +22,11 @@ export async function place(ctx: EngineContext, job: JobRecord): Promise<boolean
     await ctx.deps.store.jobs.transition({ jobId: job.id, from: ['queued'], to: 'failed', event: { type: 'job:failed', data: { error } }, patch: { error, finishedAt: Date.now() } });
     return true;
   }
-  await dispatch(ctx, job, r.backend);
+  await dispatch(ctx, job, r.backend, graph);
   return true;
 }
 
-async function dispatch(ctx: EngineContext, job: JobRecord, b: ComfyBackend): Promise<void> {
+async function dispatch(ctx: EngineContext, job: JobRecord, b: ComfyBackend, graph: ComfyGraph): Promise<void> {
   const promptId = crypto.randomUUID();
   const number = job.attempts + 1;
   // The attempt (and so the prompt_id) is committed before ComfyUI hears of it: after a crash we can ask for it by id.
@@ -40,7 +40,7 @@ async function dispatch(ctx: EngineContext, job: JobRecord, b: ComfyBackend): Pr
   });
   if (!moved) return;
   ctx.served.served(job.client);
-  const f = newInflight(promptId, job, b, { posting: true, lastSignalAt: Date.now() });
+  const f = newInflight(promptId, job, b, { posting: true, lastSignalAt: Date.now() }, graph);
   ctx.inflight.set(promptId, f);
   ctx.track(post(ctx, f, moved.graphJson));
 }

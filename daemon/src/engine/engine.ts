@@ -38,6 +38,9 @@ export class Engine {
   private readonly signals: BackendSignals;
   private scheduling = false;
   private again = false;
+  private waiting = false;
+  /** Set by placeNext: it found queued jobs (false when it placed none because there were none). */
+  private unplaced = false;
   private wakeTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -56,6 +59,7 @@ export class Engine {
       closed: () => this.closed,
       track: (p) => this.track(p),
       kick: () => this.kick(),
+      jobsWaiting: () => this.waiting,
       settle: (jobId) => this.settle(jobId),
     };
     this.signals = new BackendSignals(this.ctx);
@@ -159,16 +163,28 @@ export class Engine {
   }
 
   private makeBackend(cfg: BackendConfig, known: Capabilities | null): ComfyBackend {
-    const { breakerThreshold: threshold, probeMs, probeMaxMs } = this.deps.config;
-    return new ComfyBackend(cfg, this.signals, { threshold, probeMs, probeMaxMs }, known);
+    const { breakerThreshold: threshold, probeMs, probeMaxMs, probeWaitingMs } = this.deps.config;
+    return new ComfyBackend(cfg, this.signals, { threshold, probeMs, probeMaxMs, probeWaitingMs }, known);
   }
 
   /** Places queued jobs, fairest first, while some backend has a free slot and some job can use it. */
   private async schedule(): Promise<void> {
+    let waiting = false;
     while (!this.closed) {
       const free = [...this.backends.values()].some((b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight);
-      if (!free || !(await this.placeNext())) break;
+      if (!free) {
+        // Only a down backend cares whether jobs wait (see hurry): a busy pool skips the query.
+        const down = [...this.backends.values()].some((b) => b.health !== 'up');
+        waiting = down && (await this.deps.store.jobs.queueHeads(Date.now(), 1)).length > 0;
+        break;
+      }
+      if (!(await this.placeNext())) {
+        waiting = this.unplaced;
+        break;
+      }
     }
+    this.waiting = waiting;
+    if (waiting) for (const b of this.backends.values()) b.hurry();
     await this.armWake();
   }
 
@@ -182,6 +198,7 @@ export class Engine {
     const active = this.activeByClient();
     const fairest = (heads: JobRecord[]) => fairOrder(heads, (c) => active.get(c) ?? 0, (c) => this.served.lastServedAt(c));
     const [first] = fairest(await this.deps.store.jobs.queueHeads(now, 1));
+    this.unplaced = first !== undefined;
     if (!first) return false;
     if (await place(this.ctx, first)) return true;
     for (const job of fairest(await this.deps.store.jobs.queueHeads(now, HEADS_PER_CLIENT))) {

@@ -1,25 +1,73 @@
 import crypto from 'node:crypto';
+import path from 'node:path';
 import sharp from 'sharp';
 import type { AssetFiles } from '../assets/files.js';
 import type { ComfyBackend } from '../comfy/backend.js';
 import type { HistoryEntry, ImageRef } from '../comfy/types.js';
 import { PNG_SIGNATURE } from '../postprocess/png-text.js';
-import type { AssetRecord, OutputRecord } from '../store/types.js';
+import type { AssetRecord, OutputRecord, TextOutput } from '../store/types.js';
 
 const isFileRef = (v: unknown): v is ImageRef =>
   typeof v === 'object' && v !== null && typeof (v as ImageRef).filename === 'string';
 
+export interface FileOutputRef {
+  nodeId: string;
+  index: number;
+  ref: ImageRef;
+  /** The node said `"animated": [true]` (animated WEBP/PNG, and video savers, which list videos under `images`). */
+  animated: boolean;
+  /** A content type the node named itself (VideoHelperSuite's `format`), used when /view gives none. */
+  format: string | null;
+}
+
 /** Every file an output node reported (images, gifs, audio, video…), in node then list order. */
-export function fileRefs(entry: HistoryEntry): { nodeId: string; index: number; ref: ImageRef }[] {
-  const refs: { nodeId: string; index: number; ref: ImageRef }[] = [];
+export function fileRefs(entry: HistoryEntry): FileOutputRef[] {
+  const refs: FileOutputRef[] = [];
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
+    const animated = Array.isArray(ui?.animated) && ui.animated.some((a) => a === true);
     let index = 0;
     for (const list of Object.values(ui ?? {})) {
-      for (const item of Array.isArray(list) ? list : []) if (isFileRef(item)) refs.push({ nodeId, index: index++, ref: item });
+      for (const item of Array.isArray(list) ? list : []) {
+        if (!isFileRef(item)) continue;
+        const named = (item as unknown as { format?: unknown }).format;
+        const format = typeof named === 'string' ? named : null;
+        refs.push({ nodeId, index: index++, ref: item, animated, format: format?.includes('/') ? format : null });
+      }
     }
   }
   return refs;
 }
+
+/** A text output longer than this is cut (a node may print a whole tensor); the job row is no place for megabytes. */
+export const MAX_TEXT_CHARS = 64 * 1024;
+const MAX_TEXTS = 256;
+
+/** Text outputs (`"text": ["42"]`, PreviewAny and the like), in node then list order. */
+export function textOutputs(entry: HistoryEntry): TextOutput[] {
+  const texts: TextOutput[] = [];
+  for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
+    const list = ui?.text;
+    if (!Array.isArray(list)) continue;
+    list.forEach((t, index) => {
+      if (typeof t !== 'string' || texts.length >= MAX_TEXTS) return;
+      texts.push({ nodeId, index, text: t.length > MAX_TEXT_CHARS ? `${t.slice(0, MAX_TEXT_CHARS)}…` : t });
+    });
+  }
+  return texts;
+}
+
+/** What ComfyUI's /view answers is `mimetypes.guess_type`; an unknown type falls back to what the node or name says. */
+function contentTypeOf(viewed: string, r: FileOutputRef): string {
+  if (viewed && viewed !== 'application/octet-stream') return viewed;
+  return r.format ?? EXTENSION_TYPES[path.extname(r.ref.filename).toLowerCase()] ?? (viewed || 'application/octet-stream');
+}
+
+const EXTENSION_TYPES: Record<string, string> = {
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif',
+  '.mp4': 'video/mp4', '.webm': 'video/webm', '.mov': 'video/quicktime', '.mkv': 'video/x-matroska',
+  '.flac': 'audio/flac', '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.ogg': 'audio/ogg', '.opus': 'audio/opus',
+  '.txt': 'text/plain', '.json': 'application/json', '.glb': 'model/gltf-binary',
+};
 
 /** Pixel size from the image header (no decode); null for non-images or unreadable headers. */
 async function dimensions(file: string, contentType: string, head: Buffer | null): Promise<{ width: number | null; height: number | null }> {
@@ -60,8 +108,11 @@ export async function harvestOutputs(
 ): Promise<{ outputs: OutputRecord[]; assets: AssetRecord[] }> {
   const outputs: OutputRecord[] = [];
   const assets: AssetRecord[] = [];
-  for (const { nodeId, index, ref } of fileRefs(entry)) {
-    const { stream, contentType } = await b.http.view(ref);
+  for (const r of fileRefs(entry)) {
+    const { nodeId, index, ref } = r;
+    const viewed = await b.http.view(ref);
+    const { stream } = viewed;
+    const contentType = contentTypeOf(viewed.contentType, r);
     const tapped = withHead(stream);
     const stored = await files.write(tapped.body);
     const now = Date.now();
@@ -80,6 +131,7 @@ export async function harvestOutputs(
       contentType,
       width,
       height,
+      animated: r.animated,
       createdAt: now,
     });
   }

@@ -1,7 +1,9 @@
 import type { Progress, ProgressEvent } from '@comfygate/shared';
+import { NO_PROGRESS } from './graph-progress.js';
 
 interface Entry {
-  progress: Progress;
+  /** Read when sent or asked for, not per message: a throttled job is snapshotted a few times a second. */
+  progress: () => Progress;
   preview: { image: Buffer; mime: string } | null;
   lastSentAt: number;
   trailing: NodeJS.Timeout | null;
@@ -17,14 +19,14 @@ export class ProgressBoard {
   constructor(private readonly throttleMs: number, private readonly publish: (e: ProgressEvent) => void) {}
 
   get(jobId: string): Progress | null {
-    return this.entries.get(jobId)?.progress ?? null;
+    return this.entries.get(jobId)?.progress() ?? null;
   }
 
   preview(jobId: string): { image: Buffer; mime: string } | null {
     return this.entries.get(jobId)?.preview ?? null;
   }
 
-  update(jobId: string, progress: Progress): void {
+  update(jobId: string, progress: () => Progress): void {
     const e = this.entry(jobId);
     e.progress = progress;
     this.schedule(jobId, e);
@@ -49,7 +51,7 @@ export class ProgressBoard {
   private entry(jobId: string): Entry {
     let e = this.entries.get(jobId);
     if (!e) {
-      e = { progress: { value: 0, max: 0, node: null }, preview: null, lastSentAt: 0, trailing: null };
+      e = { progress: () => NO_PROGRESS, preview: null, lastSentAt: 0, trailing: null };
       this.entries.set(jobId, e);
     }
     return e;
@@ -65,6 +67,6 @@ export class ProgressBoard {
     if (e.trailing) clearTimeout(e.trailing);
     e.trailing = null;
     e.lastSentAt = Date.now();
-    this.publish({ type: 'job:progress', jobId, at: e.lastSentAt, progress: e.progress, hasPreview: e.preview !== null });
+    this.publish({ type: 'job:progress', jobId, at: e.lastSentAt, progress: e.progress(), hasPreview: e.preview !== null });
   }
 }

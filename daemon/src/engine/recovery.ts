@@ -1,3 +1,4 @@
+import type { ComfyGraph } from '@comfygate/shared';
 import type { ComfyBackend } from '../comfy/backend.js';
 import type { AttemptRecord } from '../store/types.js';
 import { finish, completePostprocess, markRunning } from './completion.js';
@@ -29,7 +30,7 @@ async function reattach(ctx: EngineContext, a: AttemptRecord): Promise<void> {
     await store.jobs.transition({ jobId: job.id, from: ACTIVE, to: 'queued', event: { type: 'job:retrying', data: { reason: 'backend removed' } } });
     return;
   }
-  ctx.inflight.set(a.id, newInflight(a.id, job, b, { posting: false, lastSignalAt: 0 }));
+  ctx.inflight.set(a.id, newInflight(a.id, job, b, { posting: false, lastSignalAt: 0 }, JSON.parse(job.graphJson) as ComfyGraph));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { BackendListener, ComfyBackend, Health } from '../comfy/backend.js';
 import type { ExecutionErrorData } from '../comfy/types.js';
 import { finish, markRunning } from './completion.js';
-import type { EngineContext } from './context.js';
+import { type EngineContext, type Inflight, heldBy } from './context.js';
 import { failOver, reconcile } from './recovery.js';
 
 /**
@@ -45,7 +45,28 @@ export class BackendSignals implements BackendListener {
     const f = this.ctx.inflight.get(promptId);
     if (!f) return;
     f.lastSignalAt = Date.now();
-    this.ctx.progress.update(f.jobId, { value, max, node });
+    f.progress.step(node, value, max);
+    this.publish(f);
+  }
+
+  onCached(_b: ComfyBackend, promptId: string, nodes: unknown[]): void {
+    const f = this.ctx.inflight.get(promptId);
+    if (!f || nodes.length === 0) return;
+    f.progress.cached(nodes);
+    this.publish(f);
+  }
+
+  onExecuting(_b: ComfyBackend, promptId: string, node: string): void {
+    const f = this.ctx.inflight.get(promptId);
+    if (!f) return;
+    f.lastSignalAt = Date.now();
+    f.progress.executing(node);
+    this.publish(f);
+  }
+
+  /** Throttled by the board; the snapshot is taken when it is sent. */
+  private publish(f: Inflight): void {
+    this.ctx.progress.update(f.jobId, f.progress.read);
   }
 
   onPreview(_b: ComfyBackend, promptId: string, image: Buffer, mime: string): void {
@@ -61,6 +82,10 @@ export class BackendSignals implements BackendListener {
   onFinished(_b: ComfyBackend, promptId: string): void {
     const f = this.ctx.inflight.get(promptId);
     if (f) this.ctx.track(finish(this.ctx, f));
+  }
+
+  waitedFor(b: ComfyBackend): boolean {
+    return this.ctx.jobsWaiting() || heldBy(this.ctx, b) > 0;
   }
 
   close(): void {

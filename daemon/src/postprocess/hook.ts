@@ -1,10 +1,21 @@
 import crypto from 'node:crypto';
 import type { AssetFiles } from '../assets/files.js';
 import type { PostprocessHook } from '../engine/engine.js';
-import type { JobRecord, OutputVariantRecord, Store } from '../store/types.js';
+import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from '../store/types.js';
 import { provenanceOf } from './provenance-of.js';
 import { assetFilesSink } from './sinks.js';
 import type { Postprocessor } from './processor.js';
+
+/** Variants and thumbnails are made from still images; a video, an animation or audio is kept as it came. */
+export const isStillImage = (o: OutputRecord): boolean => o.contentType.startsWith('image/') && !o.animated;
+
+/** One warning per job naming what post-processing left alone, so nobody waits for a thumbnail of a video. */
+async function reportSkipped(store: Store, jobId: string, skipped: OutputRecord[]): Promise<void> {
+  if (skipped.length === 0) return;
+  const outputs = skipped.map((o) => ({ nodeId: o.nodeId, index: o.index, contentType: o.contentType, animated: o.animated }));
+  const message = `post-processing applies to still images only; ${skipped.length} output(s) kept as they are (no variants, no thumbnail)`;
+  await store.events.append('job:warning', jobId, { message, outputs });
+}
 
 /**
  * The engine's post-processing step: every image output of the job is rendered into its variants (the job's
@@ -12,7 +23,9 @@ import type { Postprocessor } from './processor.js';
  */
 export function makePostprocessHook(deps: { store: Store; files: AssetFiles; postprocessor: Postprocessor; backendOf?: (job: JobRecord) => string | null }): PostprocessHook {
   return async (job) => {
-    const outputs = ((await deps.store.outputs.forJobs([job.id])).get(job.id) ?? []).filter((o) => o.kind === 'output' && o.contentType.startsWith('image/'));
+    const all = ((await deps.store.outputs.forJobs([job.id])).get(job.id) ?? []).filter((o) => o.kind === 'output');
+    const outputs = all.filter(isStillImage);
+    await reportSkipped(deps.store, job.id, all.filter((o) => !isStillImage(o)));
     const spec = job.postprocess ?? { variants: {} };
     const provenance = provenanceOf(job);
     const variants: OutputVariantRecord[] = [];

@@ -66,7 +66,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
 
     it('rolls back the whole transition when part of it fails', withStore(async (s) => {
       const { job } = await s.jobs.create(newJob());
-      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256: 'f'.repeat(64), bytes: 1, contentType: 'image/png', width: 1, height: 1, createdAt: 0 };
+      const out = {
+        id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256: 'f'.repeat(64), bytes: 1,
+        contentType: 'image/png', width: 1, height: 1, animated: false, createdAt: 0,
+      };
       // The output references an asset that does not exist: the foreign key fails the transaction.
       await expect(s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'postprocessing', event: { type: 'job:postprocessing' }, outputs: [out] })).rejects.toThrow();
       expect((await s.jobs.get(job.id))?.state).toBe('queued');
@@ -77,11 +80,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
       const { job } = await s.jobs.create(newJob());
       const sha256 = 'e'.repeat(64);
       const asset = { sha256, bytes: 1, contentType: 'image/png', width: 2, height: 3, createdAt: 0 };
-      const out = { id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256, bytes: 1, contentType: 'image/png', width: 2, height: 3, createdAt: 0 };
+      const out = {
+        id: 'o1', jobId: job.id, attemptId: 'x', nodeId: '9', index: 0, filename: 'a.png', kind: 'output' as const, sha256, bytes: 1,
+        contentType: 'image/png', width: 2, height: 3, animated: true, createdAt: 0,
+      };
       const moved = await s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'postprocessing', event: { type: 'job:postprocessing' }, assets: [asset], outputs: [out] });
       expect(moved?.state).toBe('postprocessing');
       expect(await s.assets.get(sha256)).toEqual(asset);
-      expect((await s.outputs.forJobs([job.id])).get(job.id)?.map((o) => o.sha256)).toEqual([sha256]);
+      expect((await s.outputs.forJobs([job.id])).get(job.id)?.map((o) => [o.sha256, o.animated])).toEqual([[sha256, true]]);
+      const texts = [{ nodeId: '7', index: 0, text: '42' }];
+      const done = await s.jobs.transition({ jobId: job.id, from: ['postprocessing'], to: 'succeeded', event: { type: 'job:succeeded' },
+        patch: { texts } });
+      expect([done?.texts, (await s.jobs.get(job.id))?.texts]).toEqual([texts, texts]);
     }));
 
     it('gives each client its head job by priority then FIFO, skipping jobs waiting for a retry', withStore(async (s) => {

@@ -1,13 +1,15 @@
 import type { QuotaClaim } from './quota.js';
 import type { RetentionRepo } from './retention.js';
 import type { WatchRepo } from './watch.js';
-import type { ErrorDetail, JobEventType, JobState, GatewayEvent, WebhookEventType } from '@comfygate/shared';
+import type { ErrorDetail, JobEventType, JobState, GatewayEvent, TextOutput, WebhookEventType } from '@comfygate/shared';
 
 /**
  * The storage seam. Every method is async and every state change is one atomic operation, so a
  * PostgreSQL store (claims with FOR UPDATE SKIP LOCKED) can implement the same contract later.
  * No SQL type leaks out of this file's types.
  */
+export type { TextOutput } from '@comfygate/shared';
+
 export interface JobRecord {
   id: string;
   seq: number;
@@ -39,6 +41,8 @@ export interface JobRecord {
   updatedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Text outputs (ComfyUI `text` lists, e.g. PreviewAny), set when the job's outputs are harvested. */
+  texts: TextOutput[];
 }
 
 /**
@@ -76,6 +80,8 @@ export interface OutputRecord {
   /** Pixel size for images (read from the file header), null otherwise. */
   width: number | null;
   height: number | null;
+  /** ComfyUI flagged the node's files as animated (animated WEBP/PNG, video). */
+  animated: boolean;
   createdAt: number;
 }
 
@@ -130,7 +136,7 @@ export interface NewJob {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempts' | 'notBefore' | 'avoidBackend' | 'lastBackend' | 'error' | 'startedAt' | 'finishedAt' | 'cancelRequested'>
+  Pick<JobRecord, 'attempts' | 'notBefore' | 'avoidBackend' | 'lastBackend' | 'error' | 'startedAt' | 'finishedAt' | 'cancelRequested' | 'texts'>
 >;
 
 export interface Transition {

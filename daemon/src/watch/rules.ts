@@ -4,6 +4,7 @@ import path from 'node:path';
 import { WATCH_IMAGE_PATTERNS, WATCH_TEXT_PATTERNS, type WatchRule } from '@comfygate/shared';
 import { compileGlobs } from './glob.js';
 import { type InputKind, kindOf } from './inputs.js';
+import { TEXT_OUTPUT_NAME } from './text-output.js';
 
 export type RuleSpec = WatchRule & { id: string };
 
@@ -95,7 +96,8 @@ export function activateRule(o: { spec: RuleSpec; fromConfig: boolean; createdAt
     ours,
     matches: (rel) => kindOf(rel) !== null && glob(rel),
     // By name only under the output folder: an output written just before a crash is not in `ours` yet.
-    isOurs: (abs) => ours.has(abs) || (relInside(rule.outRoot ?? rule.root, abs) !== null && names.test(path.basename(abs))),
+    isOurs: (abs) =>
+      ours.has(abs) || (relInside(rule.outRoot ?? rule.root, abs) !== null && (names.test(path.basename(abs)) || TEXT_OUTPUT_NAME.test(abs))),
   };
   return rule;
 }

@@ -6,6 +6,7 @@ import type { AssetFiles } from '../assets/files.js';
 import type { WatchFileRecord, WatchOutputs } from '../store/watch.js';
 import { stemOf } from './inputs.js';
 import { type ActiveRule, relInside, renderName } from './rules.js';
+import { writeTextOutput } from './text-output.js';
 
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/avif': 'avif', 'image/gif': 'gif' };
 
@@ -91,7 +92,8 @@ export async function writeOutputs({ rule, row, job, spec, files }: WriteInput):
     }
   }
   for (const f of planned) await place(files.pathFor(f.sha256), f.target, rule);
-  const now = new Set(planned.map((f) => f.target));
+  const texts = await writeTextOutput(job, dir, row.path, (target, content) => place('', target, rule, content));
+  const now = new Set([...planned.map((f) => f.target), ...texts]);
   if (prev && !rule.spec.keepOld) {
     for (const p of prev.paths.filter((x) => !now.has(x) && ownedByUs(x))) await fsp.rm(p, { force: true });
   }

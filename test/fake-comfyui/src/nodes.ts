@@ -310,6 +310,101 @@ const CORE_NODES: NodeDef[] = [
   },
 ];
 
+const SAVE_PREFIX: InputSpec = ['STRING', { default: 'ComfyUI' }];
+
+/**
+ * Core nodes that need no model (the real-ComfyUI transcripts use them) and output nodes of other kinds:
+ * animated images and video (`images` + `animated: [true]`) and text (`PreviewAny`).
+ */
+const MEDIA_NODES: NodeDef[] = [
+  {
+    name: 'EmptyImage',
+    category: 'image',
+    inputs: () => ({
+      required: {
+        width: ['INT', { default: 512, min: 1, max: MAX_RESOLUTION, step: 1 }],
+        height: ['INT', { default: 512, min: 1, max: MAX_RESOLUTION, step: 1 }],
+        batch_size: ['INT', { default: 1, min: 1, max: 4096 }],
+        color: ['INT', { default: 0, min: 0, max: 0xffffff, step: 1, display: 'color' }],
+      },
+    }),
+    returnTypes: ['IMAGE'],
+  },
+  {
+    name: 'ImageBlur',
+    displayName: 'Image Blur',
+    pythonModule: 'comfy_extras.nodes_post_processing',
+    category: 'image/postprocessing',
+    inputs: () => ({
+      required: {
+        image: ['IMAGE'],
+        blur_radius: ['INT', { default: 1, min: 1, max: 31, step: 1 }],
+        sigma: ['FLOAT', { default: f(1), min: f(0.1), max: f(10), step: f(0.1) }],
+      },
+    }),
+    returnTypes: ['IMAGE'],
+  },
+  {
+    name: 'ImageInvert',
+    displayName: 'Invert Image',
+    category: 'image',
+    inputs: () => ({ required: { image: ['IMAGE'] } }),
+    returnTypes: ['IMAGE'],
+  },
+  {
+    name: 'PrimitiveInt',
+    displayName: 'Int',
+    pythonModule: 'comfy_extras.nodes_primitive',
+    category: 'utils/primitive',
+    inputs: () => ({ required: { value: ['INT', { min: -9223372036854775807n, max: 9223372036854775807n, control_after_generate: true }] } }),
+    returnTypes: ['INT'],
+  },
+  {
+    name: 'PreviewAny',
+    displayName: 'Preview Any',
+    pythonModule: 'comfy_extras.nodes_preview_any',
+    category: 'utils',
+    inputs: () => ({ required: { source: ['*', {}] } }),
+    returnTypes: [],
+    outputNode: true,
+  },
+  {
+    name: 'SaveAnimatedWEBP',
+    pythonModule: 'comfy_extras.nodes_images',
+    category: 'image/animation',
+    inputs: () => ({
+      required: {
+        images: ['IMAGE'],
+        filename_prefix: SAVE_PREFIX,
+        fps: ['FLOAT', { default: f(6), min: f(0.01), max: f(1000), step: f(0.01) }],
+        lossless: ['BOOLEAN', { default: true }],
+        quality: ['INT', { default: 80, min: 0, max: 100 }],
+        method: [['default', 'fastest', 'slowest']],
+      },
+      hidden: { ...HIDDEN_PROMPT },
+    }),
+    returnTypes: [],
+    outputNode: true,
+  },
+  {
+    name: 'SaveWEBM',
+    pythonModule: 'comfy_extras.nodes_video',
+    category: 'image/video',
+    inputs: () => ({
+      required: {
+        images: ['IMAGE'],
+        filename_prefix: SAVE_PREFIX,
+        codec: [['vp9', 'av1']],
+        fps: ['FLOAT', { default: f(24), min: f(0.01), max: f(1000), step: f(0.01) }],
+        crf: ['FLOAT', { default: f(32), min: f(0), max: f(63), step: f(1) }],
+      },
+      hidden: { ...HIDDEN_PROMPT },
+    }),
+    returnTypes: [],
+    outputNode: true,
+  },
+];
+
 /** Real custom nodes the fake can pretend to have, with their declared inputs (run as IMAGE passthroughs). */
 const KNOWN_CUSTOM_NODES: Record<string, NodeDef> = {
   // john-mnz/ComfyUI-Inspyrenet-Rembg, nodes.py: InspyrenetRembg
@@ -320,6 +415,27 @@ const KNOWN_CUSTOM_NODES: Record<string, NodeDef> = {
     category: 'image',
     inputs: () => ({ required: { image: ['IMAGE'], torchscript_jit: [['default', 'on']] } }),
     returnTypes: ['IMAGE', 'MASK'],
+  },
+  // Kosinkadink/ComfyUI-VideoHelperSuite, videohelpersuite/nodes.py: VideoCombine (its ui key is `gifs`)
+  VHS_VideoCombine: {
+    name: 'VHS_VideoCombine',
+    displayName: 'Video Combine 🎥🅥🅗🅢',
+    pythonModule: 'custom_nodes.ComfyUI-VideoHelperSuite',
+    category: 'Video Helper Suite 🎥🅥🅗🅢',
+    inputs: () => ({
+      required: {
+        images: ['IMAGE'],
+        frame_rate: ['FLOAT', { default: f(8), min: f(1), step: f(1) }],
+        loop_count: ['INT', { default: 0, min: 0, max: 100, step: 1 }],
+        filename_prefix: ['STRING', { default: 'AnimateDiff' }],
+        format: [['image/gif', 'image/webp', 'video/h264-mp4']],
+        pingpong: ['BOOLEAN', { default: false }],
+        save_output: ['BOOLEAN', { default: true }],
+      },
+      hidden: { ...HIDDEN_PROMPT },
+    }),
+    returnTypes: ['VHS_FILENAMES'],
+    outputNode: true,
   },
 };
 
@@ -373,7 +489,7 @@ export class NodeRegistry {
   private readonly hidden = new Set<string>();
 
   constructor(extraNodes: string[] = []) {
-    for (const def of CORE_NODES) this.defs.set(def.name, def);
+    for (const def of [...CORE_NODES, ...MEDIA_NODES]) this.defs.set(def.name, def);
     for (const name of extraNodes) if (!this.defs.has(name)) this.defs.set(name, extraNodeDef(name));
   }
 

@@ -125,7 +125,7 @@ function systemStats(): Reply {
       ram_free: free,
       comfyui_version: '0.3.64',
       required_frontend_version: '1.27.10',
-      installed_templates_version: '0.1.95',
+      installed_templates_version: null, // as a real 0.3.64 without the workflow-templates package answers
       required_templates_version: '0.1.95',
       python_version: '3.12.3 (main, Apr 10 2025, 12:00:00) [GCC 13.3.0]',
       pytorch_version: '2.8.0+cpu',

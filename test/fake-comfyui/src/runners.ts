@@ -15,6 +15,7 @@ import {
   type ImageDesc,
 } from './outputs.js';
 import { PyFloat, dumpJson, isDict, pyStr, toNumber, type PyDict, type PyValue } from './pyjson.js';
+import { MEDIA_RUNNERS } from './media.js';
 import type { ServerState } from './state.js';
 
 export interface PreviewFrame {
@@ -217,7 +218,7 @@ const RUNNERS: Record<string, Runner> = {
 const passthrough: Runner = async (_rt, inp) => ({ outputs: [{ ...pixels(inp.image), kind: 'IMAGE' }] });
 
 export function runnerFor(classType: string): Runner {
-  return RUNNERS[classType] ?? passthrough;
+  return RUNNERS[classType] ?? MEDIA_RUNNERS[classType] ?? passthrough;
 }
 
 /** format_value() of a resolved input for execution_error's current_inputs. */

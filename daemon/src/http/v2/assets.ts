@@ -5,7 +5,7 @@ import { need } from '../middleware/auth.js';
 import { canSee, checkOwner, type Viewer } from '../../ownership/viewer.js';
 import type { AssetRefRecord, OutputRecord } from '../../store/types.js';
 import { V2Error, invalidRequest, notFound } from './errors.js';
-import { contentUrl, iso } from './mapping.js';
+import { TEXT_CONTENT_TYPE, contentUrl, iso, parseTextAssetId } from './mapping.js';
 import { INLINE_TYPES, inspectUpload, readUpload } from './upload.js';
 
 /**
@@ -22,9 +22,24 @@ interface Held {
   output: boolean;
   /** The ref's token, or the output's job's. */
   owner: string;
+  /** A text output's words, served from the job row (it has no blob). */
+  text?: string;
+}
+
+async function findText(daemon: Daemon, id: string): Promise<Held | null> {
+  const ref = parseTextAssetId(id);
+  const job = ref && (await daemon.store.jobs.get(ref.jobId));
+  const t = job?.texts.find((x) => x.nodeId === ref!.nodeId && x.index === ref!.index);
+  if (!job || !t) return null;
+  const sha256 = crypto.createHash('sha256').update(t.text).digest('hex');
+  const at = job.finishedAt ?? job.updatedAt;
+  const filePath = `${t.nodeId}_${t.index}.txt`;
+  const bytes = Buffer.byteLength(t.text);
+  return { id, sha256, bytes, contentType: TEXT_CONTENT_TYPE, filePath, createdAt: at, jobId: job.id, output: true, text: t.text, owner: job.owner };
 }
 
 async function find(daemon: Daemon, id: string): Promise<Held | null> {
+  if (id.startsWith('text.')) return findText(daemon, id);
   const ref: AssetRefRecord | null = await daemon.store.assets.getRef(id);
   if (ref) {
     const blob = await daemon.store.assets.get(ref.sha256);
@@ -83,6 +98,7 @@ function sendContent(daemon: Daemon, res: Response, a: Held, next: (err?: unknow
   res.type(a.contentType);
   const name = a.filePath.split('/').pop()!.replace(/[^\w.\- ]/g, '_');
   res.setHeader('Content-Disposition', `${INLINE_TYPES.has(a.contentType) ? 'inline' : 'attachment'}; filename="${name}"`);
+  if (a.text !== undefined) return void res.send(Buffer.from(a.text, 'utf8'));
   res.sendFile(daemon.files.pathFor(a.sha256), { etag: false, lastModified: false, dotfiles: 'allow' }, (err?: Error & { status?: number }) => {
     if (!err) return;
     // §3: a 416 carries no envelope, only `Content-Range: bytes */size`.

@@ -8,8 +8,9 @@ import { outputType, v2Job, v2JobError, v2Progress, v2Status } from './mapping.j
 const req = { protocol: 'http', headers: { host: '127.0.0.1:8288' }, baseUrl: '/api/v2' } as unknown as Request;
 const graph = JSON.stringify({ '3': { class_type: 'KSampler', inputs: {} }, '9': { class_type: 'SaveImage', inputs: {} } });
 const job = (over: Partial<Job> = {}): Job => ({
-  id: 'j1', state: 'queued', priority: 0, client: 'c', owner: { id: 'local-admin', name: 'admin' }, backend: null, attempts: 0, maxAttempts: 3, error: null, progress: null,
-  outputs: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: null, finishedAt: null, ...over,
+  id: 'j1', state: 'queued', priority: 0, client: 'c', owner: { id: 'local-admin', name: 'admin' }, backend: null, attempts: 0, maxAttempts: 3,
+  error: null, progress: null, outputs: [], texts: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: null,
+  finishedAt: null, ...over,
 });
 
 describe('v2 status', () => {
@@ -36,9 +37,12 @@ describe('v2 shapes', () => {
   });
 
   it('normalises node progress to 0..1 with the node class and step counts', () => {
-    expect(v2Progress('running', { value: 5, max: 20, node: '3' }, graph)).toEqual({
-      value: 0.25, nodes_done: 0, nodes_total: 2, current_node: '3', current_node_class: 'KSampler', step: 5, steps: 20, message: 'KSampler 5/20',
+    const p = { fraction: 0.625, nodesDone: 1, nodesTotal: 2, node: '3', nodeClass: 'KSampler', value: 5, max: 20 };
+    expect(v2Progress('running', p, graph)).toEqual({
+      value: 0.625, nodes_done: 1, nodes_total: 2, current_node: '3', current_node_class: 'KSampler', step: 5, steps: 20, message: 'KSampler 5/20',
     });
+    const imageOnly = { ...p, node: '9', nodeClass: 'ImageBlur', value: 0, max: 0 };
+    expect(v2Progress('running', imageOnly, graph)).toMatchObject({ step: null, steps: null, message: 'ImageBlur' });
     expect(v2Progress('queued', null, graph)).toBeNull();
     expect(v2Progress('succeeded', null, graph)).toMatchObject({ value: 1, nodes_done: 2, nodes_total: 2 });
   });

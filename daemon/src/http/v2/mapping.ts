@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { ErrorDetail, Job, Output, Progress } from '@comfygate/shared';
+import type { ErrorDetail, Job, Output, Progress, TextOutput } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
 import { canSee } from '../../ownership/viewer.js';
@@ -61,6 +61,28 @@ export function v2Output(req: Request, o: Output, jobId: string) {
   };
 }
 
+/**
+ * A text output as a v2 output of type `text` (spec §4.2: nothing silently dropped). Its asset id names the job,
+ * list index and node, so its content is served from the job row; `text` carries the words inline as well.
+ */
+export const textAssetId = (jobId: string, t: TextOutput) => `text.${jobId}.${t.index}.${t.nodeId}`;
+const TEXT_ASSET_ID = /^text\.([0-9a-f-]{36})\.(\d+)\.(.+)$/;
+
+export function parseTextAssetId(id: string): { jobId: string; index: number; nodeId: string } | null {
+  const m = TEXT_ASSET_ID.exec(id);
+  return m ? { jobId: m[1]!, index: Number(m[2]), nodeId: m[3]! } : null;
+}
+
+export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+export function v2TextOutput(req: Request, t: TextOutput, jobId: string) {
+  const id = textAssetId(jobId, t);
+  return {
+    node_id: t.nodeId, name: `${t.nodeId}_${t.index}.txt`, type: 'text' as const, content_type: TEXT_CONTENT_TYPE,
+    size_bytes: Buffer.byteLength(t.text), id, hash: null, ...contentUrl(req, id), job_id: jobId, text: t.text,
+  };
+}
+
 /** §4.5: ComfyUI node failures become `node_execution_error` with the node named; other codes are ours. */
 export function v2JobError(e: ErrorDetail | null) {
   if (!e) return null;
@@ -74,30 +96,29 @@ export function v2JobError(e: ErrorDetail | null) {
   };
 }
 
-function classOf(graphJson: string, node: string | null): { total: number; cls: string | null } {
+function nodeCount(graphJson: string): number {
   try {
-    const graph = JSON.parse(graphJson) as Record<string, { class_type?: string }>;
-    return { total: Object.keys(graph).length, cls: node ? (graph[node]?.class_type ?? null) : null };
+    return Object.keys(JSON.parse(graphJson) as Record<string, unknown>).length;
   } catch {
-    return { total: 0, cls: null };
+    return 0;
   }
 }
 
-/**
- * Our live progress is per node ({value, max, node}): `value` is that node's fraction. We do not count
- * finished nodes, so nodes_done stays 0 until the job succeeds, when it is complete.
- */
+/** Our live progress already counts nodes done out of those ComfyUI runs, with the current node's steps. */
 export function v2Progress(status: V2Status, p: Progress | null, graphJson: string): V2Progress | null {
   if (status === 'succeeded') {
-    const { total } = classOf(graphJson, null);
+    const total = p?.nodesTotal || nodeCount(graphJson);
     return { value: 1, nodes_done: total, nodes_total: total, current_node: null, current_node_class: null, step: null, steps: null, message: null };
   }
   if (status !== 'running' && status !== 'canceling') return null;
-  const { total, cls } = classOf(graphJson, p?.node ?? null);
-  const value = p && p.max > 0 ? Math.min(1, Math.max(0, p.value / p.max)) : 0;
+  const total = p && p.nodesTotal > 0 ? p.nodesTotal : nodeCount(graphJson);
+  const cls = p?.nodeClass ?? null;
   const steps = p && p.max > 0 ? { step: p.value, steps: p.max } : { step: null, steps: null };
-  const message = p?.node && steps.steps ? `${cls ?? `node ${p.node}`} ${steps.step}/${steps.steps}` : null;
-  return { value, nodes_done: 0, nodes_total: total, current_node: p?.node ?? null, current_node_class: cls, ...steps, message };
+  const message = p?.node ? `${cls ?? `node ${p.node}`}${steps.steps ? ` ${steps.step}/${steps.steps}` : ''}` : null;
+  return {
+    value: p?.fraction ?? 0, nodes_done: p?.nodesDone ?? 0, nodes_total: total,
+    current_node: p?.node ?? null, current_node_class: cls, ...steps, message,
+  };
 }
 
 const span = (from: number | null, to: number | null) => (from !== null && to !== null ? Math.max(0, Math.round(to - from)) : null);
@@ -115,7 +136,7 @@ export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelReques
     expires_at: iso(job.createdAt + NO_EXPIRY_MS)!,
     queue_position: status === 'queued' ? queuePosition : null,
     progress: v2Progress(status, job.progress, rec.graphJson),
-    outputs: job.outputs.map((o) => v2Output(req, o, job.id)),
+    outputs: [...job.outputs.map((o) => v2Output(req, o, job.id)), ...job.texts.map((t) => v2TextOutput(req, t, job.id))],
     error: v2JobError(job.error),
     metrics: { queue_ms: span(job.createdAt, started), execution_ms: span(started, job.finishedAt) },
     urls: { self, events: `${self}/events`, cancel: `${self}/cancel` },

@@ -17,7 +17,7 @@ interface JobRow {
   parent_job_id: string | null; then_json: string | null; attempts: number; max_attempts: number; not_before: number;
   avoid_backend: string | null; last_backend: string | null; error_json: string | null;
   idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
-  created_at: number; updated_at: number; started_at: number | null; finished_at: number | null;
+  created_at: number; updated_at: number; started_at: number | null; finished_at: number | null; texts_json: string | null;
 }
 
 const toJob = (r: JobRow): JobRecord => ({
@@ -47,6 +47,7 @@ const toJob = (r: JobRow): JobRecord => ({
   updatedAt: r.updated_at,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
+  texts: json.parse<JobRecord['texts']>(r.texts_json) ?? [],
 });
 
 const PATCH_COLUMNS = {
@@ -58,10 +59,11 @@ const PATCH_COLUMNS = {
   startedAt: 'started_at',
   finishedAt: 'finished_at',
   cancelRequested: 'cancel_requested',
+  texts: 'texts_json',
 } as const;
 
 function patchValue(key: keyof typeof PATCH_COLUMNS, v: unknown): unknown {
-  if (key === 'error') return json.stringify(v);
+  if (key === 'error' || key === 'texts') return json.stringify(v);
   if (key === 'cancelRequested') return v ? 1 : 0;
   return v;
 }
@@ -91,10 +93,12 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
     ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
   const upsertAsset = prepareAssetUpsert(db);
-  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, width, height, created_at)
-    VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @createdAt)
+  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type,
+      width, height, animated, created_at)
+    VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @animatedInt, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
-      sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type, width = excluded.width, height = excluded.height`);
+      sha256 = excluded.sha256, bytes = excluded.bytes, content_type = excluded.content_type, width = excluded.width, height = excluded.height,
+      animated = excluded.animated`);
   const position = db.prepare(`SELECT (SELECT COUNT(*) FROM jobs q WHERE q.state = 'queued'
     AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
@@ -153,7 +157,7 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
       updateAttempt.run(u.state, json.stringify(u.error ?? null), u.state, now, u.id);
     }
     for (const a of t.assets ?? []) upsertAsset.run(a); // before the outputs: their sha256 references it
-    for (const o of t.outputs ?? []) insertOutput.run(o);
+    for (const o of t.outputs ?? []) insertOutput.run({ ...o, animatedInt: o.animated ? 1 : 0 });
     writeEvent(t.event.type, t.jobId, { from, to: t.to, ...t.event.data }, now);
     return get(t.jobId);
   }

@@ -95,3 +95,22 @@ it('migration 12 gives every row of a version-11 database to the token-file admi
     await store.close();
   }
 });
+
+it('migration 13 keeps outputs and jobs of an upgraded database: not animated, no text outputs', async () => {
+  const now = Date.now();
+  const sha = 'a'.repeat(64);
+  const file = olderDatabase(11, (db) => {
+    db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at)
+      VALUES ('old', 1, 'succeeded', 'c', '{}', 1, ?, ?, ?)`).run(now, now, now);
+    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(sha, now);
+    db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, created_at)
+      VALUES ('o1', 'old', 'a1', '9', 0, 'x.png', 'output', ?, 3, 'image/png', ?)`).run(sha, now);
+  });
+  const store = openSqliteStore(file);
+  try {
+    expect((await store.jobs.get('old'))!.texts).toEqual([]);
+    expect(await store.outputs.get('o1')).toMatchObject({ id: 'o1', animated: false, contentType: 'image/png' });
+  } finally {
+    await store.close();
+  }
+});

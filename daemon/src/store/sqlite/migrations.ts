@@ -338,8 +338,17 @@ ALTER TABLE tokens ADD COLUMN see_all INTEGER NOT NULL DEFAULT 0;
 `,
   },
   {
-    // 13-15 belong to other branches; the runner applies every version it has not recorded, in order.
-    version: 16,
+    version: 13,
+    name: 'animated outputs and text outputs',
+    // animated: ComfyUI's `"animated": [true]` beside a node's files (animated WEBP/PNG, video savers).
+    // texts_json: a job's text outputs (`PreviewAny`'s `text`), small strings kept on the job row, gone with it.
+    sql: `
+ALTER TABLE outputs ADD COLUMN animated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN texts_json TEXT;
+`,
+  },
+  {
+    version: 14,
     name: 'template conversion warnings',
     // What converting an imported workflow changed (values ignored, defaults for newer inputs, a PNG's damaged
     // prompt passed over): a JSON array, NULL for templates imported before (and for API graphs, unchanged).

@@ -53,6 +53,7 @@ export function makeAttemptsRepo(db: Db): AttemptsRepo {
 interface OutputRow {
   id: string; job_id: string; attempt_id: string; node_id: string; idx: number; filename: string; kind: string;
   sha256: string; bytes: number; content_type: string; width: number | null; height: number | null; created_at: number;
+  animated: number;
 }
 
 const toOutput = (r: OutputRow): OutputRecord => ({
@@ -68,6 +69,7 @@ const toOutput = (r: OutputRow): OutputRecord => ({
   contentType: r.content_type,
   width: r.width,
   height: r.height,
+  animated: r.animated === 1,
   createdAt: r.created_at,
 });
 
