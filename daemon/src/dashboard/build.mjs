@@ -57,8 +57,9 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
   const stamp = sourceStamp();
   const tmp = `${outDir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
+  const workDir = path.resolve(here, '../..'); // metafile paths relative to daemon/, as daemon/build.mjs reads them
   const result = await esbuild.build({
-    absWorkingDir: path.resolve(here, '../..'), // metafile inputs relative to daemon/, as daemon/build.mjs reads them
+    absWorkingDir: workDir,
     entryPoints: [path.join(here, 'app/main.ts')],
     bundle: true,
     format: 'esm',
@@ -73,7 +74,7 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
-  const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(tmp, path.resolve(f)).split(path.sep).join('/'));
+  const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(tmp, path.resolve(workDir, f)).split(path.sep).join('/'));
   const js = outputs.find((f) => f.endsWith('.js'));
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error(`dashboard build made no script or style: ${outputs.join(', ')}`);
