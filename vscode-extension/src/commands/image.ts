@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { provenanceFromPng } from '@comfygate/shared/manifest';
+import type { Ctx } from '../context.js';
+import { pngPostprocess } from '../outputs.js';
+import { runAndSave } from './run.js';
+
+/** The explorer's file, else the active editor's (an image opened in the editor). */
+function targetFile(uri: vscode.Uri | undefined): vscode.Uri | undefined {
+  return uri ?? vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
+}
+
+const CONTENT_TYPE: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+
+/** Use as Reference: img2img with a prompt, upscale, or remove the background; the result lands beside the file. */
+export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> {
+  const file = targetFile(uri);
+  if (!file) return void vscode.window.showWarningMessage('comfygate: pick an image in the explorer');
+  const type = CONTENT_TYPE[path.extname(file.fsPath).toLowerCase()];
+  if (!type) return void vscode.window.showWarningMessage('comfygate: Use as Reference takes a PNG, JPEG or WebP image');
+  const picked = await vscode.window.showQuickPick(
+    [
+      { label: 'img2img', description: 'a new image guided by this one', template: 'img2img' },
+      { label: 'upscale', description: 'a larger copy', template: 'upscale' },
+      { label: 'remove background', description: 'a cut-out with transparency', template: 'remove-background' },
+    ],
+    { title: 'comfygate: use as reference', ignoreFocusOut: true },
+  );
+  if (!picked) return;
+  const params: Record<string, unknown> = {};
+  let prompt: string | null = null;
+  if (picked.template === 'img2img') {
+    prompt = (await vscode.window.showInputBox({ title: 'comfygate: prompt', prompt: 'What to make of the image', ignoreFocusOut: true })) ?? null;
+    if (!prompt) return;
+    params.prompt = prompt;
+  }
+  const client = await ctx.connection.client();
+  params.image = (await client.uploadAsset(fs.readFileSync(file.fsPath), type)).sha256;
+  const base = path.basename(file.fsPath, path.extname(file.fsPath));
+  await runAndSave(ctx, { job: { template: picked.template, params, postprocess: pngPostprocess }, count: 1, dir: path.dirname(file.fsPath), prompt: prompt ?? `${base} ${picked.label}`, label: `${picked.label} of ${path.basename(file.fsPath)}` });
+}
+
+/**
+ * Vary (same prompt and template, a new seed) and Regenerate (the same seed too), from the provenance the daemon
+ * wrote into the PNG. The result lands beside the original, never over it.
+ */
+export async function fromProvenance(ctx: Ctx, mode: 'vary' | 'regenerate', uri?: vscode.Uri): Promise<void> {
+  const file = targetFile(uri);
+  if (!file) return void vscode.window.showWarningMessage('comfygate: pick a generated PNG');
+  const prov = provenanceFromPng(fs.readFileSync(file.fsPath));
+  if (!prov?.prompt) return void vscode.window.showWarningMessage(`comfygate: ${path.basename(file.fsPath)} has no comfygate provenance (prompt, seed) to ${mode} from`);
+  const template = prov.template ?? 'txt2img';
+  const params: Record<string, unknown> = { prompt: prov.prompt };
+  if (prov.negative) params.negative = prov.negative;
+  if (mode === 'regenerate' && prov.seed !== undefined) params.seed = prov.seed;
+  await runAndSave(ctx, { job: { template, params, postprocess: pngPostprocess }, count: 1, dir: path.dirname(file.fsPath), prompt: prov.prompt, label: `${mode === 'vary' ? 'Vary' : 'Regenerate'} ${path.basename(file.fsPath)}` });
+}
