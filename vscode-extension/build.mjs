@@ -16,6 +16,8 @@ await esbuild.build({
   format: 'cjs',
   target: 'node20',
   external: ['vscode'],
+  // jsonc-parser's `main` is a UMD build that requires its parts at run time; its ESM build bundles.
+  mainFields: ['module', 'main'],
   minify: production,
   sourcemap: !production,
   logLevel: 'warning',
