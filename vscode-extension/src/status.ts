@@ -1,15 +1,7 @@
 import * as vscode from 'vscode';
 import { isGatewayClientError, type Stats } from '@comfygate/shared';
+import { statusText } from './status-text.js';
 import type { Connection } from './connection.js';
-
-/** The status bar text for a stats answer, or for no answer at all. */
-export function statusText(stats: Stats | 'down' | 'unauthorized'): string {
-  if (stats === 'down') return 'comfygate: not running';
-  if (stats === 'unauthorized') return 'comfygate: not paired';
-  const queued = stats.jobs.queued ?? 0;
-  const running = (stats.jobs.dispatched ?? 0) + (stats.jobs.running ?? 0) + (stats.jobs.postprocessing ?? 0);
-  return `comfygate: connected · ${queued} queued · ${running} running`;
-}
 
 /** Asks the daemon for its queue every few seconds (and right after a job is submitted) and shows it. */
 export class StatusBar implements vscode.Disposable {

@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { provenanceFromPng } from '@comfygate/shared/manifest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
+import { artifactPath, launchChromium } from '../helpers/chromium.js';
+import { codeServerBin, type CodeServer, packageExtension, startCodeServer } from '../helpers/code-server.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
+
+/**
+ * The built .vsix in real VS Code (code-server) driven through Chromium like a person: the command palette,
+ * quick picks, notifications and the status bar, against a real daemon and the fake ComfyUI.
+ * `test/vscode/install-code-server.sh` installs code-server (.ci/run calls it); without it the suite is skipped
+ * locally and fails in CI.
+ */
+const installed = fs.existsSync(codeServerBin());
+if (!installed && process.env.CI) throw new Error(`code-server is not installed at ${codeServerBin()}: run test/vscode/install-code-server.sh`);
+if (!installed) console.warn(`skipping the VS Code tests: no code-server at ${codeServerBin()} (run test/vscode/install-code-server.sh)`);
+
+const entry = (name: string, prompt: string) => ({ output: `art/${name}.png`, prompt, seed: 11, width: 64, height: 64, params: { steps: 1 } });
+const ENTRIES = [entry('fox', 'a fox'), entry('owl', 'an owl'), entry('hare', 'a hare'), entry('wren', 'a wren'), entry('newt', 'a newt')];
+
+describe.skipIf(!installed)('VS Code extension in code-server', () => {
+  let fake: FakeComfy;
+  let g: TestGateway;
+  let cs: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let ws: string;
+
+  const manifestFile = () => path.join(ws, 'comfygate.assets.json');
+  const writeManifest = (assets: unknown[]) => fs.writeFileSync(manifestFile(), `${JSON.stringify({ assets }, null, 2)}\n`);
+  const assetJobs = async () => (await g.client.listJobs({ limit: 500 })).jobs.filter((j) => j.metadata.source === 'vscode' && j.metadata.asset);
+
+  /** F1, the command's title, Enter: the palette as a person uses it. */
+  async function runCommand(title: string): Promise<void> {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await page.getByRole('option', { name: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).first().waitFor();
+    await page.keyboard.press('Enter');
+  }
+
+  /** Waits for a quick input titled `title`, types `text` (or keeps what is offered) and accepts. */
+  async function answer(title: string, text?: string): Promise<void> {
+    await page.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 20_000 });
+    if (text !== undefined) await page.locator('.quick-input-widget input').fill(text);
+    await page.keyboard.press('Enter');
+  }
+
+  /** Toasts beyond the first few are folded into the notification center: start each step with none. */
+  async function clearNotifications(): Promise<void> {
+    await runCommand('Notifications: Clear All Notifications');
+    await page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+  }
+
+  const notification = (text: string | RegExp) => page.getByRole('dialog').filter({ hasText: text }).or(page.locator('.notification-toast', { hasText: text })).first();
+
+  beforeAll(async () => {
+    const vsix = await packageExtension();
+    fake = await startFakeComfy();
+    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cg-vscode-ws-')));
+    writeManifest(ENTRIES);
+    cs = await startCodeServer({
+      vsix,
+      env: { COMFYGATE_HOME: g.home },
+      settings: {
+        'comfygate.url': g.url,
+        'comfygate.statusIntervalSeconds': 1,
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'remote.autoForwardPorts': false,
+        'workbench.tips.enabled': false,
+        'extensions.ignoreRecommendations': true,
+        'window.commandCenter': false,
+      },
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${cs.url}/?folder=${encodeURIComponent(ws)}`);
+    await page.getByRole('button', { name: /^comfygate: connected/ }).waitFor({ timeout: 60_000 });
+  }, 180_000);
+
+  afterEach(async (t) => {
+    if (t.task.result?.state === 'fail' && page) await page.screenshot({ path: artifactPath('vscode', `failed-${t.task.name.slice(0, 40).replace(/\W+/g, '-')}`) });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cs?.close();
+    await g?.close();
+    await fake?.close();
+    if (ws) fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  it('Generate Image… from the palette writes the image into the workspace and opens it', async () => {
+    await runCommand('comfygate: Generate Image…');
+    await answer('comfygate: template');
+    await answer('comfygate: prompt', 'a tiny lighthouse');
+    await answer('comfygate: size');
+    await answer('comfygate: how many');
+    await answer('comfygate: target folder', 'assets/generated');
+    const dir = path.join(ws, 'assets/generated');
+    const file = await waitFor(() => fs.existsSync(dir) && fs.readdirSync(dir).find((f) => f.endsWith('.png')), { timeoutMs: 30_000, what: 'the generated image' });
+    expect(file).toBe('a-tiny-lighthouse-1.png');
+    const prov = provenanceFromPng(fs.readFileSync(path.join(dir, file)));
+    expect(prov).toMatchObject({ prompt: 'a tiny lighthouse', template: 'txt2img' });
+    await page.getByRole('tab', { name: /a-tiny-lighthouse-1\.png/ }).waitFor({ timeout: 20_000 });
+    await page.frameLocator('iframe.webview').frameLocator('iframe#active-frame').locator('img').waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: artifactPath('vscode', 'generate-image') });
+  }, 90_000);
+
+  it('Generate Assets makes 5 jobs, then 0 when nothing changed, then exactly 1 for the entry that changed', async () => {
+    await clearNotifications();
+    await runCommand('comfygate: Generate Assets');
+    await notification('comfygate: 5 generated, 0 up to date').waitFor({ timeout: 60_000 });
+    expect((await assetJobs()).length).toBe(5);
+    for (const e of ENTRIES) expect(fs.existsSync(path.join(ws, e.output)), e.output).toBe(true);
+    const lock = JSON.parse(fs.readFileSync(path.join(ws, 'comfygate.assets.lock.json'), 'utf8'));
+    expect(Object.keys(lock.assets).sort()).toEqual(ENTRIES.map((e) => e.output).sort());
+
+    await clearNotifications();
+    await runCommand('comfygate: Generate Assets');
+    await notification('comfygate: 0 generated, 5 up to date').waitFor({ timeout: 30_000 });
+    expect((await assetJobs()).length).toBe(5);
+
+    writeManifest(ENTRIES.map((e) => (e.output === 'art/owl.png' ? { ...e, prompt: 'a snowy owl' } : e)));
+    await clearNotifications();
+    await runCommand('comfygate: Generate Assets');
+    await notification('comfygate: 1 generated, 4 up to date').waitFor({ timeout: 60_000 });
+    const jobs = await assetJobs();
+    expect(jobs.length).toBe(6);
+    expect(jobs.filter((j) => (j.metadata.params as { prompt?: string }).prompt === 'a snowy owl').length).toBe(1);
+
+    // The manifest in the editor: one CodeLens row per entry, all fresh now.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('comfygate.assets.json');
+    await page.getByRole('option', { name: /comfygate\.assets\.json/ }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await page.getByRole('button', { name: 'state: fresh' }).count()) === 5 || (await page.getByText('state: fresh').count()) === 5, {
+      timeoutMs: 20_000, what: 'five "state: fresh" lenses',
+    });
+    await page.screenshot({ path: artifactPath('vscode', 'manifest-codelens') });
+  }, 180_000);
+
+  it('Cancel in the progress notification cancels the job on the daemon', async () => {
+    fake.control.setStepMs(400);
+    await clearNotifications();
+    try {
+      await runCommand('comfygate: Generate Image…');
+      await answer('comfygate: template');
+      await answer('comfygate: prompt', 'a very slow comet');
+      await answer('comfygate: size');
+      await answer('comfygate: how many');
+      await answer('comfygate: target folder');
+      const toast = page.locator('.notification-toast', { hasText: 'comfygate: Generate Image' });
+      await toast.waitFor({ timeout: 20_000 });
+      const job = await waitFor(async () => (await g.client.listJobs({ limit: 50 })).jobs.find((j) => (j.metadata.params as { prompt?: string })?.prompt === 'a very slow comet'), { what: 'the slow job' });
+      await toast.getByText(/running|dispatched|queued/).waitFor({ timeout: 20_000 });
+      await page.waitForTimeout(300); // the toast slides in: let it settle for the screenshot
+      await page.screenshot({ path: artifactPath('vscode', 'progress-cancel') });
+      await toast.getByRole('button', { name: 'Cancel' }).click();
+      const ended = await waitFor(async () => {
+        const j = await g.client.getJob(job.id);
+        return ['succeeded', 'failed', 'canceled'].includes(j.state) ? j : null;
+      }, { timeoutMs: 20_000, what: 'the job to end' });
+      expect(ended.state).toBe('canceled');
+      await notification('comfygate: Generate Image (txt2img) canceled').waitFor({ timeout: 20_000 });
+    } finally {
+      fake.control.setStepMs(1);
+    }
+  }, 90_000);
+
+  it('the gallery lists what was generated, in a webview with a strict CSP', async () => {
+    await runCommand('comfygate: Show Gallery');
+    const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+    await frame.getByRole('list', { name: 'Generated images' }).getByRole('listitem', { name: 'a-tiny-lighthouse-1.png' }).waitFor({ timeout: 30_000 });
+    await expect(frame.getByRole('button', { name: 'Copy path a-tiny-lighthouse-1.png' }).count()).resolves.toBe(1);
+    const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
+    await page.screenshot({ path: artifactPath('vscode', 'gallery') });
+  }, 60_000);
+
+  it('says so in the status bar when the daemon stops', async () => {
+    await g.close();
+    await page.getByRole('button', { name: /^comfygate: not running/ }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: artifactPath('vscode', 'not-running') });
+  }, 40_000);
+});
