@@ -107,7 +107,7 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     await answer('comfygate: how many');
     await answer('comfygate: target folder', 'assets/generated');
     const dir = path.join(ws, 'assets/generated');
-    const file = await waitFor(() => fs.existsSync(dir) && fs.readdirSync(dir).find((f) => f.endsWith('.png')), { timeoutMs: 30_000, what: 'the generated image' });
+    const file = await waitFor(() => (fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.png')) : undefined), { timeoutMs: 30_000, what: 'the generated image' });
     expect(file).toBe('a-tiny-lighthouse-1.png');
     const prov = provenanceFromPng(fs.readFileSync(path.join(dir, file)));
     expect(prov).toMatchObject({ prompt: 'a tiny lighthouse', template: 'txt2img' });
