@@ -10,7 +10,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { version } = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'));
 const out = path.join(here, 'dist', `comfygate-${version}.vsix`);
 const vsce = createRequire(import.meta.url).resolve('@vscode/vsce/vsce');
-execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', out], {
+const flags = ['--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links'];
+execFileSync(process.execPath, [vsce, 'package', ...flags, '-o', out], {
   cwd: here,
   stdio: 'inherit',
 });

@@ -16,7 +16,8 @@ const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
 function cli(cwd: string, g: TestGateway, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, [tsxCli, cliMain, '--url', g.url, '--token', g.token, ...args], { cwd, env, timeout: 60_000 }, (err, stdout, stderr) => {
+    const argv = [tsxCli, cliMain, '--url', g.url, '--token', g.token, ...args];
+    execFile(process.execPath, argv, { cwd, env, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
     });
   });
@@ -43,7 +44,8 @@ describe('comfygate assets', () => {
   });
 
   it('generates what is missing, skips what the lock says is fresh, regenerates exactly the changed entry; --check gates CI', async () => {
-    const assets = [entry('a', 'a fox'), entry('b', 'an owl'), { ...entry('c', 'a hare'), output: 'img/c.webp', variants: { small: { output: 'img/c-small.png', ops: [{ op: 'resize', width: 16 }] } } }];
+    const small = { output: 'img/c-small.png', ops: [{ op: 'resize', width: 16 }] };
+    const assets = [entry('a', 'a fox'), entry('b', 'an owl'), { ...entry('c', 'a hare'), output: 'img/c.webp', variants: { small } }];
     write(assets);
     const before = await cli(dir, g, ['assets', '--check']);
     expect(before.code, before.stderr).toBe(1);

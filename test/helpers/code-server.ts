@@ -12,7 +12,8 @@ import { repoRoot } from './process.js';
  */
 export const CODE_SERVER_VERSION = '4.100.3';
 export const codeServerBin = (): string =>
-  process.env.COMFYGATE_CODE_SERVER ?? path.join(os.homedir(), '.cache/comfygate', `code-server-${CODE_SERVER_VERSION}`, 'node_modules/.bin/code-server');
+  process.env.COMFYGATE_CODE_SERVER
+  ?? path.join(os.homedir(), '.cache/comfygate', `code-server-${CODE_SERVER_VERSION}`, 'node_modules/.bin/code-server');
 
 export const vsixPath = (): string => {
   const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'vscode-extension/package.json'), 'utf8')) as { version: string };
@@ -56,12 +57,13 @@ export async function startCodeServer(o: { vsix: string; settings: Record<string
   const bin = codeServerBin();
   const env = { ...process.env, ...o.env };
   fs.writeFileSync(path.join(base, 'config.yaml'), 'auth: none\n');
-  await run(bin, ['--config', path.join(base, 'config.yaml'), '--install-extension', o.vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir], { env, timeout: 120_000 });
+  const dirs = ['--config', path.join(base, 'config.yaml'), '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
+  await run(bin, [...dirs, '--install-extension', o.vsix], { env, timeout: 120_000 });
   const port = await freePort();
   const child: ChildProcess = spawn(
     bin,
-    ['--config', path.join(base, 'config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-      '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir],
+    [...dirs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+      '--disable-workspace-trust', '--disable-getting-started-override'],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let out = '';

@@ -62,7 +62,11 @@ export class Connection {
     const started = await anonymous.startPairing(`VS Code (${os.hostname()})`);
     log.appendLine(`pairing started with ${this.url}: code ${started.code}`);
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `comfygate: confirm code ${started.code} with \`comfygate pair ${started.code}\``, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `comfygate: confirm code ${started.code} with \`comfygate pair ${started.code}\``,
+        cancellable: true,
+      },
       async (_progress, cancel) => {
         while (!cancel.isCancellationRequested && Date.now() < started.expiresAt) {
           const status = await anonymous.pairingStatus(started.pairingId);

@@ -25,7 +25,8 @@ export function followJobs(client: GatewayClient, jobIds: string[], title: strin
         const step = running?.progress ? running.progress.value / Math.max(1, running.progress.max) : 0;
         const pct = Math.round(((done + step) / jobs.length) * 100);
         const state = running ? running.state : 'done';
-        progress.report({ increment: Math.max(0, pct - shown), message: `${canceling ? 'canceling… ' : ''}${state}${jobs.length > 1 ? ` (${done}/${jobs.length})` : ''}` });
+        const count = jobs.length > 1 ? ` (${done}/${jobs.length})` : '';
+        progress.report({ increment: Math.max(0, pct - shown), message: `${canceling ? 'canceling… ' : ''}${state}${count}` });
         shown = Math.max(shown, pct);
         if (done === jobs.length) return jobs;
         await sleep(POLL_MS);

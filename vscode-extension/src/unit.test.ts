@@ -16,7 +16,9 @@ describe('gallery webview', () => {
   it("allows nothing by default: only the nonce'd script and style and images from the webview's own source", () => {
     const html = galleryHtml({ cspSource: 'vscode-resource:' }, 'vscode-resource:/media/gallery.js', 'abc123nonce');
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1]!;
-    expect(csp.split('; ')).toEqual(["default-src 'none'", 'img-src vscode-resource:', "style-src 'nonce-abc123nonce'", "script-src 'nonce-abc123nonce'"]);
+    expect(csp.split('; ')).toEqual([
+      "default-src 'none'", 'img-src vscode-resource:', "style-src 'nonce-abc123nonce'", "script-src 'nonce-abc123nonce'",
+    ]);
     expect(html).toContain('<script nonce="abc123nonce" src="vscode-resource:/media/gallery.js">');
     expect(html).not.toMatch(/https?:\/\//);
   });
@@ -25,7 +27,8 @@ describe('gallery webview', () => {
     expect(FromWebview.safeParse({ type: 'action', action: 'open', file: '/w/a.png' }).success).toBe(true);
     expect(FromWebview.safeParse({ type: 'action', action: 'rm -rf', file: '/w/a.png' }).success).toBe(false);
     expect(FromWebview.safeParse({ type: 'token' }).success).toBe(false);
-    expect(ToWebview.safeParse({ type: 'items', items: [{ file: 'a', name: 'a', prompt: null, seed: null, template: null, jobId: null, at: 1 }] }).success).toBe(false);
+    const withoutSrc = { file: 'a', name: 'a', prompt: null, seed: null, template: null, jobId: null, at: 1 };
+    expect(ToWebview.safeParse({ type: 'items', items: [withoutSrc] }).success).toBe(false);
   });
 });
 

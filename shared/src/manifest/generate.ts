@@ -67,7 +67,8 @@ export async function generateAssets(client: GatewayClient, manifestFile: string
     writeLock(check.loaded.dir, lock);
     return { ...check, batch: null, written: [], failed: [] };
   }
-  let batch = await client.createBatch({ name: `assets: ${stale.length} of ${check.planned.length}`, jobs: stale.map((p) => jobFor(p.resolved, o.source)) });
+  const jobs = stale.map((p) => jobFor(p.resolved, o.source));
+  let batch = await client.createBatch({ name: `assets: ${stale.length} of ${check.planned.length}`, jobs });
   o.onBatch?.(batch);
   while (batch.done < batch.total) {
     if (o.signal?.aborted) {

@@ -19,5 +19,6 @@ export const sha256Hex = (data: string | Uint8Array): string => createHash('sha2
  * seed, …), the post-processing and the output paths. Bumping the version prefix regenerates everything.
  */
 export function inputHash(r: ResolvedEntry, templateGraphSha256: string): string {
-  return `v1:${sha256Hex(canonicalJson({ graph: templateGraphSha256, template: r.template, params: r.params, postprocess: r.postprocess, files: r.files }))}`;
+  const inputs = { graph: templateGraphSha256, template: r.template, params: r.params, postprocess: r.postprocess, files: r.files };
+  return `v1:${sha256Hex(canonicalJson(inputs))}`;
 }

@@ -44,7 +44,8 @@ describe('input hash', () => {
   });
 
   it('takes defaults unless the entry sets its own, and the format from the extension', () => {
-    const m = manifest([{ output: 'x/y.webp', prompt: 'p' }, { output: 'z.jpg', prompt: 'p', width: 32 }], { width: 96, height: 48, params: { steps: 3 } });
+    const defaults = { width: 96, height: 48, params: { steps: 3 } };
+    const m = manifest([{ output: 'x/y.webp', prompt: 'p' }, { output: 'z.jpg', prompt: 'p', width: 32 }], defaults);
     const [a, b] = m.assets.map((e) => resolveEntry(m, e));
     expect(a!.params).toEqual({ prompt: 'p', width: 96, height: 48, steps: 3 });
     expect(b!.params.width).toBe(32);
@@ -115,7 +116,8 @@ describe('plan against the lock', () => {
     expect(fs.readFileSync(lockPath(dir), 'utf8').endsWith('}\n')).toBe(true);
 
     const sha = (rel: string) => fileSha256(path.join(dir, rel));
-    expect(planAssets({ manifest: m, lock: reread, templates: [TXT2IMG], fileSha256: sha }).map((p) => p.state)).toEqual(['fresh', 'fresh', 'fresh', 'fresh', 'fresh']);
+    const again = planAssets({ manifest: m, lock: reread, templates: [TXT2IMG], fileSha256: sha });
+    expect(again.map((p) => p.state)).toEqual(['fresh', 'fresh', 'fresh', 'fresh', 'fresh']);
 
     const edited = manifest(m.assets.map((a, i) => (i === 2 ? { ...a, prompt: 'c, but blue' } : a)));
     fs.rmSync(path.join(dir, 'img/d.png'));
@@ -150,7 +152,8 @@ describe('provenance from PNG text chunks', () => {
     c.writeUInt32BE(crc(td));
     return Buffer.concat([len, td, c]);
   };
-  const png = (...chunks: Buffer[]) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks, chunk('IEND', Buffer.alloc(0))]);
+  const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const png = (...chunks: Buffer[]) => Buffer.concat([SIGNATURE, ...chunks, chunk('IEND', Buffer.alloc(0))]);
   const text = (k: string, v: string) => chunk('tEXt', Buffer.from(`${k}\0${v}`, 'latin1'));
   const itxt = (k: string, v: string) => chunk('iTXt', Buffer.concat([Buffer.from(`${k}\0\0\0\0\0`, 'latin1'), Buffer.from(v, 'utf8')]));
 

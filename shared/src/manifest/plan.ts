@@ -35,7 +35,8 @@ export function manifestProblems(manifest: AssetManifest, templates: Template[])
   manifest.assets.forEach((entry, index) => {
     const r = resolveEntry(manifest, entry);
     if (entry.variants?.[MAIN_VARIANT]) {
-      problems.push({ index, field: 'variants', name: MAIN_VARIANT, message: `the variant name '${MAIN_VARIANT}' is the entry's own output; pick another` });
+      const message = `the variant name '${MAIN_VARIANT}' is the entry's own output; pick another`;
+      problems.push({ index, field: 'variants', name: MAIN_VARIANT, message });
     }
     const t = byName.get(r.template);
     if (!t) {

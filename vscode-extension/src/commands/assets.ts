@@ -10,7 +10,8 @@ export async function findManifest(uri?: vscode.Uri): Promise<vscode.Uri | undef
   if (doc && path.basename(doc.uri.fsPath) === MANIFEST_FILE) return doc.uri;
   const found = await vscode.workspace.findFiles(`**/${MANIFEST_FILE}`, '**/node_modules/**', 20);
   if (found.length <= 1) return found[0];
-  const picked = await vscode.window.showQuickPick(found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { title: 'comfygate: which manifest' });
+  const items = found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u }));
+  const picked = await vscode.window.showQuickPick(items, { title: 'comfygate: which manifest' });
   return picked?.uri;
 }
 
@@ -58,7 +59,8 @@ export async function runGenerateAssets(ctx: Ctx, uri?: vscode.Uri, onDone?: () 
     result.written.map((file) => {
       const rel = path.relative(path.dirname(manifest.fsPath), file).split(path.sep).join('/');
       const entry = byOutput.get(rel);
-      return { file, name: path.basename(file), prompt: entry?.prompt ?? null, seed: entry?.seed === undefined ? null : String(entry.seed), template: entry?.template ?? null, jobId: null, at: Date.now() };
+      const seed = entry?.seed === undefined ? null : String(entry.seed);
+      return { file, name: path.basename(file), prompt: entry?.prompt ?? null, seed, template: entry?.template ?? null, jobId: null, at: Date.now() };
     }),
   );
   for (const f of result.written) ctx.log.appendLine(`wrote ${f}`);

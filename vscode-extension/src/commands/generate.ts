@@ -17,7 +17,9 @@ export function folderInWorkspace(rel: string): string | null {
 
 async function pickTemplate(templates: Template[]): Promise<Template | undefined> {
   const preferred = setting('defaultTemplate', 'txt2img');
-  const text = templates.filter((t) => t.params.some((p) => p.name === 'prompt') && !t.params.some((p) => p.type === 'image' && p.default === undefined));
+  // Templates a prompt alone can run: one with a required image goes through Use as Reference instead.
+  const needsImage = (t: Template) => t.params.some((p) => p.type === 'image' && p.default === undefined);
+  const text = templates.filter((t) => t.params.some((p) => p.name === 'prompt') && !needsImage(t));
   text.sort((a, b) => Number(b.name === preferred) - Number(a.name === preferred) || a.name.localeCompare(b.name));
   const picked = await vscode.window.showQuickPick(
     text.map((t) => ({ label: t.name, description: t.description ?? '', template: t })),
@@ -30,7 +32,9 @@ export async function generateImage(ctx: Ctx): Promise<void> {
   const client = await ctx.connection.client();
   const template = await pickTemplate(await client.templates());
   if (!template) return;
-  const prompt = await vscode.window.showInputBox({ title: 'comfygate: prompt', prompt: 'What to generate', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? null : 'a prompt, please') });
+  const prompt = await vscode.window.showInputBox({
+    title: 'comfygate: prompt', prompt: 'What to generate', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? null : 'a prompt, please'),
+  });
   if (!prompt) return;
   const params: Record<string, unknown> = { prompt };
   if (template.params.some((p) => p.name === 'width') && template.params.some((p) => p.name === 'height')) {
@@ -50,7 +54,8 @@ export async function generateImage(ctx: Ctx): Promise<void> {
   });
   if (folder === undefined) return;
   const dir = folderInWorkspace(folder)!;
-  await runAndSave(ctx, { job: { template: template.name, params, postprocess: pngPostprocess }, count: Number(count), dir, prompt, label: `Generate Image (${template.name})` });
+  const job = { template: template.name, params, postprocess: pngPostprocess };
+  await runAndSave(ctx, { job, count: Number(count), dir, prompt, label: `Generate Image (${template.name})` });
 }
 
 /** The selected text is the prompt; the image lands in the output folder with the default template. */
@@ -63,5 +68,6 @@ export async function generateFromSelection(ctx: Ctx): Promise<void> {
   }
   const dir = folderInWorkspace(setting('outputFolder', 'assets/generated')) ?? workspaceRoot().fsPath;
   const template = setting('defaultTemplate', 'txt2img');
-  await runAndSave(ctx, { job: { template, params: { prompt }, postprocess: pngPostprocess }, count: 1, dir, prompt, label: `Generate From Selection (${template})` });
+  const job = { template, params: { prompt }, postprocess: pngPostprocess };
+  await runAndSave(ctx, { job, count: 1, dir, prompt, label: `Generate From Selection (${template})` });
 }

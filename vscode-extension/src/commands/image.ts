@@ -8,10 +8,17 @@ import { runAndSave } from './run.js';
 
 /** The explorer's file, else the active editor's (an image opened in the editor). */
 function targetFile(uri: vscode.Uri | undefined): vscode.Uri | undefined {
-  return uri ?? vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
+  return uri ?? vscode.window.activeTextEditor?.document.uri ?? tab?.uri;
 }
 
 const CONTENT_TYPE: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+
+/** A PNG's pixel size from its IHDR chunk, so Regenerate makes the same size the original had. */
+function pngSize(bytes: Buffer): { width: number; height: number } | null {
+  if (bytes.length < 24 || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
 
 /** Use as Reference: img2img with a prompt, upscale, or remove the background; the result lands beside the file. */
 export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> {
@@ -37,22 +44,32 @@ export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> 
   }
   const client = await ctx.connection.client();
   params.image = (await client.uploadAsset(fs.readFileSync(file.fsPath), type)).sha256;
-  const base = path.basename(file.fsPath, path.extname(file.fsPath));
-  await runAndSave(ctx, { job: { template: picked.template, params, postprocess: pngPostprocess }, count: 1, dir: path.dirname(file.fsPath), prompt: prompt ?? `${base} ${picked.label}`, label: `${picked.label} of ${path.basename(file.fsPath)}` });
+  const name = path.basename(file.fsPath);
+  const job = { template: picked.template, params, postprocess: pngPostprocess };
+  const label = `${picked.label} of ${name}`;
+  await runAndSave(ctx, { job, count: 1, dir: path.dirname(file.fsPath), prompt: prompt ?? `${path.parse(name).name} ${picked.label}`, label });
 }
 
 /**
- * Vary (same prompt and template, a new seed) and Regenerate (the same seed too), from the provenance the daemon
- * wrote into the PNG. The result lands beside the original, never over it.
+ * Vary (same prompt, template and size, a new seed) and Regenerate (the same seed too), from the provenance the
+ * daemon wrote into the PNG. The result lands beside the original, never over it.
  */
 export async function fromProvenance(ctx: Ctx, mode: 'vary' | 'regenerate', uri?: vscode.Uri): Promise<void> {
   const file = targetFile(uri);
   if (!file) return void vscode.window.showWarningMessage('comfygate: pick a generated PNG');
-  const prov = provenanceFromPng(fs.readFileSync(file.fsPath));
-  if (!prov?.prompt) return void vscode.window.showWarningMessage(`comfygate: ${path.basename(file.fsPath)} has no comfygate provenance (prompt, seed) to ${mode} from`);
+  const bytes = fs.readFileSync(file.fsPath);
+  const prov = provenanceFromPng(bytes);
+  const name = path.basename(file.fsPath);
+  if (!prov?.prompt) return void vscode.window.showWarningMessage(`comfygate: ${name} has no comfygate provenance (prompt, seed) to ${mode} from`);
   const template = prov.template ?? 'txt2img';
   const params: Record<string, unknown> = { prompt: prov.prompt };
   if (prov.negative) params.negative = prov.negative;
   if (mode === 'regenerate' && prov.seed !== undefined) params.seed = prov.seed;
-  await runAndSave(ctx, { job: { template, params, postprocess: pngPostprocess }, count: 1, dir: path.dirname(file.fsPath), prompt: prov.prompt, label: `${mode === 'vary' ? 'Vary' : 'Regenerate'} ${path.basename(file.fsPath)}` });
+  const client = await ctx.connection.client();
+  const size = pngSize(bytes);
+  const names = new Set((await client.template(template)).params.map((p) => p.name));
+  if (size && names.has('width') && names.has('height')) Object.assign(params, size);
+  const job = { template, params, postprocess: pngPostprocess };
+  const label = `${mode === 'vary' ? 'Vary' : 'Regenerate'} ${name}`;
+  await runAndSave(ctx, { job, count: 1, dir: path.dirname(file.fsPath), prompt: prov.prompt, label });
 }

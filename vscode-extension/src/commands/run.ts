@@ -31,7 +31,9 @@ export async function runAndSave(ctx: Ctx, req: RunRequest): Promise<Job[]> {
   const bad = jobs.filter((j) => j.state !== 'succeeded');
   for (const j of bad) ctx.log.appendLine(`job ${j.id} ${jobProblem(j)}`);
   if (bad.length > 0 && bad.every((j) => j.state === 'canceled')) void vscode.window.showInformationMessage(`comfygate: ${req.label} canceled`);
-  else if (bad.length > 0) void vscode.window.showErrorMessage(`comfygate: ${bad.length} of ${jobs.length} jobs did not succeed: ${jobProblem(bad[0]!)}`);
+  else if (bad.length > 0) {
+    void vscode.window.showErrorMessage(`comfygate: ${bad.length} of ${jobs.length} jobs did not succeed: ${jobProblem(bad[0]!)}`);
+  }
   if (req.open !== false && items[0]) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(items[0].file));
   return jobs;
 }

@@ -18,7 +18,8 @@ li { border: 1px solid var(--vscode-panel-border); border-radius: 4px; padding: 
 img { width: 100%; height: 160px; object-fit: contain; background: var(--vscode-editor-background); }
 p { margin: 4px 0; word-break: break-word; }
 .meta { opacity: .75; font-size: 90%; }
-button { margin: 2px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 2px 6px; cursor: pointer; }
+button { margin: 2px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none;
+  padding: 2px 6px; cursor: pointer; }
 </style></head>
 <body><h1>comfygate gallery</h1><p id="empty">Nothing generated in this workspace yet.</p>
 <ul id="items" aria-label="Generated images"></ul>

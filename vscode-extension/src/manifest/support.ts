@@ -106,7 +106,9 @@ export class ManifestSupport implements vscode.CodeLensProvider, vscode.Disposab
       const lenses = [new vscode.CodeLens(range, { title: '$(sync) generate', command: 'comfygate.generateAssets', arguments: [doc.uri] })];
       if (p) {
         const file = vscode.Uri.file(path.join(dir, p.entry.output));
-        if (p.state !== 'missing' && p.state !== 'new') lenses.push(new vscode.CodeLens(range, { title: 'open', command: 'vscode.open', arguments: [file] }));
+        if (p.state !== 'missing' && p.state !== 'new') {
+          lenses.push(new vscode.CodeLens(range, { title: 'open', command: 'vscode.open', arguments: [file] }));
+        }
         // Without templates (daemon down) a hash cannot be computed: say so rather than "changed".
         const state = this.templates ? p.state : 'unknown (daemon not reachable)';
         lenses.push(new vscode.CodeLens(range, { title: `state: ${state}`, command: '' }));

@@ -36,10 +36,12 @@ export function registerAssets(program: Command): void {
             onBatch: (b) => !ctx.json && ctx.print(`batch ${b.id}: ${b.total} jobs queued`),
             onProgress: (b) => !ctx.json && ctx.tty && process.stdout.write(`\r${b.done}/${b.total} done`),
           });
-          if (ctx.json) ctx.printJson({ batch: r.batch?.id ?? null, written: r.written, failed: r.failed, assets: r.planned.map((p) => ({ output: p.entry.output, state: p.state })) });
+          const assets = r.planned.map((p) => ({ output: p.entry.output, state: p.state }));
+          if (ctx.json) ctx.printJson({ batch: r.batch?.id ?? null, written: r.written, failed: r.failed, assets });
           else if (!r.batch) ctx.print(`all ${r.planned.length} assets are up to date`);
           else for (const f of r.written) ctx.print(path.relative(process.cwd(), f));
-          if (r.failed.length > 0) throw new CliError(`${r.failed.length} assets failed: ${r.failed.map((f) => `${f.output} (${f.message})`).join('; ')}`);
+          const why = r.failed.map((f) => `${f.output} (${f.message})`).join('; ');
+          if (r.failed.length > 0) throw new CliError(`${r.failed.length} assets failed: ${why}`);
         } catch (err) {
           throw asCliError(err);
         }
