@@ -33,7 +33,9 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
   let ws: string;
 
   const manifestFile = () => path.join(ws, 'comfygate.assets.json');
-  const writeManifest = (assets: unknown[]) => fs.writeFileSync(manifestFile(), `${JSON.stringify({ assets }, null, 2)}\n`);
+    // One entry a line: all five entries and their CodeLens rows fit on the screen (Monaco renders only what is visible).
+  const writeManifest = (assets: unknown[]) =>
+    fs.writeFileSync(manifestFile(), `{\n  "assets": [\n${assets.map((a) => `    ${JSON.stringify(a)}`).join(',\n')}\n  ]\n}\n`);
   const assetJobs = async () => (await g.client.listJobs({ limit: 500 })).jobs.filter((j) => j.metadata.source === 'vscode' && j.metadata.asset);
 
   /** F1, the command's title, Enter: the palette as a person uses it. */
@@ -43,7 +45,10 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(`>${title}`);
-    await page.getByRole('option', { name: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).first().waitFor();
+    // The list first shows recently used commands: wait until the filter has put this one on top, then accept.
+    await waitFor(async () => (await page.getByRole('option').first().getAttribute('aria-label'))?.startsWith(title), {
+      timeoutMs: 10_000, what: `'${title}' at the top of the palette`,
+    });
     await page.keyboard.press('Enter');
   }
 
@@ -193,6 +198,24 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
     await page.screenshot({ path: artifactPath('vscode', 'gallery') });
+  }, 60_000);
+
+  it('marks an entry whose template or parameter the daemon lacks, in the Problems count and on the key', async () => {
+    const current = JSON.parse(fs.readFileSync(manifestFile(), 'utf8')).assets as unknown[];
+    writeManifest([...current, { output: 'art/bad.png', template: 'no-such-template' }, { output: 'art/bad2.png', params: { stepz: 1 } }]);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('comfygate.assets.json');
+    await page.getByRole('option', { name: /comfygate\.assets\.json/ }).first().waitFor();
+    await page.keyboard.press('Enter');
+    // VS Code names the status bar's problem counter by its counts.
+    await page.getByRole('button', { name: /^2 errors?/i }).or(page.getByRole('button', { name: /Errors: 2/ })).first().waitFor({ timeout: 20_000 });
+    await runCommand('View: Toggle Problems');
+    await page.getByText("no template 'no-such-template' on the daemon", { exact: false }).first().waitFor({ timeout: 10_000 });
+    await page.getByText("template 'txt2img' has no parameter 'stepz'", { exact: false }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: artifactPath('vscode', 'diagnostics') });
+    await runCommand('View: Toggle Problems');
+    writeManifest(current);
   }, 60_000);
 
   it('says so in the status bar when the daemon stops', async () => {
