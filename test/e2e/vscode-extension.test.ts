@@ -10,6 +10,7 @@ import { artifactPath, launchChromium } from '../helpers/chromium.js';
 import { codeServerBin, type CodeServer, packageExtension, startCodeServer } from '../helpers/code-server.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
+import { pixel } from '../helpers/watch.js';
 
 /**
  * The built .vsix in real VS Code (code-server) driven through Chromium like a person: the command palette,
@@ -38,19 +39,40 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     fs.writeFileSync(manifestFile(), `{\n  "assets": [\n${assets.map((a) => `    ${JSON.stringify(a)}`).join(',\n')}\n  ]\n}\n`);
   const assetJobs = async () => (await g.client.listJobs({ limit: 500 })).jobs.filter((j) => j.metadata.source === 'vscode' && j.metadata.asset);
 
-  /** F1, the command's title, Enter: the palette as a person uses it. */
-  async function runCommand(title: string): Promise<void> {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
+  /**
+   * F1 and `text`, then Enter once the filter put the wanted row on top: `>title` runs a command, a bare file name
+   * opens the file. A key press can land in a webview (an image preview) that keeps it: then focus the workbench
+   * (the side bar's title) and press again.
+   */
+  async function quickOpen(text: string, row: (label: string) => boolean): Promise<void> {
     const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    // The list first shows recently used commands: wait until the filter has put this one on top, then accept.
-    await waitFor(async () => (await page.getByRole('option').first().getAttribute('aria-label'))?.startsWith(title), {
-      timeoutMs: 10_000, what: `'${title}' at the top of the palette`,
+    for (let attempt = 0; ; attempt++) {
+      // Escape only an open quick input: in an editor it would drop the selection Generate From Selection reads.
+      if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      if (await input.fill(text, { timeout: 3_000 }).then(() => true, () => false)) break;
+      if (attempt === 3) throw new Error(`the command palette did not open for ${text}`);
+      await page.locator('.part.sidebar .title').first().click();
+    }
+    // The list first shows recently used entries: wait until the filter has put the wanted one on top.
+    await waitFor(async () => row((await page.getByRole('option').first().getAttribute('aria-label', { timeout: 2_000 }).catch(() => null)) ?? ''), {
+      timeoutMs: 10_000, what: `'${text}' at the top of the palette`,
     });
     await page.keyboard.press('Enter');
   }
+
+  /** A click on the file in the explorer, until its tab shows (a hover tooltip can swallow the first click). */
+  async function openFromExplorer(name: string): Promise<void> {
+    const tab = page.getByRole('tab', { name: new RegExp(name.replace(/\./g, '\\.')) });
+    for (let attempt = 0; attempt < 4 && !(await tab.isVisible()); attempt++) {
+      await page.mouse.move(800, 600);
+      await page.getByRole('treeitem', { name }).click();
+      await tab.waitFor({ timeout: 3_000 }).catch(() => undefined);
+    }
+    await tab.waitFor({ timeout: 1_000 });
+  }
+
+  const runCommand = (title: string) => quickOpen(`>${title}`, (label) => label.startsWith(title));
 
   /** Waits for a quick input titled `title`, types `text` (or keeps what is offered) and accepts. */
   async function answer(title: string, text?: string): Promise<void> {
@@ -65,6 +87,27 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     await page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
   }
 
+  /** The extension's output channel as VS Code writes it to its logs folder. */
+  function outputChannel(): string {
+    const find = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? find(path.join(dir, e.name)) : e.name.endsWith('comfygate.log') ? [path.join(dir, e.name)] : []);
+    return find(path.join(cs.userDataDir, 'logs')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  }
+
+  /**
+   * Generate Assets' summary: its notification, or the same line in the output channel (VS Code may fold a toast
+   * into the notification center before it is seen). Counted so that a summary from an earlier run never matches.
+   */
+  async function assetsSummary(text: string, runs: number): Promise<void> {
+    const toast = notification(text);
+    const summaries = () => outputChannel().split('\n').filter((l) => l.startsWith('comfygate: ') && l.includes(' generated, ')).length;
+    await waitFor(async () => (await toast.isVisible()) || summaries() >= runs, {
+      timeoutMs: 60_000, what: `Generate Assets run ${runs} to finish`,
+    });
+    expect(outputChannel()).toContain(text);
+  }
+
   const notification = (text: string | RegExp) =>
     page.getByRole('dialog').filter({ hasText: text }).or(page.locator('.notification-toast', { hasText: text })).first();
 
@@ -74,6 +117,8 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cg-vscode-ws-')));
     writeManifest(ENTRIES);
+    // Written before VS Code starts, so quick open's file index has it.
+    fs.writeFileSync(path.join(ws, 'notes.md'), 'a paper boat on a pond\n');
     cs = await startCodeServer({
       vsix,
       env: { COMFYGATE_HOME: g.home },
@@ -96,7 +141,10 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
 
   afterEach(async (t) => {
     const name = `failed-${t.task.name.slice(0, 40).replace(/\W+/g, '-')}`;
-    if (t.task.result?.state === 'fail' && page) await page.screenshot({ path: artifactPath('vscode', name) });
+    if (t.task.result?.state !== 'fail' || !page) return;
+    await page.screenshot({ path: artifactPath('vscode', name) });
+    // The extension's output channel, for the failure's story.
+    console.log(`comfygate output channel:\n${outputChannel()}`);
   });
 
   afterAll(async () => {
@@ -128,7 +176,7 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
   it('Generate Assets makes 5 jobs, then 0 when nothing changed, then exactly 1 for the entry that changed', async () => {
     await clearNotifications();
     await runCommand('comfygate: Generate Assets');
-    await notification('comfygate: 5 generated, 0 up to date').waitFor({ timeout: 60_000 });
+    await assetsSummary('comfygate: 5 generated, 0 up to date', 1);
     expect((await assetJobs()).length).toBe(5);
     for (const e of ENTRIES) expect(fs.existsSync(path.join(ws, e.output)), e.output).toBe(true);
     const lock = JSON.parse(fs.readFileSync(path.join(ws, 'comfygate.assets.lock.json'), 'utf8'));
@@ -136,23 +184,19 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
 
     await clearNotifications();
     await runCommand('comfygate: Generate Assets');
-    await notification('comfygate: 0 generated, 5 up to date').waitFor({ timeout: 30_000 });
+    await assetsSummary('comfygate: 0 generated, 5 up to date', 2);
     expect((await assetJobs()).length).toBe(5);
 
     writeManifest(ENTRIES.map((e) => (e.output === 'art/owl.png' ? { ...e, prompt: 'a snowy owl' } : e)));
     await clearNotifications();
     await runCommand('comfygate: Generate Assets');
-    await notification('comfygate: 1 generated, 4 up to date').waitFor({ timeout: 60_000 });
+    await assetsSummary('comfygate: 1 generated, 4 up to date', 3);
     const jobs = await assetJobs();
     expect(jobs.length).toBe(6);
     expect(jobs.filter((j) => (j.metadata.params as { prompt?: string }).prompt === 'a snowy owl').length).toBe(1);
 
     // The manifest in the editor: one CodeLens row per entry, all fresh now.
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('comfygate.assets.json');
-    await page.getByRole('option', { name: /comfygate\.assets\.json/ }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await openFromExplorer('comfygate.assets.json');
     await waitFor(async () => (await page.getByText('state: fresh').count()) === 5, {
       timeoutMs: 20_000, what: 'five "state: fresh" lenses',
     });
@@ -200,21 +244,41 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     await page.screenshot({ path: artifactPath('vscode', 'gallery') });
   }, 60_000);
 
+  it('Regenerate on a generated image makes the same prompt and seed again; Generate From Selection uses the selected text', async () => {
+    const dir = path.join(ws, 'assets/generated');
+    const original = provenanceFromPng(fs.readFileSync(path.join(dir, 'a-tiny-lighthouse-1.png')))!;
+    await openFromExplorer('a-tiny-lighthouse-1.png');
+    await runCommand('comfygate: Regenerate');
+    const again = path.join(dir, 'a-tiny-lighthouse-2.png');
+    await waitFor(() => fs.existsSync(again), { timeoutMs: 30_000, what: again });
+    const prov = provenanceFromPng(fs.readFileSync(again))!;
+    expect(prov.seed).toBe(original.seed);
+    expect(prov.prompt).toBe('a tiny lighthouse');
+    expect(prov.jobId).not.toBe(original.jobId);
+    // The fake ComfyUI paints a colour derived from the sampler's inputs: the same seed and prompt, the same image.
+    expect(await pixel(again)).toEqual(await pixel(path.join(dir, 'a-tiny-lighthouse-1.png')));
+
+    await openFromExplorer('notes.md');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await runCommand('comfygate: Generate From Selection');
+    const boat = path.join(dir, 'a-paper-boat-on-a-pond-1.png');
+    await waitFor(() => fs.existsSync(boat), { timeoutMs: 30_000, what: boat });
+    expect(provenanceFromPng(fs.readFileSync(boat))).toMatchObject({ prompt: 'a paper boat on a pond', template: 'txt2img' });
+  }, 90_000);
+
   it('marks an entry whose template or parameter the daemon lacks, in the Problems count and on the key', async () => {
     const current = JSON.parse(fs.readFileSync(manifestFile(), 'utf8')).assets as unknown[];
     writeManifest([...current, { output: 'art/bad.png', template: 'no-such-template' }, { output: 'art/bad2.png', params: { stepz: 1 } }]);
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('comfygate.assets.json');
-    await page.getByRole('option', { name: /comfygate\.assets\.json/ }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await openFromExplorer('comfygate.assets.json');
     // VS Code names the status bar's problem counter by its counts.
-    await page.getByRole('button', { name: /^2 errors?/i }).or(page.getByRole('button', { name: /Errors: 2/ })).first().waitFor({ timeout: 20_000 });
-    await runCommand('View: Toggle Problems');
+    const problems = page.getByRole('button', { name: /^2 errors?/i }).or(page.getByRole('button', { name: /Errors: 2/ })).first();
+    await problems.waitFor({ timeout: 20_000 });
+    await problems.click();
     await page.getByText("no template 'no-such-template' on the daemon", { exact: false }).first().waitFor({ timeout: 10_000 });
     await page.getByText("template 'txt2img' has no parameter 'stepz'", { exact: false }).first().waitFor({ timeout: 10_000 });
     await page.screenshot({ path: artifactPath('vscode', 'diagnostics') });
-    await runCommand('View: Toggle Problems');
+    await problems.click();
     writeManifest(current);
   }, 60_000);
 

@@ -67,6 +67,7 @@ export async function runGenerateAssets(ctx: Ctx, uri?: vscode.Uri, onDone?: () 
   for (const f of result.failed) ctx.log.appendLine(`failed ${f.output}: ${f.message}`);
   const generated = result.batch ? result.batch.total : 0;
   const summary = `comfygate: ${generated} generated, ${fresh} up to date${result.failed.length ? `, ${result.failed.length} failed` : ''}`;
+  ctx.log.appendLine(summary);
   if (result.failed.length) void vscode.window.showErrorMessage(`${summary}: ${result.failed[0]!.output}: ${result.failed[0]!.message}`);
   else void vscode.window.showInformationMessage(summary);
   onDone?.();
