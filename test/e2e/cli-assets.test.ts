@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { repoRoot } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
+import { generateAssets } from '@comfygate/shared/manifest';
 
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
@@ -81,6 +83,32 @@ describe('comfygate assets', () => {
 
     fs.rmSync(path.join(dir, 'img/a.png'));
     expect((await cli(dir, g, ['assets', '--check'])).stdout).toContain('missing  img/a.png');
+  });
+
+  it('aborting Generate Assets cancels its batch on the daemon and locks nothing (the extension\'s Cancel)', async () => {
+    const abortDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-assets-abort-'));
+    try {
+      const manifest = path.join(abortDir, 'comfygate.assets.json');
+      const slow = [entry('x', 'slow one'), entry('y', 'slow two')].map((e) => ({ ...e, params: { steps: 30 } }));
+      fs.writeFileSync(manifest, JSON.stringify({ assets: slow }));
+      fake.control.setStepMs(200);
+      const ac = new AbortController();
+      let batchId = '';
+      const onBatch = (b: { id: string }) => ((batchId = b.id), ac.abort());
+      const run = generateAssets(g.client, manifest, { source: 'test', signal: ac.signal, pollMs: 50, onBatch });
+      await expect(run).rejects.toThrow(/canceled/);
+      const batch = await g.client.getBatch(batchId);
+      expect(batch.canceledAt).not.toBeNull();
+      const jobs = await Promise.all(batch.jobIds.map((id) => g.client.getJob(id)));
+      await waitFor(async () => (await Promise.all(batch.jobIds.map((id) => g.client.getJob(id)))).every((j) => j.state === 'canceled'), {
+        what: 'every job of the batch canceled',
+      });
+      expect(jobs.length).toBe(2);
+      expect(fs.existsSync(path.join(abortDir, 'comfygate.assets.lock.json'))).toBe(false);
+    } finally {
+      fake.control.setStepMs(1);
+      fs.rmSync(abortDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown template or parameter before submitting anything, in words', async () => {

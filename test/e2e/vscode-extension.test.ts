@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -266,6 +267,19 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     await waitFor(() => fs.existsSync(boat), { timeoutMs: 30_000, what: boat });
     expect(provenanceFromPng(fs.readFileSync(boat))).toMatchObject({ prompt: 'a paper boat on a pond', template: 'txt2img' });
   }, 90_000);
+
+  it('Use as Reference on an image runs img2img with it and writes the result beside it', async () => {
+    await openFromExplorer('a-tiny-lighthouse-1.png');
+    await runCommand('comfygate: Use as Reference');
+    await answer('comfygate: use as reference');
+    await answer('comfygate: prompt', 'the lighthouse as a watercolour');
+    const out = path.join(ws, 'assets/generated/the-lighthouse-as-a-watercolour-1.png');
+    await waitFor(() => fs.existsSync(out), { timeoutMs: 30_000, what: out });
+    const job = (await g.client.listJobs({ limit: 50 })).jobs.find((j) => j.metadata.template === 'img2img')!;
+    expect(job.state).toBe('succeeded');
+    const uploaded = (job.metadata.params as { image?: string }).image;
+    expect(uploaded).toBe(crypto.createHash('sha256').update(fs.readFileSync(path.join(ws, 'assets/generated/a-tiny-lighthouse-1.png'))).digest('hex'));
+  }, 60_000);
 
   it('marks an entry whose template or parameter the daemon lacks, in the Problems count and on the key', async () => {
     const current = JSON.parse(fs.readFileSync(manifestFile(), 'utf8')).assets as unknown[];
