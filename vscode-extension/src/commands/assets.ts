@@ -54,13 +54,14 @@ export async function runGenerateAssets(ctx: Ctx, uri?: vscode.Uri, onDone?: () 
   );
   void ctx.status.refresh();
   const fresh = result.planned.filter((p) => p.state === 'fresh').length;
-  const byOutput = new Map(result.planned.map((p) => [p.entry.output, p.entry]));
+  const byOutput = new Map(result.planned.map((p) => [p.entry.output, p]));
   await ctx.history.add(
     result.written.map((file) => {
       const rel = path.relative(path.dirname(manifest.fsPath), file).split(path.sep).join('/');
-      const entry = byOutput.get(rel);
-      const seed = entry?.seed === undefined ? null : String(entry.seed);
-      return { file, name: path.basename(file), prompt: entry?.prompt ?? null, seed, template: entry?.template ?? null, jobId: null, at: Date.now() };
+      const planned = byOutput.get(rel);
+      const seed = planned?.entry.seed === undefined ? null : String(planned.entry.seed);
+      const template = planned?.resolved.template ?? null;
+      return { file, name: path.basename(file), prompt: planned?.entry.prompt ?? null, seed, template, jobId: null, at: Date.now() };
     }),
   );
   for (const f of result.written) ctx.log.appendLine(`wrote ${f}`);
