@@ -64,7 +64,7 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
 
   /** A click on the file in the explorer, until its tab shows (a hover tooltip can swallow the first click). */
   async function openFromExplorer(name: string): Promise<void> {
-    const tab = page.getByRole('tab', { name: new RegExp(name.replace(/\./g, '\\.')) });
+    const tab = page.getByRole('tab', { name: new RegExp(name.replace(/\./g, '\\.')), selected: true });
     for (let attempt = 0; attempt < 4 && !(await tab.isVisible()); attempt++) {
       await page.mouse.move(800, 600);
       await page.getByRole('treeitem', { name }).click();
@@ -278,7 +278,8 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     const job = (await g.client.listJobs({ limit: 50 })).jobs.find((j) => j.metadata.template === 'img2img')!;
     expect(job.state).toBe('succeeded');
     const uploaded = (job.metadata.params as { image?: string }).image;
-    expect(uploaded).toBe(crypto.createHash('sha256').update(fs.readFileSync(path.join(ws, 'assets/generated/a-tiny-lighthouse-1.png'))).digest('hex'));
+    const source = fs.readFileSync(path.join(ws, 'assets/generated/a-tiny-lighthouse-1.png'));
+    expect(uploaded).toBe(crypto.createHash('sha256').update(source).digest('hex'));
   }, 60_000);
 
   it('marks an entry whose template or parameter the daemon lacks, in the Problems count and on the key', async () => {

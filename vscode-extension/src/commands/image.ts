@@ -6,10 +6,10 @@ import type { Ctx } from '../context.js';
 import { pngPostprocess } from '../outputs.js';
 import { runAndSave } from './run.js';
 
-/** The explorer's file, else the active editor's (an image opened in the editor). */
+/** The explorer's file, else the active tab's: an image opens in a preview, which is no text editor. */
 function targetFile(uri: vscode.Uri | undefined): vscode.Uri | undefined {
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
-  return uri ?? vscode.window.activeTextEditor?.document.uri ?? tab?.uri;
+  return uri ?? (tab?.uri instanceof vscode.Uri ? tab.uri : undefined) ?? vscode.window.activeTextEditor?.document.uri;
 }
 
 const CONTENT_TYPE: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
