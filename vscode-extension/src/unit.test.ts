@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FromWebview, ToWebview } from './gallery/messages.js';
 import { galleryHtml } from './gallery/html.js';
@@ -41,5 +42,29 @@ describe('manifest positions', () => {
     expect(text.slice(t.offset, t.offset + t.length)).toBe('"template": "nope"');
     const p = problemSpan(text, { index: 1, field: 'params', name: 'stepz', message: '' })!;
     expect(text.slice(p.offset, p.offset + p.length)).toBe('"stepz": 2');
+  });
+});
+
+describe('extension manifest (package.json)', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    activationEvents: string[];
+    engines: { vscode: string };
+    contributes: { commands: { command: string; title: string; category: string }[]; jsonValidation: { fileMatch: string; url: string }[] };
+  };
+
+  it('activates on its manifest file and commands only, never on *', () => {
+    expect(pkg.activationEvents).not.toContain('*');
+    expect(pkg.activationEvents.every((e) => e.includes('comfygate'))).toBe(true);
+    expect(pkg.engines.vscode).toBe('^1.100.0');
+  });
+
+  it('puts the commands in the palette under category comfygate with the titles people look for', () => {
+    const titles = pkg.contributes.commands.filter((c) => c.category === 'comfygate').map((c) => c.title);
+    const wanted = ['Generate Image…', 'Generate From Selection', 'Use as Reference', 'Vary', 'Regenerate', 'Generate Assets', 'Cancel Job'];
+    for (const t of [...wanted, 'Show Gallery']) expect(titles).toContain(t);
+  });
+
+  it('contributes the shipped JSON schema for comfygate.assets.json', () => {
+    expect(pkg.contributes.jsonValidation).toEqual([{ fileMatch: 'comfygate.assets.json', url: './schemas/comfygate.assets.schema.json' }]);
   });
 });

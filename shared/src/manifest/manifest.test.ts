@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Template } from '../templates.js';
 import {
-  AssetManifest, type AssetLock, fileSha256, inputHash, lockPath, manifestProblems, parseManifest, planAssets, provenanceFromPng,
+  AssetManifest, type AssetLock, fileSha256, inputHash, lockPath, manifestProblems, outputPath, parseManifest, planAssets, provenanceFromPng,
   readLock, readPngText, resolveEntry, writeLock,
 } from './index.js';
 
@@ -124,6 +124,15 @@ describe('plan against the lock', () => {
     fs.writeFileSync(path.join(dir, 'img/e.png'), 'edited by hand');
     const states = planAssets({ manifest: edited, lock: reread, templates: [TXT2IMG], fileSha256: sha }).map((p) => p.state);
     expect(states).toEqual(['fresh', 'fresh', 'changed', 'missing', 'modified']);
+  });
+
+  it('refuses an output path that leads out of the manifest folder through a symlinked folder', () => {
+    const dir = tmp();
+    const outside = tmp();
+    fs.symlinkSync(outside, path.join(dir, 'linked'));
+    expect(() => outputPath(dir, 'linked/a.png')).toThrow(/outside .* through a link/);
+    expect(() => outputPath(dir, '../a.png')).toThrow(/outside/);
+    expect(outputPath(dir, 'img/new/a.png')).toBe(path.join(dir, 'img/new/a.png'));
   });
 
   it('refuses a damaged lock instead of regenerating everything silently', () => {
