@@ -77,6 +77,7 @@ export const Template = z.object({
   name: z.string(),
   description: z.string().nullable(),
   builtin: z.boolean(),
+  graphSha256: z.string().optional().describe('sha256 of the API graph: tells clients (asset locks) that a template changed'),
   params: z.array(z.object({ name: z.string(), node: z.string(), input: z.string(), type: TemplateParamType, default: z.unknown().optional(), min: z.unknown().optional(), max: z.unknown().optional(), options: z.array(z.string()).optional() })),
   createdAt: z.number(),
   /** Only in the answer to an import: what the conversion changed (GET /v1/templates/{id}/graph has them too). */

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { GatewayError } from '../errors.js';
+import { registerAssets } from './commands/assets.js';
 import { registerBackends } from './commands/backends.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDashboard } from './commands/dashboard.js';
@@ -38,6 +39,7 @@ registerGc(program);
 registerWatch(program);
 registerTemplates(program);
 registerDashboard(program);
+registerAssets(program);
 
 /** Errors meant for people print as one line; anything else is a bug and keeps its stack. */
 function messageOf(err: unknown): string {

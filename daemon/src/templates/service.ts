@@ -116,6 +116,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   const paramsOf = (t: TemplateRecord) => parseExact(t.paramsJson) as TemplateParam[];
   const view = (t: TemplateRecord): Template => ({
     id: t.id, name: t.name, description: t.description, builtin: t.builtin, createdAt: t.createdAt,
+    graphSha256: crypto.createHash('sha256').update(t.graphJson).digest('hex'),
     params: paramsOf(t).map((p) => ({ ...p, default: jsonSafe(p.default), min: jsonSafe(p.min), max: jsonSafe(p.max) })),
   });
 
