@@ -24,13 +24,13 @@ it('SIGKILL mid-batch over 2 backends: after restart every job succeeds exactly 
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) ids.push((await submitter.submit({ graph: txt2img({ seed: 1000 + i, text: `crash ${i}` }) })).job.id);
 
-    const entry = 'daemon/src/main.ts';
-    const first = await spawnTs(entry, ['--config', configFile], { readyLine: /comfygate ready/ });
+    const entry = 'daemon/src/cli/main.ts';
+    const first = await spawnTs(entry, ['start', '--config', configFile], { readyLine: /comfygate ready/ });
     const done = () => a.control.stats().completed.length + b.control.stats().completed.length;
     await waitFor(() => done() >= 15, { timeoutMs: 30_000, what: '15 prompts completed' });
     await first.kill('SIGKILL');
 
-    const second = await spawnTs(entry, ['--config', configFile], { readyLine: /comfygate ready/ });
+    const second = await spawnTs(entry, ['start', '--config', configFile], { readyLine: /comfygate ready/ });
     try {
       const jobs = await waitFor(async () => {
         const all = await Promise.all(ids.map((id) => submitter.get(id)));

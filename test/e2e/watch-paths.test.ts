@@ -63,7 +63,7 @@ it('a config rule that cannot start is listed with its error; the daemon and the
     watchOptions: FAST_WATCH,
   });
   const rules = await g.client.watchRules();
-  expect(rules.map((r) => [r.id, r.status, r.error])).toEqual([['bad', 'stopped', "no template 'no-such-template'"], ['good', 'watching', null]]);
+  expect(rules.map((r) => [r.id, r.status, r.error])).toEqual([['bad', 'stopped', "no template 'no-such-template'; see GET /v1/templates"], ['good', 'watching', null]]);
   expect((await g.fetch('/v1/watch/good', { method: 'DELETE' })).status).toBe(409); // config rules are changed in the config
   fs.writeFileSync(path.join(good, 'a.txt'), 'fine');
   await waitForFile(path.join(good, 'a.out.png'));

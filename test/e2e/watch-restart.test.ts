@@ -21,7 +21,7 @@ it('SIGKILL while 20 files are pending, restart: each file (and those dropped wh
   const configFile = path.join(home, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
   const store = openSqliteStore(path.join(home, 'comfygate.db')); // the test's own reader of the child's database
-  const start = () => spawnTs('daemon/src/main.ts', ['--config', configFile], { readyLine: /comfygate ready/ });
+  const start = () => spawnTs('daemon/src/cli/main.ts', ['start', '--config', configFile], { readyLine: /comfygate ready/ });
   const prompt = (i: number) => `watched prompt ${i}`;
   try {
     const first = await start();

@@ -32,7 +32,7 @@ export async function startChildDaemon(opts: { backends: ConfigInput['backends']
   if (opts.logLevel) config.logLevel = opts.logLevel;
   const configFile = path.join(fs.mkdtempSync(path.join(home, '..', 'comfygate-config-')), 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
-  const proc = await spawnTs('daemon/src/main.ts', ['--config', configFile], { readyLine: /comfygate ready on http:\/\/\S+:\d+/ });
+  const proc = await spawnTs('daemon/src/cli/main.ts', ['start', '--config', configFile], { readyLine: /comfygate ready on http:\/\/\S+:\d+/ });
   const url = /comfygate ready on (http:\/\/\S+)/.exec(proc.output())![1]!;
   let ended: { code: number | null; output: string } | null = null;
   void proc.exited.then((code) => (ended = { code: code ?? proc.child.signalCode as unknown as number, output: proc.output() }));

@@ -11,7 +11,8 @@ export function relative(at: number, now = Date.now()): string {
   const diff = Math.round((at - now) / 1000);
   const abs = Math.abs(diff);
   const span = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86_400 ? `${Math.floor(abs / 3600)}h` : `${Math.floor(abs / 86_400)}d`;
-  return diff < 0 ? `${span} ago` : `in ${span}`;
+  // By the raw difference: a moment ago rounds to 0 s, and must still read as the past.
+  return at <= now ? `${span} ago` : `in ${span}`;
 }
 
 /** Enough of a token to recognise it, not enough to use it. */
