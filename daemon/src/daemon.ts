@@ -209,12 +209,12 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
-    await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
+    const stepAssets = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
     const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
-    await checkAssetRefs(assetRefIds(graph), store.assets, assetsOf);
+    await checkAssetRefs([...assetRefIds(graph), ...stepAssets], store.assets, assetsOf);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });

@@ -1,0 +1,51 @@
+// Review of the ownership change (issue 13 item 4): paths that reached another token's objects anyway.
+import { describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { startFakeComfy } from '../fake-comfyui/src/index.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { jsonBody } from '../helpers/http.js';
+
+type Call = (path: string, init?: RequestInit) => Promise<Response>;
+
+function as(g: TestGateway, token: string): Call {
+  return (p, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    if (typeof init.body === 'string') headers.set('content-type', 'application/json');
+    return fetch(g.url + p, { ...init, headers });
+  };
+}
+const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
+const png = (color: string) => sharp({ create: { width: 8, height: 8, channels: 4, background: color } }).png().toBuffer();
+
+async function upload(call: Call, bytes: Buffer): Promise<string> {
+  const res = await call('/v1/assets', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+  expect(res.status).toBe(201);
+  return (await jsonBody(res)).sha256 as string;
+}
+
+describe('ownership review', () => {
+  it("a chain step may not name another token's asset: refused at submit (a job, a batch), as for the job itself", async () => {
+    await using fake = await startFakeComfy();
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    const mask = await upload(alice, await png('#ffffff80'));
+
+    // The step's `image` is the previous step's output; its `mask` would be alice's upload, staged into bob's job.
+    const spec = { template: 'txt2img', params: { prompt: 'a fox', width: 64, height: 64, steps: 2 }, then: [{ template: 'inpaint', params: { mask } }] };
+    const stolen = await bob('/v1/jobs', post(spec));
+    const body = await jsonBody(stolen);
+    expect([stolen.status, body.error?.code], JSON.stringify(body)).toEqual([422, 'missing_asset']);
+    const inBatch = await bob('/v1/batches', post({ jobs: [spec] }));
+    expect([inBatch.status, (await jsonBody(inBatch)).error?.code]).toEqual([422, 'missing_asset']);
+    // An unknown asset in a step is refused now too, not when the chain gets there.
+    const unknown = await alice('/v1/jobs', post({ ...spec, then: [{ template: 'inpaint', params: { mask: 'f'.repeat(64) } }] }));
+    expect([unknown.status, (await jsonBody(unknown)).error?.code]).toEqual([422, 'missing_asset']);
+    // Its owner may.
+    const own = await alice('/v1/jobs', post(spec));
+    expect(own.status, JSON.stringify(await jsonBody(own.clone()))).toBe(201);
+    await own.arrayBuffer();
+  });
+});
