@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { txt2img } from '../helpers/graphs.js';
 import { jsonBody } from '../helpers/http.js';
 
 type Call = (path: string, init?: RequestInit) => Promise<Response>;
@@ -47,5 +48,25 @@ describe('ownership review', () => {
     const own = await alice('/v1/jobs', post(spec));
     expect(own.status, JSON.stringify(await jsonBody(own.clone()))).toBe(201);
     await own.arrayBuffer();
+  });
+  it("an Idempotency-Key another token used gives this token its own job, on /v1 and /api/v2 (never a replay of theirs)", async () => {
+    await using fake = await startFakeComfy();
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    for (const [path, body] of [['/v1/jobs', { graph: txt2img({ steps: 2 }) }], ['/api/v2/jobs', { workflow: txt2img({ steps: 2 }) }]] as const) {
+      const keyed = (call: Call) => call(path, { ...post(body), headers: { 'idempotency-key': 'same-key' } });
+      const first = await keyed(alice);
+      const theirs = (await jsonBody(first)).id as string;
+      expect(first.status).toBe(201);
+      const other = await keyed(bob);
+      const mine = (await jsonBody(other)).id as string;
+      expect([other.status, mine === theirs], path).toEqual([first.status, false]);
+      // Each token's replay is its own job.
+      const again = await keyed(bob);
+      expect((await jsonBody(again)).id, path).toBe(mine);
+      expect((await jsonBody(await keyed(alice))).id, path).toBe(theirs);
+    }
   });
 });
