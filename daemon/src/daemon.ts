@@ -27,6 +27,7 @@ import { stylePrompts } from './templates/prompts.js';
 import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
+import { postprocessAssetIds } from './postprocess/assets.js';
 import { startWatchService, type WatchService } from './watch/service.js';
 import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
@@ -214,7 +215,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
-    await checkAssetRefs([...assetRefIds(graph), ...stepAssets], store.assets, assetsOf);
+    await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...stepAssets], store.assets, assetsOf);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });

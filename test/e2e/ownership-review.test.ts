@@ -5,6 +5,7 @@ import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { jsonBody } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Call = (path: string, init?: RequestInit) => Promise<Response>;
 
@@ -68,5 +69,39 @@ describe('ownership review', () => {
       expect((await jsonBody(again)).id, path).toBe(mine);
       expect((await jsonBody(await keyed(alice))).id, path).toBe(theirs);
     }
+  });
+  it("a watermark may not be another token's upload (by sha256): refused at submit, in a job, a chain step and a batch", async () => {
+    await using fake = await startFakeComfy({ stepMs: 1 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    const secret = await upload(alice, await png('#c03030ff'));
+    // Full width, fully opaque: the variant would be alice's image drawn over bob's, for bob to download.
+    const postprocess = { variants: { leak: { ops: [{ op: 'watermark', image: { sha256: secret }, scale: 1, opacity: 1 }] } } };
+    const job = { template: 'txt2img', params: { prompt: 'a fox', width: 64, height: 64, steps: 2 } };
+    const attempts = [
+      ['/v1/jobs', { ...job, postprocess }],
+      ['/v1/jobs', { ...job, then: [{ template: 'upscale', params: { scale: 1 }, postprocess }] }],
+      ['/v1/batches', { jobs: [{ ...job, postprocess }] }],
+    ] as const;
+    for (const [path, body] of attempts) {
+      const res = await bob(path, post(body));
+      const answer = await jsonBody(res);
+      expect([res.status, answer.error?.code], `${path}: ${JSON.stringify(answer).slice(0, 300)}`).toEqual([422, 'missing_asset']);
+    }
+    // Unknown bytes are refused up front too, rather than failing the job after the GPU ran.
+    const unknown = await alice('/v1/jobs', post({ ...job, postprocess: { variants: { w: { ops: [{ op: 'watermark', image: { sha256: 'e'.repeat(64) } }] } } } }));
+    expect([unknown.status, (await jsonBody(unknown)).error?.code]).toEqual([422, 'missing_asset']);
+    // Its owner may, and the variant is made.
+    const own = await alice('/v1/jobs', post({ ...job, postprocess }));
+    expect(own.status).toBe(201);
+    const id = (await jsonBody(own)).id as string;
+    const done = await waitFor(async () => {
+      const j = await jsonBody(await alice(`/v1/jobs/${id}`));
+      return j.state === 'succeeded' || j.state === 'failed' ? j : null;
+    }, { what: 'alice job done' });
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.outputs[0].variants.map((v: { variant: string }) => v.variant)).toContain('leak');
   });
 });

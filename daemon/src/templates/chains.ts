@@ -2,6 +2,7 @@ import type { ChainStep, ChainView, GatewayEvent, Job } from '@comfygate/shared'
 import { isTerminal } from '@comfygate/shared';
 import { assetRefIds } from '../engine/inputs.js';
 import { GatewayError } from '../errors.js';
+import { postprocessAssetIds } from '../postprocess/assets.js';
 import { planSpec } from '../postprocess/index.js';
 import type { JobRecord, Store } from '../store/types.js';
 import type { TemplateService } from './service.js';
@@ -23,7 +24,7 @@ const PREVIOUS_SIZE = { [PREVIOUS_IMAGE]: { width: 64, height: 64 } };
  * image parameter, the step's values pass the template's checks (a dry run of `instantiate` with a stand-in image)
  * and its post-processing spec holds. What depends on the real image (its size, for upscale's `scale`) is checked
  * when the step is made; failing then ends the chain (see `chainRunner`). Answers the assets the steps name (a
- * mask, say): the caller checks them with the job's own, since the steps are made later with no caller to check.
+ * mask, a watermark): the caller checks them with the job's own, since the steps are made later with no caller to check.
  */
 export function chainChecker(templates: TemplateService): (steps: readonly ChainStep[]) => Promise<string[]> {
   return async (steps) => {
@@ -32,7 +33,7 @@ export function chainChecker(templates: TemplateService): (steps: readonly Chain
       const imageParam = await imageParamOf(templates, step);
       try {
         const { graph } = await templates.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE }, { imageSizes: PREVIOUS_SIZE });
-        assets.push(...assetRefIds(graph).filter((id) => id !== PREVIOUS_IMAGE));
+        assets.push(...assetRefIds(graph).filter((id) => id !== PREVIOUS_IMAGE), ...postprocessAssetIds(step.postprocess));
         if (step.postprocess) planSpec(step.postprocess);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
