@@ -104,4 +104,21 @@ describe('ownership review', () => {
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     expect(done.outputs[0].variants.map((v: { variant: string }) => v.variant)).toContain('leak');
   });
+  it("a built-in that sizes its result from the image (upscale, outpaint) does not tell another token its upload's size", async () => {
+    await using fake = await startFakeComfy({ stepMs: 1 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxPixels: 1000 } });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    const image = await upload(alice, await png('#30c030ff')); // 8×8
+    for (const [template, params] of [['upscale', { image, scale: 8 }], ['outpaint', { image, left: 200 }]] as const) {
+      const res = await bob('/v1/jobs', post({ template, params }));
+      const body = await jsonBody(res);
+      expect([res.status, body.error?.code], `${template}: ${JSON.stringify(body)}`).toEqual([422, 'missing_asset']);
+      expect(JSON.stringify(body), template).not.toMatch(/64×64|208×8/);
+      // Its owner hears the size, as before.
+      const own = await jsonBody(await alice('/v1/jobs', post({ template, params })));
+      expect(own.error?.message, template).toMatch(/64×64|208×8/);
+    }
+  });
 });
