@@ -50,7 +50,7 @@ async function realInside(root: string, abs: string): Promise<string> {
  * O_NOFOLLOW guards the last name only: a folder on the way swapped for a symlink between the checks and the
  * open (and back before the re-checks) leads the open elsewhere, which only the descriptor itself can tell.
  */
-async function openedPath(fd: number): Promise<string | null> {
+export async function openedPath(fd: number): Promise<string | null> {
   return fsp.readlink(`/proc/self/fd/${fd}`).catch(() => null);
 }
 
