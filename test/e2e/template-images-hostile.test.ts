@@ -35,3 +35,25 @@ it('a PNG or WEBP prompt nested thousands deep is a 400, never a 500', async () 
   // The daemon is still up and answering.
   expect((await g.fetch('/healthz')).status).toBe(200);
 });
+
+it('a workflow whose widget values hold a big integer where the converter reports on them is a 201 or a 400, never a 500', async () => {
+  await using fake = await startFakeComfy();
+  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+  await waitFor(() => g.daemon.backends()[0]!.health === 'up', { what: 'backend up' });
+  const big = '1152921504606846977'; // 2^60 + 1: read as a bigint
+  // Written as text: a JSON number past 2^53 is what makes the body parser produce a bigint.
+  const importing = async (name: string, node: string) => {
+    const body = `{"name": "${name}", "workflow": {"links": [], "nodes": [${node}]}}`;
+    const res = await g.fetch('/v1/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, body: await jsonBody(res) };
+  };
+  // One value past the node's widgets (width, height, batch_size): ignored, and the warning quotes it exactly.
+  const extra = await importing('extra', `{"id": 5, "type": "EmptyLatentImage", "mode": 0, "inputs": [], "outputs": [], "widgets_values": [64, 64, 1, ${big}]}`);
+  expect(extra.status, JSON.stringify(extra.body)).toBe(201);
+  expect(JSON.stringify(extra.body.warnings)).toContain(big);
+  // A big integer where the seed's control mode belongs: the widgets do not line up, which is a 400 naming it.
+  const shifted = await importing('shifted', `{"id": 3, "type": "KSampler", "mode": 0, "inputs": [], "outputs": [],
+    "widgets_values": [5, ${big}, 20, 8, "euler", "normal", 1]}`);
+  expect([shifted.status, shifted.body.error?.code], JSON.stringify(shifted.body)).toEqual([400, 'validation_failed']);
+  expect(shifted.body.error.message).toContain(big);
+});
