@@ -7,8 +7,9 @@ import { txt2img } from '../helpers/graphs.js';
 import { jsonBody } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 
-// Review of the PNG/WEBP import (issue 19): texts that come out of an image are not bounded by the JSON body
-// parser, so a `prompt` nested a few thousand deep (it parses, then overflows when written back) gave a 500.
+// Review of template imports (issue 19). Texts that come out of an image are not bounded by the JSON body parser,
+// so a `prompt` nested a few thousand deep (it parses, then overflows when written back) gave a 500; so did a
+// conversion note or widget error quoting a big integer (JSON.stringify throws on a bigint).
 
 const pixels = () => sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } });
 const deep = (levels: number) => `{"1":{"class_type":"KSampler","inputs":{"seed":${'['.repeat(levels)}${']'.repeat(levels)}}}}`;
