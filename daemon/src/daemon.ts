@@ -207,7 +207,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
-    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend, owner: assetsOf }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
+    const base = spec.template
+      ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend, owner: assetsOf })
+      : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
     const stepAssets = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway

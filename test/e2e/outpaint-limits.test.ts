@@ -14,7 +14,8 @@ it('outpaint refuses at submit margins that would make the image larger than sec
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxPixels: 100_000 } });
   const image = (await g.client.uploadAsset(await photo(), 'image/png')).sha256;
   const submit = async (params: Record<string, unknown>) => {
-    const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ template: 'outpaint', params: { image, steps: 2, ...params } }) });
+    const body = JSON.stringify({ template: 'outpaint', params: { image, steps: 2, ...params } });
+    const res = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return { status: res.status, body: await jsonBody(res) };
   };
   // 64+136+136 = 336 wide, 48+128+128 = 304 high: 102,144 pixels, just over.

@@ -36,7 +36,8 @@ describe('ownership review', () => {
     const mask = await upload(alice, await png('#ffffff80'));
 
     // The step's `image` is the previous step's output; its `mask` would be alice's upload, staged into bob's job.
-    const spec = { template: 'txt2img', params: { prompt: 'a fox', width: 64, height: 64, steps: 2 }, then: [{ template: 'inpaint', params: { mask } }] };
+    const first = { template: 'txt2img', params: { prompt: 'a fox', width: 64, height: 64, steps: 2 } };
+    const spec = { ...first, then: [{ template: 'inpaint', params: { mask } }] };
     const stolen = await bob('/v1/jobs', post(spec));
     const body = await jsonBody(stolen);
     expect([stolen.status, body.error?.code], JSON.stringify(body)).toEqual([422, 'missing_asset']);
@@ -91,7 +92,8 @@ describe('ownership review', () => {
       expect([res.status, answer.error?.code], `${path}: ${JSON.stringify(answer).slice(0, 300)}`).toEqual([422, 'missing_asset']);
     }
     // Unknown bytes are refused up front too, rather than failing the job after the GPU ran.
-    const unknown = await alice('/v1/jobs', post({ ...job, postprocess: { variants: { w: { ops: [{ op: 'watermark', image: { sha256: 'e'.repeat(64) } }] } } } }));
+    const nowhere = { variants: { w: { ops: [{ op: 'watermark', image: { sha256: 'e'.repeat(64) } }] } } };
+    const unknown = await alice('/v1/jobs', post({ ...job, postprocess: nowhere }));
     expect([unknown.status, (await jsonBody(unknown)).error?.code]).toEqual([422, 'missing_asset']);
     // Its owner may, and the variant is made.
     const own = await alice('/v1/jobs', post({ ...job, postprocess }));

@@ -19,7 +19,8 @@ it('a PNG or WEBP prompt nested thousands deep is a 400, never a 500', async () 
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
   await waitFor(() => g.daemon.backends()[0]!.health === 'up', { what: 'backend up' });
   const importing = async (name: string, png: string) => {
-    const res = await g.fetch('/v1/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, png }) });
+    const body = JSON.stringify({ name, png });
+    const res = await g.fetch('/v1/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return { status: res.status, body: await jsonBody(res) };
   };
   const png = async (chunks: Array<[string, string]>) => insertTextChunks(await pixels().png().toBuffer(), chunks).toString('base64');
@@ -49,7 +50,8 @@ it('a workflow whose widget values hold a big integer where the converter report
     return { status: res.status, body: await jsonBody(res) };
   };
   // One value past the node's widgets (width, height, batch_size): ignored, and the warning quotes it exactly.
-  const extra = await importing('extra', `{"id": 5, "type": "EmptyLatentImage", "mode": 0, "inputs": [], "outputs": [], "widgets_values": [64, 64, 1, ${big}]}`);
+  const latent = `{"id": 5, "type": "EmptyLatentImage", "mode": 0, "inputs": [], "outputs": [], "widgets_values": [64, 64, 1, ${big}]}`;
+  const extra = await importing('extra', latent);
   expect(extra.status, JSON.stringify(extra.body)).toBe(201);
   expect(JSON.stringify(extra.body.warnings)).toContain(big);
   // A big integer where the seed's control mode belongs: the widgets do not line up, which is a 400 naming it.

@@ -29,7 +29,8 @@ it('an outputDir that is a file, under a file, or where no folder can be made is
   expect(await g.client.watchRules()).toEqual([]);
   // A folder that does not exist yet is still made, parents included.
   const made = path.join(dir, 'out', 'deeper');
-  const ok = await g.fetch('/v1/watch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir, outputDir: made }) });
+  const body = JSON.stringify({ dir, outputDir: made });
+  const ok = await g.fetch('/v1/watch', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   expect(ok.status, JSON.stringify(await jsonBody(ok.clone()))).toBe(201);
   expect(fs.statSync(made).isDirectory()).toBe(true);
 });

@@ -30,7 +30,9 @@ it.runIf(process.platform === 'linux')('a sub-folder swapped for a symlink while
     let leaked: string[];
     try {
       const end = Date.now() + 3000;
-      while (Date.now() < end && swapper.exitCode === null) await writeError(rule, row, 'refused', null).then(() => seen.written++, () => seen.refused++);
+      while (Date.now() < end && swapper.exitCode === null) {
+        await writeError(rule, row, 'refused', null).then(() => seen.written++, () => seen.refused++);
+      }
       expect(swapper.exitCode, 'the swapper ran (renameat2 available)').toBeNull();
     } finally {
       swapper.kill();
