@@ -123,4 +123,31 @@ describe('ownership review', () => {
       expect(own.error?.message, template).toMatch(/64×64|208×8/);
     }
   });
+  it("another token's output id is not an asset for this token's job, nor is its variant id", async () => {
+    await using fake = await startFakeComfy({ stepMs: 1 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    const postprocess = { variants: { small: { ops: [{ op: 'resize', width: 32 }] } } };
+    const made = await alice('/v1/jobs', post({ graph: txt2img({ steps: 2 }), postprocess }));
+    const id = (await jsonBody(made)).id as string;
+    const done = await waitFor(async () => {
+      const j = await jsonBody(await alice(`/v1/jobs/${id}`));
+      return j.state === 'succeeded' ? j : null;
+    }, { what: 'alice job done' });
+    const output = done.outputs[0].id as string;
+    const variant = done.outputs[0].variants[0].id as string;
+    for (const ref of [output, variant]) {
+      const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: ref } } } } };
+      const res = await bob('/v1/jobs', post({ graph }));
+      expect([res.status, (await jsonBody(res)).error?.code], ref).toEqual([422, 'missing_asset']);
+      const viaTemplate = await bob('/v1/jobs', post({ template: 'img2img', params: { image: ref, steps: 2 } }));
+      expect([viaTemplate.status, (await jsonBody(viaTemplate)).error?.code], ref).toEqual([422, 'missing_asset']);
+    }
+    // Its owner may use the output as an input.
+    const own = await alice('/v1/jobs', post({ template: 'img2img', params: { image: output, steps: 2 } }));
+    expect(own.status).toBe(201);
+    await own.arrayBuffer();
+  });
 });
