@@ -11,7 +11,7 @@ import { missingFor } from './comfy/capabilities.js';
 import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
-import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
+import { assetRefIds, checkAssetRefs, checkNoStagedNames } from './engine/inputs.js';
 import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -212,12 +212,13 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
-    const stepAssets = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
+    const steps = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
     const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
-    await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...stepAssets], store.assets, assetsOf);
+    await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...steps.assets], store.assets, assetsOf);
+    if (assetsOf !== undefined) for (const g of [graph, ...steps.graphs]) checkNoStagedNames(g);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });

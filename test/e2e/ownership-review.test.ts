@@ -150,4 +150,35 @@ describe('ownership review', () => {
     expect(own.status).toBe(201);
     await own.arrayBuffer();
   });
+  it("a graph may not name the backend's staged copy of an upload (comfygate/cg_<sha>.png) instead of its asset id", async () => {
+    await using fake = await startFakeComfy({ stepMs: 1 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const make = async (name: string) => as(g, (await g.client.createToken({ name, scope: 'submit' })).token);
+    const alice = await make('alice');
+    const bob = await make('bob');
+    const sha = await upload(alice, await png('#3030c0ff'));
+    // Alice's job stages her upload on the backend under a name made from its sha256.
+    const staged = await alice('/v1/jobs', post({ template: 'img2img', params: { image: sha, steps: 2 } }));
+    expect(staged.status).toBe(201);
+    await staged.arrayBuffer();
+    // Bob, who may not use the asset, names the staged file: ComfyUI's LoadImage would read it from its input folder.
+    const stem = `cg_${sha.slice(0, 24)}`;
+    for (const name of [`comfygate/${stem}.png`, `comfygate/${stem}.png [input]`, `./comfygate/${stem.toUpperCase()}.png`, `x\\..\\comfygate\\${stem}.png`]) {
+      const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: name } } };
+      const res = await bob('/v1/jobs', post({ graph }));
+      const body = await jsonBody(res);
+      expect([res.status, body.error?.code], `${name}: ${JSON.stringify(body).slice(0, 200)}`).toEqual([400, 'validation_failed']);
+      expect(body.error.message).toContain('core/ASSET');
+    }
+    // Files of the backend's own input folder stay usable by name; the admin (who may use any upload) may name staged ones.
+    const plain = await bob('/v1/jobs', post({ graph: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: 'example.png' } } } }));
+    expect(plain.status).toBe(201);
+    await plain.arrayBuffer();
+    const admin = await g.fetch('/v1/jobs', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ graph: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: `comfygate/cg_${sha.slice(0, 24)}.png` } } } }),
+    });
+    expect(admin.status).toBe(201);
+    await admin.arrayBuffer();
+  });
 });
