@@ -11,7 +11,7 @@ import { missingFor } from './comfy/capabilities.js';
 import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
 import type { Config } from './config/schema.js';
 import { Engine, type PostprocessHook } from './engine/engine.js';
-import { assetRefIds, checkAssetRefs, checkNoStagedNames } from './engine/inputs.js';
+import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
 import { GatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -32,6 +32,7 @@ import { startWatchService, type WatchService } from './watch/service.js';
 import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
 import { ownerNames } from './ownership/names.js';
+import { checkGraphFileNames } from './ownership/filenames.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -218,7 +219,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     checkCapable(graph, spec.backend);
     if (spec.postprocess) planSpec(spec.postprocess); // every op checked now, not after the GPU ran
     await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...steps.assets], store.assets, assetsOf);
-    if (assetsOf !== undefined) for (const g of [graph, ...steps.graphs]) checkNoStagedNames(g);
+    if (assetsOf !== undefined) for (const g of [graph, ...steps.graphs]) checkGraphFileNames(g);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
     if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });

@@ -163,7 +163,8 @@ describe('ownership review', () => {
     await staged.arrayBuffer();
     // Bob, who may not use the asset, names the staged file: ComfyUI's LoadImage would read it from its input folder.
     const stem = `cg_${sha.slice(0, 24)}`;
-    for (const name of [`comfygate/${stem}.png`, `comfygate/${stem}.png [input]`, `./comfygate/${stem.toUpperCase()}.png`, `x\\..\\comfygate\\${stem}.png`]) {
+    const names = [`comfygate/${stem}.png`, `comfygate/${stem}.png [input]`, `./comfygate/${stem.toUpperCase()}.png`, `x\\..\\comfygate\\${stem}.png`];
+    for (const name of names) {
       const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: name } } };
       const res = await bob('/v1/jobs', post({ graph }));
       const body = await jsonBody(res);
@@ -178,6 +179,36 @@ describe('ownership review', () => {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ graph: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: `comfygate/cg_${sha.slice(0, 24)}.png` } } } }),
     });
+    expect(admin.status).toBe(201);
+    await admin.arrayBuffer();
+  });
+  it("a non-admin graph's image loaders read only the backend's input folder: no [output]/[temp], no .., no absolute path", async () => {
+    await using fake = await startFakeComfy({ stepMs: 1 });
+    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    const bob = as(g, (await g.client.createToken({ name: 'bob', scope: 'submit' })).token);
+    const loader = (cls: string, image: string) => ({ class_type: cls, inputs: { image, channel: 'alpha' } });
+    const loading = (cls: string, image: string) => ({ graph: { ...txt2img(), '10': loader(cls, image) } });
+    // Another token's output on the backend has a predictable name (the prefix and a counter).
+    const refused = ['comfygate_00001_.png [output]', 'x.png [temp]', '../output/comfygate_00001_.png', 'sub\\..\\..\\output\\a.png',
+      '/home/someone/ComfyUI/output/comfygate_00001_.png', 'C:\\ComfyUI\\output\\a.png'];
+    for (const [cls, image] of refused.flatMap((v) => [['LoadImage', v], ['LoadImageMask', v]])) {
+      const res = await bob('/v1/jobs', post(loading(cls!, image!)));
+      const body = await jsonBody(res);
+      expect([res.status, body.error?.code], `${cls} ${image}: ${JSON.stringify(body).slice(0, 200)}`).toEqual([400, 'validation_failed']);
+    }
+    // The backend's own inputs by plain name stay usable, as does a prompt that happens to start with a slash.
+    for (const image of ['example.png', 'sub/example.png', 'example.png [input]']) {
+      const res = await bob('/v1/jobs', post(loading('LoadImage', image)));
+      expect(res.status, image).toBe(201);
+      await res.arrayBuffer();
+    }
+    const graph = txt2img({ text: '/imagine ../a cat [output]' });
+    const prompt = await bob('/v1/jobs', post({ graph }));
+    expect(prompt.status).toBe(201);
+    await prompt.arrayBuffer();
+    // The admin may (it may read everything anyway).
+    const body = JSON.stringify(loading('LoadImage', 'a.png [output]'));
+    const admin = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(admin.status).toBe(201);
     await admin.arrayBuffer();
   });

@@ -31,31 +31,6 @@ export async function checkAssetRefs(ids: string[], assets: AssetsRepo, owner?: 
   }
 }
 
-/**
- * A value that is a path to a staged copy (see stagedName), however spelled: any folders before it (`comfygate/`,
- * `./`, `\\`), any case, ComfyUI's ` [input]` annotation after it. A prompt that merely mentions one is not a path.
- */
-const STAGED_NAME = /^(?:.*[\\/])?cg_[0-9a-f]{24}\.[a-z0-9]+(?: \[[a-z]+\])?$/is;
-
-/**
- * Refuses a graph that names a staged copy of an upload by its file name: ComfyUI reads such a name from its input
- * folder, so a token that may not use the asset could read it anyway. Uploads go into jobs as `core/ASSET` ids,
- * which are checked; the caller applies this to tokens that may not use every upload (not the admin).
- */
-export function checkNoStagedNames(graph: Record<string, { inputs?: Record<string, unknown> }>): void {
-  for (const [id, node] of Object.entries(graph)) {
-    for (const [name, value] of Object.entries(node.inputs ?? {})) {
-      if (typeof value === 'string' && STAGED_NAME.test(value)) {
-        throw new GatewayError({
-          code: 'validation_failed',
-          message: `node ${id} input '${name}' names a staged upload (${value}); refer to the asset as {"__type": "core/ASSET", "info": {"id": …}}`,
-          details: { node: id, input: name },
-        });
-      }
-    }
-  }
-}
-
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };
 
 /**
