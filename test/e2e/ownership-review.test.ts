@@ -163,7 +163,8 @@ describe('ownership review', () => {
     await staged.arrayBuffer();
     // Bob, who may not use the asset, names the staged file: ComfyUI's LoadImage would read it from its input folder.
     const stem = `cg_${sha.slice(0, 24)}`;
-    const names = [`comfygate/${stem}.png`, `comfygate/${stem}.png [input]`, `./comfygate/${stem.toUpperCase()}.png`, `x\\..\\comfygate\\${stem}.png`];
+    const names = [
+      `comfygate/${stem}.png`, `comfygate/${stem}.png [input]`, `./comfygate/${stem.toUpperCase()}.png`, `x\\..\\comfygate\\${stem}.png`];
     for (const name of names) {
       const graph = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: name } } };
       const res = await bob('/v1/jobs', post({ graph }));
