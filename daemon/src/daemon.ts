@@ -30,11 +30,13 @@ import { stylePrompts } from './templates/prompts.js';
 import { type EnhanceMemo, enhanceOnce } from './templates/enhancer.js';
 import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
+import { postprocessAssetIds } from './postprocess/assets.js';
 import { startWatchService, type WatchService } from './watch/service.js';
 import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
 import { ownerNames } from './ownership/names.js';
 import { modelsView } from './comfy/models.js';
+import { checkGraphFileNames } from './ownership/filenames.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -212,15 +214,18 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
     }
     checkPrompts(spec.graph ?? {}, spec.params, config.security); // before an enhancer or a template sees a huge prompt
-    const base = spec.template ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend }) : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
+    const base = spec.template
+      ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend, owner: assetsOf })
+      : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
     if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
-    await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
+    const steps = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
     const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     const plan = spec.postprocess ? planSpec(spec.postprocess) : null; // every op checked now, not after the GPU ran
-    await checkAssetRefs(assetRefIds(graph), store.assets, assetsOf);
+    await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...steps.assets], store.assets, assetsOf);
+    if (assetsOf !== undefined) for (const g of [graph, ...steps.graphs]) checkGraphFileNames(g);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     const metadataBytes = Buffer.byteLength(JSON.stringify(metadata)); // the caller's own; what we add is bounded by the prompt limit
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.

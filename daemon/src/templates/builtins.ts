@@ -1,5 +1,5 @@
 import type { ComfyGraph } from '@comfygate/shared';
-import { OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
+import { chooseOutpaint, OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
 import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
 import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
 
@@ -94,6 +94,7 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
     description: 'Expand an image: pad it by left/top/right/bottom pixels and draw the new border (ImagePadForOutpaint + inpainting)',
     graph: OUTPAINT_GRAPH,
     params: OUTPAINT_PARAMS,
+    choose: chooseOutpaint,
   },
   {
     name: 'upscale',

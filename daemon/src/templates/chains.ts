@@ -1,6 +1,8 @@
-import type { ChainStep, ChainView, GatewayEvent, Job } from '@comfygate/shared';
+import type { ChainStep, ChainView, ComfyGraph, GatewayEvent, Job } from '@comfygate/shared';
 import { isTerminal } from '@comfygate/shared';
+import { assetRefIds } from '../engine/inputs.js';
 import { GatewayError } from '../errors.js';
+import { postprocessAssetIds } from '../postprocess/assets.js';
 import { planSpec } from '../postprocess/index.js';
 import type { JobRecord, Store } from '../store/types.js';
 import type { TemplateService } from './service.js';
@@ -21,20 +23,27 @@ const PREVIOUS_SIZE = { [PREVIOUS_IMAGE]: { width: 64, height: 64 } };
  * Checks a chain's steps at submit as far as they can be without the previous step's image: each template has an
  * image parameter, the step's values pass the template's checks (a dry run of `instantiate` with a stand-in image)
  * and its post-processing spec holds. What depends on the real image (its size, for upscale's `scale`) is checked
- * when the step is made; failing then ends the chain (see `chainRunner`).
+ * when the step is made; failing then ends the chain (see `chainRunner`). Answers the assets the steps name (a
+ * mask, a watermark) and the steps' graphs: the caller checks them with the job's own, since the steps are made later
+ * with no caller to check.
  */
-export function chainChecker(templates: TemplateService): (steps: readonly ChainStep[]) => Promise<void> {
+export function chainChecker(templates: TemplateService): (steps: readonly ChainStep[]) => Promise<{ assets: string[]; graphs: ComfyGraph[] }> {
   return async (steps) => {
+    const assets: string[] = [];
+    const graphs: ComfyGraph[] = [];
     for (const [i, step] of steps.entries()) {
       const imageParam = await imageParamOf(templates, step);
       try {
-        await templates.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE }, { imageSizes: PREVIOUS_SIZE });
+        const { graph } = await templates.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE }, { imageSizes: PREVIOUS_SIZE });
+        assets.push(...assetRefIds(graph).filter((id) => id !== PREVIOUS_IMAGE), ...postprocessAssetIds(step.postprocess));
+        graphs.push(graph);
         if (step.postprocess) planSpec(step.postprocess);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
         throw new GatewayError({ code: err.code, message: `chain step ${i + 1} ('${step.template}'): ${err.message}`, details: { step: i + 1, template: step.template, errors: err.details } });
       }
     }
+    return { assets, graphs };
   };
 }
 

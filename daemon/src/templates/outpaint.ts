@@ -5,6 +5,8 @@
  * sends the job to any backend whose node list has them; an inpainting checkpoint gives the cleanest seams.
  */
 import type { ComfyGraph } from '@comfygate/shared';
+import { GatewayError } from '../errors.js';
+import type { Choice, ChoiceContext } from './upscale.js';
 
 const SEED_MAX = 18446744073709551615n;
 const MARGIN = { type: 'int', default: 0, min: 0, max: 16384 } as const;
@@ -42,3 +44,23 @@ export const OUTPAINT_PARAMS = [
   { name: 'cfg', node: '7', input: 'cfg', type: 'float', default: 7, min: 0, max: 100 },
   { name: 'checkpoint', node: '3', input: 'ckpt_name', type: 'string', default: 'v1-5-pruned-emaonly.safetensors' },
 ];
+
+/**
+ * One graph, but the padded size depends on the image: margins up to the schema's maximum would hand ComfyUI a
+ * gigapixel, so the result is checked against `maxPixels` at submit, as upscale's is. An image of unknown size
+ * counts as one pixel (the margins alone can be too much). Values that are not integers are left to the
+ * parameter checks, which name them.
+ */
+export async function chooseOutpaint(values: Record<string, unknown>, ctx: ChoiceContext): Promise<Choice> {
+  const [left, top, right, bottom] = ['left', 'top', 'right', 'bottom'].map((k) => values[k] ?? 0);
+  if ([left, top, right, bottom].every(Number.isInteger) && typeof values.image === 'string') {
+    const size = (await ctx.imageSize(values.image)) ?? { width: 1, height: 1 };
+    const width = size.width + (left as number) + (right as number);
+    const height = size.height + (top as number) + (bottom as number);
+    if (width * height > ctx.maxPixels) {
+      const message = `the padded image would be ${width}×${height}, over the ${ctx.maxPixels}-pixel limit (security.maxPixels); pad less`;
+      throw new GatewayError({ code: 'validation_failed', message });
+    }
+  }
+  return { variant: null, graph: OUTPAINT_GRAPH, params: OUTPAINT_PARAMS, values: { ...values }, warning: null };
+}

@@ -126,7 +126,31 @@ export function readPngText(png: Buffer, opts: PngTextOptions = {}): Record<stri
 }
 
 /** JSON with integers above 2^53 kept exact as bigint (seeds go up to 2^64-1). */
+/**
+ * Deeper than any graph or workflow ComfyUI writes (a few levels; subgraphs are listed, not nested). A text nested
+ * thousands deep parses, then overflows the stack wherever it is walked or written back (a 500), so it is refused
+ * by a scan first. JSON bodies are bounded by the HTTP layer; these texts come out of an image.
+ */
+export const MAX_TEXT_DEPTH = 128;
+
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // an escaped character, a quote included
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 function parseJson(text: string, key: string): unknown {
+  if (nestedDeeperThan(text, MAX_TEXT_DEPTH)) throw new PngError(`the '${key}' chunk is nested deeper than ${MAX_TEXT_DEPTH} levels`);
   try {
     return parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
   } catch (err) {

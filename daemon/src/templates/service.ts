@@ -57,6 +57,8 @@ export interface InstantiateOptions {
   backend?: string;
   /** Image sizes by asset id, ahead of the store's: a chain's later steps are checked before their image exists. */
   imageSizes?: Record<string, { width: number; height: number }>;
+  /** The token whose assets the images must be (none: any). Another's is missing, before its size is told. */
+  owner?: string;
 }
 
 export interface TemplateService {
@@ -159,8 +161,11 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     return complete ? known : null;
   };
 
-  const imageSize = async (id: string) => {
-    const resolved = await deps.store.assets.resolve(id);
+  const imageSize = async (id: string, owner: string | undefined) => {
+    const resolved = await deps.store.assets.resolve(id, owner);
+    if (!resolved && owner !== undefined) {
+      throw new GatewayError({ code: 'missing_asset', message: `unknown asset id(s): ${id}`, details: { missing_ids: [id] } });
+    }
     const asset = resolved && (await deps.store.assets.get(resolved.sha256));
     return asset?.width && asset.height ? { width: asset.width, height: asset.height } : null;
   };
@@ -173,7 +178,7 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       const graph = parseExact(t.graphJson) as ComfyGraph;
       return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
     }
-    const size = async (id: string) => opts.imageSizes?.[id] ?? imageSize(id);
+    const size = async (id: string) => opts.imageSizes?.[id] ?? imageSize(id, opts.owner);
     const { known, complete } = deps.capabilities(opts.backend);
     const c = await builtin.choose(values, { capabilities: known, complete, imageSize: size, maxPixels: deps.maxPixels });
     const params = TemplateParamMap.parse(c.params);

@@ -21,7 +21,8 @@ export interface ChoiceContext {
 
 /** The graph a built-in uses for one job, with its own parameter map and the values for it. */
 export interface Choice {
-  variant: string;
+  /** Which graph was picked, recorded with the job; null for a built-in of one graph. */
+  variant: string | null;
   graph: ComfyGraph;
   params: unknown[];
   values: Record<string, unknown>;

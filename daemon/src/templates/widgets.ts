@@ -5,6 +5,7 @@
  */
 import { declaredInputs, isWidgetSpec, specOptions, specType, comboOptions, type InputSpec, type NodeDef } from './objectInfo.js';
 import type { UiNode } from './workflow.js';
+import { stringifyGraph } from '../comfy/json.js';
 
 export type WidgetSlotKind = 'value' | 'control' | 'filter' | 'upload';
 
@@ -21,8 +22,11 @@ export interface WidgetNote {
   message: string;
 }
 
+/** A value as JSON for a message: a big integer (a seed past 2^53 is read as a bigint) as its digits, not a TypeError. */
+const asText = (v: unknown): string => (v === undefined ? 'undefined' : stringifyGraph(v));
+
 export const newerInputNote = (input: string, value: unknown): string =>
-  `input '${input}' is newer than the workflow (no saved value): the current default ${JSON.stringify(value)} is used, as the editor does`;
+  `input '${input}' is newer than the workflow (no saved value): the current default ${asText(value)} is used, as the editor does`;
 
 /** Thrown for a node whose stored widgets cannot be lined up with its definition. */
 export class WidgetError extends Error {}
@@ -102,7 +106,7 @@ const isControlValue = (v: unknown): boolean =>
 function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes?: WidgetNote[]): Record<string, unknown> {
   if (values.length > slots.length) {
     const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
-    const extra = values.slice(slots.length).map((v) => JSON.stringify(v) ?? 'undefined').join(', ');
+    const extra = values.slice(slots.length).map(asText).join(', ');
     notes?.push({
       message:
         `widgets_values has ${values.length} entries but ${source} ${slots.length} widget positions (${names}); ` +
@@ -119,7 +123,7 @@ function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes
       }
     } else if (slot.kind === 'control' && i < values.length && !isControlValue(values[i])) {
       throw new WidgetError(
-        `widgets_values[${i}] should be the control_after_generate mode of '${slot.name}' but is ${JSON.stringify(values[i])}; ` +
+        `widgets_values[${i}] should be the control_after_generate mode of '${slot.name}' but is ${asText(values[i])}; ` +
           'the stored widgets do not line up with /object_info',
       );
     }

@@ -46,10 +46,20 @@ async function realInside(root: string, abs: string): Promise<string> {
 }
 
 /**
+ * The path the kernel opened `fd` at, or null where there is no /proc (then the path checks below stand alone).
+ * O_NOFOLLOW guards the last name only: a folder on the way swapped for a symlink between the checks and the
+ * open (and back before the re-checks) leads the open elsewhere, which only the descriptor itself can tell.
+ */
+export async function openedPath(fd: number): Promise<string | null> {
+  return fsp.readlink(`/proc/self/fd/${fd}`).catch(() => null);
+}
+
+/**
  * Opens a watched file for reading, or throws InputError: not a regular file (refused before any open, so a
  * FIFO or a device is never opened), larger than `maxBytes` (refused by its size, before a byte is read), or
  * its real path is not inside `root`. The opened descriptor is compared with the path (lstat + realpath) so
- * a swap between the checks and the open is caught.
+ * a swap between the checks and the open is caught, and where the kernel says which file it opened, that
+ * file must be inside `root` too.
  */
 export async function openWatched(root: string, abs: string, maxBytes: number): Promise<WatchedFile> {
   const real = await realInside(root, abs);
@@ -61,6 +71,8 @@ export async function openWatched(root: string, abs: string, maxBytes: number): 
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new InputError(`${path.basename(abs)} is ${kindOfStat(st)}, not a regular file`);
+    const opened = await openedPath(handle.fd);
+    if (opened !== null && relInside(root, opened) === null) throw new InputError(`${path.basename(abs)} leads outside the watched folder`);
     if (!sameFile(st, before) || (await realInside(root, real)) !== real || !sameFile(st, await fsp.lstat(real))) {
       throw new InputError(`${path.basename(abs)} was replaced while it was being opened`);
     }

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ListWatchFilesQuery, type WatchFile, WatchRule, type WatchRuleView } from '@comfygate/shared';
@@ -9,6 +8,7 @@ import { ADMIN_TOKEN_ID, canSee, checkOwner, type Viewer } from '../ownership/vi
 import type { WatchRuleRecord } from '../store/watch.js';
 import { Feeder } from './feeder.js';
 import { Intake } from './intake.js';
+import { ensureOutputDir } from './outdir.js';
 import { acceptsFor, activateRule, type ActiveRule, configRuleId, realDir, type RuleSpec } from './rules.js';
 import { FolderWatcher } from './watcher.js';
 import { validationError } from '../validation.js';
@@ -62,8 +62,7 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
   /** Everything that can fail (template, output folder) happens before anything is persisted or watched. */
   const resolve = async ({ spec, fromConfig, createdAt, owner }: Entry): Promise<ActiveRule> => {
     const takesImage = spec.template ? (await daemon.templates.get(spec.template)).params.some((p) => p.type === 'image') : null;
-    if (spec.outputDir) await fs.mkdir(spec.outputDir, { recursive: true });
-    const outRoot = spec.outputDir ? await fs.realpath(spec.outputDir) : null;
+    const outRoot = spec.outputDir ? await ensureOutputDir(spec.outputDir) : null;
     const root = (await realDir(spec.dir)) ?? path.resolve(spec.dir);
     const rule = activateRule({ spec, fromConfig, createdAt, owner, root, outRoot, accepts: acceptsFor(takesImage) });
     for (const p of await repo.outputPaths(spec.id)) rule.ours.add(p);

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
+import { constants } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, PostprocessSpec } from '@comfygate/shared';
 import type { AssetFiles } from '../assets/files.js';
 import type { WatchFileRecord, WatchOutputs } from '../store/watch.js';
 import { stemOf } from './inputs.js';
+import { pinDir, type PinnedDir } from './pindir.js';
 import { type ActiveRule, relInside, renderName } from './rules.js';
 import { writeTextOutput } from './text-output.js';
 
@@ -44,14 +46,17 @@ function plan(rule: ActiveRule, relPath: string, job: Job, spec: PostprocessSpec
   });
 }
 
-/** Temp file (a dotfile, so watchers skip it) then rename: nobody ever sees half an output. */
-async function place(src: string, target: string, rule: ActiveRule, content?: string): Promise<void> {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${crypto.randomBytes(4).toString('hex')}.cgtmp`);
+/**
+ * Temp file (a dotfile, so watchers skip it) then rename, both in the pinned folder: nobody ever sees half an
+ * output, and neither lands anywhere else whatever the folder's path leads to meanwhile.
+ */
+async function place(src: string, target: string, rule: ActiveRule, dir: PinnedDir, content?: string): Promise<void> {
+  const tmp = dir.at(`.${path.basename(target)}.${crypto.randomBytes(4).toString('hex')}.cgtmp`);
   rule.ours.add(target); // before the rename, so the watcher's event for it is already ignored
   try {
-    if (content !== undefined) await fsp.writeFile(tmp, content);
-    else await fsp.copyFile(src, tmp);
-    await fsp.rename(tmp, target);
+    if (content !== undefined) await fsp.writeFile(tmp, content, { flag: 'wx' });
+    else await fsp.copyFile(src, tmp, constants.COPYFILE_EXCL);
+    await fsp.rename(tmp, dir.at(path.basename(target)));
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
@@ -83,27 +88,40 @@ export async function writeOutputs({ rule, row, job, spec, files }: WriteInput):
   const prev = row.outputs;
   const base = rule.outRoot ?? rule.root;
   const ownedByUs = (p: string) => relInside(base, p) !== null; // recorded paths only, and only under the output root
-  const kept = [...(prev?.kept ?? [])];
-  if (prev && prev.sha256 !== row.sha256 && rule.spec.keepOld) {
-    for (const p of prev.paths.filter(ownedByUs)) {
-      const aside = asideName(p, stemOf(row.path), prev.sha256);
-      rule.ours.add(aside);
-      await fsp.rename(p, aside).then(() => kept.push(aside), ignoreMissing);
+  const pinned = await pinDir(dir, base);
+  // Earlier outputs are in this folder unless the rule's layout changed; those are reached by their path.
+  const reach = (p: string) => (path.dirname(p) === dir ? pinned.at(path.basename(p)) : p);
+  try {
+    const kept = [...(prev?.kept ?? [])];
+    if (prev && prev.sha256 !== row.sha256 && rule.spec.keepOld) {
+      for (const p of prev.paths.filter(ownedByUs)) {
+        const aside = asideName(p, stemOf(row.path), prev.sha256);
+        rule.ours.add(aside);
+        await fsp.rename(reach(p), reach(aside)).then(() => kept.push(aside), ignoreMissing);
+      }
     }
+    for (const f of planned) await place(files.pathFor(f.sha256), f.target, rule, pinned);
+    const texts = await writeTextOutput(job, dir, row.path, (target, content) => place('', target, rule, pinned, content));
+    const now = new Set([...planned.map((f) => f.target), ...texts]);
+    if (prev && !rule.spec.keepOld) {
+      for (const p of prev.paths.filter((x) => !now.has(x) && ownedByUs(x))) await fsp.rm(reach(p), { force: true });
+    }
+    await fsp.rm(pinned.at(errorName(row.path)), { force: true });
+    return { sha256: row.sha256, paths: [...now], kept };
+  } finally {
+    await pinned.close();
   }
-  for (const f of planned) await place(files.pathFor(f.sha256), f.target, rule);
-  const texts = await writeTextOutput(job, dir, row.path, (target, content) => place('', target, rule, content));
-  const now = new Set([...planned.map((f) => f.target), ...texts]);
-  if (prev && !rule.spec.keepOld) {
-    for (const p of prev.paths.filter((x) => !now.has(x) && ownedByUs(x))) await fsp.rm(p, { force: true });
-  }
-  await fsp.rm(path.join(dir, errorName(row.path)), { force: true });
-  return { sha256: row.sha256, paths: [...now], kept };
 }
 
 const errorName = (relPath: string) => `${stemOf(relPath)}.error.txt`;
 
 export async function writeError(rule: ActiveRule, row: WatchFileRecord, message: string, jobId: string | null): Promise<void> {
   const text = `${message}\n\ninput: ${row.path}\nsha256: ${row.sha256}\n${jobId ? `job: ${jobId}\n` : ''}`;
-  await place('', path.join(await outputDirFor(rule, row.path), errorName(row.path)), rule, text);
+  const dir = await outputDirFor(rule, row.path);
+  const pinned = await pinDir(dir, rule.outRoot ?? rule.root);
+  try {
+    await place('', path.join(dir, errorName(row.path)), rule, pinned, text);
+  } finally {
+    await pinned.close();
+  }
 }
