@@ -6,7 +6,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/node_modules/', '**/dist/', '**/coverage/', 'test/bench/results/', 'test/artifacts/'] },
+  {
+    // Build outputs too: the VS Code gallery script and schema are generated into the package, beside its sources.
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      '**/coverage/',
+      'test/bench/results/',
+      'test/artifacts/',
+      'vscode-extension/media/gallery.js',
+      'vscode-extension/schemas/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -15,14 +15,26 @@ export async function buildPlugin() {
   fs.mkdirSync(out, { recursive: true });
   const [code, ui] = await Promise.all([
     build({
-      ...common, entryPoints: [path.join(here, 'src/code.ts')], format: 'iife', target: 'es2017', platform: 'neutral', mainFields: ['module', 'main'],
+      ...common,
+      entryPoints: [path.join(here, 'src/code.ts')],
+      format: 'iife',
+      target: 'es2017',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
     }),
-    build({ ...common, entryPoints: [path.join(here, 'src/ui/main.ts')], format: 'iife', target: 'es2020', platform: 'browser' }),
+    build({
+      ...common,
+      entryPoints: [path.join(here, 'src/ui/main.ts')],
+      format: 'iife',
+      target: 'es2020',
+      platform: 'browser',
+    }),
   ]);
   const css = fs.readFileSync(path.join(here, 'src/ui/style.css'), 'utf8');
   // A literal `</script>` inside the bundle would end the inline script early.
   const script = ui.outputFiles[0].text.replace(/<\/script/gi, '<\\/script');
-  const html = fs.readFileSync(path.join(here, 'src/ui/index.html'), 'utf8')
+  const html = fs
+    .readFileSync(path.join(here, 'src/ui/index.html'), 'utf8')
     .replace('/*STYLE*/', () => css)
     .replace('/*SCRIPT*/', () => script);
   write('code.js', code.outputFiles[0].text);

@@ -37,7 +37,11 @@ await esbuild.build({
 // The schema module is TypeScript: bundle it to a temporary ESM file and import that.
 const tmp = path.join(here, 'dist/.schema.mjs');
 await esbuild.build({
-  stdin: { contents: "export { manifestJsonSchema } from './src/manifest/jsonschema.ts';", resolveDir: here, loader: 'ts' },
+  stdin: {
+    contents: "export { manifestJsonSchema } from './src/manifest/jsonschema.ts';",
+    resolveDir: here,
+    loader: 'ts',
+  },
   outfile: tmp,
   bundle: true,
   platform: 'node',
@@ -47,5 +51,8 @@ await esbuild.build({
 const { manifestJsonSchema } = await import(`${tmp}?${Date.now()}`);
 fs.rmSync(tmp);
 fs.mkdirSync(path.join(here, 'schemas'), { recursive: true });
-fs.writeFileSync(path.join(here, 'schemas/comfygate.assets.schema.json'), `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
+fs.writeFileSync(
+  path.join(here, 'schemas/comfygate.assets.schema.json'),
+  `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`,
+);
 console.log('built dist/extension.cjs, media/gallery.js, schemas/comfygate.assets.schema.json');

@@ -2,7 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  AddBackend, type Backend, type ChainView, type ComfyGraph, CreateJob, type CreateJobParsed, CreatePreset, CreateWebhook, type Preset, type GatewayEvent, type Job, ListJobsQuery, type ProgressEvent, type Stats,
+  AddBackend,
+  type Backend,
+  type ChainView,
+  type ComfyGraph,
+  CreateJob,
+  type CreateJobParsed,
+  CreatePreset,
+  CreateWebhook,
+  type Preset,
+  type GatewayEvent,
+  type Job,
+  ListJobsQuery,
+  type ProgressEvent,
+  type Stats,
 } from '@comfygate/shared';
 import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
@@ -54,7 +67,6 @@ export interface SubmitOptions {
   owner?: string;
 }
 
-
 export interface Daemon {
   readonly config: Config;
   readonly store: Store;
@@ -104,13 +116,15 @@ export interface DaemonOptions {
   runEngine?: boolean;
 }
 
-
 export async function createDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.logger ?? createLogger(config.logLevel);
   secureHome(config.home, log);
   const store = openSqliteStore(path.join(config.home, 'comfygate.db'));
   const files = new AssetFiles(path.join(config.home, 'assets'));
-  const postprocessor = createPostprocessor({ maxPixels: config.security.maxPixels, resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)) });
+  const postprocessor = createPostprocessor({
+    maxPixels: config.security.maxPixels,
+    resolveImage: (sha) => fs.promises.readFile(files.pathFor(sha)),
+  });
   const postprocess = opts.postprocess ?? makePostprocessHook({ store, files, postprocessor });
   const engine = new Engine({ store, files, config: config.engine, backends: config.backends, log, postprocess });
   const webhooks = createWebhooks({ store, log }, webhookConfigOf(config));
@@ -120,8 +134,19 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   }
 
   const waitingOf = (r: JobRecord) =>
-    whyWaiting(JSON.parse(r.graphJson) as ComfyGraph, r.backendPin, [...engine.backends.values()], (b) => engine.loadOf(b), r.notBefore);
-  const toView = (r: JobRecord, outputs: OutputRecord[], variants: OutputVariantRecord[], names: Map<string, string>): Job => ({
+    whyWaiting(
+      JSON.parse(r.graphJson) as ComfyGraph,
+      r.backendPin,
+      [...engine.backends.values()],
+      (b) => engine.loadOf(b),
+      r.notBefore,
+    );
+  const toView = (
+    r: JobRecord,
+    outputs: OutputRecord[],
+    variants: OutputVariantRecord[],
+    names: Map<string, string>,
+  ): Job => ({
     id: r.id,
     state: r.state,
     priority: r.priority,
@@ -135,7 +160,9 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     waiting: r.state === 'queued' ? waitingOf(r) : null,
     outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => ({
       ...o,
-      variants: variants.filter((v) => v.outputId === o.id).map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
+      variants: variants
+        .filter((v) => v.outputId === o.id)
+        .map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
     })),
     texts: r.texts,
     metadata: r.metadata,
@@ -148,7 +175,11 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   });
   const views = async (records: JobRecord[]) => {
     const ids = records.map((r) => r.id);
-    const [outputs, variants, names] = await Promise.all([store.outputs.forJobs(ids), store.outputs.variantsForJobs(ids), ownerNames(store)]);
+    const [outputs, variants, names] = await Promise.all([
+      store.outputs.forJobs(ids),
+      store.outputs.variantsForJobs(ids),
+      ownerNames(store),
+    ]);
     return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? [], names));
   };
   /** `act`: the viewer means to change the job (a see-all token may read another's, not change it). */
@@ -175,7 +206,11 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   /** The node definitions of a backend that is up (UI workflow conversion and parameter detection need them). */
   const objectInfo = async (): Promise<ObjectInfo> => {
     const b = [...engine.backends.values()].find((x) => x.health === 'up');
-    if (!b) throw new GatewayError({ code: 'backend_unavailable', message: "no ComfyUI backend is up: importing a workflow needs one's /object_info" });
+    if (!b)
+      throw new GatewayError({
+        code: 'backend_unavailable',
+        message: "no ComfyUI backend is up: importing a workflow needs one's /object_info",
+      });
     return (await b.http.objectInfo()) as unknown as ObjectInfo;
   };
   /** The backends a job may run on: the one it is pinned to, or all. */
@@ -185,7 +220,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     objectInfo,
     capabilities: (pin) => {
       const pool = poolFor(pin);
-      return { known: pool.flatMap((b) => (b.capabilities ? [b.capabilities] : [])), complete: pool.every((b) => b.capabilities) };
+      return {
+        known: pool.flatMap((b) => (b.capabilities ? [b.capabilities] : [])),
+        complete: pool.every((b) => b.capabilities),
+      };
     },
     maxPixels: config.security.maxPixels,
   });
@@ -199,37 +237,61 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     const lacks = pool.map((b) => ({ backend: b.name, missing: missingFor(graph, b.capabilities!) }));
     if (lacks.every((l) => l.missing.length > 0)) {
       const summary = lacks.map((l) => `${l.backend}: ${l.missing.join(', ')}`).join('; ');
-      throw new GatewayError({ code: 'no_capable_backend', message: `no backend can run this graph (${summary})`, details: lacks });
+      throw new GatewayError({
+        code: 'no_capable_backend',
+        message: `no backend can run this graph (${summary})`,
+        details: lacks,
+      });
     }
   };
 
   /** Read at each job: the enhancer config may change while the daemon runs. Each prompt is sent once per request. */
-  const enhancer = (memo: EnhanceMemo = new Map()) => (config.enhancer ? (prompt: string) => enhanceOnce(config.enhancer!, memo, prompt) : null);
+  const enhancer = (memo: EnhanceMemo = new Map()) =>
+    config.enhancer ? (prompt: string) => enhanceOnce(config.enhancer!, memo, prompt) : null;
 
   /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
   const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
     // Only an admin may put another token's upload into its job (and so read it back through the outputs).
     const assetsOf = sopts.viewer && sopts.viewer.scope !== 'admin' ? sopts.viewer.tokenId : undefined;
     if (spec.backend && !engine.backends.has(spec.backend)) {
-      throw new GatewayError({ code: 'bad_request', message: `unknown backend '${spec.backend}'`, details: { known: [...engine.backends.keys()] } });
+      throw new GatewayError({
+        code: 'bad_request',
+        message: `unknown backend '${spec.backend}'`,
+        details: { known: [...engine.backends.keys()] },
+      });
     }
     checkPrompts(spec.graph ?? {}, spec.params, config.security); // before an enhancer or a template sees a huge prompt
     const base = spec.template
       ? await templates.instantiate(spec.template, spec.params ?? {}, { backend: spec.backend, owner: assetsOf })
       : { graph: spec.graph!, used: null, variant: null, warning: null, prompts: undefined };
     const preset = spec.preset ? await store.presets.find(spec.preset) : null;
-    if (spec.preset && !preset) throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
+    if (spec.preset && !preset)
+      throw new GatewayError({ code: 'not_found', message: `no style preset '${spec.preset}'` });
     const steps = await checkChain(spec.then ?? []); // each step's template and values: a broken chain is refused now, not halfway
-    const styled = await stylePrompts(base.graph, { preset, enhance: spec.enhance ?? false, enhancer: enhancer(sopts.enhanced), targets: base.prompts });
+    const styled = await stylePrompts(base.graph, {
+      preset,
+      enhance: spec.enhance ?? false,
+      enhancer: enhancer(sopts.enhanced),
+      targets: base.prompts,
+    });
     const graph = styled.graph;
     checkCapable(graph, spec.backend);
     const plan = spec.postprocess ? planSpec(spec.postprocess) : null; // every op checked now, not after the GPU ran
-    await checkAssetRefs([...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...steps.assets], store.assets, assetsOf);
+    await checkAssetRefs(
+      [...assetRefIds(graph), ...postprocessAssetIds(spec.postprocess), ...steps.assets],
+      store.assets,
+      assetsOf,
+    );
     if (assetsOf !== undefined) for (const g of [graph, ...steps.graphs]) checkGraphFileNames(g);
     const metadata: Record<string, unknown> = bigintsAsStrings({ ...spec.metadata }); // big integers would not survive the JSON column
     const metadataBytes = Buffer.byteLength(JSON.stringify(metadata)); // the caller's own; what we add is bounded by the prompt limit
     // The template and the values actually used (a drawn seed included), so a result can be reproduced.
-    if (spec.template) Object.assign(metadata, { template: spec.template, params: base.used, ...(base.variant ? { variant: base.variant } : {}) });
+    if (spec.template)
+      Object.assign(metadata, {
+        template: spec.template,
+        params: base.used,
+        ...(base.variant ? { variant: base.variant } : {}),
+      });
     if (styled.record) metadata.prompt = styled.record;
     const graphJson = stringifyGraph(graph);
     checkJob({ graph, graphJson, metadataBytes, postprocess: spec.postprocess ?? null, plan }, config.security);
@@ -250,7 +312,10 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
 
   const checkQueueRoom = async (adding: number) => {
     if ((await store.jobs.countInState('queued')) + adding > config.engine.maxQueued) {
-      throw new GatewayError({ code: 'rate_limited', message: `the queue is full (${config.engine.maxQueued} jobs at most); try again later` });
+      throw new GatewayError({
+        code: 'rate_limited',
+        message: `the queue is full (${config.engine.maxQueued} jobs at most); try again later`,
+      });
     }
   };
 
@@ -267,17 +332,33 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   });
 
   // On by default: webhook history is bounded unless both its limits are null.
-  const retentionOn = [config.retention.maxAgeMs, config.retention.maxDiskBytes, config.retention.webhookDeliveriesMaxAgeMs, config.retention.webhookDeliveriesPerWebhook].some((v) => v !== null);
-  const sweeper = retentionOn && opts.runEngine !== false
-    ? setInterval(() => void sweep(store, files, config.retention).catch((err) => log.error({ err }, 'retention sweep failed')), config.retention.sweepEveryMs).unref()
-    : null;
+  const retentionOn = [
+    config.retention.maxAgeMs,
+    config.retention.maxDiskBytes,
+    config.retention.webhookDeliveriesMaxAgeMs,
+    config.retention.webhookDeliveriesPerWebhook,
+  ].some((v) => v !== null);
+  const sweeper =
+    retentionOn && opts.runEngine !== false
+      ? setInterval(
+          () => void sweep(store, files, config.retention).catch((err) => log.error({ err }, 'retention sweep failed')),
+          config.retention.sweepEveryMs,
+        ).unref()
+      : null;
 
   // Follow-up steps of chains are created as their previous step succeeds (see templates/chains.ts).
   const chains = chainRunner({
     store,
     templates,
     submitStep: async (parent, step, rest, imageParam, image) => {
-      const spec = parseOrThrow(CreateJob, { template: step.template, params: { ...step.params, [imageParam]: image }, postprocess: step.postprocess, then: rest, priority: parent.priority, client: parent.client });
+      const spec = parseOrThrow(CreateJob, {
+        template: step.template,
+        params: { ...step.params, [imageParam]: image },
+        postprocess: step.postprocess,
+        then: rest,
+        priority: parent.priority,
+        client: parent.client,
+      });
       const { warning, ...prepared } = await prepareJob(spec, { owner: parent.owner }); // a chain is its first step's owner's
       const id = crypto.randomUUID();
       // The parent's chain_next is written in this insert's transaction, and only if unset: never made twice.
@@ -287,9 +368,13 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       return id;
     },
   });
-  const offChains = opts.runEngine === false ? () => {} : store.onEvent((e) => void chains.onEvent(e).catch((err) => log.error({ err }, 'chain step failed')));
+  const offChains =
+    opts.runEngine === false
+      ? () => {}
+      : store.onEvent((e) => void chains.onEvent(e).catch((err) => log.error({ err }, 'chain step failed')));
   // Steps whose previous one succeeded while no daemon listened (a restart, a crash, a shutdown mid-job) are made now.
-  if (opts.runEngine !== false) await chains.resume().catch((err: unknown) => log.error({ err }, 'resuming chains failed'));
+  if (opts.runEngine !== false)
+    await chains.resume().catch((err: unknown) => log.error({ err }, 'resuming chains failed'));
   let watch: WatchService | null = null;
   const daemon: Daemon = {
     config,
@@ -310,7 +395,8 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         return store.presets.put({ id: crypto.randomUUID(), ...p, createdAt: Date.now() });
       },
       remove: async (idOrName) => {
-        if (!(await store.presets.delete(idOrName))) throw new GatewayError({ code: 'not_found', message: `no style preset '${idOrName}'` });
+        if (!(await store.presets.delete(idOrName)))
+          throw new GatewayError({ code: 'not_found', message: `no style preset '${idOrName}'` });
       },
     },
     gc: (o = {}) => sweep(store, files, config.retention, o.dryRun ?? false),
@@ -325,23 +411,34 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const id = crypto.randomUUID();
       if (sopts.extraData) engine.setExtraData(id, sopts.extraData); // before the job is visible to the scheduler
       // Registered before the job exists, so the hook also hears its `job:queued`.
-      const hook = spec.webhook ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id }), prepared.owner) : null;
+      const hook = spec.webhook
+        ? await daemon.webhooks.register(parseOrThrow(CreateWebhook, { ...spec.webhook, jobId: id }), prepared.owner)
+        : null;
       const undo = async () => {
         engine.forgetExtraData(id);
         if (hook) await daemon.webhooks.remove(hook.id);
       };
       // Refused at the insert (the daily quota): nothing of this job may stay behind, its hook included.
-      const result = await store.jobs.create({
-        id,
-        ...prepared,
-        idempotencyKey: sopts.idempotencyKey ?? null,
-      }, sopts.quota).catch(async (err: unknown) => {
-        await undo();
-        throw err;
-      });
+      const result = await store.jobs
+        .create(
+          {
+            id,
+            ...prepared,
+            idempotencyKey: sopts.idempotencyKey ?? null,
+          },
+          sopts.quota,
+        )
+        .catch(async (err: unknown) => {
+          await undo();
+          throw err;
+        });
       if (result.kind !== 'created') await undo();
       if (result.kind === 'key_conflict') {
-        throw new GatewayError({ code: 'idempotency_mismatch', message: 'Idempotency-Key was already used with a different request body', details: { jobId: result.job.id } });
+        throw new GatewayError({
+          code: 'idempotency_mismatch',
+          message: 'Idempotency-Key was already used with a different request body',
+          details: { jobId: result.job.id },
+        });
       }
       if (result.kind === 'created') {
         if (warning) await store.events.append('job:warning', id, { message: warning });
@@ -357,7 +454,15 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     async list(query = {}, viewer) {
       const q = parseOrThrow(ListJobsQuery, query);
       const before = q.before ? (await getRecord(q.before, viewer)).seq : undefined;
-      return views(await store.jobs.list({ state: q.state, client: q.client, owner: ownerFilter(viewer), limit: q.limit, beforeSeq: before }));
+      return views(
+        await store.jobs.list({
+          state: q.state,
+          client: q.client,
+          owner: ownerFilter(viewer),
+          limit: q.limit,
+          beforeSeq: before,
+        }),
+      );
     },
     async cancel(id, viewer) {
       await engine.cancel(await getRecord(id, viewer, true));
@@ -373,20 +478,28 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const r = await getRecord(id, ropts.viewer, true);
       // One transaction: the move, the quota's share (a 429 moves nothing) and its per-job webhooks revived.
       const moved = await store.jobs.retry(id, ropts.quota);
-      if (!moved) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried` });
+      if (!moved)
+        throw new GatewayError({
+          code: 'conflict',
+          message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried`,
+        });
       engine.kick();
       return daemon.get(id);
     },
     async setPriority(id, priority, viewer) {
       const r = await getRecord(id, viewer, true);
       if (!(await store.jobs.setPriority(id, priority))) {
-        throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; only a queued job's priority can change` });
+        throw new GatewayError({
+          code: 'conflict',
+          message: `job ${id} is ${r.state}; only a queued job's priority can change`,
+        });
       }
       return daemon.get(id);
     },
     async remove(id, viewer) {
       const r = await getRecord(id, viewer, true);
-      if (!(await store.jobs.delete(id))) throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; cancel it before deleting` });
+      if (!(await store.jobs.delete(id)))
+        throw new GatewayError({ code: 'conflict', message: `job ${id} is ${r.state}; cancel it before deleting` });
     },
     async stats() {
       const backends = { up: 0, down: 0, unknown: 0 };

@@ -22,14 +22,22 @@ export function overridesFrom(flags: StartFlags): ConfigInput {
   if (flags.host) o.host = flags.host;
   if (flags.home) o.home = path.resolve(invocationDir(), flags.home);
   if (flags.backend?.length) {
-    o.backends = flags.backend.map((url, i) => ({ name: flags.backend!.length === 1 ? 'local' : `backend${i + 1}`, url }));
+    o.backends = flags.backend.map((url, i) => ({
+      name: flags.backend!.length === 1 ? 'local' : `backend${i + 1}`,
+      url,
+    }));
   }
   return o;
 }
 
 /** Composition root: config -> store -> comfy -> engine -> http. Returns one ordered, idempotent close. */
-export async function runDaemon(flags: StartFlags): Promise<{ daemon: Daemon; gateway: Gateway; close(): Promise<void> }> {
-  const config = loadConfig({ file: flags.config && path.resolve(invocationDir(), flags.config), overrides: overridesFrom(flags) });
+export async function runDaemon(
+  flags: StartFlags,
+): Promise<{ daemon: Daemon; gateway: Gateway; close(): Promise<void> }> {
+  const config = loadConfig({
+    file: flags.config && path.resolve(invocationDir(), flags.config),
+    overrides: overridesFrom(flags),
+  });
   const daemon = await createDaemon(config);
   let gateway: Gateway;
   try {

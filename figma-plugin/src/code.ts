@@ -22,7 +22,13 @@ async function handle(msg: UiMessage): Promise<void> {
     case 'ui-ready': {
       const command = RelaunchCommand.safeParse(figma.command);
       const [settings, runs] = await Promise.all([storage.settings(), storage.runs()]);
-      return post({ type: 'init', settings, runs, selection: describeSelection(figma.currentPage), command: command.success ? command.data : null });
+      return post({
+        type: 'init',
+        settings,
+        runs,
+        selection: describeSelection(figma.currentPage),
+        command: command.success ? command.data : null,
+      });
     }
     case 'save-settings':
       return storage.saveSettings(msg.settings);
@@ -33,7 +39,12 @@ async function handle(msg: UiMessage): Promise<void> {
       const node = figma.currentPage.selection[0];
       if (!node) return post({ type: 'exported', requestId, result: null, error: 'select a layer first' });
       try {
-        return post({ type: 'exported', requestId, result: await exportSelection(figma, node, msg.request), error: null });
+        return post({
+          type: 'exported',
+          requestId,
+          result: await exportSelection(figma, node, msg.request),
+          error: null,
+        });
       } catch (err) {
         return post({ type: 'exported', requestId, result: null, error: message(err) });
       }
@@ -55,6 +66,7 @@ async function handle(msg: UiMessage): Promise<void> {
 
 figma.ui.onmessage = (raw: unknown) => {
   const parsed = UiMessage.safeParse(raw);
-  if (!parsed.success) return console.warn('comfygate: ignored a malformed message from the UI', parsed.error.issues[0]);
+  if (!parsed.success)
+    return console.warn('comfygate: ignored a malformed message from the UI', parsed.error.issues[0]);
   void handle(parsed.data).catch((err) => figma.notify(`comfygate: ${message(err)}`, { error: true }));
 };

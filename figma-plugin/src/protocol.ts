@@ -115,8 +115,21 @@ export const SandboxMessage = z.discriminatedUnion('type', [
     command: z.nullable(RelaunchCommand),
   }),
   z.object({ type: z.literal('selection'), selection: z.array(SelectedNode) }),
-  z.object({ type: z.literal('exported'), requestId: z.string(), result: z.nullable(Exported), error: z.nullable(z.string()) }),
-  z.object({ type: z.literal('placed'), requestId: z.string(), nodeIds: z.array(z.string()), error: z.nullable(z.string()) }),
-  z.object({ type: z.literal('history'), entries: z.array(z.object({ nodeId: z.string(), name: z.string(), provenance: Provenance })) }),
+  z.object({
+    type: z.literal('exported'),
+    requestId: z.string(),
+    result: z.nullable(Exported),
+    error: z.nullable(z.string()),
+  }),
+  z.object({
+    type: z.literal('placed'),
+    requestId: z.string(),
+    nodeIds: z.array(z.string()),
+    error: z.nullable(z.string()),
+  }),
+  z.object({
+    type: z.literal('history'),
+    entries: z.array(z.object({ nodeId: z.string(), name: z.string(), provenance: Provenance })),
+  }),
 ]);
 export type SandboxMessage = z.infer<typeof SandboxMessage>;

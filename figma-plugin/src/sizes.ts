@@ -20,9 +20,15 @@ export interface SizePreset {
 /** Presets for a frame (or squares when nothing is selected); the frame's own size first when it is small enough. */
 export function sizePresets(frame: { width: number; height: number } | null): SizePreset[] {
   if (!frame) return LONG_SIDES.map((s) => ({ label: `Square ${s}`, width: s, height: s }));
-  const presets = LONG_SIDES.map((s) => fitLongSide(frame.width, frame.height, s)).map((p) => ({ label: `${p.width}×${p.height}`, ...p }));
+  const presets = LONG_SIDES.map((s) => fitLongSide(frame.width, frame.height, s)).map((p) => ({
+    label: `${p.width}×${p.height}`,
+    ...p,
+  }));
   if (Math.max(frame.width, frame.height) <= 2048) {
-    const own = { width: Math.max(MIN_SIDE, roundTo8(frame.width)), height: Math.max(MIN_SIDE, roundTo8(frame.height)) };
+    const own = {
+      width: Math.max(MIN_SIDE, roundTo8(frame.width)),
+      height: Math.max(MIN_SIDE, roundTo8(frame.height)),
+    };
     presets.unshift({ label: `Frame ${own.width}×${own.height}`, ...own });
   }
   return presets.filter((p, i) => presets.findIndex((q) => q.width === p.width && q.height === p.height) === i);

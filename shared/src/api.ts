@@ -23,14 +23,21 @@ export const Backend = z.object({
   name: z.string(),
   url: z.string(),
   health: BackendHealth,
-  reason: z.string().nullable().optional().describe('why a backend is not up (e.g. the last probe error); null when up'),
+  reason: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('why a backend is not up (e.g. the last probe error); null when up'),
   draining: z.boolean(),
   inflight: z.number().int(),
   capacity: z.number().int(),
   weight: z.number(),
   nodes: z.number().int().nullable().describe('node classes known from /object_info'),
-  models: z.number().int().nullable()
-    .describe('model files known from the loaders\' lists (checkpoints, loras, vae…); other options are not models'),
+  models: z
+    .number()
+    .int()
+    .nullable()
+    .describe("model files known from the loaders' lists (checkpoints, loras, vae…); other options are not models"),
   modelsByFolder: z.record(z.string(), z.array(z.string())).nullable().describe('model files per ComfyUI model folder'),
 });
 export type Backend = z.infer<typeof Backend>;
@@ -68,7 +75,10 @@ export const CreateToken = z.object({
   name: z.string().min(1).max(100),
   scope: TokenScope.default('submit'),
   dailyQuota: z.number().int().min(1).nullable().default(null).describe('jobs per UTC day; null = unlimited'),
-  seeAll: z.boolean().default(false).describe("read every token's objects (a team dashboard); it still acts on its own only"),
+  seeAll: z
+    .boolean()
+    .default(false)
+    .describe("read every token's objects (a team dashboard); it still acts on its own only"),
 });
 export type CreateToken = z.input<typeof CreateToken>;
 

@@ -19,7 +19,11 @@ export type MatrixAxis = z.infer<typeof MatrixAxis>;
 export const BatchMatrix = z.object({
   graph: ComfyGraph,
   prompts: z.array(z.string().max(32_768)).min(1).max(MAX_BATCH_JOBS).optional(),
-  seeds: z.array(z.union([z.number().int().min(0), z.bigint()])).min(1).max(MAX_BATCH_JOBS).optional(),
+  seeds: z
+    .array(z.union([z.number().int().min(0), z.bigint()]))
+    .min(1)
+    .max(MAX_BATCH_JOBS)
+    .optional(),
   axes: z.array(MatrixAxis).max(8).optional(),
 });
 export type BatchMatrix = z.input<typeof BatchMatrix>;
@@ -37,12 +41,18 @@ export const BatchVariations = z
     job: CreateJob.describe('the job to vary; it names a `template`'),
     count: z.number().int().min(1).max(MAX_BATCH_JOBS).default(1).describe('jobs per combination of `vary`'),
     seed: SeedMode.default('random').describe(
-      "random: drawn per job; fixed: the same seed for every job (the given one, else the template's, else one drawn); "
-        + 'increment: that seed, then +1 per variation (per combination of `vary`, so combinations are comparable)',
+      "random: drawn per job; fixed: the same seed for every job (the given one, else the template's, else one drawn); " +
+        'increment: that seed, then +1 per variation (per combination of `vary`, so combinations are comparable)',
     ),
-    vary: z.record(z.string(), z.array(z.unknown()).min(1).max(MAX_BATCH_JOBS)).optional().describe('e.g. {"prompt": ["a cat", "a dog"]}'),
+    vary: z
+      .record(z.string(), z.array(z.unknown()).min(1).max(MAX_BATCH_JOBS))
+      .optional()
+      .describe('e.g. {"prompt": ["a cat", "a dog"]}'),
   })
-  .refine((v) => v.job.template !== undefined, { message: 'variations vary a template job: give `job.template`', path: ['job', 'template'] });
+  .refine((v) => v.job.template !== undefined, {
+    message: 'variations vary a template job: give `job.template`',
+    path: ['job', 'template'],
+  });
 export type BatchVariations = z.input<typeof BatchVariations>;
 export type BatchVariationsParsed = z.output<typeof BatchVariations>;
 
@@ -52,10 +62,18 @@ export const CreateBatch = z
     jobs: z.array(CreateJob).min(1).max(MAX_BATCH_JOBS).optional(),
     matrix: BatchMatrix.optional(),
     variations: BatchVariations.optional(),
-    priority: z.number().int().min(-1000).max(1000).optional().describe('for matrix jobs (listed jobs carry their own)'),
+    priority: z
+      .number()
+      .int()
+      .min(-1000)
+      .max(1000)
+      .optional()
+      .describe('for matrix jobs (listed jobs carry their own)'),
     postprocess: PostprocessSpec.optional().describe('for matrix jobs (listed jobs carry their own)'),
   })
-  .refine((b) => [b.jobs, b.matrix, b.variations].filter((x) => x !== undefined).length === 1, { message: 'give one of `jobs`, `matrix`, `variations`' });
+  .refine((b) => [b.jobs, b.matrix, b.variations].filter((x) => x !== undefined).length === 1, {
+    message: 'give one of `jobs`, `matrix`, `variations`',
+  });
 export type CreateBatch = z.input<typeof CreateBatch>;
 
 export const Batch = z.object({

@@ -1,19 +1,44 @@
 import { z } from 'zod';
 import { ErrorBody, type ErrorCode } from './errors.js';
-import { ChainView, type CreateJob, type CreatePreset, Job, type JobState, type ListJobsQuery, Preset } from './jobs.js';
+import {
+  ChainView,
+  type CreateJob,
+  type CreatePreset,
+  Job,
+  type JobState,
+  type ListJobsQuery,
+  Preset,
+} from './jobs.js';
 import { type CreateTemplate, Template, TemplateGraph } from './templates.js';
 import { Batch, type CreateBatch } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
 import { LoginCode, SessionInfo, type SignIn } from './session.js';
 import {
-  Asset, Backend, type AddBackend, CreatedToken, type CreateToken, ListJobsResponse, PairStarted, PairStatus, Stats,
-  StreamEvent, Token, PendingPairing, GcReport, RetentionSettings,
+  Asset,
+  Backend,
+  type AddBackend,
+  CreatedToken,
+  type CreateToken,
+  ListJobsResponse,
+  PairStarted,
+  PairStatus,
+  Stats,
+  StreamEvent,
+  Token,
+  PendingPairing,
+  GcReport,
+  RetentionSettings,
 } from './api.js';
 
 /** An error answer from the daemon (or a transport failure, code `unavailable`). */
 export class GatewayClientError extends Error {
-  constructor(readonly code: ErrorCode | 'unavailable' | 'bad_response', message: string, readonly status: number, readonly body?: unknown) {
+  constructor(
+    readonly code: ErrorCode | 'unavailable' | 'bad_response',
+    message: string,
+    readonly status: number,
+    readonly body?: unknown,
+  ) {
     super(message);
     this.name = 'GatewayClientError';
   }
@@ -218,7 +243,7 @@ export class GatewayClient {
     // The job may have finished between the first read and the stream opening: look again once it is open.
     const onOpen = async () => {
       const j = await this.getJob(id);
-      if (terminal.includes(j.state)) (settled = j), inner.abort();
+      if (terminal.includes(j.state)) ((settled = j), inner.abort());
     };
     try {
       for await (const e of this.events({ job: id, signal: inner.signal, onOpen })) {
@@ -237,7 +262,9 @@ export class GatewayClient {
    * Server-sent events from `/v1/events`, as an async iterator. A dropped stream is reopened with
    * `Last-Event-ID`, so no durable event is missed; progress events are live only.
    */
-  async *events(o: { job?: string; since?: number; signal?: AbortSignal; onOpen?: () => Promise<void> } = {}): AsyncGenerator<StreamEvent> {
+  async *events(
+    o: { job?: string; since?: number; signal?: AbortSignal; onOpen?: () => Promise<void> } = {},
+  ): AsyncGenerator<StreamEvent> {
     let lastId = o.since;
     let delay: number = RESUME_DEFAULTS.initialMs;
     while (!o.signal?.aborted) {
@@ -264,30 +291,50 @@ export class GatewayClient {
   async request(
     method: string,
     path: string,
-    o: { body?: unknown; raw?: Uint8Array | Blob; query?: Query; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    o: {
+      body?: unknown;
+      raw?: Uint8Array | Blob;
+      query?: Query;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Response> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...o.headers };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     let body: RequestInit['body'];
-    if (o.body !== undefined) (headers['content-type'] = 'application/json'), (body = JSON.stringify(o.body));
+    if (o.body !== undefined) ((headers['content-type'] = 'application/json'), (body = JSON.stringify(o.body)));
     else if (o.raw !== undefined) body = o.raw as RequestInit['body'];
     let res: Response;
     try {
       res = await this.fetchImpl(url, { method, headers, body, signal: o.signal });
     } catch (err) {
       if (o.signal?.aborted) throw err;
-      throw new GatewayClientError('unavailable', `cannot reach comfygate at ${this.baseUrl}: ${(err as Error).message}`, 0);
+      throw new GatewayClientError(
+        'unavailable',
+        `cannot reach comfygate at ${this.baseUrl}: ${(err as Error).message}`,
+        0,
+      );
     }
     if (!res.ok) throw await toClientError(res);
     return res;
   }
 
-  private async json<S extends z.ZodType>(schema: S, method: string, path: string, o: Parameters<GatewayClient['request']>[2] = {}): Promise<z.output<S>> {
+  private async json<S extends z.ZodType>(
+    schema: S,
+    method: string,
+    path: string,
+    o: Parameters<GatewayClient['request']>[2] = {},
+  ): Promise<z.output<S>> {
     const res = await this.request(method, path, o);
     const parsed = schema.safeParse(await res.json());
-    if (!parsed.success) throw new GatewayClientError('bad_response', `unexpected response from ${method} ${path}: ${parsed.error.message}`, res.status);
+    if (!parsed.success)
+      throw new GatewayClientError(
+        'bad_response',
+        `unexpected response from ${method} ${path}: ${parsed.error.message}`,
+        res.status,
+      );
     return parsed.data;
   }
 }
@@ -301,12 +348,20 @@ async function toClientError(res: Response): Promise<GatewayClientError> {
     /* not JSON: keep the text */
   }
   const parsed = ErrorBody.safeParse(body);
-  if (parsed.success) return new GatewayClientError(parsed.data.error.code, parsed.data.error.message, res.status, body);
-  return new GatewayClientError(res.status >= 500 ? 'unavailable' : 'bad_request', `HTTP ${res.status}: ${text.slice(0, 200)}`, res.status, body);
+  if (parsed.success)
+    return new GatewayClientError(parsed.data.error.code, parsed.data.error.message, res.status, body);
+  return new GatewayClientError(
+    res.status >= 500 ? 'unavailable' : 'bad_request',
+    `HTTP ${res.status}: ${text.slice(0, 200)}`,
+    res.status,
+    body,
+  );
 }
 
 /** Minimal text/event-stream parser (id, event, data; comments and retry ignored). */
-export async function* parseSse(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event?: string; data: string }> {
+export async function* parseSse(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id?: string; event?: string; data: string }> {
   const decoder = new TextDecoder();
   let buf = '';
   let msg: { id?: string; event?: string; data: string[] } = { data: [] };

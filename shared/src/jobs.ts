@@ -6,7 +6,15 @@ import { PostprocessSpec } from './postprocess.js';
  * Job life cycle. `dispatched` = handed to a ComfyUI backend's queue; `running` = ComfyUI reported
  * `execution_start`. Close to Comfy API v2's states so the mapping stays trivial.
  */
-export const JobState = z.enum(['queued', 'dispatched', 'running', 'postprocessing', 'succeeded', 'failed', 'canceled']);
+export const JobState = z.enum([
+  'queued',
+  'dispatched',
+  'running',
+  'postprocessing',
+  'succeeded',
+  'failed',
+  'canceled',
+]);
 export type JobState = z.infer<typeof JobState>;
 
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled'];
@@ -33,28 +41,43 @@ export const ChainStep = z.object({
 });
 export type ChainStep = z.infer<typeof ChainStep>;
 
-export const CreateJob = z.object({
-  graph: ComfyGraph.optional().describe('API-format ComfyUI graph (or give `template`)'),
-  template: z.string().min(1).max(100).optional().describe('a template id or name, e.g. txt2img'),
-  params: z.record(z.string(), z.unknown()).optional().describe("the template's parameters, e.g. {prompt, seed}"),
-  priority: z.number().int().min(-1000).max(1000).default(0).describe('higher runs first'),
-  client: z.string().min(1).max(200).optional().describe('fairness key; defaults to the caller'),
-  backend: z.string().min(1).optional().describe('pin the job to one named backend'),
-  maxAttempts: z.number().int().min(1).max(20).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  postprocess: PostprocessSpec.optional().describe('named variants of each output image; a `thumb` is always made'),
-  webhook: z
-    .object({
-      url: z.url({ protocol: /^https?$/ }).max(2048),
-      secret: z.string().startsWith('whsec_').describe('Standard Webhooks secret you verify with (whsec_ + base64 of 24-64 bytes)'),
-      events: z.array(z.string()).min(1).max(20).optional().describe('default: the terminal job events'),
-    })
-    .optional()
-    .describe('call this URL, signed, on this job\'s events'),
-  preset: z.string().min(1).max(100).optional().describe('a style preset: prefix/suffix for the prompt, extra negative'),
-  enhance: z.boolean().optional().describe('rewrite the prompt with the configured LLM first (falls back to the original)'),
-  then: z.array(ChainStep).max(8).optional().describe('follow-up steps, e.g. upscale then remove-background'),
-}).refine((j) => (j.graph === undefined) !== (j.template === undefined), { message: 'give either `graph` or `template`' })
+export const CreateJob = z
+  .object({
+    graph: ComfyGraph.optional().describe('API-format ComfyUI graph (or give `template`)'),
+    template: z.string().min(1).max(100).optional().describe('a template id or name, e.g. txt2img'),
+    params: z.record(z.string(), z.unknown()).optional().describe("the template's parameters, e.g. {prompt, seed}"),
+    priority: z.number().int().min(-1000).max(1000).default(0).describe('higher runs first'),
+    client: z.string().min(1).max(200).optional().describe('fairness key; defaults to the caller'),
+    backend: z.string().min(1).optional().describe('pin the job to one named backend'),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    postprocess: PostprocessSpec.optional().describe('named variants of each output image; a `thumb` is always made'),
+    webhook: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }).max(2048),
+        secret: z
+          .string()
+          .startsWith('whsec_')
+          .describe('Standard Webhooks secret you verify with (whsec_ + base64 of 24-64 bytes)'),
+        events: z.array(z.string()).min(1).max(20).optional().describe('default: the terminal job events'),
+      })
+      .optional()
+      .describe("call this URL, signed, on this job's events"),
+    preset: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('a style preset: prefix/suffix for the prompt, extra negative'),
+    enhance: z
+      .boolean()
+      .optional()
+      .describe('rewrite the prompt with the configured LLM first (falls back to the original)'),
+    then: z.array(ChainStep).max(8).optional().describe('follow-up steps, e.g. upscale then remove-background'),
+  })
+  .refine((j) => (j.graph === undefined) !== (j.template === undefined), {
+    message: 'give either `graph` or `template`',
+  })
   .refine((j) => j.params === undefined || j.template !== undefined, { message: '`params` go with a `template`' });
 export type CreateJob = z.input<typeof CreateJob>;
 export type CreateJobParsed = z.output<typeof CreateJob>;
@@ -64,12 +87,16 @@ export type CreateJobParsed = z.output<typeof CreateJob>;
  * ComfyUI runs, refined by the current node's own steps (`value`/`max`, 0/0 for a node that reports none).
  */
 export const Progress = z.object({
-  fraction: z.number().min(0).max(1).describe('overall, 0..1: nodes done / nodes to run, plus the current node\'s share'),
+  fraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe("overall, 0..1: nodes done / nodes to run, plus the current node's share"),
   nodesDone: z.number().int(),
   nodesTotal: z.number().int().describe('nodes ComfyUI runs: output nodes and what feeds them'),
   node: z.string().nullable().describe('the node executing now'),
   nodeClass: z.string().nullable().describe('its class_type'),
-  value: z.number().describe('the current node\'s step (sampler steps), 0 if it reports none'),
+  value: z.number().describe("the current node's step (sampler steps), 0 if it reports none"),
   max: z.number(),
 });
 export type Progress = z.infer<typeof Progress>;
@@ -122,13 +149,19 @@ export const Job = z.object({
   state: JobState,
   priority: z.number().int(),
   client: z.string(),
-  owner: Owner.describe('the token that made the job (a watched folder\'s job: the rule\'s; a chain step: its first step\'s)'),
+  owner: Owner.describe(
+    "the token that made the job (a watched folder's job: the rule's; a chain step: its first step's)",
+  ),
   backend: z.string().nullable().describe('backend of the current or last attempt'),
   attempts: z.number().int(),
   maxAttempts: z.number().int(),
   error: ErrorDetail.nullable(),
   progress: Progress.nullable(),
-  waiting: z.string().nullable().optional().describe('why a queued job is not running yet, e.g. "no backend up"; null otherwise'),
+  waiting: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('why a queued job is not running yet, e.g. "no backend up"; null otherwise'),
   outputs: z.array(Output),
   texts: z.array(TextOutput).describe('text outputs, in node then list order'),
   metadata: z.record(z.string(), z.unknown()),
@@ -199,7 +232,11 @@ export const Preset = z.object({
 export type Preset = z.infer<typeof Preset>;
 
 export const CreatePreset = z.object({
-  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
   prefix: z.string().max(2000).default(''),
   suffix: z.string().max(2000).default(''),
   negative: z.string().max(2000).default(''),
@@ -211,6 +248,11 @@ export const ChainView = z.object({
   steps: z.array(z.object({ jobId: z.string(), state: JobState, template: z.string().nullable() })),
   pending: z.array(ChainStep),
   state: z.enum(['running', 'succeeded', 'failed', 'canceled']),
-  stoppedReason: z.string().nullable().describe('why the chain stopped before making its next step (`state` is then failed), else null; a step that failed has its reason in its own job'),
+  stoppedReason: z
+    .string()
+    .nullable()
+    .describe(
+      'why the chain stopped before making its next step (`state` is then failed), else null; a step that failed has its reason in its own job',
+    ),
 });
 export type ChainView = z.infer<typeof ChainView>;

@@ -18,14 +18,28 @@ const edge = z.number().int().min(1).max(MAX_EDGE);
 const offset = z.number().int().min(0).max(MAX_EDGE);
 const pad = z.number().int().min(0).max(10_000); // sharp's own extend bound
 /** Hex only: bounded, unambiguous, and never handed to a permissive colour parser. */
-const colour = z.string().regex(/^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i, 'must be a hex colour like #rrggbb or #rrggbbaa');
-export const Gravity = z.enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'centre', 'center']);
+const colour = z
+  .string()
+  .regex(/^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i, 'must be a hex colour like #rrggbb or #rrggbbaa');
+export const Gravity = z.enum([
+  'north',
+  'northeast',
+  'east',
+  'southeast',
+  'south',
+  'southwest',
+  'west',
+  'northwest',
+  'centre',
+  'center',
+]);
 export type Gravity = z.infer<typeof Gravity>;
 /** Where to anchor a crop: a gravity, or sharp's content-aware strategies. */
 export const CropPosition = z.enum([...Gravity.options, 'attention', 'entropy']);
 export type CropPosition = z.infer<typeof CropPosition>;
 
-const op = <T extends string, S extends z.ZodRawShape>(name: T, shape: S) => z.strictObject({ op: z.literal(name), ...shape });
+const op = <T extends string, S extends z.ZodRawShape>(name: T, shape: S) =>
+  z.strictObject({ op: z.literal(name), ...shape });
 
 export const ResizeOp = op('resize', {
   width: edge.optional(),
@@ -37,7 +51,9 @@ export const ResizeOp = op('resize', {
   background: colour.optional().describe('padding colour for fit=contain'),
 })
   .refine((o) => o.width !== undefined || o.height !== undefined, { message: 'needs width or height' })
-  .refine((o) => !['attention', 'entropy'].includes(o.position ?? '') || (o.fit ?? 'cover') === 'cover', { message: 'attention and entropy need fit cover' });
+  .refine((o) => !['attention', 'entropy'].includes(o.position ?? '') || (o.fit ?? 'cover') === 'cover', {
+    message: 'attention and entropy need fit cover',
+  });
 
 /** Either a box (`left`, `top`, `width`, `height`) or a `width`×`height` window placed by `position`, never scaled. */
 export const CropOp = op('crop', {
@@ -48,7 +64,9 @@ export const CropOp = op('crop', {
   position: CropPosition.optional(),
 })
   .refine((o) => (o.left === undefined) === (o.top === undefined), { message: 'left and top go together' })
-  .refine((o) => o.left === undefined || o.position === undefined, { message: 'a box (left/top) and position exclude each other' });
+  .refine((o) => o.left === undefined || o.position === undefined, {
+    message: 'a box (left/top) and position exclude each other',
+  });
 
 export const ExtendOp = op('extend', {
   top: pad.optional(),
@@ -87,7 +105,13 @@ export const GammaOp = op('gamma', { gamma: z.number().min(1).max(3), gammaOut: 
 
 export const WatermarkImage = z.union([
   z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase sha256 hex digest') }),
-  z.strictObject({ base64: z.string().min(1).max(MAX_WATERMARK_BASE64).regex(/^[A-Za-z0-9+/]+=*$/, 'must be base64') }),
+  z.strictObject({
+    base64: z
+      .string()
+      .min(1)
+      .max(MAX_WATERMARK_BASE64)
+      .regex(/^[A-Za-z0-9+/]+=*$/, 'must be base64'),
+  }),
 ]);
 export type WatermarkImage = z.infer<typeof WatermarkImage>;
 
@@ -103,11 +127,16 @@ export const WatermarkOp = op('watermark', {
   scale: z.number().min(0.01).max(1).optional().describe('image watermark width as a fraction of the image width'),
 })
   .refine((o) => (o.text === undefined) !== (o.image === undefined), { message: 'needs exactly one of text or image' })
-  .refine((o) => o.text !== undefined || (o.fontSize === undefined && o.color === undefined), { message: 'fontSize and color apply to text only' })
+  .refine((o) => o.text !== undefined || (o.fontSize === undefined && o.color === undefined), {
+    message: 'fontSize and color apply to text only',
+  })
   .refine((o) => o.image !== undefined || o.scale === undefined, { message: 'scale applies to image only' });
 
 /** Which knobs each encoder has, and their ranges (sharp's). */
-export const FORMAT_LIMITS: Record<OutputFormat, { effort?: [number, number]; lossless: boolean; progressive: boolean }> = {
+export const FORMAT_LIMITS: Record<
+  OutputFormat,
+  { effort?: [number, number]; lossless: boolean; progressive: boolean }
+> = {
   png: { effort: [1, 10], lossless: false, progressive: true },
   jpeg: { lossless: false, progressive: true },
   webp: { effort: [0, 6], lossless: true, progressive: false },
@@ -128,36 +157,57 @@ export const FormatOp = op('format', {
     bad('effort', `effort must be ${lim.effort[0]}..${lim.effort[1]} for ${o.format}`);
   }
   if (o.lossless !== undefined && !lim.lossless) bad('lossless', `lossless is not supported for ${o.format}`);
-  if (o.progressive !== undefined && !lim.progressive) bad('progressive', `progressive is not supported for ${o.format}`);
+  if (o.progressive !== undefined && !lim.progressive)
+    bad('progressive', `progressive is not supported for ${o.format}`);
 });
 
 /** `keep`: provenance plus the source PNG's own text chunks (ComfyUI's prompt/workflow); `strip`: nothing at all. */
 export const MetadataOp = op('metadata', { mode: z.enum(['keep', 'strip']) });
 
 export const Op = z.discriminatedUnion('op', [
-  ResizeOp, CropOp, ExtendOp, RotateOp, FlipOp, FlopOp, TrimOp,
-  ModulateOp, GrayscaleOp, TintOp, SharpenOp, BlurOp, GammaOp,
-  WatermarkOp, FormatOp, MetadataOp,
+  ResizeOp,
+  CropOp,
+  ExtendOp,
+  RotateOp,
+  FlipOp,
+  FlopOp,
+  TrimOp,
+  ModulateOp,
+  GrayscaleOp,
+  TintOp,
+  SharpenOp,
+  BlurOp,
+  GammaOp,
+  WatermarkOp,
+  FormatOp,
+  MetadataOp,
 ]);
 export type Op = z.infer<typeof Op>;
 export type OpName = Op['op'];
 export const OP_NAMES: readonly OpName[] = Op.options.map((o) => o.shape.op.value);
 
 /** `@` is allowed so that explicit `hero@2x` names are possible; `densities` generates such names. */
-export const VariantName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'variant names are 1-64 of A-Z a-z 0-9 _ . @ -');
+export const VariantName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'variant names are 1-64 of A-Z a-z 0-9 _ . @ -');
 
-export const Variant = z.strictObject({
-  ops: z.array(Op).max(MAX_OPS),
-  /** `[1, 2]` makes `name@1x` and `name@2x`, pixel sizes multiplied by the density. */
-  densities: z.array(z.number().int().min(1).max(4)).min(1).max(4).optional(),
-})
+export const Variant = z
+  .strictObject({
+    ops: z.array(Op).max(MAX_OPS),
+    /** `[1, 2]` makes `name@1x` and `name@2x`, pixel sizes multiplied by the density. */
+    densities: z.array(z.number().int().min(1).max(4)).min(1).max(4).optional(),
+  })
   .refine((v) => v.ops.filter((o) => o.op === 'format').length <= 1, { message: 'at most one format op' })
   .refine((v) => v.ops.filter((o) => o.op === 'metadata').length <= 1, { message: 'at most one metadata op' })
-  .refine((v) => !v.densities || new Set(v.densities).size === v.densities.length, { message: 'densities must be distinct' });
+  .refine((v) => !v.densities || new Set(v.densities).size === v.densities.length, {
+    message: 'densities must be distinct',
+  });
 export type Variant = z.infer<typeof Variant>;
 
 export const PostprocessSpec = z.strictObject({
-  variants: z.record(VariantName, Variant).refine((r) => Object.keys(r).length <= MAX_VARIANTS, { message: `at most ${MAX_VARIANTS} variants` }),
+  variants: z
+    .record(VariantName, Variant)
+    .refine((r) => Object.keys(r).length <= MAX_VARIANTS, { message: `at most ${MAX_VARIANTS} variants` }),
   /** Write provenance into each file (unless a variant strips metadata). Default true. */
   provenance: z.boolean().optional(),
 });

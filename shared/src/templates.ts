@@ -27,12 +27,14 @@ export const TemplateParam = z
     options: z.array(z.string()).min(1).optional().describe('allowed values of an enum parameter'),
   })
   .superRefine((p, ctx) => {
-    if (p.type === 'enum' && !p.options) ctx.addIssue({ code: 'custom', path: ['options'], message: 'an enum parameter needs options' });
+    if (p.type === 'enum' && !p.options)
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'an enum parameter needs options' });
     const bounded = p.min !== undefined || p.max !== undefined;
     if (bounded && p.type !== 'int' && p.type !== 'float') {
       ctx.addIssue({ code: 'custom', path: ['min'], message: 'min and max only apply to int and float parameters' });
     }
-    if (p.min !== undefined && p.max !== undefined && p.min > p.max) ctx.addIssue({ code: 'custom', path: ['max'], message: 'max is below min' });
+    if (p.min !== undefined && p.max !== undefined && p.min > p.max)
+      ctx.addIssue({ code: 'custom', path: ['max'], message: 'max is below min' });
   });
 export type TemplateParam = z.infer<typeof TemplateParam>;
 
@@ -41,11 +43,17 @@ export const TemplateParamMap = z.array(TemplateParam).superRefine((params, ctx)
   const names = new Set<string>();
   const targets = new Map<string, string>();
   params.forEach((p, i) => {
-    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `parameter '${p.name}' is defined twice` });
+    if (names.has(p.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `parameter '${p.name}' is defined twice` });
     names.add(p.name);
     const target = `${p.node}.${p.input}`;
     const other = targets.get(target);
-    if (other !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'input'], message: `'${p.name}' and '${other}' both bind node ${p.node} input ${p.input}` });
+    if (other !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'input'],
+        message: `'${p.name}' and '${other}' both bind node ${p.node} input ${p.input}`,
+      });
     else targets.set(target, p.name);
   });
 });
@@ -54,14 +62,27 @@ export type TemplateParamMap = z.infer<typeof TemplateParamMap>;
 /** Import a workflow as a template: an API graph, a UI (editor) workflow, or a PNG saved by ComfyUI (base64). */
 export const CreateTemplate = z
   .object({
-    name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
     description: z.string().max(1000).optional(),
     graph: ComfyGraph.optional().describe('API-format graph'),
-    workflow: z.record(z.string(), z.unknown()).optional().describe('UI-format workflow, converted with a backend\'s /object_info'),
-    png: z.string().max(70_000_000).optional().describe('base64 PNG (prompt/workflow chunks) or animated WEBP (EXIF) saved by ComfyUI'),
+    workflow: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("UI-format workflow, converted with a backend's /object_info"),
+    png: z
+      .string()
+      .max(70_000_000)
+      .optional()
+      .describe('base64 PNG (prompt/workflow chunks) or animated WEBP (EXIF) saved by ComfyUI'),
     params: TemplateParamMap.optional().describe('explicit parameters; found automatically when absent'),
   })
-  .refine((t) => [t.graph, t.workflow, t.png].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of graph, workflow, png' });
+  .refine((t) => [t.graph, t.workflow, t.png].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of graph, workflow, png',
+  });
 export type CreateTemplate = z.input<typeof CreateTemplate>;
 
 /** Converted, but not as saved: why the template's graph differs from the one in the imported file. */
@@ -77,8 +98,22 @@ export const Template = z.object({
   name: z.string(),
   description: z.string().nullable(),
   builtin: z.boolean(),
-  graphSha256: z.string().optional().describe('sha256 of the API graph: tells clients (asset locks) that a template changed'),
-  params: z.array(z.object({ name: z.string(), node: z.string(), input: z.string(), type: TemplateParamType, default: z.unknown().optional(), min: z.unknown().optional(), max: z.unknown().optional(), options: z.array(z.string()).optional() })),
+  graphSha256: z
+    .string()
+    .optional()
+    .describe('sha256 of the API graph: tells clients (asset locks) that a template changed'),
+  params: z.array(
+    z.object({
+      name: z.string(),
+      node: z.string(),
+      input: z.string(),
+      type: TemplateParamType,
+      default: z.unknown().optional(),
+      min: z.unknown().optional(),
+      max: z.unknown().optional(),
+      options: z.array(z.string()).optional(),
+    }),
+  ),
   createdAt: z.number(),
   /** Only in the answer to an import: what the conversion changed (GET /v1/templates/{id}/graph has them too). */
   warnings: z.array(TemplateWarning).optional(),

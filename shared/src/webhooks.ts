@@ -35,8 +35,8 @@ export const CreateWebhook = z
     url: z.url({ protocol: /^https?$/ }).max(2048),
     secret: WebhookSecret.optional().describe('generated when not given; shown once in the answer'),
     events: z.array(WebhookEventType).min(1).max(20).optional().describe('default: the terminal job events'),
-    jobId: z.string().min(1).max(200).optional().describe('only this job\'s events (submit scope suffices)'),
-    batchId: z.string().min(1).max(200).optional().describe('only events of this batch\'s jobs (submit scope suffices)'),
+    jobId: z.string().min(1).max(200).optional().describe("only this job's events (submit scope suffices)"),
+    batchId: z.string().min(1).max(200).optional().describe("only events of this batch's jobs (submit scope suffices)"),
   })
   .refine((w) => !(w.jobId && w.batchId), { message: 'give at most one of `jobId` and `batchId`' });
 export type CreateWebhook = z.input<typeof CreateWebhook>;
@@ -51,7 +51,12 @@ export const Webhook = z.object({
   lastEventId: z.number().int().describe('the newest event acknowledged or passed over; delivery resumes after it'),
   createdAt: z.number(),
   disabledAt: z.number().nullable(),
-  retiredAt: z.number().nullable().describe('a job\'s subscription whose job finished and whose last event went out; its deliveries stay until retention'),
+  retiredAt: z
+    .number()
+    .nullable()
+    .describe(
+      "a job's subscription whose job finished and whose last event went out; its deliveries stay until retention",
+    ),
 });
 export type Webhook = z.infer<typeof Webhook>;
 

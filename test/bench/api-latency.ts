@@ -33,7 +33,12 @@ async function timed(fn: () => Promise<void>, into: number[]): Promise<void> {
 }
 
 /** `CLIENTS` workers, each `ROUNDS` times: one POST then one GET. */
-async function load(pool: Pool, post: { path: string; body: string; headers: Record<string, string> }, get: (id: string) => string, headers: Record<string, string>) {
+async function load(
+  pool: Pool,
+  post: { path: string; body: string; headers: Record<string, string> },
+  get: (id: string) => string,
+  headers: Record<string, string>,
+) {
   const creates: number[] = [];
   const gets: number[] = [];
   const worker = async () => {
@@ -43,7 +48,10 @@ async function load(pool: Pool, post: { path: string; body: string; headers: Rec
         const r = await pool.request({ method: 'POST', path: post.path, body: post.body, headers: post.headers });
         id = ((await r.body.json()) as { id?: string }).id ?? 'x';
       }, creates);
-      await timed(async () => void (await (await pool.request({ method: 'GET', path: get(id), headers })).body.text()), gets);
+      await timed(
+        async () => void (await (await pool.request({ method: 'GET', path: get(id), headers })).body.text()),
+        gets,
+      );
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, worker));
@@ -70,24 +78,38 @@ async function bareExpress() {
 
 async function gatewayLoad() {
   // A backend with nothing listening: jobs queue, so this measures the API and the store, not the engine.
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: 'http://127.0.0.1:9' }], security: { rateLimitPerMinute: 1_000_000 } });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: 'http://127.0.0.1:9' }],
+    security: { rateLimitPerMinute: 1_000_000 },
+  });
   const pool = new Pool(g.url, { connections: CLIENTS });
   const auth = { authorization: `Bearer ${g.token}` };
   try {
     const body = JSON.stringify({ graph: txt2img() });
-    return await load(pool, { path: '/v1/jobs', body, headers: { ...auth, 'content-type': 'application/json' } }, (id) => `/v1/jobs/${id}`, auth);
+    return await load(
+      pool,
+      { path: '/v1/jobs', body, headers: { ...auth, 'content-type': 'application/json' } },
+      (id) => `/v1/jobs/${id}`,
+      auth,
+    );
   } finally {
     await pool.close();
   }
 }
 
 async function sseFanout(): Promise<LatencyFigures> {
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: 'http://127.0.0.1:9' }], security: { rateLimitPerMinute: 1_000_000 } });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: 'http://127.0.0.1:9' }],
+    security: { rateLimitPerMinute: 1_000_000 },
+  });
   const delays: number[] = [];
   const ctrl = new AbortController();
   let ready = 0;
   const subscriber = async () => {
-    const res = await fetch(`${g.url}/v1/events`, { headers: { authorization: `Bearer ${g.token}` }, signal: ctrl.signal });
+    const res = await fetch(`${g.url}/v1/events`, {
+      headers: { authorization: `Bearer ${g.token}` },
+      signal: ctrl.signal,
+    });
     ready++;
     try {
       for await (const m of parseSse(res.body!)) {
@@ -103,7 +125,8 @@ async function sseFanout(): Promise<LatencyFigures> {
   while (ready < SUBSCRIBERS) await new Promise((r) => setTimeout(r, 20));
   for (let i = 0; i < FANOUT_JOBS; i++) await g.client.createJob({ graph: txt2img({ seed: i }) });
   const deadline = Date.now() + 20_000;
-  while (delays.length < SUBSCRIBERS * FANOUT_JOBS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (delays.length < SUBSCRIBERS * FANOUT_JOBS && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   ctrl.abort();
   await Promise.allSettled(subs);
   return percentiles(delays);
@@ -113,7 +136,13 @@ export async function runApiLatency() {
   const floor = await bareExpress();
   const gateway = await gatewayLoad();
   const fanout = await sseFanout();
-  return { clients: CLIENTS, rounds: ROUNDS, floor, gateway, sse: { subscribers: SUBSCRIBERS, jobs: FANOUT_JOBS, delivery: fanout } };
+  return {
+    clients: CLIENTS,
+    rounds: ROUNDS,
+    floor,
+    gateway,
+    sse: { subscribers: SUBSCRIBERS, jobs: FANOUT_JOBS, delivery: fanout },
+  };
 }
 
 /** Human-readable figures with the ratios against the floor. */

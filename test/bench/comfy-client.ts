@@ -77,7 +77,11 @@ export class ComfyClient {
     const all = (await res.body.json()) as Record<string, { outputs?: Record<string, Record<string, unknown>> }>;
     let bytes = 0;
     for (const ref of fileRefs(all[promptId]?.outputs ?? {})) {
-      const qs = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type ?? 'output' });
+      const qs = new URLSearchParams({
+        filename: ref.filename,
+        subfolder: ref.subfolder ?? '',
+        type: ref.type ?? 'output',
+      });
       const view = await request(`${this.url}/view?${qs}`, { dispatcher: this.agent });
       if (view.statusCode !== 200) throw new Error(`GET /view answered ${view.statusCode}`);
       bytes += (await view.body.arrayBuffer()).byteLength;

@@ -42,10 +42,17 @@ export async function withDaemon<T>(
   fn: (d: Daemon) => Promise<T>,
   opts: { engine?: ConfigInput['engine']; waitUp?: boolean; postprocess?: DaemonOptions['postprocess'] } = {},
 ): Promise<T> {
-  const td: TestDaemon = await startTestDaemon({ backends, engine: { ...BENCH_ENGINE, ...opts.engine }, postprocess: opts.postprocess });
+  const td: TestDaemon = await startTestDaemon({
+    backends,
+    engine: { ...BENCH_ENGINE, ...opts.engine },
+    postprocess: opts.postprocess,
+  });
   try {
     if (opts.waitUp !== false) {
-      await waitFor(() => td.daemon.backends().every((b) => b.health === 'up'), { timeoutMs: 10_000, what: 'backends up' });
+      await waitFor(() => td.daemon.backends().every((b) => b.health === 'up'), {
+        timeoutMs: 10_000,
+        what: 'backends up',
+      });
       // health is set by the /object_info probe; the WebSocket opens alongside it: give it a moment.
       await sleep(100);
     }
@@ -59,7 +66,12 @@ export async function withDaemon<T>(
  * Submits jobs from..to-1 one by one, yielding to the event loop between them as separate HTTP requests
  * would: the store is synchronous, so without the yield the engine could not POST or probe until the loop ended.
  */
-export async function submitRange(daemon: Daemon, from: number, to: number, graph: (i: number) => object): Promise<void> {
+export async function submitRange(
+  daemon: Daemon,
+  from: number,
+  to: number,
+  graph: (i: number) => object,
+): Promise<void> {
   for (let i = from; i < to; i++) {
     await daemon.submit({ graph: graph(i) });
     await new Promise((r) => setImmediate(r));
@@ -83,9 +95,13 @@ export function trackSucceeded(daemon: Daemon, n: number, timeoutMs: number): Pr
       if (err) reject(err);
       else resolve(Date.now());
     };
-    const timer = setTimeout(() => finish(new Error(`only ${done}/${n} jobs succeeded within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`only ${done}/${n} jobs succeeded within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const off = daemon.subscribe((e) => {
-      if (e.type === 'job:failed') finish(new Error(`job ${e.jobId} failed: ${JSON.stringify('data' in e ? e.data : e)}`));
+      if (e.type === 'job:failed')
+        finish(new Error(`job ${e.jobId} failed: ${JSON.stringify('data' in e ? e.data : e)}`));
       else if (e.type === 'job:succeeded' && ++done === n) finish(null);
     });
   });
@@ -94,7 +110,9 @@ export function trackSucceeded(daemon: Daemon, n: number, timeoutMs: number): Pr
 /** Rejects after ms so a stuck benchmark ends (and is reported) instead of hanging the run. */
 export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -152,5 +170,11 @@ export function summarizeFakes(stats: FakeStats[], t0: number, tEnd: number): Fa
 
 export function machine() {
   const cpus = os.cpus();
-  return { cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, totalMemMB: Math.round(os.totalmem() / 2 ** 20) };
+  return {
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+  };
 }

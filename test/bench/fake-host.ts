@@ -5,7 +5,9 @@ import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import type { FakeComfyOptions } from '../fake-comfyui/src/types.js';
 
 const { n, opts } = JSON.parse(process.argv[2] ?? '{}') as { n: number; opts: FakeComfyOptions };
-const fakes = await Promise.all(Array.from({ length: n }, () => startFakeComfy({ ...opts, port: 0, host: '127.0.0.1' })));
+const fakes = await Promise.all(
+  Array.from({ length: n }, () => startFakeComfy({ ...opts, port: 0, host: '127.0.0.1' })),
+);
 
 let closing = false;
 async function shutdown(): Promise<void> {

@@ -22,7 +22,9 @@ export const fakeMode = () => mode;
 const HOST = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-host.ts');
 
 async function inProcess(n: number, opts: FakeComfyOptions): Promise<FakePool> {
-  const fakes = await Promise.all(Array.from({ length: n }, () => startFakeComfy({ ...opts, port: 0, host: '127.0.0.1' })));
+  const fakes = await Promise.all(
+    Array.from({ length: n }, () => startFakeComfy({ ...opts, port: 0, host: '127.0.0.1' })),
+  );
   return {
     urls: fakes.map((f) => f.url),
     stats: async () => fakes.map((f) => f.control.stats()),
@@ -40,7 +42,9 @@ async function remoteStats(url: string): Promise<FakeStats> {
 
 async function inChild(n: number, opts: FakeComfyOptions): Promise<FakePool> {
   // execArgv carries tsx's loader flags, so the child runs the TypeScript host directly.
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, HOST, JSON.stringify({ n, opts })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, HOST, JSON.stringify({ n, opts })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout! });
   const first = await Promise.race([once(lines, 'line'), exited.then(() => [null])]);

@@ -50,35 +50,45 @@ function dbMB(home: string): number {
 export async function memory(jobs: number, log: (line: string) => void): Promise<MemoryResult> {
   const gc = findGc();
   const url = await deadUrl();
-  return withDaemon([{ name: 'down', url, inflight: 2 }], async (daemon) => {
-    const samples: MemorySample[] = [];
-    const sample = (queued: number, segmentMs: number | null) => {
-      gc?.();
-      const m = process.memoryUsage();
-      const prev = samples.at(-1);
-      const per1k = (now: number, before: number | undefined) => (prev && before !== undefined ? ((now - before) / (queued - prev.queued)) * 1000 : null);
-      const rssMB = m.rss / MB;
-      const heapUsedMB = m.heapUsed / MB;
-      samples.push({
-        queued, rssMB, heapUsedMB, dbMB: dbMB(daemon.config.home), rssMBPer1k: per1k(rssMB, prev?.rssMB), heapMBPer1k: per1k(heapUsedMB, prev?.heapUsedMB),
-        submitPerSec: prev && segmentMs ? ((queued - prev.queued) * 1000) / segmentMs : null,
-      });
-    };
-    const step = jobs / 4;
-    let submitMs = 0;
-    sample(0, null);
-    for (let done = 0; done < jobs; ) {
-      log(`  memory: ${done}/${jobs} queued …`);
-      // Only the submit loop is timed: sampling (a full GC) is not part of submit throughput.
-      const t0 = performance.now();
-      await submitRange(daemon, done, done + step, graphFor);
-      done += step;
-      const segmentMs = performance.now() - t0;
-      submitMs += segmentMs;
-      sample(done, segmentMs);
-    }
-    const stats = await daemon.stats();
-    if (stats.jobs.queued !== jobs) throw new Error(`expected ${jobs} queued jobs, found ${stats.jobs.queued}`);
-    return { jobs, gc: gc !== null, submitMs, submitPerSec: (jobs * 1000) / submitMs, samples };
-  }, { waitUp: false });
+  return withDaemon(
+    [{ name: 'down', url, inflight: 2 }],
+    async (daemon) => {
+      const samples: MemorySample[] = [];
+      const sample = (queued: number, segmentMs: number | null) => {
+        gc?.();
+        const m = process.memoryUsage();
+        const prev = samples.at(-1);
+        const per1k = (now: number, before: number | undefined) =>
+          prev && before !== undefined ? ((now - before) / (queued - prev.queued)) * 1000 : null;
+        const rssMB = m.rss / MB;
+        const heapUsedMB = m.heapUsed / MB;
+        samples.push({
+          queued,
+          rssMB,
+          heapUsedMB,
+          dbMB: dbMB(daemon.config.home),
+          rssMBPer1k: per1k(rssMB, prev?.rssMB),
+          heapMBPer1k: per1k(heapUsedMB, prev?.heapUsedMB),
+          submitPerSec: prev && segmentMs ? ((queued - prev.queued) * 1000) / segmentMs : null,
+        });
+      };
+      const step = jobs / 4;
+      let submitMs = 0;
+      sample(0, null);
+      for (let done = 0; done < jobs;) {
+        log(`  memory: ${done}/${jobs} queued …`);
+        // Only the submit loop is timed: sampling (a full GC) is not part of submit throughput.
+        const t0 = performance.now();
+        await submitRange(daemon, done, done + step, graphFor);
+        done += step;
+        const segmentMs = performance.now() - t0;
+        submitMs += segmentMs;
+        sample(done, segmentMs);
+      }
+      const stats = await daemon.stats();
+      if (stats.jobs.queued !== jobs) throw new Error(`expected ${jobs} queued jobs, found ${stats.jobs.queued}`);
+      return { jobs, gc: gc !== null, submitMs, submitPerSec: (jobs * 1000) / submitMs, samples };
+    },
+    { waitUp: false },
+  );
 }

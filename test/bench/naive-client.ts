@@ -38,7 +38,12 @@ export async function runDirectPipelined(url: string, graphs: object[], window =
     for (const graph of graphs) {
       await slots.take();
       const id = await client.post(graph);
-      downloads.push(client.finished(id).then(() => client.download(id)).finally(() => slots.give()));
+      downloads.push(
+        client
+          .finished(id)
+          .then(() => client.download(id))
+          .finally(() => slots.give()),
+      );
     }
     const bytes = (await Promise.all(downloads)).reduce((a, b) => a + b, 0);
     return { t0, tEnd: Date.now(), bytes };

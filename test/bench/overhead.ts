@@ -60,13 +60,15 @@ async function direct(N: number, offset: number, window: number): Promise<Sample
  */
 async function viaEngine(N: number, offset: number, inflight: number): Promise<Sample> {
   return withFakes(1, ZERO, (pool) =>
-    withDaemon(backendsFor(pool.urls, inflight), (daemon) =>
-      timed(pool, async () => {
-        const all = trackSucceeded(daemon, N, BOUND_MS);
-        const t0 = Date.now();
-        await submitRange(daemon, offset, offset + N, zeroGraph);
-        return (await all) - t0;
-      }),
+    withDaemon(
+      backendsFor(pool.urls, inflight),
+      (daemon) =>
+        timed(pool, async () => {
+          const all = trackSucceeded(daemon, N, BOUND_MS);
+          const t0 = Date.now();
+          await submitRange(daemon, offset, offset + N, zeroGraph);
+          return (await all) - t0;
+        }),
       { postprocess: async () => {} },
     ),
   );
@@ -111,7 +113,11 @@ export async function overhead(N: number, reps: number, log: (line: string) => v
     const isEngine = !v.path.startsWith('direct');
     const per = (f: (x: Sample) => number) => median(samples[i]!.map(f)) / N;
     return {
-      path: v.path, N, window: v.window === Infinity ? null : v.window, ms: ms[i]!, samples: samples[i]!,
+      path: v.path,
+      N,
+      window: v.window === Infinity ? null : v.window,
+      ms: ms[i]!,
+      samples: samples[i]!,
       jobsPerSec: (N * 1000) / ms[i]!,
       addedMsPerJob: isEngine ? (ms[i]! - directMs) / N : null,
       addedVsPostAllMsPerJob: isEngine ? (ms[i]! - postAll) / N : null,

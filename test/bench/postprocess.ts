@@ -14,14 +14,25 @@ import { AssetFiles } from '@comfygate/daemon/assets';
 import { archiveStream } from '@comfygate/daemon/batches';
 import { assetFilesSink, createPostprocessor } from '@comfygate/daemon/postprocess';
 
-const SPEC = { variants: { web: { ops: [{ op: 'resize', width: 512 }, { op: 'format', format: 'webp', quality: 80 }] } } };
+const SPEC = {
+  variants: {
+    web: {
+      ops: [
+        { op: 'resize', width: 512 },
+        { op: 'format', format: 'webp', quality: 80 },
+      ],
+    },
+  },
+};
 const CONCURRENCY = 2;
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /** Noisy 1024x1024 PNGs, so resizing and encoding do real work. */
@@ -30,7 +41,10 @@ async function sources(n: number, dir: string): Promise<string[]> {
   for (let i = 0; i < n; i++) {
     const raw = crypto.randomBytes(256 * 256 * 3);
     const file = path.join(dir, `src${i}.png`);
-    await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } }).resize(1024, 1024, { kernel: 'nearest' }).png().toFile(file);
+    await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } })
+      .resize(1024, 1024, { kernel: 'nearest' })
+      .png()
+      .toFile(file);
     files.push(file);
   }
   return files;
@@ -62,7 +76,15 @@ export async function postprocessThroughput(n = 60) {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
     const d = median(times.direct);
     const c = median(times.comfygate);
-    return { images: n, concurrency: CONCURRENCY, directMs: Math.round(d), comfygateMs: Math.round(c), directPerSec: n / (d / 1000), comfygatePerSec: n / (c / 1000), ratio: c / d };
+    return {
+      images: n,
+      concurrency: CONCURRENCY,
+      directMs: Math.round(d),
+      comfygateMs: Math.round(c),
+      directPerSec: n / (d / 1000),
+      comfygatePerSec: n / (c / 1000),
+      ratio: c / d,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -76,27 +98,73 @@ export async function zipStreaming(n = 1000, size = 200 * 1024) {
     const jobs: Job[] = [];
     for (let i = 0; i < n; i++) {
       const stored = await files.write(Readable.from([crypto.randomBytes(size)]));
-      const output = { id: `o${i}`, jobId: `j${i}`, nodeId: '9', index: 0, filename: 'x.png', kind: 'output' as const, ...stored, contentType: 'image/png', width: null, height: null, animated: false, variants: [] };
-      jobs.push({ id: crypto.randomUUID(), state: 'succeeded', priority: 0, client: 'bench', owner: { id: 'local-admin', name: 'bench' }, backend: 'a', attempts: 1, maxAttempts: 3, error: null, progress: null, outputs: [output], texts: [], metadata: {}, parentJobId: null, then: [], createdAt: 0, updatedAt: 0, startedAt: 0, finishedAt: 0 });
+      const output = {
+        id: `o${i}`,
+        jobId: `j${i}`,
+        nodeId: '9',
+        index: 0,
+        filename: 'x.png',
+        kind: 'output' as const,
+        ...stored,
+        contentType: 'image/png',
+        width: null,
+        height: null,
+        animated: false,
+        variants: [],
+      };
+      jobs.push({
+        id: crypto.randomUUID(),
+        state: 'succeeded',
+        priority: 0,
+        client: 'bench',
+        owner: { id: 'local-admin', name: 'bench' },
+        backend: 'a',
+        attempts: 1,
+        maxAttempts: 3,
+        error: null,
+        progress: null,
+        outputs: [output],
+        texts: [],
+        metadata: {},
+        parentJobId: null,
+        then: [],
+        createdAt: 0,
+        updatedAt: 0,
+        startedAt: 0,
+        finishedAt: 0,
+      });
     }
     global.gc?.();
     const before = process.memoryUsage().rss;
     let peak = before;
     let bytes = 0;
     const t0 = performance.now();
-    const stream = await archiveStream({ id: 'bench', name: null, client: 'bench', owner: 'local-admin', jobCount: n, createdAt: 0, canceledAt: null }, jobs, files);
+    const stream = await archiveStream(
+      { id: 'bench', name: null, client: 'bench', owner: 'local-admin', jobCount: n, createdAt: 0, canceledAt: null },
+      jobs,
+      files,
+    );
     for await (const chunk of stream) {
       bytes += (chunk as Buffer).length;
       peak = Math.max(peak, process.memoryUsage().rss);
     }
     const ms = performance.now() - t0;
-    return { files: n, archiveMB: bytes / 1024 / 1024, seconds: ms / 1000, mbPerSec: bytes / 1024 / 1024 / (ms / 1000), rssGrowthMB: (peak - before) / 1024 / 1024 };
+    return {
+      files: n,
+      archiveMB: bytes / 1024 / 1024,
+      seconds: ms / 1000,
+      mbPerSec: bytes / 1024 / 1024 / (ms / 1000),
+      rssGrowthMB: (peak - before) / 1024 / 1024,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function postprocessLines(p: Awaited<ReturnType<typeof postprocessThroughput>>, z: Awaited<ReturnType<typeof zipStreaming>>): string[] {
+export function postprocessLines(
+  p: Awaited<ReturnType<typeof postprocessThroughput>>,
+  z: Awaited<ReturnType<typeof zipStreaming>>,
+): string[] {
   return [
     `${p.images} images 1024x1024 -> web (512 wide webp q80) + thumb, concurrency ${p.concurrency}, median of 3`,
     `sharp by hand: ${p.directMs} ms (${p.directPerSec.toFixed(1)} images/s)   comfygate pipeline: ${p.comfygateMs} ms (${p.comfygatePerSec.toFixed(1)} images/s)`,

@@ -7,21 +7,56 @@ import type { UtilComparison, UtilRow } from './utilisation.js';
 
 type Cell = string | number | null;
 
-const fmt = (v: Cell, digits = 1): string => (v === null ? '—' : typeof v === 'number' ? v.toFixed(Number.isInteger(v) ? 0 : digits) : v);
+const fmt = (v: Cell, digits = 1): string =>
+  v === null ? '—' : typeof v === 'number' ? v.toFixed(Number.isInteger(v) ? 0 : digits) : v;
 
 /** Numbers right-aligned (3 decimals below 10, 1 above), text left-aligned. */
 export function table(headers: string[], rows: Cell[][]): string {
-  const text = rows.map((r) => r.map((c) => (typeof c === 'number' && !Number.isInteger(c) && Math.abs(c) < 10 ? c.toFixed(3) : fmt(c))));
+  const text = rows.map((r) =>
+    r.map((c) => (typeof c === 'number' && !Number.isInteger(c) && Math.abs(c) < 10 ? c.toFixed(3) : fmt(c))),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], raw: Cell[] | null) =>
     cells.map((c, i) => (raw && typeof raw[i] === 'number' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-  return [line(headers, null), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map((r, i) => line(r, rows[i]!))].join('\n');
+  return [
+    line(headers, null),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...text.map((r, i) => line(r, rows[i]!)),
+  ].join('\n');
 }
 
 export function utilisationTable(rows: UtilRow[]): string {
   return table(
-    ['client', 'T ms', 'N', 'backends', 'ideal ms', 'makespan ms', 'efficiency', 'busy frac', 'job ms (fake)', 'gap ms/job', 'start lag ms', 'tail ms', 'max depth'],
-    rows.map((r) => [r.client, r.T, r.N, r.backends, Math.round(r.idealMs), r.makespanMs, r.efficiency, r.busyFraction, r.meanJobMs, r.meanGapMs, r.startLagMs, r.tailMs, r.maxQueueDepth]),
+    [
+      'client',
+      'T ms',
+      'N',
+      'backends',
+      'ideal ms',
+      'makespan ms',
+      'efficiency',
+      'busy frac',
+      'job ms (fake)',
+      'gap ms/job',
+      'start lag ms',
+      'tail ms',
+      'max depth',
+    ],
+    rows.map((r) => [
+      r.client,
+      r.T,
+      r.N,
+      r.backends,
+      Math.round(r.idealMs),
+      r.makespanMs,
+      r.efficiency,
+      r.busyFraction,
+      r.meanJobMs,
+      r.meanGapMs,
+      r.startLagMs,
+      r.tailMs,
+      r.maxQueueDepth,
+    ]),
   );
 }
 
@@ -34,8 +69,26 @@ export function comparisonTable(rows: UtilComparison[]): string {
 
 export function overheadTable(rows: OverheadRow[]): string {
   return table(
-    ['path', 'N', 'total ms', 'jobs/s', 'added ms/job (same window)', 'added ms/job (vs POST all)', 'fake idle ms/job', 'client CPU ms/job'],
-    rows.map((r) => [r.path, r.N, Math.round(r.ms), r.jobsPerSec, r.addedMsPerJob, r.addedVsPostAllMsPerJob, r.fakeIdleMsPerJob, r.cpuMsPerJob]),
+    [
+      'path',
+      'N',
+      'total ms',
+      'jobs/s',
+      'added ms/job (same window)',
+      'added ms/job (vs POST all)',
+      'fake idle ms/job',
+      'client CPU ms/job',
+    ],
+    rows.map((r) => [
+      r.path,
+      r.N,
+      Math.round(r.ms),
+      r.jobsPerSec,
+      r.addedMsPerJob,
+      r.addedVsPostAllMsPerJob,
+      r.fakeIdleMsPerJob,
+      r.cpuMsPerJob,
+    ]),
   );
 }
 

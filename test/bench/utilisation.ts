@@ -1,6 +1,16 @@
 // Benchmark 1: GPU utilisation. Fakes with a fixed job time T; makespan against the ideal N·T/backends,
 // and the naive one-at-a-time client on the same T and N for comparison.
-import { STEPS, backendsFor, bounded, graphFor, submitRange, summarizeFakes, trackSucceeded, withDaemon, type FakeSummary } from './common.js';
+import {
+  STEPS,
+  backendsFor,
+  bounded,
+  graphFor,
+  submitRange,
+  summarizeFakes,
+  trackSucceeded,
+  withDaemon,
+  type FakeSummary,
+} from './common.js';
 import { type FakePool, withFakes } from './fakes.js';
 import { runNaive } from './naive-client.js';
 
@@ -31,13 +41,25 @@ const fakeOpts = (T: number) => ({ stepMs: T / STEPS, nodeMs: 0 });
 // Generous bound: the ideal plus slack for a loaded shared machine; a miss is reported, not hung on.
 const boundFor = (T: number, N: number) => 3 * N * T + 60_000;
 
-async function row(client: UtilRow['client'], T: number, N: number, pool: FakePool, t0: number, tEnd: number): Promise<UtilRow> {
+async function row(
+  client: UtilRow['client'],
+  T: number,
+  N: number,
+  pool: FakePool,
+  t0: number,
+  tEnd: number,
+): Promise<UtilRow> {
   const fake = summarizeFakes(await pool.stats(), t0, tEnd);
   const backends = pool.urls.length;
   const makespanMs = tEnd - t0;
   const idealMs = (N * T) / backends;
   return {
-    client, T, N, backends, makespanMs, idealMs,
+    client,
+    T,
+    N,
+    backends,
+    makespanMs,
+    idealMs,
     efficiency: idealMs / makespanMs,
     busyFraction: fake.busyMs / (backends * makespanMs),
     ...fake,
@@ -77,7 +99,10 @@ export function utilPlans(full: boolean): UtilPlan[] {
   ];
 }
 
-export async function utilisation(plans: UtilPlan[], log: (line: string) => void): Promise<{ rows: UtilRow[]; comparisons: UtilComparison[] }> {
+export async function utilisation(
+  plans: UtilPlan[],
+  log: (line: string) => void,
+): Promise<{ rows: UtilRow[]; comparisons: UtilComparison[] }> {
   const rows: UtilRow[] = [];
   const comparisons: UtilComparison[] = [];
   for (const { T, N } of plans) {
@@ -89,7 +114,13 @@ export async function utilisation(plans: UtilPlan[], log: (line: string) => void
     const naive = await naiveRun(T, N);
     rows.push(naive);
     const one = rows.find((r) => r.client === 'comfygate' && r.T === T && r.backends === 1)!;
-    comparisons.push({ T, N, comfygate: one.efficiency, naive: naive.efficiency, ratio: one.efficiency / naive.efficiency });
+    comparisons.push({
+      T,
+      N,
+      comfygate: one.efficiency,
+      naive: naive.efficiency,
+      ratio: one.efficiency / naive.efficiency,
+    });
   }
   return { rows, comparisons };
 }

@@ -25,7 +25,10 @@ function expectAsset(a: Record<string, unknown>) {
 }
 
 /** The SDK's wire order (§5.1): content_type, file_path, expected_hash, then file. */
-function form(bytes: Uint8Array | string, opts: { contentType?: string; filePath?: string; fileFirst?: boolean } = {}): FormData {
+function form(
+  bytes: Uint8Array | string,
+  opts: { contentType?: string; filePath?: string; fileFirst?: boolean } = {},
+): FormData {
   const f = new FormData();
   const file = new Blob([bytes], { type: 'application/octet-stream' });
   if (opts.fileFirst) f.append('file', file, 'x.bin');
@@ -37,7 +40,10 @@ function form(bytes: Uint8Array | string, opts: { contentType?: string; filePath
 }
 
 const upload = (g: TestGateway, body: FormData) => g.fetch('/api/v2/assets', { method: 'POST', body });
-const png = () => sharp({ create: { width: 16, height: 16, channels: 3, background: '#2050a0' } }).png().toBuffer();
+const png = () =>
+  sharp({ create: { width: 16, height: 16, channels: 3, background: '#2050a0' } })
+    .png()
+    .toBuffer();
 
 describe('Comfy API v2 assets: contract', () => {
   it('upload → 201 Asset; the same bytes and name → 200 created_new false; metadata, content and ranges', async () => {
@@ -48,7 +54,15 @@ describe('Comfy API v2 assets: contract', () => {
     expect(first.status).toBe(201);
     const a = await jsonBody(first);
     expectAsset(a);
-    expect(a).toMatchObject({ created_new: true, size_bytes: img.length, content_type: 'image/png', file_path: 'in.png', hash: null, expires_at: null, job_id: null });
+    expect(a).toMatchObject({
+      created_new: true,
+      size_bytes: img.length,
+      content_type: 'image/png',
+      file_path: 'in.png',
+      hash: null,
+      expires_at: null,
+      job_id: null,
+    });
     const again = await upload(g, form(img));
     expect(again.status).toBe(200);
     expect(await jsonBody(again)).toMatchObject({ id: a.id, created_new: false });
@@ -60,7 +74,11 @@ describe('Comfy API v2 assets: contract', () => {
     expectAsset(m);
     expect(m).not.toHaveProperty('created_new');
     const content = await g.fetch(`/api/v2/assets/${a.id}/content`);
-    expect([content.status, content.headers.get('content-type'), content.headers.get('x-content-type-options')]).toEqual([200, 'image/png', 'nosniff']);
+    expect([
+      content.status,
+      content.headers.get('content-type'),
+      content.headers.get('x-content-type-options'),
+    ]).toEqual([200, 'image/png', 'nosniff']);
     expect(Buffer.from(await content.arrayBuffer())).toEqual(img);
     const part = await g.fetch(`/api/v2/assets/${a.id}/content`, { headers: { range: 'bytes=1-3' } });
     expect([part.status, part.headers.get('content-range')]).toEqual([206, `bytes 1-3/${img.length}`]);
@@ -75,25 +93,50 @@ describe('Comfy API v2 assets: contract', () => {
     const hash = `blake3:${'ab'.repeat(32)}`;
     const head = await g.fetch(`/api/v2/assets/by-hash/${encodeURIComponent(hash)}`, { method: 'HEAD' });
     expect([head.status, await head.text()]).toEqual([404, '']);
-    const postJson = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    await expectError(await g.fetch('/api/v2/assets/from-hash', postJson({ hash, file_path: 'a.png' })), 404, 'blob_not_found');
+    const postJson = (body: unknown) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await expectError(
+      await g.fetch('/api/v2/assets/from-hash', postJson({ hash, file_path: 'a.png' })),
+      404,
+      'blob_not_found',
+    );
     await expectError(await g.fetch('/api/v2/assets/from-hash', postJson({ hash: 'sha1:x' })), 400, 'invalid_request');
   });
 
   it('refuses malformed, active and oversized uploads', async () => {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxUploadBytes: 100_000 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxUploadBytes: 100_000 },
+    });
     const img = await png();
     await expectError(await upload(g, form(img, { fileFirst: true })), 422, 'invalid_request');
     await expectError(await upload(g, form(img, { contentType: '' })), 422, 'invalid_request');
     await expectError(await upload(g, form(img, { filePath: '' })), 422, 'invalid_request');
     await expectError(await g.fetch('/api/v2/assets', { method: 'POST', body: img }), 400, 'invalid_request');
     const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>';
-    await expectError(await upload(g, form(svg, { contentType: 'image/png', filePath: 'x.png' })), 415, 'unsupported_media_type');
-    await expectError(await upload(g, form('hello', { contentType: 'text/html', filePath: 'x.html' })), 415, 'unsupported_media_type');
-    await expectError(await upload(g, form(Buffer.alloc(150_000, 1), { contentType: 'audio/wav', filePath: 'a.wav' })), 413, 'payload_too_large');
+    await expectError(
+      await upload(g, form(svg, { contentType: 'image/png', filePath: 'x.png' })),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await upload(g, form('hello', { contentType: 'text/html', filePath: 'x.html' })),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await upload(g, form(Buffer.alloc(150_000, 1), { contentType: 'audio/wav', filePath: 'a.wav' })),
+      413,
+      'payload_too_large',
+    );
     // Not an image, not markup: kept with its declared type and served as an attachment.
-    const wav = await jsonBody(await upload(g, form(Buffer.from('RIFF....WAVEfmt '), { contentType: 'audio/wav', filePath: 'a.wav' })));
+    const wav = await jsonBody(
+      await upload(g, form(Buffer.from('RIFF....WAVEfmt '), { contentType: 'audio/wav', filePath: 'a.wav' })),
+    );
     expect(wav.content_type).toBe('audio/wav');
     const served = await g.fetch(`/api/v2/assets/${wav.id}/content`);
     expect(served.headers.get('content-disposition')).toMatch(/^attachment/);
@@ -106,12 +149,25 @@ describe('Comfy API v2 assets: contract', () => {
     const out = job.outputs[0]!;
     const meta = await jsonBody(await g.fetch(`/api/v2/assets/${out.id}`));
     expectAsset(meta);
-    expect(meta).toMatchObject({ id: out.id, job_id: job.id, size_bytes: out.bytes, content_type: 'image/png', file_path: out.filename });
+    expect(meta).toMatchObject({
+      id: out.id,
+      job_id: job.id,
+      size_bytes: out.bytes,
+      content_type: 'image/png',
+      file_path: out.filename,
+    });
     await expectError(await g.fetch(`/api/v2/assets/${out.id}`, { method: 'DELETE' }), 409, 'asset_in_use');
     const a = await jsonBody(await upload(g, form(await png())));
     await fake.control.down();
-    const wf = { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: a.id } } } } };
-    const queued = await g.fetch('/api/v2/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflow: wf }) });
+    const wf = {
+      ...txt2img(),
+      '10': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: a.id } } } },
+    };
+    const queued = await g.fetch('/api/v2/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: wf }),
+    });
     expect(queued.status).toBe(201);
     await expectError(await g.fetch(`/api/v2/assets/${a.id}`, { method: 'DELETE' }), 409, 'asset_in_use');
     await g.fetch(`/api/v2/jobs/${(await jsonBody(queued)).id}/cancel`, { method: 'POST' });
@@ -128,11 +184,29 @@ describe('Comfy API v2: auth and envelopes', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const bare = { authorization: '' };
     await expectError(await fetch(`${g.url}/api/v2/jobs/${crypto.randomUUID()}`), 401, 'unauthorized');
-    await expectError(await g.fetch('/api/v2/jobs', { method: 'POST', headers: { ...bare, 'x-api-key': 'wrong' } }), 401, 'unauthorized');
+    await expectError(
+      await g.fetch('/api/v2/jobs', { method: 'POST', headers: { ...bare, 'x-api-key': 'wrong' } }),
+      401,
+      'unauthorized',
+    );
     expect((await fetch(`${g.url}/api/v2/assets/by-hash/x`, { method: 'HEAD' })).status).toBe(401);
-    const reader = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'r', scope: 'read' }) }));
+    const reader = await jsonBody(
+      await g.fetch('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'r', scope: 'read' }),
+      }),
+    );
     const asReader = { authorization: `Bearer ${reader.token}`, 'content-type': 'application/json' };
-    await expectError(await g.fetch('/api/v2/jobs', { method: 'POST', headers: asReader, body: JSON.stringify({ workflow: txt2img() }) }), 403, 'forbidden');
+    await expectError(
+      await g.fetch('/api/v2/jobs', {
+        method: 'POST',
+        headers: asReader,
+        body: JSON.stringify({ workflow: txt2img() }),
+      }),
+      403,
+      'forbidden',
+    );
     const list = await fetch(`${g.url}/api/v2/jobs`, { headers: { 'x-api-key': reader.token } });
     expect(list.status).toBe(200);
     await expectError(await g.fetch('/api/v2/nothing'), 404, 'not_found');
@@ -140,10 +214,18 @@ describe('Comfy API v2: auth and envelopes', () => {
 });
 
 describe('Comfy API v2: SSE wire format', () => {
-  const frames = (text: string) => text.split('\n\n').filter((f) => f.trim() && !f.startsWith(':')).map((f) => {
-    const lines = f.split('\n');
-    return { event: lines.find((l) => l.startsWith('event: '))?.slice(7), data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)), lines };
-  });
+  const frames = (text: string) =>
+    text
+      .split('\n\n')
+      .filter((f) => f.trim() && !f.startsWith(':'))
+      .map((f) => {
+        const lines = f.split('\n');
+        return {
+          event: lines.find((l) => l.startsWith('event: '))?.slice(7),
+          data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)),
+          lines,
+        };
+      });
 
   it('status first, terminal status last, then the stream ends; no id lines; a finished job gets one frame', async () => {
     await using fake = await startFakeComfy({ stepMs: 20 });
@@ -177,9 +259,12 @@ describe('Comfy API v2: SSE wire format', () => {
       const deadline = Date.now() + 25_000;
       while (!pred()) {
         let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, deadline - Date.now()))));
+        const timeout = new Promise<null>(
+          (r) => (timer = setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
+        );
         const chunk = await Promise.race([reader.read(), timeout]).finally(() => clearTimeout(timer));
-        if (chunk === null || chunk.done) throw new Error(`no ${what} (stream ${chunk ? 'ended' : 'stalled'}); got: ${text}`);
+        if (chunk === null || chunk.done)
+          throw new Error(`no ${what} (stream ${chunk ? 'ended' : 'stalled'}); got: ${text}`);
         text += chunk.value;
       }
     };

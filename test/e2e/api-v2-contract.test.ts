@@ -13,14 +13,30 @@ import { txt2img } from '../helpers/graphs.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Required keys, from §4.1–§4.5 of the document.
-const JOB_KEYS = ['id', 'status', 'created_at', 'started_at', 'completed_at', 'expires_at', 'queue_position', 'progress', 'outputs', 'error', 'urls'];
+const JOB_KEYS = [
+  'id',
+  'status',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'expires_at',
+  'queue_position',
+  'progress',
+  'outputs',
+  'error',
+  'urls',
+];
 const OUTPUT_KEYS = ['node_id', 'name', 'type', 'content_type', 'size_bytes', 'id', 'hash', 'url', 'url_expires_at'];
 const PROGRESS_KEYS = ['value', 'nodes_done', 'nodes_total'];
 const URL_KEYS = ['self', 'events', 'cancel'];
 const TZ_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 const post = (g: TestGateway, body: unknown, headers: Record<string, string> = {}) =>
-  g.fetch('/api/v2/jobs', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  g.fetch('/api/v2/jobs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 /** §3: `{error: {code, message, details}}`, details an object or null. */
 async function expectError(res: Response, status: number, code: string) {
@@ -33,7 +49,8 @@ async function expectError(res: Response, status: number, code: string) {
 
 function expectJob(job: Record<string, unknown>) {
   for (const k of JOB_KEYS) expect(job, `job.${k}`).toHaveProperty(k);
-  for (const k of URL_KEYS) expect((job.urls as Record<string, string>)[k]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v2\/jobs\//);
+  for (const k of URL_KEYS)
+    expect((job.urls as Record<string, string>)[k]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v2\/jobs\//);
   for (const k of ['created_at', 'started_at', 'completed_at', 'expires_at']) {
     const v = job[k] as string | null;
     if (v !== null) expect(v, k).toMatch(TZ_ISO);
@@ -57,10 +74,13 @@ describe('Comfy API v2 jobs: contract', () => {
     expectJob(job);
     expect(job.status).toBe('queued');
     expect(res.headers.get('location')).toBe(job.urls.self);
-    const done = await waitFor(async () => {
-      const j = await jsonBody(await g.fetch(new URL(job.urls.self).pathname));
-      return j.status === 'succeeded' ? j : null;
-    }, { what: 'succeeded' });
+    const done = await waitFor(
+      async () => {
+        const j = await jsonBody(await g.fetch(new URL(job.urls.self).pathname));
+        return j.status === 'succeeded' ? j : null;
+      },
+      { what: 'succeeded' },
+    );
     expectJob(done);
     expect(done.outputs).toHaveLength(1);
     expect(done.outputs[0]).toMatchObject({ node_id: '9', type: 'image', content_type: 'image/png', job_id: job.id });
@@ -89,13 +109,21 @@ describe('Comfy API v2 jobs: contract', () => {
       [{ workflow: { '1': { inputs: {} } } }, 422, 'invalid_workflow'],
       [{ workflow: { '1': { class_type: 'NoSuchNode', inputs: {} } } }, 422, 'invalid_workflow'],
       [{ workflow: { nodes: [], links: [], last_node_id: 0 } }, 422, 'workflow_format_ui'],
-      [{ workflow: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: ref('missing-id') } } } }, 422, 'missing_asset'],
+      [
+        { workflow: { ...txt2img(), '10': { class_type: 'LoadImage', inputs: { image: ref('missing-id') } } } },
+        422,
+        'missing_asset',
+      ],
     ];
     for (const [body, status, code] of cases) {
       const err = await expectError(await post(g, body), status, code);
       if (code === 'missing_asset') expect(err.details.missing_ids).toEqual(['missing-id']);
     }
-    await expectError(await post(g, { workflow: txt2img() }, { 'idempotency-key': 'k'.repeat(256) }), 400, 'invalid_request');
+    await expectError(
+      await post(g, { workflow: txt2img() }, { 'idempotency-key': 'k'.repeat(256) }),
+      400,
+      'invalid_request',
+    );
     expect((await g.daemon.stats()).jobs.queued).toBe(0);
   });
 
@@ -112,7 +140,13 @@ describe('Comfy API v2 jobs: contract', () => {
     expect(err.message).toMatch(/different/);
     expect((await post(g, { workflow: txt2img() }, { 'idempotency-key': 'x'.repeat(255) })).status).toBe(201);
     // Keys are per token: another token's identical key is another job.
-    const other = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other' }) }));
+    const other = await jsonBody(
+      await g.fetch('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'other' }),
+      }),
+    );
     const c = await post(g, { workflow: txt2img() }, { ...key, authorization: `Bearer ${other.token}` });
     expect(c.status).toBe(201);
     expect((await g.daemon.stats()).jobs.queued).toBe(3);
@@ -122,7 +156,13 @@ describe('Comfy API v2 jobs: contract', () => {
     await using fake = await startFakeComfy();
     await fake.control.down();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-    const tok = await jsonBody(await g.fetch('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'q', dailyQuota: 1 }) }));
+    const tok = await jsonBody(
+      await g.fetch('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'q', dailyQuota: 1 }),
+      }),
+    );
     const auth = { authorization: `Bearer ${tok.token}` };
     expect((await post(g, { workflow: txt2img() }, auth)).status).toBe(201);
     const refused = await post(g, { workflow: txt2img({ seed: 4 }) }, { ...auth, 'idempotency-key': 'retry-me' });
@@ -139,7 +179,8 @@ describe('Comfy API v2 jobs: contract', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await jsonBody(await post(g, { workflow: txt2img({ seed: i }) }))).id);
-    const positions = async () => Promise.all(ids.map(async (id) => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).queue_position));
+    const positions = async () =>
+      Promise.all(ids.map(async (id) => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).queue_position));
     expect(await positions()).toEqual([1, 2, 3]);
     const cancel = () => g.fetch(`/api/v2/jobs/${ids[0]}/cancel`, { method: 'POST' });
     const c1 = await cancel();
@@ -181,13 +222,23 @@ describe('Comfy API v2 jobs: contract', () => {
     texts.push(await created.text());
     const id = JSON.parse(texts[0]!).id as string;
     const events = g.fetch(`/api/v2/jobs/${id}/events`).then((r) => r.text());
-    const queue = await waitFor(async () => {
-      const q = await jsonBody(await fetch(`${fake.url}/queue`));
-      return q.queue_running.length > 0 ? q : null;
-    }, { what: 'prompt running in ComfyUI' });
+    const queue = await waitFor(
+      async () => {
+        const q = await jsonBody(await fetch(`${fake.url}/queue`));
+        return q.queue_running.length > 0 ? q : null;
+      },
+      { what: 'prompt running in ComfyUI' },
+    );
     expect(queue.queue_running[0][3]).toMatchObject({ api_key_comfy_org: secret });
-    await waitFor(async () => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).status === 'succeeded', { what: 'succeeded' });
-    for (const p of [`/api/v2/jobs/${id}`, `/api/v2/jobs/${id}/workflow`, '/api/v2/jobs', `/api/v2/jobs/${id}/cancel`]) {
+    await waitFor(async () => (await jsonBody(await g.fetch(`/api/v2/jobs/${id}`))).status === 'succeeded', {
+      what: 'succeeded',
+    });
+    for (const p of [
+      `/api/v2/jobs/${id}`,
+      `/api/v2/jobs/${id}/workflow`,
+      '/api/v2/jobs',
+      `/api/v2/jobs/${id}/cancel`,
+    ]) {
       texts.push(await (await g.fetch(p, p.endsWith('cancel') ? { method: 'POST' } : {})).text());
     }
     texts.push(await events);

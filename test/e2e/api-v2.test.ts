@@ -67,7 +67,9 @@ describe('@comfyorg/sdk against comfygate', () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const client = sdk(g);
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c83232' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c83232' } })
+      .png()
+      .toBuffer();
     const asset = client.assets.fromBytes(new Uint8Array(png), { filename: 'in.png', contentType: 'image/png' });
     const wf = client.workflows.fromJson(img2img());
     wf.setInput('10', 'image', asset);
@@ -81,7 +83,9 @@ describe('@comfyorg/sdk against comfygate', () => {
     expect(staged.status).toBe(200);
     expect(Buffer.from(await staged.arrayBuffer())).toEqual(png);
     const sent = await job.getWorkflow();
-    expect((sent.workflow['10'] as { inputs: { image: { __type: string; info: { id: string } } } }).inputs.image).toMatchObject({ __type: 'core/ASSET', info: { id: asset.id } });
+    expect(
+      (sent.workflow['10'] as { inputs: { image: { __type: string; info: { id: string } } } }).inputs.image,
+    ).toMatchObject({ __type: 'core/ASSET', info: { id: asset.id } });
     // The same bytes under the same name are the same asset; the handle can be rehydrated and deleted.
     const again = client.assets.fromBytes(new Uint8Array(png), { filename: 'in.png', contentType: 'image/png' });
     expect(await again.commit()).toBe(asset.id);
@@ -96,7 +100,9 @@ describe('@comfyorg/sdk against comfygate', () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const client = sdk(g);
-    await expect(client.submit(client.workflows.fromJson({ nodes: [], links: [], last_node_id: 0 }))).rejects.toBeInstanceOf(WorkflowFormatUi);
+    await expect(
+      client.submit(client.workflows.fromJson({ nodes: [], links: [], last_node_id: 0 })),
+    ).rejects.toBeInstanceOf(WorkflowFormatUi);
     const wf = img2img();
     wf['10']!.inputs.image = { __type: 'core/ASSET', info: { id: crypto.randomUUID() } };
     const err = await client.submit(client.workflows.fromJson(wf)).catch((e: unknown) => e);
@@ -146,7 +152,12 @@ describe('@comfyorg/sdk against comfygate', () => {
   it('a backend killed mid-job: the SDK still sees the job succeed on the other one', async () => {
     await using a = await startFakeComfy({ stepMs: 100 });
     await using b = await startFakeComfy({ stepMs: 100 });
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: a.url, inflight: 1 }, { name: 'b', url: b.url, inflight: 1 }] });
+    await using g = await startTestGateway({
+      backends: [
+        { name: 'a', url: a.url, inflight: 1 },
+        { name: 'b', url: b.url, inflight: 1 },
+      ],
+    });
     const client = sdk(g);
     await waitFor(() => g.daemon.backends().every((x) => x.health === 'up'), { what: 'backends up' });
     const job = await client.submit(client.workflows.fromJson(txt2img({ steps: 30 })));

@@ -8,17 +8,32 @@ import { waitFor } from '../helpers/wait.js';
 describe('backend capabilities', () => {
   it('reports model files per folder and counts nothing else', async () => {
     await using fake = await startFakeComfy({
-      models: { checkpoints: ['b.safetensors', 'a.safetensors'], loras: ['style.safetensors'], upscale_models: ['4x.pth'], vae: [] },
+      models: {
+        checkpoints: ['b.safetensors', 'a.safetensors'],
+        loras: ['style.safetensors'],
+        upscale_models: ['4x.pth'],
+        vae: [],
+      },
     });
     await using empty = await startFakeComfy({ models: { checkpoints: [], loras: [], upscale_models: [], vae: [] } });
-    await using g = await startTestGateway({ backends: [{ name: 'full', url: fake.url }, { name: 'empty', url: empty.url }] });
-    const backends = await waitFor(async () => {
-      const bs = await g.client.backends();
-      return bs.every((b) => b.models !== null) ? bs : null;
-    }, { what: 'capabilities of both backends' });
+    await using g = await startTestGateway({
+      backends: [
+        { name: 'full', url: fake.url },
+        { name: 'empty', url: empty.url },
+      ],
+    });
+    const backends = await waitFor(
+      async () => {
+        const bs = await g.client.backends();
+        return bs.every((b) => b.models !== null) ? bs : null;
+      },
+      { what: 'capabilities of both backends' },
+    );
     const full = backends.find((b) => b.name === 'full')!;
     expect(full.modelsByFolder).toEqual({
-      checkpoints: ['a.safetensors', 'b.safetensors'], loras: ['style.safetensors'], upscale_models: ['4x.pth'],
+      checkpoints: ['a.safetensors', 'b.safetensors'],
+      loras: ['style.safetensors'],
+      upscale_models: ['4x.pth'],
     });
     expect(full.models).toBe(4);
     const none = backends.find((b) => b.name === 'empty')!;

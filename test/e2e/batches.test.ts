@@ -28,7 +28,11 @@ function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
 }
 
 const post = (g: Awaited<ReturnType<typeof startTestGateway>>, body: unknown) =>
-  g.fetch('/v1/batches', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  g.fetch('/v1/batches', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 it('a 40-job matrix batch runs end to end and its zip holds every file with a correct manifest', async () => {
   const fakes = await Promise.all([startFakeComfy({ stepMs: 1 }), startFakeComfy({ stepMs: 1 })]);
@@ -40,10 +44,13 @@ it('a 40-job matrix batch runs end to end and its zip holds every file with a co
     expect(res.status).toBe(201);
     const created = await jsonBody(res);
     expect(created).toMatchObject({ name: 'zoo', total: 40 });
-    const done = await waitFor(async () => {
-      const b = await jsonBody(await g.fetch(`/v1/batches/${created.id}`));
-      return b.done === 40 ? b : null;
-    }, { timeoutMs: 60_000, what: 'batch done' });
+    const done = await waitFor(
+      async () => {
+        const b = await jsonBody(await g.fetch(`/v1/batches/${created.id}`));
+        return b.done === 40 ? b : null;
+      },
+      { timeoutMs: 60_000, what: 'batch done' },
+    );
     expect(done.counts.succeeded).toBe(40);
     expect(done.etaMs).toBe(0);
 
@@ -52,7 +59,9 @@ it('a 40-job matrix batch runs end to end and its zip holds every file with a co
     const entries = await unzip(Buffer.from(await zipRes.arrayBuffer()));
     const manifest = JSON.parse(entries.get('manifest.json')!.toString());
     expect(manifest.jobs).toHaveLength(40);
-    const combos = new Set(manifest.jobs.map((j: { matrix: Record<string, unknown> }) => `${j.matrix['6.text']}|${j.matrix['3.seed']}`));
+    const combos = new Set(
+      manifest.jobs.map((j: { matrix: Record<string, unknown> }) => `${j.matrix['6.text']}|${j.matrix['3.seed']}`),
+    );
     expect(combos.size).toBe(40);
     for (const job of manifest.jobs) {
       expect(job.state).toBe('succeeded');
@@ -73,13 +82,24 @@ it('cancels a batch, and refuses bad batches naming the problem', async () => {
   await using fake = await startFakeComfy();
   await fake.control.down();
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-  const created = await jsonBody(await post(g, { jobs: [{ graph: txt2img({ seed: 1 }) }, { graph: txt2img({ seed: 2 }) }] }));
+  const created = await jsonBody(
+    await post(g, { jobs: [{ graph: txt2img({ seed: 1 }) }, { graph: txt2img({ seed: 2 }) }] }),
+  );
   const canceled = await jsonBody(await g.fetch(`/v1/batches/${created.id}/cancel`, { method: 'POST' }));
   expect(canceled.counts.canceled).toBe(2);
   expect(canceled.canceledAt).not.toBeNull();
 
-  const tooBig = await post(g, { matrix: { graph: txt2img(), seeds: Array.from({ length: 40 }, (_, i) => i), axes: [{ node: '3', input: 'steps', values: Array.from({ length: 30 }, (_, i) => i + 1) }] } });
-  expect([tooBig.status, (await jsonBody(tooBig)).error.message]).toEqual([400, 'the matrix makes 1200 jobs; the limit is 1000']);
+  const tooBig = await post(g, {
+    matrix: {
+      graph: txt2img(),
+      seeds: Array.from({ length: 40 }, (_, i) => i),
+      axes: [{ node: '3', input: 'steps', values: Array.from({ length: 30 }, (_, i) => i + 1) }],
+    },
+  });
+  expect([tooBig.status, (await jsonBody(tooBig)).error.message]).toEqual([
+    400,
+    'the matrix makes 1200 jobs; the limit is 1000',
+  ]);
   const badNode = await post(g, { matrix: { graph: txt2img(), axes: [{ node: '99', input: 'x', values: [1] }] } });
   expect((await jsonBody(badNode)).error.message).toContain('node 99');
   const both = await post(g, { jobs: [{ graph: txt2img() }], matrix: { graph: txt2img(), seeds: [1] } });

@@ -15,7 +15,11 @@ const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
 
 /** `comfygate assets` in a child process, in the manifest's folder, with only the daemon's URL and token. */
-function cli(cwd: string, g: TestGateway, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  cwd: string,
+  g: TestGateway,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_')));
   return new Promise((resolve) => {
     const argv = [tsxCli, cliMain, '--url', g.url, '--token', g.token, ...args];
@@ -25,14 +29,22 @@ function cli(cwd: string, g: TestGateway, args: string[]): Promise<{ code: numbe
   });
 }
 
-const entry = (name: string, prompt: string) => ({ output: `img/${name}.png`, prompt, seed: 5, width: 64, height: 64, params: { steps: 1 } });
+const entry = (name: string, prompt: string) => ({
+  output: `img/${name}.png`,
+  prompt,
+  seed: 5,
+  width: 64,
+  height: 64,
+  params: { steps: 1 },
+});
 
 describe('comfygate assets', () => {
   let fake: FakeComfy;
   let g: TestGateway;
   let dir: string;
   const jobCount = async () => (await g.client.listJobs({ limit: 500 })).jobs.length;
-  const write = (assets: unknown[]) => fs.writeFileSync(path.join(dir, 'comfygate.assets.json'), JSON.stringify({ assets }, null, 2));
+  const write = (assets: unknown[]) =>
+    fs.writeFileSync(path.join(dir, 'comfygate.assets.json'), JSON.stringify({ assets }, null, 2));
 
   beforeAll(async () => {
     fake = await startFakeComfy();
@@ -47,7 +59,11 @@ describe('comfygate assets', () => {
 
   it('generates what is missing, skips what the lock says is fresh, regenerates exactly the changed entry; --check gates CI', async () => {
     const small = { output: 'img/c-small.png', ops: [{ op: 'resize', width: 16 }] };
-    const assets = [entry('a', 'a fox'), entry('b', 'an owl'), { ...entry('c', 'a hare'), output: 'img/c.webp', variants: { small } }];
+    const assets = [
+      entry('a', 'a fox'),
+      entry('b', 'an owl'),
+      { ...entry('c', 'a hare'), output: 'img/c.webp', variants: { small } },
+    ];
     write(assets);
     const before = await cli(dir, g, ['assets', '--check']);
     expect(before.code, before.stderr).toBe(1);
@@ -74,7 +90,11 @@ describe('comfygate assets', () => {
     write([assets[0], { ...assets[1], prompt: 'a snowy owl' }, assets[2]]);
     const stale = await cli(dir, g, ['assets', '--check', '--json']);
     expect(stale.code).toBe(1);
-    expect(JSON.parse(stale.stdout).assets.map((a: { state: string }) => a.state)).toEqual(['fresh', 'changed', 'fresh']);
+    expect(JSON.parse(stale.stdout).assets.map((a: { state: string }) => a.state)).toEqual([
+      'fresh',
+      'changed',
+      'fresh',
+    ]);
     const changed = await cli(dir, g, ['assets']);
     expect(changed.code, changed.stderr).toBe(0);
     expect(changed.stdout).toMatch(/: 1 jobs queued\n/);
@@ -85,7 +105,7 @@ describe('comfygate assets', () => {
     expect((await cli(dir, g, ['assets', '--check'])).stdout).toContain('missing  img/a.png');
   });
 
-  it('aborting Generate Assets cancels its batch on the daemon and locks nothing (the extension\'s Cancel)', async () => {
+  it("aborting Generate Assets cancels its batch on the daemon and locks nothing (the extension's Cancel)", async () => {
     const abortDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-assets-abort-'));
     try {
       const manifest = path.join(abortDir, 'comfygate.assets.json');
@@ -100,9 +120,13 @@ describe('comfygate assets', () => {
       const batch = await g.client.getBatch(batchId);
       expect(batch.canceledAt).not.toBeNull();
       const jobs = await Promise.all(batch.jobIds.map((id) => g.client.getJob(id)));
-      await waitFor(async () => (await Promise.all(batch.jobIds.map((id) => g.client.getJob(id)))).every((j) => j.state === 'canceled'), {
-        what: 'every job of the batch canceled',
-      });
+      await waitFor(
+        async () =>
+          (await Promise.all(batch.jobIds.map((id) => g.client.getJob(id)))).every((j) => j.state === 'canceled'),
+        {
+          what: 'every job of the batch canceled',
+        },
+      );
       expect(jobs.length).toBe(2);
       expect(fs.existsSync(path.join(abortDir, 'comfygate.assets.lock.json'))).toBe(false);
     } finally {
@@ -113,7 +137,10 @@ describe('comfygate assets', () => {
 
   it('refuses an unknown template or parameter before submitting anything, in words', async () => {
     const jobs = await jobCount();
-    write([{ output: 'x.png', template: 'no-such-template' }, { output: 'y.png', params: { stepz: 1 } }]);
+    write([
+      { output: 'x.png', template: 'no-such-template' },
+      { output: 'y.png', params: { stepz: 1 } },
+    ]);
     const r = await cli(dir, g, ['assets']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no template 'no-such-template'");

@@ -20,7 +20,10 @@ const hasScript = fs.existsSync('/usr/bin/script');
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 function run(file: string, args: string[], home: string): Promise<{ code: number | null; stdout: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))), COMFYGATE_HOME: home };
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_'))),
+    COMFYGATE_HOME: home,
+  };
   return new Promise((resolve) => {
     execFile(file, args, { cwd: repoRoot, env, timeout: 60_000 }, (err, stdout) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout });
@@ -34,6 +37,7 @@ function submitArgs(g: TestGateway, graphFile: string, out: string): string[] {
 
 /** Every "NN% Class" the display showed, in order, repeats dropped. */
 function shown(text: string): { pct: number; cls: string }[] {
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is parsed here
   const plain = text.replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '\n'); // each redraw of the bar starts with a cursor move
   const all = [...plain.matchAll(/(\d{1,3})% ?([A-Za-z]*)/g)].map((m) => ({ pct: Number(m[1]), cls: m[2]! }));
   return all.filter((x, i) => i === 0 || x.pct !== all[i - 1]!.pct || x.cls !== all[i - 1]!.cls);

@@ -83,7 +83,10 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
 
   it('submit writes the output PNG into --out and exits 0', async () => {
     const out = tmpDir();
-    const r = await cli([...auth(g), 'submit', 'a red fox', '--steps', '4', '--width', '64', '--height', '64', '--out', out], { home: g.home });
+    const r = await cli(
+      [...auth(g), 'submit', 'a red fox', '--steps', '4', '--width', '64', '--height', '64', '--out', out],
+      { home: g.home },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const files = fs.readdirSync(out);
@@ -97,38 +100,83 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
   it('run: a template with typed name=value params, an uploaded @file, and a batch of increment-seeded variations', async () => {
     const out = tmpDir();
     const photo = path.join(out, 'in.png');
-    fs.writeFileSync(photo, await sharp({ create: { width: 40, height: 30, channels: 3, background: '#804020' } }).png().toBuffer());
-    const up = await cli([...auth(g), 'run', 'upscale', `image=@${photo}`, 'width=100', 'height=0', '--out', out, '--json']);
+    fs.writeFileSync(
+      photo,
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#804020' } })
+        .png()
+        .toBuffer(),
+    );
+    const up = await cli([
+      ...auth(g),
+      'run',
+      'upscale',
+      `image=@${photo}`,
+      'width=100',
+      'height=0',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect([up.code, up.stderr]).toEqual([0, '']);
     const upFile = JSON.parse(up.stdout).files[0];
     expect(await sharp(upFile).metadata()).toMatchObject({ width: 100, height: 75 });
 
-    const many = await cli([...auth(g), 'run', 'txt2img', 'steps=2', 'width=64', 'height=64', 'seed=40', '-n', '2', '--seed', 'increment',
-      '--vary', 'prompt=a fox, at dusk', '--vary', 'prompt=an owl', '--out', out, '--json']);
+    const many = await cli([
+      ...auth(g),
+      'run',
+      'txt2img',
+      'steps=2',
+      'width=64',
+      'height=64',
+      'seed=40',
+      '-n',
+      '2',
+      '--seed',
+      'increment',
+      '--vary',
+      'prompt=a fox, at dusk',
+      '--vary',
+      'prompt=an owl',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect([many.code, many.stderr]).toEqual([0, '']);
     const result = JSON.parse(many.stdout);
     const used = (j: { job: Job }) => j.job.metadata.params as { prompt: string; seed: number };
     expect(result.jobs.map((j: { job: Job }) => [used(j).prompt, used(j).seed])).toEqual([
-      ['a fox, at dusk', 40], ['a fox, at dusk', 41], ['an owl', 40], ['an owl', 41],
+      ['a fox, at dusk', 40],
+      ['a fox, at dusk', 41],
+      ['an owl', 40],
+      ['an owl', 41],
     ]);
-    expect(result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f))).toHaveLength(4);
+    expect(
+      result.jobs.flatMap((j: { files: string[] }) => j.files).filter((f: string) => fs.existsSync(f)),
+    ).toHaveLength(4);
     // Named by template, job, variation and seed, so the files of a run sort together and say what made them.
     for (const j of result.jobs as { job: Job; files: string[] }[]) {
       const v = (j.job.metadata.variation as { index: number }).index;
-      expect(j.files.map((f) => path.basename(f))).toEqual([`txt2img-${j.job.id.slice(0, 8)}-v${v}-s${used(j).seed}-1.png`]);
+      expect(j.files.map((f) => path.basename(f))).toEqual([
+        `txt2img-${j.job.id.slice(0, 8)}-v${v}-s${used(j).seed}-1.png`,
+      ]);
     }
 
     const bad = await cli([...auth(g), 'run', 'txt2img', 'steps=0']);
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('steps: 0 is below the minimum 1')]);
     const noImage = await cli([...auth(g), 'run', 'img2img', 'prompt=a fox']);
-    expect([noImage.code, noImage.stderr]).toEqual([1, 'comfygate: image: required; give a file as image=@photo.png\n']);
+    expect([noImage.code, noImage.stderr]).toEqual([
+      1,
+      'comfygate: image: required; give a file as image=@photo.png\n',
+    ]);
     const typo = await cli([...auth(g), 'run', 'txt2img', 'stpes=3']);
     expect(typo.stderr).toContain("stpes: unknown parameter (did you mean 'steps'?)");
   });
 
   it('outputs go to ./comfygate-out by default; --variant and --postprocess add post-processed files beside them', async () => {
     const cwd = tmpDir();
-    const plain = await cli([...auth(g), 'run', 'txt2img', 'prompt=a fox', 'steps=1', 'width=64', 'height=64'], { cwd });
+    const plain = await cli([...auth(g), 'run', 'txt2img', 'prompt=a fox', 'steps=1', 'width=64', 'height=64'], {
+      cwd,
+    });
     expect([plain.code, plain.stderr]).toEqual([0, '']);
     const made = fs.readdirSync(path.join(cwd, 'comfygate-out'));
     expect(made).toHaveLength(1);
@@ -138,8 +186,21 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const spec = path.join(cwd, 'pp.json');
     fs.writeFileSync(spec, JSON.stringify({ variants: { small: { ops: [{ op: 'resize', width: 32 }] } } }));
     const out = path.join(cwd, 'pp');
-    const pp = await cli([...auth(g), 'run', 'txt2img', 'steps=1', 'width=64', 'height=64', '--postprocess', spec,
-      '--variant', 'web={"ops":[{"op":"format","format":"webp"}]}', '--out', out, '--json']);
+    const pp = await cli([
+      ...auth(g),
+      'run',
+      'txt2img',
+      'steps=1',
+      'width=64',
+      'height=64',
+      '--postprocess',
+      spec,
+      '--variant',
+      'web={"ops":[{"op":"format","format":"webp"}]}',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect([pp.code, pp.stderr]).toEqual([0, '']);
     const names = fs.readdirSync(out).sort();
     expect(names).toHaveLength(3);
@@ -168,7 +229,10 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     const schema = JSON.parse((await cli([...auth(g), 'templates', 'show', 'txt2img'])).stdout);
     expect(schema.properties.steps.minimum).toBe(1);
     const gc = await cli([...auth(g), 'gc', '--dry-run']);
-    expect([gc.code, gc.stdout.trim()]).toEqual([0, 'would remove 0 job(s), 0 upload handle(s), 0 file(s) (0.0 MB), 0 retired webhook(s), 0 webhook delivery record(s)']);
+    expect([gc.code, gc.stdout.trim()]).toEqual([
+      0,
+      'would remove 0 job(s), 0 upload handle(s), 0 file(s) (0.0 MB), 0 retired webhook(s), 0 webhook delivery record(s)',
+    ]);
   });
 
   it('status lists the backend as up', async () => {
@@ -202,9 +266,18 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(list.stdout).not.toContain(token);
   });
 
-  it('token create --see-all makes a reader that lists every token\'s jobs; a plain reader lists only its own', async () => {
+  it("token create --see-all makes a reader that lists every token's jobs; a plain reader lists only its own", async () => {
     const job = await g.client.createJob({ graph: txt2img({ seed: 41 }) });
-    const created = await cli([...auth(g), '--json', 'token', 'create', 'team-dashboard', '--scope', 'read', '--see-all']);
+    const created = await cli([
+      ...auth(g),
+      '--json',
+      'token',
+      'create',
+      'team-dashboard',
+      '--scope',
+      'read',
+      '--see-all',
+    ]);
     expect(created.code).toBe(0);
     const dash = JSON.parse(created.stdout) as { token: string; scope: string; seeAll: boolean };
     expect([dash.scope, dash.seeAll]).toEqual(['read', true]);
@@ -223,7 +296,9 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^CODE\s+NAME\s+ORIGIN\s+ADDRESS\s+USER AGENT\s+ASKED\s+EXPIRES$/m);
     // No Origin (not a browser), the loopback address, the client's user agent and how long ago it asked.
-    expect(listed.stdout).toMatch(new RegExp(`^${started.code}\\s+Figma test\\s+-\\s+\\S*127\\.0\\.0\\.1\\s+\\S.*\\s+\\d+s ago\\s+in \\d+m`, 'm'));
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${started.code}\\s+Figma test\\s+-\\s+\\S*127\\.0\\.0\\.1\\s+\\S.*\\s+\\d+s ago\\s+in \\d+m`, 'm'),
+    );
     const confirmed = await cli([...auth(g), 'pair', started.code]);
     expect(confirmed.code).toBe(0);
     expect(confirmed.stdout).toContain("paired 'Figma test'");
@@ -236,7 +311,9 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     fs.writeFileSync(file, JSON.stringify({ nodes: [], links: [], version: 0.4 }));
     const r = await cli([...auth(g), 'submit', '--graph', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)'");
+    expect(r.stderr).toContain(
+      "this is a UI (editor) workflow, not an API-format graph: export it with 'Export (API)'",
+    );
     expect(r.stderr).toContain('comfygate templates import file.json');
   });
 });
@@ -245,18 +322,25 @@ describe('comfygate start', { timeout: 120_000 }, () => {
   /** Starts the daemon through the bin on a free port with a dead backend; resolves with its output once it logged that backend down. */
   async function startAndLog(extraEnv: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
     const home = tmpDir();
-    const child = spawn(process.execPath, [cliBin, 'start', '--port', '0', '--backend', `http://127.0.0.1:${await freePort()}`], {
-      cwd: repoRoot,
-      env: { ...cliEnv(home), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [cliBin, 'start', '--port', '0', '--backend', `http://127.0.0.1:${await freePort()}`],
+      {
+        cwd: repoRoot,
+        env: { ...cliEnv(home), ...extraEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d));
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise((r) => child.on('exit', r));
     try {
-      await waitFor(() => stderr.includes('backend local is down'), { timeoutMs: 30_000, what: `the down backend logged:\n${stdout}${stderr}` });
+      await waitFor(() => stderr.includes('backend local is down'), {
+        timeoutMs: 30_000,
+        what: `the down backend logged:\n${stdout}${stderr}`,
+      });
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -267,7 +351,9 @@ describe('comfygate start', { timeout: 120_000 }, () => {
   it('prints where it runs on stdout and logs JSON lines on stderr when that is no terminal', async () => {
     const { stdout, stderr } = await startAndLog({});
     expect(stdout).toMatch(/^comfygate ready on http:\/\/127\.0\.0\.1:\d+\n {2}API: /);
-    expect(stdout).toMatch(/\n {2}try: {6}COMFYGATE_HOME=\S+ COMFYGATE_URL=http:\/\/127\.0\.0\.1:\d+ pnpm comfygate run txt2img /);
+    expect(stdout).toMatch(
+      /\n {2}try: {6}COMFYGATE_HOME=\S+ COMFYGATE_URL=http:\/\/127\.0\.0\.1:\d+ pnpm comfygate run txt2img /,
+    );
     const lines = stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
@@ -310,18 +396,28 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
   });
 
   it('Ctrl-C while submit waits cancels the job and exits 130', async () => {
-    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()], {
-      cwd: repoRoot,
-      env: cliEnv(g.home),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [cliBin, ...auth(g), 'submit', 'a slow owl', '--out', tmpDir()],
+      {
+        cwd: repoRoot,
+        env: cliEnv(g.home),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const id = await waitFor(() => /job (\S+) queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'submit to print its job id' });
+    const id = await waitFor(() => /job (\S+) queued/.exec(out)?.[1], {
+      timeoutMs: 20_000,
+      what: 'submit to print its job id',
+    });
     // Not silence: the CLI says why nothing runs.
-    await waitFor(() => out.includes('waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
+    await waitFor(() => out.includes('waiting: no backend is up (comfygate doctor)'), {
+      timeoutMs: 20_000,
+      what: 'the waiting reason',
+    });
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
     if (code === 'timeout') child.kill('SIGKILL');
@@ -333,17 +429,27 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
   });
 
   it('a batch says why it waits too, and Ctrl-C cancels what is left', async () => {
-    const child: ChildProcess = spawn(process.execPath, [cliBin, ...auth(g), 'run', 'txt2img', 'steps=1', '-n', '2', '--out', tmpDir()], {
-      cwd: repoRoot,
-      env: cliEnv(g.home),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [cliBin, ...auth(g), 'run', 'txt2img', 'steps=1', '-n', '2', '--out', tmpDir()],
+      {
+        cwd: repoRoot,
+        env: cliEnv(g.home),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const id = await waitFor(() => /batch (\S+): 2 jobs queued/.exec(out)?.[1], { timeoutMs: 20_000, what: 'the batch id' });
-    await waitFor(() => out.includes('  waiting: no backend is up (comfygate doctor)'), { timeoutMs: 20_000, what: 'the waiting reason' });
+    const id = await waitFor(() => /batch (\S+): 2 jobs queued/.exec(out)?.[1], {
+      timeoutMs: 20_000,
+      what: 'the batch id',
+    });
+    await waitFor(() => out.includes('  waiting: no backend is up (comfygate doctor)'), {
+      timeoutMs: 20_000,
+      what: 'the waiting reason',
+    });
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
     if (code === 'timeout') child.kill('SIGKILL');
@@ -365,7 +471,9 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
     const url = `http://127.0.0.1:${await freePort()}`;
     const r = await cli(['--url', url, '--token', 'x', 'status']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`comfygate is not running at ${url}; start it with \`comfygate start\` or \`pnpm start\``);
+    expect(r.stderr).toContain(
+      `comfygate is not running at ${url}; start it with \`comfygate start\` or \`pnpm start\``,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack
   });
 });

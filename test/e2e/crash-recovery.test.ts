@@ -15,14 +15,18 @@ it('SIGKILL mid-batch over 2 backends: after restart every job succeeds exactly 
   await using b = await startFakeComfy({ stepMs: 10 });
   const home = makeHome();
   try {
-    const config = testConfig(home, [{ name: 'a', url: a.url }, { name: 'b', url: b.url }]);
+    const config = testConfig(home, [
+      { name: 'a', url: a.url },
+      { name: 'b', url: b.url },
+    ]);
     const configFile = path.join(home, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(config));
 
     // Jobs go in through the daemon's own API with the engine off; the child process runs them.
     const submitter = await createDaemon(config, { runEngine: false });
     const ids: string[] = [];
-    for (let i = 0; i < JOBS; i++) ids.push((await submitter.submit({ graph: txt2img({ seed: 1000 + i, text: `crash ${i}` }) })).job.id);
+    for (let i = 0; i < JOBS; i++)
+      ids.push((await submitter.submit({ graph: txt2img({ seed: 1000 + i, text: `crash ${i}` }) })).job.id);
 
     const entry = 'daemon/src/cli/main.ts';
     const first = await spawnTs(entry, ['start', '--config', configFile], { readyLine: /comfygate ready/ });
@@ -32,17 +36,22 @@ it('SIGKILL mid-batch over 2 backends: after restart every job succeeds exactly 
 
     const second = await spawnTs(entry, ['start', '--config', configFile], { readyLine: /comfygate ready/ });
     try {
-      const jobs = await waitFor(async () => {
-        const all = await Promise.all(ids.map((id) => submitter.get(id)));
-        return all.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? all : null;
-      }, { timeoutMs: 60_000, what: 'all jobs terminal' });
+      const jobs = await waitFor(
+        async () => {
+          const all = await Promise.all(ids.map((id) => submitter.get(id)));
+          return all.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? all : null;
+        },
+        { timeoutMs: 60_000, what: 'all jobs terminal' },
+      );
       expect(jobs.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
 
       const executed = [...a.control.stats().executed, ...b.control.stats().executed];
       expect(new Set(executed).size).toBe(executed.length); // no prompt id executed twice
       expect(executed.length).toBe(JOBS); // and no job executed under two prompt ids
 
-      const succeededEvents = (await submitter.store.events.after(0, 100_000)).filter((e) => e.type === 'job:succeeded');
+      const succeededEvents = (await submitter.store.events.after(0, 100_000)).filter(
+        (e) => e.type === 'job:succeeded',
+      );
       expect(succeededEvents.map((e) => e.jobId).sort()).toEqual([...ids].sort());
 
       // Each job has its own output: 50 distinct images, one per (seed, prompt).

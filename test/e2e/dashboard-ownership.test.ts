@@ -32,8 +32,14 @@ describe('dashboard sessions see their own jobs only', () => {
     const submitter = await g.client.createToken({ name: 'designer', scope: 'submit' });
     const viewer = await g.client.createToken({ name: 'viewer', scope: 'read' });
     const designerClient = new GatewayClient({ baseUrl: g.url, token: submitter.token });
-    const mine = await designerClient.createJob({ template: 'txt2img', params: { prompt: 'the designer owns this', steps: 2 } });
-    const admins = await g.client.createJob({ template: 'txt2img', params: { prompt: 'the admin owns this', steps: 2 } });
+    const mine = await designerClient.createJob({
+      template: 'txt2img',
+      params: { prompt: 'the designer owns this', steps: 2 },
+    });
+    const admins = await g.client.createJob({
+      template: 'txt2img',
+      params: { prompt: 'the admin owns this', steps: 2 },
+    });
     await Promise.all([g.client.waitForJob(mine.id), g.client.waitForJob(admins.id)]);
 
     const open = async (token: string) => {

@@ -32,7 +32,11 @@ describe('dashboard serving and sessions', () => {
   });
 
   const signIn = (body: unknown, headers: Record<string, string> = SAME_ORIGIN) =>
-    fetch(`${g.url}/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${g.url}/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const codeOf = (link: string) => new URL(link).hash.slice('#login='.length);
   const cookieOf = (res: Response) => /comfygate_session=([^;]*)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
 
@@ -54,7 +58,8 @@ describe('dashboard serving and sessions', () => {
     const etag = page.headers.get('etag')!;
     expect((await fetch(`${g.url}/`, { headers: { 'if-none-match': etag } })).status).toBe(304);
 
-    let firstLoad = (await fetch(`${g.url}/`, { headers: { 'accept-encoding': 'br' } }).then((r) => r.arrayBuffer())).byteLength;
+    let firstLoad = (await fetch(`${g.url}/`, { headers: { 'accept-encoding': 'br' } }).then((r) => r.arrayBuffer()))
+      .byteLength;
     for (const a of [...assets, 'favicon.svg']) {
       const br = await fetch(`${g.url}/${a}`, { headers: { 'accept-encoding': 'br' } });
       expect(br.status).toBe(200);
@@ -66,7 +71,11 @@ describe('dashboard serving and sessions', () => {
       expect(gz.headers.get('content-encoding')).toBe('gzip');
       const plain = await fetch(`${g.url}/${a}`, { headers: { 'accept-encoding': 'identity' } });
       expect(plain.headers.get('content-encoding')).toBeNull();
-      expect(Buffer.from(await plain.arrayBuffer()).equals(zlib.brotliDecompressSync(fs.readFileSync(path.join(dir, `${a}.br`))))).toBe(true);
+      expect(
+        Buffer.from(await plain.arrayBuffer()).equals(
+          zlib.brotliDecompressSync(fs.readFileSync(path.join(dir, `${a}.br`))),
+        ),
+      ).toBe(true);
     }
     expect(firstLoad).toBeLessThan(FIRST_LOAD_BUDGET);
     // Data still needs a session or a token.
@@ -78,10 +87,14 @@ describe('dashboard serving and sessions', () => {
     const code = codeOf(g.gateway.loginLink());
     const res = await signIn({ code });
     expect(res.status).toBe(201);
-    expect(res.headers.get('set-cookie')).toMatch(/^comfygate_session=[\w-]{40,}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    expect(res.headers.get('set-cookie')).toMatch(
+      /^comfygate_session=[\w-]{40,}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/,
+    );
     expect(await res.json()).toMatchObject({ tokenId: 'local-admin', scope: 'admin', via: 'session' });
     const cookie = cookieOf(res);
-    const me = await fetch(`${g.url}/v1/session`, { headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN } });
+    const me = await fetch(`${g.url}/v1/session`, {
+      headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN },
+    });
     expect(await me.json()).toMatchObject({ scope: 'admin', via: 'session' });
 
     const replay = await signIn({ code });
@@ -91,12 +104,15 @@ describe('dashboard serving and sessions', () => {
     const headers = { cookie: `comfygate_session=${cookie}`, origin: g.url, ...SAME_ORIGIN };
     const out = await fetch(`${g.url}/v1/session`, { method: 'DELETE', headers });
     expect(out.status).toBe(204);
-    expect((await fetch(`${g.url}/v1/jobs`, { headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN } })).status).toBe(401);
+    expect(
+      (await fetch(`${g.url}/v1/jobs`, { headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN } })).status,
+    ).toBe(401);
   });
 
-  it('the cookie counts only on the dashboard\'s own requests; other pages cannot sign a browser in', async () => {
+  it("the cookie counts only on the dashboard's own requests; other pages cannot sign a browser in", async () => {
     const cookie = cookieOf(await signIn({ token: g.token }));
-    const withCookie = (h: Record<string, string>) => fetch(`${g.url}/v1/jobs`, { headers: { cookie: `comfygate_session=${cookie}`, ...h } });
+    const withCookie = (h: Record<string, string>) =>
+      fetch(`${g.url}/v1/jobs`, { headers: { cookie: `comfygate_session=${cookie}`, ...h } });
     expect((await withCookie(SAME_ORIGIN)).status).toBe(200);
     // Another port on this machine is the same site to SameSite, but not the same origin.
     expect((await withCookie({ 'sec-fetch-site': 'same-site' })).status).toBe(401);
@@ -106,7 +122,11 @@ describe('dashboard serving and sessions', () => {
     // A mutation from a foreign page never gets as far as the cookie.
     const foreign = await fetch(`${g.url}/v1/jobs`, {
       method: 'POST',
-      headers: { cookie: `comfygate_session=${cookie}`, origin: 'http://127.0.0.1:1', 'content-type': 'application/json' },
+      headers: {
+        cookie: `comfygate_session=${cookie}`,
+        origin: 'http://127.0.0.1:1',
+        'content-type': 'application/json',
+      },
       body: '{"template":"txt2img"}',
     });
     expect(foreign.status).toBe(403);
@@ -118,15 +138,16 @@ describe('dashboard serving and sessions', () => {
     expect(err.error).toMatchObject({ code: 'unauthorized' });
   });
 
-  it('the event WebSocket takes the session cookie from the dashboard\'s own origin only', async () => {
+  it("the event WebSocket takes the session cookie from the dashboard's own origin only", async () => {
     const cookie = `comfygate_session=${cookieOf(await signIn({ token: g.token }))}`;
     const wsUrl = g.url.replace('http', 'ws') + '/v1/ws';
-    const status = (headers: Record<string, string>) => new Promise<number>((resolve) => {
-      const ws = new WebSocket(wsUrl, [WS_PROTOCOL], { headers });
-      ws.on('open', () => (ws.close(), resolve(101)));
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('error', () => resolve(-1));
-    });
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(wsUrl, [WS_PROTOCOL], { headers });
+        ws.on('open', () => (ws.close(), resolve(101)));
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => resolve(-1));
+      });
     expect(await status({ cookie, origin: 'http://127.0.0.1:1' })).toBe(403);
     expect(await status({ cookie })).toBe(401);
     expect(await status({ cookie, origin: g.url })).toBe(101);
@@ -138,7 +159,10 @@ describe('dashboard serving and sessions', () => {
     expect(link.url).toBe(`${g.url}/#login=${link.code}`);
     const cookie = cookieOf(await signIn({ code: link.code }));
     const get = (p: string, init: RequestInit = {}) =>
-      fetch(`${g.url}${p}`, { ...init, headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN, ...init.headers } });
+      fetch(`${g.url}${p}`, {
+        ...init,
+        headers: { cookie: `comfygate_session=${cookie}`, ...SAME_ORIGIN, ...init.headers },
+      });
     expect(await (await get('/v1/session')).json()).toMatchObject({ name: 'short-lived', scope: 'submit' });
     expect((await get('/v1/tokens')).status).toBe(403); // the token's scope, not more
     expect((await get('/v1/session/codes', { method: 'POST' })).status).toBe(403);
@@ -146,7 +170,7 @@ describe('dashboard serving and sessions', () => {
     expect((await get('/v1/session')).status).toBe(401);
   });
 
-  it('a queued job\'s priority moves it in the queue; a job that left the queue says so', async () => {
+  it("a queued job's priority moves it in the queue; a job that left the queue says so", async () => {
     await g.client.drainBackend('a', true);
     try {
       const first = await g.client.createJob({ template: 'txt2img', params: { prompt: 'first in', steps: 2 } });
@@ -173,9 +197,14 @@ describe('dashboard serving and sessions', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-dash-'));
     try {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_')));
-      const stdout = await new Promise<string>((resolve, reject) => execFile(process.execPath,
-        [tsxCli, path.join(repoRoot, 'daemon/src/cli/main.ts'), '--url', g.url, '--token', g.token, 'dashboard'],
-        { cwd: repoRoot, env: { ...env, COMFYGATE_HOME: home }, timeout: 30_000 }, (e, out) => (e ? reject(e) : resolve(out))));
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [tsxCli, path.join(repoRoot, 'daemon/src/cli/main.ts'), '--url', g.url, '--token', g.token, 'dashboard'],
+          { cwd: repoRoot, env: { ...env, COMFYGATE_HOME: home }, timeout: 30_000 },
+          (e, out) => (e ? reject(e) : resolve(out)),
+        ),
+      );
       const link = /^(http:\/\/127\.0\.0\.1:\d+\/#login=\S+)$/m.exec(stdout)?.[1];
       expect(link).toBeDefined();
       expect((await signIn({ code: codeOf(link!) })).status).toBe(201);

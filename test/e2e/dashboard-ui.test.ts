@@ -20,8 +20,16 @@ describe('dashboard in Chromium', () => {
   const pages: DashboardPage[] = [];
 
   beforeAll(async () => {
-    [a, b] = (await Promise.all([1, 2].map(() => startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })))) as [FakeComfy, FakeComfy];
-    g = await startTestGateway({ backends: [{ name: 'gpu-a', url: a.url }, { name: 'gpu-b', url: b.url }] });
+    [a, b] = (await Promise.all([1, 2].map(() => startFakeComfy({ port: 0, stepMs: 60, previewMethod: 'auto' })))) as [
+      FakeComfy,
+      FakeComfy,
+    ];
+    g = await startTestGateway({
+      backends: [
+        { name: 'gpu-a', url: a.url },
+        { name: 'gpu-b', url: b.url },
+      ],
+    });
     await waitFor(() => g.daemon.backends().every((x) => x.health === 'up'), { what: 'both backends up' });
     browser = await launchChromium();
   });
@@ -33,14 +41,18 @@ describe('dashboard in Chromium', () => {
   });
 
   /** A signed-in page (admin unless a link for another token is given). */
-  async function signedIn(link = g.gateway.loginLink(), opts: { width?: number; dark?: boolean } = {}): Promise<DashboardPage> {
+  async function signedIn(
+    link = g.gateway.loginLink(),
+    opts: { width?: number; dark?: boolean } = {},
+  ): Promise<DashboardPage> {
     const d = await openDashboard(browser, opts);
     pages.push(d);
     await d.page.goto(link);
     await d.page.getByRole('navigation', { name: 'Sections' }).waitFor();
     return d;
   }
-  const jobRow = (page: Page, text: string) => page.getByRole('region', { name: 'Jobs' }).getByRole('row').filter({ hasText: text });
+  const jobRow = (page: Page, text: string) =>
+    page.getByRole('region', { name: 'Jobs' }).getByRole('row').filter({ hasText: text });
 
   it('signs in with the printed one-time link: the code leaves the address bar, is never in a request line, and works once', async () => {
     const link = g.gateway.loginLink();
@@ -82,7 +94,9 @@ describe('dashboard in Chromium', () => {
     await other.page.evaluate(() => void (location.hash = '#/results'));
     await other.page.getByText('Your session ended; sign in again.').waitFor();
     // The old cookie, replayed as the dashboard would send it, no longer opens anything.
-    const replay = await fetch(`${g.url}/v1/session`, { headers: { cookie: `comfygate_session=${cookie!.value}`, 'sec-fetch-site': 'same-origin' } });
+    const replay = await fetch(`${g.url}/v1/session`, {
+      headers: { cookie: `comfygate_session=${cookie!.value}`, 'sec-fetch-site': 'same-origin' },
+    });
     expect(replay.status).toBe(401);
     expect(d.problems).toEqual([]);
   });
@@ -93,7 +107,9 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('link', { name: 'Generate' }).click();
     await page.getByLabel('Template').selectOption('img2img');
     await page.getByText('Drop an image here').waitFor();
-    const ref = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c05020' } }).png().toBuffer();
+    const ref = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c05020' } })
+      .png()
+      .toBuffer();
     const dt = await page.evaluateHandle((b64) => {
       const t = new DataTransfer();
       t.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'ref.png', { type: 'image/png' }));
@@ -127,26 +143,33 @@ describe('dashboard in Chromium', () => {
     const jobId = (await result.getByRole('link', { name: 'Open details' }).getAttribute('href'))!.split('/').pop()!;
     const job = await g.client.getJob(jobId);
     expect(job.state).toBe('succeeded');
-    expect((job.metadata.params as Record<string, unknown>).image).toBe(crypto.createHash('sha256').update(ref).digest('hex'));
+    expect((job.metadata.params as Record<string, unknown>).image).toBe(
+      crypto.createHash('sha256').update(ref).digest('hex'),
+    );
 
     await result.getByRole('link', { name: 'Open details' }).click();
     await page.getByRole('heading', { name: 'a lighthouse at dusk, from the dashboard' }).waitFor();
     const big = page.locator('img.big');
     await expect.poll(() => big.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
     await page.getByRole('link', { name: 'Download' }).waitFor();
-    await page.getByRole('term').filter({ hasText: /^Seed$/ }).waitFor();
+    await page
+      .getByRole('term')
+      .filter({ hasText: /^Seed$/ })
+      .waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'result') });
     expect(d.problems).toEqual([]);
   });
 
-  it('shows a running job\'s latest preview and progress live in its queue row', async () => {
+  it("shows a running job's latest preview and progress live in its queue row", async () => {
     const d = await signedIn();
     const { page } = d;
     const job = await g.client.createJob({ template: 'txt2img', params: { prompt: 'a slow preview', steps: 40 } });
     const row = jobRow(page, 'a slow preview');
     const preview = row.getByRole('img', { name: 'latest preview' });
     await preview.waitFor({ timeout: 20_000 });
-    await expect.poll(() => preview.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() => preview.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth))
+      .toBeGreaterThan(0);
     const mid = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
     expect(mid).toBeLessThan(100);
     await row.getByText('succeeded', { exact: true }).waitFor({ timeout: 30_000 });
@@ -155,7 +178,7 @@ describe('dashboard in Chromium', () => {
     expect(d.problems).toEqual([]);
   });
 
-  it('changes a queued job\'s priority and cancels it from its row', async () => {
+  it("changes a queued job's priority and cancels it from its row", async () => {
     const d = await signedIn();
     for (const name of ['gpu-a', 'gpu-b']) await g.client.drainBackend(name, true);
     try {
@@ -187,11 +210,18 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => cardA.getByRole('button', { name: 'Drain' }).getAttribute('aria-pressed')).toBe('true');
     expect(g.daemon.backends().find((x) => x.name === 'gpu-a')!.draining).toBe(true);
     await cardA.getByText('Models per folder').click();
-    await cardA.getByRole('term').filter({ hasText: /^checkpoints$/ }).waitFor();
-    await cardA.getByText(/^\d+: .*\.safetensors/).first().waitFor();
+    await cardA
+      .getByRole('term')
+      .filter({ hasText: /^checkpoints$/ })
+      .waitFor();
+    await cardA
+      .getByText(/^\d+: .*\.safetensors/)
+      .first()
+      .waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'backends') });
     try {
-      const make = (i: number) => g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } });
+      const make = (i: number) =>
+        g.client.createJob({ template: 'txt2img', params: { prompt: `after drain ${i}`, steps: 2 } });
       const jobs = await Promise.all([1, 2].map(make));
       const ids = jobs.map((j) => j.id);
       for (const id of ids) expect((await g.client.waitForJob(id)).backend).toBe('gpu-b');
@@ -233,27 +263,39 @@ describe('dashboard in Chromium', () => {
     const d = await signedIn();
     const { page } = d;
     await page.getByRole('link', { name: 'Admin' }).click();
-    const req = page.getByRole('region', { name: 'Pairing requests' }).getByRole('listitem').filter({ hasText: started.code });
+    const req = page
+      .getByRole('region', { name: 'Pairing requests' })
+      .getByRole('listitem')
+      .filter({ hasText: started.code });
     await req.getByText('Figma test').waitFor();
     await req.getByText(/from no origin .* · asked/).waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'admin') });
     await req.getByRole('button', { name: 'Approve' }).click();
-    const status = await waitFor(async () => {
-      const s = await plugin.pairingStatus(started.pairingId);
-      return s.state === 'confirmed' ? s : null;
-    }, { what: 'the pairing to be confirmed' });
+    const status = await waitFor(
+      async () => {
+        const s = await plugin.pairingStatus(started.pairingId);
+        return s.state === 'confirmed' ? s : null;
+      },
+      { what: 'the pairing to be confirmed' },
+    );
     const paired = new GatewayClient({ baseUrl: g.url, token: status.token });
     expect(Array.isArray((await paired.listJobs()).jobs)).toBe(true);
 
-    const otherReq = page.getByRole('region', { name: 'Pairing requests' }).getByRole('listitem').filter({ hasText: other.code });
+    const otherReq = page
+      .getByRole('region', { name: 'Pairing requests' })
+      .getByRole('listitem')
+      .filter({ hasText: other.code });
     await otherReq.getByRole('button', { name: 'Deny' }).click();
     await expect.poll(async () => (await plugin.pairingStatus(other.pairingId)).state).toBe('expired');
     expect(d.problems).toEqual([]);
   });
 
   it('searches the history by prompt and template', async () => {
-    const ids = await Promise.all(['a red fox in snow', 'a blue whale at sea'].map((prompt) =>
-      g.client.createJob({ template: 'txt2img', params: { prompt, steps: 2 } }).then((j) => j.id)));
+    const ids = await Promise.all(
+      ['a red fox in snow', 'a blue whale at sea'].map((prompt) =>
+        g.client.createJob({ template: 'txt2img', params: { prompt, steps: 2 } }).then((j) => j.id),
+      ),
+    );
     for (const id of ids) await g.client.waitForJob(id);
     const d = await signedIn();
     const { page } = d;
@@ -284,17 +326,26 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('heading', { name: 'Batch of 3' }).waitFor();
     await page.getByRole('link', { name: 'See the batch in the queue' }).click({ timeout: 30_000 });
-    const batch = page.getByRole('region', { name: 'Batches' }).getByRole('listitem').filter({ hasText: 'txt2img: three owls' });
+    const batch = page
+      .getByRole('region', { name: 'Batches' })
+      .getByRole('listitem')
+      .filter({ hasText: 'txt2img: three owls' });
     await batch.getByText('3/3 done').waitFor();
     await expect.poll(() => batch.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     const href = (await batch.getByRole('link', { name: 'Download zip' }).getAttribute('href'))!;
     const zip = await page.evaluate(async (u) => {
       const r = await fetch(u);
-      return { status: r.status, type: r.headers.get('content-type'), magic: [...new Uint8Array(await r.arrayBuffer()).slice(0, 2)] };
+      return {
+        status: r.status,
+        type: r.headers.get('content-type'),
+        magic: [...new Uint8Array(await r.arrayBuffer()).slice(0, 2)],
+      };
     }, href);
     expect(zip).toEqual({ status: 200, type: 'application/zip', magic: [0x50, 0x4b] });
     const { jobIds } = await g.client.getBatch(href.split('/')[3]!);
-    const seeds = await Promise.all(jobIds.map(async (id) => Number(((await g.client.getJob(id)).metadata.params as { seed: unknown }).seed)));
+    const seeds = await Promise.all(
+      jobIds.map(async (id) => Number(((await g.client.getJob(id)).metadata.params as { seed: unknown }).seed)),
+    );
     expect(seeds.sort((x, y) => x - y).map((v) => v - seeds[0]!)).toEqual([0, 1, 2]);
     expect(d.problems).toEqual([]);
   });
@@ -318,16 +369,25 @@ describe('dashboard in Chromium', () => {
     page.once('dialog', (dlg) => void dlg.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByText(/^revoked/).waitFor();
-    await expect(new GatewayClient({ baseUrl: g.url, token: secret! }).session()).rejects.toMatchObject({ status: 401 });
+    await expect(new GatewayClient({ baseUrl: g.url, token: secret! }).session()).rejects.toMatchObject({
+      status: 401,
+    });
     await page.getByRole('button', { name: 'Dry-run gc' }).click();
     await page.getByText(/^A retention pass would remove \d+ jobs/).waitFor();
     const retention = page.getByRole('region', { name: 'Retention' });
-    await retention.getByRole('definition').filter({ hasText: /^10 min$/ }).waitFor(); // the default grace
-    await retention.getByRole('definition').filter({ hasText: /^7 days, 1000 per webhook$/ }).waitFor();
+    await retention
+      .getByRole('definition')
+      .filter({ hasText: /^10 min$/ })
+      .waitFor(); // the default grace
+    await retention
+      .getByRole('definition')
+      .filter({ hasText: /^7 days, 1000 per webhook$/ })
+      .waitFor();
 
     await page.getByRole('link', { name: 'Stats' }).click();
     await page.getByRole('img', { name: /^Jobs per hour, last 24 hours: \d+ in all$/ }).waitFor();
-    for (const chart of ['Time per template (mean run time)', 'GPU busy, last hour']) await page.getByRole('img', { name: chart }).waitFor();
+    for (const chart of ['Time per template (mean run time)', 'GPU busy, last hour'])
+      await page.getByRole('img', { name: chart }).waitFor();
     await page.screenshot({ path: artifactPath('dashboard', 'stats') });
     expect(d.problems).toEqual([]);
   });
@@ -354,7 +414,9 @@ describe('dashboard in Chromium', () => {
     const d = await signedIn(undefined, { width: 380, dark: true });
     const { page } = d;
     await page.getByRole('region', { name: 'Jobs' }).getByRole('row').nth(1).waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg).toBe('rgb(17, 20, 24)');

@@ -8,8 +8,8 @@ import { waitFor } from '../helpers/wait.js';
 const upAll = (t: Awaited<ReturnType<typeof startTestDaemon>>) =>
   waitFor(() => t.daemon.backends().every((b) => b.health === 'up' && b.nodes !== null), { what: 'backends up' });
 
-describe('faults injected after the daemon learned a backend\'s capabilities', () => {
-  it('a node class that vanished fails with ComfyUI\'s invalid_prompt when no other backend has it', async () => {
+describe("faults injected after the daemon learned a backend's capabilities", () => {
+  it("a node class that vanished fails with ComfyUI's invalid_prompt when no other backend has it", async () => {
     await using fake = await startFakeComfy();
     await using t = await startTestDaemon({ backends: [{ name: 'a', url: fake.url }] });
     await upAll(t);
@@ -30,11 +30,17 @@ describe('faults injected after the daemon learned a backend\'s capabilities', (
     const models = { checkpoints: ['v1-5-pruned-emaonly.safetensors', 'shared.safetensors'] };
     await using a = await startFakeComfy({ models });
     await using b = await startFakeComfy({ models });
-    await using t = await startTestDaemon({ backends: [{ name: 'a', url: a.url }, { name: 'b', url: b.url }] });
+    await using t = await startTestDaemon({
+      backends: [
+        { name: 'a', url: a.url },
+        { name: 'b', url: b.url },
+      ],
+    });
     await upAll(t);
     a.control.hideModel('shared.safetensors');
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'shared.safetensors' }) })).job.id);
+    for (let i = 0; i < 4; i++)
+      ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'shared.safetensors' }) })).job.id);
     const jobs = await Promise.all(ids.map((id) => t.waitForState(id, ['succeeded', 'failed'])));
     expect(jobs.map((j) => j.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(jobs.every((j) => j.backend === 'b')).toBe(true);
@@ -51,9 +57,14 @@ describe('faults injected after the daemon learned a backend\'s capabilities', (
     expect(done.attempts).toBe(1);
   });
 
-  it('a job waiting for its down backend does not block the same client\'s other jobs', async () => {
+  it("a job waiting for its down backend does not block the same client's other jobs", async () => {
     await using fake = await startFakeComfy();
-    await using t = await startTestDaemon({ backends: [{ name: 'up', url: fake.url }, { name: 'down', url: 'http://127.0.0.1:9' }] });
+    await using t = await startTestDaemon({
+      backends: [
+        { name: 'up', url: fake.url },
+        { name: 'down', url: 'http://127.0.0.1:9' },
+      ],
+    });
     const stuck = (await t.daemon.submit({ graph: txt2img({ seed: 1 }), backend: 'down', client: 'me' })).job;
     const next = (await t.daemon.submit({ graph: txt2img({ seed: 2 }), client: 'me' })).job;
     expect((await t.waitForState(next.id, ['succeeded', 'failed'])).state).toBe('succeeded');

@@ -17,7 +17,13 @@ describe('engine against fake ComfyUI', () => {
     const done = await t.waitForState(job.id, ['succeeded', 'failed']);
     expect(done.state).toBe('succeeded');
     expect(done.outputs).toHaveLength(1);
-    expect(done.outputs[0]).toMatchObject({ nodeId: '9', contentType: 'image/png', kind: 'output', width: 64, height: 64 });
+    expect(done.outputs[0]).toMatchObject({
+      nodeId: '9',
+      contentType: 'image/png',
+      kind: 'output',
+      width: 64,
+      height: 64,
+    });
     expect(await t.daemon.files.has(done.outputs[0]!.sha256)).toBe(true);
     const durable = events.filter((e) => e !== 'job:progress');
     expect(durable).toEqual(['job:queued', 'job:dispatched', 'job:running', 'job:postprocessing', 'job:succeeded']);
@@ -29,7 +35,8 @@ describe('engine against fake ComfyUI', () => {
     await using fake = await startFakeComfy({ cacheOutputs: false });
     await using t = await startTestDaemon({ backends: [backend('a', fake.url)] });
     const ids = [];
-    for (const seed of [11, 11, 12]) ids.push((await t.daemon.submit({ graph: txt2img({ seed, text: 'owl' }) })).job.id);
+    for (const seed of [11, 11, 12])
+      ids.push((await t.daemon.submit({ graph: txt2img({ seed, text: 'owl' }) })).job.id);
     const [a, b, c] = await Promise.all(ids.map((id) => t.waitForState(id, 'succeeded')));
     expect(a!.outputs[0]!.sha256).toBe(b!.outputs[0]!.sha256);
     expect(a!.outputs[0]!.sha256).not.toBe(c!.outputs[0]!.sha256);
@@ -49,7 +56,8 @@ describe('engine against fake ComfyUI', () => {
     try {
       await using t = await startTestDaemon({ backends: fakes.map((f, i) => backend(`b${i}`, f.url)) });
       const ids = [];
-      for (let i = 0; i < 60; i++) ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, text: `job ${i}` }) })).job.id);
+      for (let i = 0; i < 60; i++)
+        ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, text: `job ${i}` }) })).job.id);
       const jobs = await Promise.all(ids.map((id) => t.waitForState(id, ['succeeded', 'failed'], 60_000)));
       expect(jobs.every((j) => j.state === 'succeeded')).toBe(true);
       const executed = fakes.flatMap((f) => f.control.stats().executed);
@@ -63,11 +71,14 @@ describe('engine against fake ComfyUI', () => {
 
   it('routes a job needing a model only one backend has to that backend', async () => {
     await using plain = await startFakeComfy();
-    await using special = await startFakeComfy({ models: { checkpoints: ['v1-5-pruned-emaonly.safetensors', 'special.safetensors'] } });
+    await using special = await startFakeComfy({
+      models: { checkpoints: ['v1-5-pruned-emaonly.safetensors', 'special.safetensors'] },
+    });
     await using t = await startTestDaemon({ backends: [backend('plain', plain.url), backend('special', special.url)] });
     await waitFor(() => t.daemon.backends().every((b) => b.health === 'up'), { what: 'backends up' });
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'special.safetensors' }) })).job.id);
+    for (let i = 0; i < 4; i++)
+      ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'special.safetensors' }) })).job.id);
     const jobs = await Promise.all(ids.map((id) => t.waitForState(id, 'succeeded')));
     expect(jobs.map((j) => j.backend)).toEqual(['special', 'special', 'special', 'special']);
     expect(plain.control.stats().received).toHaveLength(0);
@@ -98,7 +109,7 @@ describe('engine against fake ComfyUI', () => {
     expect(failed.attempts).toBe(1);
   });
 
-  it('a node exception fails the job with ComfyUI\'s message; no retry', async () => {
+  it("a node exception fails the job with ComfyUI's message; no retry", async () => {
     await using fake = await startFakeComfy();
     await using t = await startTestDaemon({ backends: [backend('a', fake.url)] });
     fake.control.failNode('VAEDecode', { exceptionType: 'RuntimeError', message: 'shape mismatch\n' });
@@ -187,7 +198,8 @@ describe('engine against fake ComfyUI', () => {
     await using t = await startTestDaemon({ backends: [backend('a', fake.url, 1)] });
     await waitFor(() => t.daemon.backends()[0]!.health === 'up', { what: 'backend up' });
     const batch = [];
-    for (let i = 0; i < 12; i++) batch.push((await t.daemon.submit({ graph: txt2img({ seed: i }), client: 'pipeline' })).job.id);
+    for (let i = 0; i < 12; i++)
+      batch.push((await t.daemon.submit({ graph: txt2img({ seed: i }), client: 'pipeline' })).job.id);
     const single = (await t.daemon.submit({ graph: txt2img({ seed: 99 }), client: 'designer' })).job.id;
     await t.waitForState(single, 'succeeded');
     const stillQueued = (await Promise.all(batch.map((id) => t.daemon.get(id)))).filter((j) => j.state === 'queued');
@@ -200,7 +212,9 @@ describe('engine against fake ComfyUI', () => {
     const a = await t.daemon.submit({ graph: txt2img({ seed: 5 }) }, { idempotencyKey: 'k' });
     const b = await t.daemon.submit({ graph: txt2img({ seed: 5 }) }, { idempotencyKey: 'k' });
     expect(b).toMatchObject({ created: false, job: { id: a.job.id } });
-    const err = await t.daemon.submit({ graph: txt2img({ seed: 6 }) }, { idempotencyKey: 'k' }).catch((e: GatewayError) => e);
+    const err = await t.daemon
+      .submit({ graph: txt2img({ seed: 6 }) }, { idempotencyKey: 'k' })
+      .catch((e: GatewayError) => e);
     expect((err as GatewayError).code).toBe('idempotency_mismatch');
   });
 

@@ -33,7 +33,9 @@ it('COMFYGATE_HOME and everything in it is owner-only; an existing loose home is
   try {
     {
       await using d = await startChildDaemon({ backends: [{ name: 'a', url: fake.url }], home });
-      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+        .png()
+        .toBuffer();
       const headers = { authorization: `Bearer ${d.token}`, 'content-type': 'image/png' };
       const up = await request(d.url + '/v1/assets', { method: 'POST', headers, body: png });
       expect(up.statusCode).toBe(201);

@@ -26,22 +26,52 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const huge = 'x'.repeat(9 * 1024 * 1024);
     const refusals: [string, string, unknown, string][] = [
-      ['9 MB prompt (template)', '/v1/jobs', { template: 'txt2img', params: { prompt: huge } }, 'security.maxPromptChars'],
+      [
+        '9 MB prompt (template)',
+        '/v1/jobs',
+        { template: 'txt2img', params: { prompt: huge } },
+        'security.maxPromptChars',
+      ],
       ['9 MB prompt (graph)', '/v1/jobs', { graph: txt2img({ text: huge }) }, 'security.maxPromptChars'],
-      ['9 MB prompt (batch)', '/v1/batches', { jobs: [{ template: 'txt2img', params: { prompt: huge } }] }, 'security.maxPromptChars'],
+      [
+        '9 MB prompt (batch)',
+        '/v1/batches',
+        { jobs: [{ template: 'txt2img', params: { prompt: huge } }] },
+        'security.maxPromptChars',
+      ],
       ['100k-node graph', '/v1/jobs', { graph: bigGraph(100_000) }, 'security.maxGraphNodes'],
       ['3k-node graph', '/v1/jobs', { graph: bigGraph(3_000) }, 'security.maxGraphNodes'],
-      ['100 KB metadata', '/v1/jobs', { graph: txt2img(), metadata: { note: 'm'.repeat(100_000) } }, 'security.maxMetadataBytes'],
-      ['8192² txt2img', '/v1/jobs', { template: 'txt2img', params: { prompt: 'a cat', width: 8192, height: 8192 } }, 'security.maxPixels'],
+      [
+        '100 KB metadata',
+        '/v1/jobs',
+        { graph: txt2img(), metadata: { note: 'm'.repeat(100_000) } },
+        'security.maxMetadataBytes',
+      ],
+      [
+        '8192² txt2img',
+        '/v1/jobs',
+        { template: 'txt2img', params: { prompt: 'a cat', width: 8192, height: 8192 } },
+        'security.maxPixels',
+      ],
       ['8192² graph', '/v1/jobs', { graph: txt2img({ width: 8192, height: 8192 }) }, 'security.maxPixels'],
-      ['31 blurs at sigma 100 on a 6000 px resize', '/v1/jobs', {
-        graph: txt2img(),
-        postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } },
-      }, 'security.maxOpsPerVariant'],
-      ['10 blurs at sigma 100 on a 6000 px resize', '/v1/jobs', {
-        graph: txt2img(),
-        postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(10).fill({ op: 'blur', sigma: 100 })] } } },
-      }, 'security.maxPostprocessCost'],
+      [
+        '31 blurs at sigma 100 on a 6000 px resize',
+        '/v1/jobs',
+        {
+          graph: txt2img(),
+          postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(31).fill({ op: 'blur', sigma: 100 })] } } },
+        },
+        'security.maxOpsPerVariant',
+      ],
+      [
+        '10 blurs at sigma 100 on a 6000 px resize',
+        '/v1/jobs',
+        {
+          graph: txt2img(),
+          postprocess: { variants: { hero: { ops: [RESIZE_6000, ...Array(10).fill({ op: 'blur', sigma: 100 })] } } },
+        },
+        'security.maxPostprocessCost',
+      ],
     ];
     for (const [what, route, body, key] of refusals) {
       const r = await post(g.url, g.token, route, body);
@@ -58,13 +88,36 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
 
     // Ordinary work within the limits still runs.
     const ok = await post(g.url, g.token, '/v1/jobs', {
-      template: 'txt2img', params: { prompt: 'p'.repeat(2_000), width: 1024, height: 1024 },
-      postprocess: { variants: { hero: { ops: [{ op: 'resize', width: 2048 }, { op: 'sharpen', sigma: 2 }, { op: 'blur', sigma: 3 }] } } },
+      template: 'txt2img',
+      params: { prompt: 'p'.repeat(2_000), width: 1024, height: 1024 },
+      postprocess: {
+        variants: {
+          hero: {
+            ops: [
+              { op: 'resize', width: 2048 },
+              { op: 'sharpen', sigma: 2 },
+              { op: 'blur', sigma: 3 },
+            ],
+          },
+        },
+      },
     });
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
     // A prompt at the limit, styled by a preset (prefix, suffix, the styled copy kept in metadata), still goes.
-    expect((await post(g.url, g.token, '/v1/presets', { name: 'long', prefix: 'a'.repeat(2_000), suffix: 'z'.repeat(2_000) })).status).toBe(201);
-    const atLimit = await post(g.url, g.token, '/v1/jobs', { template: 'txt2img', params: { prompt: 'q'.repeat(32_768) }, preset: 'long' });
+    expect(
+      (
+        await post(g.url, g.token, '/v1/presets', {
+          name: 'long',
+          prefix: 'a'.repeat(2_000),
+          suffix: 'z'.repeat(2_000),
+        })
+      ).status,
+    ).toBe(201);
+    const atLimit = await post(g.url, g.token, '/v1/jobs', {
+      template: 'txt2img',
+      params: { prompt: 'q'.repeat(32_768) },
+      preset: 'long',
+    });
     expect(atLimit.status, JSON.stringify(atLimit.body).slice(0, 300)).toBe(201);
     const jobs = (await (await g.fetch('/v1/jobs?limit=50')).json()) as { jobs: unknown[] };
     expect(jobs.jobs).toHaveLength(2);
@@ -73,12 +126,16 @@ describe('submit limits: cheap requests that would be expensive to hold, list or
 
   it('Comfy API v2 event streams are limited per token, so one reader cannot starve the others', async () => {
     await using fake = await startFakeComfy({ stepMs: 500 });
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxStreamsPerToken: 3 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxStreamsPerToken: 3 },
+    });
     const submitter = await g.client.createToken({ name: 'plugin', scope: 'submit' });
     const job = await post(g.url, submitter.token, '/api/v2/jobs', { workflow: txt2img({ steps: 40 }) });
     expect(job.status).toBe(201);
     const id = (job.body as unknown as { id: string }).id;
-    const open = (token: string) => request(`${g.url}/api/v2/jobs/${id}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const open = (token: string) =>
+      request(`${g.url}/api/v2/jobs/${id}/events`, { headers: { authorization: `Bearer ${token}` } });
     const held = await Promise.all([0, 1, 2].map(() => open(submitter.token)));
     expect(held.map((r) => r.statusCode)).toEqual([200, 200, 200]);
     const fourth = await open(submitter.token);

@@ -6,14 +6,25 @@ import { startFakeComfy, type FakeComfy } from '../fake-comfyui/src/index.js';
 import { startChildDaemon, type ChildDaemon } from '../helpers/child-daemon.js';
 
 /** Writes a raw upgrade request and resets the connection (RST, not FIN) without reading the answer. */
-function upgradeThenReset(port: number, path: string, headers: Record<string, string>, opts: { waitForReply?: boolean; extra?: Buffer } = {}) {
+function upgradeThenReset(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  opts: { waitForReply?: boolean; extra?: Buffer } = {},
+) {
   return new Promise<void>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.on('error', () => resolve());
     s.on('close', () => resolve());
     s.on('connect', () => {
-      const lines = [`GET ${path} HTTP/1.1`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13',
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      const lines = [
+        `GET ${path} HTTP/1.1`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      ];
       s.write(lines.join('\r\n') + '\r\n\r\n');
       if (opts.extra) s.write(opts.extra);
       if (opts.waitForReply) s.once('data', () => s.resetAndDestroy());
@@ -45,9 +56,15 @@ describe('hostile sockets against a daemon in its own process', () => {
   let readToken: string;
   beforeAll(async () => {
     fake = await startFakeComfy();
-    d = await startChildDaemon({ backends: [{ name: 'a', url: fake.url }], security: { maxStreamsPerToken: 3, wsMessagesPerMinute: 60 } });
-    const res = await request(d.url + '/v1/tokens', { method: 'POST', headers: adminJson(d),
-      body: JSON.stringify({ name: 'reader', scope: 'read' }) });
+    d = await startChildDaemon({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxStreamsPerToken: 3, wsMessagesPerMinute: 60 },
+    });
+    const res = await request(d.url + '/v1/tokens', {
+      method: 'POST',
+      headers: adminJson(d),
+      body: JSON.stringify({ name: 'reader', scope: 'read' }),
+    });
     readToken = ((await res.body.json()) as { token: string }).token;
   }, 60_000);
   afterAll(async () => {
@@ -90,7 +107,9 @@ describe('hostile sockets against a daemon in its own process', () => {
   it('/healthz keeps the Host check; a subprotocol header does not authenticate plain HTTP', async () => {
     expect(await healthz(d.url, 'evil.example')).toBe(403);
     expect(await healthz(d.url)).toBe(200);
-    const viaProtocol = await request(d.url + '/v1/jobs', { headers: { 'sec-websocket-protocol': `comfygate.v1, comfygate.token.${d.token}` } });
+    const viaProtocol = await request(d.url + '/v1/jobs', {
+      headers: { 'sec-websocket-protocol': `comfygate.v1, comfygate.token.${d.token}` },
+    });
     expect(viaProtocol.statusCode).toBe(401);
     await viaProtocol.body.dump();
     // The same entry still opens a WebSocket, as browsers need.
@@ -102,8 +121,11 @@ describe('hostile sockets against a daemon in its own process', () => {
   it('floods on /v1/ws are cut off per token: 3,000 subscribes, 100k invalid frames; /healthz stays fast, RSS bounded', async () => {
     // Some history, so that every subscribe with `since` has a log to replay.
     for (let i = 0; i < 20; i++) {
-      const res = await request(d.url + '/v1/jobs', { method: 'POST', headers: adminJson(d),
-        body: JSON.stringify({ template: 'txt2img', params: { prompt: `flood ${i}` } }) });
+      const res = await request(d.url + '/v1/jobs', {
+        method: 'POST',
+        headers: adminJson(d),
+        body: JSON.stringify({ template: 'txt2img', params: { prompt: `flood ${i}` } }),
+      });
       await res.body.dump();
     }
     const rssBefore = d.rssBytes();
@@ -116,6 +138,7 @@ describe('hostile sockets against a daemon in its own process', () => {
       const latencies: number[] = [];
       let stop = false;
       const probe = (async () => {
+        // eslint-disable-next-line no-unmodified-loop-condition -- set once the flood is over
         while (!stop) {
           const t0 = performance.now();
           expect(await healthz(d.url)).toBe(200);
@@ -137,8 +160,10 @@ describe('hostile sockets against a daemon in its own process', () => {
     };
     const subscribes = await flood(JSON.stringify({ type: 'subscribe', since: 0 }), 3_000, d.token);
     const invalid = await flood('not json', 100_000, readToken);
-    console.log(`ws floods: subscribes ${JSON.stringify(subscribes)}, invalid ${JSON.stringify(invalid)}, `
-      + `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `ws floods: subscribes ${JSON.stringify(subscribes)}, invalid ${JSON.stringify(invalid)}, ` +
+        `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MB`,
+    );
     expect(subscribes.code).toBe(1008); // policy violation: the budget of 60 frames a minute is spent
     expect(invalid.code).toBe(1008);
     expect(invalid.replies).toBeLessThanOrEqual(61); // error replies end with the budget
@@ -152,14 +177,18 @@ describe('hostile sockets against a daemon in its own process', () => {
     const sendSome = async (token: string) => {
       const ws = await openSocket(d.url, token);
       const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-      for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++) ws.send(JSON.stringify({ type: 'subscribe', jobs: [] }));
+      for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++)
+        ws.send(JSON.stringify({ type: 'subscribe', jobs: [] }));
       const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 1_000))]);
       ws.terminate();
       return code;
     };
     expect(await sendSome(d.token)).toBe(1008);
-    const other = await request(d.url + '/v1/tokens', { method: 'POST', headers: adminJson(d),
-      body: JSON.stringify({ name: 'other', scope: 'read' }) });
+    const other = await request(d.url + '/v1/tokens', {
+      method: 'POST',
+      headers: adminJson(d),
+      body: JSON.stringify({ name: 'other', scope: 'read' }),
+    });
     expect(await sendSome(((await other.body.json()) as { token: string }).token)).toBe(-1); // still open after a second
   });
 
@@ -176,6 +205,7 @@ describe('hostile sockets against a daemon in its own process', () => {
       const latencies: number[] = [];
       let stop = false;
       const probe = (async () => {
+        // eslint-disable-next-line no-unmodified-loop-condition -- set once the flood is over
         while (!stop) {
           const t0 = performance.now();
           expect(await healthz(d.url)).toBe(200);
@@ -189,8 +219,10 @@ describe('hostile sockets against a daemon in its own process', () => {
       await new Promise((r) => setTimeout(r, 200));
       stop = true;
       await probe;
-      console.log(`${(body.length / 2 ** 20).toFixed(1)} MB submit: ${res.statusCode}, /healthz max ${Math.max(...latencies).toFixed(0)} ms, `
-        + `RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssPeak / 2 ** 20).toFixed(0)} MB`);
+      console.log(
+        `${(body.length / 2 ** 20).toFixed(1)} MB submit: ${res.statusCode}, /healthz max ${Math.max(...latencies).toFixed(0)} ms, ` +
+          `RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssPeak / 2 ** 20).toFixed(0)} MB`,
+      );
       expect(res.statusCode).toBe(400);
       expect(reply.error.message).toMatch(/security\.(maxPromptChars|maxGraphNodes)/);
       // Generous (a shared, noisy machine): before, the prompt stalled /healthz for 2-4 s and grew RSS by ~370 MB.
@@ -203,7 +235,9 @@ describe('hostile sockets against a daemon in its own process', () => {
   it('event streams are limited per token: one reader at its limit does not starve another', async () => {
     const held = await Promise.all([0, 1, 2].map(() => openSocket(d.url, readToken)));
     const refused = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(d.url.replace('http', 'ws') + '/v1/ws', { headers: { authorization: `Bearer ${readToken}` } });
+      const ws = new WebSocket(d.url.replace('http', 'ws') + '/v1/ws', {
+        headers: { authorization: `Bearer ${readToken}` },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
       ws.on('open', () => (ws.close(), resolve(101)));
       ws.on('error', () => resolve(0));
@@ -211,7 +245,9 @@ describe('hostile sockets against a daemon in its own process', () => {
     expect(refused).toBe(429);
     const sse = await request(d.url + '/v1/events', { headers: { authorization: `Bearer ${readToken}` } });
     expect(sse.statusCode).toBe(429);
-    expect(((await sse.body.json()) as { error: { code: string; message: string } }).error.message).toContain('security.maxStreamsPerToken');
+    expect(((await sse.body.json()) as { error: { code: string; message: string } }).error.message).toContain(
+      'security.maxStreamsPerToken',
+    );
     const other = await openSocket(d.url, d.token); // the admin token has its own slots
     other.close();
     held[0]!.close();

@@ -62,7 +62,10 @@ describe('/v1 jobs', () => {
     for (let i = 0; i < 5; i++) ids.push((await g.client.createJob({ graph: txt2img({ seed: i }) })).id);
     const p1 = await g.client.listJobs({ limit: 2 });
     const p2 = await g.client.listJobs({ limit: 2, before: p1.nextCursor! });
-    const p3 = await g.client.listJobs({ limit: 2, before: (await g.client.listJobs({ limit: 2, before: p1.nextCursor! })).nextCursor! });
+    const p3 = await g.client.listJobs({
+      limit: 2,
+      before: (await g.client.listJobs({ limit: 2, before: p1.nextCursor! })).nextCursor!,
+    });
     expect([...p1.jobs, ...p2.jobs, ...p3.jobs].map((j) => j.id)).toEqual([...ids].reverse());
     expect(p3.nextCursor).toBeNull();
   });
@@ -80,7 +83,10 @@ describe('/v1 jobs', () => {
 
   it('answers bad input with a 4xx and a JSON error, never a 500', async () => {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxJsonBytes: 50_000 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxJsonBytes: 50_000 },
+    });
     const cases: [RequestInit, number, string][] = [
       [json('{"graph": '), 400, 'bad_request'],
       [json({ graph: 'not a graph' }), 400, 'validation_failed'],
@@ -115,7 +121,9 @@ describe('/v1 jobs', () => {
     expect(bytes.length).toBe(out.bytes);
     expect((await sharp(bytes).metadata()).width).toBe(64);
     // undici's request, not fetch: fetch adds `Cache-Control: no-cache` to conditional requests (fetch spec).
-    const cond = await request(`${g.url}/v1/outputs/${out.id}`, { headers: { authorization: `Bearer ${g.token}`, 'if-none-match': `"${out.sha256}"` } });
+    const cond = await request(`${g.url}/v1/outputs/${out.id}`, {
+      headers: { authorization: `Bearer ${g.token}`, 'if-none-match': `"${out.sha256}"` },
+    });
     await cond.body.text();
     expect(cond.statusCode).toBe(304);
     const part = await g.fetch(`/v1/outputs/${out.id}`, { headers: { range: 'bytes=0-7' } });
@@ -127,13 +135,20 @@ describe('/v1 jobs', () => {
 });
 
 describe('/v1 assets', () => {
-  const png = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#3366cc' } }).png().toBuffer();
+  const png = (w: number, h: number) =>
+    sharp({ create: { width: w, height: h, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
 
   it('stores uploads by sha256 (raw and multipart), dedupes, and answers HEAD', async () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const img = await png(32, 16);
-    const first = await g.fetch('/v1/assets', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: img });
+    const first = await g.fetch('/v1/assets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: img,
+    });
     expect(first.status).toBe(201);
     const asset = await jsonBody(first);
     expect(asset).toMatchObject({ bytes: img.length, contentType: 'image/png', width: 32, height: 16 });
@@ -151,14 +166,26 @@ describe('/v1 assets', () => {
 
   it('refuses non-images, oversized bodies and a 60-megapixel image', async () => {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxUploadBytes: 2_000_000 } });
-    const text = await g.fetch('/v1/assets', { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'I am not a PNG' });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxUploadBytes: 2_000_000 },
+    });
+    const text = await g.fetch('/v1/assets', {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: 'I am not a PNG',
+    });
     expect([text.status, (await jsonBody(text)).error.code]).toEqual([415, 'unsupported_media_type']);
-    const svg = await g.fetch('/v1/assets', { method: 'POST', body: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>' });
+    const svg = await g.fetch('/v1/assets', {
+      method: 'POST',
+      body: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>',
+    });
     expect(svg.status).toBe(415);
     const big = await g.fetch('/v1/assets', { method: 'POST', body: Buffer.alloc(2_500_000, 1) });
     expect([big.status, (await jsonBody(big)).error.code]).toEqual([413, 'payload_too_large']);
-    const huge = await sharp({ create: { width: 10_000, height: 6_000, channels: 3, background: '#000' } }).png({ compressionLevel: 9, palette: true }).toBuffer();
+    const huge = await sharp({ create: { width: 10_000, height: 6_000, channels: 3, background: '#000' } })
+      .png({ compressionLevel: 9, palette: true })
+      .toBuffer();
     const mega = await g.fetch('/v1/assets', { method: 'POST', body: huge });
     const body = await jsonBody(mega);
     expect([mega.status, body.error.code]).toEqual([413, 'payload_too_large']);
@@ -173,7 +200,10 @@ describe('events', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
     const seen: GatewayEvent[] = [];
     const ctrl = new AbortController();
-    const first = await g.fetch('/v1/events?since=0', { signal: ctrl.signal, headers: { accept: 'text/event-stream' } });
+    const first = await g.fetch('/v1/events?since=0', {
+      signal: ctrl.signal,
+      headers: { accept: 'text/event-stream' },
+    });
     const reading = (async () => {
       try {
         for await (const m of parseSse(first.body!)) if (m.id) seen.push(JSON.parse(m.data));
@@ -182,7 +212,9 @@ describe('events', () => {
       }
     })();
     const j1 = await g.client.createJob({ graph: txt2img({ seed: 1 }) });
-    await waitFor(() => seen.some((e) => e.jobId === j1.id && e.type === 'job:succeeded'), { what: 'j1 success over SSE' });
+    await waitFor(() => seen.some((e) => e.jobId === j1.id && e.type === 'job:succeeded'), {
+      what: 'j1 success over SSE',
+    });
     ctrl.abort();
     await reading;
     const lastId = seen[seen.length - 1]!.id;
@@ -198,11 +230,15 @@ describe('events', () => {
         /* aborted */
       }
     })();
-    await waitFor(() => resumed.some((e) => e.jobId === j2.id && e.type === 'job:succeeded'), { what: 'j2 success after resume' });
+    await waitFor(() => resumed.some((e) => e.jobId === j2.id && e.type === 'job:succeeded'), {
+      what: 'j2 success after resume',
+    });
     ctrl2.abort();
     await reading2;
     const all = await g.daemon.store.events.after(lastId, 1000);
-    expect(resumed.map((e) => e.id)).toEqual(all.map((e) => e.id).filter((id) => id <= resumed[resumed.length - 1]!.id));
+    expect(resumed.map((e) => e.id)).toEqual(
+      all.map((e) => e.id).filter((id) => id <= resumed[resumed.length - 1]!.id),
+    );
     expect(resumed.every((e) => e.id > lastId)).toBe(true);
   });
 
@@ -220,7 +256,13 @@ describe('events', () => {
     expect(done.state).toBe('succeeded');
     await waitFor(() => got.some((e) => e.type === 'job:succeeded'), { what: 'ws success' });
     ws.close();
-    expect(got.filter((e) => 'id' in e).map((e) => e.type)).toEqual(['job:queued', 'job:dispatched', 'job:running', 'job:postprocessing', 'job:succeeded']);
+    expect(got.filter((e) => 'id' in e).map((e) => e.type)).toEqual([
+      'job:queued',
+      'job:dispatched',
+      'job:running',
+      'job:postprocessing',
+      'job:succeeded',
+    ]);
     expect(got.some((e) => e.type === 'job:progress')).toBe(true);
     expect(viaSse).toContain('job:succeeded');
   });

@@ -11,7 +11,10 @@ async function raw(url: string, path: string, headers: Record<string, string>, m
   return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
-function wsUpgrade(url: string, opts: { headers?: Record<string, string>; protocols?: string[] }): Promise<{ opened: boolean; status?: number }> {
+function wsUpgrade(
+  url: string,
+  opts: { headers?: Record<string, string>; protocols?: string[] },
+): Promise<{ opened: boolean; status?: number }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url.replace('http', 'ws') + '/v1/ws', opts.protocols ?? [], { headers: opts.headers });
     ws.on('open', () => (ws.close(), resolve({ opened: true })));
@@ -33,7 +36,11 @@ describe('security', () => {
     const reader = await g.client.createToken({ name: 'ro', scope: 'read' });
     const asReader = { authorization: `Bearer ${reader.token}` };
     expect((await raw(g.url, '/v1/jobs', asReader)).status).toBe(200);
-    const post = await request(g.url + '/v1/jobs', { method: 'POST', headers: { ...asReader, 'content-type': 'application/json' }, body: '{}' });
+    const post = await request(g.url + '/v1/jobs', {
+      method: 'POST',
+      headers: { ...asReader, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(post.statusCode).toBe(403);
     expect(((await post.body.json()) as { error: { code: string } }).error.code).toBe('forbidden');
     expect((await raw(g.url, '/v1/tokens', asReader)).status).toBe(403);
@@ -56,10 +63,21 @@ describe('security', () => {
     expect((await raw(g.url, '/v1/stats', { ...auth, origin: 'vscode-webview://abc123' })).status).toBe(200);
     expect((await raw(g.url, '/v1/stats', { ...auth, origin: g.url })).status).toBe(200);
 
-    expect(await wsUpgrade(g.url, { headers: { ...auth, origin: 'https://evil.example' } })).toEqual({ opened: false, status: 403 });
-    expect(await wsUpgrade(g.url, { headers: { ...auth, host: 'evil.example' } })).toEqual({ opened: false, status: 403 });
+    expect(await wsUpgrade(g.url, { headers: { ...auth, origin: 'https://evil.example' } })).toEqual({
+      opened: false,
+      status: 403,
+    });
+    expect(await wsUpgrade(g.url, { headers: { ...auth, host: 'evil.example' } })).toEqual({
+      opened: false,
+      status: 403,
+    });
     expect(await wsUpgrade(g.url, { headers: { origin: 'null' } })).toEqual({ opened: false, status: 401 });
-    expect(await wsUpgrade(g.url, { headers: { origin: 'null' }, protocols: ['comfygate.v1', `comfygate.token.${g.token}`] })).toEqual({ opened: true });
+    expect(
+      await wsUpgrade(g.url, {
+        headers: { origin: 'null' },
+        protocols: ['comfygate.v1', `comfygate.token.${g.token}`],
+      }),
+    ).toEqual({ opened: true });
   });
 
   it('a null origin (Figma iframe) is allowed only with a token', async () => {
@@ -74,24 +92,38 @@ describe('security', () => {
 
   it('answers preflights for allowed origins with Private Network Access, and never with *', async () => {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { allowedOrigins: ['http://localhost:5173'] } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { allowedOrigins: ['http://localhost:5173'] },
+    });
     const pre = await request(g.url + '/v1/jobs', {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type', 'access-control-request-private-network': 'true' },
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+        'access-control-request-private-network': 'true',
+      },
     });
     await pre.body.text();
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('http://localhost:5173');
     expect(pre.headers['access-control-allow-private-network']).toBe('true');
     expect(String(pre.headers['access-control-allow-headers'])).toContain('authorization');
-    const foreign = await request(g.url + '/v1/jobs', { method: 'OPTIONS', headers: { origin: 'http://localhost:9999', 'access-control-request-method': 'POST' } });
+    const foreign = await request(g.url + '/v1/jobs', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:9999', 'access-control-request-method': 'POST' },
+    });
     await foreign.body.text();
     expect(foreign.statusCode).toBe(403);
   });
 
   it('rate-limits per token', async () => {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { rateLimitPerMinute: 5 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { rateLimitPerMinute: 5 },
+    });
     const statuses = [];
     for (let i = 0; i < 7; i++) statuses.push((await g.fetch('/v1/stats')).status);
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
@@ -101,7 +133,11 @@ describe('security', () => {
   it('pairs a Figma plugin: code, confirmation by an admin, a token handed out once', async () => {
     await using fake = await startFakeComfy();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-    const start = await request(g.url + '/v1/pair', { method: 'POST', headers: { origin: 'null', 'content-type': 'application/json' }, body: '{"name":"Figma"}' });
+    const start = await request(g.url + '/v1/pair', {
+      method: 'POST',
+      headers: { origin: 'null', 'content-type': 'application/json' },
+      body: '{"name":"Figma"}',
+    });
     expect(start.statusCode).toBe(201);
     const { pairingId, code } = (await start.body.json()) as { pairingId: string; code: string };
     expect((await raw(g.url, `/v1/pair/${pairingId}`, { origin: 'null' })).body.state).toBe('pending');

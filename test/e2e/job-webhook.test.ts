@@ -28,7 +28,11 @@ it('a job created with a webhook calls it, signed per Standard Webhooks, on its 
     const expected = crypto.createHmac('sha256', key).update(signed).digest('base64');
     expect(String(headers['webhook-signature']).split(' ')).toContain(`v1,${expected}`);
     expect(JSON.parse(body)).toMatchObject({ type: 'job:succeeded', data: { jobId: job.id, state: 'succeeded' } });
-    const bad = await g.fetch('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graph: txt2img(), webhook: { url, secret: 'whsec_short' } }) });
+    const bad = await g.fetch('/v1/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ graph: txt2img(), webhook: { url, secret: 'whsec_short' } }),
+    });
     expect(bad.status).toBe(400);
   } finally {
     receiver.close();
@@ -49,9 +53,14 @@ it('a per-job webhook is retired once its job finished and its last event was ac
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const secret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
     const global = await g.client.createWebhook({ url: `${url}?all`, events: ['job:succeeded'] });
-    const jobs = await Promise.all([1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed }), webhook: { url, secret } })));
+    const jobs = await Promise.all(
+      [1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed }), webhook: { url, secret } })),
+    );
     const hookOf = async (jobId: string) => (await g.client.webhooks()).find((w) => w.jobId === jobId)!;
-    const retiredHookOf = (jobId: string) => waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), { what: `job ${jobId}'s webhook retired` });
+    const retiredHookOf = (jobId: string) =>
+      waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), {
+        what: `job ${jobId}'s webhook retired`,
+      });
     for (const job of jobs) {
       const retired = await retiredHookOf(job.id);
       expect(retired.disabledAt).toBeNull();
@@ -70,7 +79,9 @@ it('a per-job webhook is retired once its job finished and its last event was ac
     expect(got.filter((h) => h.jobId === failing.id).map((h) => h.type)).toEqual(['job:failed']);
     expect((await g.fetch(`/v1/jobs/${failing.id}/retry`, { method: 'POST' })).status).toBe(200);
     expect((await g.client.waitForJob(failing.id)).state).toBe('succeeded');
-    await waitFor(() => got.some((h) => h.jobId === failing.id && h.type === 'job:succeeded'), { what: 'the retried job\'s success delivered' });
+    await waitFor(() => got.some((h) => h.jobId === failing.id && h.type === 'job:succeeded'), {
+      what: "the retried job's success delivered",
+    });
     const again = await retiredHookOf(failing.id);
     expect(again.id).toBe(hook.id);
     expect(again.retiredAt!).toBeGreaterThanOrEqual(hook.retiredAt!);
@@ -94,12 +105,18 @@ it("a per-job webhook hears the events written after its job finished and it ret
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   try {
     await using fake = await startFakeComfy();
-    await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxPixels: 100_000 } });
+    await using g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      security: { maxPixels: 100_000 },
+    });
     await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities' });
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const webhook = { url, secret: `whsec_${crypto.randomBytes(32).toString('base64')}`, events: ['*' as const] };
     const hookOf = async (jobId: string) => (await g.client.webhooks()).find((w) => w.jobId === jobId)!;
-    const retired = (jobId: string) => waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), { what: `job ${jobId}'s webhook retired` });
+    const retired = (jobId: string) =>
+      waitFor(async () => ((w) => (w.retiredAt !== null ? w : null))(await hookOf(jobId)), {
+        what: `job ${jobId}'s webhook retired`,
+      });
     const typesFor = (jobId: string) => got.filter((h) => h.jobId === jobId).map((h) => h.type);
 
     const job = await g.client.createJob({ graph: txt2img(), webhook });
@@ -110,9 +127,19 @@ it("a per-job webhook hears the events written after its job finished and it ret
     await retired(job.id); // and retired again once it went out
 
     // 128×128 × 4 is over maxPixels: the step cannot be made, the chain stops with a warning on the succeeded job.
-    const chained = await g.client.createJob({ template: 'txt2img', params: { prompt: 'x', width: 128, height: 128, steps: 2 }, then: [{ template: 'upscale', params: { scale: 4 } }], webhook });
-    await waitFor(async () => (await g.client.chain(chained.id)).state === 'failed', { timeoutMs: 20_000, what: 'the chain stopped' });
-    await waitFor(() => got.some((h) => h.jobId === chained.id && h.type === 'job:warning' && h.chainStopped), { what: 'the stop warning delivered' });
+    const chained = await g.client.createJob({
+      template: 'txt2img',
+      params: { prompt: 'x', width: 128, height: 128, steps: 2 },
+      then: [{ template: 'upscale', params: { scale: 4 } }],
+      webhook,
+    });
+    await waitFor(async () => (await g.client.chain(chained.id)).state === 'failed', {
+      timeoutMs: 20_000,
+      what: 'the chain stopped',
+    });
+    await waitFor(() => got.some((h) => h.jobId === chained.id && h.type === 'job:warning' && h.chainStopped), {
+      what: 'the stop warning delivered',
+    });
     expect(typesFor(chained.id).slice(-2)).toEqual(['job:succeeded', 'job:warning']);
     await retired(chained.id);
   } finally {

@@ -7,11 +7,17 @@ import { jsonBody } from '../helpers/http.js';
 // Review of the outpaint built-in (issue 16): margins of up to 16384 px a side would hand ComfyUI an image of
 // a gigapixel and more. Like upscale, the padded size is checked against security.maxPixels at submit.
 
-const photo = () => sharp({ create: { width: 64, height: 48, channels: 3, background: '#2a6' } }).png().toBuffer();
+const photo = () =>
+  sharp({ create: { width: 64, height: 48, channels: 3, background: '#2a6' } })
+    .png()
+    .toBuffer();
 
 it('outpaint refuses at submit margins that would make the image larger than security.maxPixels', async () => {
   await using fake = await startFakeComfy({ stepMs: 1 });
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], security: { maxPixels: 100_000 } });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    security: { maxPixels: 100_000 },
+  });
   const image = (await g.client.uploadAsset(await photo(), 'image/png')).sha256;
   const submit = async (params: Record<string, unknown>) => {
     const body = JSON.stringify({ template: 'outpaint', params: { image, steps: 2, ...params } });

@@ -5,7 +5,10 @@ import { startTestGateway } from '../helpers/gateway.js';
 import { jsonBody } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 
-const photo = () => sharp({ create: { width: 64, height: 48, channels: 3, background: '#2a6' } }).png().toBuffer();
+const photo = () =>
+  sharp({ create: { width: 64, height: 48, channels: 3, background: '#2a6' } })
+    .png()
+    .toBuffer();
 
 it('outpaint pads the image by its margins and inpaints the new border, only on a backend that has ImagePadForOutpaint', async () => {
   await using fake = await startFakeComfy({ stepMs: 1 });
@@ -13,7 +16,9 @@ it('outpaint pads the image by its margins and inpaints the new border, only on 
   await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities known' });
   const image = (await g.client.uploadAsset(await photo(), 'image/png')).sha256;
   const schema = await jsonBody(await g.fetch('/v1/templates/outpaint/schema'));
-  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['image', 'left', 'top', 'right', 'bottom', 'prompt', 'seed']));
+  expect(Object.keys(schema.properties)).toEqual(
+    expect.arrayContaining(['image', 'left', 'top', 'right', 'bottom', 'prompt', 'seed']),
+  );
 
   const params = { image, left: 16, right: 16, bottom: 32, steps: 2, prompt: 'more sky' };
   const job = await g.client.waitForJob((await g.client.createJob({ template: 'outpaint', params })).id);
@@ -21,7 +26,10 @@ it('outpaint pads the image by its margins and inpaints the new border, only on 
   expect([job.outputs[0]!.width, job.outputs[0]!.height]).toEqual([96, 80]);
   const [attempt] = await g.daemon.store.attempts.forJob(job.id);
   const sent = (await jsonBody(await fetch(`${fake.url}/history/${attempt!.id}`)))[attempt!.id].prompt[2];
-  expect(sent['2']).toMatchObject({ class_type: 'ImagePadForOutpaint', inputs: { image: ['1', 0], left: 16, top: 0, right: 16, bottom: 32 } });
+  expect(sent['2']).toMatchObject({
+    class_type: 'ImagePadForOutpaint',
+    inputs: { image: ['1', 0], left: 16, top: 0, right: 16, bottom: 32 },
+  });
   expect(sent['4']).toMatchObject({ class_type: 'VAEEncodeForInpaint', inputs: { pixels: ['2', 0], mask: ['2', 1] } });
 
   // A backend whose node list lacks the pad node never gets the job: it is refused up front, naming the node.

@@ -19,11 +19,22 @@ function allKinds(value = 42): Graph {
   return {
     '1': { class_type: 'EmptyImage', inputs: { width: 32, height: 32, batch_size: 1, color: 0x336699 } },
     '2': { class_type: 'SaveImage', inputs: { images: img, filename_prefix: 'still' } },
-    '3': { class_type: 'SaveAnimatedWEBP', inputs: { images: img, filename_prefix: 'anim', fps: 6, lossless: true, quality: 80, method: 'default' } },
+    '3': {
+      class_type: 'SaveAnimatedWEBP',
+      inputs: { images: img, filename_prefix: 'anim', fps: 6, lossless: true, quality: 80, method: 'default' },
+    },
     '4': { class_type: 'SaveWEBM', inputs: { images: img, filename_prefix: 'clip', codec: 'vp9', fps: 24, crf: 32 } },
     '5': {
       class_type: 'VHS_VideoCombine',
-      inputs: { images: img, frame_rate: 8, loop_count: 0, filename_prefix: 'vhs', format: 'video/h264-mp4', pingpong: false, save_output: true },
+      inputs: {
+        images: img,
+        frame_rate: 8,
+        loop_count: 0,
+        filename_prefix: 'vhs',
+        format: 'video/h264-mp4',
+        pingpong: false,
+        save_output: true,
+      },
     },
     '6': { class_type: 'PrimitiveInt', inputs: { value } },
     '7': { class_type: 'PreviewAny', inputs: { source: ['6', 0] } },
@@ -50,7 +61,8 @@ function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
           const chunks: Buffer[] = [];
           rs.on('data', (c: Buffer) => chunks.push(c));
           rs.on('end', () => (out.set(e.fileName, Buffer.concat(chunks)), zip.readEntry()));
-        }));
+        }),
+      );
       zip.on('end', () => resolve(out));
       zip.readEntry();
     });
@@ -81,7 +93,10 @@ describe('every output kind', () => {
     expect([byNode['2']!.contentType, byNode['2']!.animated]).toEqual(['image/png', false]);
     expect([byNode['3']!.contentType, byNode['3']!.animated]).toEqual(['image/webp', true]);
     expect([byNode['4']!.contentType, byNode['4']!.animated]).toEqual(['video/webm', true]);
-    expect([byNode['5']!.contentType, byNode['5']!.filename]).toEqual(['video/mp4', expect.stringMatching(/^vhs_\d{5}_\.mp4$/)]);
+    expect([byNode['5']!.contentType, byNode['5']!.filename]).toEqual([
+      'video/mp4',
+      expect.stringMatching(/^vhs_\d{5}_\.mp4$/),
+    ]);
     expect(done.texts).toEqual([{ nodeId: '7', index: 0, text: '42' }]);
     // Only the still image gets a thumbnail; the others are kept as they came, and a warning says so.
     expect(byNode['2']!.variants.map((v) => v.variant)).toEqual(['thumb']);
@@ -100,7 +115,14 @@ describe('every output kind', () => {
     const { g } = env;
     const job = await g.client.createJob({ graph: allKinds(7) as never });
     expect((await g.client.waitForJob(job.id)).state).toBe('succeeded');
-    type V2Output = { node_id: string; type: string; url: string; text?: string; size_bytes: number; content_type: string };
+    type V2Output = {
+      node_id: string;
+      type: string;
+      url: string;
+      text?: string;
+      size_bytes: number;
+      content_type: string;
+    };
     const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as { outputs: V2Output[] };
     const types = Object.fromEntries(v2.outputs.map((o) => [o.node_id, o.type]));
     expect(types).toEqual({ '2': 'image', '3': 'image', '4': 'video', '5': 'video', '7': 'text' });
@@ -114,21 +136,29 @@ describe('every output kind', () => {
     const missing = await g.fetch(`/api/v2/assets/text.${job.id}.3.7/content`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
-    expect((await g.fetch(`/api/v2/assets/text.${job.id}.0.7/content`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    expect(
+      (await g.fetch(`/api/v2/assets/text.${job.id}.0.7/content`, { headers: { authorization: 'Bearer nope' } }))
+        .status,
+    ).toBe(401);
   });
 
   it('the batch zip manifest carries text outputs, content types and the animated flag', async () => {
     await using env = await gateway();
     const { g } = env;
     const res = await g.fetch('/v1/batches', {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'kinds', jobs: [{ graph: allKinds(1) }, { graph: allKinds(2) }] }),
     });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    await waitFor(async () => ((await (await g.fetch(`/v1/batches/${id}`)).json()) as { done: number }).done === 2, { what: 'batch done' });
+    await waitFor(async () => ((await (await g.fetch(`/v1/batches/${id}`)).json()) as { done: number }).done === 2, {
+      what: 'batch done',
+    });
     const zip = await unzip(Buffer.from(await (await g.fetch(`/v1/batches/${id}/archive`)).arrayBuffer()));
-    type Manifest = { jobs: { texts: { text: string }[]; files: { path: string; contentType: string; animated: boolean }[] }[] };
+    type Manifest = {
+      jobs: { texts: { text: string }[]; files: { path: string; contentType: string; animated: boolean }[] }[];
+    };
     const manifest = JSON.parse(zip.get('manifest.json')!.toString()) as Manifest;
     expect(manifest.jobs.map((j) => j.texts.map((t) => t.text))).toEqual([['1'], ['2']]);
     const webm = manifest.jobs[0]!.files.find((f) => f.contentType === 'video/webm')!;

@@ -11,11 +11,19 @@ it('post-processes every output into its variants plus a thumbnail, with provena
   await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
   const postprocess: PostprocessSpec = {
     variants: {
-      web: { ops: [{ op: 'resize', width: 32 }, { op: 'format', format: 'webp', quality: 80 }] },
+      web: {
+        ops: [
+          { op: 'resize', width: 32 },
+          { op: 'format', format: 'webp', quality: 80 },
+        ],
+      },
       print: { ops: [{ op: 'grayscale' }, { op: 'format', format: 'png' }] },
     },
   };
-  const job = await g.client.waitForJob((await g.client.createJob({ graph: txt2img({ seed: 5, text: 'a harbour', width: 128, height: 96 }), postprocess })).id);
+  const job = await g.client.waitForJob(
+    (await g.client.createJob({ graph: txt2img({ seed: 5, text: 'a harbour', width: 128, height: 96 }), postprocess }))
+      .id,
+  );
   expect(job.state).toBe('succeeded');
   const variants = job.outputs[0]!.variants;
   expect(variants.map((v) => v.variant).sort()).toEqual(['print', 'thumb', 'web']);
@@ -42,7 +50,10 @@ it('every job gets a thumbnail; a bad spec is refused at submit naming the op', 
   const bad = await g.fetch('/v1/jobs', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ graph: txt2img(), postprocess: { variants: { x: { ops: [{ op: 'resize', width: -5 }] } } } }),
+    body: JSON.stringify({
+      graph: txt2img(),
+      postprocess: { variants: { x: { ops: [{ op: 'resize', width: -5 }] } } },
+    }),
   });
   const body = await jsonBody(bad);
   expect([bad.status, body.error.code]).toEqual([400, 'validation_failed']);

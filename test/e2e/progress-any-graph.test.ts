@@ -48,7 +48,9 @@ describe('progress for every graph', () => {
     expect(new Set(fractions).size).toBeGreaterThanOrEqual(4);
     expect(Math.max(...fractions)).toBeGreaterThanOrEqual(7 / 8);
     expect(seen.some((p) => p.node === '4' && p.nodeClass === 'ImageBlur' && p.max === 0)).toBe(true);
-    expect(seen.every((p) => p.nodeClass === null || ['EmptyImage', 'ImageBlur', 'SaveImage'].includes(p.nodeClass))).toBe(true);
+    expect(
+      seen.every((p) => p.nodeClass === null || ['EmptyImage', 'ImageBlur', 'SaveImage'].includes(p.nodeClass)),
+    ).toBe(true);
   });
 
   it('a job served from the cache counts its cached nodes at once', async () => {
@@ -72,8 +74,16 @@ describe('progress for every graph', () => {
       '11': {
         class_type: 'KSampler',
         inputs: {
-          seed: 2, steps: 6, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 0.5,
-          model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['10', 0],
+          seed: 2,
+          steps: 6,
+          cfg: 7,
+          sampler_name: 'euler',
+          scheduler: 'normal',
+          denoise: 0.5,
+          model: ['4', 0],
+          positive: ['6', 0],
+          negative: ['7', 0],
+          latent_image: ['10', 0],
         },
       },
       '8': { class_type: 'VAEDecode', inputs: { samples: ['11', 0], vae: ['4', 2] } },
@@ -99,7 +109,9 @@ describe('progress for every graph', () => {
     }
     expect(running).toMatchObject({ nodesTotal: 8 });
     expect(running!.nodesDone).toBeGreaterThan(0);
-    const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as { progress: { nodes_total: number; nodes_done: number; value: number } };
+    const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as {
+      progress: { nodes_total: number; nodes_done: number; value: number };
+    };
     expect(v2.progress).toMatchObject({ nodes_total: 8 });
     expect(v2.progress.nodes_done).toBeGreaterThanOrEqual(running!.nodesDone);
     expect(v2.progress.value).toBeGreaterThan(0);

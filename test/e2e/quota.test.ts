@@ -14,16 +14,25 @@ import { jsonBody } from '../helpers/http.js';
  */
 async function gateway() {
   const llm = http.createServer((req, res) => {
-    req.resume().on('end', () => setTimeout(() => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'a lighthouse, golden hour' } }] }));
-    }, 150));
+    req.resume().on('end', () =>
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'a lighthouse, golden hour' } }] }),
+        );
+      }, 150),
+    );
   });
   await new Promise<void>((r) => llm.listen(0, '127.0.0.1', r));
   const fake = await startFakeComfy();
   await fake.control.down();
   const g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-  g.daemon.config.enhancer = { url: `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`, model: 'm', timeoutMs: 5_000, system: 's' };
+  g.daemon.config.enhancer = {
+    url: `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`,
+    model: 'm',
+    timeoutMs: 5_000,
+    system: 's',
+  };
   return {
     g,
     [Symbol.asyncDispose]: async () => {
@@ -38,7 +47,11 @@ async function gateway() {
 async function limitedToken(g: TestGateway, dailyQuota: number) {
   const t = await g.client.createToken({ name: 'limited', scope: 'submit', dailyQuota });
   return (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(g.url + path, { method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(g.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 }
 
 const slowJob = (seed: number) => ({ graph: txt2img({ seed }), enhance: true });
@@ -51,7 +64,10 @@ async function expectQuotaRefusals(refused: Response[], quota = 5) {
     expect([res.status, body.error.code]).toEqual([429, 'rate_limited']);
     expect(body.error.message).toContain(`daily quota of ${quota} jobs`);
     const retryAfter = Number(res.headers.get('retry-after'));
-    expect(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 86_400, `Retry-After ${res.headers.get('retry-after')}`).toBe(true);
+    expect(
+      Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 86_400,
+      `Retry-After ${res.headers.get('retry-after')}`,
+    ).toBe(true);
   }
 }
 
@@ -73,8 +89,11 @@ it('20 parallel POST /v1/jobs with a daily quota of 5: exactly 5 jobs, the rest 
 it('/api/v2/jobs and /v1/jobs racing on one token share the quota: exactly 5 jobs', async () => {
   await using env = await gateway();
   const post = await limitedToken(env.g, 5);
-  const all = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-    i % 2 === 0 ? post('/v1/jobs', slowJob(i)) : post('/api/v2/jobs', { workflow: txt2img({ seed: i }) })));
+  const all = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? post('/v1/jobs', slowJob(i)) : post('/api/v2/jobs', { workflow: txt2img({ seed: i }) }),
+    ),
+  );
   expect(accepted(all)).toHaveLength(5);
   const refused = refusedOf(all);
   expect(refused.map((r) => r.status)).toEqual(Array(15).fill(429));
@@ -88,7 +107,9 @@ it('/api/v2/jobs and /v1/jobs racing on one token share the quota: exactly 5 job
 it('parallel batches count every job, all or nothing; a matrix counts as its product', async () => {
   await using env = await gateway();
   const post = await limitedToken(env.g, 5);
-  const all = await Promise.all(Array.from({ length: 10 }, (_, i) => post('/v1/batches', { jobs: [slowJob(i), slowJob(100 + i)] })));
+  const all = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => post('/v1/batches', { jobs: [slowJob(i), slowJob(100 + i)] })),
+  );
   expect(accepted(all)).toHaveLength(2);
   await expectQuotaRefusals(refusedOf(all));
   expect(await jobsInStore(env.g)).toBe(4);
@@ -108,7 +129,15 @@ it('a submission refused after the quota check, or an idempotent replay, takes n
   const post = await limitedToken(env.g, 5);
   expect((await post('/v1/jobs', { ...slowJob(1), backend: 'nope' })).status).toBe(400);
   expect((await post('/v1/batches', { jobs: [slowJob(1), { ...slowJob(2), backend: 'nope' }] })).status).toBe(400);
-  expect((await post('/api/v2/jobs', { workflow: { '1': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: 'missing' } } } } } })).status).toBe(422);
+  expect(
+    (
+      await post('/api/v2/jobs', {
+        workflow: {
+          '1': { class_type: 'LoadImage', inputs: { image: { __type: 'core/ASSET', info: { id: 'missing' } } } },
+        },
+      })
+    ).status,
+  ).toBe(422);
   const first = await post('/v1/jobs', slowJob(1), { 'idempotency-key': 'k' });
   const replay = await post('/v1/jobs', slowJob(1), { 'idempotency-key': 'k' });
   expect([first.status, replay.status]).toEqual([201, 200]);
@@ -126,7 +155,14 @@ it('a submission refused after the quota check, or an idempotent replay, takes n
 it('a job pays for its chain steps when it is accepted (the daemon makes them later, with no caller to charge)', async () => {
   await using env = await gateway();
   const post = await limitedToken(env.g, 5);
-  const chained = { template: 'txt2img', params: { steps: 1 }, then: [{ template: 'upscale', params: { scale: 2 } }, { template: 'upscale', params: { scale: 2 } }] };
+  const chained = {
+    template: 'txt2img',
+    params: { steps: 1 },
+    then: [
+      { template: 'upscale', params: { scale: 2 } },
+      { template: 'upscale', params: { scale: 2 } },
+    ],
+  };
   expect((await post('/v1/jobs', chained)).status).toBe(201); // 1 + 2 steps: 3 of 5
   const second = await post('/v1/jobs', chained);
   expect((await jsonBody(second.clone())).error.message).toContain('3 used today, 3 more asked');

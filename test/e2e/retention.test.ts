@@ -23,8 +23,16 @@ const RETENTION = { maxAgeMs: 0, graceMs: 0 };
 
 it('gc removes finished jobs and unreferenced files, never a blob a live job references; dry-run removes nothing', async () => {
   await using fake = await startFakeComfy();
-  await using g = await startTestGateway({ backends: [{ name: 'up', url: fake.url }, { name: 'down', url: 'http://127.0.0.1:9' }], retention: RETENTION });
-  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#884422' } }).png().toBuffer();
+  await using g = await startTestGateway({
+    backends: [
+      { name: 'up', url: fake.url },
+      { name: 'down', url: 'http://127.0.0.1:9' },
+    ],
+    retention: RETENTION,
+  });
+  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#884422' } })
+    .png()
+    .toBuffer();
   const asset = await jsonBody(await g.fetch('/v1/assets', { method: 'POST', body: png }));
   const file = g.daemon.files.pathFor(asset.sha256);
 
@@ -53,8 +61,13 @@ it('gc removes finished jobs and unreferenced files, never a blob a live job ref
 
 it('under load, sweeping never removes an input a queued job still needs', async () => {
   await using fake = await startFakeComfy({ stepMs: 2 });
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url, inflight: 1 }], retention: RETENTION });
-  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#224488' } }).png().toBuffer();
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url, inflight: 1 }],
+    retention: RETENTION,
+  });
+  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#224488' } })
+    .png()
+    .toBuffer();
   const asset = await jsonBody(await g.fetch('/v1/assets', { method: 'POST', body: png }));
   const ids: string[] = [];
   for (let i = 0; i < 12; i++) {
@@ -76,12 +89,22 @@ it('under load, sweeping never removes an input a queued job still needs', async
 
 it("never removes the previous step of a chain while its next step, queued, takes that step's output as input", async () => {
   await using fake = await startFakeComfy({ stepMs: 100 });
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], retention: { maxAgeMs: 0, maxDiskBytes: 1, graceMs: 0 } });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    retention: { maxAgeMs: 0, maxDiskBytes: 1, graceMs: 0 },
+  });
   await waitFor(() => g.daemon.backends().every((b) => b.nodes !== null), { what: 'capabilities' });
-  const first = await g.client.createJob({ template: 'txt2img', params: { prompt: 'a lighthouse', width: 64, height: 64, steps: 4 }, then: [{ template: 'upscale', params: { scale: 2 } }] });
+  const first = await g.client.createJob({
+    template: 'txt2img',
+    params: { prompt: 'a lighthouse', width: 64, height: 64, steps: 4 },
+    then: [{ template: 'upscale', params: { scale: 2 } }],
+  });
   await waitFor(async () => (await g.client.getJob(first.id)).state === 'running', { what: 'the first step running' });
   g.daemon.drainBackend('a', true); // the next step waits in the queue
-  const step = await waitFor(async () => (await g.daemon.store.jobs.children(first.id))[0], { timeoutMs: 20_000, what: 'the next step made' });
+  const step = await waitFor(async () => (await g.daemon.store.jobs.children(first.id))[0], {
+    timeoutMs: 20_000,
+    what: 'the next step made',
+  });
   expect(step.state).toBe('queued');
   const input = (await g.client.getJob(first.id)).outputs[0]!;
   expect(step.graphJson).toContain(input.id); // the step names the previous output by id
@@ -117,16 +140,29 @@ it('gc keeps webhook deliveries within their count and age, and removes retired 
   await using rx = await receiver();
   await using fake = await startFakeComfy();
   const ageMs = 3_000;
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], webhooks: FAST_WEBHOOKS,
-    retention: { webhookDeliveriesMaxAgeMs: ageMs, webhookDeliveriesPerWebhook: 3 } });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    webhooks: FAST_WEBHOOKS,
+    retention: { webhookDeliveriesMaxAgeMs: ageMs, webhookDeliveriesPerWebhook: 3 },
+  });
   const deliveries = async (id: string) => jsonBody(await g.fetch(`/v1/webhooks/${id}/deliveries?limit=500`));
   const all = await g.client.createWebhook({ url: rx.url, events: ['job:queued'] });
   await g.client.createJob({ graph: txt2img({ seed: 1 }) });
   await waitFor(async () => (await deliveries(all.id)).length >= 8, { what: '8 failed attempts' });
   rx.state.failing = false;
-  const job = await g.client.createJob({ graph: txt2img({ seed: 2 }), webhook: { url: `${rx.url}?job`, secret: `whsec_${crypto.randomBytes(32).toString('base64')}` } });
-  const perJob = await waitFor(async () => ((w) => (w?.retiredAt ? w : null))((await g.client.webhooks()).find((w) => w.jobId === job.id)), { what: 'the job webhook retired' });
-  const before = await waitFor(async () => ((d) => (d.filter((x: { delivered: boolean }) => x.delivered).length === 2 ? d : null))(await deliveries(all.id)), { what: 'both queued events delivered' });
+  const job = await g.client.createJob({
+    graph: txt2img({ seed: 2 }),
+    webhook: { url: `${rx.url}?job`, secret: `whsec_${crypto.randomBytes(32).toString('base64')}` },
+  });
+  const perJob = await waitFor(
+    async () => ((w) => (w?.retiredAt ? w : null))((await g.client.webhooks()).find((w) => w.jobId === job.id)),
+    { what: 'the job webhook retired' },
+  );
+  const before = await waitFor(
+    async () =>
+      ((d) => (d.filter((x: { delivered: boolean }) => x.delivered).length === 2 ? d : null))(await deliveries(all.id)),
+    { what: 'both queued events delivered' },
+  );
   expect(await deliveries(perJob.id)).toHaveLength(1);
 
   const dry = await g.client.gc(true);
@@ -148,12 +184,30 @@ it('gc keeps webhook deliveries within their count and age, and removes retired 
   expect((await g.fetch(`/v1/webhooks/${all.id}`)).status).toBe(200);
 });
 
-it('by default, with job retention off, the sweeper still bounds each webhook\'s delivery records', async () => {
+it("by default, with job retention off, the sweeper still bounds each webhook's delivery records", async () => {
   await using fake = await startFakeComfy();
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], retention: { sweepEveryMs: 1_000 } });
-  expect(g.daemon.config.retention).toMatchObject({ maxAgeMs: null, maxDiskBytes: null, webhookDeliveriesMaxAgeMs: 7 * 24 * 3_600_000, webhookDeliveriesPerWebhook: 1_000 });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    retention: { sweepEveryMs: 1_000 },
+  });
+  expect(g.daemon.config.retention).toMatchObject({
+    maxAgeMs: null,
+    maxDiskBytes: null,
+    webhookDeliveriesMaxAgeMs: 7 * 24 * 3_600_000,
+    webhookDeliveriesPerWebhook: 1_000,
+  });
   const hook = await g.client.createWebhook({ url: 'http://127.0.0.1:9/never', events: ['backend:down'] });
-  for (let i = 1; i <= 1_010; i++) await g.daemon.store.webhooks.failed({ webhookId: hook.id, eventId: 1, attempt: i, status: 500, error: 'HTTP 500' });
-  await waitFor(async () => (await g.daemon.store.webhooks.deliveries(hook.id, 2_000)).length === 1_000, { timeoutMs: 5_000, what: 'the sweeper to prune to 1,000' });
+  for (let i = 1; i <= 1_010; i++)
+    await g.daemon.store.webhooks.failed({
+      webhookId: hook.id,
+      eventId: 1,
+      attempt: i,
+      status: 500,
+      error: 'HTTP 500',
+    });
+  await waitFor(async () => (await g.daemon.store.webhooks.deliveries(hook.id, 2_000)).length === 1_000, {
+    timeoutMs: 5_000,
+    what: 'the sweeper to prune to 1,000',
+  });
   expect((await g.daemon.store.webhooks.deliveries(hook.id, 1))[0]!.attempt).toBe(1_010);
 });

@@ -20,11 +20,28 @@ import { pixel } from '../helpers/watch.js';
  * locally and fails in CI.
  */
 const installed = fs.existsSync(codeServerBin());
-if (!installed && process.env.CI) throw new Error(`code-server is not installed at ${codeServerBin()}: run test/vscode/install-code-server.sh`);
-if (!installed) console.warn(`skipping the VS Code tests: no code-server at ${codeServerBin()} (run test/vscode/install-code-server.sh)`);
+if (!installed && process.env.CI)
+  throw new Error(`code-server is not installed at ${codeServerBin()}: run test/vscode/install-code-server.sh`);
+if (!installed)
+  console.warn(
+    `skipping the VS Code tests: no code-server at ${codeServerBin()} (run test/vscode/install-code-server.sh)`,
+  );
 
-const entry = (name: string, prompt: string) => ({ output: `art/${name}.png`, prompt, seed: 11, width: 64, height: 64, params: { steps: 1 } });
-const ENTRIES = [entry('fox', 'a fox'), entry('owl', 'an owl'), entry('hare', 'a hare'), entry('wren', 'a wren'), entry('newt', 'a newt')];
+const entry = (name: string, prompt: string) => ({
+  output: `art/${name}.png`,
+  prompt,
+  seed: 11,
+  width: 64,
+  height: 64,
+  params: { steps: 1 },
+});
+const ENTRIES = [
+  entry('fox', 'a fox'),
+  entry('owl', 'an owl'),
+  entry('hare', 'a hare'),
+  entry('wren', 'a wren'),
+  entry('newt', 'a newt'),
+];
 
 describe.skipIf(!installed)('VS Code extension in code-server', () => {
   let fake: FakeComfy;
@@ -35,10 +52,14 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
   let ws: string;
 
   const manifestFile = () => path.join(ws, 'comfygate.assets.json');
-    // One entry a line: all five entries and their CodeLens rows fit on the screen (Monaco renders only what is visible).
+  // One entry a line: all five entries and their CodeLens rows fit on the screen (Monaco renders only what is visible).
   const writeManifest = (assets: unknown[]) =>
-    fs.writeFileSync(manifestFile(), `{\n  "assets": [\n${assets.map((a) => `    ${JSON.stringify(a)}`).join(',\n')}\n  ]\n}\n`);
-  const assetJobs = async () => (await g.client.listJobs({ limit: 500 })).jobs.filter((j) => j.metadata.source === 'vscode' && j.metadata.asset);
+    fs.writeFileSync(
+      manifestFile(),
+      `{\n  "assets": [\n${assets.map((a) => `    ${JSON.stringify(a)}`).join(',\n')}\n  ]\n}\n`,
+    );
+  const assetJobs = async () =>
+    (await g.client.listJobs({ limit: 500 })).jobs.filter((j) => j.metadata.source === 'vscode' && j.metadata.asset);
 
   /**
    * F1 and `text`, then Enter once the filter put the wanted row on top: `>title` runs a command, a bare file name
@@ -51,14 +72,31 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
       // Escape only an open quick input: in an editor it would drop the selection Generate From Selection reads.
       if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
       await page.keyboard.press('F1');
-      if (await input.fill(text, { timeout: 3_000 }).then(() => true, () => false)) break;
+      if (
+        await input.fill(text, { timeout: 3_000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (attempt === 3) throw new Error(`the command palette did not open for ${text}`);
       await page.locator('.part.sidebar .title').first().click();
     }
     // The list first shows recently used entries: wait until the filter has put the wanted one on top.
-    await waitFor(async () => row((await page.getByRole('option').first().getAttribute('aria-label', { timeout: 2_000 }).catch(() => null)) ?? ''), {
-      timeoutMs: 10_000, what: `'${text}' at the top of the palette`,
-    });
+    await waitFor(
+      async () =>
+        row(
+          (await page
+            .getByRole('option')
+            .first()
+            .getAttribute('aria-label', { timeout: 2_000 })
+            .catch(() => null)) ?? '',
+        ),
+      {
+        timeoutMs: 10_000,
+        what: `'${text}' at the top of the palette`,
+      },
+    );
     await page.keyboard.press('Enter');
   }
 
@@ -85,15 +123,28 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
   /** Toasts beyond the first few are folded into the notification center: start each step with none. */
   async function clearNotifications(): Promise<void> {
     await runCommand('Notifications: Clear All Notifications');
-    await page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await page
+      .locator('.notification-toast')
+      .first()
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
   }
 
   /** The extension's output channel as VS Code writes it to its logs folder. */
   function outputChannel(): string {
     const find = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-        e.isDirectory() ? find(path.join(dir, e.name)) : e.name.endsWith('comfygate.log') ? [path.join(dir, e.name)] : []);
-    return find(path.join(cs.userDataDir, 'logs')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory()
+            ? find(path.join(dir, e.name))
+            : e.name.endsWith('comfygate.log')
+              ? [path.join(dir, e.name)]
+              : [],
+        );
+    return find(path.join(cs.userDataDir, 'logs'))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
   }
 
   /**
@@ -102,15 +153,23 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
    */
   async function assetsSummary(text: string, runs: number): Promise<void> {
     const toast = notification(text);
-    const summaries = () => outputChannel().split('\n').filter((l) => l.startsWith('comfygate: ') && l.includes(' generated, ')).length;
+    const summaries = () =>
+      outputChannel()
+        .split('\n')
+        .filter((l) => l.startsWith('comfygate: ') && l.includes(' generated, ')).length;
     await waitFor(async () => (await toast.isVisible()) || summaries() >= runs, {
-      timeoutMs: 60_000, what: `Generate Assets run ${runs} to finish`,
+      timeoutMs: 60_000,
+      what: `Generate Assets run ${runs} to finish`,
     });
     expect(outputChannel()).toContain(text);
   }
 
   const notification = (text: string | RegExp) =>
-    page.getByRole('dialog').filter({ hasText: text }).or(page.locator('.notification-toast', { hasText: text })).first();
+    page
+      .getByRole('dialog')
+      .filter({ hasText: text })
+      .or(page.locator('.notification-toast', { hasText: text }))
+      .first();
 
   beforeAll(async () => {
     const vsix = await packageExtension();
@@ -170,7 +229,11 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     const prov = provenanceFromPng(fs.readFileSync(path.join(dir, file)));
     expect(prov).toMatchObject({ prompt: 'a tiny lighthouse', template: 'txt2img' });
     await page.getByRole('tab', { name: /a-tiny-lighthouse-1\.png/ }).waitFor({ timeout: 20_000 });
-    await page.frameLocator('iframe.webview').frameLocator('iframe#active-frame').locator('img').waitFor({ timeout: 20_000 });
+    await page
+      .frameLocator('iframe.webview')
+      .frameLocator('iframe#active-frame')
+      .locator('img')
+      .waitFor({ timeout: 20_000 });
     await page.screenshot({ path: artifactPath('vscode', 'generate-image') });
   }, 90_000);
 
@@ -199,7 +262,8 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     // The manifest in the editor: one CodeLens row per entry, all fresh now.
     await openFromExplorer('comfygate.assets.json');
     await waitFor(async () => (await page.getByText('state: fresh').count()) === 5, {
-      timeoutMs: 20_000, what: 'five "state: fresh" lenses',
+      timeoutMs: 20_000,
+      what: 'five "state: fresh" lenses',
     });
     await page.screenshot({ path: artifactPath('vscode', 'manifest-codelens') });
   }, 180_000);
@@ -217,15 +281,20 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
       const toast = page.locator('.notification-toast', { hasText: 'comfygate: Generate Image' });
       await toast.waitFor({ timeout: 20_000 });
       const isSlow = (j: Job) => (j.metadata.params as { prompt?: string } | undefined)?.prompt === 'a very slow comet';
-      const job = await waitFor(async () => (await g.client.listJobs({ limit: 50 })).jobs.find(isSlow), { what: 'the slow job' });
+      const job = await waitFor(async () => (await g.client.listJobs({ limit: 50 })).jobs.find(isSlow), {
+        what: 'the slow job',
+      });
       await toast.getByText(/running|dispatched|queued/).waitFor({ timeout: 20_000 });
       await page.waitForTimeout(300); // the toast slides in: let it settle for the screenshot
       await page.screenshot({ path: artifactPath('vscode', 'progress-cancel') });
       await toast.getByRole('button', { name: 'Cancel' }).click();
-      const ended = await waitFor(async () => {
-        const j = await g.client.getJob(job.id);
-        return ['succeeded', 'failed', 'canceled'].includes(j.state) ? j : null;
-      }, { timeoutMs: 20_000, what: 'the job to end' });
+      const ended = await waitFor(
+        async () => {
+          const j = await g.client.getJob(job.id);
+          return ['succeeded', 'failed', 'canceled'].includes(j.state) ? j : null;
+        },
+        { timeoutMs: 20_000, what: 'the job to end' },
+      );
       expect(ended.state).toBe('canceled');
       await notification('comfygate: Generate Image (txt2img) canceled').waitFor({ timeout: 20_000 });
     } finally {
@@ -265,7 +334,10 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
     await runCommand('comfygate: Generate From Selection');
     const boat = path.join(dir, 'a-paper-boat-on-a-pond-1.png');
     await waitFor(() => fs.existsSync(boat), { timeoutMs: 30_000, what: boat });
-    expect(provenanceFromPng(fs.readFileSync(boat))).toMatchObject({ prompt: 'a paper boat on a pond', template: 'txt2img' });
+    expect(provenanceFromPng(fs.readFileSync(boat))).toMatchObject({
+      prompt: 'a paper boat on a pond',
+      template: 'txt2img',
+    });
   }, 90_000);
 
   it('Use as Reference on an image runs img2img with it and writes the result beside it', async () => {
@@ -284,14 +356,27 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
 
   it('marks an entry whose template or parameter the daemon lacks, in the Problems count and on the key', async () => {
     const current = JSON.parse(fs.readFileSync(manifestFile(), 'utf8')).assets as unknown[];
-    writeManifest([...current, { output: 'art/bad.png', template: 'no-such-template' }, { output: 'art/bad2.png', params: { stepz: 1 } }]);
+    writeManifest([
+      ...current,
+      { output: 'art/bad.png', template: 'no-such-template' },
+      { output: 'art/bad2.png', params: { stepz: 1 } },
+    ]);
     await openFromExplorer('comfygate.assets.json');
     // VS Code names the status bar's problem counter by its counts.
-    const problems = page.getByRole('button', { name: /^2 errors?/i }).or(page.getByRole('button', { name: /Errors: 2/ })).first();
+    const problems = page
+      .getByRole('button', { name: /^2 errors?/i })
+      .or(page.getByRole('button', { name: /Errors: 2/ }))
+      .first();
     await problems.waitFor({ timeout: 20_000 });
     await problems.click();
-    await page.getByText("no template 'no-such-template' on the daemon", { exact: false }).first().waitFor({ timeout: 10_000 });
-    await page.getByText("template 'txt2img' has no parameter 'stepz'", { exact: false }).first().waitFor({ timeout: 10_000 });
+    await page
+      .getByText("no template 'no-such-template' on the daemon", { exact: false })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page
+      .getByText("template 'txt2img' has no parameter 'stepz'", { exact: false })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await page.screenshot({ path: artifactPath('vscode', 'diagnostics') });
     await problems.click();
     writeManifest(current);

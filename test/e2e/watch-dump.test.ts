@@ -15,8 +15,13 @@ const MAX_QUEUED = 32;
 
 /** The fake ComfyUI in its own process: on two cores it gets one, the daemon under test the other. */
 async function fakeProcess() {
-  const p = await spawnTs('test/fake-comfyui/src/cli.ts', ['--port', '0', '--step-ms', '0'], { readyLine: /listening on http/ });
-  return { url: /listening on (http:\/\/\S+)/.exec(p.output())![1]!, [Symbol.asyncDispose]: async () => void (await p.kill()) };
+  const p = await spawnTs('test/fake-comfyui/src/cli.ts', ['--port', '0', '--step-ms', '0'], {
+    readyLine: /listening on http/,
+  });
+  return {
+    url: /listening on (http:\/\/\S+)/.exec(p.output())![1]!,
+    [Symbol.asyncDispose]: async () => void (await p.kill()),
+  };
 }
 
 it(`a ${FILES}-file dump runs in bounded memory, never floods the queue, and an interactive job submitted mid-dump finishes early`, async () => {
@@ -36,18 +41,33 @@ it(`a ${FILES}-file dump runs in bounded memory, never floods the queue, and an 
     void g.daemon.store.jobs.countInState('queued').then((n) => (maxQueued = Math.max(maxQueued, n)));
   }, 100);
   try {
-    for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(dir, `p${String(i).padStart(4, '0')}.txt`), `dumped prompt ${i}`);
-    await waitFor(async () => (await counts()).done >= 200, { timeoutMs: 60_000, intervalMs: 100, what: '200 files done' });
+    for (let i = 0; i < FILES; i++)
+      fs.writeFileSync(path.join(dir, `p${String(i).padStart(4, '0')}.txt`), `dumped prompt ${i}`);
+    await waitFor(async () => (await counts()).done >= 200, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: '200 files done',
+    });
 
     const submittedAt = Date.now();
-    const { job } = await g.daemon.submit({ template: 'txt2img', params: { prompt: 'a designer waiting', width: 64, height: 64, steps: 1 } }, { caller: 'designer' });
-    const interactive = await waitFor(async () => ((await g.daemon.get(job.id)).state === 'succeeded' ? g.daemon.get(job.id) : null), { timeoutMs: 10_000, intervalMs: 20, what: 'interactive job' });
+    const { job } = await g.daemon.submit(
+      { template: 'txt2img', params: { prompt: 'a designer waiting', width: 64, height: 64, steps: 1 } },
+      { caller: 'designer' },
+    );
+    const interactive = await waitFor(
+      async () => ((await g.daemon.get(job.id)).state === 'succeeded' ? g.daemon.get(job.id) : null),
+      { timeoutMs: 10_000, intervalMs: 20, what: 'interactive job' },
+    );
     const atFinish = await counts();
     expect(interactive.finishedAt! - submittedAt).toBeLessThan(5_000);
     expect(atFinish.done).toBeLessThan(FILES / 2); // most of the dump still waiting (in the ledger, or not even hashed yet)
 
     // ~45 s alone on the 2-core machine; the headroom is for a full parallel `pnpm test` sharing those cores.
-    await waitFor(async () => (await counts()).done === FILES, { timeoutMs: 120_000, intervalMs: 250, what: `${FILES} files done` });
+    await waitFor(async () => (await counts()).done === FILES, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: `${FILES} files done`,
+    });
     const jobs = await g.daemon.store.jobs.list({ client: 'watch:dump', limit: FILES * 2 });
     expect(jobs).toHaveLength(FILES); // one job per file
     expect(Math.max(...jobs.map((j) => j.finishedAt!))).toBeGreaterThan(interactive.finishedAt!);
@@ -59,12 +79,15 @@ it(`a ${FILES}-file dump runs in bounded memory, never floods the queue, and an 
   expect((peak - baseline) / 2 ** 20).toBeLessThan(150);
 }, 180_000);
 
-it('rules take turns: one file dropped in a quiet folder does not wait for a busy folder\'s backlog', async () => {
+it("rules take turns: one file dropped in a quiet folder does not wait for a busy folder's backlog", async () => {
   await using fake = await startFakeComfy({ stepMs: 10 });
   const [busy, quiet] = [folders.make(), folders.make()];
   await using g = await startTestGateway({
     backends: [{ name: 'a', url: fake.url }],
-    watch: [{ id: 'busy', dir: busy, params: SMALL }, { id: 'quiet', dir: quiet, params: SMALL }],
+    watch: [
+      { id: 'busy', dir: busy, params: SMALL },
+      { id: 'quiet', dir: quiet, params: SMALL },
+    ],
     watchOptions: { ...FAST_WATCH, maxQueued: 2 },
   });
   for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(busy, `b${i}.txt`), `busy ${i}`);

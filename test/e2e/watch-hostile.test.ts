@@ -21,18 +21,25 @@ const SECRET = 'the contents of a private file outside the folder';
 /** The ledger rows of a rule once every one of `names` has a final state. */
 async function settled(g: TestGateway, rule: string, names: string[]): Promise<Map<string, WatchFile>> {
   let rows = new Map<string, WatchFile>();
-  await waitFor(async () => {
-    rows = new Map((await g.client.watchFiles(rule, { limit: 500 })).map((f) => [f.path, f]));
-    return names.every((n) => rows.get(n)?.state === 'done' || rows.get(n)?.state === 'failed');
-  }, { timeoutMs: 30_000, what: `${names.join(', ')} to settle` });
+  await waitFor(
+    async () => {
+      rows = new Map((await g.client.watchFiles(rule, { limit: 500 })).map((f) => [f.path, f]));
+      return names.every((n) => rows.get(n)?.state === 'done' || rows.get(n)?.state === 'failed');
+    },
+    { timeoutMs: 30_000, what: `${names.join(', ')} to settle` },
+  );
   return rows;
 }
 
-const tinyPng = () => sharp({ create: { width: 32, height: 32, channels: 3, background: '#336699' } }).png().toBuffer();
+const tinyPng = () =>
+  sharp({ create: { width: 32, height: 32, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
 
 async function expectNoSecret(g: TestGateway, rule: string, dir: string): Promise<void> {
   for (const job of await watchJobs(g, rule)) expect(JSON.stringify(paramsOf(job))).not.toContain(SECRET);
-  for (const name of fs.readdirSync(dir)) if (name.endsWith('.error.txt')) expect(fs.readFileSync(path.join(dir, name), 'utf8')).not.toContain(SECRET);
+  for (const name of fs.readdirSync(dir))
+    if (name.endsWith('.error.txt')) expect(fs.readFileSync(path.join(dir, name), 'utf8')).not.toContain(SECRET);
 }
 
 it('a .prompt.txt sidecar that is a symlink out of the folder is never read; one inside the folder still is', async () => {
@@ -44,9 +51,16 @@ it('a .prompt.txt sidecar that is a symlink out of the folder is never read; one
   fs.writeFileSync(path.join(dir, 'dog.png'), await tinyPng());
   fs.writeFileSync(path.join(dir, 'dog-prompt.md'), 'a dog on a sofa');
   fs.symlinkSync(path.join(dir, 'dog-prompt.md'), path.join(dir, 'dog.prompt.txt'));
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'side', dir, params: { steps: 2 } }], watchOptions: FAST_WATCH });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    watch: [{ id: 'side', dir, params: { steps: 2 } }],
+    watchOptions: FAST_WATCH,
+  });
   const rows = await settled(g, 'side', ['cat.png', 'dog.png']);
-  expect(rows.get('cat.png')).toMatchObject({ state: 'failed', error: expect.stringMatching(/cat\.prompt\.txt leads outside the watched folder/) });
+  expect(rows.get('cat.png')).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/cat\.prompt\.txt leads outside the watched folder/),
+  });
   expect(rows.get('dog.png')).toMatchObject({ state: 'done', error: null });
   expect((await watchJobs(g, 'side')).map((j) => paramsOf(j).prompt)).toEqual(['a dog on a sofa']);
   await expectNoSecret(g, 'side', dir);
@@ -72,7 +86,10 @@ it('a pending .txt swapped for a symlink out of the folder is refused when it is
   await fake.control.up();
   const rows = await settled(g, 'swap', ['first.txt', 'victim.txt']);
   expect(rows.get('first.txt')!.state).toBe('done');
-  expect(rows.get('victim.txt')).toMatchObject({ state: 'failed', error: expect.stringMatching(/victim\.txt leads outside the watched folder/) });
+  expect(rows.get('victim.txt')).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/victim\.txt leads outside the watched folder/),
+  });
   await expectNoSecret(g, 'swap', dir);
 });
 
@@ -85,8 +102,13 @@ it('FIFOs, sockets and 1 GB sparse files are refused without being opened or has
   const sock = net.createServer();
   await new Promise<void>((r) => sock.listen(path.join(dir, 'sock.txt'), r));
   try {
-    for (const name of ['huge.txt', 'huge.png']) fs.writeFileSync(path.join(dir, name), ''), fs.truncateSync(path.join(dir, name), 2 ** 30); // sparse
-    const g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'odd', dir, params: { steps: 2 } }], watchOptions: FAST_WATCH });
+    for (const name of ['huge.txt', 'huge.png'])
+      (fs.writeFileSync(path.join(dir, name), ''), fs.truncateSync(path.join(dir, name), 2 ** 30)); // sparse
+    const g = await startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      watch: [{ id: 'odd', dir, params: { steps: 2 } }],
+      watchOptions: FAST_WATCH,
+    });
     try {
       fs.writeFileSync(path.join(dir, 'good.txt'), 'a normal prompt');
       await waitForFile(path.join(dir, 'good.out.png'));
@@ -110,7 +132,11 @@ it('FIFOs, sockets and 1 GB sparse files are refused without being opened or has
 it('a file that is not an image, dropped in an image folder, is reported as unsupported input, not a storage error', async () => {
   await using fake = await startFakeComfy();
   const dir = folders.make();
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'img', dir, template: 'img2img', params: { steps: 2 } }], watchOptions: FAST_WATCH });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    watch: [{ id: 'img', dir, template: 'img2img', params: { steps: 2 } }],
+    watchOptions: FAST_WATCH,
+  });
   fs.writeFileSync(path.join(dir, 'notes.png'), 'this is a text file with an image name\n');
   const rows = await settled(g, 'img', ['notes.png']);
   expect(rows.get('notes.png')!.error).toMatch(/^notes\.png: unsupported input: not a PNG, JPEG or WebP image/);
@@ -123,13 +149,24 @@ it('a file that is not an image, dropped in an image folder, is reported as unsu
 it('file names that are not UTF-8 are reported, present at start or dropped later, not skipped in silence', async () => {
   await using fake = await startFakeComfy();
   const dir = folders.make();
-  const raw = (prefix: string, bytes: number[]) => Buffer.concat([Buffer.from(path.join(dir, prefix)), Buffer.from(bytes), Buffer.from('.txt')]);
+  const raw = (prefix: string, bytes: number[]) =>
+    Buffer.concat([Buffer.from(path.join(dir, prefix)), Buffer.from(bytes), Buffer.from('.txt')]);
   fs.writeFileSync(raw('early-', [0xff, 0xfe]), 'a prompt under a Latin-1 name');
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'names', dir, params: SMALL }], watchOptions: FAST_WATCH });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    watch: [{ id: 'names', dir, params: SMALL }],
+    watchOptions: FAST_WATCH,
+  });
   fs.writeFileSync(raw('late-', [0xc3, 0x28]), 'another');
   const rows = await settled(g, 'names', ['early-\uFFFD\uFFFD.txt', 'late-\uFFFD(.txt']);
-  expect(rows.get('early-\uFFFD\uFFFD.txt')).toMatchObject({ state: 'failed', error: expect.stringMatching(/not valid UTF-8 \(bytes 6561726c792dfffe2e747874\)/) });
-  expect(rows.get('late-\uFFFD(.txt')).toMatchObject({ state: 'failed', error: expect.stringMatching(/not valid UTF-8/) });
+  expect(rows.get('early-\uFFFD\uFFFD.txt')).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/not valid UTF-8 \(bytes 6561726c792dfffe2e747874\)/),
+  });
+  expect(rows.get('late-\uFFFD(.txt')).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/not valid UTF-8/),
+  });
   expect(await watchJobs(g, 'names')).toEqual([]);
 });
 
@@ -139,7 +176,11 @@ it('a rule that is not recursive takes no file from a sub-folder, even one there
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.writeFileSync(path.join(dir, 'sub', 'early.txt'), 'in a sub-folder before the start');
   fs.writeFileSync(path.join(dir, 'top.txt'), 'at the top');
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'flat', dir, params: SMALL }], watchOptions: FAST_WATCH });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    watch: [{ id: 'flat', dir, params: SMALL }],
+    watchOptions: FAST_WATCH,
+  });
   fs.writeFileSync(path.join(dir, 'sub', 'late.txt'), 'in a sub-folder after the start');
   await waitForFile(path.join(dir, 'top.out.png'));
   await sleep(FAST_WATCH.stableMs * 3);

@@ -20,7 +20,10 @@ it('an outputDir that is a file, under a file, or where no folder can be made is
   fs.writeFileSync(file, 'x');
   for (const outputDir of [file, path.join(file, 'out'), '/proc/comfygate-nope/out']) {
     const res = await g.fetch('/v1/watch', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir, outputDir }), signal: AbortSignal.timeout(5000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dir, outputDir }),
+      signal: AbortSignal.timeout(5000),
     });
     const body = await jsonBody(res);
     expect([res.status, body.error?.code], `${outputDir}: ${JSON.stringify(body)}`).toEqual([400, 'bad_request']);

@@ -16,8 +16,11 @@ it('recursive rules see sub-folders (results beside each input, or mirrored unde
   for (const d of [deep, flat, top]) fs.mkdirSync(path.join(d, 'sub', 'inner'), { recursive: true });
   await using g = await startTestGateway({
     backends: [{ name: 'a', url: fake.url }],
-    watch: [{ id: 'deep', dir: deep, recursive: true, params: SMALL }, { id: 'flat', dir: flat, recursive: true, outputDir: out, params: SMALL, patterns: ['sub/**/*.txt'] },
-      { id: 'top', dir: top, params: SMALL }],
+    watch: [
+      { id: 'deep', dir: deep, recursive: true, params: SMALL },
+      { id: 'flat', dir: flat, recursive: true, outputDir: out, params: SMALL, patterns: ['sub/**/*.txt'] },
+      { id: 'top', dir: top, params: SMALL },
+    ],
     watchOptions: FAST_WATCH,
   });
   for (const d of [deep, flat, top]) {
@@ -45,7 +48,11 @@ it('symlinks are followed only inside the folder; outputs never land outside it'
   fs.symlinkSync(path.join(dir, 'real.txt'), path.join(dir, 'alias.txt'));
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.symlinkSync(outside, path.join(dir, 'sub', 'escape')); // a sub-folder that is a way out
-  await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], watch: [{ id: 'links', dir, recursive: true, params: SMALL }], watchOptions: FAST_WATCH });
+  await using g = await startTestGateway({
+    backends: [{ name: 'a', url: fake.url }],
+    watch: [{ id: 'links', dir, recursive: true, params: SMALL }],
+    watchOptions: FAST_WATCH,
+  });
   await waitForFile(path.join(dir, 'alias.out.png'));
   await waitForFile(path.join(dir, 'real.out.png'));
   fs.writeFileSync(path.join(outside, 'planted.txt'), 'written through the link');
@@ -59,11 +66,17 @@ it('a config rule that cannot start is listed with its error; the daemon and the
   const [good, bad] = [folders.make(), folders.make()];
   await using g = await startTestGateway({
     backends: [{ name: 'a', url: fake.url }],
-    watch: [{ id: 'bad', dir: bad, template: 'no-such-template' }, { id: 'good', dir: good, params: SMALL }],
+    watch: [
+      { id: 'bad', dir: bad, template: 'no-such-template' },
+      { id: 'good', dir: good, params: SMALL },
+    ],
     watchOptions: FAST_WATCH,
   });
   const rules = await g.client.watchRules();
-  expect(rules.map((r) => [r.id, r.status, r.error])).toEqual([['bad', 'stopped', "no template 'no-such-template'; see GET /v1/templates"], ['good', 'watching', null]]);
+  expect(rules.map((r) => [r.id, r.status, r.error])).toEqual([
+    ['bad', 'stopped', "no template 'no-such-template'; see GET /v1/templates"],
+    ['good', 'watching', null],
+  ]);
   expect((await g.fetch('/v1/watch/good', { method: 'DELETE' })).status).toBe(409); // config rules are changed in the config
   fs.writeFileSync(path.join(good, 'a.txt'), 'fine');
   await waitForFile(path.join(good, 'a.out.png'));

@@ -17,11 +17,16 @@ it('SIGKILL while 20 files are pending, restart: each file (and those dropped wh
   const home = folders.make('comfygate-home-');
   const dir = folders.make();
   const rule = { id: 'restart', dir, params: { width: 64, height: 64, steps: 8 } };
-  const config = { ...testConfig(home, [{ name: 'a', url: fake.url }]), watch: [rule], watchOptions: { ...FAST_WATCH, maxQueued: 4 } };
+  const config = {
+    ...testConfig(home, [{ name: 'a', url: fake.url }]),
+    watch: [rule],
+    watchOptions: { ...FAST_WATCH, maxQueued: 4 },
+  };
   const configFile = path.join(home, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
   const store = openSqliteStore(path.join(home, 'comfygate.db')); // the test's own reader of the child's database
-  const start = () => spawnTs('daemon/src/cli/main.ts', ['start', '--config', configFile], { readyLine: /comfygate ready/ });
+  const start = () =>
+    spawnTs('daemon/src/cli/main.ts', ['start', '--config', configFile], { readyLine: /comfygate ready/ });
   const prompt = (i: number) => `watched prompt ${i}`;
   try {
     const first = await start();
@@ -34,7 +39,11 @@ it('SIGKILL while 20 files are pending, restart: each file (and those dropped wh
     for (let i = 20; i < 25; i++) fs.writeFileSync(path.join(dir, `p${i}.txt`), prompt(i)); // dropped while down
     const second = await start();
     try {
-      await waitFor(async () => (await store.watch.counts('restart')).done === 25, { timeoutMs: 60_000, intervalMs: 100, what: '25 files done' });
+      await waitFor(async () => (await store.watch.counts('restart')).done === 25, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: '25 files done',
+      });
       expect(await store.watch.counts('restart')).toEqual({ pending: 0, submitted: 0, done: 25, failed: 0 });
 
       const jobs = await store.jobs.list({ client: 'watch:restart', limit: 1000 });
@@ -58,11 +67,17 @@ it('SIGKILL while 20 files are pending, restart: each file (and those dropped wh
   }
 }, 120_000);
 
-it('a crash between creating a file\'s job and recording it does not make a second job', async () => {
+it("a crash between creating a file's job and recording it does not make a second job", async () => {
   await using fake = await startFakeComfy();
   const home = makeHome();
   const dir = folders.make();
-  const start = () => startTestGateway({ backends: [{ name: 'a', url: fake.url }], home, watch: [{ id: 'key', dir, params: SMALL }], watchOptions: FAST_WATCH });
+  const start = () =>
+    startTestGateway({
+      backends: [{ name: 'a', url: fake.url }],
+      home,
+      watch: [{ id: 'key', dir, params: SMALL }],
+      watchOptions: FAST_WATCH,
+    });
   try {
     const g1 = await start();
     fs.writeFileSync(path.join(dir, 'a.txt'), 'only once');
@@ -76,7 +91,9 @@ it('a crash between creating a file\'s job and recording it does not make a seco
 
     await using g2 = await start();
     await waitForFile(path.join(dir, 'a.out.png')); // written again from the job that already ran
-    await waitFor(async () => (await g2.daemon.store.watch.get('key', 'a.txt'))?.state === 'done', { what: 'row done' });
+    await waitFor(async () => (await g2.daemon.store.watch.get('key', 'a.txt'))?.state === 'done', {
+      what: 'row done',
+    });
     expect((await g2.daemon.store.watch.get('key', 'a.txt'))!.jobId).toBe(job!.id);
     expect((await watchJobs(g2, 'key')).map((j) => j.id)).toEqual([job!.id]);
     expect(fake.control.stats().executed).toHaveLength(1);

@@ -27,7 +27,11 @@ function verifyStandardWebhook(secret: string, headers: http.IncomingHttpHeaders
   });
 }
 
-interface Hit { headers: http.IncomingHttpHeaders; raw: Buffer; body: { type: string; timestamp: string; data: { jobId: string; state: string; event: { id: number } } } }
+interface Hit {
+  headers: http.IncomingHttpHeaders;
+  raw: Buffer;
+  body: { type: string; timestamp: string; data: { jobId: string; state: string; event: { id: number } } };
+}
 
 /** A receiver on 127.0.0.1 answering with `status(n)` for its n-th request (null: never answer); can go down and come back on its port. */
 async function startReceiver(status: (n: number) => number | null = () => 200) {
@@ -46,11 +50,21 @@ async function startReceiver(status: (n: number) => number | null = () => 200) {
   await listen(0);
   const port = (server.address() as AddressInfo).port;
   const down = () => (server.closeAllConnections(), new Promise<void>((r) => server.close(() => r())));
-  return { hits, url: `http://127.0.0.1:${port}/hooks`, down, up: () => listen(port), [Symbol.asyncDispose]: () => (server.listening ? down() : Promise.resolve()) };
+  return {
+    hits,
+    url: `http://127.0.0.1:${port}/hooks`,
+    down,
+    up: () => listen(port),
+    [Symbol.asyncDispose]: () => (server.listening ? down() : Promise.resolve()),
+  };
 }
 
 const post = (g: TestGateway, path: string, body: unknown, token?: string) =>
-  g.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  g.fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
 
 async function subscribe(g: TestGateway, body: Record<string, unknown>) {
   const res = await post(g, '/v1/webhooks', body);
@@ -61,7 +75,7 @@ async function subscribe(g: TestGateway, body: Record<string, unknown>) {
 const eventIds = (hits: Hit[]) => hits.map((h) => h.body.data.event.id);
 
 describe('signed webhooks', () => {
-  it('signs a job\'s terminal event so an independent verifier accepts it, and not a tampered copy', async () => {
+  it("signs a job's terminal event so an independent verifier accepts it, and not a tampered copy", async () => {
     await using fake = await startFakeComfy();
     await using rx = await startReceiver();
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], webhooks: WEBHOOKS });
@@ -75,7 +89,10 @@ describe('signed webhooks', () => {
     const job = await g.client.createJob({ graph: txt2img({ seed: 5 }) });
     await waitFor(() => rx.hits.length === 1, { timeoutMs: 15_000, what: 'the terminal event' });
     const [hit] = rx.hits;
-    expect(hit!.body).toMatchObject({ type: 'job:succeeded', data: { jobId: job.id, state: 'succeeded', event: { type: 'job:succeeded', jobId: job.id } } });
+    expect(hit!.body).toMatchObject({
+      type: 'job:succeeded',
+      data: { jobId: job.id, state: 'succeeded', event: { type: 'job:succeeded', jobId: job.id } },
+    });
     expect(new Date(hit!.body.timestamp).toISOString()).toBe(hit!.body.timestamp);
     expect(hit!.headers['webhook-id']).toBe(`${hook.id}_evt_${hit!.body.data.event.id}`);
     expect(verifyStandardWebhook(hook.secret, hit!.headers, hit!.raw)).toBe(true);
@@ -83,7 +100,9 @@ describe('signed webhooks', () => {
     const at = tampered.indexOf('succeeded');
     tampered[at] = tampered[at]! ^ 0x01; // one flipped bit: 's' becomes 'r'
     expect(verifyStandardWebhook(hook.secret, hit!.headers, tampered)).toBe(false);
-    expect(verifyStandardWebhook(`whsec_${crypto.randomBytes(32).toString('base64')}`, hit!.headers, hit!.raw)).toBe(false);
+    expect(verifyStandardWebhook(`whsec_${crypto.randomBytes(32).toString('base64')}`, hit!.headers, hit!.raw)).toBe(
+      false,
+    );
     expect((await g.fetch(`/v1/webhooks/${hook.id}`, { method: 'DELETE' })).status).toBe(204);
     expect(await jsonBody(await g.fetch('/v1/webhooks'))).toEqual([]);
   });
@@ -97,7 +116,9 @@ describe('signed webhooks', () => {
     const adminJob = await g.client.createJob({ graph: txt2img({ seed: 7 }) });
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x' }, submit)).status).toBe(403);
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: job.id }, submit)).status).toBe(201);
-    expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: adminJob.id }, submit)).status).toBe(404);
+    expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: adminJob.id }, submit)).status).toBe(
+      404,
+    );
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', jobId: 'nope' })).status).toBe(404);
     expect((await post(g, '/v1/webhooks', { url: 'ftp://127.0.0.1/x' })).status).toBe(400);
     expect((await post(g, '/v1/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'whsec_c2hvcnQ=' })).status).toBe(400);
@@ -115,13 +136,18 @@ describe('signed webhooks', () => {
     await waitFor(() => rx.hits.length === 3, { timeoutMs: 15_000, what: 'three attempts' });
     expect(new Set(rx.hits.map((h) => h.headers['webhook-id'])).size).toBe(1);
     expect(new Set(rx.hits.map((h) => h.raw.toString())).size).toBe(1); // the same bytes each time
-    const deliveries = await waitFor(async () => {
-      const d = await jsonBody(await g.fetch(`/v1/webhooks/${hook.id}/deliveries`));
-      return d.length === 3 ? d : null;
-    }, { what: 'three delivery records' });
+    const deliveries = await waitFor(
+      async () => {
+        const d = await jsonBody(await g.fetch(`/v1/webhooks/${hook.id}/deliveries`));
+        return d.length === 3 ? d : null;
+      },
+      { what: 'three delivery records' },
+    );
     const eventId = rx.hits[0]!.body.data.event.id;
     expect(deliveries.map((d: Record<string, unknown>) => [d.eventId, d.attempt, d.status, d.delivered])).toEqual([
-      [eventId, 3, 200, true], [eventId, 2, 500, false], [eventId, 1, 500, false],
+      [eventId, 3, 200, true],
+      [eventId, 2, 500, false],
+      [eventId, 1, 500, false],
     ]);
     await new Promise((r) => setTimeout(r, 300));
     expect(rx.hits.length).toBe(3);
@@ -133,9 +159,13 @@ describe('signed webhooks', () => {
     await using g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }], webhooks: WEBHOOKS });
     const hook = await subscribe(g, { url: rx.url, events: ['*'] });
     await rx.down();
-    const jobs = await Promise.all([1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed: 10 + seed }) })));
+    const jobs = await Promise.all(
+      [1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed: 10 + seed }) })),
+    );
     await Promise.all(jobs.map((j) => g.client.waitForJob(j.id)));
-    await waitFor(async () => (await jsonBody(await g.fetch(`/v1/webhooks/${hook.id}/deliveries`))).length >= 2, { what: 'failed attempts' });
+    await waitFor(async () => (await jsonBody(await g.fetch(`/v1/webhooks/${hook.id}/deliveries`))).length >= 2, {
+      what: 'failed attempts',
+    });
     await rx.up();
     const expected = (await g.daemon.store.events.after(hook.lastEventId, 1000)).map((e) => e.id);
     await waitFor(() => rx.hits.length >= expected.length, { timeoutMs: 15_000, what: `${expected.length} events` });
@@ -152,7 +182,10 @@ describe('signed webhooks', () => {
       const g1 = await startTestGateway(opts);
       const hook = await subscribe(g1, { url: rx.url, events: ['*'] });
       const a = await g1.client.createJob({ graph: txt2img({ seed: 21 }) });
-      await waitFor(() => rx.hits.some((h) => h.body.type === 'job:succeeded'), { timeoutMs: 15_000, what: 'job A delivered' });
+      await waitFor(() => rx.hits.some((h) => h.body.type === 'job:succeeded'), {
+        timeoutMs: 15_000,
+        what: 'job A delivered',
+      });
       await rx.down();
       const b = await g1.client.createJob({ graph: txt2img({ seed: 22 }) });
       await g1.client.waitForJob(b.id);
@@ -160,7 +193,10 @@ describe('signed webhooks', () => {
       await rx.up();
 
       await using g2 = await startTestGateway(opts);
-      await waitFor(() => rx.hits.some((h) => h.body.type === 'job:succeeded' && h.body.data.jobId === b.id), { timeoutMs: 15_000, what: 'job B delivered' });
+      await waitFor(() => rx.hits.some((h) => h.body.type === 'job:succeeded' && h.body.data.jobId === b.id), {
+        timeoutMs: 15_000,
+        what: 'job B delivered',
+      });
       const all = await g2.daemon.store.events.after(hook.lastEventId, 1000);
       const ofJobs = all.filter((e) => e.jobId === a.id || e.jobId === b.id).map((e) => e.id);
       await new Promise((r) => setTimeout(r, 300));
@@ -180,7 +216,9 @@ describe('signed webhooks', () => {
     try {
       await subscribe(g, { url: rx.url, events: ['*'] });
       const t0 = Date.now();
-      const jobs = await Promise.all([1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed: 30 + seed }) })));
+      const jobs = await Promise.all(
+        [1, 2, 3].map((seed) => g.client.createJob({ graph: txt2img({ seed: 30 + seed }) })),
+      );
       const done = await Promise.all(jobs.map((j) => g.client.waitForJob(j.id)));
       expect(done.map((j) => j.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
       expect(Date.now() - t0).toBeLessThan(5_000);

@@ -43,16 +43,22 @@ const FigmaManifest = z.strictObject({
   ui: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   editorType: z.array(z.enum(['figma', 'figjam', 'dev', 'slides', 'buzz'])).min(1),
   documentAccess: z.literal('dynamic-page').optional(),
-  networkAccess: z.strictObject({
-    allowedDomains: z.array(Domain).min(1),
-    reasoning: z.string().optional(),
-    devAllowedDomains: z.array(Domain).optional(),
-  }).optional(),
-  relaunchButtons: z.array(z.strictObject({
-    command: z.string().min(1),
-    name: z.string().min(1),
-    multipleSelection: z.boolean().optional(),
-  })).optional(),
+  networkAccess: z
+    .strictObject({
+      allowedDomains: z.array(Domain).min(1),
+      reasoning: z.string().optional(),
+      devAllowedDomains: z.array(Domain).optional(),
+    })
+    .optional(),
+  relaunchButtons: z
+    .array(
+      z.strictObject({
+        command: z.string().min(1),
+        name: z.string().min(1),
+        multipleSelection: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   permissions: z.array(z.enum(['currentuser', 'activeusers', 'fileusers', 'payments', 'teamlibrary'])).optional(),
   enableProposedApi: z.boolean().optional(),
   enablePrivatePluginApi: z.boolean().optional(),
@@ -63,16 +69,23 @@ const FigmaManifest = z.strictObject({
   parameterOnly: z.boolean().optional(),
 });
 
-it('the manifest passes a schema of Figma\'s documented fields and declares what the plugin needs', () => {
+it("the manifest passes a schema of Figma's documented fields and declares what the plugin needs", () => {
   const m = FigmaManifest.parse(built.manifest);
   expect([m.main, m.ui, m.documentAccess]).toEqual(['code.js', 'ui.html', 'dynamic-page']);
   expect(m.editorType).toContain('figma');
-  expect(m.networkAccess!.allowedDomains).toEqual(expect.arrayContaining(['http://localhost:8288', 'http://127.0.0.1:8288']));
+  expect(m.networkAccess!.allowedDomains).toEqual(
+    expect.arrayContaining(['http://localhost:8288', 'http://127.0.0.1:8288']),
+  );
   // Figma asks for a reason whenever a plugin reaches localhost.
   expect(m.networkAccess!.reasoning!.length).toBeGreaterThan(20);
-  expect(m.networkAccess!.devAllowedDomains!.every((d) => /^http:\/\/(localhost|127\.0\.0\.1):\d+$/.test(d))).toBe(true);
+  expect(m.networkAccess!.devAllowedDomains!.every((d) => /^http:\/\/(localhost|127\.0\.0\.1):\d+$/.test(d))).toBe(
+    true,
+  );
   expect(m.relaunchButtons!.map((b) => [b.command, b.name])).toEqual([
-    ['vary', 'Vary'], ['regenerate', 'Regenerate'], ['upscale', 'Upscale'], ['remove-background', 'Remove background'],
+    ['vary', 'Vary'],
+    ['regenerate', 'Regenerate'],
+    ['upscale', 'Upscale'],
+    ['remove-background', 'Remove background'],
   ]);
   expect(FigmaManifest.safeParse({ ...m, networkAcess: {} }).success).toBe(false);
 });

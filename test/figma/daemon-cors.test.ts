@@ -28,7 +28,10 @@ it('the null origin gets CORS headers on /healthz, the pairing routes and asset 
   expect([status.status, status.headers.get('access-control-allow-origin')]).toEqual([200, 'null']);
 
   // HEAD is how the plugin skips an upload the daemon already has; the 404 must be readable too.
-  const missing = await fetch(`${g.url}/v1/assets/${'0'.repeat(64)}`, { method: 'HEAD', headers: { ...nul, authorization: `Bearer ${g.token}` } });
+  const missing = await fetch(`${g.url}/v1/assets/${'0'.repeat(64)}`, {
+    method: 'HEAD',
+    headers: { ...nul, authorization: `Bearer ${g.token}` },
+  });
   expect([missing.status, missing.headers.get('access-control-allow-origin')]).toEqual([404, 'null']);
   const unauthorized = await fetch(`${g.url}/v1/jobs`, { headers: nul });
   expect([unauthorized.status, unauthorized.headers.get('access-control-allow-origin')]).toEqual([401, 'null']);

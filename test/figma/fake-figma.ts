@@ -51,7 +51,12 @@ export class FakeNode {
   relaunchData: Record<string, string> = {};
   removed = false;
 
-  constructor(readonly fig: FakeFigma, readonly type: string, readonly id: string, name?: string) {
+  constructor(
+    readonly fig: FakeFigma,
+    readonly type: string,
+    readonly id: string,
+    name?: string,
+  ) {
     this.name = name ?? type.charAt(0) + type.slice(1).toLowerCase();
   }
 
@@ -71,7 +76,14 @@ export class FakeNode {
   }
   clone(): FakeNode {
     const c = this.fig.node(this.type, this.name);
-    Object.assign(c, { x: this.x, y: this.y, width: this.width, height: this.height, visible: this.visible, fills: structuredClone(this.fills) });
+    Object.assign(c, {
+      x: this.x,
+      y: this.y,
+      width: this.width,
+      height: this.height,
+      visible: this.visible,
+      fills: structuredClone(this.fills),
+    });
     for (const k of this.children) c.appendChild(k.clone());
     // As in Figma: a duplicate is parented under the current page.
     this.fig.page.appendChild(c);
@@ -86,7 +98,7 @@ export class FakeNode {
   get absoluteBoundingBox() {
     let x = this.x;
     let y = this.y;
-    for (let p = this.parent; p && p.type !== 'PAGE'; p = p.parent) (x += p.x), (y += p.y);
+    for (let p = this.parent; p && p.type !== 'PAGE'; p = p.parent) ((x += p.x), (y += p.y));
     return { x, y, width: this.width, height: this.height };
   }
   getPluginData(key: string): string {
@@ -96,7 +108,8 @@ export class FakeNode {
     this.pluginData.set(key, value);
   }
   setRelaunchData(data: Record<string, string>): void {
-    for (const [k, v] of Object.entries(data)) if (v.length > 1000) throw new Error(`relaunch description for ${k} is over 1000 characters`);
+    for (const [k, v] of Object.entries(data))
+      if (v.length > 1000) throw new Error(`relaunch description for ${k} is over 1000 characters`);
     this.relaunchData = { ...data };
   }
   getRelaunchData(): Record<string, string> {
@@ -118,7 +131,8 @@ export class FakeNode {
     if (this.removed) throw new Error('The node (removed) does not exist');
     if (settings?.format && settings.format !== 'PNG') throw new Error('the fake exports PNG only');
     const c = settings?.constraint;
-    const k = !c || c.type === 'SCALE' ? (c?.value ?? 1) : c.type === 'WIDTH' ? c.value / this.width : c.value / this.height;
+    const k =
+      !c || c.type === 'SCALE' ? (c?.value ?? 1) : c.type === 'WIDTH' ? c.value / this.width : c.value / this.height;
     const bytes = await this.fig.painter(Math.round(this.width * k), Math.round(this.height * k), this.ops(k, 0, 0));
     this.fig.exports.push({ nodeId: this.id, scale: k, bytes });
     return bytes;
@@ -156,6 +170,7 @@ export class FakeFigma {
     this.painter = o.painter;
     this.page = new FakeNode(this, 'PAGE', '0:1', 'Page 1');
     let selection: FakeNode[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the selection setter below has its own `this`
     const fig = this;
     const page = Object.defineProperty(this.page, 'selection', {
       get: () => selection,
@@ -177,7 +192,8 @@ export class FakeFigma {
       on: (event: string, cb: () => void) => {
         if (event === 'selectionchange') this.selectionListeners.push(cb);
       },
-      notify: (message: string, opts?: { error?: boolean }) => void this.notifications.push({ message, error: !!opts?.error }),
+      notify: (message: string, opts?: { error?: boolean }) =>
+        void this.notifications.push({ message, error: !!opts?.error }),
       createFrame: () => {
         const f = this.node('FRAME');
         f.fills = [{ type: 'SOLID', color: { r: 1, g: 1, b: 1 } }];

@@ -12,10 +12,15 @@ export const sharpPainter: Painter = async (width, height, ops) => {
     if (w <= 0 || h <= 0) continue;
     const input = op.image
       ? await sharp(op.image).resize(w, h, { fit: 'cover' }).png().toBuffer()
-      : await sharp({ create: { width: w, height: h, channels: 4, background: rgba(op) } }).png().toBuffer();
+      : await sharp({ create: { width: w, height: h, channels: 4, background: rgba(op) } })
+          .png()
+          .toBuffer();
     layers.push({ input, left: x, top: y });
   }
-  const png = await sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).composite(layers).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .composite(layers)
+    .png()
+    .toBuffer();
   return new Uint8Array(png);
 };
 

@@ -19,7 +19,8 @@ const assetPng = async (sha: string) => {
   const bytes = Buffer.from(await (await s.g.fetch(`/v1/assets/${sha}`)).arrayBuffer());
   return sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
 };
-const alphaAt = (img: { data: Buffer; info: { width: number } }, x: number, y: number) => img.data[(y * img.info.width + x) * 4 + 3];
+const alphaAt = (img: { data: Buffer; info: { width: number } }, x: number, y: number) =>
+  img.data[(y * img.info.width + x) * 4 + 3];
 
 async function runAction(action: string, frameId: string, prompt = ''): Promise<void> {
   const before = (await s.g.client.listJobs({ limit: 1 })).jobs[0]?.id;
@@ -27,15 +28,26 @@ async function runAction(action: string, frameId: string, prompt = ''): Promise<
   await s.ui.getByLabel('Action').selectOption(action);
   if (prompt) await s.ui.getByLabel('Prompt', { exact: true }).fill(prompt);
   await s.ui.getByRole('button', { name: 'Generate' }).click();
-  await waitFor(async () => {
-    const j = await lastJob();
-    return j && j.id !== before && j.state === 'succeeded' && (await s.ui.getByRole('button', { name: 'Generate' }).isEnabled());
-  }, { what: `${action} to finish and be placed`, timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      const j = await lastJob();
+      return (
+        j &&
+        j.id !== before &&
+        j.state === 'succeeded' &&
+        (await s.ui.getByRole('button', { name: 'Generate' }).isEnabled())
+      );
+    },
+    { what: `${action} to finish and be placed`, timeoutMs: 30_000 },
+  );
 }
 
 it('inpaints with the layer named mask: the image is rendered without it and the mask marks its area as transparent', async () => {
   const frame = await s.hx((h) => h.addFrame({ name: 'Room', width: 256, height: 128, rgb: [0.9, 0.8, 0.2] }));
-  await s.hx((h, id: string) => h.addFrame({ name: 'mask', x: 128, y: 0, width: 128, height: 64, rgb: [0, 0, 0] }, id), frame);
+  await s.hx(
+    (h, id: string) => h.addFrame({ name: 'mask', x: 128, y: 0, width: 128, height: 64, rgb: [0, 0, 0] }, id),
+    frame,
+  );
   await s.hx((h, id: string) => h.select(id), frame);
   await s.openAndPair();
   await runAction('inpaint', frame, 'a window with a view');
@@ -54,7 +66,7 @@ it('inpaints with the layer named mask: the image is rendered without it and the
   expect(Buffer.from(fill.bytes!, 'base64').equals(await s.outputBytes(job.outputs[0]!.id))).toBe(true);
 });
 
-it('expands a generated image to its frame\'s new size with the outpaint template, then upscales and removes its background', async () => {
+it("expands a generated image to its frame's new size with the outpaint template, then upscales and removes its background", async () => {
   const frame = await s.hx((h) => h.addFrame({ name: 'Banner', x: 0, y: 300, width: 128, height: 128 }));
   await s.hx((h, id: string) => h.select(id), frame);
   await s.ui.getByLabel('Action').selectOption('generate');
@@ -97,12 +109,19 @@ it('relaunch buttons on a generated node: Vary places 4 variations beside it (ne
   const before = (await s.hx((h) => h.frames())).length;
 
   await s.hx((h) => h.open('vary'));
-  const grid = await waitFor(async () => {
-    const frames = await s.hx((h) => h.frames());
-    return frames.length === before + 4 ? frames.slice(before) : null;
-  }, { what: 'four variations placed', timeoutMs: 30_000 });
+  const grid = await waitFor(
+    async () => {
+      const frames = await s.hx((h) => h.frames());
+      return frames.length === before + 4 ? frames.slice(before) : null;
+    },
+    { what: 'four variations placed', timeoutMs: 30_000 },
+  );
   const jobs = (await s.g.client.listJobs({ limit: 4 })).jobs;
-  expect(jobs.every((j) => j.metadata.template === 'txt2img' && (j.metadata.params as { prompt: string }).prompt === 'a fox logo')).toBe(true);
+  expect(
+    jobs.every(
+      (j) => j.metadata.template === 'txt2img' && (j.metadata.params as { prompt: string }).prompt === 'a fox logo',
+    ),
+  ).toBe(true);
   const seeds = new Set([source, ...jobs].map((j) => String((j.metadata.params as { seed: unknown }).seed)));
   expect(seeds.size).toBe(5);
   expect(grid.map((f) => [f.name, f.x >= 128 + 24, f.y >= 600])).toEqual(Array(4).fill(['a fox logo', true, true]));
@@ -112,13 +131,19 @@ it('relaunch buttons on a generated node: Vary places 4 variations beside it (ne
   await s.hx((h) => h.close());
   await s.hx((h, id: string) => h.select(id), frame);
   await s.hx((h) => h.open('regenerate'));
-  const again = await waitFor(async () => {
-    const j = await lastJob();
-    return !jobs.some((v) => v.id === j.id) && j.state === 'succeeded' ? j : null;
-  }, { what: 'the regenerated job', timeoutMs: 30_000 });
+  const again = await waitFor(
+    async () => {
+      const j = await lastJob();
+      return !jobs.some((v) => v.id === j.id) && j.state === 'succeeded' ? j : null;
+    },
+    { what: 'the regenerated job', timeoutMs: 30_000 },
+  );
   expect(again.metadata.params).toEqual(source.metadata.params);
-  await waitFor(async () => JSON.parse((await s.hx((h) => h.frames())).find((f) => f.id === frame)!.pluginData).jobId === again.id, {
-    what: 'the regenerated image placed in the node',
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    async () => JSON.parse((await s.hx((h) => h.frames())).find((f) => f.id === frame)!.pluginData).jobId === again.id,
+    {
+      what: 'the regenerated image placed in the node',
+      timeoutMs: 30_000,
+    },
+  );
 });

@@ -16,7 +16,7 @@ beforeEach(() => s.fake.control.setStepMs(2));
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-it('pairs, then generates into the selected frame: the frame\'s fill is the output\'s bytes, with provenance and relaunch buttons', async () => {
+it("pairs, then generates into the selected frame: the frame's fill is the output's bytes, with provenance and relaunch buttons", async () => {
   await s.hx((h) => h.reset());
   const frameId = await s.hx((h) => h.addFrame({ name: 'Hero', x: 0, y: 0, width: 320, height: 200 }));
   await s.hx((h, id: string) => h.select(id), frameId);
@@ -37,10 +37,13 @@ it('pairs, then generates into the selected frame: the frame\'s fill is the outp
   expect(await s.ui.getByLabel('sampler', { exact: true }).inputValue()).toBe('euler');
   await s.ui.getByLabel('steps', { exact: true }).fill('3');
   await s.ui.getByRole('button', { name: 'Generate' }).click();
-  const fill = await waitFor(async () => {
-    const f = await s.hx((h, id: string) => h.fill(id), frameId);
-    return f?.type === 'IMAGE' ? f : null;
-  }, { what: 'the frame to get an image fill', timeoutMs: 30_000 });
+  const fill = await waitFor(
+    async () => {
+      const f = await s.hx((h, id: string) => h.fill(id), frameId);
+      return f?.type === 'IMAGE' ? f : null;
+    },
+    { what: 'the frame to get an image fill', timeoutMs: 30_000 },
+  );
 
   const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
   expect(job!.state).toBe('succeeded');
@@ -49,13 +52,22 @@ it('pairs, then generates into the selected frame: the frame\'s fill is the outp
   expect(fill.scaleMode).toBe('FILL');
   const frame = (await s.hx((h) => h.frames())).find((f) => f.id === frameId)!;
   expect(JSON.parse(frame.pluginData)).toMatchObject({
-    jobId: job!.id, template: 'txt2img', prompt: 'a lighthouse at dusk', daemonUrl: s.g.url, action: 'generate',
+    jobId: job!.id,
+    template: 'txt2img',
+    prompt: 'a lighthouse at dusk',
+    daemonUrl: s.g.url,
+    action: 'generate',
   });
-  expect(Object.keys(await s.hx((h, id: string) => h.relaunch(id), frameId)).sort()).toEqual(['regenerate', 'remove-background', 'upscale', 'vary']);
+  expect(Object.keys(await s.hx((h, id: string) => h.relaunch(id), frameId)).sort()).toEqual([
+    'regenerate',
+    'remove-background',
+    'upscale',
+    'vary',
+  ]);
   await s.hidden(s.ui.getByRole('button', { name: 'Cancel' }));
 });
 
-it('edits with the selection as reference: the job\'s input asset is the exported PNG, uploaded once for the same pixels', async () => {
+it("edits with the selection as reference: the job's input asset is the exported PNG, uploaded once for the same pixels", async () => {
   await s.hx((h) => h.close());
   await s.hx((h) => h.reset());
   const photo = { width: 256, height: 128, rgb: [0.2, 0.6, 0.3] };
@@ -70,9 +82,14 @@ it('edits with the selection as reference: the job\'s input asset is the exporte
   await s.ui.getByLabel('Prompt', { exact: true }).fill('as a watercolour');
   for (const target of [first, twin]) {
     await s.hx((h, id: string) => h.select(id), target);
-    await expect.poll(() => s.ui.getByText(/^Selected: /).textContent()).toContain(target === first ? 'Photo (' : 'Photo copy');
+    await expect
+      .poll(() => s.ui.getByText(/^Selected: /).textContent())
+      .toContain(target === first ? 'Photo (' : 'Photo copy');
     await s.ui.getByRole('button', { name: 'Generate' }).click();
-    await waitFor(async () => (await s.hx((h, id: string) => h.fill(id), target))?.type === 'IMAGE', { what: 'the edit placed', timeoutMs: 30_000 });
+    await waitFor(async () => (await s.hx((h, id: string) => h.fill(id), target))?.type === 'IMAGE', {
+      what: 'the edit placed',
+      timeoutMs: 30_000,
+    });
     await expect.poll(() => s.ui.getByRole('button', { name: 'Generate' }).isEnabled(), { timeout: 15_000 }).toBe(true);
   }
   const exported = await s.hx((h) => h.exports());
@@ -95,14 +112,19 @@ it('shows progress with Cancel while a job runs; Cancel cancels it on the daemon
   const cancel = s.ui.getByRole('button', { name: 'Cancel' });
   await s.visible(cancel);
   const bar = s.ui.getByRole('progressbar', { name: 'Job progress' });
-  await expect.poll(() => bar.evaluate((p) => (p as unknown as { value: number }).value), { timeout: 15_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(() => bar.evaluate((p) => (p as unknown as { value: number }).value), { timeout: 15_000 })
+    .toBeGreaterThan(0);
   await s.visible(s.ui.getByRole('img', { name: 'Latest preview' }));
   await s.shot('progress');
   const before = (await s.hx((h) => h.frames())).length;
   await cancel.click();
   await s.hidden(cancel);
   const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
-  expect([job!.metadata.params && (job!.metadata.params as { prompt: string }).prompt, job!.state]).toEqual(['a slow painting', 'canceled']);
+  expect([job!.metadata.params && (job!.metadata.params as { prompt: string }).prompt, job!.state]).toEqual([
+    'a slow painting',
+    'canceled',
+  ]);
   expect((await s.hx((h) => h.frames())).length).toBe(before);
 });
 
@@ -112,10 +134,13 @@ it('a batch of 4 lands as a grid of 4 new frames, each the bytes of one output',
   await s.ui.getByLabel('Count').fill('4');
   await s.ui.getByLabel('Seed').fill('100');
   await s.ui.getByRole('button', { name: 'Generate' }).click();
-  const grid = await waitFor(async () => {
-    const f = (await s.hx((h) => h.frames())).filter((n) => n.name === 'four foxes');
-    return f.length === 4 ? f : null;
-  }, { what: '4 frames', timeoutMs: 30_000 });
+  const grid = await waitFor(
+    async () => {
+      const f = (await s.hx((h) => h.frames())).filter((n) => n.name === 'four foxes');
+      return f.length === 4 ? f : null;
+    },
+    { what: '4 frames', timeoutMs: 30_000 },
+  );
   const xs = [...new Set(grid.map((f) => f.x))];
   const ys = [...new Set(grid.map((f) => f.y))];
   expect([xs.length, ys.length]).toEqual([2, 2]);
@@ -133,11 +158,18 @@ it('a batch of 4 lands as a grid of 4 new frames, each the bytes of one output',
   await s.shot('history');
   // Insert again from the daemon's recent jobs: the newest (seed 103) as a new frame with its own bytes.
   const count = (await s.hx((h) => h.frames())).length;
-  await s.ui.locator('#history-daemon').getByRole('button', { name: /^Insert again: / }).first().click();
-  const added = await waitFor(async () => {
-    const frames = await s.hx((h) => h.frames());
-    return frames.length === count + 1 ? frames[frames.length - 1]! : null;
-  }, { what: 'the inserted frame' });
+  await s.ui
+    .locator('#history-daemon')
+    .getByRole('button', { name: /^Insert again: / })
+    .first()
+    .click();
+  const added = await waitFor(
+    async () => {
+      const frames = await s.hx((h) => h.frames());
+      return frames.length === count + 1 ? frames[frames.length - 1]! : null;
+    },
+    { what: 'the inserted frame' },
+  );
   expect(JSON.parse(added.pluginData)).toMatchObject({ jobId: jobs[3]!.id, seed: 103 });
   const inserted = Buffer.from((await s.hx((h, id: string) => h.fill(id), added.id))!.bytes!, 'base64');
   expect(inserted.equals(await s.outputBytes(jobs[3]!.outputs[0]!.id))).toBe(true);
@@ -159,7 +191,9 @@ it('reopening the plugin resumes a job still running and places it; one that fin
   s.fake.control.setStepMs(2);
   await s.imageFill(frameId);
   // The UI forgets the run in clientStorage right after the sandbox placed it (a second message): wait for it.
-  await waitFor(async () => ((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).length === 0, { what: 'the run forgotten' });
+  await waitFor(async () => ((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).length === 0, {
+    what: 'the run forgotten',
+  });
 
   // Closed for the whole job: on reopening it is offered rather than dropped into a frame the designer left.
   s.fake.control.setStepMs(100);
@@ -170,10 +204,13 @@ it('reopening the plugin resumes a job still running and places it; one that fin
   await s.visible(s.ui.getByRole('button', { name: 'Cancel' }));
   await s.hx((h) => h.close());
   const [job] = (await s.g.client.listJobs({ limit: 1 })).jobs;
-  const done = await waitFor(async () => {
-    const j = await s.g.client.getJob(job!.id);
-    return j.state === 'succeeded' ? j : null;
-  }, { what: 'the job to finish while closed', timeoutMs: 30_000 });
+  const done = await waitFor(
+    async () => {
+      const j = await s.g.client.getJob(job!.id);
+      return j.state === 'succeeded' ? j : null;
+    },
+    { what: 'the job to finish while closed', timeoutMs: 30_000 },
+  );
   await s.hx((h) => h.open());
   const place = s.ui.getByRole('button', { name: 'Place results: “placed on request”' });
   await s.visible(place);
@@ -185,12 +222,14 @@ it('reopening the plugin resumes a job still running and places it; one that fin
   expect((await s.hx((h) => h.storage('comfygate.runs'))) as unknown[]).toEqual([]);
 });
 
-it('a job the daemon refuses shows the daemon\'s own words, and the panel stays usable', async () => {
+it("a job the daemon refuses shows the daemon's own words, and the panel stays usable", async () => {
   const frame = await s.hx((h) => h.addFrame({ name: 'No rembg here', x: 0, y: 900, width: 64, height: 64 }));
   await s.hx((h, id: string) => h.select(id), frame);
   await s.ui.getByLabel('Action').selectOption('remove-background');
   await s.ui.getByRole('button', { name: 'Generate' }).click();
-  await expect.poll(() => s.ui.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('install ComfyUI-Inspyrenet-Rembg');
+  await expect
+    .poll(() => s.ui.getByRole('alert').textContent(), { timeout: 15_000 })
+    .toContain('install ComfyUI-Inspyrenet-Rembg');
   expect(await s.ui.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
   expect((await s.hx((h, id: string) => h.fill(id), frame))!.type).toBe('SOLID');
   await s.ui.getByLabel('Action').selectOption('generate');
@@ -198,9 +237,14 @@ it('a job the daemon refuses shows the daemon\'s own words, and the panel stays 
 
 it('a style preset and a post-processing choice reach the job; the placed image is the post-processed variant', async () => {
   const json = { method: 'POST', headers: { 'content-type': 'application/json' } };
-  await s.g.fetch('/v1/presets', { ...json, body: JSON.stringify({ name: 'noir', prefix: 'film noir', negative: 'colour' }) });
+  await s.g.fetch('/v1/presets', {
+    ...json,
+    body: JSON.stringify({ name: 'noir', prefix: 'film noir', negative: 'colour' }),
+  });
   await s.ui.getByRole('button', { name: 'Connect' }).click(); // reconnecting reloads templates and presets
-  await expect.poll(() => s.ui.getByLabel('Style preset').locator('option').allTextContents(), { timeout: 15_000 }).toContain('noir');
+  await expect
+    .poll(() => s.ui.getByLabel('Style preset').locator('option').allTextContents(), { timeout: 15_000 })
+    .toContain('noir');
   const frame = await s.hx((h) => h.addFrame({ name: 'Styled', x: 400, y: 900, width: 96, height: 64 }));
   await s.hx((h, id: string) => h.select(id), frame);
   await s.ui.getByLabel('Action').selectOption('generate');

@@ -29,7 +29,8 @@ export function runSandbox(code: string, o: { command?: string; storage?: Map<st
       for (;;) {
         const i = posted.findIndex((m) => m.type === type);
         if (i >= 0) return posted.splice(i, 1)[0] as T;
-        if (Date.now() > deadline) throw new Error(`sandbox posted no '${type}' (got ${posted.map((m) => m.type).join(', ') || 'nothing'})`);
+        if (Date.now() > deadline)
+          throw new Error(`sandbox posted no '${type}' (got ${posted.map((m) => m.type).join(', ') || 'nothing'})`);
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 50);

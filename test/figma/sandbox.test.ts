@@ -14,11 +14,25 @@ async function pixelAt(png: Uint8Array, x: number, y: number) {
   return [data[i], data[i + 1], data[i + 2], data[i + 3]];
 }
 const solidPng = async (w: number, h: number, background: string) =>
-  new Uint8Array(await sharp({ create: { width: w, height: h, channels: 4, background } }).png().toBuffer());
+  new Uint8Array(
+    await sharp({ create: { width: w, height: h, channels: 4, background } })
+      .png()
+      .toBuffer(),
+  );
 
 const provenance = (over: Record<string, unknown> = {}) => ({
-  jobId: 'j1', outputId: 'o1', template: 'txt2img', action: 'generate', params: { prompt: 'a fox', seed: 7 }, prompt: 'a fox', seed: 7,
-  daemonUrl: 'http://127.0.0.1:8288', width: 64, height: 32, createdAt: 1000, ...over,
+  jobId: 'j1',
+  outputId: 'o1',
+  template: 'txt2img',
+  action: 'generate',
+  params: { prompt: 'a fox', seed: 7 },
+  prompt: 'a fox',
+  seed: 7,
+  daemonUrl: 'http://127.0.0.1:8288',
+  width: 64,
+  height: 32,
+  createdAt: 1000,
+  ...over,
 });
 
 it('opens the UI and answers ui-ready with settings from clientStorage, the selection and the relaunch command', async () => {
@@ -33,14 +47,29 @@ it('opens the UI and answers ui-ready with settings from clientStorage, the sele
   expect(init.settings).toEqual({ daemonUrl: 'http://127.0.0.1:8288', token: null });
   expect(init.command).toBe('vary');
   expect(init.selection).toEqual([
-    { id: frame.id, name: 'Hero', type: 'FRAME', width: 300, height: 200, fillable: true, hasMask: true, provenance: null },
+    {
+      id: frame.id,
+      name: 'Hero',
+      type: 'FRAME',
+      width: 300,
+      height: 200,
+      fillable: true,
+      hasMask: true,
+      provenance: null,
+    },
   ]);
 
   // The token goes to clientStorage, never into the document; a reopened plugin gets it back with its saved runs.
   s.send({ type: 'save-settings', settings: { daemonUrl: 'http://localhost:8288', token: 'cg_secret' } });
   const run = {
-    id: 'run-1', action: 'generate', template: 'txt2img', prompt: 'p', jobIds: ['j1'], targetId: null,
-    daemonUrl: 'http://localhost:8288', createdAt: 1,
+    id: 'run-1',
+    action: 'generate',
+    template: 'txt2img',
+    prompt: 'p',
+    jobIds: ['j1'],
+    targetId: null,
+    daemonUrl: 'http://localhost:8288',
+    createdAt: 1,
   };
   s.send({ type: 'save-runs', runs: [run] });
   await new Promise((r) => setTimeout(r, 20));
@@ -48,7 +77,11 @@ it('opens the UI and answers ui-ready with settings from clientStorage, the sele
   const reopened = runSandbox(code, { storage: s.fig.storage });
   reopened.send({ type: 'ui-ready' });
   const again = await reopened.next<{ settings: unknown; runs: unknown[]; command: unknown }>('init');
-  expect(again).toMatchObject({ settings: { daemonUrl: 'http://localhost:8288', token: 'cg_secret' }, runs: [run], command: null });
+  expect(again).toMatchObject({
+    settings: { daemonUrl: 'http://localhost:8288', token: 'cg_secret' },
+    runs: [run],
+    command: null,
+  });
 });
 
 it('exports the selection as PNG with its long side capped, and an inpaint mask aligned with it, leaving the document as it was', async () => {
@@ -59,10 +92,17 @@ it('exports the selection as PNG with its long side capped, and an inpaint mask 
   const before = s.fig.page.children.map((n) => n.id);
 
   s.send({ type: 'export-selection', request: { requestId: 'a', maxSide: 100, source: 'render', withMask: false } });
-  const plain = await s.next<{ requestId: string; result: { image: Uint8Array; width: number; height: number; mask: null } }>('exported');
+  const plain = await s.next<{
+    requestId: string;
+    result: { image: Uint8Array; width: number; height: number; mask: null };
+  }>('exported');
   expect(plain.requestId).toBe('a');
   expect(plain.result.image).toBeInstanceOf(Uint8Array);
-  expect([pngSize(plain.result.image), plain.result.width, plain.result.height]).toEqual([{ width: 100, height: 50 }, 100, 50]);
+  expect([pngSize(plain.result.image), plain.result.width, plain.result.height]).toEqual([
+    { width: 100, height: 50 },
+    100,
+    50,
+  ]);
   expect(await pixelAt(plain.result.image, 90, 45)).toEqual([0, 0, 255, 255]); // the mask layer shows in a plain export
 
   s.send({ type: 'export-selection', request: { requestId: 'b', maxSide: 1000, source: 'render', withMask: true } });
@@ -82,7 +122,7 @@ it('exports the selection as PNG with its long side capped, and an inpaint mask 
   expect(await s.next('exported')).toMatchObject({ requestId: 'd', result: null, error: 'select a layer first' });
 });
 
-it('places a result as the target\'s image fill (scale mode kept) with provenance and relaunch buttons; Expand reads the fill back', async () => {
+it("places a result as the target's image fill (scale mode kept) with provenance and relaunch buttons; Expand reads the fill back", async () => {
   const s = runSandbox(code);
   const frame = s.fig.add('FRAME', { name: 'Card', width: 200, height: 100 });
   const old = s.fig.api.createImage as (b: Uint8Array) => { hash: string };
@@ -102,21 +142,29 @@ it('places a result as the target\'s image fill (scale mode kept) with provenanc
   s.fig.select(frame);
   await s.next('selection');
   s.send({ type: 'ui-ready' });
-  expect((await s.next<{ selection: { provenance: unknown }[] }>('init')).selection[0]!.provenance).toEqual(provenance());
+  expect((await s.next<{ selection: { provenance: unknown }[] }>('init')).selection[0]!.provenance).toEqual(
+    provenance(),
+  );
   s.send({ type: 'export-selection', request: { requestId: 'e', maxSide: 1000, source: 'fill', withMask: false } });
   const filled = await s.next<{ result: { image: Uint8Array; width: number; height: number } }>('exported');
-  expect([filled.result.width, filled.result.height, Buffer.from(filled.result.image).equals(Buffer.from(bytes))]).toEqual([64, 32, true]);
+  expect([
+    filled.result.width,
+    filled.result.height,
+    Buffer.from(filled.result.image).equals(Buffer.from(bytes)),
+  ]).toEqual([64, 32, true]);
 });
 
 it('places a batch as a grid of new frames beside the target, named after the prompt, and lists them in History', async () => {
   const s = runSandbox(code);
   const target = s.fig.add('FRAME', { name: 'Hero', x: 100, y: 50, width: 200, height: 100 });
-  const images = await Promise.all([0, 1, 2, 3].map(async (i) => ({
-    bytes: await solidPng(64, 32, ['#f00', '#0f0', '#00f', '#ff0'][i]!),
-    width: 64,
-    height: 32,
-    provenance: provenance({ jobId: `j${i}`, createdAt: 1000 + i, seed: i }),
-  })));
+  const images = await Promise.all(
+    [0, 1, 2, 3].map(async (i) => ({
+      bytes: await solidPng(64, 32, ['#f00', '#0f0', '#00f', '#ff0'][i]!),
+      width: 64,
+      height: 32,
+      provenance: provenance({ jobId: `j${i}`, createdAt: 1000 + i, seed: i }),
+    })),
+  );
   s.send({ type: 'place-results', requestId: 'g', targetId: target.id, mode: 'frames', name: 'a fox', images });
   const { nodeIds } = await s.next<{ nodeIds: string[] }>('placed');
   expect(nodeIds).toHaveLength(4);
@@ -124,7 +172,10 @@ it('places a batch as a grid of new frames beside the target, named after the pr
   expect(frames.map((f) => f.name)).toEqual(['a fox', 'a fox', 'a fox', 'a fox']);
   // 2×2, sized like the target (200 wide, the images' aspect), starting right of it with a gap.
   expect(frames.map((f) => [f.x, f.y, f.width, f.height])).toEqual([
-    [324, 50, 200, 100], [548, 50, 200, 100], [324, 174, 200, 100], [548, 174, 200, 100],
+    [324, 50, 200, 100],
+    [548, 50, 200, 100],
+    [324, 174, 200, 100],
+    [548, 174, 200, 100],
   ]);
   expect((s.fig.page as unknown as { selection: { id: string }[] }).selection.map((n) => n.id)).toEqual(nodeIds);
   expect(target.fills[0]!.type).toBe('SOLID'); // the target itself is left alone
@@ -141,7 +192,14 @@ it('refuses malformed messages without acting on them', async () => {
   const warned: unknown[] = [];
   console.warn = (...a: unknown[]) => void warned.push(a);
   try {
-    s.send({ type: 'place-results', requestId: 'x', targetId: null, mode: 'fill', name: 'n', images: [{ bytes: 'not bytes', width: 1, height: 1 }] });
+    s.send({
+      type: 'place-results',
+      requestId: 'x',
+      targetId: null,
+      mode: 'fill',
+      name: 'n',
+      images: [{ bytes: 'not bytes', width: 1, height: 1 }],
+    });
     s.send({ type: 'delete-everything' });
     s.send('ui-ready');
     await new Promise((r) => setTimeout(r, 50));

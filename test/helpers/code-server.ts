@@ -12,11 +12,13 @@ import { repoRoot } from './process.js';
  */
 export const CODE_SERVER_VERSION = '4.100.3';
 export const codeServerBin = (): string =>
-  process.env.COMFYGATE_CODE_SERVER
-  ?? path.join(os.homedir(), '.cache/comfygate', `code-server-${CODE_SERVER_VERSION}`, 'node_modules/.bin/code-server');
+  process.env.COMFYGATE_CODE_SERVER ??
+  path.join(os.homedir(), '.cache/comfygate', `code-server-${CODE_SERVER_VERSION}`, 'node_modules/.bin/code-server');
 
 export const vsixPath = (): string => {
-  const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'vscode-extension/package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'vscode-extension/package.json'), 'utf8')) as {
+    version: string;
+  };
   return path.join(repoRoot, 'vscode-extension/dist', `comfygate-${version}.vsix`);
 };
 
@@ -48,7 +50,11 @@ export interface CodeServer extends AsyncDisposable {
  * Installs the .vsix into a fresh extensions folder and starts code-server on 127.0.0.1 with no auth, telemetry or
  * update checks, `settings` as the user's settings, and `env` added to its environment (the extension host inherits it).
  */
-export async function startCodeServer(o: { vsix: string; settings: Record<string, unknown>; env?: NodeJS.ProcessEnv }): Promise<CodeServer> {
+export async function startCodeServer(o: {
+  vsix: string;
+  settings: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CodeServer> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-code-server-'));
   const userDataDir = path.join(base, 'data');
   const extensionsDir = path.join(base, 'extensions');
@@ -57,13 +63,29 @@ export async function startCodeServer(o: { vsix: string; settings: Record<string
   const bin = codeServerBin();
   const env = { ...process.env, ...o.env };
   fs.writeFileSync(path.join(base, 'config.yaml'), 'auth: none\n');
-  const dirs = ['--config', path.join(base, 'config.yaml'), '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
+  const dirs = [
+    '--config',
+    path.join(base, 'config.yaml'),
+    '--extensions-dir',
+    extensionsDir,
+    '--user-data-dir',
+    userDataDir,
+  ];
   await run(bin, [...dirs, '--install-extension', o.vsix], { env, timeout: 120_000 });
   const port = await freePort();
   const child: ChildProcess = spawn(
     bin,
-    [...dirs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override'],
+    [
+      ...dirs,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let out = '';

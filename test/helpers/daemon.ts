@@ -29,7 +29,11 @@ export function makeHome(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-test-'));
 }
 
-export function testConfig(home: string, backends: ConfigInput['backends'], engine: ConfigInput['engine'] = {}): Config {
+export function testConfig(
+  home: string,
+  backends: ConfigInput['backends'],
+  engine: ConfigInput['engine'] = {},
+): Config {
   return Config.parse({ home, port: 0, backends, engine: { ...FAST_ENGINE, ...engine }, logLevel: 'silent' });
 }
 
@@ -42,7 +46,10 @@ export async function startTestDaemon(opts: {
   postprocess?: DaemonOptions['postprocess'];
 }): Promise<TestDaemon> {
   const home = opts.home ?? makeHome();
-  const daemon = await createDaemon(testConfig(home, opts.backends, opts.engine), { runEngine: opts.runEngine, postprocess: opts.postprocess });
+  const daemon = await createDaemon(testConfig(home, opts.backends, opts.engine), {
+    runEngine: opts.runEngine,
+    postprocess: opts.postprocess,
+  });
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -55,10 +62,13 @@ export async function startTestDaemon(opts: {
     home,
     async waitForState(id, states, timeoutMs = 20_000) {
       const want = Array.isArray(states) ? states : [states];
-      return waitFor(async () => {
-        const j = await daemon.get(id);
-        return want.includes(j.state) ? j : null;
-      }, { timeoutMs, what: `job ${id} to reach ${want.join('|')}` });
+      return waitFor(
+        async () => {
+          const j = await daemon.get(id);
+          return want.includes(j.state) ? j : null;
+        },
+        { timeoutMs, what: `job ${id} to reach ${want.join('|')}` },
+      );
     },
     close,
     [Symbol.asyncDispose]: close,

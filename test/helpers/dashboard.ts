@@ -4,7 +4,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { repoRoot } from './process.js';
 
 interface BuildModule {
-  buildDashboard(o?: { outDir?: string }): Promise<{ outDir: string; files: { file: string; bytes: number; br: number; gzip: number }[] }>;
+  buildDashboard(o?: {
+    outDir?: string;
+  }): Promise<{ outDir: string; files: { file: string; bytes: number; br: number; gzip: number }[] }>;
   isDashboardStale(outDir?: string): boolean;
   DASHBOARD_OUT: string;
 }
@@ -28,8 +30,14 @@ export interface DashboardPage {
   requests: string[];
 }
 
-export async function openDashboard(browser: Browser, opts: { width?: number; dark?: boolean } = {}): Promise<DashboardPage> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: 860 }, colorScheme: opts.dark ? 'dark' : 'light' });
+export async function openDashboard(
+  browser: Browser,
+  opts: { width?: number; dark?: boolean } = {},
+): Promise<DashboardPage> {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: 860 },
+    colorScheme: opts.dark ? 'dark' : 'light',
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   const requests: string[] = [];

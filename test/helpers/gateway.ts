@@ -17,20 +17,29 @@ export interface TestGateway extends AsyncDisposable {
 }
 
 /** A real daemon with its HTTP gateway on 127.0.0.1:0 and a temp home, all removed on close. */
-export async function startTestGateway(opts: { backends: ConfigInput['backends']; engine?: ConfigInput['engine']; security?: ConfigInput['security']; retention?: ConfigInput['retention'];
+export async function startTestGateway(opts: {
+  backends: ConfigInput['backends'];
+  engine?: ConfigInput['engine'];
+  security?: ConfigInput['security'];
+  retention?: ConfigInput['retention'];
   /** An existing home (a restart on the same database), kept on close; default a fresh temp home, removed. */
   home?: string;
   /** The daemon's `webhooks` config section (timeouts, backoff; daemon/src/webhooks/config.ts). */
   webhooks?: Record<string, unknown>;
   /** Watched-folder rules from the config, and their limits (daemon/src/config/schema.ts `watchOptions`). */
   watch?: ConfigInput['watch'];
-  watchOptions?: ConfigInput['watchOptions'] }): Promise<TestGateway> {
+  watchOptions?: ConfigInput['watchOptions'];
+}): Promise<TestGateway> {
   const home = opts.home ?? makeHome();
   const config = testConfig(home, opts.backends, opts.engine);
   if (opts.security) Object.assign(config.security, opts.security);
   if (opts.retention) Object.assign(config.retention, opts.retention);
   if (opts.webhooks) Object.assign(config, { webhooks: opts.webhooks });
-  if (opts.watch || opts.watchOptions) Object.assign(config, Config.pick({ watch: true, watchOptions: true }).parse({ watch: opts.watch, watchOptions: opts.watchOptions }));
+  if (opts.watch || opts.watchOptions)
+    Object.assign(
+      config,
+      Config.pick({ watch: true, watchOptions: true }).parse({ watch: opts.watch, watchOptions: opts.watchOptions }),
+    );
   const daemon = await createDaemon(config);
   const gateway = await startGateway(daemon);
   let closed = false;

@@ -12,7 +12,11 @@ export const repoRoot = path.resolve(here, '../..');
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Runs a TypeScript entry point in a child node process through tsx; resolves once `readyLine` is printed. */
-export async function spawnTs(entry: string, args: string[], opts: { readyLine: RegExp; env?: NodeJS.ProcessEnv; timeoutMs?: number }) {
+export async function spawnTs(
+  entry: string,
+  args: string[],
+  opts: { readyLine: RegExp; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+) {
   const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },

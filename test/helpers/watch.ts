@@ -26,8 +26,10 @@ export function tempFolders() {
   };
 }
 
-export const waitForFile = (file: string, timeoutMs = 20_000) => waitFor(() => fs.existsSync(file), { timeoutMs, what: `file ${file}` });
-export const waitForGone = (file: string, timeoutMs = 20_000) => waitFor(() => !fs.existsSync(file), { timeoutMs, what: `${file} to be removed` });
+export const waitForFile = (file: string, timeoutMs = 20_000) =>
+  waitFor(() => fs.existsSync(file), { timeoutMs, what: `file ${file}` });
+export const waitForGone = (file: string, timeoutMs = 20_000) =>
+  waitFor(() => !fs.existsSync(file), { timeoutMs, what: `${file} to be removed` });
 export const listDir = (dir: string) => fs.readdirSync(dir).sort();
 
 /** Every job a watch rule made, oldest first (they are normal jobs, under the client `watch:<rule id>`). */

@@ -16,7 +16,8 @@ export const isLocal = (url: string): boolean => {
 };
 
 /** The daemon's own token file, as the CLI reads it: `$COMFYGATE_HOME/token`, else `~/.comfygate/token`. */
-export const tokenFile = (env = process.env): string => path.join(env.COMFYGATE_HOME || path.join(os.homedir(), '.comfygate'), 'token');
+export const tokenFile = (env = process.env): string =>
+  path.join(env.COMFYGATE_HOME || path.join(os.homedir(), '.comfygate'), 'token');
 
 function readTokenFile(): string | undefined {
   try {

@@ -23,7 +23,11 @@ export function guarded<A extends unknown[]>(ctx: Ctx, name: string, fn: (...arg
       const e = err as Error;
       ctx.log.appendLine(`${name}: ${e.message}`);
       if (isGatewayClientError(err) && err.code === 'unavailable' && err.status === 0) {
-        const pick = await vscode.window.showErrorMessage(`comfygate is not running at ${ctx.connection.url}`, 'Start daemon', 'Run doctor');
+        const pick = await vscode.window.showErrorMessage(
+          `comfygate is not running at ${ctx.connection.url}`,
+          'Start daemon',
+          'Run doctor',
+        );
         if (pick === 'Start daemon') await vscode.commands.executeCommand('comfygate.startDaemon');
         if (pick === 'Run doctor') await vscode.commands.executeCommand('comfygate.runDoctor');
       } else if (isGatewayClientError(err) && err.status === 401) {

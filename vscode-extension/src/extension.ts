@@ -15,7 +15,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('comfygate');
   const connection = new Connection(context.secrets);
   const status = new StatusBar(connection);
-  const ctx: Ctx = { connection, log, history: new History(context.workspaceState), status, extensionUri: context.extensionUri };
+  const ctx: Ctx = {
+    connection,
+    log,
+    history: new History(context.workspaceState),
+    status,
+    extensionUri: context.extensionUri,
+  };
   const manifest = new ManifestSupport(ctx);
   const gallery = new Gallery(ctx);
   const command = <A extends unknown[]>(id: string, fn: (...args: A) => Promise<unknown>) =>

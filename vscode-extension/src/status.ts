@@ -36,7 +36,10 @@ export class StatusBar implements vscode.Disposable {
       this.inflight = false;
     }
     this.item.text = statusText(state);
-    this.item.tooltip = state === 'down' ? `No comfygate daemon at ${this.connection.url}: click to start it` : `comfygate at ${this.connection.url}`;
+    this.item.tooltip =
+      state === 'down'
+        ? `No comfygate daemon at ${this.connection.url}: click to start it`
+        : `comfygate at ${this.connection.url}`;
     this.item.backgroundColor = state === 'down' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   }
 

@@ -9,7 +9,9 @@ describe('status bar text', () => {
   it('starts with "comfygate" and says not running, queue depth and running jobs', () => {
     expect(statusText('down')).toBe('comfygate: not running');
     const jobs = { queued: 3, dispatched: 1, running: 1, postprocessing: 0, succeeded: 9, failed: 0, canceled: 0 };
-    expect(statusText({ jobs, backends: { up: 1, down: 0, unknown: 0 }, lastEventId: 1 })).toBe('comfygate: connected · 3 queued · 2 running');
+    expect(statusText({ jobs, backends: { up: 1, down: 0, unknown: 0 }, lastEventId: 1 })).toBe(
+      'comfygate: connected · 3 queued · 2 running',
+    );
   });
 });
 
@@ -18,7 +20,10 @@ describe('gallery webview', () => {
     const html = galleryHtml({ cspSource: 'vscode-resource:' }, 'vscode-resource:/media/gallery.js', 'abc123nonce');
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1]!;
     expect(csp.split('; ')).toEqual([
-      "default-src 'none'", 'img-src vscode-resource:', "style-src 'nonce-abc123nonce'", "script-src 'nonce-abc123nonce'",
+      "default-src 'none'",
+      'img-src vscode-resource:',
+      "style-src 'nonce-abc123nonce'",
+      "script-src 'nonce-abc123nonce'",
     ]);
     expect(html).toContain('<script nonce="abc123nonce" src="vscode-resource:/media/gallery.js">');
     expect(html).not.toMatch(/https?:\/\//);
@@ -34,7 +39,8 @@ describe('gallery webview', () => {
 });
 
 describe('manifest positions', () => {
-  const text = '{\n  "assets": [\n    { "output": "a.png", "template": "nope" },\n    { "output": "b.png", "params": { "stepz": 2 } }\n  ]\n}';
+  const text =
+    '{\n  "assets": [\n    { "output": "a.png", "template": "nope" },\n    { "output": "b.png", "params": { "stepz": 2 } }\n  ]\n}';
   it('finds each entry and puts a problem on the key the person typed', () => {
     const spans = entrySpans(text);
     expect(spans.map((s) => text.slice(s.offset, s.offset + 6))).toEqual(['{ "out', '{ "out']);
@@ -49,7 +55,10 @@ describe('extension manifest (package.json)', () => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     activationEvents: string[];
     engines: { vscode: string };
-    contributes: { commands: { command: string; title: string; category: string }[]; jsonValidation: { fileMatch: string; url: string }[] };
+    contributes: {
+      commands: { command: string; title: string; category: string }[];
+      jsonValidation: { fileMatch: string; url: string }[];
+    };
   };
 
   it('activates on its manifest file and commands only, never on *', () => {
@@ -60,11 +69,21 @@ describe('extension manifest (package.json)', () => {
 
   it('puts the commands in the palette under category comfygate with the titles people look for', () => {
     const titles = pkg.contributes.commands.filter((c) => c.category === 'comfygate').map((c) => c.title);
-    const wanted = ['Generate Image…', 'Generate From Selection', 'Use as Reference', 'Vary', 'Regenerate', 'Generate Assets', 'Cancel Job'];
+    const wanted = [
+      'Generate Image…',
+      'Generate From Selection',
+      'Use as Reference',
+      'Vary',
+      'Regenerate',
+      'Generate Assets',
+      'Cancel Job',
+    ];
     for (const t of [...wanted, 'Show Gallery']) expect(titles).toContain(t);
   });
 
   it('contributes the shipped JSON schema for comfygate.assets.json', () => {
-    expect(pkg.contributes.jsonValidation).toEqual([{ fileMatch: 'comfygate.assets.json', url: './schemas/comfygate.assets.schema.json' }]);
+    expect(pkg.contributes.jsonValidation).toEqual([
+      { fileMatch: 'comfygate.assets.json', url: './schemas/comfygate.assets.schema.json' },
+    ]);
   });
 });

@@ -35,12 +35,16 @@ export class AssetFiles {
   }
 
   pathFor(sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new GatewayError({ code: 'bad_request', message: 'not a sha256 hex digest' });
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new GatewayError({ code: 'bad_request', message: 'not a sha256 hex digest' });
     return path.join(this.root, sha256.slice(0, 2), sha256);
   }
 
   async has(sha256: string): Promise<boolean> {
-    return fsp.access(this.pathFor(sha256)).then(() => true, () => false);
+    return fsp.access(this.pathFor(sha256)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** `inspect` sees the complete temp file before it is published, and may refuse it by throwing. */
@@ -71,7 +75,11 @@ export class AssetFiles {
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       if (err instanceof GatewayError) throw err;
-      throw new GatewayError({ code: 'storage_error', message: `could not store file: ${(err as Error).message}`, cause: err });
+      throw new GatewayError({
+        code: 'storage_error',
+        message: `could not store file: ${(err as Error).message}`,
+        cause: err,
+      });
     }
   }
 

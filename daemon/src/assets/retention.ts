@@ -38,7 +38,8 @@ const CHUNK = 50;
  */
 async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds: Set<string>; jobIds: string[] }> {
   const refIds = new Set<string>();
-  for (const job of await store.jobs.inStates(LIVE)) for (const id of assetRefIds(JSON.parse(job.graphJson))) refIds.add(id);
+  for (const job of await store.jobs.inStates(LIVE))
+    for (const id of assetRefIds(JSON.parse(job.graphJson))) refIds.add(id);
   const shas = new Set<string>();
   const jobIds = new Set<string>();
   for (const id of refIds) {
@@ -56,26 +57,43 @@ async function protectedBlobs(store: Store): Promise<{ shas: Set<string>; refIds
  * Never removes a blob a live job references, nor a finished job whose output a live job takes as input (or whose
  * next chain step is still to be made). Then webhook history beyond its age and count.
  */
-export async function sweep(store: Store, files: AssetFiles, policy: RetentionPolicy, dryRun = false): Promise<SweepReport> {
+export async function sweep(
+  store: Store,
+  files: AssetFiles,
+  policy: RetentionPolicy,
+  dryRun = false,
+): Promise<SweepReport> {
   const now = Date.now();
   const report: SweepReport = { dryRun, jobs: 0, refs: 0, assets: 0, bytes: 0, webhooks: 0, deliveries: 0 };
   // Reading every live job's graph is only worth it when jobs or files may go.
-  if (policy.maxAgeMs !== null || policy.maxDiskBytes !== null) await sweepJobsAndFiles(store, files, policy, now, report);
-  Object.assign(report, await store.retention.pruneWebhooks({
-    before: policy.webhookDeliveriesMaxAgeMs === null ? null : now - policy.webhookDeliveriesMaxAgeMs,
-    perWebhook: policy.webhookDeliveriesPerWebhook,
-    dryRun,
-  }));
+  if (policy.maxAgeMs !== null || policy.maxDiskBytes !== null)
+    await sweepJobsAndFiles(store, files, policy, now, report);
+  Object.assign(
+    report,
+    await store.retention.pruneWebhooks({
+      before: policy.webhookDeliveriesMaxAgeMs === null ? null : now - policy.webhookDeliveriesMaxAgeMs,
+      perWebhook: policy.webhookDeliveriesPerWebhook,
+      dryRun,
+    }),
+  );
   return report;
 }
 
-async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: RetentionPolicy, now: number, report: SweepReport): Promise<void> {
+async function sweepJobsAndFiles(
+  store: Store,
+  files: AssetFiles,
+  policy: RetentionPolicy,
+  now: number,
+  report: SweepReport,
+): Promise<void> {
   const { dryRun } = report;
   const keep = await protectedBlobs(store);
   if (policy.maxAgeMs !== null) {
     const ids = await store.retention.finishedJobIds(now - policy.maxAgeMs, 100_000, keep.jobIds);
     report.jobs += dryRun ? ids.length : await store.retention.deleteJobs(ids);
-    const refs = (await store.retention.refsCreatedBefore(now - policy.maxAgeMs)).filter((r) => !keep.refIds.has(r.id) && !keep.shas.has(r.sha256));
+    const refs = (await store.retention.refsCreatedBefore(now - policy.maxAgeMs)).filter(
+      (r) => !keep.refIds.has(r.id) && !keep.shas.has(r.sha256),
+    );
     if (!dryRun) await store.retention.deleteRefs(refs.map((r) => r.id));
     report.refs = refs.length;
   }
@@ -88,7 +106,8 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
     }
   }
   // Uploads nothing uses yet are kept as long as jobs are: a client may upload now and submit later.
-  if (policy.maxAgeMs !== null) await removeUnreferenced(store, files, now - policy.maxAgeMs, keep.shas, report, dryRun);
+  if (policy.maxAgeMs !== null)
+    await removeUnreferenced(store, files, now - policy.maxAgeMs, keep.shas, report, dryRun);
   await removeOrphanFiles(store, files, now - policy.graceMs, keep.shas, report);
 }
 
@@ -97,7 +116,13 @@ async function sweepJobsAndFiles(store: Store, files: AssetFiles, policy: Retent
  * leaves one, as does one between a row's deletion and its file's. Only files older than the grace: a write in
  * flight renames a fresh file, and each is looked at again right before it goes.
  */
-async function removeOrphanFiles(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport): Promise<void> {
+async function removeOrphanFiles(
+  store: Store,
+  files: AssetFiles,
+  before: number,
+  keep: Set<string>,
+  report: SweepReport,
+): Promise<void> {
   const stillOrphan = async (sha256: string) => {
     const st = await fs.stat(files.pathFor(sha256)).catch(() => null);
     return st !== null && st.mtimeMs < before && (await store.retention.knownAssets([sha256])).size === 0;
@@ -123,7 +148,14 @@ async function removeOrphanFiles(store: Store, files: AssetFiles, before: number
   if (batch.length > 0) await flush();
 }
 
-async function removeUnreferenced(store: Store, files: AssetFiles, before: number, keep: Set<string>, report: SweepReport, dryRun = false) {
+async function removeUnreferenced(
+  store: Store,
+  files: AssetFiles,
+  before: number,
+  keep: Set<string>,
+  report: SweepReport,
+  dryRun = false,
+) {
   const gone = (await store.retention.unreferencedAssets(before)).filter((a) => !keep.has(a.sha256));
   if (gone.length === 0) return;
   report.assets += gone.length;

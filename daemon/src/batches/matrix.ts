@@ -12,7 +12,8 @@ function shorthandAxes(m: BatchMatrix): MatrixAxis[] {
   const axes: MatrixAxis[] = [];
   if (m.prompts) {
     const textNode = linkedNode(sampler, 'positive');
-    if (!textNode || typeof m.graph[textNode]?.inputs.text !== 'string') throw invalid(`the sampler's positive input does not come straight from a text encoder; use \`axes\``);
+    if (!textNode || typeof m.graph[textNode]?.inputs.text !== 'string')
+      throw invalid(`the sampler's positive input does not come straight from a text encoder; use \`axes\``);
     axes.push({ node: textNode, input: 'text', values: m.prompts });
   }
   if (m.seeds) axes.push({ node: samplerId!, input: seedInput(sampler), values: m.seeds });
@@ -22,7 +23,8 @@ function shorthandAxes(m: BatchMatrix): MatrixAxis[] {
 /** The graphs of a matrix batch: the cartesian product of its axes, in row-major order (last axis fastest). */
 export function expandMatrix(m: BatchMatrix): { graph: ComfyGraph; values: Record<string, unknown> }[] {
   const axes = [...shorthandAxes(m), ...(m.axes ?? [])];
-  for (const a of axes) if (!m.graph[a.node]) throw invalid(`matrix axis names node ${a.node}, which the graph does not have`);
+  for (const a of axes)
+    if (!m.graph[a.node]) throw invalid(`matrix axis names node ${a.node}, which the graph does not have`);
   const total = axes.reduce((n, a) => n * a.values.length, 1);
   if (total > MAX_BATCH_JOBS) throw invalid(`the matrix makes ${total} jobs; the limit is ${MAX_BATCH_JOBS}`);
   const out: { graph: ComfyGraph; values: Record<string, unknown> }[] = [];

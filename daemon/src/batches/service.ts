@@ -1,6 +1,14 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Batch, type BatchVariationsParsed, CreateBatch, type CreateJobParsed, type Job, type JobState, isTerminal } from '@comfygate/shared';
+import {
+  type Batch,
+  type BatchVariationsParsed,
+  CreateBatch,
+  type CreateJobParsed,
+  type Job,
+  type JobState,
+  isTerminal,
+} from '@comfygate/shared';
 import { z } from 'zod';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
@@ -20,7 +28,10 @@ export interface BatchDeps {
   /** The params of each variation of a template job. */
   variations(v: BatchVariationsParsed): Promise<Variation[]>;
   /** `enhanced`: one per batch, so each distinct prompt is rewritten once and its jobs stay comparable. */
-  prepareJob(spec: CreateJobParsed, opts: { caller?: string; enhanced?: EnhanceMemo; viewer?: Viewer }): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
+  prepareJob(
+    spec: CreateJobParsed,
+    opts: { caller?: string; enhanced?: EnhanceMemo; viewer?: Viewer },
+  ): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
   views(records: JobRecord[]): Promise<Job[]>;
@@ -45,10 +56,12 @@ const STATES: JobState[] = ['queued', 'dispatched', 'running', 'postprocessing',
 
 /** Remaining work over the backends, at the mean duration of the batch's finished jobs; null before one finished. */
 function eta(jobs: JobRecord[], backendsUp: number): number | null {
-  const times = jobs.filter((j) => j.state === 'succeeded' && j.startedAt && j.finishedAt).map((j) => j.finishedAt! - j.startedAt!);
+  const times = jobs
+    .filter((j) => j.state === 'succeeded' && j.startedAt && j.finishedAt)
+    .map((j) => j.finishedAt! - j.startedAt!);
   if (times.length === 0) return null;
   const remaining = jobs.filter((j) => !isTerminal(j.state)).length;
-  return Math.round((times.reduce((a, b) => a + b, 0) / times.length) * remaining / Math.max(1, backendsUp));
+  return Math.round(((times.reduce((a, b) => a + b, 0) / times.length) * remaining) / Math.max(1, backendsUp));
 }
 
 export function createBatchService(d: BatchDeps): BatchService {
@@ -64,18 +77,33 @@ export function createBatchService(d: BatchDeps): BatchService {
     for (const j of jobs) counts[j.state]++;
     const done = counts.succeeded + counts.failed + counts.canceled;
     const owner = { id: batch.owner, name: (await ownerNames(d.store)).get(batch.owner) ?? batch.owner };
-    return { ...batch, owner, total: jobs.length, counts, done, etaMs: eta(jobs, d.backendsUp()), jobIds: jobs.map((j) => j.id) };
+    return {
+      ...batch,
+      owner,
+      total: jobs.length,
+      counts,
+      done,
+      etaMs: eta(jobs, d.backendsUp()),
+      jobIds: jobs.map((j) => j.id),
+    };
   };
 
   /** The batch's jobs: as listed, the matrix's product, or the variations of a template job. */
   const jobSpecs = async (b: z.output<typeof CreateBatch>): Promise<CreateJobParsed[]> => {
     if (b.jobs) return b.jobs;
     if (b.matrix) {
-      return expandMatrix(b.matrix).map(({ graph, values }) => ({ graph, priority: b.priority ?? 0, postprocess: b.postprocess, metadata: { matrix: values } }));
+      return expandMatrix(b.matrix).map(({ graph, values }) => ({
+        graph,
+        priority: b.priority ?? 0,
+        postprocess: b.postprocess,
+        metadata: { matrix: values },
+      }));
     }
     const job = b.variations!.job;
     return (await d.variations(b.variations!)).map(({ params, vary, index }) => ({
-      ...job, params, metadata: { ...job.metadata, variation: { index, vary } },
+      ...job,
+      params,
+      metadata: { ...job.metadata, variation: { index, vary } },
     }));
   };
 
@@ -91,7 +119,8 @@ export function createBatchService(d: BatchDeps): BatchService {
       const enhanced: EnhanceMemo = new Map();
       for (const [i, spec] of specs.entries()) {
         const prepared = await d.prepareJob(spec, { caller, enhanced, viewer }).catch((err: unknown) => {
-          if (err instanceof GatewayError) throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
+          if (err instanceof GatewayError)
+            throw new GatewayError({ code: err.code, message: `job ${i}: ${err.message}`, details: err.details });
           throw err;
         });
         const { warning, ...fields } = prepared;
@@ -99,7 +128,11 @@ export function createBatchService(d: BatchDeps): BatchService {
         if (warning) warnings.push([id, warning]);
         jobs.push({ id, ...fields, idempotencyKey: null });
       }
-      const batch = await d.store.batches.create({ id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default', owner: viewer?.tokenId }, jobs, quota);
+      const batch = await d.store.batches.create(
+        { id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default', owner: viewer?.tokenId },
+        jobs,
+        quota,
+      );
       for (const [id, message] of warnings) await d.store.events.append('job:warning', id, { message });
       d.kick();
       return view(batch.id);
@@ -113,7 +146,10 @@ export function createBatchService(d: BatchDeps): BatchService {
     },
     async archive(id, viewer) {
       const { batch, jobs } = await load(id, viewer);
-      return { stream: await archiveStream(batch, await d.views(jobs), d.files), filename: `batch-${batch.id.slice(0, 8)}.zip` };
+      return {
+        stream: await archiveStream(batch, await d.views(jobs), d.files),
+        filename: `batch-${batch.id.slice(0, 8)}.zip`,
+      };
     },
   };
 }

@@ -9,7 +9,10 @@ export const DEFAULT_URL = 'http://127.0.0.1:8288';
 
 /** An error meant for a person: main.ts prints its message (never a stack) and exits with its code. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -38,7 +41,10 @@ export interface Ctx {
 export function registerGlobalOptions(program: Command): void {
   program
     .option('--url <url>', `daemon URL (default $COMFYGATE_URL or ${DEFAULT_URL})`)
-    .option('--token <token>', 'API token (default $COMFYGATE_TOKEN, else the token file in $COMFYGATE_HOME or ~/.comfygate)')
+    .option(
+      '--token <token>',
+      'API token (default $COMFYGATE_TOKEN, else the token file in $COMFYGATE_HOME or ~/.comfygate)',
+    )
     .option('--json', 'machine-readable output');
 }
 
@@ -46,7 +52,10 @@ export const homeDir = (env = process.env): string => env.COMFYGATE_HOME || DEFA
 export const tokenFile = (env = process.env): string => path.join(homeDir(env), 'token');
 
 /** Flag, then env, then the daemon's admin token file; a missing file is not an error until the daemon says so. */
-export function resolveToken(flag: string | undefined, env = process.env): { token: string | undefined; source: string | null } {
+export function resolveToken(
+  flag: string | undefined,
+  env = process.env,
+): { token: string | undefined; source: string | null } {
   if (flag) return { token: flag, source: '--token' };
   if (env.COMFYGATE_TOKEN) return { token: env.COMFYGATE_TOKEN, source: 'COMFYGATE_TOKEN' };
   const file = tokenFile(env);
@@ -85,10 +94,13 @@ export function explain(err: unknown, ctx: Pick<Ctx, 'url' | 'tokenSource'>): un
   if (err.code === 'unavailable' && err.status === 0) return new CliError(notRunningMessage(ctx.url));
   if (err.code === 'unauthorized' || err.status === 401) {
     const where = ctx.tokenSource ? `the token from ${ctx.tokenSource} was refused` : 'no token found';
-    return new CliError(`${where}; pass --token, set COMFYGATE_TOKEN, or run on the daemon's machine (token file ${tokenFile()})`);
+    return new CliError(
+      `${where}; pass --token, set COMFYGATE_TOKEN, or run on the daemon's machine (token file ${tokenFile()})`,
+    );
   }
   // 403 also answers a Host/Origin refusal; only a scope refusal is about which token to use.
-  if (err.status === 403 && err.message.includes('scope')) return new CliError(`${err.message} (the admin token is in ${tokenFile()} on the daemon's machine)`);
+  if (err.status === 403 && err.message.includes('scope'))
+    return new CliError(`${err.message} (the admin token is in ${tokenFile()} on the daemon's machine)`);
   return err;
 }
 

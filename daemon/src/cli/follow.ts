@@ -38,7 +38,8 @@ async function finish(ctx: Ctx, job: Job, out: string, label: string): Promise<v
   }
   const files = await saveOutputs(ctx.client, job, out, label);
   if (ctx.json) return ctx.printJson({ job, files });
-  if (files.length === 0 && job.texts.length === 0) ctx.print(`job ${job.id} succeeded with no outputs (does the graph have a SaveImage node?)`);
+  if (files.length === 0 && job.texts.length === 0)
+    ctx.print(`job ${job.id} succeeded with no outputs (does the graph have a SaveImage node?)`);
   for (const f of files) ctx.print(f);
   // Text outputs (PreviewAny…) have no file to save: they are shown.
   for (const t of job.texts) ctx.print(`text (node ${t.nodeId}): ${t.text}`);

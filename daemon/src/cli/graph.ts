@@ -28,8 +28,16 @@ export function txt2imgGraph(p: GraphParams & { prompt: string }): ComfyGraph {
     '3': {
       class_type: 'KSampler',
       inputs: {
-        seed: p.seed ?? randomSeed(), steps: p.steps ?? 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
-        model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0],
+        seed: p.seed ?? randomSeed(),
+        steps: p.steps ?? 20,
+        cfg: 7,
+        sampler_name: 'euler',
+        scheduler: 'normal',
+        denoise: 1,
+        model: ['4', 0],
+        positive: ['6', 0],
+        negative: ['7', 0],
+        latent_image: ['5', 0],
       },
     },
     '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
@@ -50,8 +58,14 @@ export function readGraphFile(file: string): ComfyGraph {
   if (isUiWorkflow(parsed)) throw new CliError(`${file}: ${UI_WORKFLOW_HINT}`);
   // A ComfyUI /prompt request body wraps the graph in { prompt: ... }; accept that too.
   const graph = isObject(parsed) && isObject(parsed.prompt) ? parsed.prompt : parsed;
-  if (!isObject(graph) || Object.keys(graph).length === 0 || !Object.values(graph).every((n) => isObject(n) && typeof n.class_type === 'string')) {
-    throw new CliError(`${file} is not an API-format ComfyUI graph (an object of nodes with class_type and inputs); export with 'Save (API)' in ComfyUI`);
+  if (
+    !isObject(graph) ||
+    Object.keys(graph).length === 0 ||
+    !Object.values(graph).every((n) => isObject(n) && typeof n.class_type === 'string')
+  ) {
+    throw new CliError(
+      `${file} is not an API-format ComfyUI graph (an object of nodes with class_type and inputs); export with 'Save (API)' in ComfyUI`,
+    );
   }
   return graph as ComfyGraph;
 }
@@ -72,7 +86,8 @@ export function applyParams(graph: ComfyGraph, p: GraphParams): (keyof GraphPara
     applied.add(param);
   };
   for (const [id, node] of Object.entries(graph)) {
-    if (SAMPLERS.has(node.class_type)) (set(id, 'seed', 'seed'), set(id, 'noise_seed', 'seed'), set(id, 'steps', 'steps'));
+    if (SAMPLERS.has(node.class_type))
+      (set(id, 'seed', 'seed'), set(id, 'noise_seed', 'seed'), set(id, 'steps', 'steps'));
     if (node.class_type === 'EmptyLatentImage') (set(id, 'width', 'width'), set(id, 'height', 'height'));
     if (node.class_type === 'CheckpointLoaderSimple') set(id, 'ckpt_name', 'ckpt');
   }
@@ -80,7 +95,10 @@ export function applyParams(graph: ComfyGraph, p: GraphParams): (keyof GraphPara
     const param = role === 'positive' ? 'prompt' : 'negative';
     if (p[param] === undefined) continue;
     const target = textNodeFor(graph, role);
-    if (!target) throw new CliError(`the graph has no ${role} CLIPTextEncode wired to a KSampler, so the ${param} text cannot be applied`);
+    if (!target)
+      throw new CliError(
+        `the graph has no ${role} CLIPTextEncode wired to a KSampler, so the ${param} text cannot be applied`,
+      );
     set(target, 'text', param);
   }
   return (Object.keys(p) as (keyof GraphParams)[]).filter((k) => p[k] !== undefined && !applied.has(k));

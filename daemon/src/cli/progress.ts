@@ -40,7 +40,13 @@ const percent = (p: Progress): number => Math.floor(p.fraction * 100);
 
 export function barReporter(stream: NodeJS.WritableStream = process.stdout): Reporter {
   const bar = new cliProgress.SingleBar(
-    { format: '{state} [{bar}] {percentage}% {node} {note}', stream, hideCursor: true, clearOnComplete: false, barsize: 30 },
+    {
+      format: '{state} [{bar}] {percentage}% {node} {note}',
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      barsize: 30,
+    },
     cliProgress.Presets.shades_classic,
   );
   let state = 'queued';
@@ -77,7 +83,7 @@ export function lineReporter(print: (line: string) => void, minGapMs = 1000): Re
         const now = Date.now();
         const line = `  ${percent(e.progress)}% ${nodeText(e.progress)}`.trimEnd();
         if (line === lastLine || (now - lastAt < minGapMs && e.progress.fraction < 1)) return;
-        (lastAt = now), (lastLine = line);
+        ((lastAt = now), (lastLine = line));
         print(line);
         return;
       }

@@ -38,7 +38,10 @@ export function whereBlock(r: Running): string {
     `  backends: ${r.backends.map((b) => `${b.name}=${b.url}`).join(', ')}`,
   ];
   if (r.loginLink) {
-    lines.push(`  dashboard: ${r.loginLink}`, `            (one-time sign-in link, valid 5 minutes; \`comfygate dashboard\` prints a new one)`);
+    lines.push(
+      `  dashboard: ${r.loginLink}`,
+      `            (one-time sign-in link, valid 5 minutes; \`comfygate dashboard\` prints a new one)`,
+    );
   }
   if (r.fakeComfy) lines.push(`  ComfyUI:  a fake one on ${r.fakeComfy} (demo images: your prompt on a gradient)`);
   lines.push(`  try:      ${tryCommand(r)}`, `  stop:     Ctrl-C`);

@@ -8,7 +8,13 @@ import type { ExecutionErrorData } from './types.js';
 export type Health = 'unknown' | 'up' | 'down';
 
 /** The JSON message types `onMessage` acts on: the socket does not even parse the others. */
-const HANDLED_TYPES: ReadonlySet<string> = new Set(['execution_start', 'execution_cached', 'progress', 'execution_error', 'executing']);
+const HANDLED_TYPES: ReadonlySet<string> = new Set([
+  'execution_start',
+  'execution_cached',
+  'progress',
+  'execution_error',
+  'executing',
+]);
 
 /** What a backend tells the engine. Prompt ids are ours (generated before POST), so the engine knows them all. */
 export interface BackendListener {
@@ -144,7 +150,9 @@ export class ComfyBackend {
   private scheduleProbe(): void {
     if (this.probeTimer || this.closed) return;
     // Backing off spares a backend nobody needs; while work waits for it, the gap stays short.
-    const delay = this.listener.waitedFor(this) ? Math.min(this.probeDelay, this.breaker.probeWaitingMs) : this.probeDelay;
+    const delay = this.listener.waitedFor(this)
+      ? Math.min(this.probeDelay, this.breaker.probeWaitingMs)
+      : this.probeDelay;
     this.probeAt = Date.now() + delay;
     this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();
@@ -167,7 +175,7 @@ export class ComfyBackend {
     const pid = typeof d.prompt_id === 'string' ? d.prompt_id : null;
     switch (m.type) {
       case 'execution_start':
-        if (pid) (this.current = pid), this.listener.onStarted(this, pid);
+        if (pid) ((this.current = pid), this.listener.onStarted(this, pid));
         break;
       case 'progress':
         if (pid) this.listener.onProgress(this, pid, Number(d.value), Number(d.max), (d.node as string | null) ?? null);

@@ -12,8 +12,18 @@ export interface Failure {
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 /** Out-of-memory can succeed on another GPU; other node exceptions will fail the same way anywhere. */
@@ -22,10 +32,18 @@ const TRANSIENT_EXCEPTIONS = /OutOfMemory|CUDA out of memory/i;
 export function classifyThrown(err: unknown): Failure {
   if (err instanceof ComfyHttpError) {
     const transient = err.status >= 500 || err.status === 429 || err.status === 408;
-    return { kind: transient ? 'transient' : 'permanent', code: transient ? 'backend_unavailable' : 'comfy_validation', message: err.message };
+    return {
+      kind: transient ? 'transient' : 'permanent',
+      code: transient ? 'backend_unavailable' : 'comfy_validation',
+      message: err.message,
+    };
   }
   if (err instanceof GatewayError) {
-    return { kind: err.code === 'backend_unavailable' ? 'transient' : 'permanent', code: err.code, message: err.message };
+    return {
+      kind: err.code === 'backend_unavailable' ? 'transient' : 'permanent',
+      code: err.code,
+      message: err.message,
+    };
   }
   const code = networkCode(err);
   if (code) return { kind: 'transient', code: 'backend_unavailable', message: `backend unreachable (${code})` };
@@ -35,9 +53,15 @@ export function classifyThrown(err: unknown): Failure {
 /** Failed before a connection existed, so ComfyUI cannot have received the request. */
 export function neverReached(err: unknown): boolean {
   const code = networkCode(err);
-  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN'
-    || err instanceof ComfyHttpError // it answered: the answer says what happened
-    || err instanceof GatewayError; // ours, raised before the request (e.g. staging an input)
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'EAI_AGAIN' ||
+    err instanceof ComfyHttpError || // it answered: the answer says what happened
+    err instanceof GatewayError
+  ); // ours, raised before the request (e.g. staging an input)
 }
 
 function networkCode(err: unknown): string | null {
@@ -77,6 +101,11 @@ export function classifyExecutionError(data: ExecutionErrorData): Failure {
     kind: TRANSIENT_EXCEPTIONS.test(text) ? 'transient' : 'permanent',
     code: 'comfy_execution',
     message: `${data.node_type} (node ${data.node_id}) failed: ${text}`,
-    details: { node_id: data.node_id, node_type: data.node_type, exception_type: data.exception_type, exception_message: data.exception_message },
+    details: {
+      node_id: data.node_id,
+      node_type: data.node_type,
+      exception_type: data.exception_type,
+      exception_message: data.exception_message,
+    },
   };
 }

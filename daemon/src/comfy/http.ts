@@ -4,7 +4,11 @@ import type { HistoryEntry, NodeError, ComfyErrorObject, ObjectInfo, QueueSnapsh
 
 /** A non-2xx answer from ComfyUI, with the status and the body text kept for classification. */
 export class ComfyHttpError extends Error {
-  constructor(readonly status: number, readonly body: string, readonly route: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly route: string,
+  ) {
     super(`ComfyUI ${route} answered ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
     this.name = 'ComfyHttpError';
   }
@@ -42,12 +46,22 @@ export class ComfyHttp {
     const res = await this.call('POST', '/prompt', body);
     const text = await res.body.text();
     if (res.statusCode === 400) {
-      const parsed = safeJson(text) as { error?: ComfyErrorObject | string; node_errors?: Record<string, NodeError> | [] };
-      const error = typeof parsed?.error === 'object' ? parsed.error : { type: 'invalid_prompt', message: String(parsed?.error ?? text), details: '' };
+      const parsed = safeJson(text) as {
+        error?: ComfyErrorObject | string;
+        node_errors?: Record<string, NodeError> | [];
+      };
+      const error =
+        typeof parsed?.error === 'object'
+          ? parsed.error
+          : { type: 'invalid_prompt', message: String(parsed?.error ?? text), details: '' };
       return { ok: false, error, nodeErrors: Array.isArray(parsed?.node_errors) ? {} : (parsed?.node_errors ?? {}) };
     }
     if (res.statusCode !== 200) throw new ComfyHttpError(res.statusCode, text, 'POST /prompt');
-    const parsed = JSON.parse(text) as { prompt_id?: string; number: number; node_errors?: Record<string, NodeError> | [] };
+    const parsed = JSON.parse(text) as {
+      prompt_id?: string;
+      number: number;
+      node_errors?: Record<string, NodeError> | [];
+    };
     return {
       ok: true,
       promptId: parsed.prompt_id ?? input.promptId,
@@ -87,7 +101,11 @@ export class ComfyHttp {
 
   /** Streams an output file; the caller must consume or destroy the stream. */
   async view(ref: ImageRef): Promise<{ stream: Readable; contentType: string }> {
-    const qs = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type ?? 'output' });
+    const qs = new URLSearchParams({
+      filename: ref.filename,
+      subfolder: ref.subfolder ?? '',
+      type: ref.type ?? 'output',
+    });
     const res = await this.call('GET', `/view?${qs}`);
     if (res.statusCode !== 200) {
       const text = await res.body.text();
@@ -98,12 +116,19 @@ export class ComfyHttp {
   }
 
   /** Uploads into ComfyUI's input/. Same name + same bytes is deduplicated by ComfyUI itself (protocol §2.9). */
-  async uploadImage(file: { name: string; data: Blob }, opts: { subfolder?: string; overwrite?: boolean } = {}): Promise<ImageRef> {
+  async uploadImage(
+    file: { name: string; data: Blob },
+    opts: { subfolder?: string; overwrite?: boolean } = {},
+  ): Promise<ImageRef> {
     const form = new FormData();
     form.set('image', file.data, file.name);
     if (opts.subfolder) form.set('subfolder', opts.subfolder);
     if (opts.overwrite) form.set('overwrite', 'true');
-    const res = await request(new URL('/upload/image', this.baseUrl), { method: 'POST', body: form, dispatcher: this.agent });
+    const res = await request(new URL('/upload/image', this.baseUrl), {
+      method: 'POST',
+      body: form,
+      dispatcher: this.agent,
+    });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new ComfyHttpError(res.statusCode, text, 'POST /upload/image');
     const r = JSON.parse(text) as { name: string; subfolder: string; type: string };

@@ -7,5 +7,7 @@ export function stringifyGraph(value: unknown): string {
 
 /** A copy with every bigint as its digit string, for JSON kept as text and read back with JSON.parse (job metadata, chain steps). */
 export function bigintsAsStrings<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as T);
+  return value === undefined
+    ? value
+    : (JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as T);
 }

@@ -37,14 +37,21 @@ export function modelsByFolder(caps: Capabilities): Record<string, string[]> {
       for (const file of combos[input] ?? []) (folders[folder] ??= new Set()).add(file);
     }
   }
-  return Object.fromEntries(Object.entries(folders).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()]));
+  return Object.fromEntries(
+    Object.entries(folders)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, [...v].sort()]),
+  );
 }
 
 export const modelCount = (byFolder: Record<string, string[]>): number =>
   Object.values(byFolder).reduce((n, files) => n + files.length, 0);
 
 /** The `models` and `modelsByFolder` fields of a backend's view; null while its capabilities are unknown. */
-export function modelsView(caps: Capabilities | null): { models: number | null; modelsByFolder: Record<string, string[]> | null } {
+export function modelsView(caps: Capabilities | null): {
+  models: number | null;
+  modelsByFolder: Record<string, string[]> | null;
+} {
   if (!caps) return { models: null, modelsByFolder: null };
   const byFolder = modelsByFolder(caps);
   return { models: modelCount(byFolder), modelsByFolder: byFolder };

@@ -81,7 +81,10 @@ export class ComfySocket {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const base = Math.min(RECONNECT_DEFAULTS.maxMs, RECONNECT_DEFAULTS.initialMs * RECONNECT_DEFAULTS.factor ** this.attempt);
+    const base = Math.min(
+      RECONNECT_DEFAULTS.maxMs,
+      RECONNECT_DEFAULTS.initialMs * RECONNECT_DEFAULTS.factor ** this.attempt,
+    );
     this.attempt++;
     const delay = base / 2 + Math.random() * (base / 2);
     this.reconnectTimer = setTimeout(() => {
@@ -114,7 +117,11 @@ export class ComfySocket {
         return;
       }
       if (typeof parsed.type === 'string') {
-        this.handlers.onMessage({ kind: 'json', type: parsed.type, data: (parsed.data ?? {}) as Record<string, unknown> });
+        this.handlers.onMessage({
+          kind: 'json',
+          type: parsed.type,
+          data: (parsed.data ?? {}) as Record<string, unknown>,
+        });
       }
       return;
     }

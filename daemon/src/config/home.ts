@@ -37,5 +37,9 @@ export function secureHome(home: string, log: Pick<Logger, 'warn'>): void {
   };
   tighten(home, fs.statSync(home));
   walk(home, loose);
-  if (fixed > 0) log.warn({ home, entries: fixed }, `tightened permissions of ${home}: ${fixed} entries were open to other users (now 0700/0600)`);
+  if (fixed > 0)
+    log.warn(
+      { home, entries: fixed },
+      `tightened permissions of ${home}: ${fixed} entries were open to other users (now 0700/0600)`,
+    );
 }

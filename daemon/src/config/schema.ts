@@ -8,7 +8,7 @@ export const BackendConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
   url: z.url({ protocol: /^https?$/ }),
   weight: z.number().positive().default(1).describe('relative GPU speed; a weight-2 backend gets twice the load'),
-  inflight: z.number().int().min(1).max(16).default(2).describe('prompts kept in this backend\'s queue at once'),
+  inflight: z.number().int().min(1).max(16).default(2).describe("prompts kept in this backend's queue at once"),
 });
 export type BackendConfig = z.infer<typeof BackendConfig>;
 
@@ -37,10 +37,18 @@ export const SecurityConfig = z.object({
   allowedHosts: z.array(z.string().min(1)).default([]),
   /** Browser origins accepted besides the dashboard's own, `vscode-webview://…` and `null` (Figma). */
   allowedOrigins: z.array(z.string().min(1)).default([]),
-  maxUploadBytes: z.number().int().min(1).default(50 * 1024 * 1024),
+  maxUploadBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(50 * 1024 * 1024),
   /** Decoded pixels per uploaded image (width × height × frames); bounds sharp's memory. */
   maxPixels: z.number().int().min(1).default(40_000_000),
-  maxJsonBytes: z.number().int().min(1).default(10 * 1024 * 1024),
+  maxJsonBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 1024 * 1024),
   /** Requests per minute per token (a burst of the same size is allowed). */
   rateLimitPerMinute: z.number().int().min(1).default(1200),
   /** Nesting of arrays/objects in a JSON body (graph, metadata, params), checked before parsing: deep nesting overflows the stack. */
@@ -48,9 +56,17 @@ export const SecurityConfig = z.object({
   /** Nodes in one graph (a large real workflow has a few hundred). */
   maxGraphNodes: z.number().int().min(1).default(2_000),
   /** A job's graph, serialized. */
-  maxGraphBytes: z.number().int().min(1).default(2 * 1024 * 1024),
+  maxGraphBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 * 1024),
   /** A job's `metadata`, serialized (it comes back in every job view and list). */
-  maxMetadataBytes: z.number().int().min(1).default(64 * 1024),
+  maxMetadataBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024),
   /** Characters of any one text value in a graph or in template params (prompts). */
   maxPromptChars: z.number().int().min(1).default(32_768),
   /** Ops in one post-processing variant. */
@@ -73,12 +89,32 @@ export const RetentionConfig = z.object({
   maxAgeMs: z.number().int().min(0).nullable().default(null),
   /** Oldest finished jobs are removed first until stored files fit; null means no bound. */
   maxDiskBytes: z.number().int().min(1).nullable().default(null),
-  graceMs: z.number().int().min(0).default(10 * 60_000),
-  sweepEveryMs: z.number().int().min(1_000).default(60 * 60_000),
+  graceMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
+  sweepEveryMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .default(60 * 60_000),
   // Webhook history is bounded by default (each attempt is a row): unlike jobs, nobody asked to keep it forever.
-  webhookDeliveriesMaxAgeMs: z.number().int().min(0).nullable().default(7 * 24 * 3_600_000)
-    .describe('webhook delivery records older than this are removed, and so is a retired (or disabled) job webhook, with its records, once retired this long; null keeps them'),
-  webhookDeliveriesPerWebhook: z.number().int().min(1).nullable().default(1_000)
+  webhookDeliveriesMaxAgeMs: z
+    .number()
+    .int()
+    .min(0)
+    .nullable()
+    .default(7 * 24 * 3_600_000)
+    .describe(
+      'webhook delivery records older than this are removed, and so is a retired (or disabled) job webhook, with its records, once retired this long; null keeps them',
+    ),
+  webhookDeliveriesPerWebhook: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .default(1_000)
     .describe('delivery records kept per webhook, newest first; null: no bound'),
 });
 export type RetentionConfig = z.infer<typeof RetentionConfig>;
@@ -95,7 +131,11 @@ export const WatchOptions = z.object({
   /** How often each rule's folder is checked for having been deleted or recreated. */
   presenceMs: z.number().int().min(50).default(2_000),
   /** Largest .txt / .prompt.json read (images use security.maxUploadBytes). */
-  maxTextBytes: z.number().int().min(1).default(256 * 1024),
+  maxTextBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024),
 });
 export type WatchOptions = z.infer<typeof WatchOptions>;
 

@@ -28,7 +28,10 @@ export function sourceStamp() {
 
 export function isDashboardStale(outDir = DASHBOARD_OUT) {
   try {
-    return fs.readFileSync(path.join(outDir, STAMP), 'utf8') !== sourceStamp() || !fs.existsSync(path.join(outDir, 'index.html'));
+    return (
+      fs.readFileSync(path.join(outDir, STAMP), 'utf8') !== sourceStamp() ||
+      !fs.existsSync(path.join(outDir, 'index.html'))
+    );
   } catch {
     return true;
   }
@@ -49,7 +52,8 @@ const page = (js, css) => `<!doctype html>
 </html>
 `;
 
-const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#3b5bdb"/>` +
+const FAVICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#3b5bdb"/>` +
   `<path d="M9 16a7 7 0 0 1 12-5M23 16a7 7 0 0 1-12 5" stroke="#fff" stroke-width="3" fill="none" stroke-linecap="round"/></svg>`;
 
 /** Builds into `outDir` (replaced whole); answers the files written with their raw and compressed sizes. */
@@ -74,7 +78,9 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
-  const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(tmp, path.resolve(workDir, f)).split(path.sep).join('/'));
+  const outputs = Object.keys(result.metafile.outputs).map((f) =>
+    path.relative(tmp, path.resolve(workDir, f)).split(path.sep).join('/'),
+  );
   const js = outputs.find((f) => f.endsWith('.js'));
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error(`dashboard build made no script or style: ${outputs.join(', ')}`);
@@ -98,8 +104,11 @@ export async function buildDashboard({ outDir = DASHBOARD_OUT } = {}) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { outDir, files } = await buildDashboard({ outDir: process.argv[2] ? path.resolve(process.argv[2]) : DASHBOARD_OUT });
+  const { outDir, files } = await buildDashboard({
+    outDir: process.argv[2] ? path.resolve(process.argv[2]) : DASHBOARD_OUT,
+  });
   const n = (v, w) => String(v).padStart(w);
-  for (const f of files) process.stdout.write(`${f.file.padEnd(36)} ${n(f.bytes, 8)} B  br ${n(f.br, 7)} B  gzip ${n(f.gzip, 7)} B\n`);
+  for (const f of files)
+    process.stdout.write(`${f.file.padEnd(36)} ${n(f.bytes, 8)} B  br ${n(f.br, 7)} B  gzip ${n(f.gzip, 7)} B\n`);
   process.stdout.write(`dashboard built in ${outDir}\n`);
 }

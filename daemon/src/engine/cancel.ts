@@ -9,7 +9,13 @@ import { endAttempt } from './end-attempt.js';
 export async function cancel(ctx: EngineContext, job: JobRecord): Promise<void> {
   const { store } = ctx.deps;
   if (job.state === 'queued' || job.state === 'postprocessing') {
-    const done = await store.jobs.transition({ jobId: job.id, from: [job.state], to: 'canceled', event: { type: 'job:canceled' }, patch: { finishedAt: Date.now(), cancelRequested: true } });
+    const done = await store.jobs.transition({
+      jobId: job.id,
+      from: [job.state],
+      to: 'canceled',
+      event: { type: 'job:canceled' },
+      patch: { finishedAt: Date.now(), cancelRequested: true },
+    });
     if (done) return ctx.settle(job.id);
     // It moved on meanwhile (dispatched, say): cancel it in the state it is in now.
     const fresh = await store.jobs.get(job.id);

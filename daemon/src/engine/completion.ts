@@ -12,7 +12,13 @@ export function markRunning(ctx: EngineContext, promptId: string): void {
   if (!f) return;
   f.lastSignalAt = Date.now();
   ctx.track(
-    ctx.deps.store.jobs.transition({ jobId: f.jobId, from: ['dispatched'], to: 'running', event: { type: 'job:running', data: { backend: f.backend.name } }, attemptUpdate: { id: promptId, state: 'running' } }),
+    ctx.deps.store.jobs.transition({
+      jobId: f.jobId,
+      from: ['dispatched'],
+      to: 'running',
+      event: { type: 'job:running', data: { backend: f.backend.name } },
+      attemptUpdate: { id: promptId, state: 'running' },
+    }),
   );
 }
 
@@ -22,8 +28,14 @@ export async function finish(ctx: EngineContext, f: Inflight): Promise<void> {
   f.finishing = true;
   try {
     const entry = await confirmHistory(ctx, f);
-    if (!entry) return await endAttempt(ctx, f, { kind: 'transient', code: 'backend_unavailable', message: 'ComfyUI reported the prompt finished but wrote no history entry' });
-    if (entry.status && entry.status.status_str !== 'success') return await endAttempt(ctx, f, await failureOf(ctx, f, entry));
+    if (!entry)
+      return await endAttempt(ctx, f, {
+        kind: 'transient',
+        code: 'backend_unavailable',
+        message: 'ComfyUI reported the prompt finished but wrote no history entry',
+      });
+    if (entry.status && entry.status.status_str !== 'success')
+      return await endAttempt(ctx, f, await failureOf(ctx, f, entry));
     await succeed(ctx, f, entry);
   } catch (err) {
     await endAttempt(ctx, f, classifyThrown(err));
@@ -47,7 +59,11 @@ async function failureOf(ctx: EngineContext, f: Inflight, entry: HistoryEntry): 
   if (err ?? f.executionError) return classifyExecutionError((err ?? f.executionError)!);
   const job = await ctx.deps.store.jobs.get(f.jobId);
   if (job?.cancelRequested) return { kind: 'permanent', code: 'canceled', message: 'canceled' };
-  return { kind: 'transient', code: 'backend_unavailable', message: 'prompt was interrupted on the backend by someone else' };
+  return {
+    kind: 'transient',
+    code: 'backend_unavailable',
+    message: 'prompt was interrupted on the backend by someone else',
+  };
 }
 
 async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Promise<void> {
@@ -70,7 +86,9 @@ async function succeed(ctx: EngineContext, f: Inflight, entry: HistoryEntry): Pr
   const { outputs, assets } = harvested;
   const texts = textOutputs(entry);
   const job = await store.jobs.transition({
-    jobId: f.jobId, from: ACTIVE, to: 'postprocessing',
+    jobId: f.jobId,
+    from: ACTIVE,
+    to: 'postprocessing',
     event: { type: 'job:postprocessing', data: { outputs: outputs.length, texts: texts.length } },
     patch: { texts },
     attemptUpdate: { id: f.promptId, state: 'done' },
@@ -90,9 +108,21 @@ export async function completePostprocess(ctx: EngineContext, job: JobRecord): P
   } catch (err) {
     const e = classifyThrown(err);
     const error: ErrorDetail = { code: e.code, message: `post-processing failed: ${e.message}` };
-    await store.jobs.transition({ jobId: job.id, from: ['postprocessing'], to: 'failed', event: { type: 'job:failed', data: { error } }, patch: { error, finishedAt: Date.now() } });
+    await store.jobs.transition({
+      jobId: job.id,
+      from: ['postprocessing'],
+      to: 'failed',
+      event: { type: 'job:failed', data: { error } },
+      patch: { error, finishedAt: Date.now() },
+    });
     return ctx.settle(job.id);
   }
-  await store.jobs.transition({ jobId: job.id, from: ['postprocessing'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
+  await store.jobs.transition({
+    jobId: job.id,
+    from: ['postprocessing'],
+    to: 'succeeded',
+    event: { type: 'job:succeeded' },
+    patch: { finishedAt: Date.now() },
+  });
   ctx.settle(job.id);
 }

@@ -80,8 +80,16 @@ export function newInflight(
   const outputs = backend.capabilities?.outputs;
   const progress = new GraphProgress(graph, outputs ? new Set(outputs) : null);
   return {
-    promptId, jobId: job.id, client: job.client, backend, posting: at.posting, finishing: false, harvesting: false,
-    lastSignalAt: at.lastSignalAt, executionError: null, progress,
+    promptId,
+    jobId: job.id,
+    client: job.client,
+    backend,
+    posting: at.posting,
+    finishing: false,
+    harvesting: false,
+    lastSignalAt: at.lastSignalAt,
+    executionError: null,
+    progress,
   };
 }
 

@@ -46,7 +46,9 @@ export class Engine {
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
-    this.progress = new ProgressBoard(deps.config.progressThrottleMs, (e) => this.progressListeners.forEach((l) => l(e)));
+    this.progress = new ProgressBoard(deps.config.progressThrottleMs, (e) =>
+      this.progressListeners.forEach((l) => l(e)),
+    );
     this.ctx = {
       deps,
       backends: this.backends,
@@ -75,9 +77,14 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    const known = new Map((await this.deps.store.backends.all()).map((r) => [r.name, r.capabilities as Capabilities | null]));
-    const runtime = (await this.deps.store.backends.runtime()).filter((r) => !this.deps.backends.some((b) => b.name === r.name));
-    for (const cfg of [...this.deps.backends, ...runtime]) this.backends.set(cfg.name, this.makeBackend(cfg, known.get(cfg.name) ?? null));
+    const known = new Map(
+      (await this.deps.store.backends.all()).map((r) => [r.name, r.capabilities as Capabilities | null]),
+    );
+    const runtime = (await this.deps.store.backends.runtime()).filter(
+      (r) => !this.deps.backends.some((b) => b.name === r.name),
+    );
+    for (const cfg of [...this.deps.backends, ...runtime])
+      this.backends.set(cfg.name, this.makeBackend(cfg, known.get(cfg.name) ?? null));
     await recover(this.ctx);
     for (const b of this.backends.values()) b.start();
     this.pollTimer = setInterval(() => pollQuiet(this.ctx), this.deps.config.pollMs);
@@ -86,7 +93,8 @@ export class Engine {
 
   /** Adds a backend at runtime (persisted, so it is back after a restart). */
   async addBackend(cfg: BackendConfig): Promise<ComfyBackend> {
-    if (this.backends.has(cfg.name)) throw new GatewayError({ code: 'conflict', message: `backend '${cfg.name}' already exists` });
+    if (this.backends.has(cfg.name))
+      throw new GatewayError({ code: 'conflict', message: `backend '${cfg.name}' already exists` });
     await this.deps.store.backends.addRuntime(cfg);
     const b = this.makeBackend(cfg, null);
     this.backends.set(cfg.name, b);
@@ -98,7 +106,12 @@ export class Engine {
   async removeBackend(name: string): Promise<void> {
     const b = this.backend(name);
     const load = heldBy(this.ctx, b);
-    if (load > 0) throw new GatewayError({ code: 'conflict', message: `backend '${name}' still holds ${load} prompt(s); drain it first`, details: { inflight: load } });
+    if (load > 0)
+      throw new GatewayError({
+        code: 'conflict',
+        message: `backend '${name}' still holds ${load} prompt(s); drain it first`,
+        details: { inflight: load },
+      });
     this.backends.delete(name);
     await this.deps.store.backends.removeRuntime(name);
     await b.close();
@@ -113,7 +126,12 @@ export class Engine {
 
   backend(name: string): ComfyBackend {
     const b = this.backends.get(name);
-    if (!b) throw new GatewayError({ code: 'not_found', message: `no backend '${name}'`, details: { known: [...this.backends.keys()] } });
+    if (!b)
+      throw new GatewayError({
+        code: 'not_found',
+        message: `no backend '${name}'`,
+        details: { known: [...this.backends.keys()] },
+      });
     return b;
   }
 
@@ -143,7 +161,7 @@ export class Engine {
         .catch((err) => this.deps.log.error({ err }, 'scheduling pass failed'))
         .finally(() => {
           this.scheduling = false;
-          if (this.again) (this.again = false), this.kick();
+          if (this.again) ((this.again = false), this.kick());
         }),
     );
   }
@@ -171,7 +189,9 @@ export class Engine {
   private async schedule(): Promise<void> {
     let waiting = false;
     while (!this.closed) {
-      const free = [...this.backends.values()].some((b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight);
+      const free = [...this.backends.values()].some(
+        (b) => b.health === 'up' && !b.draining && this.loadOf(b) < b.config.inflight,
+      );
       if (!free) {
         // Only a down backend cares whether jobs wait (see hurry): a busy pool skips the query.
         const down = [...this.backends.values()].some((b) => b.health !== 'up');
@@ -196,7 +216,12 @@ export class Engine {
   private async placeNext(): Promise<boolean> {
     const now = Date.now();
     const active = this.activeByClient();
-    const fairest = (heads: JobRecord[]) => fairOrder(heads, (c) => active.get(c) ?? 0, (c) => this.served.lastServedAt(c));
+    const fairest = (heads: JobRecord[]) =>
+      fairOrder(
+        heads,
+        (c) => active.get(c) ?? 0,
+        (c) => this.served.lastServedAt(c),
+      );
     const [first] = fairest(await this.deps.store.jobs.queueHeads(now, 1));
     this.unplaced = first !== undefined;
     if (!first) return false;
@@ -229,7 +254,9 @@ export class Engine {
   }
 
   private track<T>(p: Promise<T>): void {
-    const wrapped = p.catch((err) => this.deps.log.error({ err }, 'engine task failed')).finally(() => this.work.delete(wrapped));
+    const wrapped = p
+      .catch((err) => this.deps.log.error({ err }, 'engine task failed'))
+      .finally(() => this.work.delete(wrapped));
     this.work.add(wrapped);
   }
 }

@@ -29,7 +29,14 @@ describe('graph progress', () => {
     expect(p.snapshot()).toMatchObject({ fraction: 0, node: '1', nodeClass: 'EmptyImage', value: 0, max: 0 });
     p.executing('2');
     p.step('2', 5, 10);
-    expect(p.snapshot()).toMatchObject({ fraction: (1 + 0.5) / 4, nodesDone: 1, node: '2', nodeClass: 'ImageBlur', value: 5, max: 10 });
+    expect(p.snapshot()).toMatchObject({
+      fraction: (1 + 0.5) / 4,
+      nodesDone: 1,
+      node: '2',
+      nodeClass: 'ImageBlur',
+      value: 5,
+      max: 10,
+    });
     p.step('2', 10, 10);
     p.executing('3');
     expect(p.snapshot()).toMatchObject({ fraction: 2 / 4, nodesDone: 2, node: '3', value: 0, max: 0 });

@@ -1,6 +1,14 @@
 import type { ComfyGraph, Progress } from '@comfygate/shared';
 
-export const NO_PROGRESS: Progress = { fraction: 0, nodesDone: 0, nodesTotal: 0, node: null, nodeClass: null, value: 0, max: 0 };
+export const NO_PROGRESS: Progress = {
+  fraction: 0,
+  nodesDone: 0,
+  nodesTotal: 0,
+  node: null,
+  nodeClass: null,
+  value: 0,
+  max: 0,
+};
 
 const isLink = (v: unknown): v is [string, number] => Array.isArray(v) && v.length === 2 && typeof v[0] === 'string';
 
@@ -36,7 +44,10 @@ export class GraphProgress {
   private value = 0;
   private max = 0;
 
-  constructor(private readonly graph: ComfyGraph, private readonly outputClasses: ReadonlySet<string> | null) {}
+  constructor(
+    private readonly graph: ComfyGraph,
+    private readonly outputClasses: ReadonlySet<string> | null,
+  ) {}
 
   /** Built at the first message, not at dispatch, so a job that never runs costs nothing. */
   private toRun(): Set<string> {
@@ -58,7 +69,7 @@ export class GraphProgress {
 
   step(node: string | null, value: number, max: number): void {
     if (node !== null && node !== this.current) this.executing(node);
-    if (Number.isFinite(value) && Number.isFinite(max)) (this.value = value), (this.max = max);
+    if (Number.isFinite(value) && Number.isFinite(max)) ((this.value = value), (this.max = max));
   }
 
   /** `executing {node: null}` without an error: every node ran, the last one included (no later node says so). */

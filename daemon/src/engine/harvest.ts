@@ -59,28 +59,50 @@ export function textOutputs(entry: HistoryEntry): TextOutput[] {
 /** What ComfyUI's /view answers is `mimetypes.guess_type`; an unknown type falls back to what the node or name says. */
 function contentTypeOf(viewed: string, r: FileOutputRef): string {
   if (viewed && viewed !== 'application/octet-stream') return viewed;
-  return r.format ?? EXTENSION_TYPES[path.extname(r.ref.filename).toLowerCase()] ?? (viewed || 'application/octet-stream');
+  return (
+    r.format ?? EXTENSION_TYPES[path.extname(r.ref.filename).toLowerCase()] ?? (viewed || 'application/octet-stream')
+  );
 }
 
 const EXTENSION_TYPES: Record<string, string> = {
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif',
-  '.mp4': 'video/mp4', '.webm': 'video/webm', '.mov': 'video/quicktime', '.mkv': 'video/x-matroska',
-  '.flac': 'audio/flac', '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.ogg': 'audio/ogg', '.opus': 'audio/opus',
-  '.txt': 'text/plain', '.json': 'application/json', '.glb': 'model/gltf-binary',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+  '.flac': 'audio/flac',
+  '.mp3': 'audio/mpeg',
+  '.wav': 'audio/wav',
+  '.ogg': 'audio/ogg',
+  '.opus': 'audio/opus',
+  '.txt': 'text/plain',
+  '.json': 'application/json',
+  '.glb': 'model/gltf-binary',
 };
 
 /** Pixel size from the image header (no decode); null for non-images or unreadable headers. */
-async function dimensions(file: string, contentType: string, head: Buffer | null): Promise<{ width: number | null; height: number | null }> {
+async function dimensions(
+  file: string,
+  contentType: string,
+  head: Buffer | null,
+): Promise<{ width: number | null; height: number | null }> {
   if (!contentType.startsWith('image/')) return { width: null, height: null };
   const png = head && pngSize(head);
   if (png) return png;
-  const meta = await sharp(file).metadata().catch(() => null);
+  const meta = await sharp(file)
+    .metadata()
+    .catch(() => null);
   return { width: meta?.width ?? null, height: meta?.height ?? null };
 }
 
 /** A PNG's size from its IHDR, always the first chunk: what ComfyUI saves, read without a trip to sharp. */
 function pngSize(head: Buffer): { width: number; height: number } | null {
-  if (head.length < 24 || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR') return null;
+  if (head.length < 24 || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR')
+    return null;
   return { width: head.readUInt32BE(16), height: head.readUInt32BE(20) };
 }
 

@@ -12,11 +12,18 @@ interface AssetRef {
 }
 
 const isAssetRef = (v: unknown): v is AssetRef =>
-  typeof v === 'object' && v !== null && (v as AssetRef).__type === 'core/ASSET' && typeof (v as AssetRef).info?.id === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  (v as AssetRef).__type === 'core/ASSET' &&
+  typeof (v as AssetRef).info?.id === 'string';
 
 /** Every asset id a graph references, in node order. */
 export function assetRefIds(graph: Record<string, { inputs?: Record<string, unknown> }>): string[] {
-  return Object.values(graph).flatMap((n) => Object.values(n.inputs ?? {}).filter(isAssetRef).map((r) => r.info.id));
+  return Object.values(graph).flatMap((n) =>
+    Object.values(n.inputs ?? {})
+      .filter(isAssetRef)
+      .map((r) => r.info.id),
+  );
 }
 
 /**
@@ -27,11 +34,20 @@ export async function checkAssetRefs(ids: string[], assets: AssetsRepo, owner?: 
   const missing: string[] = [];
   for (const id of new Set(ids)) if (!(await assets.resolve(id, owner))) missing.push(id);
   if (missing.length > 0) {
-    throw new GatewayError({ code: 'missing_asset', message: `unknown asset id(s): ${missing.join(', ')}`, details: { missing_ids: missing } });
+    throw new GatewayError({
+      code: 'missing_asset',
+      message: `unknown asset id(s): ${missing.join(', ')}`,
+      details: { missing_ids: missing },
+    });
   }
 }
 
-const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };
+const EXT: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+};
 
 /**
  * Rewrites asset references into file names in the chosen backend's input/, uploading each blob there first.
@@ -41,7 +57,10 @@ export class InputStager {
   /** backend name -> sha256 -> the LoadImage value ComfyUI expects. */
   private readonly staged = new Map<string, Map<string, string>>();
 
-  constructor(private readonly assets: AssetsRepo, private readonly files: AssetFiles) {}
+  constructor(
+    private readonly assets: AssetsRepo,
+    private readonly files: AssetFiles,
+  ) {}
 
   async stage(graphJson: string, backend: ComfyBackend): Promise<string> {
     if (!graphJson.includes('core/ASSET')) return graphJson;
@@ -66,7 +85,13 @@ export class InputStager {
     this.staged.set(backend.name, cache);
     const known = cache.get(asset.sha256);
     if (known) return known;
-    const ref = await backend.http.uploadImage({ name: stagedName(asset), data: await fs.openAsBlob(this.files.pathFor(asset.sha256), { type: asset.contentType }) }, { subfolder: 'comfygate' });
+    const ref = await backend.http.uploadImage(
+      {
+        name: stagedName(asset),
+        data: await fs.openAsBlob(this.files.pathFor(asset.sha256), { type: asset.contentType }),
+      },
+      { subfolder: 'comfygate' },
+    );
     const value = ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;
     cache.set(asset.sha256, value);
     return value;

@@ -16,7 +16,10 @@ interface Entry {
 export class ProgressBoard {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly throttleMs: number, private readonly publish: (e: ProgressEvent) => void) {}
+  constructor(
+    private readonly throttleMs: number,
+    private readonly publish: (e: ProgressEvent) => void,
+  ) {}
 
   get(jobId: string): Progress | null {
     return this.entries.get(jobId)?.progress() ?? null;
@@ -67,6 +70,12 @@ export class ProgressBoard {
     if (e.trailing) clearTimeout(e.trailing);
     e.trailing = null;
     e.lastSentAt = Date.now();
-    this.publish({ type: 'job:progress', jobId, at: e.lastSentAt, progress: e.progress(), hasPreview: e.preview !== null });
+    this.publish({
+      type: 'job:progress',
+      jobId,
+      at: e.lastSentAt,
+      progress: e.progress(),
+      hasPreview: e.preview !== null,
+    });
   }
 }

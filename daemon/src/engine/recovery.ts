@@ -26,11 +26,22 @@ async function reattach(ctx: EngineContext, a: AttemptRecord): Promise<void> {
     return;
   }
   if (!b) {
-    await store.attempts.setState(a.id, 'failed', { code: 'backend_unavailable', message: `backend ${a.backend} is no longer configured` });
-    await store.jobs.transition({ jobId: job.id, from: ACTIVE, to: 'queued', event: { type: 'job:retrying', data: { reason: 'backend removed' } } });
+    await store.attempts.setState(a.id, 'failed', {
+      code: 'backend_unavailable',
+      message: `backend ${a.backend} is no longer configured`,
+    });
+    await store.jobs.transition({
+      jobId: job.id,
+      from: ACTIVE,
+      to: 'queued',
+      event: { type: 'job:retrying', data: { reason: 'backend removed' } },
+    });
     return;
   }
-  ctx.inflight.set(a.id, newInflight(a.id, job, b, { posting: false, lastSignalAt: 0 }, JSON.parse(job.graphJson) as ComfyGraph));
+  ctx.inflight.set(
+    a.id,
+    newInflight(a.id, job, b, { posting: false, lastSignalAt: 0 }, JSON.parse(job.graphJson) as ComfyGraph),
+  );
 }
 
 /**
@@ -54,7 +65,11 @@ export async function reconcile(ctx: EngineContext, b: ComfyBackend): Promise<vo
         if (q.running.includes(f.promptId)) markRunning(ctx, f.promptId);
       } else if (!f.finishing && ctx.inflight.has(f.promptId) && !(await b.http.history(f.promptId))) {
         // Asked twice: the prompt may have finished between the /queue and the first /history answers.
-        await endAttempt(ctx, f, { kind: 'transient', code: 'backend_unavailable', message: `backend ${b.name} no longer has the prompt (restarted?)` });
+        await endAttempt(ctx, f, {
+          kind: 'transient',
+          code: 'backend_unavailable',
+          message: `backend ${b.name} no longer has the prompt (restarted?)`,
+        });
       }
     }
   } catch (err) {
@@ -81,7 +96,9 @@ export function pollQuiet(ctx: EngineContext): void {
   const quietBefore = Date.now() - ctx.deps.config.pollMs;
   for (const b of ctx.backends.values()) {
     if (b.health !== 'up') continue;
-    const quiet = [...ctx.inflight.values()].some((f) => f.backend === b && !f.posting && (!b.socket.connected || f.lastSignalAt < quietBefore));
+    const quiet = [...ctx.inflight.values()].some(
+      (f) => f.backend === b && !f.posting && (!b.socket.connected || f.lastSignalAt < quietBefore),
+    );
     if (quiet) ctx.track(reconcile(ctx, b));
   }
 }
@@ -91,7 +108,14 @@ export function failOver(ctx: EngineContext, b: ComfyBackend): void {
   if (b.health === 'up') return;
   for (const f of [...ctx.inflight.values()]) {
     if (f.backend === b && !f.posting && !f.finishing) {
-      ctx.track(endAttempt(ctx, f, { kind: 'transient', code: 'backend_unavailable', message: `backend ${b.name} is down` }, 'abandoned'));
+      ctx.track(
+        endAttempt(
+          ctx,
+          f,
+          { kind: 'transient', code: 'backend_unavailable', message: `backend ${b.name} is down` },
+          'abandoned',
+        ),
+      );
     }
   }
 }

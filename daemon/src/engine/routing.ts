@@ -3,9 +3,7 @@ import type { ComfyBackend } from '../comfy/backend.js';
 import { missingFor } from '../comfy/capabilities.js';
 
 export type Route =
-  | { kind: 'dispatch'; backend: ComfyBackend }
-  | { kind: 'wait' }
-  | { kind: 'impossible'; missing: string[] };
+  { kind: 'dispatch'; backend: ComfyBackend } | { kind: 'wait' } | { kind: 'impossible'; missing: string[] };
 
 /**
  * Where a job can go now. Only backends whose last known capabilities cover every node class and model

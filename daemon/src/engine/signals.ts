@@ -17,7 +17,9 @@ export class BackendSignals implements BackendListener {
     const { ctx } = this;
     if (ctx.closed()) return;
     ctx.deps.log.info({ backend: b.name, health, reason }, `backend ${b.name} is ${health}`);
-    ctx.track(ctx.deps.store.events.append(health === 'up' ? 'backend:up' : 'backend:down', null, { backend: b.name, reason }));
+    ctx.track(
+      ctx.deps.store.events.append(health === 'up' ? 'backend:up' : 'backend:down', null, { backend: b.name, reason }),
+    );
     if (health === 'up') {
       clearTimeout(this.failoverTimers.get(b.name));
       ctx.stager.forget(b.name); // a restarted ComfyUI may have lost its input/ files
@@ -26,10 +28,13 @@ export class BackendSignals implements BackendListener {
       ctx.track(reconcile(ctx, b));
       ctx.kick();
     } else if (!this.failoverTimers.has(b.name)) {
-      this.failoverTimers.set(b.name, setTimeout(() => {
-        this.failoverTimers.delete(b.name);
-        failOver(ctx, b);
-      }, ctx.deps.config.failoverAfterMs));
+      this.failoverTimers.set(
+        b.name,
+        setTimeout(() => {
+          this.failoverTimers.delete(b.name);
+          failOver(ctx, b);
+        }, ctx.deps.config.failoverAfterMs),
+      );
     }
   }
 

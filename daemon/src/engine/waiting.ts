@@ -19,7 +19,8 @@ export function whyWaiting(
 ): string | null {
   if (notBefore > now) return `retrying in ${Math.ceil((notBefore - now) / 1000)} s`;
   const candidates = pin ? all.filter((b) => b.name === pin) : all;
-  if (candidates.length === 0) return pin ? `pinned to backend '${pin}', which is not configured` : 'no backend configured';
+  if (candidates.length === 0)
+    return pin ? `pinned to backend '${pin}', which is not configured` : 'no backend configured';
   const known = candidates.filter((b) => b.capabilities);
   if (known.length === 0) return 'waiting for a backend to report its nodes and models';
   const lacking = new Map(known.map((b) => [b, missingFor(graph, b.capabilities!)]));
@@ -27,11 +28,16 @@ export function whyWaiting(
   const need = [...lacking.values()].find((m) => m.length > 0)?.[0];
   const usable = capable.filter((b) => b.health === 'up' && !b.draining);
   if (capable.length > 0 && usable.length === 0) {
-    const why = capable.every((b) => b.health !== 'up') ? (capable.length > 1 ? 'which are down' : 'which is down') : 'draining or down';
+    const why = capable.every((b) => b.health !== 'up')
+      ? capable.length > 1
+        ? 'which are down'
+        : 'which is down'
+      : 'draining or down';
     if (need) return `needs ${need}: only on ${list(capable)}, ${why}`;
     if (candidates.every((b) => b.health !== 'up')) return 'no backend up';
     return candidates.every((b) => b.draining || b.health !== 'up') ? 'every backend is draining' : why;
   }
-  if (usable.length > 0 && usable.every((b) => load(b) >= b.config.inflight)) return `waiting for a free slot on ${list(usable)}`;
+  if (usable.length > 0 && usable.every((b) => load(b) >= b.config.inflight))
+    return `waiting for a free slot on ${list(usable)}`;
   return null;
 }

@@ -48,8 +48,11 @@ function audit(daemon: Daemon) {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : req.path;
-      const action = req.method === 'POST' && JOB_CREATE_ROUTES.has(route) ? JOB_CREATE_ACTION : `${req.method} ${route}`;
-      void daemon.store.audit.record({ tokenId: req.principal?.tokenId ?? null, action, target: req.path, status: res.statusCode }).catch(() => {});
+      const action =
+        req.method === 'POST' && JOB_CREATE_ROUTES.has(route) ? JOB_CREATE_ACTION : `${req.method} ${route}`;
+      void daemon.store.audit
+        .record({ tokenId: req.principal?.tokenId ?? null, action, target: req.path, status: res.statusCode })
+        .catch(() => {});
     });
     next();
   };
@@ -82,7 +85,11 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(authenticate(tokens));
   app.use(sessionAuth(sessions, daemon.store));
   // A plugin polling its own live pairing is never charged to the bucket that tokenless strangers share.
-  app.use(rateLimit(config.security.rateLimitPerMinute, { exempt: (req) => req.method === 'GET' && isPairingPoll(req.path, pairing) }));
+  app.use(
+    rateLimit(config.security.rateLimitPerMinute, {
+      exempt: (req) => req.method === 'GET' && isPairingPoll(req.path, pairing),
+    }),
+  );
   app.use(audit(daemon));
 
   app.get('/readyz', need('read'), async (_req, res) => {
@@ -123,10 +130,16 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const events = eventSocketServer(daemon, { slots: streams, messagesPerMinute: config.security.wsMessagesPerMinute });
   const comfyWs = comfySocketProxy(daemon);
   const server = http.createServer(app);
-  server.on('upgrade', upgradeHandler({
-    policy, tokens, events, comfy: comfyWs,
-    fallback: async (req) => (await sessionPrincipal(req, sessions, daemon.store))?.principal ?? null,
-  }));
+  server.on(
+    'upgrade',
+    upgradeHandler({
+      policy,
+      tokens,
+      events,
+      comfy: comfyWs,
+      fallback: async (req) => (await sessionPrincipal(req, sessions, daemon.store))?.principal ?? null,
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -9,21 +9,50 @@ import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and our own credentials never travel to ComfyUI. */
-const DROP_REQUEST = new Set(['host', 'origin', 'referer', 'connection', 'keep-alive', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'authorization', 'x-api-key', 'cookie']);
+const DROP_REQUEST = new Set([
+  'host',
+  'origin',
+  'referer',
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'authorization',
+  'x-api-key',
+  'cookie',
+]);
 /** Client messages to ComfyUI are small JSON (the feature-flag handshake): bound them. */
 const MAX_MESSAGE = 1024 * 1024;
 const MAX_EARLY = 16;
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer', 'access-control-allow-origin', 'access-control-allow-credentials']);
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+]);
 
 /** `/comfy/...` goes to the first healthy backend; `/comfy/@name/...` to a named one. */
 export function resolveTarget(daemon: Daemon, url: string): { base: string; path: string } {
   const rest = url.replace(/^\/comfy/, '') || '/';
   // `//host/…` would resolve as a protocol-relative URL to another host: never leave the backend's origin.
-  if (/^(\/@[^/]*)?\/\//.test(rest) || rest.includes('\\')) throw new GatewayError({ code: 'bad_request', message: 'invalid ComfyUI path' });
+  if (/^(\/@[^/]*)?\/\//.test(rest) || rest.includes('\\'))
+    throw new GatewayError({ code: 'bad_request', message: 'invalid ComfyUI path' });
   const named = /^\/@([A-Za-z0-9_.-]+)(\/.*|$)/.exec(rest);
   const backends = daemon.backends();
-  const b = named ? backends.find((x) => x.name === named[1]) : (backends.find((x) => x.health === 'up') ?? backends[0]);
-  if (!b) throw new GatewayError({ code: named ? 'not_found' : 'backend_unavailable', message: named ? `no backend '${named[1]}'` : 'no backend configured' });
+  const b = named
+    ? backends.find((x) => x.name === named[1])
+    : (backends.find((x) => x.health === 'up') ?? backends[0]);
+  if (!b)
+    throw new GatewayError({
+      code: named ? 'not_found' : 'backend_unavailable',
+      message: named ? `no backend '${named[1]}'` : 'no backend configured',
+    });
   return { base: b.url, path: named ? named[2] || '/' : rest };
 }
 
@@ -54,17 +83,25 @@ export async function proxyHttp(daemon: Daemon, req: Request, res: Response): Pr
       body: hasBody ? req : undefined,
     });
   } catch (err) {
-    throw new GatewayError({ code: 'backend_unavailable', message: `ComfyUI at ${target.base} is unreachable: ${(err as Error).message}` });
+    throw new GatewayError({
+      code: 'backend_unavailable',
+      message: `ComfyUI at ${target.base} is unreachable: ${(err as Error).message}`,
+    });
   }
   res.status(upstream.statusCode);
-  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(upstream.headers))
+    if (v !== undefined && !DROP_RESPONSE.has(k)) res.setHeader(k, v);
   await pipeline(upstream.body, res).catch(() => res.destroy());
 }
 
 /** WebSocket passthrough: our client's socket is bridged to `/ws` on the backend, frames kept binary or text. */
 export function comfySocketProxy(daemon: Daemon) {
   // Browsers send the token as a subprotocol entry beside `comfygate.v1`, which we select.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, handleProtocols: (p) => (p.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE,
+    handleProtocols: (p) => (p.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   const bridge = (client: WebSocket, upstreamUrl: string) => {
     const upstream = new WebSocket(upstreamUrl, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
     const early: [WebSocket.RawData, boolean][] = [];
@@ -75,7 +112,10 @@ export function comfySocketProxy(daemon: Daemon) {
       early.push([data, isBinary]);
     });
     upstream.on('open', () => early.splice(0).forEach(([d, b]) => upstream.send(d, { binary: b })));
-    upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+    upstream.on(
+      'message',
+      (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }),
+    );
     const closeBoth = () => (client.close(), upstream.terminate());
     upstream.on('close', closeBoth);
     upstream.on('error', closeBoth);

@@ -32,7 +32,11 @@ const TYPES: Record<string, string> = {
 export function dashboardDir(): string {
   if (process.env.COMFYGATE_DASHBOARD_DIR) return process.env.COMFYGATE_DASHBOARD_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../../dist/dashboard'), path.resolve(here, 'dashboard'), path.resolve(here, '../dashboard')];
+  const candidates = [
+    path.resolve(here, '../../dist/dashboard'),
+    path.resolve(here, 'dashboard'),
+    path.resolve(here, '../dashboard'),
+  ];
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html'))) ?? candidates[0]!;
 }
 
@@ -82,15 +86,18 @@ export function dashboardStatic(dir = dashboardDir()) {
     if (p !== '/index.html' && !p.startsWith('/assets/') && p !== '/favicon.svg') return next();
     files ??= load(dir); // built after the daemon started
     if (!files) {
-      return next(new GatewayError({
-        code: 'not_found',
-        message: `the dashboard is not built (no ${path.join(dir, 'index.html')}): run \`pnpm --filter @comfygate/daemon build:dashboard\``,
-      }));
+      return next(
+        new GatewayError({
+          code: 'not_found',
+          message: `the dashboard is not built (no ${path.join(dir, 'index.html')}): run \`pnpm --filter @comfygate/daemon build:dashboard\``,
+        }),
+      );
     }
     const f = files.get(p);
     if (!f) return next();
     const accept = String(req.headers['accept-encoding'] ?? '');
-    const [body, encoding] = f.br && /\bbr\b/.test(accept) ? [f.br, 'br'] : f.gz && /\bgzip\b/.test(accept) ? [f.gz, 'gzip'] : [f.body, null];
+    const [body, encoding] =
+      f.br && /\bbr\b/.test(accept) ? [f.br, 'br'] : f.gz && /\bgzip\b/.test(accept) ? [f.gz, 'gzip'] : [f.body, null];
     res.setHeader('Content-Type', f.type);
     res.setHeader('Vary', 'Accept-Encoding');
     if (encoding) res.setHeader('Content-Encoding', encoding);

@@ -51,14 +51,22 @@ export function createMetrics(daemon: Daemon) {
   });
   const off = daemon.subscribe((e) => {
     if (e.type !== 'job:succeeded' && e.type !== 'job:failed' && e.type !== 'job:canceled') return;
-    void daemon.get(e.jobId!).then((j) => duration.observe({ state: j.state }, ((j.finishedAt ?? Date.now()) - j.createdAt) / 1000), () => {});
+    void daemon.get(e.jobId!).then(
+      (j) => duration.observe({ state: j.state }, ((j.finishedAt ?? Date.now()) - j.createdAt) / 1000),
+      () => {},
+    );
   });
   return {
     registry,
     close: off,
     httpTimer(req: Request, res: Response, next: NextFunction) {
       const end = http.startTimer({ method: req.method });
-      res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));
+      res.on('finish', () =>
+        end({
+          route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched',
+          status: String(res.statusCode),
+        }),
+      );
       next();
     },
   };

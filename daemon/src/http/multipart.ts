@@ -7,7 +7,12 @@ import { GatewayError } from '../errors.js';
  * `req.pipe(busboy)` does not pass a client hang-up on: the file stream would never end and its temp file
  * would stay open. Destroy both with `error` when the request closes before it completed.
  */
-export function abortOnHangup(req: IncomingMessage, bb: Writable, file: () => Readable | null, error: () => Error): void {
+export function abortOnHangup(
+  req: IncomingMessage,
+  bb: Writable,
+  file: () => Readable | null,
+  error: () => Error,
+): void {
   req.once('close', () => {
     if (req.complete) return;
     const err = error();
@@ -17,7 +22,11 @@ export function abortOnHangup(req: IncomingMessage, bb: Writable, file: () => Re
 }
 
 /** busboy for this request; a multipart Content-Type without a usable boundary is the client's error (busboy throws). */
-export function multipartParser(req: IncomingMessage, limits: busboy.Limits, invalid: (message: string) => Error): busboy.Busboy {
+export function multipartParser(
+  req: IncomingMessage,
+  limits: busboy.Limits,
+  invalid: (message: string) => Error,
+): busboy.Busboy {
   try {
     return busboy({ headers: req.headers, limits });
   } catch (err) {

@@ -29,13 +29,17 @@ export function upgradeHandler(deps: {
     const refuse = (status: number, message: string) => {
       if (socket.destroyed) return;
       const body = JSON.stringify({ error: { code: CODES[status] ?? 'bad_request', message } });
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-        + `Connection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
     };
     void (async () => {
       if (!deps.policy.hostAllowed(req.headers.host)) return refuse(403, 'Host not allowed');
-      if (req.headers.origin !== undefined && !deps.policy.originAllowed(req.headers.origin)) return refuse(403, 'Origin not allowed');
-      const principal = (await deps.tokens.authenticate(tokenFrom(req, { webSocket: true }))) ?? (await deps.fallback?.(req)) ?? null;
+      if (req.headers.origin !== undefined && !deps.policy.originAllowed(req.headers.origin))
+        return refuse(403, 'Origin not allowed');
+      const principal =
+        (await deps.tokens.authenticate(tokenFrom(req, { webSocket: true }))) ?? (await deps.fallback?.(req)) ?? null;
       if (socket.destroyed) return;
       if (!principal) return refuse(401, 'missing or invalid token');
       const path = (req.url ?? '').split('?')[0]!;

@@ -39,11 +39,14 @@ export function eventFilter(viewer: Viewer | undefined, jobs: Pick<JobsRepo, 'ge
     progress(e, send) {
       const known = mine.get(e.jobId);
       if (known !== undefined) return void (known && send(e));
-      void jobs.get(e.jobId).then((r) => {
-        if (!r) return;
-        learn(e.jobId, r.owner === me);
-        if (r.owner === me) send(e);
-      }, () => {});
+      void jobs.get(e.jobId).then(
+        (r) => {
+          if (!r) return;
+          learn(e.jobId, r.owner === me);
+          if (r.owner === me) send(e);
+        },
+        () => {},
+      );
     },
   };
 }

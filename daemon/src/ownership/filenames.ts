@@ -18,23 +18,36 @@ const OTHER_FOLDER = / \[(?!input\])[a-z]+\]$/i;
 const UP = /(^|[\\/])\.\.([\\/]|$)/;
 const ABSOLUTE = /^([\\/]|[a-z]:)/i;
 
-const refuse = (id: string, input: string, value: string, why: string) => new GatewayError({
-  code: 'validation_failed',
-  message: `node ${id} input '${input}' (${value}) ${why}`,
-  details: { node: id, input },
-});
+const refuse = (id: string, input: string, value: string, why: string) =>
+  new GatewayError({
+    code: 'validation_failed',
+    message: `node ${id} input '${input}' (${value}) ${why}`,
+    details: { node: id, input },
+  });
 
 /** Throws (400) for the first such name; see above. */
-export function checkGraphFileNames(graph: Record<string, { class_type?: unknown; inputs?: Record<string, unknown> }>): void {
+export function checkGraphFileNames(
+  graph: Record<string, { class_type?: unknown; inputs?: Record<string, unknown> }>,
+): void {
   for (const [id, node] of Object.entries(graph)) {
     for (const [input, value] of Object.entries(node.inputs ?? {})) {
       if (typeof value !== 'string') continue;
       if (STAGED_NAME.test(value)) {
-        throw refuse(id, input, value, 'names a staged upload; refer to the asset as {"__type": "core/ASSET", "info": {"id": …}}');
+        throw refuse(
+          id,
+          input,
+          value,
+          'names a staged upload; refer to the asset as {"__type": "core/ASSET", "info": {"id": …}}',
+        );
       }
       if (typeof node.class_type !== 'string' || LOADERS[node.class_type] !== input) continue;
       if (OTHER_FOLDER.test(value) || UP.test(value) || ABSOLUTE.test(value)) {
-        throw refuse(id, input, value, "leads out of the backend's input folder; upload the image and refer to it as a core/ASSET id");
+        throw refuse(
+          id,
+          input,
+          value,
+          "leads out of the backend's input folder; upload the image and refer to it as a core/ASSET id",
+        );
       }
     }
   }

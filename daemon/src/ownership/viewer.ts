@@ -30,5 +30,9 @@ export const canSee = (v: Viewer | undefined, owner: string): boolean => seesAll
 export function checkOwner(v: Viewer | undefined, owner: string, what: string, act = false): void {
   if (!v || v.scope === 'admin' || owner === v.tokenId) return;
   if (!v.seeAll) throw new GatewayError({ code: 'not_found', message: `no ${what}` });
-  if (act) throw new GatewayError({ code: 'forbidden', message: `${what} belongs to another token; this token may read it, not change it` });
+  if (act)
+    throw new GatewayError({
+      code: 'forbidden',
+      message: `${what} belongs to another token; this token may read it, not change it`,
+    });
 }

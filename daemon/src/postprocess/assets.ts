@@ -7,5 +7,6 @@ import type { PostprocessSpec } from '@comfygate/shared';
  */
 export function postprocessAssetIds(spec: PostprocessSpec | null | undefined): string[] {
   return Object.values(spec?.variants ?? {}).flatMap((v) =>
-    v.ops.flatMap((o) => (o.op === 'watermark' && o.image && 'sha256' in o.image ? [o.image.sha256] : [])));
+    v.ops.flatMap((o) => (o.op === 'watermark' && o.image && 'sha256' in o.image ? [o.image.sha256] : [])),
+  );
 }

@@ -18,7 +18,10 @@ beforeAll(async () => {
 });
 
 async function run(src: Buffer, ops: Op[]): Promise<Buffer> {
-  const out = await pp.process(src, { variants: { v: { ops: [...ops, { op: 'format', format: 'png' }] } }, provenance: false });
+  const out = await pp.process(src, {
+    variants: { v: { ops: [...ops, { op: 'format', format: 'png' }] } },
+    provenance: false,
+  });
   return out.find((r) => r.variant === 'v')!.bytes;
 }
 
@@ -33,7 +36,11 @@ describe('modulate', () => {
 
   test('saturation 0 leaves only grey; hue 180 turns red to cyan', async () => {
     const grey = await pixels(await run(grad, [{ op: 'modulate', saturation: 0 }]));
-    for (const [x, y] of [[10, 10], [390, 20], [200, 290]] as const) {
+    for (const [x, y] of [
+      [10, 10],
+      [390, 20],
+      [200, 290],
+    ] as const) {
       const [r, g, b] = grey.at(x, y);
       expect(Math.max(r!, g!, b!) - Math.min(r!, g!, b!)).toBeLessThanOrEqual(3);
     }
@@ -46,11 +53,19 @@ describe('modulate', () => {
 describe('grayscale and tint', () => {
   test('grayscale leaves R = G = B and keeps alpha', async () => {
     const p = await pixels(await run(grad, [{ op: 'grayscale' }]));
-    for (const [x, y] of [[10, 10], [390, 20], [200, 290]] as const) {
+    for (const [x, y] of [
+      [10, 10],
+      [390, 20],
+      [200, 290],
+    ] as const) {
       const [r, g, b] = p.at(x, y);
       expect([g, b]).toEqual([r, r]);
     }
-    const translucent = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 200, g: 50, b: 50, alpha: 0.5 } } }).png().toBuffer();
+    const translucent = await sharp({
+      create: { width: 8, height: 8, channels: 4, background: { r: 200, g: 50, b: 50, alpha: 0.5 } },
+    })
+      .png()
+      .toBuffer();
     expect((await pixels(await run(translucent, [{ op: 'grayscale' }, { op: 'flip' }]))).at(0, 0)[3]).toBe(128);
   });
 
@@ -80,7 +95,14 @@ describe('blur, sharpen, gamma', () => {
   test('gamma makes a downscale average in linear light', async () => {
     const checks = await checkerboard();
     const plain = (await pixels(await run(checks, [{ op: 'resize', width: 50 }]))).at(25, 25)[0]!;
-    const linear = (await pixels(await run(checks, [{ op: 'gamma', gamma: 2.2 }, { op: 'resize', width: 50 }]))).at(25, 25)[0]!;
+    const linear = (
+      await pixels(
+        await run(checks, [
+          { op: 'gamma', gamma: 2.2 },
+          { op: 'resize', width: 50 },
+        ]),
+      )
+    ).at(25, 25)[0]!;
     expect(near([plain], [128], 4)).toBe(true);
     expect(linear).toBeGreaterThan(170);
   });

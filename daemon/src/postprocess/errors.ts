@@ -1,7 +1,8 @@
 import { GatewayError } from '../errors.js';
 
 /** The codes post-processing can fail with; each already maps to an HTTP status in the shared contract. */
-export type PostprocessErrorCode = 'validation_failed' | 'payload_too_large' | 'unsupported_media_type' | 'missing_asset' | 'storage_error';
+export type PostprocessErrorCode =
+  'validation_failed' | 'payload_too_large' | 'unsupported_media_type' | 'missing_asset' | 'storage_error';
 
 /**
  * A GatewayError so that the HTTP layer needs no special case. `details.issues` lists every spec problem, each

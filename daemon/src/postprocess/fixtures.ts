@@ -13,13 +13,34 @@ export async function gradient(width = 400, height = 300): Promise<Buffer> {
       data[i + 2] = 64;
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** A grey field with one (red) square: for crops, trims, flips and edges. */
-export async function squareOn(opts: { width?: number; height?: number; left: number; top: number; size: number; color?: string; background?: string }): Promise<Buffer> {
-  const square = await sharp({ create: { width: opts.size, height: opts.size, channels: 3, background: opts.color ?? '#ff0000' } }).png().toBuffer();
-  return sharp({ create: { width: opts.width ?? 400, height: opts.height ?? 300, channels: 3, background: opts.background ?? '#808080' } })
+export async function squareOn(opts: {
+  width?: number;
+  height?: number;
+  left: number;
+  top: number;
+  size: number;
+  color?: string;
+  background?: string;
+}): Promise<Buffer> {
+  const square = await sharp({
+    create: { width: opts.size, height: opts.size, channels: 3, background: opts.color ?? '#ff0000' },
+  })
+    .png()
+    .toBuffer();
+  return sharp({
+    create: {
+      width: opts.width ?? 400,
+      height: opts.height ?? 300,
+      channels: 3,
+      background: opts.background ?? '#808080',
+    },
+  })
     .composite([{ input: square, left: opts.left, top: opts.top }])
     .removeAlpha()
     .png()
@@ -44,11 +65,14 @@ export async function pixels(img: Buffer): Promise<Pixels> {
 }
 
 /** True when two colours are within `tol` on every channel (lossy codecs and resampling blur a little). */
-export const near = (a: number[], b: number[], tol = 12): boolean => b.every((v, i) => Math.abs((a[i] ?? 0) - v) <= tol);
+export const near = (a: number[], b: number[], tol = 12): boolean =>
+  b.every((v, i) => Math.abs((a[i] ?? 0) - v) <= tol);
 
 /** 1-pixel black and white checks: the image whose downscale depends most on gamma. */
 export async function checkerboard(width = 200, height = 200): Promise<Buffer> {
   const data = Buffer.alloc(width * height);
   for (let i = 0; i < data.length; i++) data[i] = ((i % width) + Math.floor(i / width)) % 2 ? 255 : 0;
-  return sharp(data, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }

@@ -14,7 +14,10 @@ beforeAll(async () => {
 
 /** One lossless variant made of `ops`. */
 async function run(src: Buffer, ops: Op[]): Promise<Buffer> {
-  const out = await pp.process(src, { variants: { v: { ops: [...ops, { op: 'format', format: 'png' }] } }, provenance: false });
+  const out = await pp.process(src, {
+    variants: { v: { ops: [...ops, { op: 'format', format: 'png' }] } },
+    provenance: false,
+  });
   return out.find((r) => r.variant === 'v')!.bytes;
 }
 
@@ -26,7 +29,10 @@ async function stepwise(src: Buffer, steps: Array<(s: Sharp) => Sharp>): Promise
 }
 
 async function sameImage(a: Buffer, b: Buffer): Promise<void> {
-  const [pa, pb] = await Promise.all([sharp(a).raw().toBuffer({ resolveWithObject: true }), sharp(b).raw().toBuffer({ resolveWithObject: true })]);
+  const [pa, pb] = await Promise.all([
+    sharp(a).raw().toBuffer({ resolveWithObject: true }),
+    sharp(b).raw().toBuffer({ resolveWithObject: true }),
+  ]);
   expect([pa.info.width, pa.info.height, pa.info.channels]).toEqual([pb.info.width, pb.info.height, pb.info.channels]);
   expect(pa.data.equals(pb.data)).toBe(true);
 }
@@ -46,13 +52,17 @@ describe('resize', () => {
   });
 
   test('fill keeps the corners where they were', async () => {
-    const p = await pixels(await run(grad, [{ op: 'resize', width: 200, height: 100, fit: 'fill', kernel: 'nearest' }]));
+    const p = await pixels(
+      await run(grad, [{ op: 'resize', width: 200, height: 100, fit: 'fill', kernel: 'nearest' }]),
+    );
     expect(near(p.at(0, 0), [0, 0, 64])).toBe(true);
     expect(near(p.at(199, 99), [255, 255, 64])).toBe(true);
   });
 
   test('contain pads with the background colour; position picks the part cover keeps', async () => {
-    const padded = await pixels(await run(grad, [{ op: 'resize', width: 100, height: 100, fit: 'contain', background: '#00ff00' }]));
+    const padded = await pixels(
+      await run(grad, [{ op: 'resize', width: 100, height: 100, fit: 'contain', background: '#00ff00' }]),
+    );
     expect(near(padded.at(50, 2), [0, 255, 0])).toBe(true);
     const east = await pixels(await run(grad, [{ op: 'resize', width: 100, height: 300, position: 'east' }]));
     expect(east.at(0, 0)[0]).toBeGreaterThan(180); // the right quarter of a red ramp
@@ -63,7 +73,12 @@ describe('crop', () => {
   test('a box cuts exactly that region', async () => {
     const p = await pixels(await run(square, [{ op: 'crop', left: 300, top: 40, width: 60, height: 60 }]));
     expect([p.width, p.height]).toEqual([60, 60]);
-    for (const [x, y] of [[0, 0], [59, 59], [30, 30]] as const) expect(p.at(x, y)).toEqual([255, 0, 0]);
+    for (const [x, y] of [
+      [0, 0],
+      [59, 59],
+      [30, 30],
+    ] as const)
+      expect(p.at(x, y)).toEqual([255, 0, 0]);
   });
 
   test('attention finds the red square without scaling', async () => {
@@ -82,13 +97,20 @@ describe('crop', () => {
   });
 
   test('after a resize it crops the resized image', async () => {
-    const p = await pixels(await run(square, [{ op: 'resize', width: 200 }, { op: 'crop', left: 152, top: 22, width: 26, height: 26 }]));
+    const p = await pixels(
+      await run(square, [
+        { op: 'resize', width: 200 },
+        { op: 'crop', left: 152, top: 22, width: 26, height: 26 },
+      ]),
+    );
     expect(near(p.at(0, 0), [255, 0, 0])).toBe(true);
     expect(near(p.at(25, 25), [255, 0, 0])).toBe(true);
   });
 
   test('a crop that does not fit is refused, naming the op', async () => {
-    const err = (await run(grad, [{ op: 'flip' }, { op: 'crop', width: 500, height: 100 }]).catch((e: unknown) => e)) as PostprocessError;
+    const err = (await run(grad, [{ op: 'flip' }, { op: 'crop', width: 500, height: 100 }]).catch(
+      (e: unknown) => e,
+    )) as PostprocessError;
     expect(err.code).toBe('validation_failed');
     expect(err.message).toBe('variants.v.ops[1] (crop): crop 500x100 does not fit the 400x300 image');
   });
@@ -125,13 +147,42 @@ describe('extend, rotate, flip, flop, trim', () => {
 
 describe('ops apply in the order given, even where one sharp pipeline would reorder them', () => {
   const sequences: Array<[string, Op[], Array<(s: Sharp) => Sharp>]> = [
-    ['flip, crop', [{ op: 'flip' }, { op: 'crop', left: 10, top: 20, width: 50, height: 40 }], [(s) => s.flip(), (s) => s.extract({ left: 10, top: 20, width: 50, height: 40 })]],
+    [
+      'flip, crop',
+      [{ op: 'flip' }, { op: 'crop', left: 10, top: 20, width: 50, height: 40 }],
+      [(s) => s.flip(), (s) => s.extract({ left: 10, top: 20, width: 50, height: 40 })],
+    ],
     ['rotate, flip', [{ op: 'rotate', angle: 90 }, { op: 'flip' }], [(s) => s.rotate(90), (s) => s.flip()]],
     ['flip, rotate', [{ op: 'flip' }, { op: 'rotate', angle: 90 }], [(s) => s.flip(), (s) => s.rotate(90)]],
-    ['crop, rotate', [{ op: 'crop', left: 10, top: 20, width: 50, height: 40 }, { op: 'rotate', angle: 270 }], [(s) => s.extract({ left: 10, top: 20, width: 50, height: 40 }), (s) => s.rotate(270)]],
-    ['extend, crop', [{ op: 'extend', left: 30, background: '#ff0000' }, { op: 'crop', left: 0, top: 0, width: 60, height: 60 }], [(s) => s.extend({ left: 30, background: '#ff0000' }), (s) => s.extract({ left: 0, top: 0, width: 60, height: 60 })]],
-    ['extend, trim', [{ op: 'extend', top: 20, background: '#000000' }, { op: 'trim' }], [(s) => s.extend({ top: 20, background: '#000000' }), (s) => s.trim({ threshold: 10 })]],
-    ['flop, extend, flip', [{ op: 'flop' }, { op: 'extend', right: 9, background: '#00ff00' }, { op: 'flip' }], [(s) => s.flop(), (s) => s.extend({ right: 9, background: '#00ff00' }), (s) => s.flip()]],
+    [
+      'crop, rotate',
+      [
+        { op: 'crop', left: 10, top: 20, width: 50, height: 40 },
+        { op: 'rotate', angle: 270 },
+      ],
+      [(s) => s.extract({ left: 10, top: 20, width: 50, height: 40 }), (s) => s.rotate(270)],
+    ],
+    [
+      'extend, crop',
+      [
+        { op: 'extend', left: 30, background: '#ff0000' },
+        { op: 'crop', left: 0, top: 0, width: 60, height: 60 },
+      ],
+      [
+        (s) => s.extend({ left: 30, background: '#ff0000' }),
+        (s) => s.extract({ left: 0, top: 0, width: 60, height: 60 }),
+      ],
+    ],
+    [
+      'extend, trim',
+      [{ op: 'extend', top: 20, background: '#000000' }, { op: 'trim' }],
+      [(s) => s.extend({ top: 20, background: '#000000' }), (s) => s.trim({ threshold: 10 })],
+    ],
+    [
+      'flop, extend, flip',
+      [{ op: 'flop' }, { op: 'extend', right: 9, background: '#00ff00' }, { op: 'flip' }],
+      [(s) => s.flop(), (s) => s.extend({ right: 9, background: '#00ff00' }), (s) => s.flip()],
+    ],
   ];
 
   test.each(sequences)('%s', async (_name, ops, steps) => {
@@ -140,7 +191,11 @@ describe('ops apply in the order given, even where one sharp pipeline would reor
 });
 
 test('no op may produce more pixels than the input limit', async () => {
-  const err = (await run(grad, [{ op: 'resize', width: 16384, height: 16384 }]).catch((e: unknown) => e)) as PostprocessError;
+  const err = (await run(grad, [{ op: 'resize', width: 16384, height: 16384 }]).catch(
+    (e: unknown) => e,
+  )) as PostprocessError;
   expect(err.code).toBe('payload_too_large');
-  expect(err.message).toMatch(/^variants\.v\.ops\[0\] \(resize\): the result would be 16384x16384 \(268435456 pixels\); the limit is 40000000$/);
+  expect(err.message).toMatch(
+    /^variants\.v\.ops\[0\] \(resize\): the result would be 16384x16384 \(268435456 pixels\); the limit is 40000000$/,
+  );
 });

@@ -39,7 +39,12 @@ async function headerOnlyPng(width: number, height: number): Promise<Buffer> {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, adaptive filter, no interlace
   const idat = await promisify(zlib.deflate)(Buffer.alloc(16)); // libvips wants an IDAT to accept the header
-  return Buffer.concat([PNG_SIGNATURE, encodeChunk('IHDR', ihdr), encodeChunk('IDAT', idat), encodeChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    encodeChunk('IHDR', ihdr),
+    encodeChunk('IDAT', idat),
+    encodeChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const spec = { variants: { hero: { ops: [{ op: 'resize', width: 1024 }] as Op[] } } };
@@ -55,7 +60,9 @@ describe('the pixel limit', () => {
     });
     // the same through a file sink: the decoder's error is reported, and no partial file is left
     const dir = fs.mkdtempSync(path.join(tmp, 'bomb-'));
-    await expect(createPostprocessor({ maxPixels: 200_000_000 }).processInto(bomb, spec, undefined, fileSink(dir))).rejects.toMatchObject({ code: 'unsupported_media_type' });
+    await expect(
+      createPostprocessor({ maxPixels: 200_000_000 }).processInto(bomb, spec, undefined, fileSink(dir)),
+    ).rejects.toMatchObject({ code: 'unsupported_media_type' });
     expect(fs.readdirSync(dir)).toEqual([]);
     let err: PostprocessError | undefined;
     const rise = await rssRise(async () => {
@@ -72,23 +79,30 @@ describe('the pixel limit', () => {
     // decoder's message, and came out as a spec error. Both stages' messages are given here, deterministically.
     const damaged = await inspectSource(await headerOnlyPng(2_000, 2_000), 200_000_000);
     const healthy = await inspectSource(await gradient(64, 64), 200_000_000);
-    const fromEncoder = new Error('vips2png: unable to write to target\nVipsForeignSavePngTarget: unable to call VipsForeignSave');
+    const fromEncoder = new Error(
+      'vips2png: unable to write to target\nVipsForeignSavePngTarget: unable to call VipsForeignSave',
+    );
     const fromDecoder = new Error('pngload_buffer: libpng read error');
     for (const err of [fromEncoder, fromDecoder]) {
       await expect(variantError(err, 'hero', damaged)).resolves.toMatchObject({
-        code: 'unsupported_media_type', message: expect.stringMatching(/^variants\.hero: the image data is damaged/),
+        code: 'unsupported_media_type',
+        message: expect.stringMatching(/^variants\.hero: the image data is damaged/),
       });
     }
     // A healthy image that fails to render is the spec's fault, whatever the message says.
-    await expect(variantError(fromEncoder, 'hero', healthy))
-      .resolves.toMatchObject({ code: 'validation_failed', message: 'variants.hero: vips2png: unable to write to target' });
+    await expect(variantError(fromEncoder, 'hero', healthy)).resolves.toMatchObject({
+      code: 'validation_failed',
+      message: 'variants.hero: vips2png: unable to write to target',
+    });
   });
 
   test('a real 100-megapixel PNG file is refused the same way, without being decoded', async () => {
     // Made in a child process, so that this process has never held those pixels (and cannot reuse their memory).
     const file = path.join(tmp, 'huge.png');
     const script = `import sharp from 'sharp'; await sharp({ create: { width: 10000, height: 10000, channels: 4, background: '#336699' } }).png({ compressionLevel: 1 }).toFile(${JSON.stringify(file)});`;
-    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..') });
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+    });
     const pp = createPostprocessor();
     let err: PostprocessError | undefined;
     const started = Date.now();
@@ -105,19 +119,26 @@ describe('the pixel limit', () => {
     const small = createPostprocessor({ maxPixels: 100_000 });
     expect(small.maxPixels).toBe(100_000);
     await expect(small.process(grad, spec)).rejects.toMatchObject({ code: 'payload_too_large' });
-    await expect(createPostprocessor({ maxPixels: 120_000 }).process(grad, { variants: { v: { ops: [] } } })).resolves.toHaveLength(2);
+    await expect(
+      createPostprocessor({ maxPixels: 120_000 }).process(grad, { variants: { v: { ops: [] } } }),
+    ).resolves.toHaveLength(2);
   });
 
   test('not an image, or SVG, is refused as an unsupported media type', async () => {
     const pp = createPostprocessor();
     await expect(pp.process(Buffer.from('hello'), spec)).rejects.toMatchObject({ code: 'unsupported_media_type' });
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
-    await expect(pp.process(svg, spec)).rejects.toMatchObject({ code: 'unsupported_media_type', message: "cannot post-process 'svg' images" });
+    await expect(pp.process(svg, spec)).rejects.toMatchObject({
+      code: 'unsupported_media_type',
+      message: "cannot post-process 'svg' images",
+    });
     await expect(pp.process(path.join(tmp, 'absent.png'), spec)).rejects.toMatchObject({ code: 'missing_asset' });
   });
 
   test('a bad spec is refused before the image is even read', async () => {
-    await expect(createPostprocessor().process(Buffer.from('not an image'), { variants: { v: { ops: [{ op: 'nope' }] } } })).rejects.toMatchObject({
+    await expect(
+      createPostprocessor().process(Buffer.from('not an image'), { variants: { v: { ops: [{ op: 'nope' }] } } }),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
     });
   });
@@ -138,7 +159,11 @@ describe('concurrency and the event loop', () => {
     return { seen, sink };
   }
 
-  const many = (n: number) => ({ variants: Object.fromEntries(Array.from({ length: n }, (_, i) => [`v${i}`, { ops: [{ op: 'resize', width: 50 + i }] as Op[] }])) });
+  const many = (n: number) => ({
+    variants: Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`v${i}`, { ops: [{ op: 'resize', width: 50 + i }] as Op[] }]),
+    ),
+  });
 
   test.each([1, 2, 3])('at most %i variants at once, across concurrent jobs', async (limit) => {
     const grad = await gradient(200, 150);
@@ -153,7 +178,12 @@ describe('concurrency and the event loop', () => {
   test('the event loop keeps ticking through a big batch', async () => {
     const big = await gradient(1600, 1600);
     const pp = createPostprocessor();
-    const heavy: Op[] = [{ op: 'blur', sigma: 4 }, { op: 'modulate', saturation: 1.5 }, { op: 'watermark', text: 'comfygate' }, { op: 'format', format: 'webp', effort: 6 }];
+    const heavy: Op[] = [
+      { op: 'blur', sigma: 4 },
+      { op: 'modulate', saturation: 1.5 },
+      { op: 'watermark', text: 'comfygate' },
+      { op: 'format', format: 'webp', effort: 6 },
+    ];
     const variants = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => [n, { ops: heavy }]));
     let last = performance.now();
     let maxGap = 0;

@@ -12,7 +12,15 @@ import { assetFilesSink, createPostprocessor, fileSink, readTextChunks } from '.
 import { insertChunksAfterIHDR, textChunk, walkChunks } from './png-text.js';
 
 const pp = createPostprocessor();
-const prov: Provenance = { prompt: 'a cat in a hat, ü 🎨', negative: 'blurry', seed: 1234567890123, template: 'sdxl-basic', jobId: 'job_42', backend: 'gpu1', model: 'sdxl.safetensors' };
+const prov: Provenance = {
+  prompt: 'a cat in a hat, ü 🎨',
+  negative: 'blurry',
+  seed: 1234567890123,
+  template: 'sdxl-basic',
+  jobId: 'job_42',
+  backend: 'gpu1',
+  model: 'sdxl.safetensors',
+};
 let grad: Buffer;
 let tmp: string;
 
@@ -35,10 +43,21 @@ describe('formats', () => {
     ['webp', 'webp', 'image/webp'],
     ['avif', 'heif', 'image/avif'],
   ] as const)('%s', async (format, decoder, contentType) => {
-    const r = await one([{ op: 'resize', width: 200 }, { op: 'format', format }]);
+    const r = await one([
+      { op: 'resize', width: 200 },
+      { op: 'format', format },
+    ]);
     const meta = await sharp(r.bytes).metadata();
     expect(meta.format).toBe(decoder);
-    expect(r).toMatchObject({ variant: 'v', format, contentType, width: 200, height: 150, sizeBytes: r.bytes.length, sha256: sha(r.bytes) });
+    expect(r).toMatchObject({
+      variant: 'v',
+      format,
+      contentType,
+      width: 200,
+      height: 150,
+      sizeBytes: r.bytes.length,
+      sha256: sha(r.bytes),
+    });
     expect([meta.width, meta.height]).toEqual([200, 150]);
   });
 
@@ -49,12 +68,17 @@ describe('formats', () => {
   });
 
   test('quality, lossless and effort reach the encoder', async () => {
-    const [low, high] = [await one([{ op: 'format', format: 'jpeg', quality: 10 }]), await one([{ op: 'format', format: 'jpeg', quality: 95 }])];
+    const [low, high] = [
+      await one([{ op: 'format', format: 'jpeg', quality: 10 }]),
+      await one([{ op: 'format', format: 'jpeg', quality: 95 }]),
+    ];
     expect(low.sizeBytes).toBeLessThan(high.sizeBytes / 2);
     const lossless = await one([{ op: 'format', format: 'webp', lossless: true }]);
     const [a, b] = await Promise.all([sharp(lossless.bytes).raw().toBuffer(), sharp(grad).raw().toBuffer()]);
     expect(a.equals(b)).toBe(true);
-    expect((await sharp((await one([{ op: 'format', format: 'png', effort: 1 }])).bytes).metadata()).isPalette).toBe(true);
+    expect((await sharp((await one([{ op: 'format', format: 'png', effort: 1 }])).bytes).metadata()).isPalette).toBe(
+      true,
+    );
   });
 });
 
@@ -66,7 +90,9 @@ describe('provenance', () => {
     expect(chunks.every((c) => c.crcOk)).toBe(true);
     const text = Object.fromEntries(readTextChunks(r.bytes).map((t) => [t.keyword, t.text]));
     expect(JSON.parse(text.comfygate!)).toEqual({ software: 'comfygate', ...prov });
-    expect(text.parameters).toBe('a cat in a hat, ü 🎨\nNegative prompt: blurry\nSeed: 1234567890123, Model: sdxl.safetensors, Template: sdxl-basic, Job: job_42, Backend: gpu1');
+    expect(text.parameters).toBe(
+      'a cat in a hat, ü 🎨\nNegative prompt: blurry\nSeed: 1234567890123, Model: sdxl.safetensors, Template: sdxl-basic, Job: job_42, Backend: gpu1',
+    );
   });
 
   test.each(['jpeg', 'webp', 'avif'] as const)('%s: EXIF (ASCII-safe JSON) and XMP (UTF-8)', async (format) => {
@@ -84,10 +110,18 @@ describe('provenance', () => {
 
   test('metadata strip removes everything, provenance included', async () => {
     for (const format of ['png', 'jpeg', 'webp'] as const) {
-      const r = await one([{ op: 'format', format }, { op: 'metadata', mode: 'strip' }]);
+      const r = await one([
+        { op: 'format', format },
+        { op: 'metadata', mode: 'strip' },
+      ]);
       const meta = await sharp(r.bytes).metadata();
       expect([meta.exif, meta.xmp, meta.icc]).toEqual([undefined, undefined, undefined]);
-      if (format === 'png') expect([...walkChunks(r.bytes)].map((c) => c.type).filter((t) => ['tEXt', 'iTXt', 'zTXt', 'eXIf', 'iCCP'].includes(t))).toEqual([]);
+      if (format === 'png')
+        expect(
+          [...walkChunks(r.bytes)]
+            .map((c) => c.type)
+            .filter((t) => ['tEXt', 'iTXt', 'zTXt', 'eXIf', 'iCCP'].includes(t)),
+        ).toEqual([]);
     }
   });
 
@@ -107,13 +141,26 @@ describe('provenance', () => {
     const kept = readTextChunks((await one([{ op: 'metadata', mode: 'keep' }], prov, comfy)).bytes);
     expect(kept.map((t) => t.keyword)).toEqual(['parameters', 'comfygate', 'workflow']);
     expect(kept[0]!.text).not.toBe('stale');
-    expect(readTextChunks((await one([], prov, comfy)).bytes).map((t) => t.keyword)).toEqual(['parameters', 'comfygate']);
+    expect(readTextChunks((await one([], prov, comfy)).bytes).map((t) => t.keyword)).toEqual([
+      'parameters',
+      'comfygate',
+    ]);
   });
 });
 
 describe('@1x/@2x from one spec', () => {
   test('sizes scale, every variant carries provenance, thumb comes last', async () => {
-    const spec = { variants: { card: { densities: [1, 2], ops: [{ op: 'resize', width: 160, height: 90 }, { op: 'format', format: 'webp' }] } } };
+    const spec = {
+      variants: {
+        card: {
+          densities: [1, 2],
+          ops: [
+            { op: 'resize', width: 160, height: 90 },
+            { op: 'format', format: 'webp' },
+          ],
+        },
+      },
+    };
     const out = await pp.process(grad, spec, prov);
     expect(out.map((r) => [r.variant, r.width, r.height, r.format])).toEqual([
       ['card@1x', 160, 90, 'webp'],
@@ -129,7 +176,12 @@ describe('sources and sinks', () => {
     const src = path.join(tmp, 'src.png');
     fs.writeFileSync(src, grad);
     const dir = fs.mkdtempSync(path.join(tmp, 'files-'));
-    const files = await pp.processInto(src, { variants: { big: { ops: [{ op: 'format', format: 'jpeg' }] } } }, prov, fileSink(dir));
+    const files = await pp.processInto(
+      src,
+      { variants: { big: { ops: [{ op: 'format', format: 'jpeg' }] } } },
+      prov,
+      fileSink(dir),
+    );
     expect(files.map((f) => path.basename(f.path))).toEqual(['big.jpg', 'thumb.webp']);
     for (const f of files) expect(sha(fs.readFileSync(f.path))).toBe(f.sha256);
     const store = new AssetFiles(path.join(tmp, 'store'));
@@ -144,7 +196,10 @@ describe('sources and sinks', () => {
   test('a sink that fails, early or midway, fails the job with storage_error and nothing left hanging', async () => {
     const spec = { variants: { v: { ops: [] } } };
     const early = async () => Promise.reject(new Error('disk full'));
-    await expect(pp.processInto(grad, spec, prov, early)).rejects.toMatchObject({ code: 'storage_error', message: 'variants.v: could not store the output: disk full' });
+    await expect(pp.processInto(grad, spec, prov, early)).rejects.toMatchObject({
+      code: 'storage_error',
+      message: 'variants.v: could not store the output: disk full',
+    });
     const midway = async (_t: unknown, s: Readable) => {
       // eslint-disable-next-line no-unreachable-loop -- the first chunk is where the sink fails
       for await (const _ of s) throw new Error('connection reset');
@@ -153,7 +208,10 @@ describe('sources and sinks', () => {
     await expect(pp.processInto(grad, spec, prov, midway)).rejects.toMatchObject({ code: 'storage_error' });
     const dir = fs.mkdtempSync(path.join(tmp, 'twice-'));
     await pp.processInto(grad, spec, prov, fileSink(dir));
-    await expect(pp.processInto(grad, spec, prov, fileSink(dir))).rejects.toMatchObject({ code: 'storage_error', message: expect.stringMatching(/EEXIST/) });
+    await expect(pp.processInto(grad, spec, prov, fileSink(dir))).rejects.toMatchObject({
+      code: 'storage_error',
+      message: expect.stringMatching(/EEXIST/),
+    });
     expect(fs.readdirSync(dir).sort()).toEqual(['thumb.webp', 'v.png']);
   });
 
@@ -163,6 +221,8 @@ describe('sources and sinks', () => {
     const p = await pixels((await one([{ op: 'rotate', angle: 90 }, { op: 'flip' }], undefined, deep)).bytes);
     expect(p.at(0, 0).slice(0, 3)).toEqual([255, 255, 64]);
     const grey = await sharp(grad).toColourspace('b-w').png().toBuffer();
-    expect((await one([{ op: 'extend', left: 2, background: '#ff0000' }, { op: 'flip' }], undefined, grey)).width).toBe(402);
+    expect((await one([{ op: 'extend', left: 2, background: '#ff0000' }, { op: 'flip' }], undefined, grey)).width).toBe(
+      402,
+    );
   });
 });

@@ -22,7 +22,13 @@ export interface Rendered {
  * far is rendered to raw pixels and a new pipeline starts from them. The common orders (crop/resize, colour,
  * watermark) stay in one stage.
  */
-export async function render(open: () => Sharp, start: Dims, ops: Array<{ op: PixelOp; index: number }>, env: OpEnv, where: (index: number) => string): Promise<Rendered> {
+export async function render(
+  open: () => Sharp,
+  start: Dims,
+  ops: Array<{ op: PixelOp; index: number }>,
+  env: OpEnv,
+  where: (index: number) => string,
+): Promise<Rendered> {
   let img = open();
   let dims = start;
   let stage = freshStage();
@@ -54,14 +60,22 @@ function mustFlush(def: OpDef, rank: number, stage: Stage): boolean {
 async function materialise(img: Sharp, env: OpEnv): Promise<{ img: Sharp; dims: Dims }> {
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
-  return { img: sharp(data, { raw, limitInputPixels: env.maxPixels }), dims: { width: info.width, height: info.height } };
+  return {
+    img: sharp(data, { raw, limitInputPixels: env.maxPixels }),
+    dims: { width: info.width, height: info.height },
+  };
 }
 
 function predictAt(def: OpDef, op: PixelOp, dims: Dims, where: string) {
   try {
     return def.predict(dims, op);
   } catch (err) {
-    if (err instanceof OpMisfit) throw new PostprocessError({ code: 'validation_failed', message: `${where}: ${err.message}`, details: { issues: [`${where}: ${err.message}`] } });
+    if (err instanceof OpMisfit)
+      throw new PostprocessError({
+        code: 'validation_failed',
+        message: `${where}: ${err.message}`,
+        details: { issues: [`${where}: ${err.message}`] },
+      });
     throw err;
   }
 }

@@ -4,7 +4,16 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { gradient } from './fixtures.js';
-import { copyTextChunks, crc32, encodeChunk, insertChunksAfterIHDR, isValidKeyword, readTextChunks, textChunk, walkChunks } from './png-text.js';
+import {
+  copyTextChunks,
+  crc32,
+  encodeChunk,
+  insertChunksAfterIHDR,
+  isValidKeyword,
+  readTextChunks,
+  textChunk,
+  walkChunks,
+} from './png-text.js';
 
 async function spliced(png: Buffer, chunks: Buffer[], pieceSize: number): Promise<Buffer> {
   const pieces = [];
@@ -40,7 +49,12 @@ describe('text chunks', () => {
     const utf8 = textChunk('comfygate', '{"prompt":"猫 🎨"}');
     expect(latin.toString('latin1', 4, 8)).toBe('tEXt');
     expect(utf8.toString('latin1', 4, 8)).toBe('iTXt');
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), latin, utf8, encodeChunk('IEND', Buffer.alloc(0))]);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      latin,
+      utf8,
+      encodeChunk('IEND', Buffer.alloc(0)),
+    ]);
     expect(readTextChunks(png).map(({ keyword, text, crcOk }) => ({ keyword, text, crcOk }))).toEqual([
       { keyword: 'parameters', text: 'a café\nSeed: 1', crcOk: true },
       { keyword: 'comfygate', text: '{"prompt":"猫 🎨"}', crcOk: true },
@@ -49,7 +63,8 @@ describe('text chunks', () => {
 
   test('keywords follow the PNG rules', () => {
     expect(isValidKeyword('comfygate:prompt')).toBe(true);
-    for (const bad of ['', ' lead', 'trail ', 'two  spaces', 'x'.repeat(80), 'nul\0', 'émoji🎨']) expect(isValidKeyword(bad)).toBe(false);
+    for (const bad of ['', ' lead', 'trail ', 'two  spaces', 'x'.repeat(80), 'nul\0', 'émoji🎨'])
+      expect(isValidKeyword(bad)).toBe(false);
     expect(() => textChunk('', 'x')).toThrow(/keyword/);
   });
 
@@ -76,13 +91,19 @@ describe('splicing into an encoded PNG', () => {
   });
 
   test('refuses a stream that is not a PNG', async () => {
-    const jpeg = await sharp(await gradient(16, 16)).jpeg().toBuffer();
+    const jpeg = await sharp(await gradient(16, 16))
+      .jpeg()
+      .toBuffer();
     await expect(spliced(jpeg, [textChunk('k', 'v')], 1024)).rejects.toThrow(/not a PNG/);
     await expect(spliced(Buffer.from([0x89, 0x50]), [], 1024)).rejects.toThrow(/ended before IHDR/);
   });
 
   test('copyTextChunks keeps other keywords verbatim and drops the excepted ones', async () => {
-    const png = await spliced(await gradient(8, 8), [textChunk('workflow', '{"nodes":[]}'), textChunk('parameters', 'old')], 4096);
+    const png = await spliced(
+      await gradient(8, 8),
+      [textChunk('workflow', '{"nodes":[]}'), textChunk('parameters', 'old')],
+      4096,
+    );
     const kept = copyTextChunks(png, new Set(['parameters']));
     expect(kept).toHaveLength(1);
     expect(kept[0]!.equals(textChunk('workflow', '{"nodes":[]}'))).toBe(true);

@@ -43,22 +43,35 @@ export interface Postprocessor {
   /** Every variant of `spec` (plus `thumb`) as buffers, in spec order. */
   process(input: Buffer | string, spec: unknown, provenance?: unknown): Promise<VariantResult[]>;
   /** The same, each variant streamed into `sink` instead of buffered. */
-  processInto<R extends object>(input: Buffer | string, spec: unknown, provenance: unknown, sink: VariantSink<R>): Promise<Array<VariantResult<R>>>;
+  processInto<R extends object>(
+    input: Buffer | string,
+    spec: unknown,
+    provenance: unknown,
+    sink: VariantSink<R>,
+  ): Promise<Array<VariantResult<R>>>;
 }
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
 export function createPostprocessor(opts: PostprocessorOptions = {}): Postprocessor {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!Number.isInteger(maxPixels) || maxPixels < 1) throw new RangeError(`maxPixels must be a positive integer, got ${maxPixels}`);
+  if (!Number.isInteger(maxPixels) || maxPixels < 1)
+    throw new RangeError(`maxPixels must be a positive integer, got ${maxPixels}`);
   const gate = new Semaphore(opts.concurrency ?? Math.min(2, os.availableParallelism()));
-  const processInto = async <R extends object>(input: Buffer | string, spec: unknown, provenance: unknown, sink: VariantSink<R>) => {
+  const processInto = async <R extends object>(
+    input: Buffer | string,
+    spec: unknown,
+    provenance: unknown,
+    sink: VariantSink<R>,
+  ) => {
     // Validate everything before touching the image, so a bad spec costs nothing.
     const plan = planSpec(spec);
     const prov = provenance === undefined || !plan.provenance ? undefined : parseProvenance(provenance);
     const source = await inspectSource(input, maxPixels);
     const env: OpEnv = { maxPixels, resolveImage: imageResolver(opts.resolveImage) };
-    const jobs = plan.variants.map((v) => gate.run(() => renderVariant({ source, variant: v, provenance: prov, env, sink })));
+    const jobs = plan.variants.map((v) =>
+      gate.run(() => renderVariant({ source, variant: v, provenance: prov, env, sink })),
+    );
     // Wait for all, so no variant is still writing into the sink when the caller sees the failure.
     const settled = await Promise.allSettled(jobs);
     const failed = settled.find((s) => s.status === 'rejected');
@@ -84,7 +97,9 @@ interface VariantJob<R> {
 async function renderVariant<R extends object>(job: VariantJob<R>): Promise<VariantResult<R>> {
   const { source, variant, env } = job;
   const where = (i: number) => `variants.${variant.name}.ops[${i}] (${variant.ops[i]!.op})`;
-  const pixelOps = variant.ops.flatMap((op, index) => (op.op === 'format' || op.op === 'metadata' ? [] : [{ op: op as PixelOp, index }]));
+  const pixelOps = variant.ops.flatMap((op, index) =>
+    op.op === 'format' || op.op === 'metadata' ? [] : [{ op: op as PixelOp, index }],
+  );
   const format = (variant.ops.find((o) => o.op === 'format') as FormatOp | undefined) ?? DEFAULT_FORMAT;
   const mode = variant.ops.find((o) => o.op === 'metadata')?.mode;
   const prov = mode !== 'strip' && hasProvenance(job.provenance) ? job.provenance : undefined;
@@ -92,10 +107,13 @@ async function renderVariant<R extends object>(job: VariantJob<R>): Promise<Vari
     const rendered = await render(() => openSource(source), source.dims, pixelOps, env, where);
     let img = encode(rendered.img, format);
     if (prov) img = withProvenance(img, format.format, prov);
-    const chunks = format.format !== 'png' ? [] : [
-      ...(prov ? pngProvenanceChunks(prov) : []),
-      ...(mode === 'keep' ? await sourceTextChunks(source, prov ? PROVENANCE_KEYWORDS : new Set()) : []),
-    ];
+    const chunks =
+      format.format !== 'png'
+        ? []
+        : [
+            ...(prov ? pngProvenanceChunks(prov) : []),
+            ...(mode === 'keep' ? await sourceTextChunks(source, prov ? PROVENANCE_KEYWORDS : new Set()) : []),
+          ];
     const target = { variant: variant.name, format: format.format, contentType: contentTypeOf(format.format) };
     const { extra, info, digest } = await deliver(img, chunks, target, job.sink);
     const size = info ?? rendered.dims;
@@ -153,12 +171,22 @@ function imageResolver(resolve: PostprocessorOptions['resolveImage']): (sha256: 
   const cache = new Map<string, Promise<Buffer>>();
   return (sha256) => {
     if (!resolve) {
-      return Promise.reject(new PostprocessError({ code: 'validation_failed', message: 'watermark images by sha256 need a resolveImage callback' }));
+      return Promise.reject(
+        new PostprocessError({
+          code: 'validation_failed',
+          message: 'watermark images by sha256 need a resolveImage callback',
+        }),
+      );
     }
     let hit = cache.get(sha256);
     if (!hit) {
       hit = resolve(sha256).catch((err: unknown) => {
-        throw new PostprocessError({ code: 'missing_asset', message: `watermark image ${sha256} not found`, details: { sha256 }, cause: err });
+        throw new PostprocessError({
+          code: 'missing_asset',
+          message: `watermark image ${sha256} not found`,
+          details: { sha256 },
+          cause: err,
+        });
       });
       cache.set(sha256, hit);
     }
@@ -177,6 +205,10 @@ export async function variantError(err: unknown, variant: string, source: Source
   const message = (err as Error).message.split('\n')[0];
   const damage = await decodeFailure(source);
   return damage !== null
-    ? new PostprocessError({ code: 'unsupported_media_type', message: `variants.${variant}: the image data is damaged: ${damage}`, cause: err })
+    ? new PostprocessError({
+        code: 'unsupported_media_type',
+        message: `variants.${variant}: the image data is damaged: ${damage}`,
+        cause: err,
+      })
     : new PostprocessError({ code: 'validation_failed', message: `variants.${variant}: ${message}`, cause: err });
 }

@@ -18,7 +18,8 @@ function textAt(graph: Record<string, Node>, sampler: Node, input: string): stri
 export function provenanceOf(job: JobRecord): Provenance {
   const graph = JSON.parse(job.graphJson) as Record<string, Node>;
   const [samplerId, sampler] = firstSampler(graph) ?? [];
-  const ckpt = Object.values(graph).find((n) => typeof n.inputs?.ckpt_name === 'string')?.inputs.ckpt_name as string | undefined;
+  const ckpt = Object.values(graph).find((n) => typeof n.inputs?.ckpt_name === 'string')?.inputs.ckpt_name as
+    string | undefined;
   const p: Provenance = { jobId: job.id };
   if (job.lastBackend) p.backend = job.lastBackend;
   if (ckpt) p.model = ckpt.slice(0, 500);

@@ -9,11 +9,18 @@ const SOFTWARE = 'comfygate';
 
 const FIELDS = ['prompt', 'negative', 'seed', 'template', 'jobId', 'backend', 'model'] as const;
 
-export const hasProvenance = (p: Provenance | undefined): p is Provenance => !!p && FIELDS.some((k) => p[k] !== undefined);
+export const hasProvenance = (p: Provenance | undefined): p is Provenance =>
+  !!p && FIELDS.some((k) => p[k] !== undefined);
 
 /** The `parameters` text A1111-style tools show: prompt, `Negative prompt:`, then `Key: value` pairs. */
 export function parametersText(p: Provenance): string {
-  const pairs = [['Seed', p.seed], ['Model', p.model], ['Template', p.template], ['Job', p.jobId], ['Backend', p.backend]]
+  const pairs = [
+    ['Seed', p.seed],
+    ['Model', p.model],
+    ['Template', p.template],
+    ['Job', p.jobId],
+    ['Backend', p.backend],
+  ]
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}: ${String(v)}`);
   const lines = [p.prompt ?? ''];
@@ -49,16 +56,22 @@ export function withProvenance(img: Sharp, format: OutputFormat, p: Provenance):
     .withXmp(xmpPacket(p));
 }
 
-const asciiJson = (json: string) => json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const asciiJson = (json: string) =>
+  json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** XML 1.0 allows no C0 controls but tab, LF and CR. */
 const xml = (s: string) =>
-  // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters: dropped, not escaped
-  s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  s
+    // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters: dropped, not escaped
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+    .replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function xmpPacket(p: Provenance): string {
   const props = FIELDS.filter((k) => p[k] !== undefined).map((k) => `<cg:${k}>${xml(String(p[k]))}</cg:${k}>`);
-  const description = p.prompt !== undefined ? `<dc:description><rdf:Alt><rdf:li xml:lang="x-default">${xml(p.prompt)}</rdf:li></rdf:Alt></dc:description>` : '';
+  const description =
+    p.prompt !== undefined
+      ? `<dc:description><rdf:Alt><rdf:li xml:lang="x-default">${xml(p.prompt)}</rdf:li></rdf:Alt></dc:description>`
+      : '';
   return (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>' +
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +

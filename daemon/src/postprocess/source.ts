@@ -27,7 +27,10 @@ export async function inspectSource(input: Buffer | string, maxPixels: number): 
     throw sourceError(err, maxPixels);
   }
   if (!SOURCE_FORMATS.has(meta.format)) {
-    throw new PostprocessError({ code: 'unsupported_media_type', message: `cannot post-process '${meta.format}' images` });
+    throw new PostprocessError({
+      code: 'unsupported_media_type',
+      message: `cannot post-process '${meta.format}' images`,
+    });
   }
   const { width, height } = meta.autoOrient ?? meta;
   return { input, format: meta.format, dims: { width, height }, maxPixels };
@@ -40,7 +43,10 @@ export async function inspectSource(input: Buffer | string, maxPixels: number): 
  */
 export async function decodeFailure(src: Source): Promise<string | null> {
   try {
-    await sharp(src.input, { limitInputPixels: src.maxPixels, sequentialRead: true }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+    await sharp(src.input, { limitInputPixels: src.maxPixels, sequentialRead: true })
+      .resize(8, 8, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     return null;
   } catch (err) {
     return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unreadable';
@@ -68,10 +74,23 @@ export function sourceError(err: unknown, maxPixels: number): PostprocessError {
   if (err instanceof PostprocessError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/pixel limit/i.test(message)) {
-    return new PostprocessError({ code: 'payload_too_large', message: `image exceeds the ${maxPixels}-pixel limit`, details: { maxPixels }, cause: err });
+    return new PostprocessError({
+      code: 'payload_too_large',
+      message: `image exceeds the ${maxPixels}-pixel limit`,
+      details: { maxPixels },
+      cause: err,
+    });
   }
   if (/Input file is missing|ENOENT|EACCES/.test(message)) {
-    return new PostprocessError({ code: 'missing_asset', message: `source image not readable: ${message}`, cause: err });
+    return new PostprocessError({
+      code: 'missing_asset',
+      message: `source image not readable: ${message}`,
+      cause: err,
+    });
   }
-  return new PostprocessError({ code: 'unsupported_media_type', message: `not an image sharp can read: ${message}`, cause: err });
+  return new PostprocessError({
+    code: 'unsupported_media_type',
+    message: `not an image sharp can read: ${message}`,
+    cause: err,
+  });
 }

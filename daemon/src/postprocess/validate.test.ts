@@ -30,8 +30,17 @@ describe('spec errors name the variant, the op index and the op', () => {
   });
 
   test('unknown op, negative width, quality 0, unknown format: all reported at once', () => {
-    const issues = issuesOf(ops({ op: 'blurr', sigma: 2 }, { op: 'resize', width: -5 }, { op: 'format', format: 'jpeg', quality: 0 }, { op: 'format', format: 'gif' }));
-    expect(issues).toContain("variants.thumb.ops[0] (blurr): unknown op 'blurr' (expected one of resize, crop, extend, rotate, flip, flop, trim, modulate, grayscale, tint, sharpen, blur, gamma, watermark, format, metadata)");
+    const issues = issuesOf(
+      ops(
+        { op: 'blurr', sigma: 2 },
+        { op: 'resize', width: -5 },
+        { op: 'format', format: 'jpeg', quality: 0 },
+        { op: 'format', format: 'gif' },
+      ),
+    );
+    expect(issues).toContain(
+      "variants.thumb.ops[0] (blurr): unknown op 'blurr' (expected one of resize, crop, extend, rotate, flip, flop, trim, modulate, grayscale, tint, sharpen, blur, gamma, watermark, format, metadata)",
+    );
     expect(issues).toContain('variants.thumb.ops[1] (resize): width must be ≥ 1');
     expect(issues).toContain('variants.thumb.ops[2] (format): quality must be ≥ 1');
     expect(issues).toContain('variants.thumb.ops[3] (format): format must be one of png, jpeg, webp, avif');
@@ -41,19 +50,34 @@ describe('spec errors name the variant, the op index and the op', () => {
     [{ op: 'resize' }, 'variants.thumb.ops[0] (resize): needs width or height'],
     [{ op: 'resize', width: 1.5 }, 'variants.thumb.ops[0] (resize): width must be an integer'],
     [{ op: 'resize', width: '100' }, 'variants.thumb.ops[0] (resize): width must be a number'],
-    [{ op: 'resize', width: 10, fit: 'contain', position: 'attention' }, 'variants.thumb.ops[0] (resize): attention and entropy need fit cover'],
+    [
+      { op: 'resize', width: 10, fit: 'contain', position: 'attention' },
+      'variants.thumb.ops[0] (resize): attention and entropy need fit cover',
+    ],
     [{ op: 'resize', width: 10, widht: 5 }, 'variants.thumb.ops[0] (resize): unknown key widht'],
     [{ op: 'crop', width: 10, height: 10, left: 3 }, 'variants.thumb.ops[0] (crop): left and top go together'],
     [{ op: 'crop', width: 10 }, 'variants.thumb.ops[0] (crop): height is required'],
     [{ op: 'extend', top: 10_001 }, 'variants.thumb.ops[0] (extend): top must be ≤ 10000'],
-    [{ op: 'tint', color: 'red' }, 'variants.thumb.ops[0] (tint): color must be a hex colour like #rrggbb or #rrggbbaa'],
+    [
+      { op: 'tint', color: 'red' },
+      'variants.thumb.ops[0] (tint): color must be a hex colour like #rrggbb or #rrggbbaa',
+    ],
     [{ op: 'modulate' }, 'variants.thumb.ops[0] (modulate): needs brightness, saturation, hue or lightness'],
     [{ op: 'blur', sigma: 0.1 }, 'variants.thumb.ops[0] (blur): sigma must be ≥ 0.3'],
     [{ op: 'watermark' }, 'variants.thumb.ops[0] (watermark): needs exactly one of text or image'],
     [{ op: 'watermark', text: 'x', opacity: 2 }, 'variants.thumb.ops[0] (watermark): opacity must be ≤ 1'],
-    [{ op: 'watermark', text: 'x'.repeat(201) }, 'variants.thumb.ops[0] (watermark): text must be ≤ 200 characters long'],
-    [{ op: 'watermark', image: { sha256: 'abc' } }, 'variants.thumb.ops[0] (watermark): image.sha256 must be a lowercase sha256 hex digest'],
-    [{ op: 'format', format: 'jpeg', lossless: true }, 'variants.thumb.ops[0] (format): lossless is not supported for jpeg'],
+    [
+      { op: 'watermark', text: 'x'.repeat(201) },
+      'variants.thumb.ops[0] (watermark): text must be ≤ 200 characters long',
+    ],
+    [
+      { op: 'watermark', image: { sha256: 'abc' } },
+      'variants.thumb.ops[0] (watermark): image.sha256 must be a lowercase sha256 hex digest',
+    ],
+    [
+      { op: 'format', format: 'jpeg', lossless: true },
+      'variants.thumb.ops[0] (format): lossless is not supported for jpeg',
+    ],
     [{ op: 'format', format: 'webp', effort: 9 }, 'variants.thumb.ops[0] (format): effort must be 0..6 for webp'],
     [{ op: 'metadata', mode: 'drop' }, 'variants.thumb.ops[0] (metadata): mode must be one of keep, strip'],
     [{ sigma: 1 }, 'variants.thumb.ops[0]: op is required'],
@@ -62,10 +86,14 @@ describe('spec errors name the variant, the op index and the op', () => {
   });
 
   test('variant-level and spec-level problems', () => {
-    expect(issuesOf(ops({ op: 'format', format: 'png' }, { op: 'format', format: 'webp' }))).toEqual(['variants.thumb: at most one format op']);
+    expect(issuesOf(ops({ op: 'format', format: 'png' }, { op: 'format', format: 'webp' }))).toEqual([
+      'variants.thumb: at most one format op',
+    ]);
     expect(issuesOf({ variants: { 'bad name': { ops: [] } } })[0]).toMatch(/^variants: invalid name 'bad name'/);
     expect(issuesOf({ variants: {}, extra: 1 })).toEqual(['unknown key extra']);
-    expect(issuesOf({ variants: { a: { ops: Array(33).fill({ op: 'flip' }) } } })).toEqual(['variants.a: ops must be ≤ 32 items long']);
+    expect(issuesOf({ variants: { a: { ops: Array(33).fill({ op: 'flip' }) } } })).toEqual([
+      'variants.a: ops must be ≤ 32 items long',
+    ]);
     expect(issuesOf(null)).toEqual(['value must be an object']);
   });
 });
@@ -86,7 +114,12 @@ describe('planning', () => {
       variants: {
         card: {
           densities: [1, 2],
-          ops: [{ op: 'resize', width: 300, height: 200 }, { op: 'extend', top: 5 }, { op: 'blur', sigma: 1.5 }, { op: 'watermark', text: 'x', margin: 8, fontSize: 0.05 }],
+          ops: [
+            { op: 'resize', width: 300, height: 200 },
+            { op: 'extend', top: 5 },
+            { op: 'blur', sigma: 1.5 },
+            { op: 'watermark', text: 'x', margin: 8, fontSize: 0.05 },
+          ],
         },
       },
     });
@@ -111,8 +144,13 @@ describe('planning', () => {
 
 describe('provenance', () => {
   test('bounded and strict', () => {
-    expect(parseProvenance({ prompt: 'a cat', seed: '18446744073709551615' })).toEqual({ prompt: 'a cat', seed: '18446744073709551615' });
-    expect(() => parseProvenance({ prompt: 'x'.repeat(40_000) })).toThrow('provenance: prompt must be ≤ 32768 characters long');
+    expect(parseProvenance({ prompt: 'a cat', seed: '18446744073709551615' })).toEqual({
+      prompt: 'a cat',
+      seed: '18446744073709551615',
+    });
+    expect(() => parseProvenance({ prompt: 'x'.repeat(40_000) })).toThrow(
+      'provenance: prompt must be ≤ 32768 characters long',
+    );
     expect(() => parseProvenance({ seed: 1.5 })).toThrow('provenance: seed is invalid');
     expect(() => parseProvenance({ promt: 'typo' })).toThrow('provenance: unknown key promt');
   });

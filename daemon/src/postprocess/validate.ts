@@ -114,14 +114,18 @@ function explain(issue: Issue, field: string, value: unknown): string {
     case 'too_small':
       return `${field} must be ${bound(issue.origin, '≥', issue.minimum)}`;
     case 'invalid_type':
-      return value === undefined ? `${field} is required` : `${field} must be ${article(issue.expected === 'int' ? 'integer' : issue.expected)}`;
+      return value === undefined
+        ? `${field} is required`
+        : `${field} must be ${article(issue.expected === 'int' ? 'integer' : issue.expected)}`;
     case 'invalid_value':
       return `${field} must be one of ${issue.values.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
     case 'invalid_union':
       if (issue.discriminator === 'op' && field === 'op') {
-        return value === undefined ? 'op is required' : `unknown op '${String(value)}' (expected one of ${Op.options.map((o) => o.shape.op.value).join(', ')})`;
+        return value === undefined
+          ? 'op is required'
+          : `unknown op '${String(value)}' (expected one of ${Op.options.map((o) => o.shape.op.value).join(', ')})`;
       }
       return `${field} is invalid: ${issue.message}`;
     case 'invalid_format':
@@ -142,7 +146,10 @@ function bound(origin: string, cmp: string, n: number | bigint): string {
 }
 
 function joinPath(path: readonly PropertyKey[], root = ''): string {
-  return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), root);
+  return path.reduce<string>(
+    (s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)),
+    root,
+  );
 }
 
 function at(input: unknown, path: readonly PropertyKey[]): unknown {

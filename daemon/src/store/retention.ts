@@ -23,5 +23,9 @@ export interface RetentionRepo {
    * other deliveries older than `before`; then all but the newest `perWebhook` of each webhook (null: no such
    * cut). Returns what went, or with `dryRun` what would go, deleting nothing.
    */
-  pruneWebhooks(opts: { before: number | null; perWebhook: number | null; dryRun: boolean }): Promise<{ webhooks: number; deliveries: number }>;
+  pruneWebhooks(opts: {
+    before: number | null;
+    perWebhook: number | null;
+    dryRun: boolean;
+  }): Promise<{ webhooks: number; deliveries: number }>;
 }

@@ -1,7 +1,14 @@
 import type { QuotaClaim } from './quota.js';
 import type { RetentionRepo } from './retention.js';
 import type { WatchRepo } from './watch.js';
-import type { ErrorDetail, JobEventType, JobState, GatewayEvent, TextOutput, WebhookEventType } from '@comfygate/shared';
+import type {
+  ErrorDetail,
+  JobEventType,
+  JobState,
+  GatewayEvent,
+  TextOutput,
+  WebhookEventType,
+} from '@comfygate/shared';
 
 /**
  * The storage seam. Every method is async and every state change is one atomic operation, so a
@@ -136,7 +143,18 @@ export interface NewJob {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempts' | 'notBefore' | 'avoidBackend' | 'lastBackend' | 'error' | 'startedAt' | 'finishedAt' | 'cancelRequested' | 'texts'>
+  Pick<
+    JobRecord,
+    | 'attempts'
+    | 'notBefore'
+    | 'avoidBackend'
+    | 'lastBackend'
+    | 'error'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'cancelRequested'
+    | 'texts'
+  >
 >;
 
 export interface Transition {
@@ -162,9 +180,7 @@ export interface JobsQuery {
 }
 
 export type CreateResult =
-  | { kind: 'created'; job: JobRecord }
-  | { kind: 'existing'; job: JobRecord }
-  | { kind: 'key_conflict'; job: JobRecord };
+  { kind: 'created'; job: JobRecord } | { kind: 'existing'; job: JobRecord } | { kind: 'key_conflict'; job: JobRecord };
 
 export interface JobsRepo {
   /**
@@ -217,7 +233,11 @@ export interface BatchRecord {
 
 export interface BatchesRepo {
   /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing, the quota's share included. */
-  create(batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount' | 'owner'> & { owner?: string }, jobs: NewJob[], quota?: QuotaClaim): Promise<BatchRecord>;
+  create(
+    batch: Omit<BatchRecord, 'createdAt' | 'canceledAt' | 'jobCount' | 'owner'> & { owner?: string },
+    jobs: NewJob[],
+    quota?: QuotaClaim,
+  ): Promise<BatchRecord>;
   get(id: string): Promise<BatchRecord | null>;
   jobs(id: string): Promise<JobRecord[]>;
   markCanceled(id: string): Promise<void>;
@@ -401,7 +421,9 @@ export type WebhookAttempt = Omit<WebhookDeliveryRecord, 'id' | 'at' | 'delivere
 
 export interface WebhooksRepo {
   /** Inserts a subscription whose cursor is the newest event at that instant (no backlog). */
-  create(w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'> & { owner?: string }): Promise<WebhookRecord>;
+  create(
+    w: Pick<WebhookRecord, 'id' | 'url' | 'secret' | 'eventTypes' | 'jobId' | 'batchId'> & { owner?: string },
+  ): Promise<WebhookRecord>;
   get(id: string): Promise<WebhookRecord | null>;
   /** With `owner`, only that token's subscriptions. */
   list(owner?: string): Promise<WebhookRecord[]>;

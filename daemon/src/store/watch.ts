@@ -42,7 +42,12 @@ export interface WatchRepo {
    * key (outputs of earlier content stay recorded, to be replaced); the same sha256 changes nothing.
    * Returns whether work was created, and the job of the content it replaced (to cancel it).
    */
-  observe(ruleId: string, path: string, sha256: string, submitKey: string): Promise<{ changed: boolean; replacedJobId: string | null }>;
+  observe(
+    ruleId: string,
+    path: string,
+    sha256: string,
+    submitKey: string,
+  ): Promise<{ changed: boolean; replacedJobId: string | null }>;
   get(ruleId: string, path: string): Promise<WatchFileRecord | null>;
   /** Oldest pending rows of these rules first (rows of rules not active now wait). */
   pending(limit: number, ruleIds: readonly string[]): Promise<WatchFileRecord[]>;
@@ -51,7 +56,12 @@ export interface WatchRepo {
   /** pending -> submitted, only if the row still holds this submit key (content unchanged since). */
   markSubmitted(ruleId: string, path: string, submitKey: string, jobId: string): Promise<boolean>;
   /** Final state for the content `sha256`; false when the row moved on to newer content. */
-  finish(ruleId: string, path: string, sha256: string, f: { state: 'done' | 'failed'; error: string | null; outputs?: WatchOutputs | null }): Promise<boolean>;
+  finish(
+    ruleId: string,
+    path: string,
+    sha256: string,
+    f: { state: 'done' | 'failed'; error: string | null; outputs?: WatchOutputs | null },
+  ): Promise<boolean>;
   /** Back to pending (a submit refused for a passing reason, e.g. the queue is full). */
   release(ruleId: string, path: string, submitKey: string): Promise<void>;
   byJob(jobId: string): Promise<WatchFileRecord | null>;

@@ -13,7 +13,15 @@ const params = detectParams(graph, info);
 
 describe('applyParams', () => {
   it('writes valid values into a copy of the graph and leaves the original alone', () => {
-    const result = applyParams(graph, params, { prompt: 'a lighthouse', seed: 2n ** 64n - 1n, seed_2: '9007199254740993', steps: 30, denoise_2: 0.45, sampler_name: 'euler_ancestral', width: 1024 });
+    const result = applyParams(graph, params, {
+      prompt: 'a lighthouse',
+      seed: 2n ** 64n - 1n,
+      seed_2: '9007199254740993',
+      steps: 30,
+      denoise_2: 0.45,
+      sampler_name: 'euler_ancestral',
+      width: 1024,
+    });
     expect(result.ok).toBe(true);
     const g = result.ok ? result.graph : {};
     expect(g['6']?.inputs.text).toBe('a lighthouse');
@@ -25,7 +33,16 @@ describe('applyParams', () => {
 
   it('rejects bad values with messages that name the parameter', () => {
     const result = applyParams(graph, params, {
-      steps: 0, seed: 2n ** 64n, seed_2: -1, cfg: 'high', denoise_2: 1.5, steps_2: 2.5, scheduler: 'nope', sampler_name: 7, prompt: 42, colour: 'red',
+      steps: 0,
+      seed: 2n ** 64n,
+      seed_2: -1,
+      cfg: 'high',
+      denoise_2: 1.5,
+      steps_2: 2.5,
+      scheduler: 'nope',
+      sampler_name: 7,
+      prompt: 42,
+      colour: 'red',
     });
     expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([
       'steps: 0 is below the minimum 1',
@@ -46,10 +63,15 @@ describe('applyParams', () => {
     const result = applyParams(graph, params, { stpes: 3, sampler: 'eulr_ancestral', sampler_name_2: 'euler' });
     expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/^stpes: unknown parameter \(did you mean 'steps'\?\) \(known: prompt, /),
-      expect.stringMatching(/^sampler: 'eulr_ancestral' is not one of 42 options \(.*\) \(did you mean 'euler_ancestral'/),
+      expect.stringMatching(
+        /^sampler: 'eulr_ancestral' is not one of 42 options \(.*\) \(did you mean 'euler_ancestral'/,
+      ),
     ]);
     const ok = applyParams(graph, params, { sampler_name: 'euler_ancestral', sampler_2: 'heun' });
-    expect(ok.ok && [ok.graph['3']?.inputs.sampler_name, ok.graph['11']?.inputs.sampler_name]).toEqual(['euler_ancestral', 'heun']);
+    expect(ok.ok && [ok.graph['3']?.inputs.sampler_name, ok.graph['11']?.inputs.sampler_name]).toEqual([
+      'euler_ancestral',
+      'heun',
+    ]);
     // A template imported before the rename keeps `sampler_name`; `sampler` reaches it as well.
     const older = params.map((p) => (p.name === 'sampler' ? { ...p, name: 'sampler_name' } : p));
     const old = applyParams(graph, older, { sampler: 'heun' });
@@ -62,7 +84,10 @@ describe('applyParams', () => {
       { name: 'image', node: '99', input: 'image', type: 'image' as const },
     ];
     const result = applyParams(graph, extra, { flag: 'yes', image: 'in.png' });
-    expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual(["flag: expected true or false, got 'yes'", 'image: node 99 is not in the graph']);
+    expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([
+      "flag: expected true or false, got 'yes'",
+      'image: node 99 is not in the graph',
+    ]);
     expect(applyParams(graph, extra, { image: '' }).ok).toBe(false);
   });
 });
@@ -83,13 +108,15 @@ describe('TemplateParamMap (shared zod schema)', () => {
       { name: '2fast', node: '3', input: 'y', type: 'int', min: 5, max: 1 },
     ]);
     const messages = bad.success ? [] : bad.error.issues.map((i) => i.message);
-    expect(messages).toEqual(expect.arrayContaining([
-      "parameter 'steps' is defined twice",
-      "'other' and 'steps' both bind node 3 input steps",
-      'an enum parameter needs options',
-      'min and max only apply to int and float parameters',
-      'max is below min',
-      'a parameter name is letters, digits and _, not starting with a digit',
-    ]));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        "parameter 'steps' is defined twice",
+        "'other' and 'steps' both bind node 3 input steps",
+        'an enum parameter needs options',
+        'min and max only apply to int and float parameters',
+        'max is below min',
+        'a parameter name is letters, digits and _, not starting with a digit',
+      ]),
+    );
   });
 });

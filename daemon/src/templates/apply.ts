@@ -16,10 +16,12 @@ export type ApplyResult = { ok: true; graph: ComfyGraph } | { ok: false; errors:
 type Checked = { value: unknown } | { error: string };
 
 /** A value as error messages quote it: text in single quotes, big integers as digits. */
-export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v));
+export const show = (v: unknown): string =>
+  typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v));
 
 /** A number, or a bigint when it does not fit a double exactly. */
-export const integerOut = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+export const integerOut = (v: bigint): number | bigint =>
+  v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 
 export function asInteger(value: unknown): bigint | undefined {
   if (typeof value === 'bigint') return value;
@@ -81,27 +83,38 @@ function checkValue(p: TemplateParam, value: unknown): Checked {
     case 'string':
       return typeof value === 'string' ? { value } : { error: `expected a string, got ${show(value)}` };
     case 'image':
-      return typeof value === 'string' && value.trim() !== '' ? { value } : { error: `expected an image file name, got ${show(value)}` };
+      return typeof value === 'string' && value.trim() !== ''
+        ? { value }
+        : { error: `expected an image file name, got ${show(value)}` };
     case 'enum': {
       const options = p.options ?? [];
       if (typeof value === 'string' && options.includes(value)) return { value };
-      const list = options.length > OPTIONS_LISTED
-        ? `one of ${options.length} options (${options.slice(0, OPTIONS_SHOWN).join(', ')}, ...)`
-        : `one of ${options.join(', ')}`;
+      const list =
+        options.length > OPTIONS_LISTED
+          ? `one of ${options.length} options (${options.slice(0, OPTIONS_SHOWN).join(', ')}, ...)`
+          : `one of ${options.join(', ')}`;
       return { error: `${show(value)} is not ${list}${typeof value === 'string' ? didYouMean(value, options) : ''}` };
     }
   }
 }
 
-export function applyParams(graph: ComfyGraph, params: readonly TemplateParam[], values: Record<string, unknown>): ApplyResult {
+export function applyParams(
+  graph: ComfyGraph,
+  params: readonly TemplateParam[],
+  values: Record<string, unknown>,
+): ApplyResult {
   const out = structuredClone(graph);
   const errors: ParamError[] = [];
   for (const [name, raw] of Object.entries(values)) {
     if (raw === undefined) continue; // not given: the graph keeps its value
-    const param = params.find((p) => p.name === name) ?? params.find((p) => canonicalParam(p.name) === canonicalParam(name));
+    const param =
+      params.find((p) => p.name === name) ?? params.find((p) => canonicalParam(p.name) === canonicalParam(name));
     if (!param) {
       const known = params.map((p) => p.name);
-      errors.push({ param: name, message: `${name}: unknown parameter${didYouMean(name, known)} (known: ${known.join(', ') || 'none'})` });
+      errors.push({
+        param: name,
+        message: `${name}: unknown parameter${didYouMean(name, known)} (known: ${known.join(', ') || 'none'})`,
+      });
       continue;
     }
     const node = out[param.node];

@@ -1,7 +1,14 @@
 import type { ComfyGraph } from '@comfygate/shared';
 import { chooseOutpaint, OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
 import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
-import { type Choice, type ChoiceContext, chooseUpscale, UPSCALE_EXTRA_SCHEMA, UPSCALE_GRAPH, UPSCALE_PARAMS } from './upscale.js';
+import {
+  type Choice,
+  type ChoiceContext,
+  chooseUpscale,
+  UPSCALE_EXTRA_SCHEMA,
+  UPSCALE_GRAPH,
+  UPSCALE_PARAMS,
+} from './upscale.js';
 
 /** Templates every daemon has. Graphs from docs/comfyui-protocol.md §6; parameter maps written by hand. */
 export interface Builtin {
@@ -38,7 +45,21 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
       '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
       '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
       '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
-      '3': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] } },
+      '3': {
+        class_type: 'KSampler',
+        inputs: {
+          seed: 0,
+          steps: 20,
+          cfg: 7,
+          sampler_name: 'euler',
+          scheduler: 'normal',
+          denoise: 1,
+          model: ['4', 0],
+          positive: ['6', 0],
+          negative: ['7', 0],
+          latent_image: ['5', 0],
+        },
+      },
       '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
       '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['8', 0] } },
     },
@@ -58,7 +79,21 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
       '3': { class_type: 'VAEEncode', inputs: { pixels: ['1', 0], vae: ['2', 2] } },
       '4': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['2', 1] } },
       '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['2', 1] } },
-      '6': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 0.6, model: ['2', 0], positive: ['4', 0], negative: ['5', 0], latent_image: ['3', 0] } },
+      '6': {
+        class_type: 'KSampler',
+        inputs: {
+          seed: 0,
+          steps: 20,
+          cfg: 7,
+          sampler_name: 'euler',
+          scheduler: 'normal',
+          denoise: 0.6,
+          model: ['2', 0],
+          positive: ['4', 0],
+          negative: ['5', 0],
+          latent_image: ['3', 0],
+        },
+      },
       '7': { class_type: 'VAEDecode', inputs: { samples: ['6', 0], vae: ['2', 2] } },
       '8': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['7', 0] } },
     },
@@ -75,10 +110,27 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
       '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
       '2': { class_type: 'LoadImageMask', inputs: { image: 'mask.png', channel: 'alpha' } },
       '3': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-      '4': { class_type: 'VAEEncodeForInpaint', inputs: { pixels: ['1', 0], vae: ['3', 2], mask: ['2', 0], grow_mask_by: 6 } },
+      '4': {
+        class_type: 'VAEEncodeForInpaint',
+        inputs: { pixels: ['1', 0], vae: ['3', 2], mask: ['2', 0], grow_mask_by: 6 },
+      },
       '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
       '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
-      '7': { class_type: 'KSampler', inputs: { seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['3', 0], positive: ['5', 0], negative: ['6', 0], latent_image: ['4', 0] } },
+      '7': {
+        class_type: 'KSampler',
+        inputs: {
+          seed: 0,
+          steps: 20,
+          cfg: 7,
+          sampler_name: 'euler',
+          scheduler: 'normal',
+          denoise: 1,
+          model: ['3', 0],
+          positive: ['5', 0],
+          negative: ['6', 0],
+          latent_image: ['4', 0],
+        },
+      },
       '8': { class_type: 'VAEDecode', inputs: { samples: ['7', 0], vae: ['3', 2] } },
       '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate', images: ['8', 0] } },
     },
@@ -91,14 +143,16 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
   },
   {
     name: 'outpaint',
-    description: 'Expand an image: pad it by left/top/right/bottom pixels and draw the new border (ImagePadForOutpaint + inpainting)',
+    description:
+      'Expand an image: pad it by left/top/right/bottom pixels and draw the new border (ImagePadForOutpaint + inpainting)',
     graph: OUTPAINT_GRAPH,
     params: OUTPAINT_PARAMS,
     choose: chooseOutpaint,
   },
   {
     name: 'upscale',
-    description: 'Upscale an image: with an upscale model when a backend has one, else a latent upscale re-sampled by a checkpoint',
+    description:
+      'Upscale an image: with an upscale model when a backend has one, else a latent upscale re-sampled by a checkpoint',
     graph: UPSCALE_GRAPH,
     params: UPSCALE_PARAMS,
     choose: chooseUpscale,
@@ -106,7 +160,8 @@ export const BUILTIN_TEMPLATES: Builtin[] = [
   },
   {
     name: 'remove-background',
-    description: 'Remove the background (needs ComfyUI-Inspyrenet-Rembg, or a RemoveBackground node; only backends that have one get the job)',
+    description:
+      'Remove the background (needs ComfyUI-Inspyrenet-Rembg, or a RemoveBackground node; only backends that have one get the job)',
     graph: REMOVE_BG_GRAPH,
     params: REMOVE_BG_PARAMS,
     choose: chooseRemoveBackground,

@@ -11,7 +11,11 @@ import type { TemplateService } from './service.js';
 export async function imageParamOf(templates: TemplateService, step: ChainStep): Promise<string> {
   const t = await templates.get(step.template);
   const p = t.params.find((x) => x.type === 'image');
-  if (!p) throw new GatewayError({ code: 'validation_failed', message: `chain step '${step.template}' has no image parameter to take the previous output` });
+  if (!p)
+    throw new GatewayError({
+      code: 'validation_failed',
+      message: `chain step '${step.template}' has no image parameter to take the previous output`,
+    });
   return p.name;
 }
 
@@ -27,20 +31,33 @@ const PREVIOUS_SIZE = { [PREVIOUS_IMAGE]: { width: 64, height: 64 } };
  * mask, a watermark) and the steps' graphs: the caller checks them with the job's own, since the steps are made later
  * with no caller to check.
  */
-export function chainChecker(templates: TemplateService): (steps: readonly ChainStep[]) => Promise<{ assets: string[]; graphs: ComfyGraph[] }> {
+export function chainChecker(
+  templates: TemplateService,
+): (steps: readonly ChainStep[]) => Promise<{ assets: string[]; graphs: ComfyGraph[] }> {
   return async (steps) => {
     const assets: string[] = [];
     const graphs: ComfyGraph[] = [];
     for (const [i, step] of steps.entries()) {
       const imageParam = await imageParamOf(templates, step);
       try {
-        const { graph } = await templates.instantiate(step.template, { ...step.params, [imageParam]: PREVIOUS_IMAGE }, { imageSizes: PREVIOUS_SIZE });
-        assets.push(...assetRefIds(graph).filter((id) => id !== PREVIOUS_IMAGE), ...postprocessAssetIds(step.postprocess));
+        const { graph } = await templates.instantiate(
+          step.template,
+          { ...step.params, [imageParam]: PREVIOUS_IMAGE },
+          { imageSizes: PREVIOUS_SIZE },
+        );
+        assets.push(
+          ...assetRefIds(graph).filter((id) => id !== PREVIOUS_IMAGE),
+          ...postprocessAssetIds(step.postprocess),
+        );
         graphs.push(graph);
         if (step.postprocess) planSpec(step.postprocess);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
-        throw new GatewayError({ code: err.code, message: `chain step ${i + 1} ('${step.template}'): ${err.message}`, details: { step: i + 1, template: step.template, errors: err.details } });
+        throw new GatewayError({
+          code: err.code,
+          message: `chain step ${i + 1} ('${step.template}'): ${err.message}`,
+          details: { step: i + 1, template: step.template, errors: err.details },
+        });
       }
     }
     return { assets, graphs };
@@ -101,7 +118,11 @@ export function chainRunner(deps: {
 }
 
 /** A chain seen from any of its jobs: its steps in order, the steps not created yet, and an overall state. */
-export async function chainView(store: Store, jobId: string, views: (r: JobRecord[]) => Promise<Job[]>): Promise<ChainView> {
+export async function chainView(
+  store: Store,
+  jobId: string,
+  views: (r: JobRecord[]) => Promise<Job[]>,
+): Promise<ChainView> {
   let root = await store.jobs.get(jobId);
   if (!root) throw new GatewayError({ code: 'not_found', message: `no job ${jobId}` });
   for (let i = 0; root.parentJobId && i < 32; i++) root = (await store.jobs.get(root.parentJobId)) ?? root;
@@ -113,9 +134,25 @@ export async function chainView(store: Store, jobId: string, views: (r: JobRecor
   }
   const jobs = await views(records);
   const last = jobs[jobs.length - 1]!;
-  const stoppedReason = last.state === 'succeeded' && last.then.length > 0 ? await store.chains.stoppedReason(last.id) : null;
+  const stoppedReason =
+    last.state === 'succeeded' && last.then.length > 0 ? await store.chains.stoppedReason(last.id) : null;
   const pending = !stoppedReason && (last.state === 'succeeded' || !isTerminal(last.state)) ? last.then : [];
   const failed = jobs.find((j) => j.state === 'failed' || j.state === 'canceled');
-  const state = failed ? (failed.state as 'failed' | 'canceled') : stoppedReason ? 'failed' : last.state === 'succeeded' && pending.length === 0 ? 'succeeded' : 'running';
-  return { steps: jobs.map((j) => ({ jobId: j.id, state: j.state, template: (j.metadata.template as string | undefined) ?? null })), pending, state, stoppedReason };
+  const state = failed
+    ? (failed.state as 'failed' | 'canceled')
+    : stoppedReason
+      ? 'failed'
+      : last.state === 'succeeded' && pending.length === 0
+        ? 'succeeded'
+        : 'running';
+  return {
+    steps: jobs.map((j) => ({
+      jobId: j.id,
+      state: j.state,
+      template: (j.metadata.template as string | undefined) ?? null,
+    })),
+    pending,
+    state,
+    stoppedReason,
+  };
 }

@@ -15,16 +15,19 @@ import { UiBuilder } from './fixtures/support.js';
 import type { ObjectInfo } from './objectInfo.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'real');
-const exact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
+const exact = (text: string) =>
+  parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
 const info = JSON.parse(fs.readFileSync(path.join(dir, 'object_info.json'), 'utf8')) as ObjectInfo;
-const load = (name: string) => exact(fs.readFileSync(path.join(dir, name), 'utf8')) as { source: string; workflow: unknown; prompt: ComfyGraph };
+const load = (name: string) =>
+  exact(fs.readFileSync(path.join(dir, name), 'utf8')) as { source: string; workflow: unknown; prompt: ComfyGraph };
 
 /** Widgets some editors sent though no node declares them (ComfyUI drops unknown inputs). */
 const EDITOR_ONLY = new Set(['upload', 'choose file to upload', 'video-preview']);
 
 /** `node.input: file → ours` for every input that differs, and nodes only one side has. */
 function differences(prompt: ComfyGraph, ours: ComfyGraph): string[] {
-  const show = (v: unknown) => (v === undefined ? '-' : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
+  const show = (v: unknown) =>
+    v === undefined ? '-' : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
   const out: string[] = [];
   for (const id of new Set([...Object.keys(prompt), ...Object.keys(ours)])) {
     const [a, b] = [prompt[id], ours[id]];
@@ -64,14 +67,21 @@ const EXPECTED: Record<string, string[]> = {
   // 1.23.4, an animated WEBP (EXIF): the editor of the time sent SaveWEBM's preview widget
   'wan22__image_to_video_wan22_5B.json': ['47.video-preview: "" → -'],
   // legacy WEBP: newer DualCLIPLoader and VAEDecodeTiled inputs
-  'hunyuan_video__hunyuan_video_text_to_video.json': ['11.device: - → "default"', '73.temporal_overlap: - → 8', '73.temporal_size: - → 64'],
+  'hunyuan_video__hunyuan_video_text_to_video.json': [
+    '11.device: - → "default"',
+    '73.temporal_overlap: - → 8',
+    '73.temporal_size: - → 64',
+  ],
   // 1.16.9 WEBP
   'wan__camera_image_to_video_wan_example.json': [],
 };
 
 describe('real workflows from ten-plus frontend versions convert to the prompt the editor saved beside them', () => {
   it('covers at least ten files and every fixture in the folder', () => {
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'object_info.json').sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && f !== 'object_info.json')
+      .sort();
     expect(files).toEqual(Object.keys(EXPECTED).sort());
     expect(files.length).toBeGreaterThanOrEqual(10);
   });
@@ -87,14 +97,22 @@ describe('real workflows from ten-plus frontend versions convert to the prompt t
         const [, node, input] = /^([\d:]+)\.(.+?): /.exec(d)!;
         if (EDITOR_ONLY.has(input!)) continue;
         // Every other difference is an input newer than the file, and the warnings say so for that node.
-        expect(result.warnings).toContainEqual({ node, type: expect.any(String), message: expect.stringContaining(`input '${input}' is newer than the workflow`) });
+        expect(result.warnings).toContainEqual({
+          node,
+          type: expect.any(String),
+          message: expect.stringContaining(`input '${input}' is newer than the workflow`),
+        });
       }
     });
   }
 });
 
 describe("widgets the editor adds itself and never sends (ComfyUI_frontend: a widget's options.serialize false)", () => {
-  const ignored = (node: string, type: string, count: number) => ({ node, type, message: expect.stringMatching(new RegExp(`the last ${count} \\(.*\\) are ignored`)) });
+  const ignored = (node: string, type: string, count: number) => ({
+    node,
+    type,
+    message: expect.stringMatching(new RegExp(`the last ${count} \\(.*\\) are ignored`)),
+  });
 
   it('the saved values past a definition are ignored with a warning: an extension value on SaveImage, a WEBP saver preview', () => {
     const full = uiToApi(load('hidream__hidream_full_example.json').workflow, info);
@@ -115,9 +133,19 @@ describe("widgets the editor adds itself and never sends (ComfyUI_frontend: a wi
     const r = uiToApi(b.workflow(), info);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     expect(r.graph['2']!.inputs).toEqual({ source: ['1', 0] });
-    expect(r.graph['3']!.inputs).toEqual({ filename_prefix: 'clip', fps: 8, lossless: false, quality: 90, method: 'slowest' });
+    expect(r.graph['3']!.inputs).toEqual({
+      filename_prefix: 'clip',
+      fps: 8,
+      lossless: false,
+      quality: 90,
+      method: 'slowest',
+    });
     expect(r.graph['4']!.inputs).toEqual({ filename_prefix: 'anim', fps: 12, compress_level: 4 });
-    expect(r.warnings).toEqual([ignored('2', 'PreviewAny', 3), ignored('3', 'SaveAnimatedWEBP', 1), ignored('4', 'SaveAnimatedPNG', 1)]);
+    expect(r.warnings).toEqual([
+      ignored('2', 'PreviewAny', 3),
+      ignored('3', 'SaveAnimatedWEBP', 1),
+      ignored('4', 'SaveAnimatedPNG', 1),
+    ]);
   });
 
   it('an input newer than the workflow that is linked takes no default, so it has no warning', () => {
@@ -133,9 +161,15 @@ describe("widgets the editor adds itself and never sends (ComfyUI_frontend: a wi
   });
 
   it('a value that is not a control mode where the definition injects one is still an error: that is misalignment, not a preview', () => {
-    const b = new UiBuilder().node(1, 'EmptyLatentImage', { outputs: ['LATENT'], widgets: [512, 512, 1, 'extra'] }).node(2, 'PreviewAny', { inputs: [['source', '*']] }).link(1, 0, 2, 'source');
+    const b = new UiBuilder()
+      .node(1, 'EmptyLatentImage', { outputs: ['LATENT'], widgets: [512, 512, 1, 'extra'] })
+      .node(2, 'PreviewAny', { inputs: [['source', '*']] })
+      .link(1, 0, 2, 'source');
     expect(uiToApi(b.workflow(), info).ok).toBe(true);
-    const k = new UiBuilder().node(1, 'RandomNoise', { outputs: ['NOISE'], widgets: [5, 20] }).node(2, 'PreviewAny', { inputs: [['source', '*']] }).link(1, 0, 2, 'source');
+    const k = new UiBuilder()
+      .node(1, 'RandomNoise', { outputs: ['NOISE'], widgets: [5, 20] })
+      .node(2, 'PreviewAny', { inputs: [['source', '*']] })
+      .link(1, 0, 2, 'source');
     const r = uiToApi(k.workflow(), info);
     expect(!r.ok && r.errors[0]?.reason).toContain("should be the control_after_generate mode of 'noise_seed'");
   });

@@ -9,9 +9,18 @@ import { expandGroupNodes } from './groupnodes.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { Resolver } from './resolve.js';
 import { WidgetError, type WidgetNote, widgetValues } from './widgets.js';
-import { isUiWorkflow, makeScope, MODE_BYPASS, MODE_MUTED, nodeProblems, subgraphScopes, type Scope } from './workflow.js';
+import {
+  isUiWorkflow,
+  makeScope,
+  MODE_BYPASS,
+  MODE_MUTED,
+  nodeProblems,
+  subgraphScopes,
+  type Scope,
+} from './workflow.js';
 
-export type ConvertResult = { ok: true; graph: ComfyGraph; warnings: ConversionWarning[] } | { ok: false; errors: ConversionError[] };
+export type ConvertResult =
+  { ok: true; graph: ComfyGraph; warnings: ConversionWarning[] } | { ok: false; errors: ConversionError[] };
 
 interface Context {
   info: ObjectInfo;
@@ -26,7 +35,10 @@ const literal = (value: unknown): unknown => (Array.isArray(value) ? { __value__
 
 export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResult {
   if (!isUiWorkflow(workflow)) {
-    return { ok: false, errors: [{ node: '', type: 'workflow', reason: 'not a UI workflow: expected an object with a nodes array' }] };
+    return {
+      ok: false,
+      errors: [{ node: '', type: 'workflow', reason: 'not a UI workflow: expected an object with a nodes array' }],
+    };
   }
   const subgraphs = subgraphScopes(workflow);
   const malformed = nodeProblems(workflow, subgraphs);
@@ -42,7 +54,13 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
     if (err instanceof NodeError) return { ok: false, errors: [err.toJSON()] };
     throw err;
   }
-  const ctx: Context = { info: objectInfo, subgraphs, resolver: new Resolver(exec, objectInfo, subgraphs), primitives: new Map(), warnings: [...groupWarnings] };
+  const ctx: Context = {
+    info: objectInfo,
+    subgraphs,
+    resolver: new Resolver(exec, objectInfo, subgraphs),
+    primitives: new Map(),
+    warnings: [...groupWarnings],
+  };
   const graph: ComfyGraph = {};
   const errors: ConversionError[] = [];
   for (const node of exec.values()) {
@@ -56,7 +74,11 @@ export function uiToApi(workflow: unknown, objectInfo: ObjectInfo): ConvertResul
   }
   if (errors.length > 0) return { ok: false, errors };
   dropLinksToOmittedNodes(graph);
-  if (Object.keys(graph).length === 0) return { ok: false, errors: [{ node: '', type: 'workflow', reason: 'the workflow has no node that runs on the server' }] };
+  if (Object.keys(graph).length === 0)
+    return {
+      ok: false,
+      errors: [{ node: '', type: 'workflow', reason: 'the workflow has no node that runs on the server' }],
+    };
   return { ok: true, graph, warnings: ctx.warnings };
 }
 
@@ -66,11 +88,19 @@ function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
   const kind = nodeKind(type, ctx.info, ctx.subgraphs);
   const active = node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS;
   if (kind === 'unknown' && active) {
-    throw new NodeError(node.id, type, `unknown node type '${type}': not in the server's /object_info, not a subgraph and not a frontend node (Reroute, PrimitiveNode, Note, MarkdownNote); install it on the backend or remove it`);
+    throw new NodeError(
+      node.id,
+      type,
+      `unknown node type '${type}': not in the server's /object_info, not a subgraph and not a frontend node (Reroute, PrimitiveNode, Note, MarkdownNote); install it on the backend or remove it`,
+    );
   }
   // Root-level group nodes were expanded already; the editor refuses to queue one inside a subgraph.
   if (kind === 'groupnode' && active) {
-    throw new NodeError(node.id, type, 'legacy group nodes inside subgraphs are not supported (the editor refuses them too): convert it to a subgraph in the editor and save again');
+    throw new NodeError(
+      node.id,
+      type,
+      'legacy group nodes inside subgraphs are not supported (the editor refuses them too): convert it to a subgraph in the editor and save again',
+    );
   }
   if (kind !== 'class' || !active) return undefined;
   const def = ctx.info[type]!;
@@ -80,7 +110,8 @@ function convertNode(node: ExecNode, ctx: Context): ComfyNode | undefined {
     if (!input?.name) return;
     const resolved = ctx.resolver.input(node, slot);
     if (!resolved) return;
-    inputs[input.name] = resolved.originId !== undefined ? [resolved.originId, resolved.originSlot] : literal(resolved.value);
+    inputs[input.name] =
+      resolved.originId !== undefined ? [resolved.originId, resolved.originSlot] : literal(resolved.value);
   });
   return { class_type: type, inputs, _meta: { title: node.node.title ?? def.display_name ?? type } };
 }
@@ -108,7 +139,8 @@ function storedWidgets(node: ExecNode, ctx: Context): Record<string, unknown> {
 function dropLinksToOmittedNodes(graph: ComfyGraph): void {
   for (const node of Object.values(graph)) {
     for (const [name, value] of Object.entries(node.inputs)) {
-      if (Array.isArray(value) && value.length === 2 && !Object.hasOwn(graph, String(value[0]))) delete node.inputs[name];
+      if (Array.isArray(value) && value.length === 2 && !Object.hasOwn(graph, String(value[0])))
+        delete node.inputs[name];
     }
   }
 }

@@ -9,7 +9,9 @@ export const EnhancerConfig = z.object({
   timeoutMs: z.number().int().min(100).default(20_000),
   system: z
     .string()
-    .default('Rewrite the user\'s image prompt for a Stable Diffusion model: keep its subject and intent, add concrete visual detail (lighting, composition, style). Answer with the prompt only, one paragraph, no quotes.'),
+    .default(
+      "Rewrite the user's image prompt for a Stable Diffusion model: keep its subject and intent, add concrete visual detail (lighting, composition, style). Answer with the prompt only, one paragraph, no quotes.",
+    ),
 });
 export type EnhancerConfig = z.infer<typeof EnhancerConfig>;
 
@@ -39,7 +41,14 @@ export async function enhancePrompt(cfg: EnhancerConfig, prompt: string): Promis
     const res = await request(new URL('chat/completions', cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}) },
-      body: JSON.stringify({ model: cfg.model, temperature: 0.7, messages: [{ role: 'system', content: cfg.system }, { role: 'user', content: prompt }] }),
+      body: JSON.stringify({
+        model: cfg.model,
+        temperature: 0.7,
+        messages: [
+          { role: 'system', content: cfg.system },
+          { role: 'user', content: prompt },
+        ],
+      }),
       signal: deadline,
     });
     status = res.statusCode;

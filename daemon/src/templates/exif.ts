@@ -28,7 +28,10 @@ export function readExifTexts(exif: Buffer): Record<string, string> {
     if (type !== 2 && type !== 7) continue; // ASCII, or UNDEFINED bytes as some writers store text
     const start = length <= 4 ? entry + 8 : u32(entry + 8);
     if (start + length > tiff.length) continue;
-    const text = tiff.subarray(start, start + length).toString('utf8').replace(/\0+$/, '');
+    const text = tiff
+      .subarray(start, start + length)
+      .toString('utf8')
+      .replace(/\0+$/, '');
     const colon = text.indexOf(':');
     if (colon <= 0) continue;
     const key = text.slice(0, colon);

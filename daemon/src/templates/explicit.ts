@@ -30,7 +30,8 @@ function completed(p: TemplateParam, spec: InputSpec): TemplateParam {
     return { ...p, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
   }
   const options = comboOptions(spec);
-  if (type === 'COMBO' && options && (p.type === 'string' || (p.type === 'enum' && !p.options))) return { ...p, type: 'enum', options: p.options ?? options };
+  if (type === 'COMBO' && options && (p.type === 'string' || (p.type === 'enum' && !p.options)))
+    return { ...p, type: 'enum', options: p.options ?? options };
   return p;
 }
 
@@ -38,17 +39,25 @@ function checkOne(graph: ComfyGraph, p: TemplateParam, info: ObjectInfo | null):
   const node = graph[p.node];
   if (!node) return { error: `node ${p.node} is not in the graph` };
   const value = node.inputs[p.input];
-  if (isLink(value)) return { error: `input '${p.input}' of node ${p.node} is linked to node ${value[0]}; bind the value where it is set` };
+  if (isLink(value))
+    return {
+      error: `input '${p.input}' of node ${p.node} is linked to node ${value[0]}; bind the value where it is set`,
+    };
   const def = info?.[node.class_type];
   if (!def) return value === undefined && info ? { error: `node ${p.node} has no input '${p.input}'` } : { param: p };
   const spec = findInput(def, p.input);
   if (!spec) return { error: `${node.class_type} (node ${p.node}) has no input '${p.input}'` };
   const fits = FITS[specType(spec)];
-  if (fits && !fits.includes(p.type)) return { error: `is ${p.type}, but ${node.class_type}.${p.input} takes ${specType(spec)}` };
+  if (fits && !fits.includes(p.type))
+    return { error: `is ${p.type}, but ${node.class_type}.${p.input} takes ${specType(spec)}` };
   return { param: completed(p, spec) };
 }
 
-export function checkExplicitParams(graph: ComfyGraph, params: TemplateParam[], info: ObjectInfo | null): { ok: true; params: TemplateParam[] } | { ok: false; errors: ParamError[] } {
+export function checkExplicitParams(
+  graph: ComfyGraph,
+  params: TemplateParam[],
+  info: ObjectInfo | null,
+): { ok: true; params: TemplateParam[] } | { ok: false; errors: ParamError[] } {
   const out: TemplateParam[] = [];
   const errors: ParamError[] = [];
   for (const p of params) {

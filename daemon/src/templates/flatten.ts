@@ -22,7 +22,12 @@ export interface ExecNode {
 export type NodeKind = 'class' | 'subgraph' | 'reroute' | 'primitive' | 'note' | 'groupnode' | 'unknown';
 
 /** Nodes that exist only in the editor (virtual); everything else must be a backend class or a subgraph. */
-const VIRTUAL: Record<string, NodeKind> = { Reroute: 'reroute', PrimitiveNode: 'primitive', Note: 'note', MarkdownNote: 'note' };
+const VIRTUAL: Record<string, NodeKind> = {
+  Reroute: 'reroute',
+  PrimitiveNode: 'primitive',
+  Note: 'note',
+  MarkdownNote: 'note',
+};
 
 export function nodeKind(type: string, info: ObjectInfo, subgraphs: Map<string, Scope>): NodeKind {
   if (subgraphs.has(type)) return 'subgraph';
@@ -47,7 +52,11 @@ export function flatten(root: Scope, subgraphs: Map<string, Scope>): Map<string,
     for (const node of scope.nodes) {
       const id = [...path, String(node.id)].join(':');
       if (out.size >= MAX_EXEC_NODES) {
-        throw new NodeError(id, node.type, `the workflow expands to more than ${MAX_EXEC_NODES} nodes (subgraph instances included)`);
+        throw new NodeError(
+          id,
+          node.type,
+          `the workflow expands to more than ${MAX_EXEC_NODES} nodes (subgraph instances included)`,
+        );
       }
       const hidden = parent !== undefined && (parent.mode === MODE_MUTED || parent.mode === MODE_BYPASS);
       const exec: ExecNode = { id, node, scope, path, parent, mode: hidden ? MODE_MUTED : (node.mode ?? 0) };
@@ -55,8 +64,10 @@ export function flatten(root: Scope, subgraphs: Map<string, Scope>): Map<string,
       const inner = subgraphs.get(node.type);
       if (!inner) continue;
       // A definition that contains itself would expand forever; the frontend throws a RecursionError too.
-      if (active.includes(node.type)) throw new NodeError(id, node.type, 'subgraph contains itself (circular definition)');
-      if (path.length >= MAX_SUBGRAPH_DEPTH) throw new NodeError(id, node.type, `subgraphs nest more than ${MAX_SUBGRAPH_DEPTH} levels deep`);
+      if (active.includes(node.type))
+        throw new NodeError(id, node.type, 'subgraph contains itself (circular definition)');
+      if (path.length >= MAX_SUBGRAPH_DEPTH)
+        throw new NodeError(id, node.type, `subgraphs nest more than ${MAX_SUBGRAPH_DEPTH} levels deep`);
       visit(inner, [...path, String(node.id)], exec, [...active, node.type]);
     }
   };
@@ -79,11 +90,17 @@ export function originNode(exec: Map<string, ExecNode>, from: ExecNode, originId
 export function primitiveValues(scope: Scope): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const node of scope.nodes) {
-    if (node.type !== 'PrimitiveNode' || !Array.isArray(node.widgets_values) || node.widgets_values.length === 0) continue;
+    if (node.type !== 'PrimitiveNode' || !Array.isArray(node.widgets_values) || node.widgets_values.length === 0)
+      continue;
     const value = node.widgets_values[0];
     // "Run widget replace on values" applies %node.widget% text replacements in the browser; we cannot.
-    if (node.properties?.['Run widget replace on values'] === true && typeof value === 'string' && value.includes('%')) {
-      const reason = "'Run widget replace on values' asks for %node.widget% text replacements, which only the editor applies";
+    if (
+      node.properties?.['Run widget replace on values'] === true &&
+      typeof value === 'string' &&
+      value.includes('%')
+    ) {
+      const reason =
+        "'Run widget replace on values' asks for %node.widget% text replacements, which only the editor applies";
       throw new NodeError(String(node.id), node.type, reason);
     }
     for (const link of scope.links.values()) {

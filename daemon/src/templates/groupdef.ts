@@ -7,7 +7,15 @@
  */
 import { z } from 'zod';
 import { describeIssues } from './errors.js';
-import { declaredInputs, findInput, hasWidgetType, specOptions, specType, type InputSpec, type ObjectInfo } from './objectInfo.js';
+import {
+  declaredInputs,
+  findInput,
+  hasWidgetType,
+  specOptions,
+  specType,
+  type InputSpec,
+  type ObjectInfo,
+} from './objectInfo.js';
 import { hasUpload, injectedAfter, widgetLayout, type WidgetSlot } from './widgets.js';
 import type { UiNode } from './workflow.js';
 
@@ -47,18 +55,32 @@ const InnerNodeShape = z.looseObject({
   index: Index.optional(),
   mode: z.number().nullish(),
   title: z.string().nullish(),
-  inputs: z.array(z.looseObject({ name: z.string(), label: z.string().nullish(), widget: WidgetRef.nullish() })).nullish(),
+  inputs: z
+    .array(z.looseObject({ name: z.string(), label: z.string().nullish(), widget: WidgetRef.nullish() }))
+    .nullish(),
   outputs: z.array(z.looseObject({ name: z.string().nullish(), widget: WidgetRef.nullish() })).nullish(),
-  widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' }).nullish(),
+  widgets_values: z
+    .union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' })
+    .nullish(),
   properties: z.record(z.string(), z.unknown()).nullish(),
 });
 const GroupNodeDefShape = z.looseObject({
   nodes: z.array(InnerNodeShape),
   links: z.array(z.tuple([Ref.nullable(), Ref.nullable(), Ref.nullable(), Ref.nullable()], z.unknown())).nullish(),
   // The old "Manage group node" dialog saved the node object itself, not its index, as an entry's first item.
-  external: z.array(z.union([z.tuple([Ref, Ref], z.unknown()), z.tuple([z.looseObject({}), z.unknown()], z.unknown())])).nullish(),
+  external: z
+    .array(z.union([z.tuple([Ref, Ref], z.unknown()), z.tuple([z.looseObject({}), z.unknown()], z.unknown())]))
+    .nullish(),
   config: z
-    .record(z.string(), z.looseObject({ input: z.record(z.string(), SlotConfigShape.nullish()).nullish(), output: z.record(z.string(), SlotConfigShape.nullish()).nullish() }).nullish())
+    .record(
+      z.string(),
+      z
+        .looseObject({
+          input: z.record(z.string(), SlotConfigShape.nullish()).nullish(),
+          output: z.record(z.string(), SlotConfigShape.nullish()).nullish(),
+        })
+        .nullish(),
+    )
     .nullish(),
 });
 
@@ -119,7 +141,14 @@ function at<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 }
 
 class Builder {
-  readonly cfg: GroupConfig = { inputs: new Map(), widgets: new Map(), inputMap: new Map(), outputs: [], primitiveTargets: new Map(), linksTo: new Map() };
+  readonly cfg: GroupConfig = {
+    inputs: new Map(),
+    widgets: new Map(),
+    inputMap: new Map(),
+    outputs: [],
+    primitiveTargets: new Map(),
+    linksTo: new Map(),
+  };
   private readonly linksFrom = new Map<number, Map<number, GroupLink[]>>();
   private readonly external = new Map<number, Map<number, unknown>>();
   private readonly primitives = new Map<number, Spec>();
@@ -132,14 +161,19 @@ class Builder {
     private readonly info: ObjectInfo,
   ) {
     for (const link of groupLinks(def)) {
-      at(at(this.linksFrom, link[0], () => new Map()), link[1], () => []).push(link);
+      at(
+        at(this.linksFrom, link[0], () => new Map()),
+        link[1],
+        () => [],
+      ).push(link);
       at(this.cfg.linksTo, link[2], () => new Map()).set(link[3], link);
     }
     for (const ext of def.external ?? []) {
       // An entry naming a node object: the editor keys its map with it (as "[object Object]"), so no index ever
       // matches and the entry changes nothing; ignored here the same way.
       if (!Array.isArray(ext) || (typeof ext[0] === 'object' && ext[0] !== null)) continue;
-      if (ext[2] !== null && ext[2] !== undefined) at(this.external, num(ext[0]), () => new Map()).set(num(ext[1]), ext[2]);
+      if (ext[2] !== null && ext[2] !== undefined)
+        at(this.external, num(ext[0]), () => new Map()).set(num(ext[1]), ext[2]);
     }
   }
 
@@ -196,7 +230,10 @@ class Builder {
       type = this.def.nodes[origin]?.outputs?.[slot]?.type ?? '*';
     } else {
       // A pipe: the type of any link into it (from outside too), else of its external output.
-      type = rawLinks(this.def).find((l) => l[2] !== null && num(l[2]) === index)?.[5] ?? this.external.get(index)?.get(0) ?? '*';
+      type =
+        rawLinks(this.def).find((l) => l[2] !== null && num(l[2]) === index)?.[5] ??
+        this.external.get(index)?.get(0) ??
+        '*';
     }
     return { inputs: [{ name: String(type), spec: [type, { forceInput: true }] }], outputs: [type] };
   }
@@ -229,9 +266,18 @@ class Builder {
     this.deferred.push(() => this.processConverted(node, index, specs, slots.length, converted, inputMap));
   }
 
-  private addWidget(node: UiNode, index: number, inputName: string, spec: InputSpec, extra?: Record<string, unknown>): string {
+  private addWidget(
+    node: UiNode,
+    index: number,
+    inputName: string,
+    spec: InputSpec,
+    extra?: Record<string, unknown>,
+  ): string {
     const config = this.inputConfig(node, index, inputName, spec, extra);
-    this.cfg.inputs.set(config.name, { kind: specType(config.spec) === 'IMAGEUPLOAD' ? 'upload' : 'widget', spec: config.spec });
+    this.cfg.inputs.set(config.name, {
+      kind: specType(config.spec) === 'IMAGEUPLOAD' ? 'upload' : 'widget',
+      spec: config.spec,
+    });
     this.cfg.widgets.set(config.name, { index, inputName });
     return config.name;
   }
@@ -241,7 +287,14 @@ class Builder {
    * strings (10 before 4), and then counts slots from the number of plain inputs in that order; a link into
    * the group goes to the slot so counted, even when that is another input of the inner node.
    */
-  private processConverted(node: UiNode, index: number, specs: Map<string, InputSpec>, base: number, converted: Map<number, string>, inputMap: Map<number, string>): void {
+  private processConverted(
+    node: UiNode,
+    index: number,
+    specs: Map<string, InputSpec>,
+    base: number,
+    converted: Map<number, string>,
+    inputMap: Map<number, string>,
+  ): void {
     const linksTo = this.cfg.linksTo.get(index);
     [...converted.keys()].sort().forEach((key, i) => {
       const name = converted.get(key)!;
@@ -261,7 +314,13 @@ class Builder {
   }
 
   /** getInputConfig: the group input's name (custom name, slot label, else the input name, prefixed on clashes). */
-  private inputConfig(node: UiNode, index: number, inputName: string, spec: InputSpec, extra?: Record<string, unknown>) {
+  private inputConfig(
+    node: UiNode,
+    index: number,
+    inputName: string,
+    spec: InputSpec,
+    extra?: Record<string, unknown>,
+  ) {
     const custom = this.def.config?.[index]?.input?.[inputName];
     let name = custom?.name ?? node.inputs?.find((i) => i?.name === inputName)?.label ?? inputName;
     let key = name;
@@ -272,7 +331,8 @@ class Builder {
       if (name in this.seen) name = `${prefix}${this.seen[name]} ${inputName}`;
     }
     this.seen[key] = (this.seen[key] ?? 1) + 1;
-    if (inputName === 'seed' || inputName === 'noise_seed') extra = { ...extra, control_after_generate: `${prefix}control_after_generate` };
+    if (inputName === 'seed' || inputName === 'noise_seed')
+      extra = { ...extra, control_after_generate: `${prefix}control_after_generate` };
     // Without extras the spec stays the same object, so a primitive's later update reaches the group widget.
     const config: InputSpec = extra ? [spec[0], { ...specOptions(spec), ...extra }] : spec;
     return { name, spec: config, custom };
@@ -297,13 +357,21 @@ class Builder {
 function newerThanSaved(info: ObjectInfo, node: UiNode, name: string): boolean {
   const saved = node.inputs ?? [];
   const def = info[node.type];
-  if (!def || !Array.isArray(node.widgets_values) || !saved.some((i) => i?.widget) || saved.some((i) => i?.name === name)) return false;
+  if (
+    !def ||
+    !Array.isArray(node.widgets_values) ||
+    !saved.some((i) => i?.widget) ||
+    saved.some((i) => i?.name === name)
+  )
+    return false;
   return widgetLayout(def, node).findIndex((s) => s.kind === 'value' && s.name === name) >= node.widgets_values.length;
 }
 
 /** An inner input is a widget of the group when its type is a widget type (forceInput is not looked at). */
 function isWidgetEntry(node: UiNode, name: string, spec: InputSpec): boolean {
-  return hasWidgetType(spec) || specType(spec) === 'IMAGEUPLOAD' || (node.inputs ?? []).some((i) => i?.widget?.name === name);
+  return (
+    hasWidgetType(spec) || specType(spec) === 'IMAGEUPLOAD' || (node.inputs ?? []).some((i) => i?.widget?.name === name)
+  );
 }
 
 /**
@@ -313,7 +381,9 @@ function isWidgetEntry(node: UiNode, name: string, spec: InputSpec): boolean {
 function classInputs(info: ObjectInfo, type: string): InnerDef['inputs'] {
   const inputs = declaredInputs(info[type]!);
   const required = inputs.filter((i) => i.section === 'required');
-  const upload = required.some((i) => hasUpload(i.spec)) ? [{ name: 'upload', spec: ['IMAGEUPLOAD'] as InputSpec }] : [];
+  const upload = required.some((i) => hasUpload(i.spec))
+    ? [{ name: 'upload', spec: ['IMAGEUPLOAD'] as InputSpec }]
+    : [];
   return [...required, ...upload, ...inputs.filter((i) => i.section === 'optional')];
 }
 
@@ -346,4 +416,3 @@ export function layoutProblem(cfg: GroupConfig): string | undefined {
   }
   return undefined;
 }
-

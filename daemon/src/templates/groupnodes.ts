@@ -9,17 +9,34 @@
  */
 import { NodeError, type ConversionError, type ConversionWarning } from './errors.js';
 import { MAX_EXEC_NODES, nodeKind, primitiveValues } from './flatten.js';
-import { groupConfig, groupDefProblem, groupLayout, layoutProblem, type GroupConfig, type GroupNodeDef } from './groupdef.js';
+import {
+  groupConfig,
+  groupDefProblem,
+  groupLayout,
+  layoutProblem,
+  type GroupConfig,
+  type GroupNodeDef,
+} from './groupdef.js';
 import type { ObjectInfo } from './objectInfo.js';
 import { newerInputNote, slotValues, WidgetError, type WidgetNote, widgetValues } from './widgets.js';
-import { isObject, MODE_BYPASS, MODE_MUTED, scopeOf, type Link, type Scope, type UiNode, type UiWorkflow } from './workflow.js';
+import {
+  isObject,
+  MODE_BYPASS,
+  MODE_MUTED,
+  scopeOf,
+  type Link,
+  type Scope,
+  type UiNode,
+  type UiWorkflow,
+} from './workflow.js';
 
 /** The group's name for a group node type; `workflow/` is the spelling before frontend 1.2.63. */
 export function groupName(type: string): string | undefined {
   return type.startsWith('workflow>') || type.startsWith('workflow/') ? type.slice('workflow>'.length) : undefined;
 }
 
-const expandable = (node: UiNode): boolean => groupName(node.type) !== undefined && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS;
+const expandable = (node: UiNode): boolean =>
+  groupName(node.type) !== undefined && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS;
 
 interface Instance {
   node: UiNode;
@@ -50,7 +67,15 @@ export function expandGroupNodes(
 ): { scope: Scope; errors: ConversionError[]; warnings: ConversionWarning[] } {
   if (!root.nodes.some(expandable)) return { scope: root, errors: [], warnings: [] };
   const nextLink = [...root.links.keys()].reduce((a, b) => Math.max(a, b), 0) + 1;
-  const ctx: Context = { info, subgraphs, links: new Map(root.links), nextLink, primitives: primitiveValues(root), checked: new Map(), warnings: [] };
+  const ctx: Context = {
+    info,
+    subgraphs,
+    links: new Map(root.links),
+    nextLink,
+    primitives: primitiveValues(root),
+    checked: new Map(),
+    warnings: [],
+  };
   const errors: ConversionError[] = [];
   const instances: Instance[] = [];
   let count = root.nodes.length;
@@ -59,7 +84,12 @@ export function expandGroupNodes(
       const inst = instance(node, extra, ctx);
       // Checked before expanding: a large definition used many times would otherwise be built in full first.
       count += inst.def.nodes.length;
-      if (count > MAX_EXEC_NODES) throw new NodeError(inst.id, node.type, `the workflow expands to more than ${MAX_EXEC_NODES} nodes (group node inner nodes included)`);
+      if (count > MAX_EXEC_NODES)
+        throw new NodeError(
+          inst.id,
+          node.type,
+          `the workflow expands to more than ${MAX_EXEC_NODES} nodes (group node inner nodes included)`,
+        );
       instances.push(inst);
     } catch (err) {
       if (!(err instanceof NodeError)) throw err;
@@ -80,10 +110,12 @@ function instance(node: UiNode, extra: UiWorkflow['extra'], ctx: Context): Insta
   const name = groupName(node.type)!;
   const defs = isObject(extra) && isObject(extra.groupNodes) ? extra.groupNodes : {};
   const def = Object.hasOwn(defs, name) ? defs[name] : undefined; // not Object.prototype for 'workflow>__proto__'
-  if (!isObject(def)) throw new NodeError(id, node.type, `group node definition '${name}' is missing from extra.groupNodes`);
+  if (!isObject(def))
+    throw new NodeError(id, node.type, `group node definition '${name}' is missing from extra.groupNodes`);
   if (!ctx.checked.has(name)) ctx.checked.set(name, groupDefProblem(def));
   const problem = ctx.checked.get(name);
-  if (problem) throw new NodeError(id, node.type, `group node definition '${name}' (extra.groupNodes) is malformed: ${problem}`);
+  if (problem)
+    throw new NodeError(id, node.type, `group node definition '${name}' (extra.groupNodes) is malformed: ${problem}`);
   const group = def as unknown as GroupNodeDef;
   group.nodes.forEach((inner, index) => checkInner(inner, `${id}:${index}`, name, ctx));
   const cfg = groupConfig(group, ctx.info);
@@ -95,8 +127,18 @@ function instance(node: UiNode, extra: UiWorkflow['extra'], ctx: Context): Insta
 /** The editor refuses to load a group whose inner types it lacks, and groups never nest. */
 function checkInner(inner: UiNode, id: string, name: string, ctx: Context): void {
   const kind = nodeKind(inner.type, ctx.info, ctx.subgraphs);
-  if (kind === 'unknown') throw new NodeError(id, inner.type, `unknown node type '${inner.type}' inside group node '${name}': not in the server's /object_info; install it on the backend or remove it`);
-  if (kind === 'groupnode' || kind === 'subgraph') throw new NodeError(id, inner.type, `a ${kind === 'subgraph' ? 'subgraph' : 'group node'} inside group node '${name}' is not supported`);
+  if (kind === 'unknown')
+    throw new NodeError(
+      id,
+      inner.type,
+      `unknown node type '${inner.type}' inside group node '${name}': not in the server's /object_info; install it on the backend or remove it`,
+    );
+  if (kind === 'groupnode' || kind === 'subgraph')
+    throw new NodeError(
+      id,
+      inner.type,
+      `a ${kind === 'subgraph' ? 'subgraph' : 'group node'} inside group node '${name}' is not supported`,
+    );
 }
 
 /** updateLink: a link from group output n starts at the inner output newToOldOutputMap gives for n. */
@@ -104,7 +146,12 @@ function rewireOutputs(inst: Instance, ctx: Context): void {
   for (const [id, link] of ctx.links) {
     if (link.originId !== inst.id) continue;
     const out = inst.cfg.outputs[link.originSlot];
-    if (!out) throw new NodeError(inst.id, inst.node.type, `output ${link.originSlot} is linked but group node '${inst.name}' has ${inst.cfg.outputs.length} outputs`);
+    if (!out)
+      throw new NodeError(
+        inst.id,
+        inst.node.type,
+        `output ${link.originSlot} is linked but group node '${inst.name}' has ${inst.cfg.outputs.length} outputs`,
+      );
     ctx.links.set(id, { ...link, originId: `${inst.id}:${out.index}`, originSlot: out.slot });
   }
 }
@@ -127,7 +174,9 @@ function innerNode(node: UiNode, id: string, values: Record<string, unknown> | u
   try {
     const notes: WidgetNote[] = [];
     inner.widgets_values = { ...widgetValues(def, node, notes), ...values };
-    for (const n of notes) if (!n.input || !(n.input in (values ?? {}))) ctx.warnings.push({ node: id, type: node.type, message: n.message });
+    for (const n of notes)
+      if (!n.input || !(n.input in (values ?? {})))
+        ctx.warnings.push({ node: id, type: node.type, message: n.message });
   } catch (err) {
     if (err instanceof WidgetError) throw new NodeError(id, node.type, err.message);
     throw err;
@@ -148,7 +197,12 @@ function innerValues(inst: Instance, ctx: Context): Map<number, Record<string, u
       // A group widget past the saved values is an inner input newer than the workflow: noted on the inner node.
       const origin = n.input === undefined ? undefined : inst.cfg.widgets.get(n.input);
       const inner = origin && inst.def.nodes[origin.index];
-      if (origin && inner) ctx.warnings.push({ node: `${inst.id}:${origin.index}`, type: inner.type, message: newerInputNote(origin.inputName, group[n.input!]) });
+      if (origin && inner)
+        ctx.warnings.push({
+          node: `${inst.id}:${origin.index}`,
+          type: inner.type,
+          message: newerInputNote(origin.inputName, group[n.input!]),
+        });
       else ctx.warnings.push({ node: inst.id, type: inst.node.type, message: n.message });
     }
   } catch (err) {
@@ -168,11 +222,24 @@ function innerValues(inst: Instance, ctx: Context): Map<number, Record<string, u
 }
 
 /** A new link from `from`'s origin into input `slot` of inner node `index`. */
-function connect(ctx: Context, from: Pick<Link, 'originId' | 'originSlot' | 'type'>, nodes: UiNode[], index: number, slot: number): void {
+function connect(
+  ctx: Context,
+  from: Pick<Link, 'originId' | 'originSlot' | 'type'>,
+  nodes: UiNode[],
+  index: number,
+  slot: number,
+): void {
   const input = nodes[index]?.inputs?.[slot];
   if (!input) return;
   const id = ctx.nextLink++;
-  ctx.links.set(id, { id, originId: from.originId, originSlot: from.originSlot, targetId: String(nodes[index]!.id), targetSlot: slot, type: from.type });
+  ctx.links.set(id, {
+    id,
+    originId: from.originId,
+    originSlot: from.originSlot,
+    targetId: String(nodes[index]!.id),
+    targetSlot: slot,
+    type: from.type,
+  });
   input.link = id;
 }
 

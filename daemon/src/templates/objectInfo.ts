@@ -85,7 +85,8 @@ export function hasWidgetType(spec: InputSpec | undefined): boolean {
  * and comma lists ("FLOAT,INT") match when they share a member.
  */
 export function typesCompatible(a: unknown, b: unknown): boolean {
-  const norm = (t: unknown): string => (t === undefined || t === null || t === '*' || t === 0 ? '' : String(t).toLowerCase());
+  const norm = (t: unknown): string =>
+    t === undefined || t === null || t === '*' || t === 0 ? '' : String(t).toLowerCase();
   const x = norm(a);
   const y = norm(b);
   if (x === '' || y === '' || x === y) return true;

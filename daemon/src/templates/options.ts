@@ -7,7 +7,11 @@
 import type { ComfyGraph, TemplateParam } from '@comfygate/shared';
 import type { Capabilities } from '../comfy/capabilities.js';
 
-export function withLiveOptions(graph: ComfyGraph, params: TemplateParam[], caps: Capabilities[] | null): TemplateParam[] {
+export function withLiveOptions(
+  graph: ComfyGraph,
+  params: TemplateParam[],
+  caps: Capabilities[] | null,
+): TemplateParam[] {
   if (!caps || caps.length === 0) return params;
   return params.map((p) => {
     const cls = graph[p.node]?.class_type;
@@ -18,13 +22,19 @@ export function withLiveOptions(graph: ComfyGraph, params: TemplateParam[], caps
 }
 
 /** Enum parameters left out whose template value no backend offers: named now rather than refused by routing later. */
-export function unavailableDefaults(graph: ComfyGraph, params: TemplateParam[], given: Record<string, unknown>): string[] {
+export function unavailableDefaults(
+  graph: ComfyGraph,
+  params: TemplateParam[],
+  given: Record<string, unknown>,
+): string[] {
   return params
     .filter((p) => p.type === 'enum' && given[p.name] === undefined)
     .flatMap((p) => {
       const v = graph[p.node]?.inputs[p.input];
       if (typeof v !== 'string' || p.options!.includes(v)) return [];
       const some = p.options!.slice(0, 10).join(', ');
-      return [`${p.name}: the template's '${v}' is on no backend; give one of ${some}${p.options!.length > 10 ? ', …' : ''}`];
+      return [
+        `${p.name}: the template's '${v}' is on no backend; give one of ${some}${p.options!.length > 10 ? ', …' : ''}`,
+      ];
     });
 }

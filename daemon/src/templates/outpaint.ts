@@ -13,16 +13,30 @@ const MARGIN = { type: 'int', default: 0, min: 0, max: 16384 } as const;
 
 export const OUTPAINT_GRAPH: ComfyGraph = {
   '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
-  '2': { class_type: 'ImagePadForOutpaint', inputs: { image: ['1', 0], left: 0, top: 0, right: 0, bottom: 0, feathering: 40 } },
+  '2': {
+    class_type: 'ImagePadForOutpaint',
+    inputs: { image: ['1', 0], left: 0, top: 0, right: 0, bottom: 0, feathering: 40 },
+  },
   '3': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-  '4': { class_type: 'VAEEncodeForInpaint', inputs: { pixels: ['2', 0], vae: ['3', 2], mask: ['2', 1], grow_mask_by: 8 } },
+  '4': {
+    class_type: 'VAEEncodeForInpaint',
+    inputs: { pixels: ['2', 0], vae: ['3', 2], mask: ['2', 1], grow_mask_by: 8 },
+  },
   '5': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
   '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['3', 1] } },
   '7': {
     class_type: 'KSampler',
     inputs: {
-      seed: 0, steps: 20, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
-      model: ['3', 0], positive: ['5', 0], negative: ['6', 0], latent_image: ['4', 0],
+      seed: 0,
+      steps: 20,
+      cfg: 7,
+      sampler_name: 'euler',
+      scheduler: 'normal',
+      denoise: 1,
+      model: ['3', 0],
+      positive: ['5', 0],
+      negative: ['6', 0],
+      latent_image: ['4', 0],
     },
   },
   '8': { class_type: 'VAEDecode', inputs: { samples: ['7', 0], vae: ['3', 2] } },

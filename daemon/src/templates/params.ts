@@ -32,14 +32,24 @@ const SAMPLERS: Record<string, { parts: string[] }> = {
   SamplerCustomAdvanced: { parts: ['noise', 'guider', 'sampler', 'sigmas'] },
 };
 /** Conditioning inputs → parameter: on KSampler and CFGGuider `positive`/`negative`, on BasicGuider `conditioning`. */
-const CONDITIONING: Array<[string, 'prompt' | 'negative']> = [['positive', 'prompt'], ['conditioning', 'prompt'], ['negative', 'negative']];
+const CONDITIONING: Array<[string, 'prompt' | 'negative']> = [
+  ['positive', 'prompt'],
+  ['conditioning', 'prompt'],
+  ['negative', 'negative'],
+];
 /** Settings bound per sampler after the prompts and the seed, in this order (`guidance` comes from the prompt path). */
 const FIELDS = ['steps', 'cfg', 'guidance', 'sampler_name', 'scheduler', 'denoise'];
 /** Parameter names that differ from the input's, so imported templates use the built-ins' names (`sampler`). */
 const PARAM_NAME: Record<string, string> = { sampler_name: 'sampler' };
 
 /** Backend nodes that only hold one value; binding through them keeps a shared value one parameter. */
-const PRIMITIVES = new Set(['PrimitiveInt', 'PrimitiveFloat', 'PrimitiveString', 'PrimitiveStringMultiline', 'PrimitiveBoolean']);
+const PRIMITIVES = new Set([
+  'PrimitiveInt',
+  'PrimitiveFloat',
+  'PrimitiveString',
+  'PrimitiveStringMultiline',
+  'PrimitiveBoolean',
+]);
 /** Inputs that take an uploaded file name rather than one of the server's current list. */
 const IMAGE_INPUTS: Record<string, string> = { LoadImage: 'image', LoadImageMask: 'mask' };
 const LORAS = new Set(['LoraLoader', 'LoraLoaderModelOnly']);
@@ -78,11 +88,20 @@ class Binder {
     const spec = findInput(this.info[node.class_type] ?? {}, key);
     if (!spec) return;
     this.bound.add(`${id}.${key}`);
-    this.params.push(describe(name, id, key, spec, current, IMAGE_INPUTS[node.class_type] !== undefined && key === 'image'));
+    this.params.push(
+      describe(name, id, key, spec, current, IMAGE_INPUTS[node.class_type] !== undefined && key === 'image'),
+    );
   }
 }
 
-function describe(name: string, node: string, input: string, spec: InputSpec, current: unknown, image: boolean): TemplateParam {
+function describe(
+  name: string,
+  node: string,
+  input: string,
+  spec: InputSpec,
+  current: unknown,
+  image: boolean,
+): TemplateParam {
   const base = { name, node, input, default: current };
   if (image) return { ...base, type: 'image' };
   const type = specType(spec);
@@ -90,7 +109,12 @@ function describe(name: string, node: string, input: string, spec: InputSpec, cu
   if (type === 'INT' || type === 'FLOAT') {
     const min = toBound(specOptions(spec).min);
     const max = toBound(specOptions(spec).max);
-    return { ...base, type: type === 'INT' ? 'int' : 'float', ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
+    return {
+      ...base,
+      type: type === 'INT' ? 'int' : 'float',
+      ...(min !== undefined ? { min } : {}),
+      ...(max !== undefined ? { max } : {}),
+    };
   }
   return { ...base, type: type === 'BOOLEAN' ? 'boolean' : 'string' };
 }
@@ -110,7 +134,14 @@ function bindFirst(b: Binder, graph: ComfyGraph, name: string, nodes: string[], 
   }
 }
 
-function bindSampler(b: Binder, graph: ComfyGraph, info: ObjectInfo, id: string, suffix: string, samplers: Set<string>): void {
+function bindSampler(
+  b: Binder,
+  graph: ComfyGraph,
+  info: ObjectInfo,
+  id: string,
+  suffix: string,
+  samplers: Set<string>,
+): void {
   const node = graph[id]!;
   const parts = SAMPLERS[node.class_type]!.parts.flatMap((input) => {
     const link = node.inputs[input];
@@ -124,7 +155,9 @@ function bindSampler(b: Binder, graph: ComfyGraph, info: ObjectInfo, id: string,
     const text = isLink(link) ? traceText(graph, info, link) : undefined;
     if (!text) continue;
     // The main prompt input gets the plain name, the other encoders' texts their input name: prompt_clip_l.
-    promptInputs(graph, info, text.node).forEach((key, i) => b.bind(i === 0 ? `${name}${suffix}` : `${name}_${key}${suffix}`, text.node, key));
+    promptInputs(graph, info, text.node).forEach((key, i) =>
+      b.bind(i === 0 ? `${name}${suffix}` : `${name}_${key}${suffix}`, text.node, key),
+    );
     if (name === 'prompt') guidance ??= text.path.find((n) => graph[n]!.inputs.guidance !== undefined);
   }
   bindFirst(b, graph, `seed${suffix}`, nodes, ['seed', 'noise_seed']);
@@ -149,16 +182,27 @@ export function detectParams(graph: ComfyGraph, info: ObjectInfo): TemplateParam
   const samplers = orderedSamplers(graph);
   samplers.forEach((id, i) => bindSampler(b, graph, info, id, i === 0 ? '' : `_${i + 1}`, new Set(samplers)));
   const ids = Object.keys(graph).sort(byId);
-  for (const [input, base] of [['ckpt_name', 'checkpoint'], ['unet_name', 'model']] as const) {
-    ids.filter((id) => graph[id]!.inputs[input] !== undefined).forEach((id, i) => b.bind(i === 0 ? base : `${base}_${i + 1}`, id, input));
+  for (const [input, base] of [
+    ['ckpt_name', 'checkpoint'],
+    ['unet_name', 'model'],
+  ] as const) {
+    ids
+      .filter((id) => graph[id]!.inputs[input] !== undefined)
+      .forEach((id, i) => b.bind(i === 0 ? base : `${base}_${i + 1}`, id, input));
   }
   orderedLoras(graph).forEach((id, i) => {
-    for (const [input, suffix] of [['lora_name', ''], ['strength_model', '_strength_model'], ['strength_clip', '_strength_clip']]) {
+    for (const [input, suffix] of [
+      ['lora_name', ''],
+      ['strength_model', '_strength_model'],
+      ['strength_clip', '_strength_clip'],
+    ]) {
       b.bind(`lora${i + 1}${suffix}`, id, input as string);
     }
   });
   for (const [cls, base] of Object.entries(IMAGE_INPUTS)) {
-    ids.filter((id) => graph[id]!.class_type === cls).forEach((id, i) => b.bind(i === 0 ? base : `${base}${i + 1}`, id, 'image'));
+    ids
+      .filter((id) => graph[id]!.class_type === cls)
+      .forEach((id, i) => b.bind(i === 0 ? base : `${base}${i + 1}`, id, 'image'));
   }
   return b.params;
 }

@@ -17,18 +17,25 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-const tEXt = (key: string, text: string) => chunk('tEXt', Buffer.concat([Buffer.from(`${key}\0`, 'latin1'), Buffer.from(text, 'latin1')]));
-const zTXtRaw = (key: string, deflated: Buffer) => chunk('zTXt', Buffer.concat([Buffer.from(`${key}\0\0`, 'latin1'), deflated]));
+const tEXt = (key: string, text: string) =>
+  chunk('tEXt', Buffer.concat([Buffer.from(`${key}\0`, 'latin1'), Buffer.from(text, 'latin1')]));
+const zTXtRaw = (key: string, deflated: Buffer) =>
+  chunk('zTXt', Buffer.concat([Buffer.from(`${key}\0\0`, 'latin1'), deflated]));
 const zTXt = (key: string, text: string) => zTXtRaw(key, zlib.deflateSync(Buffer.from(text, 'latin1')));
-const iTXtRaw = (key: string, body: Buffer, compressed: boolean) => chunk('iTXt', Buffer.concat([Buffer.from(`${key}\0${compressed ? '\x01' : '\0'}\0en\0\0`, 'latin1'), body]));
-const iTXt = (key: string, text: string, compress: boolean) => iTXtRaw(key, compress ? zlib.deflateSync(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8'), compress);
+const iTXtRaw = (key: string, body: Buffer, compressed: boolean) =>
+  chunk('iTXt', Buffer.concat([Buffer.from(`${key}\0${compressed ? '\x01' : '\0'}\0en\0\0`, 'latin1'), body]));
+const iTXt = (key: string, text: string, compress: boolean) =>
+  iTXtRaw(key, compress ? zlib.deflateSync(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8'), compress);
 
 /** Inserts chunks right after IHDR (8-byte signature + 25-byte IHDR chunk), as PIL places ComfyUI's text. */
 function withChunks(png: Buffer, ...chunks: Buffer[]): Buffer {
   return Buffer.concat([png.subarray(0, 33), ...chunks, png.subarray(33)]);
 }
 
-const image = () => sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer();
+const image = () =>
+  sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
 
 // A prompt as ComfyUI writes it (json.dumps), with a seed above 2^53 that JSON.parse would round.
 const PROMPT_TEXT =
@@ -37,17 +44,29 @@ const PROMPT_TEXT =
 
 describe('PNG metadata', () => {
   it('reads the prompt and workflow tEXt chunks of a ComfyUI PNG', async () => {
-    const png = withChunks(await image(), tEXt('prompt', PROMPT_TEXT), tEXt('workflow', JSON.stringify(defaultGraph())));
+    const png = withChunks(
+      await image(),
+      tEXt('prompt', PROMPT_TEXT),
+      tEXt('workflow', JSON.stringify(defaultGraph())),
+    );
     const meta = readComfyPng(png);
     expect(meta.prompt?.['3']?.inputs.seed).toBe(18446744073709551615n);
-    expect(meta.prompt?.['4']).toEqual({ class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } });
+    expect(meta.prompt?.['4']).toEqual({
+      class_type: 'CheckpointLoaderSimple',
+      inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' },
+    });
     expect(meta.workflow).toEqual(JSON.parse(JSON.stringify(defaultGraph())));
     const converted = uiToApi(meta.workflow, objectInfo());
     expect(converted.ok && converted.graph['3']?.inputs.seed).toBe(156680208700286);
   });
 
   it('reads zTXt and iTXt (compressed or not, UTF-8) chunks too', async () => {
-    const png = withChunks(await image(), zTXt('prompt', PROMPT_TEXT), iTXt('workflow', JSON.stringify(defaultGraph()), true), iTXt('note', 'café ✓', false));
+    const png = withChunks(
+      await image(),
+      zTXt('prompt', PROMPT_TEXT),
+      iTXt('workflow', JSON.stringify(defaultGraph()), true),
+      iTXt('note', 'café ✓', false),
+    );
     const meta = readComfyPng(png);
     expect(meta.prompt?.['3']?.class_type).toBe('KSampler');
     expect(meta.workflow?.nodes).toHaveLength(7);
@@ -66,7 +85,9 @@ describe('PNG metadata', () => {
     expect(() => readPngChunks(bad)).toThrow(/tEXt at byte 33 fails its CRC check/);
     expect(() => readComfyPng(Buffer.from('GIF89a'))).toThrow(PngError);
     const plain = await image();
-    expect(() => readComfyPng(withChunks(plain, tEXt('prompt', '{"3": NaN}')))).toThrow(/'prompt' chunk is not valid JSON/);
+    expect(() => readComfyPng(withChunks(plain, tEXt('prompt', '{"3": NaN}')))).toThrow(
+      /'prompt' chunk is not valid JSON/,
+    );
     expect(() => readComfyPng(withChunks(plain, tEXt('workflow', '{"a": 1}')))).toThrow(/not a UI workflow/);
   });
 
@@ -76,8 +97,17 @@ describe('PNG metadata', () => {
     it('inflates only prompt and workflow, once each: a small PNG of many compressed chunks stays small', async () => {
       // 2000 chunks of ~200 bytes, each inflating to 160 KiB: ~320 MiB if every one were read.
       const bomb = zlib.deflateSync(Buffer.alloc(160 * 1024, 0x41));
-      const others = Array.from({ length: 2000 }, (_, i) => (i % 2 ? zTXtRaw(`note${i}`, bomb) : iTXtRaw(`meta${i}`, bomb, true)));
-      const png = withChunks(await image(), tEXt('Software', 'x'), ...others, zTXt('prompt', PROMPT_TEXT), zTXtRaw('prompt', bomb), iTXt('workflow', JSON.stringify(defaultGraph()), true));
+      const others = Array.from({ length: 2000 }, (_, i) =>
+        i % 2 ? zTXtRaw(`note${i}`, bomb) : iTXtRaw(`meta${i}`, bomb, true),
+      );
+      const png = withChunks(
+        await image(),
+        tEXt('Software', 'x'),
+        ...others,
+        zTXt('prompt', PROMPT_TEXT),
+        zTXtRaw('prompt', bomb),
+        iTXt('workflow', JSON.stringify(defaultGraph()), true),
+      );
       expect(png.length).toBeLessThan(2_000 * 400);
       const inflate = vi.spyOn(zlib, 'inflateSync');
       const meta = readComfyPng(png);
@@ -100,10 +130,18 @@ describe('PNG metadata', () => {
         }
       })();
       expect(err).toBeInstanceOf(PngError);
-      expect((err as Error).message).toBe("compressed text in the PNG inflates to more than 32 MiB (zTXt 'prompt' passes the limit)");
+      expect((err as Error).message).toBe(
+        "compressed text in the PNG inflates to more than 32 MiB (zTXt 'prompt' passes the limit)",
+      );
       // The budget is for the whole file: each chunk fits alone, both together do not.
-      const two = withChunks(plain, zTXt('prompt', PROMPT_TEXT), iTXt('workflow', JSON.stringify(defaultGraph()), true));
-      expect(() => readComfyPng(two, { maxInflatedBytes: PROMPT_TEXT.length + 100 })).toThrow(/more than .* \(iTXt 'workflow' passes the limit\)/);
+      const two = withChunks(
+        plain,
+        zTXt('prompt', PROMPT_TEXT),
+        iTXt('workflow', JSON.stringify(defaultGraph()), true),
+      );
+      expect(() => readComfyPng(two, { maxInflatedBytes: PROMPT_TEXT.length + 100 })).toThrow(
+        /more than .* \(iTXt 'workflow' passes the limit\)/,
+      );
       expect(readComfyPng(two).workflow?.nodes).toHaveLength(7);
     });
 
@@ -112,7 +150,9 @@ describe('PNG metadata', () => {
       const png = withChunks(plain, zTXt('parameters', 'steps: 20'), iTXt('note', 'café', true));
       expect(readPngText(png)).toEqual({});
       expect(readPngText(png, { inflate: ['parameters', 'note'] })).toEqual({ parameters: 'steps: 20', note: 'café' });
-      expect(() => readPngText(withChunks(plain, zTXtRaw('prompt', Buffer.from('not zlib'))))).toThrow(/cannot inflate zTXt 'prompt'/);
+      expect(() => readPngText(withChunks(plain, zTXtRaw('prompt', Buffer.from('not zlib'))))).toThrow(
+        /cannot inflate zTXt 'prompt'/,
+      );
     });
   });
 });

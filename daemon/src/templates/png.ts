@@ -73,13 +73,16 @@ class Inflater {
 
   inflate(data: Buffer, what: string): Buffer {
     const left = this.limit - this.used;
-    const tooMuch = () => new PngError(`compressed text in the PNG inflates to more than ${MiB(this.limit)} (${what} passes the limit)`);
+    const tooMuch = () =>
+      new PngError(`compressed text in the PNG inflates to more than ${MiB(this.limit)} (${what} passes the limit)`);
     let out: Buffer;
     try {
       // maxOutputLength stops zlib as soon as the output would pass what is left: nothing larger is allocated.
       out = zlib.inflateSync(data, { maxOutputLength: Math.max(left, 1) });
     } catch (err) {
-      throw (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? tooMuch() : new PngError(`cannot inflate ${what}: ${(err as Error).message}`);
+      throw (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+        ? tooMuch()
+        : new PngError(`cannot inflate ${what}: ${(err as Error).message}`);
     }
     if (out.length > left) throw tooMuch();
     this.used += out.length;
@@ -91,14 +94,21 @@ class Inflater {
  * [keyword, text] of a tEXt, zTXt or iTXt chunk; undefined for other chunk types, and for compressed text whose
  * keyword `wanted` rejects (left compressed and unread).
  */
-function textChunk(chunk: PngChunk, wanted: (key: string) => boolean, inflater: Inflater): [string, string] | undefined {
+function textChunk(
+  chunk: PngChunk,
+  wanted: (key: string) => boolean,
+  inflater: Inflater,
+): [string, string] | undefined {
   const { type, data } = chunk;
   if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return undefined;
   const nul = data.indexOf(0);
   if (nul < 0) throw new PngError(`${type} chunk without a keyword terminator`);
   const key = data.toString('latin1', 0, nul);
   if (type === 'tEXt') return [key, data.toString('latin1', nul + 1)];
-  if (type === 'zTXt') return wanted(key) ? [key, inflater.inflate(data.subarray(nul + 2), `zTXt '${key}'`).toString('latin1')] : undefined;
+  if (type === 'zTXt')
+    return wanted(key)
+      ? [key, inflater.inflate(data.subarray(nul + 2), `zTXt '${key}'`).toString('latin1')]
+      : undefined;
   // iTXt: keyword NUL, compression flag, method, language tag NUL, translated keyword NUL, UTF-8 text.
   const compressed = data[nul + 1] === 1;
   if (compressed && !wanted(key)) return undefined;
@@ -139,7 +149,8 @@ function nestedDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // an escaped character, a quote included
+      if (c === 0x5c)
+        i++; // an escaped character, a quote included
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -150,7 +161,8 @@ function nestedDeeperThan(text: string, max: number): boolean {
 }
 
 function parseJson(text: string, key: string): unknown {
-  if (nestedDeeperThan(text, MAX_TEXT_DEPTH)) throw new PngError(`the '${key}' chunk is nested deeper than ${MAX_TEXT_DEPTH} levels`);
+  if (nestedDeeperThan(text, MAX_TEXT_DEPTH))
+    throw new PngError(`the '${key}' chunk is nested deeper than ${MAX_TEXT_DEPTH} levels`);
   try {
     return parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
   } catch (err) {
@@ -161,7 +173,10 @@ function parseJson(text: string, key: string): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isApiGraph(value: unknown): value is ComfyGraph {
-  return isObject(value) && Object.values(value).every((n) => isObject(n) && typeof n.class_type === 'string' && isObject(n.inputs));
+  return (
+    isObject(value) &&
+    Object.values(value).every((n) => isObject(n) && typeof n.class_type === 'string' && isObject(n.inputs))
+  );
 }
 
 /** What each of the `prompt` and `workflow` texts holds: the parsed value, or why it cannot be used. */
@@ -188,13 +203,16 @@ export function comfyTexts(text: Record<string, string>): ComfyTexts {
   };
   if (text.prompt !== undefined) {
     const prompt = parsed('prompt');
-    if (prompt !== undefined && !isApiGraph(prompt)) out.problems.prompt = "the 'prompt' chunk is not an API-format graph";
-    else if (prompt !== undefined && Object.keys(prompt).length === 0) out.problems.prompt = "the 'prompt' chunk is an empty graph ({})";
+    if (prompt !== undefined && !isApiGraph(prompt))
+      out.problems.prompt = "the 'prompt' chunk is not an API-format graph";
+    else if (prompt !== undefined && Object.keys(prompt).length === 0)
+      out.problems.prompt = "the 'prompt' chunk is an empty graph ({})";
     else if (prompt !== undefined) out.prompt = prompt as ComfyGraph;
   }
   if (text.workflow !== undefined) {
     const workflow = parsed('workflow');
-    if (workflow !== undefined && !isUiWorkflow(workflow)) out.problems.workflow = "the 'workflow' chunk is not a UI workflow (no nodes array)";
+    if (workflow !== undefined && !isUiWorkflow(workflow))
+      out.problems.workflow = "the 'workflow' chunk is not a UI workflow (no nodes array)";
     else if (workflow !== undefined) out.workflow = workflow as UiWorkflow;
   }
   return out;

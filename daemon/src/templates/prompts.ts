@@ -38,12 +38,19 @@ function promptNodes(graph: ComfyGraph): PromptTargets {
  */
 export async function stylePrompts(
   graph: ComfyGraph,
-  opts: { preset: PresetRecord | null; enhance: boolean; enhancer: ((prompt: string) => Promise<string>) | null; targets?: PromptTargets },
+  opts: {
+    preset: PresetRecord | null;
+    enhance: boolean;
+    enhancer: ((prompt: string) => Promise<string>) | null;
+    targets?: PromptTargets;
+  },
 ): Promise<{ graph: ComfyGraph; record: PromptRecord | null; warning: string | null }> {
   if (!opts.preset && !opts.enhance) return { graph, record: null, warning: null };
   const { positive, negative } = opts.targets ?? promptNodes(graph);
   if (!positive || typeof graph[positive.node]?.inputs[positive.input] !== 'string') {
-    const where = opts.targets ? 'a template with a `prompt` parameter' : 'a sampler whose positive input comes from a text encoder';
+    const where = opts.targets
+      ? 'a template with a `prompt` parameter'
+      : 'a sampler whose positive input comes from a text encoder';
     throw new GatewayError({ code: 'validation_failed', message: `presets and prompt enhancement need ${where}` });
   }
   const out = structuredClone(graph);
@@ -67,7 +74,8 @@ export async function stylePrompts(
     record.preset = p.name;
     record.final = [p.prefix, record.final, p.suffix].filter((x) => x.trim() !== '').join(', ');
     const neg = negative && out[negative.node]?.inputs[negative.input];
-    if (p.negative && typeof neg === 'string') out[negative!.node]!.inputs[negative!.input] = [neg, p.negative].filter((x) => x.trim() !== '').join(', ');
+    if (p.negative && typeof neg === 'string')
+      out[negative!.node]!.inputs[negative!.input] = [neg, p.negative].filter((x) => x.trim() !== '').join(', ');
   }
   out[positive.node]!.inputs[positive.input] = record.final;
   return { graph: out, record, warning };

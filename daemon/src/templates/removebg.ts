@@ -31,13 +31,25 @@ export const REMOVE_BG_GRAPH = graphFor(REMOVERS[REMOVERS.length - 1]!);
 
 export async function chooseRemoveBackground(values: Record<string, unknown>, ctx: ChoiceContext): Promise<Choice> {
   const found = REMOVERS.find((r) => ctx.capabilities.some((c) => c.nodes.includes(r.classType)));
-  if (found) return { variant: `node:${found.classType}`, graph: graphFor(found), params: REMOVE_BG_PARAMS, values: { ...values }, warning: null };
+  if (found)
+    return {
+      variant: `node:${found.classType}`,
+      graph: graphFor(found),
+      params: REMOVE_BG_PARAMS,
+      values: { ...values },
+      warning: null,
+    };
   // The graph is fixed at submit, so it cannot be guessed for a backend whose node list was never read.
   if (!ctx.complete) {
-    throw new GatewayError({ code: 'backend_unavailable', message: 'remove-background picks its node from the backends\' node lists, and a backend that may have one was never reached yet; try again when it is up' });
+    throw new GatewayError({
+      code: 'backend_unavailable',
+      message:
+        "remove-background picks its node from the backends' node lists, and a backend that may have one was never reached yet; try again when it is up",
+    });
   }
   throw new GatewayError({
     code: 'no_capable_backend',
-    message: 'remove-background needs a background-removal node on a backend: install ComfyUI-Inspyrenet-Rembg (InspyrenetRembg), or a custom node named RemoveBackground',
+    message:
+      'remove-background needs a background-removal node on a backend: install ComfyUI-Inspyrenet-Rembg (InspyrenetRembg), or a custom node named RemoveBackground',
   });
 }

@@ -20,7 +20,8 @@ function groupBypassSlot(node: ExecNode, slot: number, type: unknown): number {
 /** Inputs and outputs one resolution may pass through; two per Reroute. */
 export const MAX_LINK_STEPS = 1000;
 
-export type Resolved = { originId: string; originSlot: number; value?: undefined } | { value: unknown; originId?: undefined };
+export type Resolved =
+  { originId: string; originSlot: number; value?: undefined } | { value: unknown; originId?: undefined };
 
 export class Resolver {
   constructor(
@@ -39,7 +40,8 @@ export class Resolver {
     if (!link) throw this.error(node, `input '${input.name}' refers to link ${input.link}, which does not exist`);
     if (link.originId === SUBGRAPH_INPUT_ID) return this.fromInstanceInput(node, link.originSlot, visited);
     const origin = this.exec.get([...node.path, link.originId].join(':'));
-    if (!origin) throw this.error(node, `input '${input.name}' is linked to node ${link.originId}, which does not exist`);
+    if (!origin)
+      throw this.error(node, `input '${input.name}' is linked to node ${link.originId}, which does not exist`);
     return this.output(origin, link.originSlot, type ?? this.inputType(node, input), visited);
   }
 
@@ -100,7 +102,11 @@ export class Resolver {
     // An output wired straight to an input passes the instance's input through.
     if (link.originId === SUBGRAPH_INPUT_ID) return this.input(instance, link.originSlot, visited, type);
     const inner = this.exec.get(`${instance.id}:${link.originId}`);
-    if (!inner) throw this.error(instance, `subgraph output ${slot} is linked to inner node ${link.originId}, which does not exist`);
+    if (!inner)
+      throw this.error(
+        instance,
+        `subgraph output ${slot} is linked to inner node ${link.originId}, which does not exist`,
+      );
     return this.output(inner, link.originSlot, type, visited);
   }
 
@@ -137,7 +143,11 @@ export class Resolver {
   private enter(visited: Set<string>, key: string, node: ExecNode): void {
     if (visited.has(key)) throw this.error(node, 'links form a loop through virtual, bypassed or subgraph nodes');
     // Each step is a recursive call: a chain of thousands of Reroutes would overflow the stack.
-    if (visited.size >= MAX_LINK_STEPS) throw this.error(node, `a link passes through more than ${MAX_LINK_STEPS} steps (Reroutes, bypassed nodes, subgraph boundaries)`);
+    if (visited.size >= MAX_LINK_STEPS)
+      throw this.error(
+        node,
+        `a link passes through more than ${MAX_LINK_STEPS} steps (Reroutes, bypassed nodes, subgraph boundaries)`,
+      );
     visited.add(key);
   }
 

@@ -15,7 +15,8 @@ const DRAW_MAX = 2 ** 48 - 2; // crypto.randomInt's range, and well within JSON'
 
 /** A random seed within the parameter's bounds, below 2^48 so every client can show and resend it unchanged. */
 export function drawSeed(p: SeedParam = { name: 'seed' }): number {
-  const clamp = (v: bigint | undefined, fallback: number) => (v === undefined ? fallback : Number(v < 0n ? 0n : v > BigInt(DRAW_MAX) ? BigInt(DRAW_MAX) : v));
+  const clamp = (v: bigint | undefined, fallback: number) =>
+    v === undefined ? fallback : Number(v < 0n ? 0n : v > BigInt(DRAW_MAX) ? BigInt(DRAW_MAX) : v);
   const lo = clamp(asInteger(p.min), 0);
   const hi = clamp(asInteger(p.max), DRAW_MAX);
   return hi <= lo ? lo : crypto.randomInt(lo, hi + 1);
@@ -29,7 +30,6 @@ export interface SeedParam {
 }
 
 export class VariationError extends Error {}
-
 
 /** The values of `vary` as a list of combinations, last key fastest; one empty combination when nothing varies. */
 function combinations(vary: Record<string, unknown[]>): Record<string, unknown>[] {
@@ -48,12 +48,20 @@ function nthSeed(p: SeedParam, base: bigint, k: number): number | bigint {
 }
 
 /** Per variation: seed parameters neither given nor varied, set as the mode says (random leaves them to be drawn). */
-function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<string, unknown>): (k: number) => Record<string, unknown> {
+function seedValues(
+  v: BatchVariationsParsed,
+  seeds: SeedParam[],
+  given: Record<string, unknown>,
+): (k: number) => Record<string, unknown> {
   const free = seeds.filter((p) => !(p.name in (v.vary ?? {})) && (v.seed !== 'random' || given[p.name] === undefined));
   if (v.seed === 'random') {
-    const fixed = seeds.filter((p) => given[p.name] !== undefined && given[p.name] !== 'random' && !(p.name in (v.vary ?? {})));
+    const fixed = seeds.filter(
+      (p) => given[p.name] !== undefined && given[p.name] !== 'random' && !(p.name in (v.vary ?? {})),
+    );
     if (fixed.length > 0 && v.count > 1) {
-      throw new VariationError(`'${fixed[0]!.name}' is given, so every variation would be the same image; use seed "fixed" or "increment", or leave it out`);
+      throw new VariationError(
+        `'${fixed[0]!.name}' is given, so every variation would be the same image; use seed "fixed" or "increment", or leave it out`,
+      );
     }
     return () => ({});
   }
@@ -65,7 +73,8 @@ function seedValues(v: BatchVariationsParsed, seeds: SeedParam[], given: Record<
     if (base < min || base > max) throw new VariationError(`${p.name}: ${base} is outside ${min}..${max}`);
     return { p, base };
   });
-  return (k) => Object.fromEntries(bases.map(({ p, base }) => [p.name, nthSeed(p, base, v.seed === 'increment' ? k : 0)]));
+  return (k) =>
+    Object.fromEntries(bases.map(({ p, base }) => [p.name, nthSeed(p, base, v.seed === 'increment' ? k : 0)]));
 }
 
 /** One job of a variations batch: its parameter values, the combination of `vary` it has, its index in it. */
@@ -80,16 +89,26 @@ export function variationParams(v: BatchVariationsParsed, templateParams: SeedPa
   const given = v.job.params ?? {};
   const known = new Set(templateParams.map((p) => p.name));
   for (const name of Object.keys(v.vary ?? {})) {
-    if (!known.has(name)) throw new VariationError(`vary names '${name}', which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`);
+    if (!known.has(name))
+      throw new VariationError(
+        `vary names '${name}', which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`,
+      );
   }
   // Counted before the product is built: a few long lists would otherwise make billions of objects.
   const total = Object.values(v.vary ?? {}).reduce((n, values) => n * values.length, v.count);
-  if (total > MAX_BATCH_JOBS) throw new VariationError(`the variations make ${total} jobs; the limit is ${MAX_BATCH_JOBS}`);
+  if (total > MAX_BATCH_JOBS)
+    throw new VariationError(`the variations make ${total} jobs; the limit is ${MAX_BATCH_JOBS}`);
   const combos = combinations(v.vary ?? {});
-  const seedsOf = seedValues(v, templateParams.filter((p) => isSeedParam(p.name)), given);
-  return combos.flatMap((combo) => Array.from({ length: v.count }, (_, index) => ({
-    params: { ...given, ...combo, ...seedsOf(index) },
-    vary: combo,
-    index,
-  })));
+  const seedsOf = seedValues(
+    v,
+    templateParams.filter((p) => isSeedParam(p.name)),
+    given,
+  );
+  return combos.flatMap((combo) =>
+    Array.from({ length: v.count }, (_, index) => ({
+      params: { ...given, ...combo, ...seedsOf(index) },
+      vary: combo,
+      index,
+    })),
+  );
 }

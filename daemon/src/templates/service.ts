@@ -1,7 +1,14 @@
 import crypto from 'node:crypto';
 import {
-  type BatchVariationsParsed, type ComfyGraph, CreateTemplate, didYouMean, type Template, type TemplateGraph, type TemplateParam,
-  TemplateParamMap, type TemplateWarning,
+  type BatchVariationsParsed,
+  type ComfyGraph,
+  CreateTemplate,
+  didYouMean,
+  type Template,
+  type TemplateGraph,
+  type TemplateParam,
+  TemplateParamMap,
+  type TemplateWarning,
 } from '@comfygate/shared';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import { z } from 'zod';
@@ -82,26 +89,38 @@ const UiNodeOutline = z.looseObject({
   id: z.union([z.number(), z.string()]),
   type: z.string(),
   inputs: z.array(z.looseObject({ name: z.string() })).optional(),
-  outputs: z.array(z.looseObject({ name: z.string().optional() })).nullable().optional(),
+  outputs: z
+    .array(z.looseObject({ name: z.string().optional() }))
+    .nullable()
+    .optional(),
   widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
   mode: z.number().optional(),
 });
 const UiOutline = z.looseObject({
   nodes: z.array(UiNodeOutline),
   links: z.array(z.unknown()).optional(),
-  definitions: z.looseObject({ subgraphs: z.array(z.looseObject({ id: z.string(), nodes: z.array(UiNodeOutline) })).optional() }).optional(),
+  definitions: z
+    .looseObject({ subgraphs: z.array(z.looseObject({ id: z.string(), nodes: z.array(UiNodeOutline) })).optional() })
+    .optional(),
 });
 
 /** Writes each parameter's default into its input, checked like any value (a default out of bounds is an error). */
 function withDefaults(graph: ComfyGraph, params: TemplateParam[]): ComfyGraph {
-  const defaults = Object.fromEntries(params.filter((p) => p.default !== undefined && p.type !== 'image').map((p) => [p.name, p.default]));
+  const defaults = Object.fromEntries(
+    params.filter((p) => p.default !== undefined && p.type !== 'image').map((p) => [p.name, p.default]),
+  );
   const applied = applyParams(graph, params, defaults);
-  if (!applied.ok) throw bad(`a default does not fit its parameter: ${applied.errors.map((e) => e.message).join('; ')}`, applied.errors);
+  if (!applied.ok)
+    throw bad(
+      `a default does not fit its parameter: ${applied.errors.map((e) => e.message).join('; ')}`,
+      applied.errors,
+    );
   return applied.graph;
 }
 
 /** JSON with integers beyond 2^53 kept as bigint (seeds, their bounds). */
-const parseExact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
+const parseExact = (text: string) =>
+  parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
 
 const bad = (message: string, details?: unknown) => new GatewayError({ code: 'validation_failed', message, details });
 
@@ -117,9 +136,18 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   };
   const paramsOf = (t: TemplateRecord) => parseExact(t.paramsJson) as TemplateParam[];
   const view = (t: TemplateRecord): Template => ({
-    id: t.id, name: t.name, description: t.description, builtin: t.builtin, createdAt: t.createdAt,
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    builtin: t.builtin,
+    createdAt: t.createdAt,
     graphSha256: crypto.createHash('sha256').update(t.graphJson).digest('hex'),
-    params: paramsOf(t).map((p) => ({ ...p, default: jsonSafe(p.default), min: jsonSafe(p.min), max: jsonSafe(p.max) })),
+    params: paramsOf(t).map((p) => ({
+      ...p,
+      default: jsonSafe(p.default),
+      min: jsonSafe(p.min),
+      max: jsonSafe(p.max),
+    })),
   });
 
   /**
@@ -127,7 +155,9 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
    * /object_info, and what the conversion changed. An image's `prompt` is taken as it is when it is usable; a
    * damaged or empty one falls back to the image's `workflow`, and the warnings say so.
    */
-  const apiGraph = async (t: z.output<typeof CreateTemplate>): Promise<{ graph: ComfyGraph; warnings: TemplateWarning[] }> => {
+  const apiGraph = async (
+    t: z.output<typeof CreateTemplate>,
+  ): Promise<{ graph: ComfyGraph; warnings: TemplateWarning[] }> => {
     if (t.graph) return { graph: t.graph as ComfyGraph, warnings: [] };
     let workflow: unknown = t.workflow;
     const warnings: TemplateWarning[] = [];
@@ -143,15 +173,29 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       const { prompt: promptProblem, workflow: workflowProblem } = meta.problems;
       if (!meta.workflow) {
         const why = [promptProblem, workflowProblem].filter(Boolean).join('; ');
-        throw bad(why ? `the ${meta.format.toUpperCase()} carries no usable ComfyUI graph: ${why}` : `the ${meta.format.toUpperCase()} carries no ComfyUI prompt or workflow`);
+        throw bad(
+          why
+            ? `the ${meta.format.toUpperCase()} carries no usable ComfyUI graph: ${why}`
+            : `the ${meta.format.toUpperCase()} carries no ComfyUI prompt or workflow`,
+        );
       }
-      if (promptProblem) warnings.push({ node: '', type: meta.format, message: `${promptProblem}; the workflow it also carries was converted instead` });
+      if (promptProblem)
+        warnings.push({
+          node: '',
+          type: meta.format,
+          message: `${promptProblem}; the workflow it also carries was converted instead`,
+        });
       workflow = meta.workflow;
     }
     const outline = UiOutline.safeParse(workflow);
-    if (!outline.success) throw validationError(outline.error, workflow, { prefix: 'not a ComfyUI workflow: ', whole: 'workflow' });
+    if (!outline.success)
+      throw validationError(outline.error, workflow, { prefix: 'not a ComfyUI workflow: ', whole: 'workflow' });
     const converted = uiToApi(workflow, await deps.objectInfo());
-    if (!converted.ok) throw bad(`cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`, converted.errors);
+    if (!converted.ok)
+      throw bad(
+        `cannot convert the workflow: ${converted.errors.map((e) => `node ${e.node}: ${e.reason}`).join('; ')}`,
+        converted.errors,
+      );
     return { graph: converted.graph, warnings: [...warnings, ...converted.warnings] };
   };
 
@@ -164,32 +208,59 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
   const imageSize = async (id: string, owner: string | undefined) => {
     const resolved = await deps.store.assets.resolve(id, owner);
     if (!resolved && owner !== undefined) {
-      throw new GatewayError({ code: 'missing_asset', message: `unknown asset id(s): ${id}`, details: { missing_ids: [id] } });
+      throw new GatewayError({
+        code: 'missing_asset',
+        message: `unknown asset id(s): ${id}`,
+        details: { missing_ids: [id] },
+      });
     }
     const asset = resolved && (await deps.store.assets.get(resolved.sha256));
     return asset?.width && asset.height ? { width: asset.width, height: asset.height } : null;
   };
 
   /** The graph, parameter map and values for one job: the template's own, or what a choosing built-in picks. */
-  const concrete = async (t: TemplateRecord, values: Record<string, unknown>, opts: InstantiateOptions): Promise<Concrete> => {
+  const concrete = async (
+    t: TemplateRecord,
+    values: Record<string, unknown>,
+    opts: InstantiateOptions,
+  ): Promise<Concrete> => {
     const builtin = t.builtin ? builtinNamed(t.name) : undefined;
     const caps = completeCaps(opts.backend);
     if (!builtin?.choose) {
       const graph = parseExact(t.graphJson) as ComfyGraph;
-      return { variant: null, graph, params: withLiveOptions(graph, paramsOf(t), caps), values: { ...values }, warning: null };
+      return {
+        variant: null,
+        graph,
+        params: withLiveOptions(graph, paramsOf(t), caps),
+        values: { ...values },
+        warning: null,
+      };
     }
     const size = async (id: string) => opts.imageSizes?.[id] ?? imageSize(id, opts.owner);
     const { known, complete } = deps.capabilities(opts.backend);
-    const c = await builtin.choose(values, { capabilities: known, complete, imageSize: size, maxPixels: deps.maxPixels });
+    const c = await builtin.choose(values, {
+      capabilities: known,
+      complete,
+      imageSize: size,
+      maxPixels: deps.maxPixels,
+    });
     const params = TemplateParamMap.parse(c.params);
-    return { ...c, graph: withDefaults(c.graph, params), params: withLiveOptions(c.graph, params, caps), values: { ...c.values } };
+    return {
+      ...c,
+      graph: withDefaults(c.graph, params),
+      params: withLiveOptions(c.graph, params, caps),
+      values: { ...c.values },
+    };
   };
 
   /**
    * Detected parameters, or the given ones checked against the graph and (when a backend is up) /object_info,
    * their defaults written into the graph so a value left out means the default the schema shows.
    */
-  const withParams = async (t: z.output<typeof CreateTemplate>, graph: ComfyGraph): Promise<{ graph: ComfyGraph; params: TemplateParam[] }> => {
+  const withParams = async (
+    t: z.output<typeof CreateTemplate>,
+    graph: ComfyGraph,
+  ): Promise<{ graph: ComfyGraph; params: TemplateParam[] }> => {
     if (!t.params) return { graph, params: detectParams(graph, await deps.objectInfo()) };
     const info = await deps.objectInfo().catch(() => null); // checked more closely when a backend is up
     const checked = checkExplicitParams(graph, t.params, info);
@@ -204,10 +275,17 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       const converted = await apiGraph(r.data);
       const { graph, params } = await withParams(r.data, converted.graph);
       const rec: TemplateRecord = {
-        id: crypto.randomUUID(), name: r.data.name, description: r.data.description ?? null, builtin: false, createdAt: Date.now(),
-        graphJson: stringifyGraph(graph), paramsJson: stringify(params)!, warningsJson: JSON.stringify(converted.warnings),
+        id: crypto.randomUUID(),
+        name: r.data.name,
+        description: r.data.description ?? null,
+        builtin: false,
+        createdAt: Date.now(),
+        graphJson: stringifyGraph(graph),
+        paramsJson: stringify(params)!,
+        warningsJson: JSON.stringify(converted.warnings),
       };
-      if (!(await deps.store.templates.create(rec))) throw new GatewayError({ code: 'conflict', message: `a template named '${rec.name}' exists` });
+      if (!(await deps.store.templates.create(rec)))
+        throw new GatewayError({ code: 'conflict', message: `a template named '${rec.name}' exists` });
       return { ...view(rec), warnings: converted.warnings };
     },
     get: async (idOrName) => view(await record(idOrName)),
@@ -225,7 +303,10 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async schema(idOrName) {
       const t = await record(idOrName);
       const extra = t.builtin ? builtinNamed(t.name)?.extraSchema : undefined;
-      const schema = paramsSchema(t.name, withLiveOptions(parseExact(t.graphJson) as ComfyGraph, paramsOf(t), completeCaps()));
+      const schema = paramsSchema(
+        t.name,
+        withLiveOptions(parseExact(t.graphJson) as ComfyGraph, paramsOf(t), completeCaps()),
+      );
       return extra ? { ...schema, properties: { ...(schema.properties as object), ...extra } } : schema;
     },
     async instantiate(idOrName, values, opts = {}) {
@@ -234,10 +315,15 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       renameAliases(params, given); // recorded under the template's names, so a job can be made again as it was
       for (const p of params) {
         // A seed not given, or given as "random", is drawn per job; the value used is recorded with the job.
-        if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random')) given[p.name] = drawSeed(p);
+        if (isSeedParam(p.name) && (given[p.name] === undefined || given[p.name] === 'random'))
+          given[p.name] = drawSeed(p);
       }
       const missing = requiredParams(params).filter((name) => given[name] === undefined);
-      if (missing.length > 0) throw bad(missing.map((n) => `${n}: required (an asset id from POST /v1/assets)`).join('; '), missing.map((param) => ({ param, message: 'required' })));
+      if (missing.length > 0)
+        throw bad(
+          missing.map((n) => `${n}: required (an asset id from POST /v1/assets)`).join('; '),
+          missing.map((param) => ({ param, message: 'required' })),
+        );
       const unavailable = unavailableDefaults(graph, params, given);
       if (unavailable.length > 0) throw bad(unavailable.join('; '));
       const applied = applyParams(graph, params, given);
@@ -245,11 +331,18 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
       // Image parameters take asset ids; the engine uploads them to whichever backend runs the job.
       for (const p of params) {
         const v = given[p.name];
-        if (p.type === 'image' && typeof v === 'string') applied.graph[p.node]!.inputs[p.input] = { __type: 'core/ASSET', info: { id: v } };
+        if (p.type === 'image' && typeof v === 'string')
+          applied.graph[p.node]!.inputs[p.input] = { __type: 'core/ASSET', info: { id: v } };
       }
       const at = (name: string) => params.find((p) => p.name === name);
       const prompts = { positive: at('prompt'), negative: at('negative') };
-      return { graph: applied.graph, used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])), variant, warning, prompts };
+      return {
+        graph: applied.graph,
+        used: Object.fromEntries(Object.entries(given).map(([k, v]) => [k, jsonSafe(v)])),
+        variant,
+        warning,
+        prompts,
+      };
     },
     async variations(v) {
       const params = paramsOf(await record(v.job.template!));
@@ -263,8 +356,18 @@ export function createTemplateService(deps: TemplateDeps): TemplateService {
     async ensureBuiltins() {
       for (const b of BUILTIN_TEMPLATES) {
         const params = TemplateParamMap.parse(b.params);
-        const graph = withDefaults(b.graph, params.filter((p) => b.graph[p.node]));
-        await deps.store.templates.putBuiltin({ id: `builtin-${b.name}`, name: b.name, description: b.description, createdAt: Date.now(), graphJson: stringifyGraph(graph), paramsJson: stringify(params)! });
+        const graph = withDefaults(
+          b.graph,
+          params.filter((p) => b.graph[p.node]),
+        );
+        await deps.store.templates.putBuiltin({
+          id: `builtin-${b.name}`,
+          name: b.name,
+          description: b.description,
+          createdAt: Date.now(),
+          graphJson: stringifyGraph(graph),
+          paramsJson: stringify(params)!,
+        });
       }
     },
   };

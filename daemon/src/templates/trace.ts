@@ -7,7 +7,8 @@ import { declaredInputs, specType, type ObjectInfo } from './objectInfo.js';
 
 export type ApiLink = [string, number];
 
-export const isLink = (v: unknown): v is ApiLink => Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'number';
+export const isLink = (v: unknown): v is ApiLink =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'number';
 
 /** Node ids compared as people read them: "3" < "10" < "20:1". */
 export const byId = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
@@ -56,7 +57,11 @@ export function promptInputs(graph: ComfyGraph, info: ObjectInfo, id: string): s
  * when they have one conditioning input (FluxGuidance), or several of which one is named like the output
  * followed (ControlNetApplyAdvanced's positive/negative). ConditioningCombine and the like stop the walk.
  */
-export function traceText(graph: ComfyGraph, info: ObjectInfo, link: ApiLink): { node: string; path: string[] } | undefined {
+export function traceText(
+  graph: ComfyGraph,
+  info: ObjectInfo,
+  link: ApiLink,
+): { node: string; path: string[] } | undefined {
   const path: string[] = [];
   let [id, slot] = link;
   while (!path.includes(id)) {
@@ -78,7 +83,12 @@ export function traceText(graph: ComfyGraph, info: ObjectInfo, link: ApiLink): {
  * The node that creates the latent behind `link` (EmptyLatentImage and kin: no LATENT input of its own),
  * passing nodes with exactly one LATENT input. A sampler on the way means the size belongs to an earlier pass.
  */
-export function traceLatentSource(graph: ComfyGraph, info: ObjectInfo, link: ApiLink, samplers: Set<string>): string | undefined {
+export function traceLatentSource(
+  graph: ComfyGraph,
+  info: ObjectInfo,
+  link: ApiLink,
+  samplers: Set<string>,
+): string | undefined {
   const seen = new Set<string>();
   let id = link[0];
   while (!seen.has(id) && !samplers.has(id)) {

@@ -37,7 +37,10 @@ const MODEL_GRAPH: ComfyGraph = {
   '1': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
   '2': { class_type: 'UpscaleModelLoader', inputs: { model_name: '4x-UltraSharp.pth' } },
   '3': { class_type: 'ImageUpscaleWithModel', inputs: { upscale_model: ['2', 0], image: ['1', 0] } },
-  '4': { class_type: 'ImageScale', inputs: { image: ['3', 0], upscale_method: 'lanczos', width: 0, height: 0, crop: 'disabled' } },
+  '4': {
+    class_type: 'ImageScale',
+    inputs: { image: ['3', 0], upscale_method: 'lanczos', width: 0, height: 0, crop: 'disabled' },
+  },
   '5': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_up', images: ['4', 0] } },
 };
 const MODEL_PARAMS = [
@@ -52,13 +55,33 @@ const LATENT_GRAPH: ComfyGraph = {
   '11': { class_type: 'LoadImage', inputs: { image: 'example.png' } },
   '12': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
   '13': { class_type: 'VAEEncode', inputs: { pixels: ['11', 0], vae: ['12', 2] } },
-  '14': { class_type: 'LatentUpscale', inputs: { samples: ['13', 0], upscale_method: 'bilinear', width: 0, height: 0, crop: 'disabled' } },
+  '14': {
+    class_type: 'LatentUpscale',
+    inputs: { samples: ['13', 0], upscale_method: 'bilinear', width: 0, height: 0, crop: 'disabled' },
+  },
   '15': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['12', 1] } },
   '16': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['12', 1] } },
-  '17': { class_type: 'KSampler', inputs: { seed: 0, steps: 12, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 0.45, model: ['12', 0], positive: ['15', 0], negative: ['16', 0], latent_image: ['14', 0] } },
+  '17': {
+    class_type: 'KSampler',
+    inputs: {
+      seed: 0,
+      steps: 12,
+      cfg: 7,
+      sampler_name: 'euler',
+      scheduler: 'normal',
+      denoise: 0.45,
+      model: ['12', 0],
+      positive: ['15', 0],
+      negative: ['16', 0],
+      latent_image: ['14', 0],
+    },
+  },
   '18': { class_type: 'VAEDecode', inputs: { samples: ['17', 0], vae: ['12', 2] } },
   // Latents come in steps of 8 pixels (and at least 64): the exact size is made in pixel space.
-  '19': { class_type: 'ImageScale', inputs: { image: ['18', 0], upscale_method: 'lanczos', width: 0, height: 0, crop: 'disabled' } },
+  '19': {
+    class_type: 'ImageScale',
+    inputs: { image: ['18', 0], upscale_method: 'lanczos', width: 0, height: 0, crop: 'disabled' },
+  },
   '20': { class_type: 'SaveImage', inputs: { filename_prefix: 'comfygate_up', images: ['19', 0] } },
 };
 const LATENT_ONLY = [
@@ -83,14 +106,22 @@ export const UPSCALE_PARAMS = [...MODEL_PARAMS, ...LATENT_ONLY];
 export const UPSCALE_GRAPH = MODEL_GRAPH;
 /** Not bound to one input: turned into `width`/`height` from the image's size. */
 export const UPSCALE_EXTRA_SCHEMA = {
-  scale: { type: 'number', minimum: 0.25, maximum: 8, default: 2, description: "output = the image's size × scale, when width and height are 0" },
+  scale: {
+    type: 'number',
+    minimum: 0.25,
+    maximum: 8,
+    default: 2,
+    description: "output = the image's size × scale, when width and height are 0",
+  },
 };
 
 const bad = (message: string) => new GatewayError({ code: 'validation_failed', message });
 
 /** The first upscale model any of these backends has (and can run), or undefined. */
 export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
-  return caps.flatMap((c) => (c.nodes.includes('ImageUpscaleWithModel') ? (c.combos.UpscaleModelLoader?.model_name ?? []) : []))[0];
+  return caps.flatMap((c) =>
+    c.nodes.includes('ImageUpscaleWithModel') ? (c.combos.UpscaleModelLoader?.model_name ?? []) : [],
+  )[0];
 }
 
 /**
@@ -98,21 +129,34 @@ export function firstUpscaleModel(caps: Capabilities[]): string | undefined {
  * both are 0. Computed here rather than left to the nodes: a latent is cropped to steps of 8 pixels, so the
  * nodes' own "0 keeps the aspect ratio" would follow the cropped latent, not the image.
  */
-async function targetSize(values: Record<string, unknown>, ctx: ChoiceContext): Promise<{ width: number; height: number }> {
+async function targetSize(
+  values: Record<string, unknown>,
+  ctx: ChoiceContext,
+): Promise<{ width: number; height: number }> {
   const { width = 0, height = 0, scale = 2 } = values;
-  if (typeof scale !== 'number' || !(scale >= 0.25 && scale <= 8)) throw bad(`scale: expected a number from 0.25 to 8, got ${show(scale)}`);
+  if (typeof scale !== 'number' || !(scale >= 0.25 && scale <= 8))
+    throw bad(`scale: expected a number from 0.25 to 8, got ${show(scale)}`);
   for (const [name, v] of Object.entries({ width, height })) {
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > SIZE.max) throw bad(`${name}: expected an integer from 0 to ${SIZE.max}, got ${show(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > SIZE.max)
+      throw bad(`${name}: expected an integer from 0 to ${SIZE.max}, got ${show(v)}`);
   }
   if (typeof values.image !== 'string') throw bad('image: give the image to upscale (an asset id)');
   const target = await sizeFor(width as number, height as number, scale, values.image, ctx);
   if (target.width * target.height > ctx.maxPixels) {
-    throw bad(`the upscaled image would be ${target.width}×${target.height}, over the ${ctx.maxPixels}-pixel limit; ask for less`);
+    throw bad(
+      `the upscaled image would be ${target.width}×${target.height}, over the ${ctx.maxPixels}-pixel limit; ask for less`,
+    );
   }
   return target;
 }
 
-async function sizeFor(width: number, height: number, scale: number, image: string, ctx: ChoiceContext): Promise<{ width: number; height: number }> {
+async function sizeFor(
+  width: number,
+  height: number,
+  scale: number,
+  image: string,
+  ctx: ChoiceContext,
+): Promise<{ width: number; height: number }> {
   if (width !== 0 && height !== 0) return { width, height };
   const size = await ctx.imageSize(image);
   if (!size) {
@@ -133,9 +177,24 @@ export async function chooseUpscale(given: Record<string, unknown>, ctx: ChoiceC
   if (model !== undefined) {
     const ignored = LATENT_ONLY.map((p) => p.name).filter((n) => values[n] !== undefined);
     for (const n of ignored) delete values[n];
-    const warning = ignored.length > 0 ? `${ignored.join(', ')} ignored: only the latent upscale uses them, and this job uses the upscale model '${String(model)}'` : null;
-    return { variant: `model:${String(model)}`, graph: MODEL_GRAPH, params: MODEL_PARAMS, values: { ...values, ...size, model }, warning };
+    const warning =
+      ignored.length > 0
+        ? `${ignored.join(', ')} ignored: only the latent upscale uses them, and this job uses the upscale model '${String(model)}'`
+        : null;
+    return {
+      variant: `model:${String(model)}`,
+      graph: MODEL_GRAPH,
+      params: MODEL_PARAMS,
+      values: { ...values, ...size, model },
+      warning,
+    };
   }
   const latent = { latent_width: latentSide(size.width), latent_height: latentSide(size.height) };
-  return { variant: 'latent', graph: LATENT_GRAPH, params: LATENT_PARAMS, values: { ...values, ...size, ...latent }, warning: null };
+  return {
+    variant: 'latent',
+    graph: LATENT_GRAPH,
+    params: LATENT_PARAMS,
+    values: { ...values, ...size, ...latent },
+    warning: null,
+  };
 }

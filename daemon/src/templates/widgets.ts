@@ -3,7 +3,15 @@
  * over the widgets the editor built from /object_info: one per widget input (required, then optional, in
  * `input_order`), plus the widgets the frontend injects and never sends (seed control, combo filter, upload).
  */
-import { declaredInputs, isWidgetSpec, specOptions, specType, comboOptions, type InputSpec, type NodeDef } from './objectInfo.js';
+import {
+  declaredInputs,
+  isWidgetSpec,
+  specOptions,
+  specType,
+  comboOptions,
+  type InputSpec,
+  type NodeDef,
+} from './objectInfo.js';
 import type { UiNode } from './workflow.js';
 import { stringifyGraph } from '../comfy/json.js';
 
@@ -103,7 +111,12 @@ const isControlValue = (v: unknown): boolean =>
  * A value missing at the end is an input the node gained after the workflow was saved: the editor gives the new
  * widget its default, and so does this. Both are noted, so a user can see why a graph differs from the file's.
  */
-function fromArray(slots: WidgetSlot[], values: unknown[], source: string, notes?: WidgetNote[]): Record<string, unknown> {
+function fromArray(
+  slots: WidgetSlot[],
+  values: unknown[],
+  source: string,
+  notes?: WidgetNote[],
+): Record<string, unknown> {
   if (values.length > slots.length) {
     const names = slots.map((s) => (s.kind === 'value' ? s.name : `(${s.kind})`)).join(', ') || 'none';
     const extra = values.slice(slots.length).map(asText).join(', ');
@@ -143,8 +156,16 @@ function fromObject(slots: WidgetSlot[], values: Record<string, unknown>): Recor
  * Stored widget values laid over `slots`: positional for arrays, by name for objects. `source` names what
  * gave the layout, for the note when the array is too long. Undefined defaults are left out.
  */
-export function slotValues(slots: WidgetSlot[], raw: UiNode['widgets_values'] | null, source: string, notes?: WidgetNote[]): Record<string, unknown> {
-  const out = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fromObject(slots, raw) : fromArray(slots, raw ?? [], source, notes);
+export function slotValues(
+  slots: WidgetSlot[],
+  raw: UiNode['widgets_values'] | null,
+  source: string,
+  notes?: WidgetNote[],
+): Record<string, unknown> {
+  const out =
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+      ? fromObject(slots, raw)
+      : fromArray(slots, raw ?? [], source, notes);
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out;
 }
@@ -157,7 +178,8 @@ export function widgetValues(def: NodeDef, node: UiNode, notes?: WidgetNote[]): 
   const own: WidgetNote[] = [];
   const values = slotValues(widgetLayout(def, node), node.widgets_values, `/object_info gives ${node.type}`, own);
   // A default for an input that is linked is never sent: nothing to note.
-  const linked = (name: string) => (node.inputs ?? []).some((i) => i?.name === name && i.link !== null && i.link !== undefined);
+  const linked = (name: string) =>
+    (node.inputs ?? []).some((i) => i?.name === name && i.link !== null && i.link !== undefined);
   notes?.push(...own.filter((n) => !n.input || !linked(n.input)));
   return values;
 }

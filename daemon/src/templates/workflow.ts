@@ -100,7 +100,8 @@ export const SUBGRAPH_OUTPUT_ID = '-20';
 export const MODE_MUTED = 2;
 export const MODE_BYPASS = 4;
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isUiWorkflow(value: unknown): value is UiWorkflow {
   return isObject(value) && Array.isArray(value.nodes);
@@ -112,7 +113,14 @@ const slot = (v: unknown): number => (typeof v === 'number' ? v : Number.parseIn
 function toLink(raw: UiLinkTuple | UiLinkObject): Link | undefined {
   if (Array.isArray(raw)) {
     const [id, origin, originSlot, target, targetSlot, type] = raw;
-    return { id, originId: String(origin), originSlot: slot(originSlot), targetId: String(target), targetSlot: slot(targetSlot), type };
+    return {
+      id,
+      originId: String(origin),
+      originSlot: slot(originSlot),
+      targetId: String(target),
+      targetSlot: slot(targetSlot),
+      type,
+    };
   }
   if (!isObject(raw) || raw.id === undefined) return undefined;
   return {
@@ -176,7 +184,9 @@ const NodeShape = z.looseObject({
   mode: z.number().nullish(),
   inputs: z.array(z.looseObject({ name: z.string(), widget: z.looseObject({ name: z.string() }).nullish() })).nullish(),
   outputs: z.array(z.looseObject({ widget: z.looseObject({ name: z.string() }).nullish() })).nullish(),
-  widgets_values: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' }).nullish(),
+  widgets_values: z
+    .union([z.array(z.unknown()), z.record(z.string(), z.unknown())], { error: 'expected an array or an object' })
+    .nullish(),
 });
 
 /** A conversion error for every node of a wrong shape, naming the node and the field. Non-objects are skipped, as `scopeOf` does. */

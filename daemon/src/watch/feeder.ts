@@ -15,7 +15,8 @@ import { writeError, writeOutputs } from './writer.js';
 const TRANSIENT = new Set(['rate_limited', 'backend_unavailable', 'storage_error']);
 const RETRY_MS = 1_000;
 
-const messageOf = (err: unknown) => (err instanceof GatewayError ? `${err.code}: ${err.message}` : (err as Error).message ?? String(err));
+const messageOf = (err: unknown) =>
+  err instanceof GatewayError ? `${err.code}: ${err.message}` : ((err as Error).message ?? String(err));
 
 /**
  * Turns pending ledger rows into jobs, never more than `maxQueued` unfinished at once: a dump of 10,000 files
@@ -31,7 +32,16 @@ export class Feeder {
   /** Which rule goes first next time: rotates, so with room for one job the rules still alternate. */
   private turn = 0;
 
-  constructor(private readonly d: { daemon: Daemon; repo: WatchRepo; rules: () => ReadonlyMap<string, ActiveRule>; opts: WatchOptions; log: Logger; limits: InputLimits }) {}
+  constructor(
+    private readonly d: {
+      daemon: Daemon;
+      repo: WatchRepo;
+      rules: () => ReadonlyMap<string, ActiveRule>;
+      opts: WatchOptions;
+      log: Logger;
+      limits: InputLimits;
+    },
+  ) {}
 
   kick(): void {
     if (this.closed) return;
@@ -40,7 +50,7 @@ export class Feeder {
       .catch((err) => this.d.log.error({ err }, 'watch: submitting jobs failed'))
       .finally(() => {
         this.pumping = null;
-        if (this.again) (this.again = false), this.kick();
+        if (this.again) ((this.again = false), this.kick());
       });
   }
 
@@ -57,7 +67,10 @@ export class Feeder {
     let p = this.finishing.get(jobId);
     if (!p) {
       p = this.finish(jobId, orphan).catch((err) => this.d.log.error({ err, jobId }, 'watch: finishing a job failed'));
-      this.finishing.set(jobId, p.finally(() => this.finishing.delete(jobId)));
+      this.finishing.set(
+        jobId,
+        p.finally(() => this.finishing.delete(jobId)),
+      );
     }
     return p;
   }
@@ -85,7 +98,9 @@ export class Feeder {
   private async nextRows(room: number): Promise<WatchFileRecord[]> {
     const ids = [...this.d.rules().keys()];
     const first = this.turn++ % Math.max(ids.length, 1);
-    const perRule = await Promise.all([...ids.slice(first), ...ids.slice(0, first)].map((id) => this.d.repo.pending(room, [id])));
+    const perRule = await Promise.all(
+      [...ids.slice(first), ...ids.slice(0, first)].map((id) => this.d.repo.pending(room, [id])),
+    );
     const rows: WatchFileRecord[] = [];
     const longest = Math.max(0, ...perRule.map((r) => r.length));
     for (let i = 0; i < longest; i++) for (const r of perRule) if (r[i]) rows.push(r[i]!);
@@ -110,18 +125,32 @@ export class Feeder {
       if (sha !== row.sha256) return (await observe(this.d.repo, row.ruleId, row.path, sha), true);
       input = await jobFor(this.d.daemon, rule, row.path, kind, await readInput(rule.root, abs, kind, this.d.limits));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (await this.d.repo.forget(row.ruleId, row.path), true);
-      await this.fail(rule, row, err instanceof InputError ? `${path.basename(abs)}: ${err.message}` : messageOf(err), null);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return (await this.d.repo.forget(row.ruleId, row.path), true);
+      await this.fail(
+        rule,
+        row,
+        err instanceof InputError ? `${path.basename(abs)}: ${err.message}` : messageOf(err),
+        null,
+      );
       return true;
     }
     try {
       // The key was stored with the row: a submit repeated after a crash finds the job made the first time.
-      const { job, created } = await this.d.daemon.submit(input, { idempotencyKey: `watch-${row.submitKey}`, caller: input.client, owner: rule.owner });
+      const { job, created } = await this.d.daemon.submit(input, {
+        idempotencyKey: `watch-${row.submitKey}`,
+        caller: input.client,
+        owner: rule.owner,
+      });
       await this.submitted(rule, row, job.id, !created);
     } catch (err) {
       if (err instanceof GatewayError && TRANSIENT.has(err.code)) return false;
-      const earlier = err instanceof GatewayError && err.code === 'idempotency_mismatch' ? (err.details as { jobId?: string }).jobId : undefined;
-      if (earlier) await this.submitted(rule, row, earlier, true); // the rule changed since a crash; keep the job that exists
+      const earlier =
+        err instanceof GatewayError && err.code === 'idempotency_mismatch'
+          ? (err.details as { jobId?: string }).jobId
+          : undefined;
+      if (earlier)
+        await this.submitted(rule, row, earlier, true); // the rule changed since a crash; keep the job that exists
       else await this.fail(rule, row, messageOf(err), null);
     }
     return true;
@@ -145,11 +174,21 @@ export class Feeder {
     const job = jobId ? await this.d.daemon.get(jobId).catch(() => null) : null;
     if (!job) await this.fail(rule, row, 'the job was deleted before its outputs were written', jobId || null);
     else if (job.state === 'succeeded') await this.succeeded(rule, row, job);
-    else if (isTerminal(job.state)) await this.fail(rule, row, job.error ? `${job.error.code}: ${job.error.message}` : `the job was ${job.state}`, jobId);
+    else if (isTerminal(job.state))
+      await this.fail(
+        rule,
+        row,
+        job.error ? `${job.error.code}: ${job.error.message}` : `the job was ${job.state}`,
+        jobId,
+      );
     this.kick();
   }
 
-  private async succeeded(rule: ActiveRule, row: WatchFileRecord, job: Awaited<ReturnType<Daemon['get']>>): Promise<void> {
+  private async succeeded(
+    rule: ActiveRule,
+    row: WatchFileRecord,
+    job: Awaited<ReturnType<Daemon['get']>>,
+  ): Promise<void> {
     try {
       const spec = ((await this.d.daemon.store.jobs.get(job.id))?.postprocess ?? null) as PostprocessSpec | null;
       const outputs = await writeOutputs({ rule, row, job, spec, files: this.d.daemon.files });
@@ -161,7 +200,9 @@ export class Feeder {
 
   private async fail(rule: ActiveRule, row: WatchFileRecord, message: string, jobId: string | null): Promise<void> {
     if (!(await this.d.repo.finish(row.ruleId, row.path, row.sha256, { state: 'failed', error: message }))) return; // newer content since
-    await writeError(rule, row, message, jobId).catch((err) => this.d.log.warn({ err, path: row.path }, 'watch: could not write the error file'));
+    await writeError(rule, row, message, jobId).catch((err) =>
+      this.d.log.warn({ err, path: row.path }, 'watch: could not write the error file'),
+    );
     this.d.log.info({ rule: rule.spec.id, path: row.path, error: message }, 'watch: input failed');
   }
 }

@@ -16,7 +16,7 @@ function charClass(glob: string, i: number): { re: string; next: number } | null
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   let depth = 0;
-  for (let i = 0; i < glob.length; ) {
+  for (let i = 0; i < glob.length;) {
     const c = glob[i]!;
     if (c === '*' && glob[i + 1] === '*') {
       const slash = glob[i + 2] === '/';
@@ -34,8 +34,8 @@ export function globToRegExp(glob: string): RegExp {
     }
     if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
-    else if (c === '{') (re += '(?:'), depth++;
-    else if (c === '}' && depth > 0) (re += ')'), depth--;
+    else if (c === '{') ((re += '(?:'), depth++);
+    else if (c === '}' && depth > 0) ((re += ')'), depth--);
     else if (c === ',' && depth > 0) re += '|';
     else re += escape(c);
     i++;

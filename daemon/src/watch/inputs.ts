@@ -41,7 +41,10 @@ export function kindOf(file: string): InputKind | null {
 
 /** The input's name without its kind's suffix: `cat.prompt.json`, `cat.txt` and `cat.png` are all `cat`. */
 export function stemOf(file: string): string {
-  return path.basename(file).replace(/\.prompt\.json$/i, '').replace(/\.(txt|png|jpe?g|webp)$/i, '');
+  return path
+    .basename(file)
+    .replace(/\.prompt\.json$/i, '')
+    .replace(/\.(txt|png|jpe?g|webp)$/i, '');
 }
 
 export const isSidecar = (file: string): boolean => /\.prompt\.txt$/i.test(file);
@@ -66,7 +69,8 @@ function where(text: string, message: string): string {
 }
 
 function describeIssue(i: z.core.$ZodIssue, raw: unknown): string {
-  const hint = i.code === 'unrecognized_keys' ? ' (template parameters go under "params", e.g. {"params": {"steps": 30}})' : '';
+  const hint =
+    i.code === 'unrecognized_keys' ? ' (template parameters go under "params", e.g. {"params": {"steps": 30}})' : '';
   return `${describeValidationIssue(i, raw, '(file)')}${hint}`;
 }
 
@@ -81,19 +85,28 @@ export function parsePromptJson(text: string): ParsedInput {
   const r = WatchPromptFile.safeParse(raw);
   if (!r.success) throw new InputError(r.error.issues.map((i) => describeIssue(i, raw)).join('; '));
   const { prompt, negative, params, postprocess, variants } = r.data;
-  const out: ParsedInput = { params: { ...params, ...(prompt !== undefined ? { prompt } : {}), ...(negative !== undefined ? { negative } : {}) } };
+  const out: ParsedInput = {
+    params: { ...params, ...(prompt !== undefined ? { prompt } : {}), ...(negative !== undefined ? { negative } : {}) },
+  };
   if (postprocess || variants) out.postprocess = postprocess ?? { variants: variants! };
   return out;
 }
 
 /** Same checks as an upload: sniffed by content, pixel count bounded. */
-async function sniffImage(file: string, maxPixels: number): Promise<{ contentType: string; width: number; height: number }> {
-  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
+async function sniffImage(
+  file: string,
+  maxPixels: number,
+): Promise<{ contentType: string; width: number; height: number }> {
+  const meta = await sharp(file, { limitInputPixels: false })
+    .metadata()
+    .catch(() => null);
   const types: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
   const contentType = meta?.format ? types[meta.format] : undefined;
-  if (!meta || !contentType || !meta.width || !meta.height) throw new InputError(`unsupported input: not a PNG, JPEG or WebP image (${meta?.format ?? 'unreadable'})`);
+  if (!meta || !contentType || !meta.width || !meta.height)
+    throw new InputError(`unsupported input: not a PNG, JPEG or WebP image (${meta?.format ?? 'unreadable'})`);
   const pixels = meta.width * meta.height * (meta.pages ?? 1);
-  if (pixels > maxPixels) throw new InputError(`the image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`);
+  if (pixels > maxPixels)
+    throw new InputError(`the image has ${pixels} pixels (${meta.width}x${meta.height}); the limit is ${maxPixels}`);
   return { contentType, width: meta.width, height: meta.height };
 }
 

@@ -54,7 +54,10 @@ export class Intake {
       for (const [p] of batch) this.queue.delete(p);
       const work = batch.values();
       const worker = async () => {
-        for (const [p, ruleId] of work) await this.one(ruleId, p).catch((err) => this.deps.log.warn({ err, path: p }, 'watch: could not record file'));
+        for (const [p, ruleId] of work)
+          await this.one(ruleId, p).catch((err) =>
+            this.deps.log.warn({ err, path: p }, 'watch: could not record file'),
+          );
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       await new Promise((r) => setImmediate(r));
@@ -78,7 +81,8 @@ export class Intake {
     if (st ? !(await this.inside(rule, absPath, st)) : !absPath.includes('\uFFFD')) return; // a lossy name is reported below
     // chokidar's awaitWriteFinish does not cover its initial scan: a file still growing at start waits here.
     const age = st ? Date.now() - st.mtimeMs : -1;
-    if (age >= 0 && age < this.deps.opts.stableMs) return this.later(ruleId, absPath, this.deps.opts.stableMs - age + 20);
+    if (age >= 0 && age < this.deps.opts.stableMs)
+      return this.later(ruleId, absPath, this.deps.opts.stableMs - age + 20);
     const sha = await contentSha(rule.root, absPath, kind, this.deps.limits).catch((err: unknown) => {
       // Recorded like content, so the refusal is listed and reported by the feeder instead of only logged.
       if (err instanceof InputError) return refusalSha(err.message);

@@ -8,15 +8,26 @@ import type { ActiveRule } from './rules.js';
  * overridden by the file's, the image bound to the template's first image parameter, and the variants.
  * Watch jobs carry their own fairness key and a low priority, so interactive work goes first.
  */
-export async function jobFor(daemon: Daemon, rule: ActiveRule, relPath: string, kind: InputKind, input: ParsedInput): Promise<CreateJob & { client: string }> {
+export async function jobFor(
+  daemon: Daemon,
+  rule: ActiveRule,
+  relPath: string,
+  kind: InputKind,
+  input: ParsedInput,
+): Promise<CreateJob & { client: string }> {
   const template = rule.spec.template ?? (kind === 'image' ? 'img2img' : 'txt2img');
   const t = await daemon.templates.get(template);
   const imageParam = t.params.find((p) => p.type === 'image')?.name;
-  if (kind === 'image' && !imageParam) throw new InputError(`template '${template}' takes no image (pick a template with an image parameter, e.g. img2img)`);
+  if (kind === 'image' && !imageParam)
+    throw new InputError(
+      `template '${template}' takes no image (pick a template with an image parameter, e.g. img2img)`,
+    );
   const params: Record<string, unknown> = { ...rule.spec.params, ...input.params };
   if (input.image && imageParam) params[imageParam] = input.image;
   if (imageParam && params[imageParam] === undefined) {
-    throw new InputError(`template '${template}' needs an image (parameter '${imageParam}'): drop an image, or set it in the rule's params`);
+    throw new InputError(
+      `template '${template}' needs an image (parameter '${imageParam}'): drop an image, or set it in the rule's params`,
+    );
   }
   const postprocess = input.postprocess ?? rule.spec.postprocess;
   return {

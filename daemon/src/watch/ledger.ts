@@ -26,7 +26,8 @@ export async function contentSha(root: string, file: string, kind: InputKind, l:
 }
 
 /** Stands for a file refused before it could be hashed: the refusal is recorded (and reported) like content. */
-export const refusalSha = (message: string): string => crypto.createHash('sha256').update(`refused\n${message}`).digest('hex');
+export const refusalSha = (message: string): string =>
+  crypto.createHash('sha256').update(`refused\n${message}`).digest('hex');
 
 export interface Observed {
   /** New work was recorded (a new file, or new content). */

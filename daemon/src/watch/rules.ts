@@ -41,14 +41,24 @@ export function configRuleId(spec: WatchRule): string {
 export function renderName(naming: string, p: { name: string; variant: string; ext: string; index: number }): string {
   // A pattern without {index} still needs distinct names for a batch: outputs after the first get "-N".
   const name = p.index > 0 && !naming.includes('{index}') ? `${p.name}-${p.index}` : p.name;
-  return naming.replace(/\{(name|variant|ext|index)\}/g, (_m, k: string) => (k === 'name' ? name : k === 'variant' ? p.variant : k === 'ext' ? p.ext : String(p.index)));
+  return naming.replace(/\{(name|variant|ext|index)\}/g, (_m, k: string) =>
+    k === 'name' ? name : k === 'variant' ? p.variant : k === 'ext' ? p.ext : String(p.index),
+  );
 }
 
 /** Names this rule's outputs can have (variants `out`, `thumb` and the rule's own), to ignore them as inputs. */
 function outputNameRegex(spec: RuleSpec): RegExp {
   const variants = ['out', 'thumb', ...Object.keys(spec.postprocess?.variants ?? {})].map(reEscape).join('|');
-  const parts: Record<string, string> = { name: '.+', variant: `(?:${variants})(?:@\\d+x)?`, ext: OUTPUT_EXT, index: '\\d+' };
-  const re = spec.naming.split(/(\{(?:name|variant|ext|index)\})/).map((s) => (/^\{\w+\}$/.test(s) ? parts[s.slice(1, -1)]! : reEscape(s))).join('');
+  const parts: Record<string, string> = {
+    name: '.+',
+    variant: `(?:${variants})(?:@\\d+x)?`,
+    ext: OUTPUT_EXT,
+    index: '\\d+',
+  };
+  const re = spec.naming
+    .split(/(\{(?:name|variant|ext|index)\})/)
+    .map((s) => (/^\{\w+\}$/.test(s) ? parts[s.slice(1, -1)]! : reEscape(s)))
+    .join('');
   return new RegExp(`^${re}$`, 'i');
 }
 
@@ -85,7 +95,15 @@ export function relInside(root: string, abs: string): string | null {
   return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 
-export function activateRule(o: { spec: RuleSpec; fromConfig: boolean; createdAt: number; owner: string; root: string; outRoot: string | null; accepts: Set<InputKind> }): ActiveRule {
+export function activateRule(o: {
+  spec: RuleSpec;
+  fromConfig: boolean;
+  createdAt: number;
+  owner: string;
+  root: string;
+  outRoot: string | null;
+  accepts: Set<InputKind>;
+}): ActiveRule {
   const spec: RuleSpec = { ...o.spec, patterns: o.spec.patterns ?? defaultPatterns(o.accepts) };
   const glob = compileGlobs(spec.patterns!);
   const names = outputNameRegex(spec);
@@ -97,7 +115,9 @@ export function activateRule(o: { spec: RuleSpec; fromConfig: boolean; createdAt
     matches: (rel) => kindOf(rel) !== null && glob(rel),
     // By name only under the output folder: an output written just before a crash is not in `ours` yet.
     isOurs: (abs) =>
-      ours.has(abs) || (relInside(rule.outRoot ?? rule.root, abs) !== null && (names.test(path.basename(abs)) || TEXT_OUTPUT_NAME.test(abs))),
+      ours.has(abs) ||
+      (relInside(rule.outRoot ?? rule.root, abs) !== null &&
+        (names.test(path.basename(abs)) || TEXT_OUTPUT_NAME.test(abs))),
   };
   return rule;
 }

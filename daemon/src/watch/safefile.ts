@@ -23,7 +23,15 @@ export interface WatchedFile {
 }
 
 const kindOfStat = (st: Stats) =>
-  st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a folder' : 'not a regular file';
+  st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? 'a device'
+        : st.isDirectory()
+          ? 'a folder'
+          : 'not a regular file';
 
 const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
 
@@ -31,8 +39,12 @@ const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
 async function badName(abs: string): Promise<InputError | null> {
   if (!path.basename(abs).includes('\uFFFD')) return null;
   const names = await fsp.readdir(path.dirname(abs), { encoding: 'buffer' }).catch(() => [] as Buffer[]);
-  const lossy = names.find((n) => n.toString('utf8') === path.basename(abs) && !Buffer.from(n.toString('utf8')).equals(n));
-  return lossy ? new InputError(`the file name is not valid UTF-8 (bytes ${lossy.toString('hex')}); rename it to process it`) : null;
+  const lossy = names.find(
+    (n) => n.toString('utf8') === path.basename(abs) && !Buffer.from(n.toString('utf8')).equals(n),
+  );
+  return lossy
+    ? new InputError(`the file name is not valid UTF-8 (bytes ${lossy.toString('hex')}); rename it to process it`)
+    : null;
 }
 
 /** Where `abs` really is, if that is inside `root`. ENOENT passes through (the file went away). */
@@ -65,18 +77,21 @@ export async function openWatched(root: string, abs: string, maxBytes: number): 
   const real = await realInside(root, abs);
   const before = await fsp.lstat(real);
   if (!before.isFile()) throw new InputError(`${path.basename(abs)} is ${kindOfStat(before)}, not a regular file`);
-  if (before.size > maxBytes) throw new InputError(`${path.basename(abs)}: ${before.size} bytes is more than the ${maxBytes} allowed`);
+  if (before.size > maxBytes)
+    throw new InputError(`${path.basename(abs)}: ${before.size} bytes is more than the ${maxBytes} allowed`);
   // O_NONBLOCK: were it swapped for a FIFO since the lstat, open must not wait for a writer.
   const handle = await fsp.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new InputError(`${path.basename(abs)} is ${kindOfStat(st)}, not a regular file`);
     const opened = await openedPath(handle.fd);
-    if (opened !== null && relInside(root, opened) === null) throw new InputError(`${path.basename(abs)} leads outside the watched folder`);
+    if (opened !== null && relInside(root, opened) === null)
+      throw new InputError(`${path.basename(abs)} leads outside the watched folder`);
     if (!sameFile(st, before) || (await realInside(root, real)) !== real || !sameFile(st, await fsp.lstat(real))) {
       throw new InputError(`${path.basename(abs)} was replaced while it was being opened`);
     }
-    if (st.size > maxBytes) throw new InputError(`${path.basename(abs)}: ${st.size} bytes is more than the ${maxBytes} allowed`);
+    if (st.size > maxBytes)
+      throw new InputError(`${path.basename(abs)}: ${st.size} bytes is more than the ${maxBytes} allowed`);
     return { handle, size: st.size };
   } catch (err) {
     await handle.close();
@@ -95,12 +110,18 @@ export async function* chunksOf(f: WatchedFile, maxBytes: number): AsyncGenerato
     const buf = Buffer.alloc(CHUNK);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new InputError(`reading took longer than ${READ_TIMEOUT_MS / 1000} s`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(
+        () => reject(new InputError(`reading took longer than ${READ_TIMEOUT_MS / 1000} s`)),
+        Math.max(0, deadline - Date.now()),
+      );
     });
-    const { bytesRead } = await Promise.race([f.handle.read(buf, 0, CHUNK, total), timeout]).finally(() => clearTimeout(timer));
+    const { bytesRead } = await Promise.race([f.handle.read(buf, 0, CHUNK, total), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
     if (bytesRead === 0) return;
     total += bytesRead;
-    if (total > maxBytes) throw new InputError(`more than the ${maxBytes} bytes allowed (the file grew while it was read)`);
+    if (total > maxBytes)
+      throw new InputError(`more than the ${maxBytes} bytes allowed (the file grew while it was read)`);
     yield buf.subarray(0, bytesRead);
   }
 }

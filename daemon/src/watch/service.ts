@@ -36,7 +36,8 @@ interface Entry {
 }
 
 /** Rule params may hold bigint seeds; JSON answers carry them as decimal strings. */
-const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as T;
+const jsonSafe = <T>(v: T): T =>
+  JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as T;
 const TERMINAL_EVENTS = new Set(['job:succeeded', 'job:failed', 'job:canceled']);
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -52,16 +53,32 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
   const opts = config.watchOptions;
   const entries = new Map<string, Entry>();
   const active = new Map<string, ActiveRule>();
-  const limits = { files: daemon.files, store, maxTextBytes: opts.maxTextBytes, maxImageBytes: config.security.maxUploadBytes, maxPixels: config.security.maxPixels };
+  const limits = {
+    files: daemon.files,
+    store,
+    maxTextBytes: opts.maxTextBytes,
+    maxImageBytes: config.security.maxUploadBytes,
+    maxPixels: config.security.maxPixels,
+  };
   const feeder = new Feeder({ daemon, repo, rules: () => active, opts, log, limits });
-  const intake = new Intake({ repo, rules: () => active, opts, log, limits, onWork: () => feeder.kick(), onStale: (id) => void daemon.cancel(id).catch(() => {}) });
+  const intake = new Intake({
+    repo,
+    rules: () => active,
+    opts,
+    log,
+    limits,
+    onWork: () => feeder.kick(),
+    onStale: (id) => void daemon.cancel(id).catch(() => {}),
+  });
   const unsubscribe = daemon.subscribe((e) => {
     if (e.jobId && TERMINAL_EVENTS.has(e.type)) void feeder.finished(e.jobId);
   });
 
   /** Everything that can fail (template, output folder) happens before anything is persisted or watched. */
   const resolve = async ({ spec, fromConfig, createdAt, owner }: Entry): Promise<ActiveRule> => {
-    const takesImage = spec.template ? (await daemon.templates.get(spec.template)).params.some((p) => p.type === 'image') : null;
+    const takesImage = spec.template
+      ? (await daemon.templates.get(spec.template)).params.some((p) => p.type === 'image')
+      : null;
     const outRoot = spec.outputDir ? await ensureOutputDir(spec.outputDir) : null;
     const root = (await realDir(spec.dir)) ?? path.resolve(spec.dir);
     const rule = activateRule({ spec, fromConfig, createdAt, owner, root, outRoot, accepts: acceptsFor(takesImage) });
@@ -78,7 +95,8 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
 
   /** Rules found at start: one that cannot start is listed with its error instead of stopping the daemon. */
   const startStored = async (spec: RuleSpec, fromConfig: boolean, createdAt: number, owner: string) => {
-    if (entries.has(spec.id)) return log.error({ rule: spec.id }, 'watch: two rules share this id; the second is ignored');
+    if (entries.has(spec.id))
+      return log.error({ rule: spec.id }, 'watch: two rules share this id; the second is ignored');
     const entry: Entry = { spec, fromConfig, createdAt, owner, error: null };
     entries.set(spec.id, entry);
     try {
@@ -105,7 +123,9 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     return e;
   };
 
-  await loadRules(repo, config.watch, startStored, (r) => log.error({ rule: r.id }, 'watch: stored rule no longer valid; skipped'));
+  await loadRules(repo, config.watch, startStored, (r) =>
+    log.error({ rule: r.id }, 'watch: stored rule no longer valid; skipped'),
+  );
   await feeder.recover();
   feeder.kick();
 
@@ -116,8 +136,10 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     async add(input, owner = ADMIN_TOKEN_ID) {
       const parsed = parse(WatchRule, input);
       const spec: RuleSpec = { ...parsed, id: parsed.id ?? crypto.randomUUID() };
-      if (entries.has(spec.id)) throw new GatewayError({ code: 'conflict', message: `a watch rule with id ${spec.id} exists` });
-      if (!(await realDir(spec.dir))) throw new GatewayError({ code: 'bad_request', message: `no folder at ${spec.dir}` });
+      if (entries.has(spec.id))
+        throw new GatewayError({ code: 'conflict', message: `a watch rule with id ${spec.id} exists` });
+      if (!(await realDir(spec.dir)))
+        throw new GatewayError({ code: 'bad_request', message: `no folder at ${spec.dir}` });
       const entry: Entry = { spec, fromConfig: false, createdAt: Date.now(), owner, error: null };
       const rule = await resolve(entry);
       await repo.putRule({ id: spec.id, spec, fromConfig: false, owner, createdAt: entry.createdAt });
@@ -128,17 +150,30 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     },
     async remove(id, viewer) {
       const e = entryOf(id, viewer, true);
-      if (e.fromConfig) throw new GatewayError({ code: 'conflict', message: `watch rule ${id} is defined in the config file; remove it there` });
+      if (e.fromConfig)
+        throw new GatewayError({
+          code: 'conflict',
+          message: `watch rule ${id} is defined in the config file; remove it there`,
+        });
       await e.watcher?.close();
       entries.delete(id);
       active.delete(id);
-      for (const f of await repo.files(id, { state: 'submitted', limit: 100_000 })) if (f.jobId) await daemon.cancel(f.jobId).catch(() => {});
+      for (const f of await repo.files(id, { state: 'submitted', limit: 100_000 }))
+        if (f.jobId) await daemon.cancel(f.jobId).catch(() => {});
       await repo.deleteRule(id);
     },
     async files(id, query = {}, viewer) {
       entryOf(id, viewer);
       const q = parse(ListWatchFilesQuery, query);
-      return (await repo.files(id, q)).map((f) => ({ path: f.path, sha256: f.sha256, state: f.state, jobId: f.jobId, error: f.error, outputs: f.outputs?.paths ?? [], updatedAt: f.updatedAt }));
+      return (await repo.files(id, q)).map((f) => ({
+        path: f.path,
+        sha256: f.sha256,
+        state: f.state,
+        jobId: f.jobId,
+        error: f.error,
+        outputs: f.outputs?.paths ?? [],
+        updatedAt: f.updatedAt,
+      }));
     },
     close() {
       closing ??= (async () => {

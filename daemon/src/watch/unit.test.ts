@@ -25,18 +25,31 @@ describe('globs', () => {
 
 describe('names', () => {
   it('inputs by kind; our error reports and sidecars are never inputs', () => {
-    expect(['a.txt', 'a.prompt.json', 'a.JPG', 'a.error.txt', 'a.prompt.txt', 'a.json'].map(kindOf)).toEqual(['text', 'json', 'image', null, null, null]);
+    expect(['a.txt', 'a.prompt.json', 'a.JPG', 'a.error.txt', 'a.prompt.txt', 'a.json'].map(kindOf)).toEqual([
+      'text',
+      'json',
+      'image',
+      null,
+      null,
+      null,
+    ]);
     expect(['cat.prompt.json', 'cat.txt', 'cat.v2.png'].map(stemOf)).toEqual(['cat', 'cat', 'cat.v2']);
   });
   it('outputs are named deterministically; a batch without {index} gets -N after the first', () => {
     const n = '{name}.{variant}.{ext}';
     expect(renderName(n, { name: 'cat', variant: 'web', ext: 'webp', index: 0 })).toBe('cat.web.webp');
     expect(renderName(n, { name: 'cat', variant: 'out', ext: 'png', index: 2 })).toBe('cat-2.out.png');
-    expect(renderName('{name}_{index}_{variant}.{ext}', { name: 'cat', variant: 'out', ext: 'png', index: 2 })).toBe('cat_2_out.png');
+    expect(renderName('{name}_{index}_{variant}.{ext}', { name: 'cat', variant: 'out', ext: 'png', index: 2 })).toBe(
+      'cat_2_out.png',
+    );
   });
   it('paths stay inside their root', () => {
     expect(relInside('/w/in', '/w/in/a/b.txt')).toBe('a/b.txt');
-    expect([relInside('/w/in', '/w/in'), relInside('/w/in', '/w/inbox/a.txt'), relInside('/w/in', '/w/in/../x.txt')]).toEqual([null, null, null]);
+    expect([
+      relInside('/w/in', '/w/in'),
+      relInside('/w/in', '/w/inbox/a.txt'),
+      relInside('/w/in', '/w/in/../x.txt'),
+    ]).toEqual([null, null, null]);
   });
   it('config rules without an id get a stable one', () => {
     const spec = { dir: '/w/in', naming: '{name}.{variant}.{ext}', recursive: false, keepOld: false, priority: -10 };
@@ -56,13 +69,20 @@ describe('.prompt.json', () => {
     throw new Error('no error');
   };
   it('takes a prompt, params and variants', () => {
-    expect(parsePromptJson('{"prompt":"a","negative":"b","params":{"steps":3},"variants":{"w":{"ops":[]}}}')).toEqual({ params: { steps: 3, prompt: 'a', negative: 'b' }, postprocess: { variants: { w: { ops: [] } } } });
+    expect(parsePromptJson('{"prompt":"a","negative":"b","params":{"steps":3},"variants":{"w":{"ops":[]}}}')).toEqual({
+      params: { steps: 3, prompt: 'a', negative: 'b' },
+      postprocess: { variants: { w: { ops: [] } } },
+    });
   });
   it('errors name the problem and where it is', () => {
     expect(error('{\n "prompt": "a",\n}')).toMatch(/^not valid JSON: .*\(line 3, column 1\)$/);
-    expect(error('{"steps": 3}')).toBe("(file): unknown field 'steps' (template parameters go under \"params\", e.g. {\"params\": {\"steps\": 30}})");
+    expect(error('{"steps": 3}')).toBe(
+      '(file): unknown field \'steps\' (template parameters go under "params", e.g. {"params": {"steps": 30}})',
+    );
     expect(error('{"prompt": 5}')).toBe('prompt: expected a string, got 5');
-    expect(error('{"variants": {"w": {"ops": [{"op": "resize"}]}}}')).toMatch(/^variants\.w\.ops\[0\]: needs width or height/);
+    expect(error('{"variants": {"w": {"ops": [{"op": "resize"}]}}}')).toMatch(
+      /^variants\.w\.ops\[0\]: needs width or height/,
+    );
   });
 });
 
@@ -81,7 +101,11 @@ describe('ledger', () => {
       expect(await w.finish('r', 'a.txt', 'sha1', { state: 'done', error: null })).toBe(false);
       expect(await w.pending(10, ['r'])).toMatchObject([{ path: 'a.txt', sha256: 'sha2', submitKey: 'k3' }]);
       expect(await w.pending(10, ['other'])).toEqual([]);
-      await w.finish('r', 'a.txt', 'sha2', { state: 'done', error: null, outputs: { sha256: 'sha2', paths: ['/o/a.out.png'], kept: [] } });
+      await w.finish('r', 'a.txt', 'sha2', {
+        state: 'done',
+        error: null,
+        outputs: { sha256: 'sha2', paths: ['/o/a.out.png'], kept: [] },
+      });
       expect(await w.outputPaths('r')).toEqual(['/o/a.out.png']);
       expect(await w.counts('r')).toEqual({ pending: 0, submitted: 0, done: 1, failed: 0 });
     } finally {

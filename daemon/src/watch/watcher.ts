@@ -33,7 +33,10 @@ export class FolderWatcher {
 
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void (this.checking = this.checking.then(() => this.check())), this.opts.presenceMs).unref();
+    this.timer = setInterval(
+      () => void (this.checking = this.checking.then(() => this.check())),
+      this.opts.presenceMs,
+    ).unref();
   }
 
   /** Resolves once the current watcher has scanned the folder (at once while it is missing). */
@@ -61,7 +64,10 @@ export class FolderWatcher {
     const root = identity ? await realDir(this.rule.spec.dir) : null;
     if (!root || this.closed) {
       this.status = 'missing';
-      this.log.warn({ rule: this.rule.spec.id, dir: this.rule.spec.dir }, 'watched folder is missing; watching for it to appear');
+      this.log.warn(
+        { rule: this.rule.spec.id, dir: this.rule.spec.dir },
+        'watched folder is missing; watching for it to appear',
+      );
       return;
     }
     this.rule.root = root;
@@ -106,7 +112,8 @@ export class FolderWatcher {
       if (this.closed || (dir !== this.rule.root && relInside(this.rule.root, dir) === null)) continue; // chokidar also tracks the parent
       const names = await fs.readdir(dir).catch(() => [] as string[]);
       const seen = new Set(known);
-      for (const name of names) if (!seen.has(name) && !this.ignored(this.rule.root, path.join(dir, name))) this.onFile(path.join(dir, name));
+      for (const name of names)
+        if (!seen.has(name) && !this.ignored(this.rule.root, path.join(dir, name))) this.onFile(path.join(dir, name));
     }
   }
 

@@ -16,7 +16,8 @@ while time.time() < end:
     if libc.renameat2(-100, a, -100, b, 2) != 0: sys.exit(3)
 `;
 
-it.runIf(process.platform === 'linux')('a sub-folder swapped for a symlink while a report is written never sends a file out of the folder',
+it.runIf(process.platform === 'linux')(
+  'a sub-folder swapped for a symlink while a report is written never sends a file out of the folder',
   async () => {
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cg-writer-')));
     const root = path.join(dir, 'watched');
@@ -25,13 +26,18 @@ it.runIf(process.platform === 'linux')('a sub-folder swapped for a symlink while
     fs.symlinkSync(path.join(dir, 'private'), path.join(root, 'link'));
     const rule = { root, outRoot: null, ours: new Set<string>() } as unknown as ActiveRule;
     const row = { path: 'sub/prompt.txt', sha256: 'a'.repeat(64) } as WatchFileRecord;
-    const swapper = spawn('python3', ['-c', SWAPPER, path.join(root, 'sub'), path.join(root, 'link'), '10'], { stdio: 'ignore' });
+    const swapper = spawn('python3', ['-c', SWAPPER, path.join(root, 'sub'), path.join(root, 'link'), '10'], {
+      stdio: 'ignore',
+    });
     const seen = { written: 0, refused: 0 };
     let leaked: string[];
     try {
       const end = Date.now() + 3000;
       while (Date.now() < end && swapper.exitCode === null) {
-        await writeError(rule, row, 'refused', null).then(() => seen.written++, () => seen.refused++);
+        await writeError(rule, row, 'refused', null).then(
+          () => seen.written++,
+          () => seen.refused++,
+        );
       }
       expect(swapper.exitCode, 'the swapper ran (renameat2 available)').toBeNull();
     } finally {
@@ -44,4 +50,6 @@ it.runIf(process.platform === 'linux')('a sub-folder swapped for a symlink while
     expect(seen.written, JSON.stringify(seen)).toBeGreaterThan(0);
     expect(seen.refused, JSON.stringify(seen)).toBeGreaterThan(0);
     expect(leaked.slice(0, 5)).toEqual([]);
-  }, 20_000);
+  },
+  20_000,
+);

@@ -10,7 +10,13 @@ import { pinDir, type PinnedDir } from './pindir.js';
 import { type ActiveRule, relInside, renderName } from './rules.js';
 import { writeTextOutput } from './text-output.js';
 
-const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/avif': 'avif', 'image/gif': 'gif' };
+const EXT: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/avif': 'avif',
+  'image/gif': 'gif',
+};
 
 interface Planned {
   target: string;
@@ -28,7 +34,8 @@ export async function outputDirFor(rule: ActiveRule, relPath: string): Promise<s
   const dir = sub === '.' ? base : path.join(base, ...sub.split('/'));
   await fsp.mkdir(dir, { recursive: true });
   const real = await fsp.realpath(dir);
-  if (real !== base && relInside(base, real) === null) throw new Error(`output folder ${dir} resolves outside ${base} (a symlink?)`);
+  if (real !== base && relInside(base, real) === null)
+    throw new Error(`output folder ${dir} resolves outside ${base} (a symlink?)`);
   return real;
 }
 
@@ -36,14 +43,19 @@ export async function outputDirFor(rule: ActiveRule, relPath: string): Promise<s
 function plan(rule: ActiveRule, relPath: string, job: Job, spec: PostprocessSpec | null, dir: string): Planned[] {
   const named = new Set(Object.keys(spec?.variants ?? {}));
   const name = stemOf(relPath);
-  return job.outputs.filter((o) => o.kind === 'output').flatMap((o, index) => {
-    const picked = o.variants.filter((v) => v.variant !== 'thumb' || named.has('thumb'));
-    const files = picked.length ? picked : [{ variant: 'out', sha256: o.sha256, contentType: o.contentType }];
-    return files.map((f) => {
-      const ext = EXT[f.contentType] ?? (path.extname(o.filename).slice(1) || 'bin');
-      return { target: path.join(dir, renderName(rule.spec.naming, { name, variant: f.variant, ext, index })), sha256: f.sha256 };
+  return job.outputs
+    .filter((o) => o.kind === 'output')
+    .flatMap((o, index) => {
+      const picked = o.variants.filter((v) => v.variant !== 'thumb' || named.has('thumb'));
+      const files = picked.length ? picked : [{ variant: 'out', sha256: o.sha256, contentType: o.contentType }];
+      return files.map((f) => {
+        const ext = EXT[f.contentType] ?? (path.extname(o.filename).slice(1) || 'bin');
+        return {
+          target: path.join(dir, renderName(rule.spec.naming, { name, variant: f.variant, ext, index })),
+          sha256: f.sha256,
+        };
+      });
     });
-  });
 }
 
 /**
@@ -67,7 +79,10 @@ async function place(src: string, target: string, rule: ActiveRule, dir: PinnedD
 function asideName(p: string, stem: string, sha256: string): string {
   const base = path.basename(p);
   const tag = `~${sha256.slice(0, 8)}`;
-  return path.join(path.dirname(p), base.startsWith(stem) ? `${stem}${tag}${base.slice(stem.length)}` : `${tag.slice(1)}~${base}`);
+  return path.join(
+    path.dirname(p),
+    base.startsWith(stem) ? `${stem}${tag}${base.slice(stem.length)}` : `${tag.slice(1)}~${base}`,
+  );
 }
 
 export interface WriteInput {
@@ -101,7 +116,9 @@ export async function writeOutputs({ rule, row, job, spec, files }: WriteInput):
       }
     }
     for (const f of planned) await place(files.pathFor(f.sha256), f.target, rule, pinned);
-    const texts = await writeTextOutput(job, dir, row.path, (target, content) => place('', target, rule, pinned, content));
+    const texts = await writeTextOutput(job, dir, row.path, (target, content) =>
+      place('', target, rule, pinned, content),
+    );
     const now = new Set([...planned.map((f) => f.target), ...texts]);
     if (prev && !rule.spec.keepOld) {
       for (const p of prev.paths.filter((x) => !now.has(x) && ownedByUs(x))) await fsp.rm(reach(p), { force: true });
@@ -115,7 +132,12 @@ export async function writeOutputs({ rule, row, job, spec, files }: WriteInput):
 
 const errorName = (relPath: string) => `${stemOf(relPath)}.error.txt`;
 
-export async function writeError(rule: ActiveRule, row: WatchFileRecord, message: string, jobId: string | null): Promise<void> {
+export async function writeError(
+  rule: ActiveRule,
+  row: WatchFileRecord,
+  message: string,
+  jobId: string | null,
+): Promise<void> {
   const text = `${message}\n\ninput: ${row.path}\nsha256: ${row.sha256}\n${jobId ? `job: ${jobId}\n` : ''}`;
   const dir = await outputDirFor(rule, row.path);
   const pinned = await pinDir(dir, rule.outRoot ?? rule.root);

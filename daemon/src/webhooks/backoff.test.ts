@@ -13,7 +13,9 @@ describe('webhook retry backoff', () => {
 
   it('doubles from the base up to the cap (no jitter drawn)', () => {
     const schedule = Array.from({ length: 12 }, (_, i) => backoffDelay(i + 1, b, () => 0));
-    expect(schedule).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000]);
+    expect(schedule).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000,
+    ]);
     expect(backoffDelay(10_000, b, () => 0)).toBe(300_000); // no overflow after days of failures
   });
 

@@ -11,7 +11,11 @@ export const BackoffConfig = z.object({
   /** ...then doubling... */
   factor: z.number().min(1).default(2),
   /** ...up to this. */
-  maxMs: z.number().int().min(1).default(5 * 60_000),
+  maxMs: z
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 60_000),
   /** Each delay is drawn from [d × (1 − jitter), d]: receivers that come back are not hit by every retry at once. */
   jitter: z.number().min(0).max(1).default(0.2),
 });
@@ -28,7 +32,11 @@ export const WebhookConfig = z.object({
   /** close() waits this long for posts in flight, then aborts them (they are retried after a restart). */
   closeGraceMs: z.number().int().min(0).default(2_000),
   /** A subscription failing without a single success for this long is disabled; 0 never disables. */
-  disableAfterMs: z.number().int().min(0).default(3 * 24 * 3_600_000),
+  disableAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(3 * 24 * 3_600_000),
   /** A slow safety sweep besides the wake-ups on new events. */
   sweepMs: z.number().int().min(100).default(60_000),
 });

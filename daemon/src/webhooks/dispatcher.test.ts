@@ -11,9 +11,16 @@ import type { Store } from '../store/types.js';
 import { WebhookConfig } from './config.js';
 import { createWebhooks, type Webhooks } from './index.js';
 
-interface Hit { id: string; body: { type: string; data: { jobId: string; event: { id: number } } } }
+interface Hit {
+  id: string;
+  body: { type: string; data: { jobId: string; event: { id: number } } };
+}
 
-const FAST = WebhookConfig.parse({ backoff: { baseMs: 10, maxMs: 50, jitter: 0 }, timeoutMs: 1_000, closeGraceMs: 200 });
+const FAST = WebhookConfig.parse({
+  backoff: { baseMs: 10, maxMs: 50, jitter: 0 },
+  timeoutMs: 1_000,
+  closeGraceMs: 200,
+});
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -41,12 +48,23 @@ async function setup(config = FAST): Promise<{ store: Store; webhooks: Webhooks 
   const store = openSqliteStore(path.join(dir, 'db.sqlite'));
   const webhooks = createWebhooks({ store, log: createLogger('silent') }, config);
   await webhooks.start();
-  cleanups.push(async () => (await webhooks.close(), await store.close(), fs.rmSync(dir, { recursive: true, force: true })));
+  cleanups.push(
+    async () => (await webhooks.close(), await store.close(), fs.rmSync(dir, { recursive: true, force: true })),
+  );
   return { store, webhooks };
 }
 
 const newJob = (id: string = crypto.randomUUID()) => ({
-  id, priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null, maxAttempts: 1, idempotencyKey: null, requestHash: null,
+  id,
+  priority: 0,
+  client: 'c',
+  backendPin: null,
+  graphJson: '{}',
+  metadata: {},
+  postprocess: null,
+  maxAttempts: 1,
+  idempotencyKey: null,
+  requestHash: null,
 });
 
 async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<NonNullable<T>> {
@@ -73,7 +91,10 @@ describe('WebhookDispatcher', () => {
     await until(() => rx.hits.length === 10, '10 deliveries');
     expect(rx.hits.map((h) => h.body.data.event.id)).toEqual(ids);
     expect(rx.hits.map((h) => h.id)).toEqual(ids.map((id) => `${hook.id}_evt_${id}`));
-    await until(async () => (await store.webhooks.get(hook.id))!.lastEventId === ids.at(-1), 'cursor at the last event');
+    await until(
+      async () => (await store.webhooks.get(hook.id))!.lastEventId === ids.at(-1),
+      'cursor at the last event',
+    );
   });
 
   it('retries a failing event with the same webhook-id before sending any later one', async () => {
@@ -86,9 +107,15 @@ describe('WebhookDispatcher', () => {
     expect(rx.hits.map((h) => h.body.type)).toEqual(['job:queued', 'job:queued', 'job:queued', 'job:warning']);
     expect(new Set(rx.hits.slice(0, 3).map((h) => h.id)).size).toBe(1);
     // The receiver counts a request before answering it: wait for the 4th record, not just the 4th request.
-    const ds = await until(async () => ((d) => (d.length === 4 ? d : null))(await webhooks.deliveries(hook.id, 10)), '4 records');
+    const ds = await until(
+      async () => ((d) => (d.length === 4 ? d : null))(await webhooks.deliveries(hook.id, 10)),
+      '4 records',
+    );
     expect(ds.map((d) => [d.eventId === second.id, d.attempt, d.status, d.delivered])).toEqual([
-      [true, 1, 200, true], [false, 3, 200, true], [false, 2, 503, false], [false, 1, 503, false],
+      [true, 1, 200, true],
+      [false, 3, 200, true],
+      [false, 2, 503, false],
+      [false, 1, 503, false],
     ]);
   });
 
@@ -104,8 +131,16 @@ describe('WebhookDispatcher', () => {
     await store.events.append('job:succeeded', 'in-batch');
     await store.events.append('job:succeeded', mine.id);
     await until(() => rx.hits.length === 3, '3 deliveries');
-    const seen = rx.hits.map((h) => [h.id.startsWith(jobHook.id) ? 'job' : h.id.startsWith(batchHook.id) ? 'batch' : '?', h.body.type, h.body.data.jobId]);
-    expect(seen.sort()).toEqual([['batch', 'job:succeeded', 'in-batch'], ['job', 'job:queued', mine.id], ['job', 'job:succeeded', mine.id]]);
+    const seen = rx.hits.map((h) => [
+      h.id.startsWith(jobHook.id) ? 'job' : h.id.startsWith(batchHook.id) ? 'batch' : '?',
+      h.body.type,
+      h.body.data.jobId,
+    ]);
+    expect(seen.sort()).toEqual([
+      ['batch', 'job:succeeded', 'in-batch'],
+      ['job', 'job:queued', mine.id],
+      ['job', 'job:succeeded', mine.id],
+    ]);
   });
 
   it("delivers events appended after its job finished and its subscription retired: a chain's stop warning, job:deleted", async () => {
@@ -114,8 +149,15 @@ describe('WebhookDispatcher', () => {
     const job = newJob();
     const hook = await webhooks.register({ url: rx.url, jobId: job.id, events: ['*'] });
     await store.jobs.create({ ...job, then: [{ template: 'upscale' }] });
-    await store.jobs.transition({ jobId: job.id, from: ['queued'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
-    const retired = () => until(async () => (await store.webhooks.get(hook.id))!.retiredAt !== null, 'the subscription retired');
+    await store.jobs.transition({
+      jobId: job.id,
+      from: ['queued'],
+      to: 'succeeded',
+      event: { type: 'job:succeeded' },
+      patch: { finishedAt: Date.now() },
+    });
+    const retired = () =>
+      until(async () => (await store.webhooks.get(hook.id))!.retiredAt !== null, 'the subscription retired');
     await retired();
     expect(await store.chains.stop(job.id, "chain stopped before 'upscale': no image")).toBe(true);
     await until(() => rx.hits.length === 3, 'the warning delivered');

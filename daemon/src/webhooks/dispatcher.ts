@@ -12,7 +12,8 @@ import { type RunContext, type RunResult, runSubscription } from './runner.js';
  * does not know about.
  */
 const mayRevive = (e: GatewayEvent): boolean =>
-  e.jobId !== null && (e.type === 'job:deleted' || e.type === 'job:warning' || (e.type === 'job:queued' && e.data.retry === true));
+  e.jobId !== null &&
+  (e.type === 'job:deleted' || e.type === 'job:warning' || (e.type === 'job:queued' && e.data.retry === true));
 
 interface HookState {
   /** Scope and types (fixed for a subscription's life); the cursor is always read from the store. */
@@ -46,7 +47,10 @@ export class WebhookDispatcher {
   private started = false;
   private closing: Promise<void> | null = null;
 
-  constructor(private readonly deps: { store: Store; log: Logger }, readonly config: WebhookConfig = WEBHOOK_DEFAULTS) {}
+  constructor(
+    private readonly deps: { store: Store; log: Logger },
+    readonly config: WebhookConfig = WEBHOOK_DEFAULTS,
+  ) {}
 
   async start(): Promise<void> {
     if (this.started || this.closing) return;
@@ -65,7 +69,16 @@ export class WebhookDispatcher {
       for (const s of this.hooks.values()) if (!ids.has(s.hook.id)) this.drop(s);
       for (const hook of active) {
         const s = this.hooks.get(hook.id);
-        if (!s) this.hooks.set(hook.id, { hook, dirty: true, running: false, removed: false, retryAt: 0, failures: 0, failingSince: null });
+        if (!s)
+          this.hooks.set(hook.id, {
+            hook,
+            dirty: true,
+            running: false,
+            removed: false,
+            retryAt: 0,
+            failures: 0,
+            failingSince: null,
+          });
         else if (all) s.dirty = true;
       }
       this.pump();
@@ -157,7 +170,7 @@ export class WebhookDispatcher {
   }
 
   private async settle(s: HookState, { outcome, delivered }: RunResult): Promise<void> {
-    if (delivered > 0) (s.failures = 0), (s.failingSince = null), (s.retryAt = 0);
+    if (delivered > 0) ((s.failures = 0), (s.failingSince = null), (s.retryAt = 0));
     if (outcome === 'gone') {
       // Retired as it caught up, but an event came meanwhile whose transaction may have revived it: keep it then.
       const h = s.dirty && !s.removed ? await this.deps.store.webhooks.get(s.hook.id).catch(() => null) : null;
@@ -171,7 +184,10 @@ export class WebhookDispatcher {
     s.dirty = true;
     s.retryAt = now + backoffDelay(s.failures, this.config.backoff);
     if (this.config.disableAfterMs > 0 && now - s.failingSince >= this.config.disableAfterMs) {
-      this.deps.log.warn({ webhook: s.hook.id, url: s.hook.url, failures: s.failures }, 'webhooks: disabled after failing too long');
+      this.deps.log.warn(
+        { webhook: s.hook.id, url: s.hook.url, failures: s.failures },
+        'webhooks: disabled after failing too long',
+      );
       await this.deps.store.webhooks.disable(s.hook.id);
       this.drop(s);
     }

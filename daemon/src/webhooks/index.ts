@@ -18,7 +18,10 @@ export interface Webhooks extends WebhookService {
   close(): Promise<void>;
 }
 
-export function createWebhooks(deps: { store: Store; log: Logger }, config: WebhookConfig = WEBHOOK_DEFAULTS): Webhooks {
+export function createWebhooks(
+  deps: { store: Store; log: Logger },
+  config: WebhookConfig = WEBHOOK_DEFAULTS,
+): Webhooks {
   const dispatcher = new WebhookDispatcher(deps, config);
   const service = makeWebhookService(deps.store, () => void dispatcher.refresh());
   return { ...service, dispatcher, start: () => dispatcher.start(), close: () => dispatcher.close() };

@@ -12,7 +12,11 @@ export function typeMatches(hook: WebhookRecord, e: GatewayEvent): boolean {
  * Whether an event belongs to the subscription's scope. Batch membership is read from the job row, so an
  * event of a job deleted since (or a backend event) is not a batch's.
  */
-export async function scopeMatches(hook: WebhookRecord, e: GatewayEvent, batchOf: (jobId: string) => Promise<string | null>): Promise<boolean> {
+export async function scopeMatches(
+  hook: WebhookRecord,
+  e: GatewayEvent,
+  batchOf: (jobId: string) => Promise<string | null>,
+): Promise<boolean> {
   if (hook.jobId) return e.jobId === hook.jobId;
   if (hook.batchId) return e.jobId !== null && (await batchOf(e.jobId)) === hook.batchId;
   return true;

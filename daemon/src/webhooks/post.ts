@@ -11,7 +11,13 @@ export interface PostResult {
  * a refused connection or the timeout is a failure with a short reason for the deliveries list.
  * Never throws. `abort` ends it early (the dispatcher closing).
  */
-export async function postWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number, abort: AbortSignal): Promise<PostResult> {
+export async function postWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  abort: AbortSignal,
+): Promise<PostResult> {
   const signal = AbortSignal.any([abort, AbortSignal.timeout(timeoutMs)]);
   try {
     const res = await request(url, {

@@ -78,7 +78,8 @@ export function makeWebhookService(store: Store, onChange: () => void): WebhookS
     },
     async remove(id, viewer) {
       await record(id, viewer, true);
-      if (!(await store.webhooks.delete(id))) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
+      if (!(await store.webhooks.delete(id)))
+        throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
       onChange();
     },
     async reviveForJob(jobId) {

@@ -19,7 +19,9 @@ describe('Standard Webhooks signing', () => {
 
   it('matches the published Standard Webhooks example', () => {
     // The example used by the spec's reference libraries (a 24-byte secret).
-    expect(sign('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ID, TS, BODY)).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+    expect(sign('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ID, TS, BODY)).toBe(
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
   });
 
   it('sends integer unix seconds and the id unchanged', () => {
@@ -35,12 +37,16 @@ describe('Standard Webhooks signing', () => {
     const now = TS * 1000;
     const h = { 'webhook-id': ID, 'webhook-timestamp': String(TS), 'webhook-signature': sign(SECRET, ID, TS, BODY) };
     expect(verify(SECRET, h, BODY, { now })).toBe(true);
-    expect(verify(SECRET, { ...h, 'webhook-signature': `v1,bogus ${h['webhook-signature']}` }, BODY, { now })).toBe(true);
+    expect(verify(SECRET, { ...h, 'webhook-signature': `v1,bogus ${h['webhook-signature']}` }, BODY, { now })).toBe(
+      true,
+    );
     expect(verify(SECRET, h, BODY.replace('2', '3'), { now })).toBe(false);
     expect(verify(SECRET, { ...h, 'webhook-id': 'msg_other' }, BODY, { now })).toBe(false);
     expect(verify(generateSecret(), h, BODY, { now })).toBe(false);
     expect(verify(SECRET, h, BODY, { now: now + 301_000 })).toBe(false);
-    expect(verify(SECRET, { ...h, 'webhook-signature': h['webhook-signature'].replace('v1,', 'v2,') }, BODY, { now })).toBe(false);
+    expect(
+      verify(SECRET, { ...h, 'webhook-signature': h['webhook-signature'].replace('v1,', 'v2,') }, BODY, { now }),
+    ).toBe(false);
     expect(verify(SECRET, { ...h, 'webhook-timestamp': undefined }, BODY, { now })).toBe(false);
   });
 });

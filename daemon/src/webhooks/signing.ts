@@ -29,14 +29,23 @@ export function sign(secret: string, id: string, timestamp: number, body: string
 
 export function signedHeaders(secret: string, id: string, body: string, now = Date.now()): SignedHeaders {
   const timestamp = Math.floor(now / 1000);
-  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': sign(secret, id, timestamp, body) };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': sign(secret, id, timestamp, body),
+  };
 }
 
 /**
  * A receiver's check: one of the space-separated `v1,` signatures matches (in constant time) and the
  * timestamp is within `toleranceSec` of now, which bounds replays of a captured request.
  */
-export function verify(secret: string, headers: Record<string, string | undefined>, body: string, opts: { now?: number; toleranceSec?: number } = {}): boolean {
+export function verify(
+  secret: string,
+  headers: Record<string, string | undefined>,
+  body: string,
+  opts: { now?: number; toleranceSec?: number } = {},
+): boolean {
   const id = headers['webhook-id'];
   const ts = headers['webhook-timestamp'];
   const sigs = headers['webhook-signature'];

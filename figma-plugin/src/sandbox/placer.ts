@@ -23,7 +23,9 @@ function fillTarget(api: PluginAPI, target: SceneNode, img: ResultImage): SceneN
  */
 function placeFrames(api: PluginAPI, target: SceneNode | null, name: string, images: ResultImage[]): SceneNode[] {
   const first = images[0]!;
-  const tile = target ? { width: target.width, height: (target.width * first.height) / first.width } : { width: first.width, height: first.height };
+  const tile = target
+    ? { width: target.width, height: (target.width * first.height) / first.width }
+    : { width: first.width, height: first.height };
   const box = target ? (target.absoluteBoundingBox ?? { x: target.x, y: target.y }) : null;
   const origin = box
     ? { x: box.x + target!.width + GAP, y: box.y }
@@ -46,9 +48,10 @@ export async function placeResults(
 ): Promise<SceneNode[]> {
   const node = o.targetId ? await api.getNodeByIdAsync(o.targetId) : null;
   const target = node && 'visible' in node ? (node as SceneNode) : null;
-  const placed = o.mode === 'fill' && target && o.images.length === 1
-    ? [fillTarget(api, target, o.images[0]!)]
-    : placeFrames(api, target, o.name, o.images);
+  const placed =
+    o.mode === 'fill' && target && o.images.length === 1
+      ? [fillTarget(api, target, o.images[0]!)]
+      : placeFrames(api, target, o.name, o.images);
   api.currentPage.selection = placed;
   return placed;
 }

@@ -22,5 +22,7 @@ export function provenanceOf(node: BaseNode): Provenance | null {
 export function markGenerated(node: SceneNode, p: Provenance): void {
   node.setPluginData(PLUGIN_DATA_KEY, JSON.stringify(p));
   const prompt = p.prompt ? `“${p.prompt.slice(0, 80)}”` : p.template;
-  node.setRelaunchData(Object.fromEntries(Object.entries(RELAUNCH).map(([command, what]) => [command, `${what}. ${prompt}`])));
+  node.setRelaunchData(
+    Object.fromEntries(Object.entries(RELAUNCH).map(([command, what]) => [command, `${what}. ${prompt}`])),
+  );
 }

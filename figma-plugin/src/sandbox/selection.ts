@@ -4,8 +4,7 @@ import { provenanceOf } from './provenance';
 /** A layer of this name inside the selected frame is the inpainting mask (drawn over the image by the designer). */
 export const MASK_NAME = 'mask';
 
-export const isFillable = (n: SceneNode): n is SceneNode & MinimalFillsMixin =>
-  'fills' in n && n.type !== 'TEXT';
+export const isFillable = (n: SceneNode): n is SceneNode & MinimalFillsMixin => 'fills' in n && n.type !== 'TEXT';
 
 export function maskIn(node: SceneNode): SceneNode | null {
   if (!('children' in node)) return null;

@@ -34,7 +34,19 @@ export const ACTION_FIELDS: Record<Action, readonly string[]> = {
 
 /** Parameters the panel fills itself; the schema form shows the template's others. */
 export const HANDLED_PARAMS = new Set([
-  'prompt', 'negative', 'seed', 'width', 'height', 'batch_size', 'image', 'mask', 'denoise', 'left', 'top', 'right', 'bottom',
+  'prompt',
+  'negative',
+  'seed',
+  'width',
+  'height',
+  'batch_size',
+  'image',
+  'mask',
+  'denoise',
+  'left',
+  'top',
+  'right',
+  'bottom',
 ]);
 
 export const needsImage = (a: Action, selected: SelectedNode | null) =>
@@ -107,14 +119,17 @@ export function buildJobs(
     }
     case 'variations': {
       const p = sel?.provenance;
-      if (p) (template = p.template), Object.assign(base, p.params);
-      else (template = ACTION_TEMPLATE.edit), Object.assign(base, { image: assets.image, denoise: 0.5 });
+      if (p) ((template = p.template), Object.assign(base, p.params));
+      else ((template = ACTION_TEMPLATE.edit), Object.assign(base, { image: assets.image, denoise: 0.5 }));
       delete base.seed;
       break;
     }
   }
   const pp = POSTPROCESS[v.postprocess];
-  const count = v.action === 'remove-background' || v.action === 'upscale' || v.action === 'expand' ? 1 : Math.max(1, Math.min(16, v.count));
+  const count =
+    v.action === 'remove-background' || v.action === 'upscale' || v.action === 'expand'
+      ? 1
+      : Math.max(1, Math.min(16, v.count));
   const seed = v.seed.trim() === '' || v.action === 'variations' ? null : BigInt(v.seed.trim());
   return Array.from({ length: count }, (_, i) => ({
     template,

@@ -21,7 +21,8 @@ export function sandboxBridge(win: Window = window) {
     const data = (e.data as { pluginMessage?: unknown } | null)?.pluginMessage;
     if (data === undefined) return;
     const parsed = SandboxMessage.safeParse(data);
-    if (!parsed.success) return console.warn('comfygate: ignored a malformed message from the sandbox', parsed.error.issues[0]);
+    if (!parsed.success)
+      return console.warn('comfygate: ignored a malformed message from the sandbox', parsed.error.issues[0]);
     for (const l of listeners) l(parsed.data);
   });
   const send = (m: UiMessage) => win.parent.postMessage({ pluginMessage: m }, '*');

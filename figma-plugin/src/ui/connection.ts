@@ -110,7 +110,8 @@ export class Connection {
         this.deps.saveToken(client.baseUrl, null);
         return this.set({ kind: 'revoked', url: client.baseUrl });
       }
-      if (isGatewayClientError(err) && err.code === 'unavailable') return this.set({ kind: 'not-running', url: client.baseUrl });
+      if (isGatewayClientError(err) && err.code === 'unavailable')
+        return this.set({ kind: 'not-running', url: client.baseUrl });
       this.set({ kind: 'error', url: client.baseUrl, message: isGatewayClientError(err) ? err.message : String(err) });
     }
   }

@@ -29,7 +29,14 @@ export function schemaFields(container: HTMLElement, schema: Record<string, unkn
       input = h('input', { id, type: 'checkbox', checked: p.default === true });
     } else if (p.type === 'integer' || p.type === 'number') {
       const value = typeof p.default === 'number' ? p.default : '';
-      input = h('input', { id, type: 'number', step: p.type === 'integer' ? 1 : 'any', min: p.minimum ?? false, max: p.maximum ?? false, value });
+      input = h('input', {
+        id,
+        type: 'number',
+        step: p.type === 'integer' ? 1 : 'any',
+        min: p.minimum ?? false,
+        max: p.maximum ?? false,
+        value,
+      });
     } else {
       input = h('input', { id, type: 'text', value: typeof p.default === 'string' ? p.default : '' });
     }

@@ -8,11 +8,13 @@ export interface HistoryDeps {
   insert(outputId: string, provenance: Partial<Provenance> & { jobId: string }): Promise<void>;
 }
 
-const describeNode = (p: Provenance) => `${p.prompt || p.template} · ${p.template}${p.seed !== null ? ` · seed ${p.seed}` : ''}`;
+const describeNode = (p: Provenance) =>
+  `${p.prompt || p.template} · ${p.template}${p.seed !== null ? ` · seed ${p.seed}` : ''}`;
 
 const describeJob = (j: Job) => {
   const params = (j.metadata.params ?? {}) as Record<string, unknown>;
-  const prompt = typeof params.prompt === 'string' && params.prompt ? params.prompt : String(j.metadata.template ?? 'graph');
+  const prompt =
+    typeof params.prompt === 'string' && params.prompt ? params.prompt : String(j.metadata.template ?? 'graph');
   return `${prompt} · ${j.state}`;
 };
 
@@ -31,19 +33,32 @@ export function renderHistory(
   lists.file.replaceChildren(
     ...(entries.length === 0
       ? [h('li', { class: 'hint', text: 'Nothing generated in this file yet.' })]
-      : entries.map((e) => h('li', {},
-          h('span', { text: describeNode(e.provenance) }),
-          insertButton(`Insert again: ${e.name}`, () => deps.insert(e.provenance.outputId, e.provenance))))),
+      : entries.map((e) =>
+          h(
+            'li',
+            {},
+            h('span', { text: describeNode(e.provenance) }),
+            insertButton(`Insert again: ${e.name}`, () => deps.insert(e.provenance.outputId, e.provenance)),
+          ),
+        )),
   );
   const done = jobs.filter((j) => j.state === 'succeeded' && j.outputs.length > 0);
   lists.daemon.replaceChildren(
     ...(done.length === 0
       ? [h('li', { class: 'hint', text: 'No finished jobs on the daemon yet.' })]
-      : done.map((j) => h('li', {}, h('span', { text: describeJob(j) }),
-          insertButton(`Insert again: ${describeJob(j)}`, () => deps.insert(j.outputs[0]!.id, {
-            jobId: j.id,
-            template: String(j.metadata.template ?? 'graph'),
-            params: (j.metadata.params ?? {}) as Record<string, unknown>,
-          }))))),
+      : done.map((j) =>
+          h(
+            'li',
+            {},
+            h('span', { text: describeJob(j) }),
+            insertButton(`Insert again: ${describeJob(j)}`, () =>
+              deps.insert(j.outputs[0]!.id, {
+                jobId: j.id,
+                template: String(j.metadata.template ?? 'graph'),
+                params: (j.metadata.params ?? {}) as Record<string, unknown>,
+              }),
+            ),
+          ),
+        )),
   );
 }

@@ -25,20 +25,42 @@ let activeRun: string | null = null;
 let pendingCommand: RelaunchCommand | null = null;
 
 const ui = {
-  status: $('status'), url: $<HTMLInputElement>('daemon-url'), connect: $<HTMLButtonElement>('connect'), detail: $('conn-detail'),
-  selectionInfo: $('selection-info'), action: $<HTMLSelectElement>('action'), template: $<HTMLSelectElement>('template'),
-  prompt: $<HTMLTextAreaElement>('prompt'), negative: $<HTMLTextAreaElement>('negative'), size: $<HTMLSelectElement>('size'),
-  width: $<HTMLInputElement>('width'), height: $<HTMLInputElement>('height'), count: $<HTMLInputElement>('count'),
-  seed: $<HTMLInputElement>('seed'), strength: $<HTMLInputElement>('strength'), preset: $<HTMLSelectElement>('preset'),
-  postprocess: $<HTMLSelectElement>('postprocess'), advanced: $('advanced'), generate: $<HTMLButtonElement>('generate'),
-  progress: $('progress'), bar: $<HTMLProgressElement>('progress-bar'), progressText: $('progress-text'),
-  preview: $<HTMLImageElement>('preview'), cancel: $<HTMLButtonElement>('cancel'), error: $('error'),
-  tabGenerate: $<HTMLButtonElement>('tab-generate'), tabHistory: $<HTMLButtonElement>('tab-history'),
-  finished: $('finished'), panelGenerate: $('panel-generate'), panelHistory: $('panel-history'),
-  historyFile: $('history-file'), historyDaemon: $('history-daemon'),
+  status: $('status'),
+  url: $<HTMLInputElement>('daemon-url'),
+  connect: $<HTMLButtonElement>('connect'),
+  detail: $('conn-detail'),
+  selectionInfo: $('selection-info'),
+  action: $<HTMLSelectElement>('action'),
+  template: $<HTMLSelectElement>('template'),
+  prompt: $<HTMLTextAreaElement>('prompt'),
+  negative: $<HTMLTextAreaElement>('negative'),
+  size: $<HTMLSelectElement>('size'),
+  width: $<HTMLInputElement>('width'),
+  height: $<HTMLInputElement>('height'),
+  count: $<HTMLInputElement>('count'),
+  seed: $<HTMLInputElement>('seed'),
+  strength: $<HTMLInputElement>('strength'),
+  preset: $<HTMLSelectElement>('preset'),
+  postprocess: $<HTMLSelectElement>('postprocess'),
+  advanced: $('advanced'),
+  generate: $<HTMLButtonElement>('generate'),
+  progress: $('progress'),
+  bar: $<HTMLProgressElement>('progress-bar'),
+  progressText: $('progress-text'),
+  preview: $<HTMLImageElement>('preview'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  error: $('error'),
+  tabGenerate: $<HTMLButtonElement>('tab-generate'),
+  tabHistory: $<HTMLButtonElement>('tab-history'),
+  finished: $('finished'),
+  panelGenerate: $('panel-generate'),
+  panelHistory: $('panel-history'),
+  historyFile: $('history-file'),
+  historyDaemon: $('history-daemon'),
 };
 
-const fail = (err: unknown) => void (ui.error.textContent = isGatewayClientError(err) || err instanceof Error ? err.message : String(err));
+const fail = (err: unknown) =>
+  void (ui.error.textContent = isGatewayClientError(err) || err instanceof Error ? err.message : String(err));
 const clearError = () => void (ui.error.textContent = '');
 
 // ---- connection -------------------------------------------------------------------------------------------------
@@ -64,14 +86,26 @@ function renderConnection(s: ConnState): void {
     case 'not-running':
       ui.status.textContent = 'Daemon not running';
       return ui.detail.replaceChildren(
-        h('p', {}, `Nothing answers at ${s.url}. Start comfygate with `, h('code', { text: START_COMMAND }), ', then press Connect.'),
+        h(
+          'p',
+          {},
+          `Nothing answers at ${s.url}. Start comfygate with `,
+          h('code', { text: START_COMMAND }),
+          ', then press Connect.',
+        ),
       );
     case 'pairing':
       ui.status.textContent = 'Pairing';
       return ui.detail.replaceChildren(
-        h('p', { text: 'Pairing code' , class: 'hint' }),
+        h('p', { text: 'Pairing code', class: 'hint' }),
         h('p', { class: 'code', id: 'pairing-code', 'aria-label': `Pairing code ${s.code}`, text: s.code }),
-        h('p', {}, 'Confirm it in a terminal with ', h('code', { text: `comfygate pair ${s.code}` }), ' or in the dashboard’s pairing requests.'),
+        h(
+          'p',
+          {},
+          'Confirm it in a terminal with ',
+          h('code', { text: `comfygate pair ${s.code}` }),
+          ' or in the dashboard’s pairing requests.',
+        ),
       );
     case 'connected':
       ui.status.textContent = `Connected · ${s.backendsUp}/${s.backends} backends up · ${s.queued} queued · ${s.running} running`;
@@ -80,7 +114,9 @@ function renderConnection(s: ConnState): void {
     case 'revoked':
       ui.status.textContent = 'Token revoked';
       return ui.detail.replaceChildren(
-        h('p', { text: 'The daemon no longer accepts this plugin’s token (it was revoked). Press Connect to pair again.' }),
+        h('p', {
+          text: 'The daemon no longer accepts this plugin’s token (it was revoked). Press Connect to pair again.',
+        }),
       );
     case 'error':
       ui.status.textContent = 'Not connected';
@@ -98,9 +134,13 @@ function onConnected(): void {
     try {
       const [list, presets] = await Promise.all([client.templates(), client.presets().catch((): Preset[] => [])]);
       templates = [...list].sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name));
-      const option = (t: Template) => h('option', { value: t.name, text: t.builtin ? t.name : `${t.name} (yours)`, selected: t.name === 'txt2img' });
+      const option = (t: Template) =>
+        h('option', { value: t.name, text: t.builtin ? t.name : `${t.name} (yours)`, selected: t.name === 'txt2img' });
       ui.template.replaceChildren(...templates.map(option));
-      ui.preset.replaceChildren(h('option', { value: '', text: 'None' }), ...presets.map((p) => h('option', { value: p.name, text: p.name })));
+      ui.preset.replaceChildren(
+        h('option', { value: '', text: 'None' }),
+        ...presets.map((p) => h('option', { value: p.name, text: p.name })),
+      );
       await loadSchema();
       await runs.resume(savedRuns.filter((r) => r.daemonUrl === client.baseUrl));
       if (pendingCommand) void relaunch(pendingCommand);
@@ -122,7 +162,8 @@ ui.connect.addEventListener('click', () => {
   clearError();
   const url = ui.url.value.trim();
   const token = url.replace(/\/+$/, '') === settings.daemonUrl.replace(/\/+$/, '') ? settings.token : null;
-  if (url !== settings.daemonUrl) bridge.send({ type: 'save-settings', settings: (settings = { daemonUrl: url, token }) });
+  if (url !== settings.daemonUrl)
+    bridge.send({ type: 'save-settings', settings: (settings = { daemonUrl: url, token }) });
   loadedFor = null;
   void conn.connect(url, token);
 });
@@ -130,7 +171,9 @@ ui.connect.addEventListener('click', () => {
 // ---- the generate panel ---------------------------------------------------------------------------------------------
 
 ui.action.replaceChildren(...Action.options.map((a) => h('option', { value: a, text: ACTION_LABEL[a] })));
-ui.postprocess.replaceChildren(...Object.entries(POSTPROCESS).map(([k, v]) => h('option', { value: k, text: v?.label ?? 'None' })));
+ui.postprocess.replaceChildren(
+  ...Object.entries(POSTPROCESS).map(([k, v]) => h('option', { value: k, text: v?.label ?? 'None' })),
+);
 
 function renderAction(): void {
   const fields = ACTION_FIELDS[ui.action.value as Action];
@@ -147,12 +190,14 @@ function renderSelection(): void {
   const keep = ui.size.selectedIndex;
   const presets = sizePresets(sel && sel.width > 0 ? sel : null);
   const selected = Math.min(Math.max(0, keep), presets.length - 1);
-  ui.size.replaceChildren(...presets.map((p, i) => h('option', { value: `${p.width}x${p.height}`, text: p.label, selected: i === selected })));
+  ui.size.replaceChildren(
+    ...presets.map((p, i) => h('option', { value: `${p.width}x${p.height}`, text: p.label, selected: i === selected })),
+  );
   applySize();
 }
 function applySize(): void {
   const [w, hgt] = ui.size.value.split('x').map(Number);
-  if (w && hgt) (ui.width.value = String(w)), (ui.height.value = String(hgt));
+  if (w && hgt) ((ui.width.value = String(w)), (ui.height.value = String(hgt)));
 }
 ui.size.addEventListener('change', applySize);
 
@@ -185,7 +230,8 @@ async function selectionAssets(action: Action, sel: SelectedNode | null, maxSide
   if (!reply.result) throw new Error(reply.error ?? 'could not export the selection');
   const image = (await ensureAsset(client, reply.result.image)).sha256;
   if (action !== 'inpaint') return { image, imageSize: { width: reply.result.width, height: reply.result.height } };
-  if (!reply.result.mask) throw new Error('Inpaint needs a layer named “mask” inside the selected frame, drawn over the area to change.');
+  if (!reply.result.mask)
+    throw new Error('Inpaint needs a layer named “mask” inside the selected frame, drawn over the area to change.');
   return { image, mask: (await ensureAsset(client, await invertAlpha(reply.result.mask))).sha256 };
 }
 
@@ -237,7 +283,11 @@ async function relaunch(command: RelaunchCommand): Promise<void> {
   if (!sel?.provenance) return fail(new Error('Select a layer comfygate generated to use this button.'));
   if (command === 'regenerate') {
     const v = { ...formValues(), action: 'generate' as const, prompt: sel.provenance.prompt };
-    return submit(v, [{ template: sel.provenance.template, params: sel.provenance.params, client: 'figma' }], sel).catch(fail);
+    return submit(
+      v,
+      [{ template: sel.provenance.template, params: sel.provenance.params, client: 'figma' }],
+      sel,
+    ).catch(fail);
   }
   ui.action.value = command === 'vary' ? 'variations' : command;
   if (command === 'vary') ui.count.value = '4';
@@ -276,8 +326,18 @@ const runs = new Runs({
     offer(run, place) {
       const label = run.prompt.trim() ? `“${run.prompt.trim().slice(0, 40)}”` : ACTION_LABEL[run.action];
       const item = h('li', {}, h('span', { text: `${label} finished while the plugin was closed` }));
-      const placeBtn = h('button', { type: 'button', class: 'small', text: 'Place results', 'aria-label': `Place results: ${label}` });
-      const dismissBtn = h('button', { type: 'button', class: 'small', text: 'Dismiss', 'aria-label': `Dismiss: ${label}` });
+      const placeBtn = h('button', {
+        type: 'button',
+        class: 'small',
+        text: 'Place results',
+        'aria-label': `Place results: ${label}`,
+      });
+      const dismissBtn = h('button', {
+        type: 'button',
+        class: 'small',
+        text: 'Dismiss',
+        'aria-label': `Dismiss: ${label}`,
+      });
       placeBtn.addEventListener('click', () => {
         item.remove();
         void place().catch(fail);
@@ -317,12 +377,24 @@ async function insertAgain(outputId: string, p: { jobId: string; template?: stri
   const params = (job.metadata.params ?? {}) as Record<string, unknown>;
   const prompt = typeof params.prompt === 'string' ? params.prompt : '';
   const provenance = {
-    jobId: job.id, outputId: out.id, template: String(job.metadata.template ?? p.template ?? 'graph'), action: 'generate' as const, params, prompt,
-    seed: typeof params.seed === 'number' || typeof params.seed === 'string' ? params.seed : null, daemonUrl: client.baseUrl,
-    width: out.width ?? 1, height: out.height ?? 1, createdAt: Date.now(),
+    jobId: job.id,
+    outputId: out.id,
+    template: String(job.metadata.template ?? p.template ?? 'graph'),
+    action: 'generate' as const,
+    params,
+    prompt,
+    seed: typeof params.seed === 'number' || typeof params.seed === 'string' ? params.seed : null,
+    daemonUrl: client.baseUrl,
+    width: out.width ?? 1,
+    height: out.height ?? 1,
+    createdAt: Date.now(),
   };
   const reply = await bridge.request('placed', (requestId) => ({
-    type: 'place-results', requestId, targetId: null, mode: 'frames', name: prompt.slice(0, 60) || provenance.template,
+    type: 'place-results',
+    requestId,
+    targetId: null,
+    mode: 'frames',
+    name: prompt.slice(0, 60) || provenance.template,
     images: [{ bytes, width: out.width ?? 1, height: out.height ?? 1, provenance }],
   }));
   if (reply.error) throw new Error(reply.error);
@@ -330,11 +402,14 @@ async function insertAgain(outputId: string, p: { jobId: string; template?: stri
 
 async function showHistory(): Promise<void> {
   const client = conn.client;
-  const jobs = client ? (await client.listJobs({ limit: 20 }).catch(() => null))?.jobs ?? [] : [];
+  const jobs = client ? ((await client.listJobs({ limit: 20 }).catch(() => null))?.jobs ?? []) : [];
   const off = bridge.on((m) => {
     if (m.type !== 'history') return;
     off();
-    const deps = { client: () => conn.client, insert: (o: string, p: { jobId: string; template?: string }) => insertAgain(o, p).catch(fail) };
+    const deps = {
+      client: () => conn.client,
+      insert: (o: string, p: { jobId: string; template?: string }) => insertAgain(o, p).catch(fail),
+    };
     renderHistory({ file: ui.historyFile, daemon: ui.historyDaemon }, m.entries, jobs, deps);
   });
   bridge.send({ type: 'list-history' });
@@ -365,7 +440,10 @@ bridge.on((m) => {
     renderSelection();
     // With a token, reconnect at once; a first use waits for the user to accept (or change) the URL and press Connect.
     if (settings.token) void conn.connect(settings.daemonUrl, settings.token);
-    else ui.detail.replaceChildren(h('p', { class: 'hint', text: 'Check the daemon URL and press Connect to pair this plugin with comfygate.' }));
+    else
+      ui.detail.replaceChildren(
+        h('p', { class: 'hint', text: 'Check the daemon URL and press Connect to pair this plugin with comfygate.' }),
+      );
   } else if (m.type === 'selection') {
     selection = m.selection;
     renderSelection();

@@ -1,4 +1,10 @@
-import { type GatewayClient, isGatewayClientError, isTerminal, type Job, type StreamEvent } from '@comfygate/shared/browser';
+import {
+  type GatewayClient,
+  isGatewayClientError,
+  isTerminal,
+  type Job,
+  type StreamEvent,
+} from '@comfygate/shared/browser';
 import type { PendingRun, Provenance, ResultImage } from '../protocol';
 import { ACTION_LABEL, FIGMA_VARIANT } from './actions';
 import type { Bridge } from './bridge';
@@ -29,7 +35,14 @@ export class Runs {
   readonly pending = new Map<string, PendingRun>();
   private readonly aborts = new Map<string, AbortController>();
 
-  constructor(private readonly deps: { client: () => GatewayClient | null; bridge: Bridge; view: RunView; onUnauthorized(): void }) {}
+  constructor(
+    private readonly deps: {
+      client: () => GatewayClient | null;
+      bridge: Bridge;
+      view: RunView;
+      onUnauthorized(): void;
+    },
+  ) {}
 
   private save(): void {
     this.deps.bridge.send({ type: 'save-runs', runs: [...this.pending.values()] });
@@ -51,7 +64,9 @@ export class Runs {
     for (const run of runs) {
       if (this.pending.has(run.id)) continue;
       this.pending.set(run.id, run);
-      const jobs = (await Promise.all(run.jobIds.map((id) => client.getJob(id).catch(() => null)))).filter((j): j is Job => j !== null);
+      const jobs = (await Promise.all(run.jobIds.map((id) => client.getJob(id).catch(() => null)))).filter(
+        (j): j is Job => j !== null,
+      );
       if (jobs.length === 0) this.forget(run.id);
       else if (jobs.every((j) => isTerminal(j.state))) this.deps.view.offer(run, () => this.place(client, run, jobs));
       else void this.follow(run);
@@ -85,8 +100,17 @@ export class Runs {
     let lastPreview = 0;
     const report = (state: string) => {
       const done = [...jobs.values()].filter((j) => isTerminal(j.state)).length;
-      const cur = [...live.values()].reduce((a, p) => ({ value: a.value + p.value / Math.max(1, p.max), max: a.max + 1 }), { value: 0, max: 0 });
-      this.deps.view.progress(run, { done, total: run.jobIds.length, value: done + cur.value, max: run.jobIds.length, state });
+      const cur = [...live.values()].reduce(
+        (a, p) => ({ value: a.value + p.value / Math.max(1, p.max), max: a.max + 1 }),
+        { value: 0, max: 0 },
+      );
+      this.deps.view.progress(run, {
+        done,
+        total: run.jobIds.length,
+        value: done + cur.value,
+        max: run.jobIds.length,
+        state,
+      });
     };
     const onEvent = (jobId: string) => (e: StreamEvent) => {
       if (e.type !== 'job:progress') return report(e.type.replace('job:', ''));
@@ -94,19 +118,24 @@ export class Runs {
       report('running');
       if (e.hasPreview && Date.now() - lastPreview > PREVIEW_EVERY_MS) {
         lastPreview = Date.now();
-        void client.request('GET', `/v1/jobs/${encodeURIComponent(jobId)}/preview`).then(async (res) => {
-          this.deps.view.preview(run, URL.createObjectURL(await res.blob()));
-        }).catch(() => {});
+        void client
+          .request('GET', `/v1/jobs/${encodeURIComponent(jobId)}/preview`)
+          .then(async (res) => {
+            this.deps.view.preview(run, URL.createObjectURL(await res.blob()));
+          })
+          .catch(() => {});
       }
     };
     try {
       report('queued');
-      await Promise.all(run.jobIds.map(async (id) => {
-        const job = await client.waitForJob(id, { signal: abort.signal, onEvent: onEvent(id) });
-        jobs.set(id, job);
-        live.delete(id);
-        report(job.state);
-      }));
+      await Promise.all(
+        run.jobIds.map(async (id) => {
+          const job = await client.waitForJob(id, { signal: abort.signal, onEvent: onEvent(id) });
+          jobs.set(id, job);
+          live.delete(id);
+          report(job.state);
+        }),
+      );
     } catch (err) {
       if (abort.signal.aborted) return;
       if (isGatewayClientError(err) && err.status === 401) return this.deps.onUnauthorized();
@@ -116,7 +145,11 @@ export class Runs {
         return this.deps.view.finished(run, { placed: 0, errors: [err.message], canceled: false });
       }
       // Unreachable daemon: the run stays saved and is picked up when the plugin opens again.
-      return this.deps.view.finished(run, { placed: 0, errors: [isGatewayClientError(err) ? err.message : String(err)], canceled: false });
+      return this.deps.view.finished(run, {
+        placed: 0,
+        errors: [isGatewayClientError(err) ? err.message : String(err)],
+        canceled: false,
+      });
     } finally {
       this.aborts.delete(run.id);
     }
@@ -131,7 +164,12 @@ export class Runs {
     for (const job of ordered.filter((j) => j.state === 'succeeded')) {
       for (const { output, pick } of imagesOf(job)) {
         const bytes = new Uint8Array(await (await client.output(pick.id)).arrayBuffer());
-        images.push({ bytes, width: pick.width ?? 1, height: pick.height ?? 1, provenance: provenanceOf(run, job, output.id, client.baseUrl, pick) });
+        images.push({
+          bytes,
+          width: pick.width ?? 1,
+          height: pick.height ?? 1,
+          provenance: provenanceOf(run, job, output.id, client.baseUrl, pick),
+        });
       }
     }
     let placed = 0;
@@ -139,7 +177,12 @@ export class Runs {
       const mode = run.action !== 'variations' && images.length === 1 && run.targetId ? 'fill' : 'frames';
       const name = run.prompt.trim().slice(0, 60) || ACTION_LABEL[run.action];
       const reply = await this.deps.bridge.request('placed', (requestId) => ({
-        type: 'place-results', requestId, targetId: run.targetId, mode, name, images,
+        type: 'place-results',
+        requestId,
+        targetId: run.targetId,
+        mode,
+        name,
+        images,
       }));
       if (reply.error) errors.push(reply.error);
       placed = reply.nodeIds.length;

@@ -11,7 +11,10 @@ async function sha256Hex(bytes: Uint8Array): Promise<string | null> {
  * about first (HEAD) and the upload skipped when the daemon has it; without WebCrypto it just uploads (the daemon
  * dedupes by content anyway).
  */
-export async function ensureAsset(client: GatewayClient, bytes: Uint8Array): Promise<{ sha256: string; uploaded: boolean }> {
+export async function ensureAsset(
+  client: GatewayClient,
+  bytes: Uint8Array,
+): Promise<{ sha256: string; uploaded: boolean }> {
   const sha = await sha256Hex(bytes);
   if (sha && (await client.hasAsset(sha))) return { sha256: sha, uploaded: false };
   return { sha256: (await client.uploadAsset(bytes, 'image/png')).sha256, uploaded: true };

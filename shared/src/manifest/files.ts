@@ -6,7 +6,10 @@ import { AssetLock, AssetManifest, LOCK_FILE } from './schema.js';
 
 /** A manifest that cannot be read or does not match the schema, in words for a person (path: message lines). */
 export class ManifestError extends Error {
-  constructor(message: string, readonly issues: { path: string; message: string }[] = []) {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
     super(message);
     this.name = 'ManifestError';
   }
@@ -54,7 +57,8 @@ export function outputPath(dir: string, rel: string): string {
   while (!fs.existsSync(probe) && probe !== dir) probe = path.dirname(probe);
   const real = fs.realpathSync(probe);
   const realDir = fs.realpathSync(dir);
-  if (real !== realDir && !real.startsWith(realDir + path.sep)) throw new ManifestError(`${rel} leads outside ${dir} through a link`);
+  if (real !== realDir && !real.startsWith(realDir + path.sep))
+    throw new ManifestError(`${rel} leads outside ${dir} through a link`);
   return abs;
 }
 
@@ -71,7 +75,14 @@ export function readLock(dir: string): AssetLock | null {
 
 /** Sorted keys and a trailing newline, written through a temp file and a rename: diffs stay small, no torn lock. */
 export function writeLock(dir: string, lock: AssetLock): void {
-  const sorted: AssetLock = { version: 1, assets: Object.fromEntries(Object.keys(lock.assets).sort().map((k) => [k, lock.assets[k]!])) };
+  const sorted: AssetLock = {
+    version: 1,
+    assets: Object.fromEntries(
+      Object.keys(lock.assets)
+        .sort()
+        .map((k) => [k, lock.assets[k]!]),
+    ),
+  };
   const file = lockPath(dir);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(sorted, null, 2)}\n`);

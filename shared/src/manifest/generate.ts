@@ -2,7 +2,16 @@ import type { Batch } from '../batches.js';
 import type { GatewayClient } from '../client.js';
 import type { Job } from '../jobs.js';
 import type { Template } from '../templates.js';
-import { fileSha256, loadManifest, type LoadedManifest, ManifestError, outputPath, readLock, writeFileAtomic, writeLock } from './files.js';
+import {
+  fileSha256,
+  loadManifest,
+  type LoadedManifest,
+  ManifestError,
+  outputPath,
+  readLock,
+  writeFileAtomic,
+  writeLock,
+} from './files.js';
 import { sha256Hex } from './hash.js';
 import { isStale, manifestProblems, type ManifestProblem, planAssets, type PlannedEntry } from './plan.js';
 import { jobFor, MAIN_VARIANT } from './resolve.js';
@@ -21,7 +30,12 @@ export async function checkAssets(client: GatewayClient, manifestFile: string): 
   const templates = await client.templates();
   const problems = manifestProblems(loaded.manifest, templates);
   const lock = readLock(loaded.dir);
-  const planned = planAssets({ manifest: loaded.manifest, lock, templates, fileSha256: (rel) => fileSha256(outputPath(loaded.dir, rel)) });
+  const planned = planAssets({
+    manifest: loaded.manifest,
+    lock,
+    templates,
+    fileSha256: (rel) => fileSha256(outputPath(loaded.dir, rel)),
+  });
   return { loaded, templates, problems, planned };
 }
 
@@ -53,7 +67,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * what succeeded (and pruned of entries the manifest no longer has). Entries naming a template or parameter the
  * daemon does not know stop the run before anything is submitted.
  */
-export async function generateAssets(client: GatewayClient, manifestFile: string, o: GenerateOptions): Promise<AssetsResult> {
+export async function generateAssets(
+  client: GatewayClient,
+  manifestFile: string,
+  o: GenerateOptions,
+): Promise<AssetsResult> {
   const check = await checkAssets(client, manifestFile);
   if (check.problems.length > 0) {
     const issues = check.problems.map((p) => ({ path: `assets.${p.index}.${p.field}`, message: p.message }));
@@ -84,7 +102,8 @@ export async function generateAssets(client: GatewayClient, manifestFile: string
   for (const [i, planned] of stale.entries()) {
     const job = await client.getJob(batch.jobIds[i]!);
     try {
-      if (job.state !== 'succeeded') throw new Error(`job ${job.id} ${job.state}${job.error ? `: ${job.error.message}` : ''}`);
+      if (job.state !== 'succeeded')
+        throw new Error(`job ${job.id} ${job.state}${job.error ? `: ${job.error.message}` : ''}`);
       lock.assets[planned.entry.output] = await saveEntry(client, check.loaded.dir, planned, job, written);
     } catch (err) {
       failed.push({ output: planned.entry.output, message: (err as Error).message });
@@ -112,7 +131,9 @@ async function saveEntry(client: GatewayClient, dir: string, planned: PlannedEnt
   return {
     hash: planned.hash,
     sha256: shas[MAIN_VARIANT]!,
-    variants: Object.fromEntries(Object.entries(variants).map(([name, rel]) => [name, { output: rel, sha256: shas[name]! }])),
+    variants: Object.fromEntries(
+      Object.entries(variants).map(([name, rel]) => [name, { output: rel, sha256: shas[name]! }]),
+    ),
     template: planned.resolved.template,
     seed: params.seed === undefined ? null : String(params.seed),
     jobId: job.id,

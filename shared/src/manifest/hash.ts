@@ -6,7 +6,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });
@@ -19,6 +23,12 @@ export const sha256Hex = (data: string | Uint8Array): string => createHash('sha2
  * seed, …), the post-processing and the output paths. Bumping the version prefix regenerates everything.
  */
 export function inputHash(r: ResolvedEntry, templateGraphSha256: string): string {
-  const inputs = { graph: templateGraphSha256, template: r.template, params: r.params, postprocess: r.postprocess, files: r.files };
+  const inputs = {
+    graph: templateGraphSha256,
+    template: r.template,
+    params: r.params,
+    postprocess: r.postprocess,
+    files: r.files,
+  };
   return `v1:${sha256Hex(canonicalJson(inputs))}`;
 }

@@ -4,12 +4,29 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Template } from '../templates.js';
 import {
-  AssetManifest, type AssetLock, fileSha256, inputHash, lockPath, manifestProblems, outputPath, parseManifest, planAssets, provenanceFromPng,
-  readLock, readPngText, resolveEntry, writeLock,
+  AssetManifest,
+  type AssetLock,
+  fileSha256,
+  inputHash,
+  lockPath,
+  manifestProblems,
+  outputPath,
+  parseManifest,
+  planAssets,
+  provenanceFromPng,
+  readLock,
+  readPngText,
+  resolveEntry,
+  writeLock,
 } from './index.js';
 
 const template = (name: string, params: string[], graphSha256 = 'a'.repeat(64)): Template => ({
-  id: `builtin-${name}`, name, description: null, builtin: true, createdAt: 0, graphSha256,
+  id: `builtin-${name}`,
+  name,
+  description: null,
+  builtin: true,
+  createdAt: 0,
+  graphSha256,
   params: params.map((p) => ({ name: p, node: '3', input: p, type: 'string' as const })),
 });
 const TXT2IMG = template('txt2img', ['prompt', 'negative', 'seed', 'width', 'height', 'steps']);
@@ -45,7 +62,13 @@ describe('input hash', () => {
 
   it('takes defaults unless the entry sets its own, and the format from the extension', () => {
     const defaults = { width: 96, height: 48, params: { steps: 3 } };
-    const m = manifest([{ output: 'x/y.webp', prompt: 'p' }, { output: 'z.jpg', prompt: 'p', width: 32 }], defaults);
+    const m = manifest(
+      [
+        { output: 'x/y.webp', prompt: 'p' },
+        { output: 'z.jpg', prompt: 'p', width: 32 },
+      ],
+      defaults,
+    );
     const [a, b] = m.assets.map((e) => resolveEntry(m, e));
     expect(a!.params).toEqual({ prompt: 'p', width: 96, height: 48, steps: 3 });
     expect(b!.params.width).toBe(32);
@@ -60,7 +83,9 @@ describe('manifest schema', () => {
     for (const output of ['../x.png', '/etc/x.png', 'a/../../x.png', 'C:/x.png', 'notes.txt']) {
       expect(AssetManifest.safeParse({ assets: [{ output }] }).success, output).toBe(false);
     }
-    const twice = AssetManifest.safeParse({ assets: [{ output: 'a.png' }, { output: 'b.png', variants: { s: { output: 'A.png', ops: [] } } }] });
+    const twice = AssetManifest.safeParse({
+      assets: [{ output: 'a.png' }, { output: 'b.png', variants: { s: { output: 'A.png', ops: [] } } }],
+    });
     expect(twice.success).toBe(false);
     expect(JSON.stringify(twice.error!.issues)).toContain('also written by assets[0]');
   });
@@ -79,7 +104,10 @@ describe('problems (diagnostics)', () => {
       { output: 'c.png', params: { stepz: 2 } },
     ]);
     const problems = manifestProblems(m, [TXT2IMG]);
-    expect(problems.map((p) => [p.index, p.field, p.name])).toEqual([[1, 'template', 'nope'], [2, 'params', 'stepz']]);
+    expect(problems.map((p) => [p.index, p.field, p.name])).toEqual([
+      [1, 'template', 'nope'],
+      [2, 'params', 'stepz'],
+    ]);
     expect(problems[0]!.message).toContain("no template 'nope'");
     expect(problems[1]!.message).toContain("has no parameter 'stepz'");
   });
@@ -106,7 +134,12 @@ describe('plan against the lock', () => {
     for (const p of plan0) {
       fs.writeFileSync(path.join(dir, p.entry.output), `png of ${p.entry.prompt}`);
       lock.assets[p.entry.output] = {
-        hash: p.hash, sha256: fileSha256(path.join(dir, p.entry.output))!, variants: {}, template: 'txt2img', seed: '1', jobId: `j${p.index}`,
+        hash: p.hash,
+        sha256: fileSha256(path.join(dir, p.entry.output))!,
+        variants: {},
+        template: 'txt2img',
+        seed: '1',
+        jobId: `j${p.index}`,
         generatedAt: new Date(0).toISOString(),
       };
     }
@@ -122,7 +155,9 @@ describe('plan against the lock', () => {
     const edited = manifest(m.assets.map((a, i) => (i === 2 ? { ...a, prompt: 'c, but blue' } : a)));
     fs.rmSync(path.join(dir, 'img/d.png'));
     fs.writeFileSync(path.join(dir, 'img/e.png'), 'edited by hand');
-    const states = planAssets({ manifest: edited, lock: reread, templates: [TXT2IMG], fileSha256: sha }).map((p) => p.state);
+    const states = planAssets({ manifest: edited, lock: reread, templates: [TXT2IMG], fileSha256: sha }).map(
+      (p) => p.state,
+    );
     expect(states).toEqual(['fresh', 'fresh', 'changed', 'missing', 'modified']);
   });
 
@@ -164,10 +199,17 @@ describe('provenance from PNG text chunks', () => {
   const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const png = (...chunks: Buffer[]) => Buffer.concat([SIGNATURE, ...chunks, chunk('IEND', Buffer.alloc(0))]);
   const text = (k: string, v: string) => chunk('tEXt', Buffer.from(`${k}\0${v}`, 'latin1'));
-  const itxt = (k: string, v: string) => chunk('iTXt', Buffer.concat([Buffer.from(`${k}\0\0\0\0\0`, 'latin1'), Buffer.from(v, 'utf8')]));
+  const itxt = (k: string, v: string) =>
+    chunk('iTXt', Buffer.concat([Buffer.from(`${k}\0\0\0\0\0`, 'latin1'), Buffer.from(v, 'utf8')]));
 
   it("reads comfygate's own chunk, including UTF-8 text in iTXt and a seed beyond 2^53 as digits", () => {
-    const json = JSON.stringify({ software: 'comfygate', prompt: 'a fox, ü 🎨', seed: '18446744073709551615', template: 'txt2img', jobId: 'j1' });
+    const json = JSON.stringify({
+      software: 'comfygate',
+      prompt: 'a fox, ü 🎨',
+      seed: '18446744073709551615',
+      template: 'txt2img',
+      jobId: 'j1',
+    });
     const p = provenanceFromPng(png(text('parameters', 'a fox'), itxt('comfygate', json)));
     expect(p).toEqual({ prompt: 'a fox, ü 🎨', seed: '18446744073709551615', template: 'txt2img', jobId: 'j1' });
   });
@@ -178,7 +220,11 @@ describe('provenance from PNG text chunks', () => {
       '7': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry' } },
       '3': { class_type: 'KSampler', inputs: { seed: 42, positive: ['6', 0], negative: ['7', 0] } },
     };
-    expect(provenanceFromPng(png(text('prompt', JSON.stringify(graph))))).toEqual({ prompt: 'a lighthouse', negative: 'blurry', seed: 42 });
+    expect(provenanceFromPng(png(text('prompt', JSON.stringify(graph))))).toEqual({
+      prompt: 'a lighthouse',
+      negative: 'blurry',
+      seed: 42,
+    });
   });
 
   it('says nothing for a PNG without provenance, a damaged chunk or a file that is not a PNG', () => {

@@ -24,10 +24,17 @@ export interface ManifestProblem {
 }
 
 /** Parameters every entry may set whatever the template: written by resolveEntry from the entry's own fields. */
-const ENTRY_FIELDS: Record<string, string> = { prompt: 'prompt', negative: 'negative', width: 'width', height: 'height', seed: 'seed' };
+const ENTRY_FIELDS: Record<string, string> = {
+  prompt: 'prompt',
+  negative: 'negative',
+  width: 'width',
+  height: 'height',
+  seed: 'seed',
+};
 
 /** The template's graph identity: the daemon's graph sha256, else (older daemons) its id and parameter map. */
-export const templateGraphId = (t: Template): string => t.graphSha256 ?? sha256Hex(canonicalJson({ id: t.id, params: t.params }));
+export const templateGraphId = (t: Template): string =>
+  t.graphSha256 ?? sha256Hex(canonicalJson({ id: t.id, params: t.params }));
 
 export function manifestProblems(manifest: AssetManifest, templates: Template[]): ManifestProblem[] {
   const byName = new Map(templates.map((t) => [t.name, t]));
@@ -41,14 +48,24 @@ export function manifestProblems(manifest: AssetManifest, templates: Template[])
     const t = byName.get(r.template);
     if (!t) {
       const known = templates.map((x) => x.name).join(', ');
-      problems.push({ index, field: 'template', name: r.template, message: `no template '${r.template}' on the daemon (known: ${known})` });
+      problems.push({
+        index,
+        field: 'template',
+        name: r.template,
+        message: `no template '${r.template}' on the daemon (known: ${known})`,
+      });
       return;
     }
     const names = new Set(t.params.map((p) => p.name));
     for (const key of Object.keys(r.params)) {
       if (names.has(key)) continue;
       const field = ENTRY_FIELDS[key] ? 'template' : 'params';
-      problems.push({ index, field, name: key, message: `template '${t.name}' has no parameter '${key}' (it has: ${[...names].join(', ')})` });
+      problems.push({
+        index,
+        field,
+        name: key,
+        message: `template '${t.name}' has no parameter '${key}' (it has: ${[...names].join(', ')})`,
+      });
     }
   });
   return problems;
@@ -77,7 +94,11 @@ export function planAssets(o: {
   });
 }
 
-function fileState(r: ResolvedEntry, locked: AssetLock['assets'][string], fileSha256: (p: string) => string | null): EntryState {
+function fileState(
+  r: ResolvedEntry,
+  locked: AssetLock['assets'][string],
+  fileSha256: (p: string) => string | null,
+): EntryState {
   const expected: [string, string | undefined][] = Object.entries(r.files).map(([name, file]) => [
     file,
     name === MAIN_VARIANT ? locked.sha256 : locked.variants[name]?.sha256,

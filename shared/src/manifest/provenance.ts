@@ -12,7 +12,7 @@ export function readPngText(bytes: Uint8Array): Record<string, string> {
   const latin1 = new TextDecoder('latin1');
   const utf8 = new TextDecoder('utf-8');
   const out: Record<string, string> = {};
-  for (let pos = 8; pos + 12 <= bytes.length; ) {
+  for (let pos = 8; pos + 12 <= bytes.length;) {
     const len = view.getUint32(pos);
     const type = latin1.decode(bytes.subarray(pos + 4, pos + 8));
     const data = bytes.subarray(pos + 8, Math.min(pos + 8 + len, bytes.length));

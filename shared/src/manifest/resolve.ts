@@ -6,7 +6,13 @@ export const DEFAULT_TEMPLATE = 'txt2img';
 /** The variant that becomes the entry's own output file; entries cannot use this name for their variants. */
 export const MAIN_VARIANT = 'file';
 
-const FORMAT_BY_EXT: Record<string, OutputFormat> = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp', avif: 'avif' };
+const FORMAT_BY_EXT: Record<string, OutputFormat> = {
+  png: 'png',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  webp: 'webp',
+  avif: 'avif',
+};
 
 /** The format a path asks for: its extension decides, so `hero.webp` is a WebP whatever the template saves. */
 export function formatFor(file: string): OutputFormat {
@@ -48,5 +54,10 @@ export function resolveEntry(manifest: Pick<AssetManifest, 'defaults'>, entry: M
 
 /** The job for an entry; metadata names the manifest entry so the daemon's history shows where it came from. */
 export function jobFor(r: ResolvedEntry, source: string): CreateJob {
-  return { template: r.template, params: r.params, postprocess: r.postprocess, metadata: { source, asset: r.files[MAIN_VARIANT] } };
+  return {
+    template: r.template,
+    params: r.params,
+    postprocess: r.postprocess,
+    metadata: { source, asset: r.files[MAIN_VARIANT] },
+  };
 }

@@ -20,7 +20,9 @@ const relPath = z
     message: `the file name ends with .${IMAGE_EXTENSIONS.join(', .')}`,
   });
 
-const seed = z.union([z.number().int().min(0), z.string().regex(/^\d{1,20}$/)]).describe('fixed seed: the same inputs give the same image');
+const seed = z
+  .union([z.number().int().min(0), z.string().regex(/^\d{1,20}$/)])
+  .describe('fixed seed: the same inputs give the same image');
 const edge = z.number().int().min(16).max(16384);
 
 export const ManifestVariant = z.strictObject({
@@ -31,15 +33,27 @@ export type ManifestVariant = z.infer<typeof ManifestVariant>;
 
 export const ManifestEntry = z.strictObject({
   output: relPath.describe('where the image is written, relative to the manifest, e.g. assets/hero.png'),
-  template: z.string().min(1).max(100).optional().describe('template name (default: the manifest default, else txt2img)'),
+  template: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('template name (default: the manifest default, else txt2img)'),
   prompt: z.string().max(32_768).optional(),
   negative: z.string().max(32_768).optional(),
   seed: seed.optional(),
   width: edge.optional(),
   height: edge.optional(),
-  params: z.record(z.string(), z.unknown()).optional().describe("other template parameters, e.g. {\"steps\": 20}"),
-  ops: z.array(Op).max(32).optional().describe('post-processing of the main output; its format follows the file extension'),
-  variants: z.record(VariantName, ManifestVariant).optional().describe('more files from the same image, e.g. a thumbnail'),
+  params: z.record(z.string(), z.unknown()).optional().describe('other template parameters, e.g. {"steps": 20}'),
+  ops: z
+    .array(Op)
+    .max(32)
+    .optional()
+    .describe('post-processing of the main output; its format follows the file extension'),
+  variants: z
+    .record(VariantName, ManifestVariant)
+    .optional()
+    .describe('more files from the same image, e.g. a thumbnail'),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
@@ -64,7 +78,12 @@ export const AssetManifest = z
       const outs = [a.output, ...Object.values(a.variants ?? {}).map((v) => v.output)];
       for (const o of outs) {
         const key = o.replace(/\\/g, '/').toLowerCase();
-        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['assets', i, 'output'], message: `${o} is also written by ${seen.get(key)}` });
+        if (seen.has(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['assets', i, 'output'],
+            message: `${o} is also written by ${seen.get(key)}`,
+          });
         else seen.set(key, `assets[${i}]`);
       }
     });
@@ -81,7 +100,10 @@ export const AssetLock = z.object({
     z.string(),
     z.object({
       hash: z.string().describe('input hash: template graph, parameters, seed, post-processing'),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('of the written output file'),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .describe('of the written output file'),
       variants: z.record(z.string(), LockedFile).default({}),
       template: z.string(),
       seed: z.string().nullable().describe('the seed used (drawn by the daemon when the entry gives none)'),

@@ -30,7 +30,12 @@ const { values } = parseArgs({
 });
 
 const list = (v: string | undefined): string[] | undefined =>
-  v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 const int = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number.parseInt(v, 10));
 
 const models: Record<string, string[]> = {};
@@ -64,7 +69,11 @@ if (values['admin-port'] !== undefined) {
     }, ms);
     adminTimers.add(t);
   };
-  const front = { router: new Router(), faults: new Faults(), extra: new Map([[CONTROL_PATH, controlHandler(fake.control, schedule)]]) };
+  const front = {
+    router: new Router(),
+    faults: new Faults(),
+    extra: new Map([[CONTROL_PATH, controlHandler(fake.control, schedule)]]),
+  };
   admin = createServer((req, res) => void handleRequest(front, req, res));
   await new Promise<void>((resolve) => admin?.listen(int(values['admin-port']), values.host, resolve));
 }

@@ -49,8 +49,23 @@ export function createControl(s: ServerState, life: Lifecycle): FakeControl {
 }
 
 const ACTIONS = new Set<string>([
-  'stats', 'resetStats', 'down', 'up', 'crash', 'dropSockets', 'dropSocketsAfterSteps', 'failRoute', 'delayHistory',
-  'failNode', 'hideNode', 'showNode', 'hideModel', 'showModel', 'slowView', 'setStepMs', 'reset',
+  'stats',
+  'resetStats',
+  'down',
+  'up',
+  'crash',
+  'dropSockets',
+  'dropSocketsAfterSteps',
+  'failRoute',
+  'delayHistory',
+  'failNode',
+  'hideNode',
+  'showNode',
+  'hideModel',
+  'showModel',
+  'slowView',
+  'setStepMs',
+  'reset',
 ]);
 
 /** Operations that kill this very connection run after the reply has been flushed. */

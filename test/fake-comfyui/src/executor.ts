@@ -160,7 +160,11 @@ class PromptRun {
     await this.s.gate.checkpoint(this.gen);
     const outputs = orderedDict([...this.ui].map(([id, rec]): [string, PyValue] => [id, rec.output]));
     const meta = orderedDict([...this.ui].map(([id, rec]): [string, PyValue] => [id, rec.meta]));
-    const status: HistoryStatus = { status_str: success ? 'success' : 'error', completed: success, messages: this.messages };
+    const status: HistoryStatus = {
+      status_str: success ? 'success' : 'error',
+      completed: success,
+      messages: this.messages,
+    };
     this.s.queue.taskDone(this.taskId, { outputs, meta }, status);
     if (this.clientId !== null) this.send('executing', { node: null, prompt_id: this.promptId });
     return success;
@@ -200,7 +204,8 @@ class PromptRun {
     const hit = this.s.cache.get(id);
     if (hit) {
       const output = hit.ui?.output ?? null;
-      if (this.clientId !== null) this.send('executed', { node: id, display_node: id, output, prompt_id: this.promptId });
+      if (this.clientId !== null)
+        this.send('executed', { node: id, display_node: id, output, prompt_id: this.promptId });
       if (hit.ui) this.ui.set(id, { meta: this.meta(id), output: hit.ui.output });
       this.values.set(id, hit.outputs);
       this.tracker.finish(id);
@@ -219,10 +224,18 @@ class PromptRun {
     } catch (e) {
       if (e instanceof Aborted) throw e;
       if (e instanceof Interrupted) return { nodeId: id, classType, interrupted: true };
-      const ex = e instanceof PyException ? e : new PyException('Exception', e instanceof Error ? e.message : String(e));
+      const ex =
+        e instanceof PyException ? e : new PyException('Exception', e instanceof Error ? e.message : String(e));
       // ComfyUI formats "{ex}\n{tips}"; the fake has no tips.
       const message = ex instanceof InjectedFailure ? ex.message : `${ex.message}\n`;
-      return { nodeId: id, classType, interrupted: false, exceptionMessage: message, exceptionType: ex.type, currentInputs: formatted };
+      return {
+        nodeId: id,
+        classType,
+        interrupted: false,
+        exceptionMessage: message,
+        exceptionType: ex.type,
+        currentInputs: formatted,
+      };
     }
     this.complete(id, result);
     return null;
@@ -253,7 +266,10 @@ class PromptRun {
   }
 
   /** get_input_data: links resolved from upstream outputs, declared literals, hidden PROMPT/EXTRA_PNGINFO. */
-  private resolveInputs(node: PyDict, def: NodeDef): { values: Record<string, unknown>; formatted: Record<string, PyValue[]> } {
+  private resolveInputs(
+    node: PyDict,
+    def: NodeDef,
+  ): { values: Record<string, unknown>; formatted: Record<string, PyValue[]> } {
     const classInputs = def.inputs(this.s.nodeContext);
     const inputs = isDict(node.inputs) ? node.inputs : {};
     const values: Record<string, unknown> = {};
@@ -286,7 +302,13 @@ class PromptRun {
   }
 
   /** The global progress hook: interrupt check, progress_state (+type 4), progress (+type 1). */
-  private async progress(id: string, value: number, max: number, preview: PreviewFrame | undefined, samplerStep: boolean): Promise<void> {
+  private async progress(
+    id: string,
+    value: number,
+    max: number,
+    preview: PreviewFrame | undefined,
+    samplerStep: boolean,
+  ): Promise<void> {
     await this.s.gate.checkpoint(this.gen);
     if (this.worker.interruptFlag) throw new Interrupted();
     this.tracker.update(id, value, max);
@@ -354,7 +376,11 @@ export class Worker implements WorkerHandle {
         if (e instanceof Aborted) continue;
         // A bug in the fake must not leave the prompt "running" forever: close it as an error.
         console.error('[fake-comfyui] worker error', e);
-        this.s.queue.taskDone(got.taskId, { outputs: {}, meta: {} }, { status_str: 'error', completed: false, messages: [] });
+        this.s.queue.taskDone(
+          got.taskId,
+          { outputs: {}, meta: {} },
+          { status_str: 'error', completed: false, messages: [] },
+        );
       }
     }
   }

@@ -56,8 +56,31 @@ export function annotatedExists(dirs: Dirs, value: string): boolean {
 }
 
 const IMAGE_EXTS = new Set([
-  '.png', '.jpg', '.jpeg', '.jpe', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.ico', '.svg', '.avif', '.heic', '.heif',
-  '.jxl', '.pbm', '.pgm', '.ppm', '.pnm', '.ras', '.xbm', '.xpm', '.xwd', '.ief', '.rgb',
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.webp',
+  '.gif',
+  '.bmp',
+  '.tif',
+  '.tiff',
+  '.ico',
+  '.svg',
+  '.avif',
+  '.heic',
+  '.heif',
+  '.jxl',
+  '.pbm',
+  '.pgm',
+  '.ppm',
+  '.pnm',
+  '.ras',
+  '.xbm',
+  '.xpm',
+  '.xwd',
+  '.ief',
+  '.rgb',
 ]);
 
 /** Sorted top-level files of input/ (LoadImage filters to image types by extension, like mimetypes). */
@@ -73,10 +96,26 @@ export function listInputFiles(dirs: Dirs, imagesOnly: boolean): string[] {
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif',
-  '.bmp': 'image/bmp', '.svg': 'image/svg+xml', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif',
-  '.json': 'application/json', '.txt': 'text/plain', '.mp4': 'video/mp4', '.webm': 'video/webm', '.mp3': 'audio/mpeg',
-  '.wav': 'audio/x-wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg', '.glb': 'model/gltf-binary', '.latent': '',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.bmp': 'image/bmp',
+  '.svg': 'image/svg+xml',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.avif': 'image/avif',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mp3': 'audio/mpeg',
+  '.wav': 'audio/x-wav',
+  '.flac': 'audio/flac',
+  '.ogg': 'audio/ogg',
+  '.glb': 'model/gltf-binary',
+  '.latent': '',
 };
 
 /** mimetypes.guess_type, with html/js/css forced to a download like ComfyUI's /view. */
@@ -114,7 +153,10 @@ export function resolveView(dirs: Dirs, query: URLSearchParams): ViewResolution 
 }
 
 /** preview=<fmt>[;q] or channel=rgb|a re-encodings of /view; undefined means "send the raw file". */
-export async function transformView(file: string, query: URLSearchParams): Promise<{ body: Buffer; type: string } | undefined> {
+export async function transformView(
+  file: string,
+  query: URLSearchParams,
+): Promise<{ body: Buffer; type: string } | undefined> {
   const preview = query.get('preview');
   if (preview !== null) {
     const rawChannel = query.get('channel') ?? '';
@@ -134,7 +176,9 @@ export async function transformView(file: string, query: URLSearchParams): Promi
     const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     const out = Buffer.alloc(info.width * info.height * 4);
     for (let i = 0; i < info.width * info.height; i++) out[i * 4 + 3] = data[i * 4 + 3] as number;
-    const body = await sharp(out, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();
+    const body = await sharp(out, { raw: { width: info.width, height: info.height, channels: 4 } })
+      .png()
+      .toBuffer();
     return { body, type: 'image/png' };
   }
   return undefined;
@@ -184,7 +228,8 @@ export async function uploadImage(dirs: Dirs, form: FormData, saver?: MaskSaver)
     }
   }
   if (!duplicate) {
-    if (saver) await saver(filepath, content).catch(() => undefined); // errors inside the save step are dropped
+    if (saver)
+      await saver(filepath, content).catch(() => undefined); // errors inside the save step are dropped
     else await writeFile(filepath, content);
   }
   return { status: 200, json: { name: filename, subfolder, type } };
@@ -208,7 +253,12 @@ export function maskSaver(dirs: Dirs, originalRef: ReturnType<FormData['get']>):
     if (!(await stat(original)).isFile()) return;
     const origBuf = await readFile(original);
     const meta = await sharp(origBuf).metadata();
-    const alpha = await sharp(content).ensureAlpha().extractChannel(3).resize(meta.width, meta.height, { fit: 'fill' }).raw().toBuffer();
+    const alpha = await sharp(content)
+      .ensureAlpha()
+      .extractChannel(3)
+      .resize(meta.width, meta.height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     const rgb = await sharp(origBuf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const png = await sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 3 } })
       .joinChannel(alpha, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 1 } })

@@ -96,7 +96,8 @@ export class Router {
     for (const route of this.routes) {
       const params = Router.params(route, parts);
       if (!params) continue;
-      if (route.method === method || (route.method === 'GET' && method === 'HEAD')) return { handler: route.handler, params };
+      if (route.method === method || (route.method === 'GET' && method === 'HEAD'))
+        return { handler: route.handler, params };
       wrongMethod = true;
     }
     return wrongMethod ? 'method' : undefined;
@@ -176,10 +177,16 @@ function sendFile(req: IncomingMessage, res: ServerResponse, r: Reply & { file: 
   const st = statSync(r.file);
   const etag = `"${Math.floor(st.mtimeMs * 1e6).toString(16)}-${st.size.toString(16)}"`;
   const lastModified = st.mtime.toUTCString();
-  const headers: Record<string, string> = { ...r.headers, 'Last-Modified': lastModified, ETag: etag, 'Accept-Ranges': 'bytes' };
+  const headers: Record<string, string> = {
+    ...r.headers,
+    'Last-Modified': lastModified,
+    ETag: etag,
+    'Accept-Ranges': 'bytes',
+  };
   const notModified =
     req.headers['if-none-match'] === etag ||
-    (req.headers['if-modified-since'] !== undefined && Date.parse(req.headers['if-modified-since']) >= Math.floor(st.mtimeMs / 1000) * 1000);
+    (req.headers['if-modified-since'] !== undefined &&
+      Date.parse(req.headers['if-modified-since']) >= Math.floor(st.mtimeMs / 1000) * 1000);
   if (notModified) {
     res.writeHead(304, headers).end();
     return;
@@ -201,7 +208,10 @@ function sendFile(req: IncomingMessage, res: ServerResponse, r: Reply & { file: 
   headers['Content-Length'] = String(end - start + 1);
   res.writeHead(status, headers);
   if (req.method === 'HEAD') res.end();
-  else createReadStream(r.file, { start, end }).on('error', () => res.destroy()).pipe(res);
+  else
+    createReadStream(r.file, { start, end })
+      .on('error', () => res.destroy())
+      .pipe(res);
 }
 
 const SERVER_HEADER = 'Python/3.12 aiohttp/3.11.18';
@@ -263,5 +273,7 @@ async function route(opts: FrontOptions, req: IncomingMessage): Promise<Reply> {
 export function refuseUpgrade(socket: Duplex, status: number): void {
   const reason = STATUS_CODES[status] ?? 'Error';
   const body = status === 403 ? '' : `${status}: ${reason}`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

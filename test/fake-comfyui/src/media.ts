@@ -19,18 +19,27 @@ function pixels(v: unknown): Pixels {
 }
 
 /** A WEBM's EBML header and DocType, then padding: enough for `file` and content sniffers. */
-const WEBM_HEAD = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d]);
+const WEBM_HEAD = Buffer.from([
+  0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d,
+]);
 /** GIF89a, 1x1, one colour, then the trailer: a valid (tiny) GIF. */
 const GIF_1PX = Buffer.from('R0lGODlhAQABAIAAAAAAAP///ywAAAAAAQABAAACAUwAOw==', 'base64');
 /** An ftyp box of an isom MP4. */
-const MP4_HEAD = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isommp41')]);
+const MP4_HEAD = Buffer.concat([
+  Buffer.from([0, 0, 0, 0x18]),
+  Buffer.from('ftypisom'),
+  Buffer.from([0, 0, 2, 0]),
+  Buffer.from('isommp41'),
+]);
 
 async function fileBytes(ext: string, desc: ImageDesc): Promise<Buffer> {
   if (ext === 'webm') return Buffer.concat([WEBM_HEAD, Buffer.alloc(64)]);
   if (ext === 'mp4') return Buffer.concat([MP4_HEAD, Buffer.alloc(64)]);
   if (ext === 'gif') return GIF_1PX;
   const rgb = colorForKey(desc.colorKey);
-  return sharp({ create: { width: desc.width, height: desc.height, channels: 3, background: rgb } }).webp({ lossless: true }).toBuffer();
+  return sharp({ create: { width: desc.width, height: desc.height, channels: 3, background: rgb } })
+    .webp({ lossless: true })
+    .toBuffer();
 }
 
 /** One file named by the SaveImage counter rule, in output/. */
@@ -53,10 +62,15 @@ const VHS_EXT: Record<string, string> = { 'image/gif': 'gif', 'image/webp': 'web
 
 export const MEDIA_RUNNERS: Record<string, (rt: RunContext, inp: Inputs) => Promise<NodeResult>> = {
   EmptyImage: async (_rt, inp) => ({
-    outputs: [{
-      kind: 'IMAGE', width: Math.max(1, num(inp.width, 512)), height: Math.max(1, num(inp.height, 512)),
-      batch: Math.max(1, num(inp.batch_size, 1)), colorKey: `color:${num(inp.color)}`,
-    } satisfies Pixels],
+    outputs: [
+      {
+        kind: 'IMAGE',
+        width: Math.max(1, num(inp.width, 512)),
+        height: Math.max(1, num(inp.height, 512)),
+        batch: Math.max(1, num(inp.batch_size, 1)),
+        colorKey: `color:${num(inp.color)}`,
+      } satisfies Pixels,
+    ],
   }),
   ImageBlur: async (_rt, inp) => ({ outputs: [withKey(pixels(inp.image), `blur:${num(inp.blur_radius, 1)}`)] }),
   ImageInvert: async (_rt, inp) => ({ outputs: [withKey(pixels(inp.image), 'invert')] }),
@@ -72,7 +86,15 @@ export const MEDIA_RUNNERS: Record<string, (rt: RunContext, inp: Inputs) => Prom
   },
   VHS_VideoCombine: async (rt, inp) => {
     const format = pyStr(inp.format ?? 'image/gif');
-    const ref = await saveOne(rt, pyStr(inp.filename_prefix ?? 'AnimateDiff'), VHS_EXT[format] ?? 'gif', pixels(inp.images));
-    return { outputs: [[true, [ref.filename as string]]], ui: { gifs: [{ ...ref, format, frame_rate: num(inp.frame_rate, 8) }] } };
+    const ref = await saveOne(
+      rt,
+      pyStr(inp.filename_prefix ?? 'AnimateDiff'),
+      VHS_EXT[format] ?? 'gif',
+      pixels(inp.images),
+    );
+    return {
+      outputs: [[true, [ref.filename as string]]],
+      ui: { gifs: [{ ...ref, format, frame_rate: num(inp.frame_rate, 8) }] },
+    };
   },
 };

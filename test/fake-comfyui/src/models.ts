@@ -10,9 +10,26 @@ export const DEFAULT_MODELS: Record<string, string[]> = {
 };
 
 const STANDARD_FOLDERS = [
-  'checkpoints', 'configs', 'loras', 'vae', 'text_encoders', 'diffusion_models', 'clip_vision', 'style_models',
-  'embeddings', 'diffusers', 'vae_approx', 'controlnet', 'gligen', 'upscale_models', 'custom_nodes', 'hypernetworks',
-  'photomaker', 'classifiers', 'model_patches', 'audio_encoders',
+  'checkpoints',
+  'configs',
+  'loras',
+  'vae',
+  'text_encoders',
+  'diffusion_models',
+  'clip_vision',
+  'style_models',
+  'embeddings',
+  'diffusers',
+  'vae_approx',
+  'controlnet',
+  'gligen',
+  'upscale_models',
+  'custom_nodes',
+  'hypernetworks',
+  'photomaker',
+  'classifiers',
+  'model_patches',
+  'audio_encoders',
 ];
 
 export class ModelStore {
@@ -21,7 +38,8 @@ export class ModelStore {
 
   constructor(models: Partial<Record<string, string[]>> = {}) {
     for (const key of STANDARD_FOLDERS) this.folders.set(key, []);
-    for (const [key, files] of Object.entries({ ...DEFAULT_MODELS, ...models })) this.folders.set(key, [...(files ?? [])]);
+    for (const [key, files] of Object.entries({ ...DEFAULT_MODELS, ...models }))
+      this.folders.set(key, [...(files ?? [])]);
   }
 
   isFolder(folder: string): boolean {

@@ -44,16 +44,59 @@ const MAX_RESOLUTION = 16384;
 const SEED_MAX = 18446744073709551615n;
 
 export const SAMPLERS = [
-  'euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', 'dpm_2', 'dpm_2_ancestral',
-  'lms', 'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_2s_ancestral_cfg_pp', 'dpmpp_sde', 'dpmpp_sde_gpu',
-  'dpmpp_2m', 'dpmpp_2m_cfg_pp', 'dpmpp_2m_sde', 'dpmpp_2m_sde_gpu', 'dpmpp_2m_sde_heun', 'dpmpp_2m_sde_heun_gpu',
-  'dpmpp_3m_sde', 'dpmpp_3m_sde_gpu', 'ddpm', 'lcm', 'ipndm', 'ipndm_v', 'deis', 'res_multistep',
-  'res_multistep_cfg_pp', 'res_multistep_ancestral', 'res_multistep_ancestral_cfg_pp', 'gradient_estimation',
-  'gradient_estimation_cfg_pp', 'er_sde', 'seeds_2', 'seeds_3', 'sa_solver', 'sa_solver_pece', 'ddim', 'uni_pc',
+  'euler',
+  'euler_cfg_pp',
+  'euler_ancestral',
+  'euler_ancestral_cfg_pp',
+  'heun',
+  'heunpp2',
+  'dpm_2',
+  'dpm_2_ancestral',
+  'lms',
+  'dpm_fast',
+  'dpm_adaptive',
+  'dpmpp_2s_ancestral',
+  'dpmpp_2s_ancestral_cfg_pp',
+  'dpmpp_sde',
+  'dpmpp_sde_gpu',
+  'dpmpp_2m',
+  'dpmpp_2m_cfg_pp',
+  'dpmpp_2m_sde',
+  'dpmpp_2m_sde_gpu',
+  'dpmpp_2m_sde_heun',
+  'dpmpp_2m_sde_heun_gpu',
+  'dpmpp_3m_sde',
+  'dpmpp_3m_sde_gpu',
+  'ddpm',
+  'lcm',
+  'ipndm',
+  'ipndm_v',
+  'deis',
+  'res_multistep',
+  'res_multistep_cfg_pp',
+  'res_multistep_ancestral',
+  'res_multistep_ancestral_cfg_pp',
+  'gradient_estimation',
+  'gradient_estimation_cfg_pp',
+  'er_sde',
+  'seeds_2',
+  'seeds_3',
+  'sa_solver',
+  'sa_solver_pece',
+  'ddim',
+  'uni_pc',
   'uni_pc_bh2',
 ];
 export const SCHEDULERS = [
-  'simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', 'normal', 'linear_quadratic', 'kl_optimal',
+  'simple',
+  'sgm_uniform',
+  'karras',
+  'exponential',
+  'ddim_uniform',
+  'beta',
+  'normal',
+  'linear_quadratic',
+  'kl_optimal',
 ];
 const HIDDEN_PROMPT = { prompt: 'PROMPT', extra_pnginfo: 'EXTRA_PNGINFO' };
 const SAVE_DESCRIPTION = 'Saves the input images to your ComfyUI output directory.';
@@ -75,7 +118,9 @@ const CORE_NODES: NodeDef[] = [
     description: 'Loads a diffusion model checkpoint, diffusion models are used to denoise latents.',
     category: 'loaders',
     inputs: (ctx) => ({
-      required: { ckpt_name: [ctx.modelList('checkpoints'), { tooltip: 'The name of the checkpoint (model) to load.' }] },
+      required: {
+        ckpt_name: [ctx.modelList('checkpoints'), { tooltip: 'The name of the checkpoint (model) to load.' }],
+      },
     }),
     returnTypes: ['MODEL', 'CLIP', 'VAE'],
     outputTooltips: [
@@ -122,15 +167,63 @@ const CORE_NODES: NodeDef[] = [
     inputs: () => ({
       required: {
         model: ['MODEL', { tooltip: 'The model used for denoising the input latent.' }],
-        seed: ['INT', { default: 0, min: 0, max: SEED_MAX, control_after_generate: true, tooltip: 'The random seed used for creating the noise.' }],
-        steps: ['INT', { default: 20, min: 1, max: 10000, tooltip: 'The number of steps used in the denoising process.' }],
-        cfg: ['FLOAT', { default: f(8), min: f(0), max: f(100), step: f(0.1), round: f(0.01), tooltip: 'The Classifier-Free Guidance scale balances creativity and adherence to the prompt. Higher values result in images more closely matching the prompt however too high values will negatively impact quality.' }],
-        sampler_name: [SAMPLERS, { tooltip: 'The algorithm used when sampling, this can affect the quality, speed, and style of the generated output.' }],
-        scheduler: [SCHEDULERS, { tooltip: 'The scheduler controls how noise is gradually removed to form the image.' }],
-        positive: ['CONDITIONING', { tooltip: 'The conditioning describing the attributes you want to include in the image.' }],
-        negative: ['CONDITIONING', { tooltip: 'The conditioning describing the attributes you want to exclude from the image.' }],
+        seed: [
+          'INT',
+          {
+            default: 0,
+            min: 0,
+            max: SEED_MAX,
+            control_after_generate: true,
+            tooltip: 'The random seed used for creating the noise.',
+          },
+        ],
+        steps: [
+          'INT',
+          { default: 20, min: 1, max: 10000, tooltip: 'The number of steps used in the denoising process.' },
+        ],
+        cfg: [
+          'FLOAT',
+          {
+            default: f(8),
+            min: f(0),
+            max: f(100),
+            step: f(0.1),
+            round: f(0.01),
+            tooltip:
+              'The Classifier-Free Guidance scale balances creativity and adherence to the prompt. Higher values result in images more closely matching the prompt however too high values will negatively impact quality.',
+          },
+        ],
+        sampler_name: [
+          SAMPLERS,
+          {
+            tooltip:
+              'The algorithm used when sampling, this can affect the quality, speed, and style of the generated output.',
+          },
+        ],
+        scheduler: [
+          SCHEDULERS,
+          { tooltip: 'The scheduler controls how noise is gradually removed to form the image.' },
+        ],
+        positive: [
+          'CONDITIONING',
+          { tooltip: 'The conditioning describing the attributes you want to include in the image.' },
+        ],
+        negative: [
+          'CONDITIONING',
+          { tooltip: 'The conditioning describing the attributes you want to exclude from the image.' },
+        ],
         latent_image: ['LATENT', { tooltip: 'The latent image to denoise.' }],
-        denoise: ['FLOAT', { default: f(1), min: f(0), max: f(1), step: f(0.01), tooltip: 'The amount of denoising applied, lower values will maintain the structure of the initial image allowing for image to image sampling.' }],
+        denoise: [
+          'FLOAT',
+          {
+            default: f(1),
+            min: f(0),
+            max: f(1),
+            step: f(0.01),
+            tooltip:
+              'The amount of denoising applied, lower values will maintain the structure of the initial image allowing for image to image sampling.',
+          },
+        ],
       },
     }),
     returnTypes: ['LATENT'],
@@ -235,8 +328,26 @@ const CORE_NODES: NodeDef[] = [
         model: ['MODEL', { tooltip: 'The diffusion model the LoRA will be applied to.' }],
         clip: ['CLIP', { tooltip: 'The CLIP model the LoRA will be applied to.' }],
         lora_name: [ctx.modelList('loras'), { tooltip: 'The name of the LoRA.' }],
-        strength_model: ['FLOAT', { default: f(1), min: f(-100), max: f(100), step: f(0.01), tooltip: 'How strongly to modify the diffusion model. This value can be negative.' }],
-        strength_clip: ['FLOAT', { default: f(1), min: f(-100), max: f(100), step: f(0.01), tooltip: 'How strongly to modify the CLIP model. This value can be negative.' }],
+        strength_model: [
+          'FLOAT',
+          {
+            default: f(1),
+            min: f(-100),
+            max: f(100),
+            step: f(0.01),
+            tooltip: 'How strongly to modify the diffusion model. This value can be negative.',
+          },
+        ],
+        strength_clip: [
+          'FLOAT',
+          {
+            default: f(1),
+            min: f(-100),
+            max: f(100),
+            step: f(0.01),
+            tooltip: 'How strongly to modify the CLIP model. This value can be negative.',
+          },
+        ],
       },
     }),
     returnTypes: ['MODEL', 'CLIP'],
@@ -266,7 +377,14 @@ const CORE_NODES: NodeDef[] = [
     inputs: () => ({
       required: {
         images: ['IMAGE', { tooltip: 'The images to save.' }],
-        filename_prefix: ['STRING', { default: 'ComfyUI', tooltip: 'The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.' }],
+        filename_prefix: [
+          'STRING',
+          {
+            default: 'ComfyUI',
+            tooltip:
+              'The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.',
+          },
+        ],
       },
       hidden: { ...HIDDEN_PROMPT },
     }),
@@ -295,7 +413,10 @@ const CORE_NODES: NodeDef[] = [
     displayName: 'Load Image (as Mask)',
     category: 'mask',
     inputs: (ctx) => ({
-      required: { image: [ctx.inputFiles(false), { image_upload: true }], channel: [['alpha', 'red', 'green', 'blue']] },
+      required: {
+        image: [ctx.inputFiles(false), { image_upload: true }],
+        channel: [['alpha', 'red', 'green', 'blue']],
+      },
     }),
     returnTypes: ['MASK'],
     validateInputs: ['image'],
@@ -356,7 +477,11 @@ const MEDIA_NODES: NodeDef[] = [
     displayName: 'Int',
     pythonModule: 'comfy_extras.nodes_primitive',
     category: 'utils/primitive',
-    inputs: () => ({ required: { value: ['INT', { min: -9223372036854775807n, max: 9223372036854775807n, control_after_generate: true }] } }),
+    inputs: () => ({
+      required: {
+        value: ['INT', { min: -9223372036854775807n, max: 9223372036854775807n, control_after_generate: true }],
+      },
+    }),
     returnTypes: ['INT'],
   },
   {

@@ -39,7 +39,9 @@ export function samplerColorKey(seed: number | bigint | string, text: string): s
 }
 
 export function colorForKey(key: string, batchIndex = 0): Rgb {
-  const h = createHash('sha256').update(batchIndex === 0 ? key : `${key}|${batchIndex}`).digest();
+  const h = createHash('sha256')
+    .update(batchIndex === 0 ? key : `${key}|${batchIndex}`)
+    .digest();
   return { r: h[0] as number, g: h[1] as number, b: h[2] as number };
 }
 
@@ -61,9 +63,10 @@ export async function renderPng(
   style: ImageStyle = 'solid',
 ): Promise<Buffer> {
   const color = colorForKey(desc.colorKey, index);
-  const image = style === 'demo' && desc.label
-    ? renderDemo(desc.width, desc.height, color, colorForKey(`${desc.colorKey}|to`, index), desc.label)
-    : solid(desc.width, desc.height, color);
+  const image =
+    style === 'demo' && desc.label
+      ? renderDemo(desc.width, desc.height, color, colorForKey(`${desc.colorKey}|to`, index), desc.label)
+      : solid(desc.width, desc.height, color);
   const png = await image.png({ compressionLevel }).toBuffer();
   return insertTextChunks(png, text);
 }
@@ -110,7 +113,12 @@ export interface SavePath {
 }
 
 /** folder_paths.get_save_image_path: subfolder from the prefix, counter = highest existing + 1. */
-export async function saveImagePath(prefixIn: string, baseDir: string, width: number, height: number): Promise<SavePath> {
+export async function saveImagePath(
+  prefixIn: string,
+  baseDir: string,
+  width: number,
+  height: number,
+): Promise<SavePath> {
   const prefix = prefixIn.includes('%') ? computeVars(prefixIn, width, height) : prefixIn;
   const norm = normpath(prefix);
   const subfolder = path.posix.dirname(norm) === '.' ? '' : path.posix.dirname(norm);
@@ -156,7 +164,10 @@ export async function saveImages(req: SaveRequest): Promise<FileRef[]> {
   let counter = target.counter;
   for (let i = 0; i < desc.batch; i++) {
     const name = `${target.filename.replaceAll('%batch_num%', String(i))}_${String(counter).padStart(5, '0')}_.png`;
-    await writeFile(path.join(target.fullFolder, name), await renderPng(desc, i, req.compressionLevel, req.text, req.style));
+    await writeFile(
+      path.join(target.fullFolder, name),
+      await renderPng(desc, i, req.compressionLevel, req.text, req.style),
+    );
     refs.push({ filename: name, subfolder: target.subfolder, type: req.type });
     counter++;
   }

@@ -52,7 +52,9 @@ export function insertTextChunks(png: Buffer, entries: Array<[string, string]>):
   if (entries.length === 0) return png;
   const first = chunks(png).next();
   if (first.done || first.value.type !== 'IHDR') throw new Error('PNG without IHDR');
-  const text = entries.map(([k, v]) => chunk('tEXt', Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'latin1')])));
+  const text = entries.map(([k, v]) =>
+    chunk('tEXt', Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'latin1')])),
+  );
   return Buffer.concat([png.subarray(0, first.value.end), ...text, png.subarray(first.value.end)]);
 }
 

@@ -46,16 +46,19 @@ export class ProgressTracker {
     const entries: Array<[string, PyValue]> = [];
     for (const [id, e] of this.nodes) {
       if (e.state === 'pending') continue;
-      entries.push([id, {
-        value: e.value,
-        max: e.max,
-        state: e.state,
-        node_id: id,
-        prompt_id: this.promptId,
-        display_node_id: id,
-        parent_node_id: null,
-        real_node_id: id,
-      }]);
+      entries.push([
+        id,
+        {
+          value: e.value,
+          max: e.max,
+          state: e.state,
+          node_id: id,
+          prompt_id: this.promptId,
+          display_node_id: id,
+          parent_node_id: null,
+          real_node_id: id,
+        },
+      ]);
     }
     this.emit({ prompt_id: this.promptId, nodes: orderedDict(entries) });
   }

@@ -26,7 +26,8 @@ function bodyView(data: PyValue): { has(k: string): boolean; get(k: string): PyV
     throw new PyException('TypeError', `argument of type '${pyTypeName(data)}' is not iterable`);
   };
   const get = (k: string): PyValue => {
-    if (!isDict(data)) throw new PyException('TypeError', `${pyTypeName(data)} indices must be integers or slices, not str`);
+    if (!isDict(data))
+      throw new PyException('TypeError', `${pyTypeName(data)} indices must be integers or slices, not str`);
     return data[k] as PyValue;
   };
   return { has, get };
@@ -62,7 +63,14 @@ async function postPrompt(s: ServerState, req: Req): Promise<Reply> {
   if (!isDict(extra)) throw new PyException('TypeError', 'extra_data must be an object');
   if (body.has('client_id')) extra.client_id = body.get('client_id');
   if (!valid.ok) return reply.json({ error: valid.error, node_errors: valid.nodeErrors }, 400);
-  const item: QueueItem = { number, numberIsFloat, promptId, prompt: prompt as PyDict, extraData: extra, outputs: valid.outputs };
+  const item: QueueItem = {
+    number,
+    numberIsFloat,
+    promptId,
+    prompt: prompt as PyDict,
+    extraData: extra,
+    outputs: valid.outputs,
+  };
   s.stats.received(promptId);
   s.queue.put(item);
   s.worker?.notify();
@@ -96,7 +104,8 @@ async function postInterrupt(s: ServerState, req: Req): Promise<Reply> {
 async function postHistory(s: ServerState, req: Req): Promise<Reply> {
   const body = bodyView(await jsonBody(req));
   if (body.has('clear') && pyBool(body.get('clear'))) s.queue.wipeHistory();
-  if (body.has('delete')) for (const id of iterate(body.get('delete'))) if (typeof id === 'string') s.queue.deleteHistory(id);
+  if (body.has('delete'))
+    for (const id of iterate(body.get('delete'))) if (typeof id === 'string') s.queue.deleteHistory(id);
   return reply.empty();
 }
 
@@ -133,7 +142,15 @@ function systemStats(): Reply {
       argv: ['main.py', '--cpu'],
     },
     devices: [
-      { name: 'cpu', type: 'cpu', index: null, vram_total: total, vram_free: free, torch_vram_total: total, torch_vram_free: free },
+      {
+        name: 'cpu',
+        type: 'cpu',
+        index: null,
+        vram_total: total,
+        vram_free: free,
+        torch_vram_total: total,
+        torch_vram_free: free,
+      },
     ],
   });
 }
@@ -144,7 +161,8 @@ async function view(s: ServerState, timers: TimerSet, req: Req): Promise<Reply> 
   if (r.status !== 200) return reply.empty(r.status);
   const headers = { 'Content-Disposition': `filename="${r.filename}"` };
   const transformed = await transformView(r.file, req.query);
-  if (transformed) return { status: 200, headers: { ...headers, 'Content-Type': transformed.type }, body: transformed.body };
+  if (transformed)
+    return { status: 200, headers: { ...headers, 'Content-Type': transformed.type }, body: transformed.body };
   return { status: 200, headers: { ...headers, 'Content-Type': contentTypeFor(r.filename) }, file: r.file };
 }
 
@@ -177,7 +195,10 @@ export function buildRouter(s: ServerState, timers: TimerSet): Router {
   r.add('POST', '/prompt', (req) => postPrompt(s, req));
   r.add('GET', '/prompt', () => reply.json({ exec_info: { queue_remaining: s.queue.remaining() } }));
   r.add('GET', '/queue', () =>
-    reply.json({ queue_running: s.queue.runningItems().map((i) => wireItem(i)), queue_pending: s.queue.pendingItems().map((i) => wireItem(i)) }),
+    reply.json({
+      queue_running: s.queue.runningItems().map((i) => wireItem(i)),
+      queue_pending: s.queue.pendingItems().map((i) => wireItem(i)),
+    }),
   );
   r.add('POST', '/queue', (req) => postQueue(s, req));
   r.add('POST', '/interrupt', (req) => postInterrupt(s, req));

@@ -81,7 +81,12 @@ async function ksampler(rt: RunContext, inp: Inputs): Promise<NodeResult> {
   const steps = Math.max(1, num(inp.steps, 1));
   const seed = typeof inp.seed === 'bigint' ? inp.seed : num(inp.seed);
   const text = (inp.positive as Cond | undefined)?.text ?? '';
-  const out: Pixels = { ...latent, kind: 'LATENT', colorKey: samplerColorKey(seed, text), label: { prompt: text, seed: String(seed) } };
+  const out: Pixels = {
+    ...latent,
+    kind: 'LATENT',
+    colorKey: samplerColorKey(seed, text),
+    label: { prompt: text, seed: String(seed) },
+  };
   const preview =
     rt.state.previewMethod === 'auto' ? { format: 'JPEG' as const, bytes: await renderPreviewJpeg(out) } : undefined;
   for (let i = 1; i <= steps; i++) {
@@ -120,19 +125,27 @@ async function loadImage(rt: RunContext, inp: Inputs): Promise<{ image: Pixels; 
     throw new PyException('FileNotFoundError', `[Errno 2] No such file or directory: '${file ?? name}'`);
   }
   const buf = await readFile(file);
-  const meta = await sharp(buf).metadata().catch(() => null);
+  const meta = await sharp(buf)
+    .metadata()
+    .catch(() => null);
   if (!meta?.width || !meta.height) {
     throw new PyException('PIL.UnidentifiedImageError', `cannot identify image file '${file}'`);
   }
   const colorKey = `file:${createHash('sha256').update(buf).digest('hex')}`;
-  return { image: { kind: 'IMAGE', width: meta.width, height: meta.height, batch: 1, colorKey }, w: meta.width, h: meta.height };
+  return {
+    image: { kind: 'IMAGE', width: meta.width, height: meta.height, batch: 1, colorKey },
+    w: meta.width,
+    h: meta.height,
+  };
 }
 
 /** LatentUpscale's size rule: 0 keeps the aspect ratio, everything at least 64 px. */
 function latentTarget(src: Pixels, width: number, height: number): [number, number] {
   if (width === 0 && height === 0) return [src.width, src.height];
-  if (width === 0) return [Math.max(64, Math.round((src.width * Math.max(64, height)) / src.height)), Math.max(64, height)];
-  if (height === 0) return [Math.max(64, width), Math.max(64, Math.round((src.height * Math.max(64, width)) / src.width))];
+  if (width === 0)
+    return [Math.max(64, Math.round((src.width * Math.max(64, height)) / src.height)), Math.max(64, height)];
+  if (height === 0)
+    return [Math.max(64, width), Math.max(64, Math.round((src.height * Math.max(64, width)) / src.width))];
   return [Math.max(64, width), Math.max(64, height)];
 }
 
@@ -194,7 +207,12 @@ const RUNNERS: Record<string, Runner> = {
     const src = pixels(inp.image);
     const width = src.width + num(inp.left) + num(inp.right);
     const height = src.height + num(inp.top) + num(inp.bottom);
-    return { outputs: [{ ...src, kind: 'IMAGE', width, height }, { kind: 'MASK', width, height }] };
+    return {
+      outputs: [
+        { ...src, kind: 'IMAGE', width, height },
+        { kind: 'MASK', width, height },
+      ],
+    };
   },
   ImageUpscaleWithModel: async (_rt, inp) => {
     const src = pixels(inp.image);

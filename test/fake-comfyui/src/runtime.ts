@@ -96,14 +96,27 @@ export class Signal {
 }
 
 function freshStats(): FakeStats {
-  return { received: [], executed: [], completed: [], maxQueueDepth: 0, busyMs: 0, firstStartAt: null, lastEndAt: null };
+  return {
+    received: [],
+    executed: [],
+    completed: [],
+    maxQueueDepth: 0,
+    busyMs: 0,
+    firstStartAt: null,
+    lastEndAt: null,
+  };
 }
 
 export class StatsRecorder {
   private s = freshStats();
 
   snapshot(): FakeStats {
-    return { ...this.s, received: [...this.s.received], executed: [...this.s.executed], completed: [...this.s.completed] };
+    return {
+      ...this.s,
+      received: [...this.s.received],
+      executed: [...this.s.executed],
+      completed: [...this.s.completed],
+    };
   }
 
   reset(): void {

@@ -35,9 +35,14 @@ class FakeServer implements Lifecycle {
     private readonly ownsDir: boolean,
   ) {
     this.control = createControl(s, this);
-    const schedule = (ms: number, fn: () => void): void => void this.timers.delay(ms).then(() => (this.closed ? undefined : fn()));
+    const schedule = (ms: number, fn: () => void): void =>
+      void this.timers.delay(ms).then(() => (this.closed ? undefined : fn()));
     const controlRoute = controlHandler(this.control, schedule);
-    const front = { router: buildRouter(s, this.timers), faults: s.faults, extra: new Map([[CONTROL_PATH, controlRoute]]) };
+    const front = {
+      router: buildRouter(s, this.timers),
+      faults: s.faults,
+      extra: new Map([[CONTROL_PATH, controlRoute]]),
+    };
     this.http = createServer((req, res) => void handleRequest(front, req, res));
     this.http.on('connection', (sock: Socket) => {
       this.connections.add(sock);

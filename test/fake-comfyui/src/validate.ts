@@ -94,7 +94,8 @@ class Validator {
 
   /** prompt[o_id]: the dict lookup that raises KeyError/TypeError for bad link sources. */
   private linkedNodeId(source: PyValue): string {
-    if (Array.isArray(source) || isDict(source)) throw new PyException('TypeError', `unhashable type: '${pyTypeName(source)}'`);
+    if (Array.isArray(source) || isDict(source))
+      throw new PyException('TypeError', `unhashable type: '${pyTypeName(source)}'`);
     if (typeof source === 'string' && Object.hasOwn(this.prompt, source)) return source;
     throw new PyException('KeyError', pyRepr(source));
   }
@@ -118,7 +119,8 @@ class Validator {
     const node = this.prompt[id] as PyDict;
     if (!Object.hasOwn(node, 'inputs')) throw new PyException('KeyError', "'inputs'");
     const inputs = node.inputs;
-    if (!isDict(inputs)) throw new PyException('TypeError', `${pyTypeName(inputs)} indices must be integers or slices, not str`);
+    if (!isDict(inputs))
+      throw new PyException('TypeError', `${pyTypeName(inputs)} indices must be integers or slices, not str`);
     const def = this.defOf(id);
     const classInputs = this.inputsOf(def);
     const errors: ErrorObj[] = [];
@@ -209,21 +211,36 @@ class Validator {
         val = coerced;
       } catch (e) {
         if (!(e instanceof PyException)) throw e;
-        return err('invalid_input_type', `Failed to convert an input value to a ${type} value`, `${x}, ${pyStr(val)}, ${e.message}`, {
-          input_name: x,
-          input_config: config,
-          received_value: val,
-          exception_message: e.message,
-        });
+        return err(
+          'invalid_input_type',
+          `Failed to convert an input value to a ${type} value`,
+          `${x}, ${pyStr(val)}, ${e.message}`,
+          {
+            input_name: x,
+            input_config: config,
+            received_value: val,
+            exception_message: e.message,
+          },
+        );
       }
     }
     if (def.validateInputs?.includes(x)) return null;
     const rangeExtra = { input_name: x, input_config: config, received_value: val };
     if ('min' in extra && pyLess(val, extra.min)) {
-      return err('value_smaller_than_min', `Value ${numStr(val)} smaller than min of ${numStr(extra.min)}`, x, rangeExtra);
+      return err(
+        'value_smaller_than_min',
+        `Value ${numStr(val)} smaller than min of ${numStr(extra.min)}`,
+        x,
+        rangeExtra,
+      );
     }
     if ('max' in extra && pyLess(extra.max, val)) {
-      return err('value_bigger_than_max', `Value ${numStr(val)} bigger than max of ${numStr(extra.max)}`, x, rangeExtra);
+      return err(
+        'value_bigger_than_max',
+        `Value ${numStr(val)} bigger than max of ${numStr(extra.max)}`,
+        x,
+        rangeExtra,
+      );
     }
     if (Array.isArray(type) && !(typeof val === 'string' && type.includes(val))) {
       const big = type.length > 20;
@@ -245,7 +262,10 @@ class Validator {
       args.push([x, Array.isArray(v) ? null : (v as PyValue)]); // links are not resolved at validation time
     }
     if (args.length === 0) {
-      throw new PyException('TypeError', `${def.name}.VALIDATE_INPUTS() missing 1 required positional argument: 'image'`);
+      throw new PyException(
+        'TypeError',
+        `${def.name}.VALIDATE_INPUTS() missing 1 required positional argument: 'image'`,
+      );
     }
     const errors: ErrorObj[] = [];
     for (const [x, v] of args) {
@@ -253,7 +273,11 @@ class Validator {
         throw new PyException('AttributeError', `'${pyTypeName(v)}' object has no attribute 'endswith'`);
       }
       if (!this.env.annotatedFileExists(v)) {
-        errors.push(err('custom_validation_failed', 'Custom validation failed for node', `${x} - Invalid image file: ${v}`, { input_name: x }));
+        errors.push(
+          err('custom_validation_failed', 'Custom validation failed for node', `${x} - Invalid image file: ${v}`, {
+            input_name: x,
+          }),
+        );
       }
     }
     return errors;
@@ -267,7 +291,12 @@ function phaseA(prompt: PyDict, targets: PyValue | undefined, registry: NodeRegi
     const node = prompt[id];
     if (!isDict(node)) throw new PyException('TypeError', `argument of type '${pyTypeName(node)}' is not iterable`);
     if (!Object.hasOwn(node, 'class_type')) {
-      return err('invalid_prompt', 'Cannot execute because a node is missing the class_type property.', `Node ID '#${id}'`, {});
+      return err(
+        'invalid_prompt',
+        'Cannot execute because a node is missing the class_type property.',
+        `Node ID '#${id}'`,
+        {},
+      );
     }
     const cls = node.class_type;
     if (Array.isArray(cls) || isDict(cls)) throw new PyException('TypeError', `unhashable type: '${pyTypeName(cls)}'`);
@@ -309,10 +338,12 @@ export function validatePrompt(prompt: PyValue, targets: PyValue | undefined, en
       if (!(e instanceof PyException)) throw e;
       verdict = {
         ok: false,
-        errors: [err('exception_during_validation', 'Exception when validating node', e.message, {
-          exception_type: e.type,
-          traceback: fakeTraceback('validate_prompt'),
-        })],
+        errors: [
+          err('exception_during_validation', 'Exception when validating node', e.message, {
+            exception_type: e.type,
+            traceback: fakeTraceback('validate_prompt'),
+          }),
+        ],
       };
       v.validated.set(o, verdict);
     }
@@ -326,13 +357,20 @@ export function validatePrompt(prompt: PyValue, targets: PyValue | undefined, en
       if (result.ok || result.errors.length === 0) continue;
       let entry = nodeErrors.get(nodeId);
       if (!entry) {
-        entry = { errors: result.errors, dependent_outputs: [], class_type: (prompt[nodeId] as PyDict).class_type as string };
+        entry = {
+          errors: result.errors,
+          dependent_outputs: [],
+          class_type: (prompt[nodeId] as PyDict).class_type as string,
+        };
         nodeErrors.set(nodeId, entry);
       }
       entry.dependent_outputs.push(o);
     }
   }
-  const errorsDict = orderedDict([...nodeErrors] as unknown as Array<[string, PyValue]>) as unknown as Record<string, NodeErrorEntry>;
+  const errorsDict = orderedDict([...nodeErrors] as unknown as Array<[string, PyValue]>) as unknown as Record<
+    string,
+    NodeErrorEntry
+  >;
   if (good.length > 0) return { ok: true, outputs: good, nodeErrors: errorsDict };
   const details = failures.flatMap(([, errs]) => errs.map((e) => `${e.message}: ${e.details}`)).join('\n');
   return {

@@ -36,7 +36,8 @@ export class SocketHub {
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     let sid = query.get('clientId') ?? '';
-    if (sid) this.sockets.delete(sid); // dropped from the table, not closed
+    if (sid)
+      this.sockets.delete(sid); // dropped from the table, not closed
     else sid = randomUUID().replaceAll('-', '');
     this.sockets.set(sid, ws);
     this.flags.set(sid, {});

@@ -60,7 +60,9 @@ const reachable = (url: string): Promise<boolean> =>
   );
 
 const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('cli', () => {
   it('starts, serves, obeys POST /__fake/control and exits cleanly on SIGTERM', async () => {

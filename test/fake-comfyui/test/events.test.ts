@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { fake, getJson, postJson, runPrompt, txt2img, until, WsClient } from './helpers.js';
 
-const nodeEvents = (id: string, extra: string[] = []): string[] => ['progress_state', 'executing', ...extra, 'progress_state'];
+const nodeEvents = (id: string, extra: string[] = []): string[] => [
+  'progress_state',
+  'executing',
+  ...extra,
+  'progress_state',
+];
 
 describe('event order', () => {
   it('emits the full §3.5 sequence for a client-targeted fresh run', async () => {
@@ -39,7 +44,11 @@ describe('event order', () => {
     expect(executed.output).toEqual({ images: [{ filename: 'ComfyUI_00001_.png', subfolder: '', type: 'output' }] });
     expect(Object.keys(history)).toEqual(['prompt', 'outputs', 'status', 'meta']);
     expect(history.status.status_str).toBe('success');
-    expect(history.status.messages.map((m: [string]) => m[0])).toEqual(['execution_start', 'execution_cached', 'execution_success']);
+    expect(history.status.messages.map((m: [string]) => m[0])).toEqual([
+      'execution_start',
+      'execution_cached',
+      'execution_success',
+    ]);
     expect(history.meta['9']).toEqual({ node_id: '9', display_node: '9', parent_node: null, real_node_id: '9' });
     const finalState = msgs.filter((m) => m.type === 'progress_state').at(-1)!.data as any;
     expect(Object.values(finalState.nodes).every((n: any) => n.state === 'finished')).toBe(true);
@@ -51,7 +60,13 @@ describe('event order', () => {
     const first = await runPrompt(f.url, ws, txt2img());
     const second = await runPrompt(f.url, ws, txt2img());
     expect(ws.typesFor(second.promptId)).toEqual([
-      'execution_start', 'execution_cached', 'executed', 'progress_state', 'execution_success', 'status', 'executing',
+      'execution_start',
+      'execution_cached',
+      'executed',
+      'progress_state',
+      'execution_success',
+      'status',
+      'executing',
     ]);
     const cached = ws.json.find((m) => m.type === 'execution_cached' && m.data.prompt_id === second.promptId)!;
     expect([...(cached.data.nodes as string[])].sort()).toEqual(['3', '4', '5', '6', '7', '8', '9']);
@@ -68,10 +83,23 @@ describe('event order', () => {
     expect(types.slice(-5)).toEqual(['progress_state', 'executing', 'execution_error', 'status', 'executing']);
     const e = ws.json.find((m) => m.type === 'execution_error')!.data;
     expect(Object.keys(e)).toEqual([
-      'prompt_id', 'node_id', 'node_type', 'executed', 'exception_message', 'exception_type', 'traceback', 'current_inputs',
-      'current_outputs', 'timestamp',
+      'prompt_id',
+      'node_id',
+      'node_type',
+      'executed',
+      'exception_message',
+      'exception_type',
+      'traceback',
+      'current_inputs',
+      'current_outputs',
+      'timestamp',
     ]);
-    expect(e).toMatchObject({ prompt_id: promptId, node_id: '3', node_type: 'KSampler', exception_type: 'torch.OutOfMemoryError' });
+    expect(e).toMatchObject({
+      prompt_id: promptId,
+      node_id: '3',
+      node_type: 'KSampler',
+      exception_type: 'torch.OutOfMemoryError',
+    });
     expect(e.exception_message).toMatch(/\n$/);
     expect(e.executed).toEqual(['4', '6', '7', '5']);
     expect((e.current_inputs as any).seed).toEqual([5]);
@@ -83,8 +111,16 @@ describe('event order', () => {
   it('interrupts the targeted running prompt at the next step check', async () => {
     const f = await fake({ stepMs: 20 });
     const ws = await WsClient.connect(f.url);
-    const a = await postJson(f.url, '/prompt', { prompt: txt2img({ steps: 200 }), client_id: ws.sid, prompt_id: 'run-a' });
-    const b = await postJson(f.url, '/prompt', { prompt: txt2img({ seed: 6, steps: 2 }), client_id: ws.sid, prompt_id: 'run-b' });
+    const a = await postJson(f.url, '/prompt', {
+      prompt: txt2img({ steps: 200 }),
+      client_id: ws.sid,
+      prompt_id: 'run-a',
+    });
+    const b = await postJson(f.url, '/prompt', {
+      prompt: txt2img({ seed: 6, steps: 2 }),
+      client_id: ws.sid,
+      prompt_id: 'run-b',
+    });
     expect([a.status, b.status]).toEqual([200, 200]);
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === 'run-a', 'first step');
     // Targeting a pending prompt does nothing; targeting the running one stops it.
@@ -213,7 +249,9 @@ describe('binary frames', () => {
       expect(b.subarray(8, 10)).toEqual(Buffer.from([0xff, 0xd8]));
     }
     // previews follow their `progress` message
-    const kinds = plain.events.map((e) => (e.kind === 'binary' ? 'bin' : e.msg.type)).filter((t) => t === 'progress' || t === 'bin');
+    const kinds = plain.events
+      .map((e) => (e.kind === 'binary' ? 'bin' : e.msg.type))
+      .filter((t) => t === 'progress' || t === 'bin');
     expect(kinds).toEqual(['progress', 'bin', 'progress', 'bin', 'progress', 'bin']);
     expect(promptId).toBeTruthy();
 
@@ -228,7 +266,12 @@ describe('binary frames', () => {
     const json = frame.subarray(8, 8 + len).toString('utf8');
     expect(json).toContain('", "');
     expect(JSON.parse(json)).toEqual({
-      node_id: '3', prompt_id: second.promptId, display_node_id: '3', parent_node_id: null, real_node_id: '3', image_type: 'image/jpeg',
+      node_id: '3',
+      prompt_id: second.promptId,
+      display_node_id: '3',
+      parent_node_id: null,
+      real_node_id: '3',
+      image_type: 'image/jpeg',
     });
     expect(frame.subarray(8 + len, 10 + len)).toEqual(Buffer.from([0xff, 0xd8]));
     // type 4 goes out between the step's progress_state and its progress message
@@ -247,8 +290,13 @@ describe('binary frames', () => {
       expect([b.readUInt32BE(0), b.readUInt32BE(4)]).toEqual([1, 2]);
       expect(b.subarray(8, 12).toString('latin1')).toBe('\x89PNG');
     }
-    const saveProgress = ws.json.filter((m) => m.type === 'progress' && m.data.node === '9').map((m) => [m.data.value, m.data.max]);
-    expect(saveProgress).toEqual([[0, 2], [1, 2]]);
+    const saveProgress = ws.json
+      .filter((m) => m.type === 'progress' && m.data.node === '9')
+      .map((m) => [m.data.value, m.data.max]);
+    expect(saveProgress).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
     expect(ws.json.some((m) => m.type === 'executed' && m.data.prompt_id === promptId)).toBe(false);
     expect(history.outputs).toEqual({});
     // IS_CHANGED is "now": never cached.

@@ -14,7 +14,11 @@ describe('lifecycle faults', () => {
     const f = await fake({ stepMs: 10 });
     const ws = await WsClient.connect(f.url);
     const before = await runPrompt(f.url, ws, txt2img({ seed: 1 }));
-    await postJson(f.url, '/prompt', { prompt: txt2img({ seed: 2, steps: 40 }), client_id: ws.sid, prompt_id: 'during' });
+    await postJson(f.url, '/prompt', {
+      prompt: txt2img({ seed: 2, steps: 40 }),
+      client_id: ws.sid,
+      prompt_id: 'during',
+    });
     await postJson(f.url, '/prompt', { prompt: txt2img({ seed: 3, steps: 2 }), prompt_id: 'pending' });
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === 'during', 'first step');
     await f.control.down();
@@ -34,7 +38,11 @@ describe('lifecycle faults', () => {
     const f = await fake({ stepMs: 10 });
     const ws = await WsClient.connect(f.url);
     const done = await runPrompt(f.url, ws, txt2img({ seed: 1 }));
-    await postJson(f.url, '/prompt', { prompt: txt2img({ seed: 2, steps: 500 }), client_id: ws.sid, prompt_id: 'victim' });
+    await postJson(f.url, '/prompt', {
+      prompt: txt2img({ seed: 2, steps: 500 }),
+      client_id: ws.sid,
+      prompt_id: 'victim',
+    });
     await postJson(f.url, '/prompt', { prompt: txt2img({ seed: 3 }), prompt_id: 'lost' });
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === 'victim', 'victim running');
     await f.control.crash();
@@ -61,7 +69,10 @@ describe('lifecycle faults', () => {
     await a.waitFor((m) => m.type === 'progress', 'running');
     f.control.dropSockets();
     await until(() => a.closed && b.closed, 'both closed');
-    await until(async () => (await getJson(f.url, `/history/${r.json.prompt_id}`))[r.json.prompt_id], 'finished anyway');
+    await until(
+      async () => (await getJson(f.url, `/history/${r.json.prompt_id}`))[r.json.prompt_id],
+      'finished anyway',
+    );
   });
 
   it('dropSocketsAfterSteps(n) cuts sockets after n sampler steps of the next prompt', async () => {
@@ -71,7 +82,10 @@ describe('lifecycle faults', () => {
     const r = await postJson(f.url, '/prompt', { prompt: txt2img({ steps: 6 }), client_id: ws.sid });
     await until(() => ws.closed, 'dropped');
     expect(ws.json.filter((m) => m.type === 'progress').map((m) => m.data.value)).toEqual([1, 2]);
-    const h = await until(async () => (await getJson(f.url, `/history/${r.json.prompt_id}`))[r.json.prompt_id], 'history');
+    const h = await until(
+      async () => (await getJson(f.url, `/history/${r.json.prompt_id}`))[r.json.prompt_id],
+      'history',
+    );
     expect(h.status.status_str).toBe('success');
     // one-shot: the next prompt keeps its socket
     const ws2 = await WsClient.connect(f.url);
@@ -119,7 +133,12 @@ describe('injected failures', () => {
     const first = await runPrompt(f.url, ws, txt2img());
     const err = first.history.status.messages.at(-1);
     expect(err[0]).toBe('execution_error');
-    expect(err[1]).toMatchObject({ node_id: '8', node_type: 'VAEDecode', exception_type: 'FileNotFoundError', exception_message: 'no such file\n' });
+    expect(err[1]).toMatchObject({
+      node_id: '8',
+      node_type: 'VAEDecode',
+      exception_type: 'FileNotFoundError',
+      exception_message: 'no such file\n',
+    });
     const second = await runPrompt(f.url, ws, txt2img());
     expect(second.history.status.status_str).toBe('success');
     // the sampler output was cached by the failed run
@@ -131,7 +150,12 @@ describe('injected failures', () => {
     const f = await fake();
     f.control.hideNode('KSampler');
     const r = await postJson(f.url, '/prompt', { prompt: txt2img() });
-    expect(r.json.error).toEqual({ type: 'invalid_prompt', message: 'Cannot execute because node KSampler does not exist.', details: "Node ID '#3'", extra_info: {} });
+    expect(r.json.error).toEqual({
+      type: 'invalid_prompt',
+      message: 'Cannot execute because node KSampler does not exist.',
+      details: "Node ID '#3'",
+      extra_info: {},
+    });
     expect(await getJson(f.url, '/object_info/KSampler')).toEqual({});
     f.control.showNode('KSampler');
     f.control.hideModel('v1-5-pruned-emaonly.safetensors');
@@ -149,11 +173,19 @@ describe('injected failures', () => {
     const f = await fake({ stepMs: 20 });
     const ws = await WsClient.connect(f.url);
     await postJson(f.url, '/prompt', { prompt: txt2img({ steps: 10 }), client_id: ws.sid, prompt_id: 'busy' });
-    await postJson(f.url, '/prompt', { prompt: txt2img({ ckpt: 'sd_xl_base_1.0.safetensors' }), client_id: ws.sid, prompt_id: 'later' });
+    await postJson(f.url, '/prompt', {
+      prompt: txt2img({ ckpt: 'sd_xl_base_1.0.safetensors' }),
+      client_id: ws.sid,
+      prompt_id: 'later',
+    });
     f.control.hideModel('sd_xl_base_1.0.safetensors');
     await ws.waitDone('later');
     const e = ws.json.find((m) => m.type === 'execution_error')!.data;
-    expect(e).toMatchObject({ prompt_id: 'later', node_type: 'CheckpointLoaderSimple', exception_type: 'FileNotFoundError' });
+    expect(e).toMatchObject({
+      prompt_id: 'later',
+      node_type: 'CheckpointLoaderSimple',
+      exception_type: 'FileNotFoundError',
+    });
   });
 
   it('slowView and setStepMs delay what they should', async () => {
@@ -174,7 +206,8 @@ describe('injected failures', () => {
     const f = await fake({ stepMs: 20 });
     const ws = await WsClient.connect(f.url);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await postJson(f.url, '/prompt', { prompt: txt2img({ seed: i }), client_id: ws.sid })).json.prompt_id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await postJson(f.url, '/prompt', { prompt: txt2img({ seed: i }), client_id: ws.sid })).json.prompt_id);
     await ws.waitDone(ids[2]!);
     const s = f.control.stats();
     expect(s.received).toEqual(ids);
@@ -185,7 +218,15 @@ describe('injected failures', () => {
     expect(s.firstStartAt).not.toBeNull();
     expect(s.lastEndAt!).toBeGreaterThanOrEqual(s.firstStartAt!);
     f.control.resetStats();
-    expect(f.control.stats()).toEqual({ received: [], executed: [], completed: [], maxQueueDepth: 0, busyMs: 0, firstStartAt: null, lastEndAt: null });
+    expect(f.control.stats()).toEqual({
+      received: [],
+      executed: [],
+      completed: [],
+      maxQueueDepth: 0,
+      busyMs: 0,
+      firstStartAt: null,
+      lastEndAt: null,
+    });
   });
 
   it('close() is idempotent, frees the port and is usable via Symbol.asyncDispose', async () => {

@@ -7,10 +7,18 @@ import { fake, getJson, postJson, runPrompt, txt2img, viewBytes, WsClient } from
 async function png(rgb: { r: number; g: number; b: number }, w = 16, h = 12, alpha?: number): Promise<Buffer> {
   const channels = alpha === undefined ? 3 : 4;
   const background = alpha === undefined ? rgb : { ...rgb, alpha: alpha / 255 };
-  return sharp({ create: { width: w, height: h, channels, background } }).png().toBuffer();
+  return sharp({ create: { width: w, height: h, channels, background } })
+    .png()
+    .toBuffer();
 }
 
-async function upload(base: string, name: string, content: Buffer, fields: Record<string, string> = {}, path = '/upload/image') {
+async function upload(
+  base: string,
+  name: string,
+  content: Buffer,
+  fields: Record<string, string> = {},
+  path = '/upload/image',
+) {
   const form = new FormData();
   form.set('image', new Blob([content], { type: 'image/png' }), name);
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
@@ -100,7 +108,9 @@ describe('uploads and /view', () => {
     const webp = await view(f.url, { filename: 'p.png', type: 'input', preview: 'webp' });
     expect(webp.headers.get('content-type')).toBe('image/webp');
     const alpha = await view(f.url, { filename: 'p.png', type: 'input', channel: 'a' });
-    const raw = await sharp(Buffer.from(await alpha.arrayBuffer())).raw().toBuffer();
+    const raw = await sharp(Buffer.from(await alpha.arrayBuffer()))
+      .raw()
+      .toBuffer();
     expect([...raw.subarray(0, 4)]).toEqual([0, 0, 0, 128]);
     const rgb = await view(f.url, { filename: 'p.png', type: 'input', channel: 'rgb' });
     expect((await sharp(Buffer.from(await rgb.arrayBuffer())).metadata()).channels).toBe(3);
@@ -112,7 +122,13 @@ describe('uploads and /view', () => {
     const { history } = await runPrompt(f.url, ws, txt2img({ width: 16, height: 16 }));
     const ref = history.outputs['9'].images[0];
     const mask = await png({ r: 0, g: 0, b: 0 }, 4, 4, 10);
-    const r = await upload(f.url, 'masked.png', mask, { original_ref: JSON.stringify({ filename: ref.filename, type: 'output' }) }, '/upload/mask');
+    const r = await upload(
+      f.url,
+      'masked.png',
+      mask,
+      { original_ref: JSON.stringify({ filename: ref.filename, type: 'output' }) },
+      '/upload/mask',
+    );
     expect(r.json).toEqual({ name: 'masked.png', subfolder: '', type: 'input' });
     const out = Buffer.from(await (await view(f.url, { filename: 'masked.png', type: 'input' })).arrayBuffer());
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
@@ -181,9 +197,15 @@ describe('image outputs', () => {
     const f = await fake();
     const ws = await WsClient.connect(f.url);
     const up = txt2img({ width: 64, height: 64 });
-    up['10'] = { class_type: 'LatentUpscale', inputs: { samples: ['3', 0], upscale_method: 'bilinear', width: 128, height: 0, crop: 'disabled' } };
+    up['10'] = {
+      class_type: 'LatentUpscale',
+      inputs: { samples: ['3', 0], upscale_method: 'bilinear', width: 128, height: 0, crop: 'disabled' },
+    };
     up['8'].inputs.samples = ['10', 0];
-    up['11'] = { class_type: 'ImageScale', inputs: { image: ['8', 0], upscale_method: 'area', width: 100, height: 50, crop: 'disabled' } };
+    up['11'] = {
+      class_type: 'ImageScale',
+      inputs: { image: ['8', 0], upscale_method: 'area', width: 100, height: 50, crop: 'disabled' },
+    };
     up['12'] = { class_type: 'PreviewImage', inputs: { images: ['11', 0] } };
     const r = await runPrompt(f.url, ws, up);
     const m9 = await sharp(await viewBytes(f.url, r.history.outputs['9'].images[0])).metadata();
@@ -197,7 +219,21 @@ describe('image outputs', () => {
       '3': { class_type: 'VAEEncode', inputs: { pixels: ['1', 0], vae: ['2', 2] } },
       '4': { class_type: 'CLIPTextEncode', inputs: { text: 'oil painting of a harbor', clip: ['2', 1] } },
       '5': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['2', 1] } },
-      '6': { class_type: 'KSampler', inputs: { seed: 42, steps: 2, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 0.6, model: ['2', 0], positive: ['4', 0], negative: ['5', 0], latent_image: ['3', 0] } },
+      '6': {
+        class_type: 'KSampler',
+        inputs: {
+          seed: 42,
+          steps: 2,
+          cfg: 7,
+          sampler_name: 'euler',
+          scheduler: 'normal',
+          denoise: 0.6,
+          model: ['2', 0],
+          positive: ['4', 0],
+          negative: ['5', 0],
+          latent_image: ['3', 0],
+        },
+      },
       '7': { class_type: 'VAEDecode', inputs: { samples: ['6', 0], vae: ['2', 2] } },
       '8': { class_type: 'SaveImage', inputs: { filename_prefix: 'img2img/out', images: ['7', 0] } },
     };

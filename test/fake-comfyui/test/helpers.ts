@@ -24,7 +24,11 @@ export async function fake(options: FakeComfyOptions = {}): Promise<FakeComfy> {
   return f;
 }
 
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10_000): Promise<T> {
+export async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -49,7 +53,10 @@ export class WsClient {
     ws.on('error', () => undefined);
   }
 
-  static async connect(base: string, opts: { clientId?: string; path?: string; featureFlags?: boolean; origin?: string } = {}): Promise<WsClient> {
+  static async connect(
+    base: string,
+    opts: { clientId?: string; path?: string; featureFlags?: boolean; origin?: string } = {},
+  ): Promise<WsClient> {
     const q = opts.clientId ? `?clientId=${encodeURIComponent(opts.clientId)}` : '';
     const headers = opts.origin ? { Origin: opts.origin } : undefined;
     const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${opts.path ?? '/ws'}${q}`, { headers });
@@ -83,7 +90,11 @@ export class WsClient {
 
   /** Done marker of §7.3: executing with node null for this prompt. */
   waitDone(promptId: string, ms = 10_000): Promise<WsJson> {
-    return this.waitFor((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === promptId, `executing null for ${promptId}`, ms);
+    return this.waitFor(
+      (m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === promptId,
+      `executing null for ${promptId}`,
+      ms,
+    );
   }
 
   /** Event types from the first message about this prompt on (status included), ending at its executing null. */
@@ -99,7 +110,12 @@ export class WsClient {
   }
 }
 
-export async function postJson(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: any }> {
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; json: any }> {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
@@ -141,14 +157,25 @@ export function txt2img(o: Txt2ImgOptions = {}): Record<string, any> {
       : { class_type: 'SaveImage', inputs: { filename_prefix: o.prefix ?? 'ComfyUI', images: ['8', 0] } };
   return {
     '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: o.ckpt ?? 'v1-5-pruned-emaonly.safetensors' } },
-    '5': { class_type: 'EmptyLatentImage', inputs: { width: o.width ?? 64, height: o.height ?? 64, batch_size: o.batch ?? 1 } },
+    '5': {
+      class_type: 'EmptyLatentImage',
+      inputs: { width: o.width ?? 64, height: o.height ?? 64, batch_size: o.batch ?? 1 },
+    },
     '6': { class_type: 'CLIPTextEncode', inputs: { text: o.text ?? 'masterpiece best quality man', clip: ['4', 1] } },
     '7': { class_type: 'CLIPTextEncode', inputs: { text: 'bad hands', clip: ['4', 1] } },
     '3': {
       class_type: 'KSampler',
       inputs: {
-        seed: o.seed ?? 5, steps: o.steps ?? 4, cfg: 8, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
-        model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0],
+        seed: o.seed ?? 5,
+        steps: o.steps ?? 4,
+        cfg: 8,
+        sampler_name: 'euler',
+        scheduler: 'normal',
+        denoise: 1,
+        model: ['4', 0],
+        positive: ['6', 0],
+        negative: ['7', 0],
+        latent_image: ['5', 0],
       },
     },
     '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
@@ -157,7 +184,12 @@ export function txt2img(o: Txt2ImgOptions = {}): Record<string, any> {
 }
 
 /** Queue a prompt and wait for its executing-null on the given socket. */
-export async function runPrompt(base: string, ws: WsClient, prompt: unknown, extra: Record<string, unknown> = {}): Promise<{ promptId: string; history: any }> {
+export async function runPrompt(
+  base: string,
+  ws: WsClient,
+  prompt: unknown,
+  extra: Record<string, unknown> = {},
+): Promise<{ promptId: string; history: any }> {
   const r = await postJson(base, '/prompt', { prompt, client_id: ws.sid, ...extra });
   if (r.status !== 200) throw new Error(`POST /prompt -> ${r.status} ${r.text}`);
   const promptId = r.json.prompt_id as string;
@@ -166,7 +198,10 @@ export async function runPrompt(base: string, ws: WsClient, prompt: unknown, ext
   return { promptId, history: history[promptId] };
 }
 
-export async function viewBytes(base: string, ref: { filename: string; subfolder: string; type: string }): Promise<Buffer> {
+export async function viewBytes(
+  base: string,
+  ref: { filename: string; subfolder: string; type: string },
+): Promise<Buffer> {
   const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
   const res = await fetch(`${base}/view?${q}`);
   if (res.status !== 200) throw new Error(`/view -> ${res.status}`);

@@ -41,7 +41,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 function shape(v: unknown): unknown {
   if (Array.isArray(v)) return 'list';
   if (v === null) return 'null';
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [UUID.test(k) ? '<id>' : k, shape(x)]));
+  if (typeof v === 'object')
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [UUID.test(k) ? '<id>' : k, shape(x)]));
   return typeof v;
 }
 
@@ -52,7 +53,8 @@ function form(m: WsJson): string {
     const nodes = Object.values(m.data.nodes as Record<string, object>).map((n) => Object.keys(n).join(','));
     return `${m.type}(${keys.join(',')}; ${[...new Set(nodes)].join('|')})`;
   }
-  if (m.type === 'executed') return `${m.type}(${keys.join(',')}; output ${Object.keys(m.data.output as object).join(',')})`;
+  if (m.type === 'executed')
+    return `${m.type}(${keys.join(',')}; output ${Object.keys(m.data.output as object).join(',')})`;
   return `${m.type}(${keys.join(',')})`;
 }
 
@@ -62,7 +64,9 @@ function form(m: WsJson): string {
  * sorted list, because ComfyUI's pick of the next ready node is not something the fake has to copy.
  */
 function outline(msgs: WsJson[]): { head: string[]; nodes: string[]; tail: string[] } {
-  const firstNode = msgs.findIndex((m) => m.type === 'progress_state' || m.type === 'executed' || (m.type === 'executing' && m.data.node !== null));
+  const firstNode = msgs.findIndex(
+    (m) => m.type === 'progress_state' || m.type === 'executed' || (m.type === 'executing' && m.data.node !== null),
+  );
   const end = msgs.findIndex((m) => ['execution_success', 'execution_error', 'execution_interrupted'].includes(m.type));
   const head = msgs.slice(0, firstNode).map(form);
   const tail = msgs.slice(end).map(form);
@@ -72,7 +76,8 @@ function outline(msgs: WsJson[]): { head: string[]; nodes: string[]; tail: strin
   for (const m of msgs.slice(firstNode, end)) {
     // A node's run ends with the progress_state that reports it finished, after its executing or executed.
     run.push(m);
-    if (m.type === 'progress_state' && run.some((x) => x.type === 'executing' || x.type === 'executed')) (close(), (run = []));
+    if (m.type === 'progress_state' && run.some((x) => x.type === 'executing' || x.type === 'executed'))
+      (close(), (run = []));
   }
   close();
   return { head, nodes: nodes.sort(), tail };
@@ -101,7 +106,10 @@ async function replay(base: string, ex: Exchange, clientId: string, rewrite: (s:
   const init: RequestInit = { method: ex.method };
   if (ex.method === 'POST') {
     init.headers = { 'Content-Type': 'application/json' };
-    init.body = typeof ex.request === 'string' ? 'not json' : rewrite(JSON.stringify({ ...(ex.request as object), client_id: clientId }));
+    init.body =
+      typeof ex.request === 'string'
+        ? 'not json'
+        : rewrite(JSON.stringify({ ...(ex.request as object), client_id: clientId }));
   }
   const res = await fetch(`${base}${rewrite(ex.path)}`, init);
   const text = await res.text();
@@ -111,7 +119,11 @@ async function replay(base: string, ex: Exchange, clientId: string, rewrite: (s:
 }
 
 const expectSameAnswer = (got: Awaited<ReturnType<typeof replay>>, real: Exchange, what: string) => {
-  expect({ what, status: got.status, type: got.contentType }).toEqual({ what, status: real.status, type: mediaType(real.content_type) });
+  expect({ what, status: got.status, type: got.contentType }).toEqual({
+    what,
+    status: real.status,
+    type: mediaType(real.content_type),
+  });
   if (typeof real.body === 'string' && real.body.startsWith('<')) return; // a binary or elided body: size only in the transcript
   expect({ what, body: shape(got.body) }).toEqual({ what, body: shape(real.body) });
 };
@@ -134,7 +146,9 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const id = (got.body as { prompt_id: string }).prompt_id;
     await ws.waitDone(id);
     expect(outline(fakePrompt(ws, id, start))).toEqual(outline(realPrompt(t, idOf(post!), post!.t - 0.005)));
-    for (const h of t.http.filter((x) => x.method === 'GET' && /^\/(history|queue|object_info\/|system_stats|view)/.test(x.path))) {
+    for (const h of t.http.filter(
+      (x) => x.method === 'GET' && /^\/(history|queue|object_info\/|system_stats|view)/.test(x.path),
+    )) {
       expectSameAnswer(await replay(f.url, h, ws.sid, (s) => s.replaceAll(idOf(post!), id)), h, `GET ${h.path}`);
     }
   });
@@ -144,10 +158,18 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const f = await fake();
     const ws = await WsClient.connect(f.url, { clientId: 'probe' });
     const form = new FormData();
-    form.append('image', new Blob([fs.readFileSync(path.join(dir!, 'direct-generated.png'))], { type: 'image/png' }), 'probe_upload.png');
+    form.append(
+      'image',
+      new Blob([fs.readFileSync(path.join(dir!, 'direct-generated.png'))], { type: 'image/png' }),
+      'probe_upload.png',
+    );
     const up = await fetch(`${f.url}/upload/image`, { method: 'POST', body: form });
     const upload = t.http.find((h) => h.path === '/upload/image')!;
-    expectSameAnswer({ status: up.status, contentType: mediaType(up.headers.get('content-type')), body: await up.json() }, upload, 'upload');
+    expectSameAnswer(
+      { status: up.status, contentType: mediaType(up.headers.get('content-type')), body: await up.json() },
+      upload,
+      'upload',
+    );
     for (const post of posts(t)) {
       const start = ws.json.length;
       const got = await replay(f.url, post, ws.sid);
@@ -184,14 +206,19 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const [first, second, third] = posts(t);
     const a = await replay(f.url, first!, ws.sid);
     const b = await replay(f.url, second!, ws.sid);
-    const ids = new Map([[idOf(first!), (a.body as { prompt_id: string }).prompt_id], [idOf(second!), (b.body as { prompt_id: string }).prompt_id]]);
+    const ids = new Map([
+      [idOf(first!), (a.body as { prompt_id: string }).prompt_id],
+      [idOf(second!), (b.body as { prompt_id: string }).prompt_id],
+    ]);
     const rewrite = (s: string) => [...ids].reduce((x, [real, mine]) => x.replaceAll(real, mine), s);
     await ws.waitFor((m) => m.type === 'executing' && m.data.node === '2', 'the first prompt running');
     // The delete and the interrupt (the GETs between them are timing: those made once idle are compared below).
     for (const h of t.http.filter((x) => x.method === 'POST' && x.t < third!.t && x.t > second!.t)) {
       expectSameAnswer(await replay(f.url, h, ws.sid, rewrite), h, `${h.method} ${h.path}`);
     }
-    const firstStart = ws.json.findIndex((m) => m.type === 'execution_start' && m.data.prompt_id === ids.get(idOf(first!)));
+    const firstStart = ws.json.findIndex(
+      (m) => m.type === 'execution_start' && m.data.prompt_id === ids.get(idOf(first!)),
+    );
     await ws.waitDone(ids.get(idOf(first!))!);
     // Statuses land wherever the delete and the interrupt fell in time: the rest is one sequence.
     const noStatus = (msgs: WsJson[]) => types(msgs).filter((x) => x !== 'status');
@@ -206,7 +233,8 @@ describe.skipIf(!dir)('the fake matches a real ComfyUI 0.3.64 (transcripts)', ()
     const start = ws.json.length;
     const c = await replay(f.url, third!, ws.sid);
     const id = (c.body as { prompt_id: string }).prompt_id;
-    const ended = () => ws.json.slice(start).some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === id);
+    const ended = () =>
+      ws.json.slice(start).some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === id);
     await until(ended, 'third prompt', 20_000);
     expect(outline(fakePrompt(ws, id, start))).toEqual(outline(realPrompt(t, idOf(third!), third!.t - 0.005)));
     expect(types(fakePrompt(ws, id, start))).toEqual(types(realPrompt(t, idOf(third!), third!.t - 0.005)));

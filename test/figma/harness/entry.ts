@@ -14,7 +14,13 @@ async function canvasPainter(width: number, height: number, ops: DrawOp[]): Prom
       ctx.fillStyle = `rgba(${op.rgba[0]}, ${op.rgba[1]}, ${op.rgba[2]}, ${op.rgba[3] / 255})`;
       ctx.fillRect(op.x, op.y, op.w, op.h);
     } else if (op.image) {
-      ctx.drawImage(await createImageBitmap(new Blob([op.image as BlobPart], { type: 'image/png' })), op.x, op.y, op.w, op.h);
+      ctx.drawImage(
+        await createImageBitmap(new Blob([op.image as BlobPart], { type: 'image/png' })),
+        op.x,
+        op.y,
+        op.w,
+        op.h,
+      );
     }
   }
   return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
@@ -66,7 +72,10 @@ const harness = {
   reset() {
     fig = new FakeFigma({ painter: canvasPainter, host });
   },
-  addFrame(o: { name: string; x?: number; y?: number; width: number; height: number; rgb?: [number, number, number] }, parentId?: string) {
+  addFrame(
+    o: { name: string; x?: number; y?: number; width: number; height: number; rgb?: [number, number, number] },
+    parentId?: string,
+  ) {
     return fig!.add(parentId ? 'RECTANGLE' : 'FRAME', o, parentId ? node(parentId) : undefined).id;
   },
   resize(id: string, width: number, height: number) {
@@ -77,7 +86,10 @@ const harness = {
   },
   /** Runs the plugin: code.js with the fake global, as Figma does when the user starts it (or a relaunch button). */
   async open(command = '') {
-    const [code, html] = await Promise.all([fetch('/code.js').then((r) => r.text()), fetch('/ui.html').then((r) => r.text())]);
+    const [code, html] = await Promise.all([
+      fetch('/code.js').then((r) => r.text()),
+      fetch('/ui.html').then((r) => r.text()),
+    ]);
     (fig!.api as { command: string }).command = command;
     onMessage = (e: MessageEvent) => {
       if (!iframe || e.source !== iframe.contentWindow) return;
@@ -103,7 +115,13 @@ const harness = {
   },
   frames() {
     return fig!.page.children.map((n) => ({
-      id: n.id, name: n.name, x: n.x, y: n.y, width: n.width, height: n.height, pluginData: n.getPluginData('comfygate'),
+      id: n.id,
+      name: n.name,
+      x: n.x,
+      y: n.y,
+      width: n.width,
+      height: n.height,
+      pluginData: n.getPluginData('comfygate'),
     }));
   },
   exports: () => fig!.exports.map((e) => ({ nodeId: e.nodeId, bytes: b64(e.bytes) })),

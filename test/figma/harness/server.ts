@@ -6,15 +6,21 @@ import { build } from 'esbuild';
 import { ensurePluginBuilt } from '../plugin-build.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>Figma harness</title></head>'
-  + '<body><script src="/harness.js"></script></body></html>';
+const PAGE =
+  '<!doctype html><html><head><meta charset="utf-8"><title>Figma harness</title></head>' +
+  '<body><script src="/harness.js"></script></body></html>';
 
 /** Serves the harness page, its script, and the plugin's built code.js and ui.html on 127.0.0.1:0. */
 export async function startHarness(): Promise<{ url: string; close(): Promise<void> }> {
   const plugin = await ensurePluginBuilt();
   const bundle = await build({
-    entryPoints: [path.join(here, 'entry.ts')], bundle: true, write: false,
-    format: 'iife', target: 'es2022', platform: 'browser', logLevel: 'warning',
+    entryPoints: [path.join(here, 'entry.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2022',
+    platform: 'browser',
+    logLevel: 'warning',
   });
   const files: Record<string, [string, string]> = {
     '/': ['text/html', PAGE],

@@ -38,12 +38,17 @@ export async function pluginSession(fakeOptions: FakeComfyOptions = {}) {
 
   const hx = <T>(fn: (h: HarnessApi, arg: never) => T, arg?: unknown): Promise<Awaited<T>> =>
     page.evaluate(
-      ([src, a]) => new Function('h', 'a', `return (${src})(h, a)`)((globalThis as unknown as { harness: unknown }).harness, a),
+      ([src, a]) =>
+        new Function('h', 'a', `return (${src})(h, a)`)((globalThis as unknown as { harness: unknown }).harness, a),
       [fn.toString(), arg] as const,
     ) as Promise<Awaited<T>>;
 
   return {
-    fake, g, page, ui, hx,
+    fake,
+    g,
+    page,
+    ui,
+    hx,
     visible: (l: Locator) => l.waitFor({ state: 'visible', timeout: 15_000 }),
     hidden: (l: Locator) => l.waitFor({ state: 'hidden', timeout: 15_000 }),
     shot: (name: string) => page.locator('iframe#plugin-ui').screenshot({ path: artifactPath('figma', name) }),
@@ -57,13 +62,19 @@ export async function pluginSession(fakeOptions: FakeComfyOptions = {}) {
       expect(code).toMatch(/^\d{6}$/);
       await onCode?.();
       await g.client.confirmPairing(code);
-      await expect.poll(() => ui.getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/^Connected · 1\/1 backends up/);
+      await expect
+        .poll(() => ui.getByRole('status').textContent(), { timeout: 15_000 })
+        .toMatch(/^Connected · 1\/1 backends up/);
     },
     /** Waits until a node has an image fill and returns it. */
-    imageFill: (id: string) => waitFor(async () => {
-      const f = await hx((h, nodeId: string) => h.fill(nodeId), id);
-      return f?.type === 'IMAGE' ? f : null;
-    }, { what: `an image fill on ${id}`, timeoutMs: 30_000 }),
+    imageFill: (id: string) =>
+      waitFor(
+        async () => {
+          const f = await hx((h, nodeId: string) => h.fill(nodeId), id);
+          return f?.type === 'IMAGE' ? f : null;
+        },
+        { what: `an image fill on ${id}`, timeoutMs: 30_000 },
+      ),
     async close(): Promise<void> {
       await browser.close();
       await harness.close();

@@ -61,7 +61,15 @@ export async function runGenerateAssets(ctx: Ctx, uri?: vscode.Uri, onDone?: () 
       const planned = byOutput.get(rel);
       const seed = planned?.entry.seed === undefined ? null : String(planned.entry.seed);
       const template = planned?.resolved.template ?? null;
-      return { file, name: path.basename(file), prompt: planned?.entry.prompt ?? null, seed, template, jobId: null, at: Date.now() };
+      return {
+        file,
+        name: path.basename(file),
+        prompt: planned?.entry.prompt ?? null,
+        seed,
+        template,
+        jobId: null,
+        at: Date.now(),
+      };
     }),
   );
   for (const f of result.written) ctx.log.appendLine(`wrote ${f}`);
@@ -69,7 +77,8 @@ export async function runGenerateAssets(ctx: Ctx, uri?: vscode.Uri, onDone?: () 
   const generated = result.batch ? result.batch.total : 0;
   const summary = `comfygate: ${generated} generated, ${fresh} up to date${result.failed.length ? `, ${result.failed.length} failed` : ''}`;
   ctx.log.appendLine(summary);
-  if (result.failed.length) void vscode.window.showErrorMessage(`${summary}: ${result.failed[0]!.output}: ${result.failed[0]!.message}`);
+  if (result.failed.length)
+    void vscode.window.showErrorMessage(`${summary}: ${result.failed[0]!.output}: ${result.failed[0]!.message}`);
   else void vscode.window.showInformationMessage(summary);
   onDone?.();
 }

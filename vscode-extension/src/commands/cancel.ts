@@ -7,12 +7,18 @@ const ACTIVE: JobState[] = ['queued', 'dispatched', 'running', 'postprocessing']
 /** Cancel Job: a pick of the daemon's unfinished jobs (those this token may see). */
 export async function cancelJob(ctx: Ctx): Promise<void> {
   const client = await ctx.connection.client();
-  const jobs = (await Promise.all(ACTIVE.map((state) => client.listJobs({ state, limit: 100 })))).flatMap((r) => r.jobs);
+  const jobs = (await Promise.all(ACTIVE.map((state) => client.listJobs({ state, limit: 100 })))).flatMap(
+    (r) => r.jobs,
+  );
   if (jobs.length === 0) return void vscode.window.showInformationMessage('comfygate: no job is queued or running');
   const picked = await vscode.window.showQuickPick(
     jobs.map((j) => {
       const params = (j.metadata.params ?? {}) as Record<string, unknown>;
-      return { label: typeof params.prompt === 'string' ? params.prompt.slice(0, 80) : j.id, description: `${j.state} · ${j.id}`, id: j.id };
+      return {
+        label: typeof params.prompt === 'string' ? params.prompt.slice(0, 80) : j.id,
+        description: `${j.state} · ${j.id}`,
+        id: j.id,
+      };
     }),
     { title: 'comfygate: cancel which job', canPickMany: true },
   );

@@ -6,7 +6,8 @@ import { pngPostprocess } from '../outputs.js';
 import { runAndSave } from './run.js';
 
 const SIZES = ['512×512', '768×768', '1024×1024', '512×768', '768×512', '1024×576'];
-const setting = <T>(key: string, fallback: T): T => vscode.workspace.getConfiguration('comfygate').get<T>(key) ?? fallback;
+const setting = <T>(key: string, fallback: T): T =>
+  vscode.workspace.getConfiguration('comfygate').get<T>(key) ?? fallback;
 
 /** A folder inside the workspace; `..` and absolute paths are refused so a typo cannot write elsewhere. */
 export function folderInWorkspace(rel: string): string | null {
@@ -33,23 +34,35 @@ export async function generateImage(ctx: Ctx): Promise<void> {
   const template = await pickTemplate(await client.templates());
   if (!template) return;
   const prompt = await vscode.window.showInputBox({
-    title: 'comfygate: prompt', prompt: 'What to generate', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? null : 'a prompt, please'),
+    title: 'comfygate: prompt',
+    prompt: 'What to generate',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? null : 'a prompt, please'),
   });
   if (!prompt) return;
   const params: Record<string, unknown> = { prompt };
   if (template.params.some((p) => p.name === 'width') && template.params.some((p) => p.name === 'height')) {
-    const size = await vscode.window.showQuickPick(SIZES, { title: 'comfygate: size', placeHolder: 'Width × height', ignoreFocusOut: true });
+    const size = await vscode.window.showQuickPick(SIZES, {
+      title: 'comfygate: size',
+      placeHolder: 'Width × height',
+      ignoreFocusOut: true,
+    });
     if (!size) return;
     const [w, h] = size.split('×').map(Number);
     Object.assign(params, { width: w, height: h });
   }
   const count = await vscode.window.showInputBox({
-    title: 'comfygate: how many', value: '1', ignoreFocusOut: true,
+    title: 'comfygate: how many',
+    value: '1',
+    ignoreFocusOut: true,
     validateInput: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 16 ? null : 'a number from 1 to 16'),
   });
   if (!count) return;
   const folder = await vscode.window.showInputBox({
-    title: 'comfygate: target folder', prompt: 'Folder in the workspace', value: setting('outputFolder', 'assets/generated'), ignoreFocusOut: true,
+    title: 'comfygate: target folder',
+    prompt: 'Folder in the workspace',
+    value: setting('outputFolder', 'assets/generated'),
+    ignoreFocusOut: true,
     validateInput: (v) => (folderInWorkspace(v) ? null : 'a folder inside the workspace'),
   });
   if (folder === undefined) return;

@@ -12,7 +12,12 @@ function targetFile(uri: vscode.Uri | undefined): vscode.Uri | undefined {
   return uri ?? (tab?.uri instanceof vscode.Uri ? tab.uri : undefined) ?? vscode.window.activeTextEditor?.document.uri;
 }
 
-const CONTENT_TYPE: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+const CONTENT_TYPE: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+};
 
 /** A PNG's pixel size from its IHDR chunk, so Regenerate makes the same size the original had. */
 function pngSize(bytes: Buffer): { width: number; height: number } | null {
@@ -25,7 +30,8 @@ export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> 
   const file = targetFile(uri);
   if (!file) return void vscode.window.showWarningMessage('comfygate: pick an image in the explorer');
   const type = CONTENT_TYPE[path.extname(file.fsPath).toLowerCase()];
-  if (!type) return void vscode.window.showWarningMessage('comfygate: Use as Reference takes a PNG, JPEG or WebP image');
+  if (!type)
+    return void vscode.window.showWarningMessage('comfygate: Use as Reference takes a PNG, JPEG or WebP image');
   const picked = await vscode.window.showQuickPick(
     [
       { label: 'img2img', description: 'a new image guided by this one', template: 'img2img' },
@@ -38,7 +44,12 @@ export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> 
   const params: Record<string, unknown> = {};
   let prompt: string | null = null;
   if (picked.template === 'img2img') {
-    prompt = (await vscode.window.showInputBox({ title: 'comfygate: prompt', prompt: 'What to make of the image', ignoreFocusOut: true })) ?? null;
+    prompt =
+      (await vscode.window.showInputBox({
+        title: 'comfygate: prompt',
+        prompt: 'What to make of the image',
+        ignoreFocusOut: true,
+      })) ?? null;
     if (!prompt) return;
     params.prompt = prompt;
   }
@@ -47,7 +58,13 @@ export async function useAsReference(ctx: Ctx, uri?: vscode.Uri): Promise<void> 
   const name = path.basename(file.fsPath);
   const job = { template: picked.template, params, postprocess: pngPostprocess };
   const label = `${picked.label} of ${name}`;
-  await runAndSave(ctx, { job, count: 1, dir: path.dirname(file.fsPath), prompt: prompt ?? `${path.parse(name).name} ${picked.label}`, label });
+  await runAndSave(ctx, {
+    job,
+    count: 1,
+    dir: path.dirname(file.fsPath),
+    prompt: prompt ?? `${path.parse(name).name} ${picked.label}`,
+    label,
+  });
 }
 
 /**
@@ -60,7 +77,10 @@ export async function fromProvenance(ctx: Ctx, mode: 'vary' | 'regenerate', uri?
   const bytes = fs.readFileSync(file.fsPath);
   const prov = provenanceFromPng(bytes);
   const name = path.basename(file.fsPath);
-  if (!prov?.prompt) return void vscode.window.showWarningMessage(`comfygate: ${name} has no comfygate provenance (prompt, seed) to ${mode} from`);
+  if (!prov?.prompt)
+    return void vscode.window.showWarningMessage(
+      `comfygate: ${name} has no comfygate provenance (prompt, seed) to ${mode} from`,
+    );
   const template = prov.template ?? 'txt2img';
   const params: Record<string, unknown> = { prompt: prov.prompt };
   if (prov.negative) params.negative = prov.negative;

@@ -20,7 +20,8 @@ export async function runAndSave(ctx: Ctx, req: RunRequest): Promise<Job[]> {
   const job: CreateJob = { ...req.job, metadata: { source: 'vscode', ...req.job.metadata } };
   let ids: string[];
   if (req.count <= 1) ids = [(await client.createJob(job)).id];
-  else ids = (await client.createBatch({ name: req.label, variations: { job, count: req.count, seed: 'random' } })).jobIds;
+  else
+    ids = (await client.createBatch({ name: req.label, variations: { job, count: req.count, seed: 'random' } })).jobIds;
   ctx.log.appendLine(`${req.label}: submitted ${ids.join(', ')}`);
   void ctx.status.refresh();
   const jobs = await followJobs(client, ids, `comfygate: ${req.label}`, ctx.log);
@@ -30,10 +31,14 @@ export async function runAndSave(ctx: Ctx, req: RunRequest): Promise<Job[]> {
   for (const i of items) ctx.log.appendLine(`wrote ${i.file}`);
   const bad = jobs.filter((j) => j.state !== 'succeeded');
   for (const j of bad) ctx.log.appendLine(`job ${j.id} ${jobProblem(j)}`);
-  if (bad.length > 0 && bad.every((j) => j.state === 'canceled')) void vscode.window.showInformationMessage(`comfygate: ${req.label} canceled`);
+  if (bad.length > 0 && bad.every((j) => j.state === 'canceled'))
+    void vscode.window.showInformationMessage(`comfygate: ${req.label} canceled`);
   else if (bad.length > 0) {
-    void vscode.window.showErrorMessage(`comfygate: ${bad.length} of ${jobs.length} jobs did not succeed: ${jobProblem(bad[0]!)}`);
+    void vscode.window.showErrorMessage(
+      `comfygate: ${bad.length} of ${jobs.length} jobs did not succeed: ${jobProblem(bad[0]!)}`,
+    );
   }
-  if (req.open !== false && items[0]) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(items[0].file));
+  if (req.open !== false && items[0])
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(items[0].file));
   return jobs;
 }

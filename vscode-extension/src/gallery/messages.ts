@@ -13,7 +13,10 @@ export const GalleryItem = z.object({
 export type GalleryItem = z.infer<typeof GalleryItem>;
 
 export const ToWebview = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('items'), items: z.array(GalleryItem.extend({ src: z.string().describe('asWebviewUri of the file') })) }),
+  z.object({
+    type: z.literal('items'),
+    items: z.array(GalleryItem.extend({ src: z.string().describe('asWebviewUri of the file') })),
+  }),
 ]);
 export type ToWebview = z.infer<typeof ToWebview>;
 

@@ -32,7 +32,11 @@ export class Gallery implements vscode.Disposable {
     });
     this.panel = panel;
     const nonce = crypto.randomBytes(16).toString('base64');
-    panel.webview.html = galleryHtml(panel.webview, panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'gallery.js')).toString(), nonce);
+    panel.webview.html = galleryHtml(
+      panel.webview,
+      panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'gallery.js')).toString(),
+      nonce,
+    );
     panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m), undefined, this.disposables);
     panel.onDidDispose(() => (this.panel = undefined), undefined, this.disposables);
   }
@@ -41,7 +45,10 @@ export class Gallery implements vscode.Disposable {
     if (!this.panel) return;
     const webview = this.panel.webview;
     const items = this.ctx.history.items().filter((i) => fs.existsSync(i.file));
-    const msg: ToWebview = { type: 'items', items: items.map((i) => ({ ...i, src: webview.asWebviewUri(vscode.Uri.file(i.file)).toString() })) };
+    const msg: ToWebview = {
+      type: 'items',
+      items: items.map((i) => ({ ...i, src: webview.asWebviewUri(vscode.Uri.file(i.file)).toString() })),
+    };
     void webview.postMessage(msg);
   }
 
@@ -67,7 +74,8 @@ export class Gallery implements vscode.Disposable {
         return void vscode.window.showInformationMessage(`comfygate: copied ${vscode.workspace.asRelativePath(uri)}`);
       case 'insertMarkdown': {
         const editor = this.lastEditor;
-        if (!editor) return void vscode.window.showWarningMessage('comfygate: open a document to insert the image link into');
+        if (!editor)
+          return void vscode.window.showWarningMessage('comfygate: open a document to insert the image link into');
         const rel = path.relative(path.dirname(editor.document.uri.fsPath), item.file).split(path.sep).join('/');
         const alt = (item.prompt ?? item.name).replace(/[[\]]/g, '');
         await editor.edit((e) => e.insert(editor.selection.active, `![${alt}](${encodeURI(rel)})`));

@@ -7,6 +7,13 @@ import { AssetManifest } from '@comfygate/shared/manifest';
  * (defaults optional).
  */
 export function manifestJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(AssetManifest, { io: 'input', unrepresentable: 'any', target: 'draft-7' }) as Record<string, unknown>;
-  return { ...schema, title: 'comfygate asset manifest', $id: 'https://comfygate.local/schemas/comfygate.assets.schema.json' };
+  const schema = z.toJSONSchema(AssetManifest, { io: 'input', unrepresentable: 'any', target: 'draft-7' }) as Record<
+    string,
+    unknown
+  >;
+  return {
+    ...schema,
+    title: 'comfygate asset manifest',
+    $id: 'https://comfygate.local/schemas/comfygate.assets.schema.json',
+  };
 }

@@ -19,9 +19,16 @@ export function problemSpan(text: string, p: ManifestProblem): Span | null {
   if (!root) return null;
   const paths: (string | number)[][] =
     p.field === 'template'
-      ? [['assets', p.index, p.name], ['assets', p.index, 'template'], ['defaults', 'template']]
+      ? [
+          ['assets', p.index, p.name],
+          ['assets', p.index, 'template'],
+          ['defaults', 'template'],
+        ]
       : p.field === 'params'
-        ? [['assets', p.index, 'params', p.name], ['defaults', 'params', p.name]]
+        ? [
+            ['assets', p.index, 'params', p.name],
+            ['defaults', 'params', p.name],
+          ]
         : [['assets', p.index, 'variants', p.name]];
   for (const path of [...paths, ['assets', p.index]]) {
     const node: Node | undefined = findNodeAtLocation(root, path);

@@ -2,7 +2,14 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Template } from '@comfygate/shared';
 import {
-  fileSha256, MANIFEST_FILE, manifestProblems, outputPath, parseManifest, planAssets, type PlannedEntry, readLock,
+  fileSha256,
+  MANIFEST_FILE,
+  manifestProblems,
+  outputPath,
+  parseManifest,
+  planAssets,
+  type PlannedEntry,
+  readLock,
 } from '@comfygate/shared/manifest';
 import type { Ctx } from '../context.js';
 import { entrySpans, problemSpan } from './locate.js';
@@ -90,7 +97,12 @@ export class ManifestSupport implements vscode.CodeLensProvider, vscode.Disposab
     try {
       const dir = path.dirname(doc.uri.fsPath);
       const manifest = parseManifest(doc.getText(), doc.uri.fsPath);
-      return planAssets({ manifest, lock: readLock(dir), templates: this.templates ?? [], fileSha256: (rel) => fileSha256(outputPath(dir, rel)) });
+      return planAssets({
+        manifest,
+        lock: readLock(dir),
+        templates: this.templates ?? [],
+        fileSha256: (rel) => fileSha256(outputPath(dir, rel)),
+      });
     } catch {
       return null;
     }
@@ -103,7 +115,13 @@ export class ManifestSupport implements vscode.CodeLensProvider, vscode.Disposab
     return spans.flatMap((span, i) => {
       const range = new vscode.Range(doc.positionAt(span.offset), doc.positionAt(span.offset));
       const p = planned?.[i];
-      const lenses = [new vscode.CodeLens(range, { title: '$(sync) generate', command: 'comfygate.generateAssets', arguments: [doc.uri] })];
+      const lenses = [
+        new vscode.CodeLens(range, {
+          title: '$(sync) generate',
+          command: 'comfygate.generateAssets',
+          arguments: [doc.uri],
+        }),
+      ];
       if (p) {
         const file = vscode.Uri.file(path.join(dir, p.entry.output));
         if (p.state !== 'missing' && p.state !== 'new') {

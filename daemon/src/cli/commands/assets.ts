@@ -23,11 +23,17 @@ export function registerAssets(program: Command): void {
           if (flags.check) {
             const { planned, problems } = await checkAssets(ctx.client, flags.manifest);
             const stale = planned.filter(isStale);
-            if (ctx.json) ctx.printJson({ problems, assets: planned.map((p) => ({ output: p.entry.output, state: p.state, hash: p.hash })) });
+            if (ctx.json)
+              ctx.printJson({
+                problems,
+                assets: planned.map((p) => ({ output: p.entry.output, state: p.state, hash: p.hash })),
+              });
             else for (const p of planned) ctx.print(`${p.state.padEnd(8)} ${p.entry.output}`);
             for (const p of problems) process.stderr.write(`assets[${p.index}] ${p.message}\n`);
             if (stale.length > 0 || problems.length > 0) {
-              throw new CliError(`${stale.length} of ${planned.length} assets are missing or stale; run \`comfygate assets\``);
+              throw new CliError(
+                `${stale.length} of ${planned.length} assets are missing or stale; run \`comfygate assets\``,
+              );
             }
             return;
           }

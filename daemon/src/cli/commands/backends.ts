@@ -9,7 +9,9 @@ const positiveNumber = (value: string): number => {
 };
 
 export function registerBackends(program: Command): void {
-  const backends = program.command('backends').description('list and manage ComfyUI backends (changes need an admin token)');
+  const backends = program
+    .command('backends')
+    .description('list and manage ComfyUI backends (changes need an admin token)');
 
   backends
     .command('list', { isDefault: true })
@@ -58,7 +60,9 @@ export function registerBackends(program: Command): void {
       action(async (ctx, name: string, flags: { undo?: boolean }) => {
         const b = await ctx.client.drainBackend(name, !flags.undo);
         if (ctx.json) return ctx.printJson(b);
-        ctx.print(b.draining ? `draining ${b.name}: ${b.inflight} job(s) still in flight` : `${b.name} accepts new jobs again`);
+        ctx.print(
+          b.draining ? `draining ${b.name}: ${b.inflight} job(s) still in flight` : `${b.name} accepts new jobs again`,
+        );
       }),
     );
 }

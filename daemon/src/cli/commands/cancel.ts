@@ -23,7 +23,8 @@ export function registerCancel(program: Command): void {
           }
         }
         if (ctx.json) ctx.printJson({ jobs: done, errors: failed });
-        if (failed.length) throw new CliError(`could not cancel ${failed.length} of ${ids.length}:\n  ${failed.join('\n  ')}`);
+        if (failed.length)
+          throw new CliError(`could not cancel ${failed.length} of ${ids.length}:\n  ${failed.join('\n  ')}`);
       }),
     );
 }

@@ -13,7 +13,8 @@ const collectUrl = (v: string, prev: string[] = []) => {
 
 /** Which ComfyUI servers to look at: the ones asked for, else the daemon's, else ComfyUI's default port. */
 function targets(flagged: string[] | undefined, fromDaemon: { name: string; url: string }[] | null) {
-  if (flagged?.length) return flagged.map((url, i) => ({ name: flagged.length === 1 ? 'backend' : `backend${i + 1}`, url }));
+  if (flagged?.length)
+    return flagged.map((url, i) => ({ name: flagged.length === 1 ? 'backend' : `backend${i + 1}`, url }));
   if (fromDaemon?.length) return fromDaemon;
   return [{ name: 'local', url: DEFAULT_COMFY_URL }];
 }
@@ -31,7 +32,7 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check the data dir, the daemon and each ComfyUI backend, and say how to fix what is wrong')
-    .option('-b, --backend <url>', 'check this ComfyUI URL instead of the daemon\'s backends (repeatable)', collectUrl)
+    .option('-b, --backend <url>', "check this ComfyUI URL instead of the daemon's backends (repeatable)", collectUrl)
     .action(
       action(async (ctx, flags: { backend?: string[] }) => {
         const checks = checkHome(ctx.home);
@@ -40,7 +41,9 @@ export function registerDoctor(program: Command): void {
         // Loaded here so the other commands do not pay for undici at start-up.
         const { checkComfy } = await import('../doctor/comfy.js');
         // Backends are independent: check them side by side so one slow host does not stall the rest.
-        const results = await Promise.all(targets(flags.backend, daemon.backends).map((b) => checkComfy(b.name, b.url)));
+        const results = await Promise.all(
+          targets(flags.backend, daemon.backends).map((b) => checkComfy(b.name, b.url)),
+        );
         checks.push(...results.flat());
         const failed = checks.filter((c) => c.status === 'fail').length;
         if (ctx.json) ctx.printJson({ ok: failed === 0, checks });

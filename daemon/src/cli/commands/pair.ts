@@ -7,10 +7,20 @@ async function listPending(ctx: Ctx): Promise<void> {
   if (ctx.json) return ctx.printJson(pending);
   if (pending.length === 0) return ctx.print('no pending pairing requests (start one from the Figma plugin)');
   // Enough to tell the request you just made from one a web page made: origin, address, browser and age.
-  ctx.print(table(['CODE', 'NAME', 'ORIGIN', 'ADDRESS', 'USER AGENT', 'ASKED', 'EXPIRES'], pending.map((p) => [
-    p.code, p.name, p.origin ?? '-', p.address ?? '-', (p.userAgent ?? '-').slice(0, 60),
-    p.createdAt ? relative(p.createdAt) : '-', relative(p.expiresAt),
-  ])));
+  ctx.print(
+    table(
+      ['CODE', 'NAME', 'ORIGIN', 'ADDRESS', 'USER AGENT', 'ASKED', 'EXPIRES'],
+      pending.map((p) => [
+        p.code,
+        p.name,
+        p.origin ?? '-',
+        p.address ?? '-',
+        (p.userAgent ?? '-').slice(0, 60),
+        p.createdAt ? relative(p.createdAt) : '-',
+        relative(p.expiresAt),
+      ]),
+    ),
+  );
   ctx.print('confirm only a request you started yourself, with `comfygate pair <code>`');
 }
 

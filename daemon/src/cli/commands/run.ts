@@ -49,11 +49,15 @@ async function typedValues(ctx: Ctx, template: string, words: string[], vary: st
   const params: Record<string, unknown> = {};
   for (const [name, raw] of words.map(assignment)) params[name] = await valueFor(ctx, name, raw, props[name]);
   const varied: Record<string, unknown[]> = {};
-  for (const [name, raw] of vary.map(assignment)) (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
+  for (const [name, raw] of vary.map(assignment))
+    (varied[name] ??= []).push(await valueFor(ctx, name, raw, props[name]));
   // Said here in the CLI's own terms: the daemon would ask for an asset id.
-  const missing = ((schema.required ?? []) as string[]).filter((name) => params[name] === undefined && varied[name] === undefined);
+  const missing = ((schema.required ?? []) as string[]).filter(
+    (name) => params[name] === undefined && varied[name] === undefined,
+  );
   if (missing.length > 0) {
-    const how = (name: string) => `give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`;
+    const how = (name: string) =>
+      `give a file as ${name}=@photo.png${props[name]?.format === 'asset-id' ? '' : ` or a value as ${name}=...`}`;
     throw new CliError(missing.map((name) => `${name}: required; ${how(name)}`).join('; '));
   }
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
@@ -70,7 +74,8 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
     let checkedAt = 0;
     for (;;) {
       const b = await ctx.client.getBatch(batch.id);
-      if (b.done !== shown && !ctx.json) ctx.print(`${b.done}/${b.total} done (${b.counts.succeeded} succeeded, ${b.counts.failed} failed)`);
+      if (b.done !== shown && !ctx.json)
+        ctx.print(`${b.done}/${b.total} done (${b.counts.succeeded} succeeded, ${b.counts.failed} failed)`);
       shown = b.done;
       if (b.counts.queued > 0 && Date.now() - checkedAt >= WAITING_CHECK_MS) {
         checkedAt = Date.now();
@@ -81,7 +86,10 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
       if (b.done === b.total) return b;
       if (interrupted) {
         const c = await ctx.client.cancelBatch(batch.id);
-        throw new CliError(`interrupted; batch ${batch.id} canceled with ${c.counts.succeeded} of ${c.total} done`, 130);
+        throw new CliError(
+          `interrupted; batch ${batch.id} canceled with ${c.counts.succeeded} of ${c.total} done`,
+          130,
+        );
       }
       await sleep(500);
     }
@@ -100,7 +108,9 @@ async function saveBatch(ctx: Ctx, batch: Batch, out: string, template: string):
   else for (const f of results.flatMap((r) => r.files)) ctx.print(f);
   const failed = results.filter((r) => r.job.state !== 'succeeded');
   if (failed.length > 0) {
-    const why = failed.slice(0, 3).map((r) => `${r.job.id} ${r.job.state}${r.job.error ? `: ${r.job.error.message}` : ''}`);
+    const why = failed
+      .slice(0, 3)
+      .map((r) => `${r.job.id} ${r.job.state}${r.job.error ? `: ${r.job.error.message}` : ''}`);
     throw new CliError(`${failed.length} of ${results.length} jobs did not succeed (${why.join('; ')})`);
   }
 }
@@ -113,7 +123,12 @@ export function registerRun(program: Command): void {
     .argument('[params...]', 'name=value; an image parameter takes @file to upload, e.g. image=@photo.png')
     .option('-n, --count <n>', 'variations per combination of --vary', intOption(1), 1)
     .option('--seed <mode>', `seeds across the variations: ${SeedMode.options.join(', ')}`, 'random')
-    .option('--vary <name=value>', 'a value to vary a parameter over (repeat it; several parameters make every combination)', collect, [])
+    .option(
+      '--vary <name=value>',
+      'a value to vary a parameter over (repeat it; several parameters make every combination)',
+      collect,
+      [],
+    )
     .option('--priority <n>', 'higher runs first (-1000..1000)', intOption(-1000))
     .option('--backend <name>', 'run on this backend only')
     .option(...POSTPROCESS_OPTIONS.variant, collectVariant)
@@ -125,10 +140,20 @@ export function registerRun(program: Command): void {
         if (!seed.success) throw new CliError(`--seed is one of ${SeedMode.options.join(', ')}`);
         const { params, vary } = await typedValues(ctx, template, words, flags.vary);
         const postprocess = postprocessFrom(flags);
-        const job = { template, params, priority: flags.priority, backend: flags.backend, metadata: { source: 'cli' }, postprocess };
+        const job = {
+          template,
+          params,
+          priority: flags.priority,
+          backend: flags.backend,
+          metadata: { source: 'cli' },
+          postprocess,
+        };
         const out = outDir(flags.out);
         if (flags.count === 1 && !vary) return followToFiles(ctx, await ctx.client.createJob(job), out, template);
-        const batch = await ctx.client.createBatch({ name: `${template} ×${flags.count}`, variations: { job, count: flags.count, seed: seed.data, vary } });
+        const batch = await ctx.client.createBatch({
+          name: `${template} ×${flags.count}`,
+          variations: { job, count: flags.count, seed: seed.data, vary },
+        });
         if (!ctx.json) ctx.print(`batch ${batch.id}: ${batch.total} jobs queued`);
         await saveBatch(ctx, await followBatch(ctx, batch), out, template);
       }),

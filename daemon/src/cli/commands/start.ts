@@ -22,15 +22,24 @@ export function registerStart(program: Command): void {
         running = await runDaemon(flags);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new GatewayError({ code: 'conflict', message: `port already in use; is comfygate already running? (try --port)` });
+        if (e.code === 'EADDRINUSE')
+          throw new GatewayError({
+            code: 'conflict',
+            message: `port already in use; is comfygate already running? (try --port)`,
+          });
         throw err;
       }
       const { daemon, gateway } = running;
       const cfg = daemon.config;
-      process.stdout.write(whereBlock({ url: gateway.url, home: cfg.home, backends: cfg.backends, loginLink: gateway.loginLink() }));
+      process.stdout.write(
+        whereBlock({ url: gateway.url, home: cfg.home, backends: cfg.backends, loginLink: gateway.loginLink() }),
+      );
       setTimeout(() => {
         for (const b of daemon.backends()) {
-          if (b.health !== 'up') process.stdout.write(`  warning:  ComfyUI '${b.name}' at ${b.url} is not reachable yet; jobs wait in the queue until it is (run \`comfygate doctor\`)\n`);
+          if (b.health !== 'up')
+            process.stdout.write(
+              `  warning:  ComfyUI '${b.name}' at ${b.url} is not reachable yet; jobs wait in the queue until it is (run \`comfygate doctor\`)\n`,
+            );
         }
       }, 1_500).unref();
       let stopping = false;

@@ -19,14 +19,26 @@ interface SubmitFlags extends Omit<GraphParams, 'prompt'> {
 
 function buildGraph(words: string[], flags: SubmitFlags): ComfyGraph {
   const prompt = words.length ? words.join(' ') : undefined;
-  const params: GraphParams = { prompt, negative: flags.negative, seed: flags.seed, steps: flags.steps, width: flags.width, height: flags.height, ckpt: flags.ckpt };
+  const params: GraphParams = {
+    prompt,
+    negative: flags.negative,
+    seed: flags.seed,
+    steps: flags.steps,
+    width: flags.width,
+    height: flags.height,
+    ckpt: flags.ckpt,
+  };
   if (flags.graph) {
     const graph = readGraphFile(flags.graph);
     const ignored = applyParams(graph, params);
-    if (ignored.length) process.stderr.write(`warning: no input in ${flags.graph} takes ${ignored.map((k) => (k === 'prompt' ? 'the prompt' : `--${k}`)).join(', ')}; ignored\n`);
+    if (ignored.length)
+      process.stderr.write(
+        `warning: no input in ${flags.graph} takes ${ignored.map((k) => (k === 'prompt' ? 'the prompt' : `--${k}`)).join(', ')}; ignored\n`,
+      );
     return graph;
   }
-  if (!prompt) throw new CliError('give a prompt (comfygate submit "a red fox") or an API-format graph (--graph file.json)');
+  if (!prompt)
+    throw new CliError('give a prompt (comfygate submit "a red fox") or an API-format graph (--graph file.json)');
   return txt2imgGraph({ ...params, prompt });
 }
 
@@ -53,7 +65,13 @@ export function registerSubmit(program: Command): void {
         const graph = buildGraph(words, flags);
         const metadata = { source: 'cli', ...(words.length ? { prompt: words.join(' ') } : {}) };
         const postprocess = postprocessFrom(flags);
-        const job = await ctx.client.createJob({ graph, priority: flags.priority, backend: flags.backend, metadata, postprocess });
+        const job = await ctx.client.createJob({
+          graph,
+          priority: flags.priority,
+          backend: flags.backend,
+          metadata,
+          postprocess,
+        });
         if (!flags.wait) return ctx.json ? ctx.printJson(job) : ctx.print(job.id);
         const label = flags.graph ? path.basename(flags.graph).replace(/\.json$/i, '') : 'txt2img';
         await followToFiles(ctx, job, outDir(flags.out), label);

@@ -11,8 +11,14 @@ function showToken(ctx: Ctx): void {
   const mode = stat ? (stat.mode & 0o777).toString(8).padStart(4, '0') : null;
   const inUse = ctx.token ? { token: mask(ctx.token), source: ctx.tokenSource } : null;
   if (ctx.json) return ctx.printJson({ file, exists: !!stat, mode, inUse });
-  ctx.print(stat ? `token file: ${file} (mode ${mode})` : `token file: ${file} (missing: \`comfygate start\` creates it)`);
-  ctx.print(inUse ? `token:      ${inUse.token} (from ${inUse.source})` : 'token:      none (pass --token or set COMFYGATE_TOKEN)');
+  ctx.print(
+    stat ? `token file: ${file} (mode ${mode})` : `token file: ${file} (missing: \`comfygate start\` creates it)`,
+  );
+  ctx.print(
+    inUse
+      ? `token:      ${inUse.token} (from ${inUse.source})`
+      : 'token:      none (pass --token or set COMFYGATE_TOKEN)',
+  );
   if (stat && mode !== '0600') ctx.print(`warning:    the token file should be private: chmod 600 ${file}`);
 }
 
@@ -31,7 +37,10 @@ function tokensTable(tokens: Token[]): string {
 export function registerToken(program: Command): void {
   const token = program.command('token').description('the admin token, and scoped tokens for other tools and people');
 
-  token.command('show', { isDefault: true }).description('where the admin token lives, masked').action(action(async (ctx) => showToken(ctx)));
+  token
+    .command('show', { isDefault: true })
+    .description('where the admin token lives, masked')
+    .action(action(async (ctx) => showToken(ctx)));
 
   token
     .command('create')
@@ -39,13 +48,23 @@ export function registerToken(program: Command): void {
     .argument('<name>', 'who or what uses it')
     .addOption(new Option('--scope <scope>', 'what it may do').choices(TokenScope.options).default('submit'))
     .option('--quota <n>', 'jobs per UTC day (default unlimited)', intOption(1))
-    .option('--see-all', "read every token's jobs, batches, assets and webhooks (a team dashboard); it still acts on its own only")
+    .option(
+      '--see-all',
+      "read every token's jobs, batches, assets and webhooks (a team dashboard); it still acts on its own only",
+    )
     .action(
       action(async (ctx, name: string, flags: { scope: TokenScope; quota?: number; seeAll?: boolean }) => {
-        const t = await ctx.client.createToken({ name, scope: flags.scope, dailyQuota: flags.quota ?? null, seeAll: flags.seeAll ?? false });
+        const t = await ctx.client.createToken({
+          name,
+          scope: flags.scope,
+          dailyQuota: flags.quota ?? null,
+          seeAll: flags.seeAll ?? false,
+        });
         if (ctx.json) return ctx.printJson(t);
         const quota = t.dailyQuota === null ? 'no quota' : `${t.dailyQuota} jobs/day`;
-        ctx.print(`created token '${t.name}' (id ${t.id}, scope ${t.scope}${t.seeAll ? ', sees all' : ''}, ${quota}):\n${t.token}`);
+        ctx.print(
+          `created token '${t.name}' (id ${t.id}, scope ${t.scope}${t.seeAll ? ', sees all' : ''}, ${quota}):\n${t.token}`,
+        );
         ctx.print(`It is shown only this once. Revoke it with \`comfygate token revoke ${t.id}\`.`);
       }),
     );

@@ -54,20 +54,33 @@ export function ruleTable(rules: WatchRuleView[]): string {
   if (rules.length === 0) return 'no watched folders; add one with `comfygate watch add <dir> --template txt2img`';
   return table(
     ['ID', 'STATUS', 'FOLDER', 'TEMPLATE', 'DONE', 'PENDING', 'FAILED'],
-    rules.map((r) => [r.id, r.error ? `error: ${truncate(r.error, 40)}` : r.status, r.rule.dir, r.rule.template ?? 'txt2img/img2img', String(r.files.done), String(r.files.pending + r.files.submitted), String(r.files.failed)]),
+    rules.map((r) => [
+      r.id,
+      r.error ? `error: ${truncate(r.error, 40)}` : r.status,
+      r.rule.dir,
+      r.rule.template ?? 'txt2img/img2img',
+      String(r.files.done),
+      String(r.files.pending + r.files.submitted),
+      String(r.files.failed),
+    ]),
   );
 }
 
 export function registerWatch(program: Command): void {
-  const watch = program.command('watch').description('watched folders: prompts and images dropped in a folder become jobs; results land beside them');
+  const watch = program
+    .command('watch')
+    .description('watched folders: prompts and images dropped in a folder become jobs; results land beside them');
 
-  watch.command('list', { isDefault: true }).description('list watch rules with file counts').action(
-    action(async (ctx) => {
-      const rules = await ctx.client.watchRules();
-      if (ctx.json) return ctx.printJson(rules);
-      ctx.print(ruleTable(rules));
-    }),
-  );
+  watch
+    .command('list', { isDefault: true })
+    .description('list watch rules with file counts')
+    .action(
+      action(async (ctx) => {
+        const rules = await ctx.client.watchRules();
+        if (ctx.json) return ctx.printJson(rules);
+        ctx.print(ruleTable(rules));
+      }),
+    );
 
   watch
     .command('add')
@@ -75,7 +88,11 @@ export function registerWatch(program: Command): void {
     .argument('<dir>', 'the folder (created files: *.txt prompts, *.prompt.json, or images for an image template)')
     .option('-t, --template <name>', 'template (default txt2img for prompts, img2img for images)')
     .option('-p, --param <key=value>', 'template parameter, repeatable (JSON values, else text)', collectParam, {})
-    .option('--variant <json>', 'post-processing variants: {"web": {"ops": [...]}} or web={"ops": [...]}; repeatable', collectVariant)
+    .option(
+      '--variant <json>',
+      'post-processing variants: {"web": {"ops": [...]}} or web={"ops": [...]}; repeatable',
+      collectVariant,
+    )
     .option('-o, --out <dir>', 'write results here instead of beside the inputs')
     .option('-r, --recursive', 'watch sub-folders too')
     .option('--pattern <glob>', 'file pattern, repeatable (default by template)', collect)
@@ -91,13 +108,17 @@ export function registerWatch(program: Command): void {
       }),
     );
 
-  watch.command('remove').description('stop watching (unfinished jobs of the rule are canceled)').argument('<id>').action(
-    action(async (ctx, id: string) => {
-      await ctx.client.removeWatchRule(id);
-      if (ctx.json) return ctx.printJson({ removed: id });
-      ctx.print(`removed watch rule ${id}`);
-    }),
-  );
+  watch
+    .command('remove')
+    .description('stop watching (unfinished jobs of the rule are canceled)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) => {
+        await ctx.client.removeWatchRule(id);
+        if (ctx.json) return ctx.printJson({ removed: id });
+        ctx.print(`removed watch rule ${id}`);
+      }),
+    );
 
   watch
     .command('files')
@@ -106,10 +127,17 @@ export function registerWatch(program: Command): void {
     .option('--state <state>', 'pending, submitted, done or failed')
     .option('--limit <n>', 'at most this many (default 100)', intOption(1))
     .action(
-      action(async (ctx, id: string, flags: { state?: 'pending' | 'submitted' | 'done' | 'failed'; limit?: number }) => {
-        const files = await ctx.client.watchFiles(id, { state: flags.state, limit: flags.limit });
-        if (ctx.json) return ctx.printJson(files);
-        ctx.print(table(['FILE', 'STATE', 'JOB', 'UPDATED', 'ERROR'], files.map((f) => [f.path, f.state, f.jobId ?? '-', relative(f.updatedAt), truncate(f.error ?? '', 60)])));
-      }),
+      action(
+        async (ctx, id: string, flags: { state?: 'pending' | 'submitted' | 'done' | 'failed'; limit?: number }) => {
+          const files = await ctx.client.watchFiles(id, { state: flags.state, limit: flags.limit });
+          if (ctx.json) return ctx.printJson(files);
+          ctx.print(
+            table(
+              ['FILE', 'STATE', 'JOB', 'UPDATED', 'ERROR'],
+              files.map((f) => [f.path, f.state, f.jobId ?? '-', relative(f.updatedAt), truncate(f.error ?? '', 60)]),
+            ),
+          );
+        },
+      ),
     );
 }

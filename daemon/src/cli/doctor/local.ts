@@ -8,8 +8,12 @@ import { ANSWER_MS, type Check, fail, ok, portOf, reason, warn, withTimeout } fr
 export function checkHome(home: string): Check[] {
   const label = 'data dir';
   const stat = fs.statSync(home, { throwIfNoEntry: false });
-  if (!stat) return [warn(label, `${home} does not exist yet`, '`comfygate start` creates it (or set COMFYGATE_HOME to where it is)')];
-  if (!stat.isDirectory()) return [fail(label, `${home} is not a directory`, `move it away or set COMFYGATE_HOME to another path`)];
+  if (!stat)
+    return [
+      warn(label, `${home} does not exist yet`, '`comfygate start` creates it (or set COMFYGATE_HOME to where it is)'),
+    ];
+  if (!stat.isDirectory())
+    return [fail(label, `${home} is not a directory`, `move it away or set COMFYGATE_HOME to another path`)];
   try {
     fs.accessSync(home, fs.constants.W_OK);
   } catch {
@@ -25,7 +29,12 @@ function checkTokenFile(): Check {
   // Windows has no POSIX modes; the file lives in the user's profile there.
   if (process.platform === 'win32') return ok('token file', file);
   const mode = stat.mode & 0o777;
-  if (mode & 0o077) return fail('token file', `${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, `chmod 600 ${file}`);
+  if (mode & 0o077)
+    return fail(
+      'token file',
+      `${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`,
+      `chmod 600 ${file}`,
+    );
   return ok('token file', `${file} has mode 0600`);
 }
 
@@ -43,11 +52,24 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '0.0.0.0']);
 async function checkNotRunning(url: URL, err: unknown): Promise<Check> {
   const label = 'daemon';
   const port = portOf(url);
-  if (!LOCAL_HOSTS.has(url.hostname)) return fail(label, `cannot reach ${url.origin} (${reason(err)})`, 'check --url / COMFYGATE_URL, or start comfygate on that machine');
+  if (!LOCAL_HOSTS.has(url.hostname))
+    return fail(
+      label,
+      `cannot reach ${url.origin} (${reason(err)})`,
+      'check --url / COMFYGATE_URL, or start comfygate on that machine',
+    );
   if (await portFree(url.hostname.replace(/^\[|\]$/g, ''), port)) {
-    return warn(label, `comfygate is not running at ${url.origin} (port ${port} is free to start on)`, 'start it with `comfygate start` or `pnpm start`');
+    return warn(
+      label,
+      `comfygate is not running at ${url.origin} (port ${port} is free to start on)`,
+      'start it with `comfygate start` or `pnpm start`',
+    );
   }
-  return fail(label, `port ${port} is taken but comfygate does not answer there (${reason(err)})`, `stop the program on port ${port}, or run \`comfygate start --port <other>\` and pass --url`);
+  return fail(
+    label,
+    `port ${port} is taken but comfygate does not answer there (${reason(err)})`,
+    `stop the program on port ${port}, or run \`comfygate start --port <other>\` and pass --url`,
+  );
 }
 
 /** Daemon reachable and our token accepted; yields its backends for the ComfyUI checks when it can. */
@@ -65,7 +87,11 @@ export async function checkDaemon(ctx: Ctx): Promise<{ checks: Check[]; backends
   } catch (err) {
     const refused = isGatewayClientError(err) && (err.code === 'unauthorized' || err.code === 'forbidden');
     const check = refused
-      ? fail('token', `the daemon refused it: ${err.message}`, `pass --token, set COMFYGATE_TOKEN, or check ${tokenFile()}`)
+      ? fail(
+          'token',
+          `the daemon refused it: ${err.message}`,
+          `pass --token, set COMFYGATE_TOKEN, or check ${tokenFile()}`,
+        )
       : fail('daemon', `GET /v1/backends failed: ${(err as Error).message}`, 'look at the daemon log');
     return { checks: [running, check], backends: null };
   }

@@ -30,7 +30,10 @@ export function rememberedBatches(): string[] {
 }
 export function rememberBatch(id: string): void {
   try {
-    localStorage.setItem(BATCHES_KEY, JSON.stringify([id, ...rememberedBatches().filter((b) => b !== id)].slice(0, 20)));
+    localStorage.setItem(
+      BATCHES_KEY,
+      JSON.stringify([id, ...rememberedBatches().filter((b) => b !== id)].slice(0, 20)),
+    );
   } catch {
     /* storage off: the batch still shows until the page reloads */
   }

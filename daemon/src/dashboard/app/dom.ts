@@ -2,11 +2,16 @@
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Props = Record<string, unknown>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props | null = null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props ?? {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v as EventListener);
+    if (k.startsWith('on') && typeof v === 'function')
+      el.addEventListener(k.slice(2).toLowerCase(), v as EventListener);
     else if (k === 'value' && 'value' in el) (el as HTMLInputElement).value = String(v);
     else if (k === 'checked' && 'checked' in el) (el as HTMLInputElement).checked = Boolean(v);
     else el.setAttribute(k, v === true ? '' : String(v));
@@ -42,15 +47,19 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
 
 export function progressBar(percent: number | null, label = 'Progress'): HTMLElement {
   const v = percent === null ? null : Math.max(0, Math.min(100, Math.round(percent)));
-  const bar = h('div', {
-    role: 'progressbar',
-    'aria-label': label,
-    'aria-valuemin': 0,
-    'aria-valuemax': 100,
-    'aria-valuenow': v ?? undefined,
-    'aria-valuetext': v === null ? 'waiting' : `${v}%`,
-    class: 'bar',
-  }, h('span'));
+  const bar = h(
+    'div',
+    {
+      role: 'progressbar',
+      'aria-label': label,
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': v ?? undefined,
+      'aria-valuetext': v === null ? 'waiting' : `${v}%`,
+      class: 'bar',
+    },
+    h('span'),
+  );
   // Through the CSSOM: the CSP allows no inline style attributes.
   (bar.firstElementChild as HTMLElement).style.width = `${v ?? 0}%`;
   return bar;
@@ -72,7 +81,8 @@ export function relTime(ms: number, now = Date.now()): string {
   return new Date(ms).toLocaleDateString();
 }
 
-export const duration = (ms: number | null): string => (ms === null ? '–' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+export const duration = (ms: number | null): string =>
+  ms === null ? '–' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 
 /** A polite live region so results of actions are read out without moving focus. */
 export function announce(text: string, kind: 'info' | 'error' = 'info'): void {

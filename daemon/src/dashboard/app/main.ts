@@ -51,32 +51,58 @@ function showSignIn(message?: string): void {
   cleanup?.();
   cleanup = undefined;
   window.onhashchange = null;
-  fill(root, signInView(message, () => void boot()));
+  fill(
+    root,
+    signInView(message, () => void boot()),
+  );
 }
 
 function start(state: AppState): void {
   const ended = () => showSignIn('Your session ended; sign in again.');
   startLive(ended);
   // An open event stream outlives a revoked token, so the session is also checked on each page change.
-  const stillSignedIn = () => void client.session().catch((err: unknown) => {
-    if (isGatewayClientError(err) && err.status === 401) ended();
-  });
+  const stillSignedIn = () =>
+    void client.session().catch((err: unknown) => {
+      if (isGatewayClientError(err) && err.status === 401) ended();
+    });
   const main = h('main', { id: 'main', tabindex: '-1' });
-  const nav = h('nav', { 'aria-label': 'Sections' }, h('ul', null, PAGES.filter((p) => !p.admin || state.isAdmin).map((p) =>
-    h('li', null, h('a', { href: `#/${p.path}`, 'data-path': p.path }, p.title)))));
-  const signOut = h('button', { type: 'button', class: 'quiet', onclick: async () => {
-    await client.signOut().catch(() => {});
-    showSignIn('Signed out.');
-  } }, 'Sign out');
-  fill(root,
+  const nav = h(
+    'nav',
+    { 'aria-label': 'Sections' },
+    h(
+      'ul',
+      null,
+      PAGES.filter((p) => !p.admin || state.isAdmin).map((p) =>
+        h('li', null, h('a', { href: `#/${p.path}`, 'data-path': p.path }, p.title)),
+      ),
+    ),
+  );
+  const signOut = h(
+    'button',
+    {
+      type: 'button',
+      class: 'quiet',
+      onclick: async () => {
+        await client.signOut().catch(() => {});
+        showSignIn('Signed out.');
+      },
+    },
+    'Sign out',
+  );
+  fill(
+    root,
     h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-    h('header', { class: 'top' },
+    h(
+      'header',
+      { class: 'top' },
       h('span', { class: 'brand' }, 'comfygate'),
       nav,
       h('span', { class: 'who' }, `${state.me.name} · ${state.me.scope}`),
-      signOut),
+      signOut,
+    ),
     h('div', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
-    main);
+    main,
+  );
   const route = () => {
     const [, path = 'queue', arg] = /^#\/([a-z]+)(?:\/(.+))?$/.exec(location.hash) ?? [];
     const page = PAGES.find((p) => p.path === path) ?? PAGES[0]!;
@@ -90,7 +116,11 @@ function start(state: AppState): void {
     stillSignedIn();
     main.replaceChildren();
     if (page.admin && !state.isAdmin) {
-      fill(main, h('h1', null, page.title), h('p', null, `This page needs an admin token; you are signed in with scope '${state.me.scope}'.`));
+      fill(
+        main,
+        h('h1', null, page.title),
+        h('p', null, `This page needs an admin token; you are signed in with scope '${state.me.scope}'.`),
+      );
       return;
     }
     cleanup = page.view(main, state, arg ? decodeURIComponent(arg) : undefined);

@@ -9,7 +9,10 @@ const PAGE = 500;
  * buffered from the moment of subscription while the log is replayed. Progress events are live only.
  * With a viewer, only events of jobs it may see (and of no job: backends), in the replay as live.
  */
-export function openFeed(daemon: Daemon, opts: { since?: number; jobs: Set<string> | null; viewer?: Viewer; send(e: StreamEvent): void }): () => void {
+export function openFeed(
+  daemon: Daemon,
+  opts: { since?: number; jobs: Set<string> | null; viewer?: Viewer; send(e: StreamEvent): void },
+): () => void {
   const wanted = (e: { jobId: string | null }) => opts.jobs === null || (e.jobId !== null && opts.jobs.has(e.jobId));
   let replaying = opts.since !== undefined;
   let cursor = opts.since ?? 0;

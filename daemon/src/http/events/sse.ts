@@ -14,7 +14,8 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
   r.get('/events', need('read'), (req, res) => {
     const raw = req.get('last-event-id') ?? (req.query.since as string | undefined);
     const since = raw === undefined ? undefined : Number(raw);
-    if (since !== undefined && (!Number.isInteger(since) || since < 0)) throw new GatewayError({ code: 'bad_request', message: 'Last-Event-ID must be an event id' });
+    if (since !== undefined && (!Number.isInteger(since) || since < 0))
+      throw new GatewayError({ code: 'bad_request', message: 'Last-Event-ID must be an event id' });
     const jobs = typeof req.query.job === 'string' ? new Set(req.query.job.split(',')) : null;
     const release = slots.acquire(req.principal!.tokenId);
     // Subscribe before the client can see the response, so nothing that happens after it opens is missed.
@@ -28,7 +29,12 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
         res.write(`${'id' in e ? `id: ${e.id}\n` : ''}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       },
     });
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
     res.write('retry: 1000\n\n');
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
     req.on('close', () => (clearInterval(beat), close(), release()));

@@ -58,7 +58,10 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
       try {
         msg = WsClientMessage.parse(JSON.parse(raw.toString()));
       } catch {
-        return reply(ws, { type: 'error', error: { code: 'bad_request', message: 'expected {type: "subscribe", jobs?, since?}' } });
+        return reply(ws, {
+          type: 'error',
+          error: { code: 'bad_request', message: 'expected {type: "subscribe", jobs?, since?}' },
+        });
       }
       close?.();
       close = null;
@@ -84,8 +87,10 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
       if (!release) {
         const message = 'this token holds too many event streams (security.maxStreamsPerToken)';
         const body = JSON.stringify({ error: { code: 'rate_limited', message } });
-        return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-          + `Retry-After: 5\r\nConnection: close\r\n\r\n${body}`);
+        return void socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `Retry-After: 5\r\nConnection: close\r\n\r\n${body}`,
+        );
       }
       // A handshake that fails (bad key, reset) never reaches 'connection': give the slot back when the socket goes.
       socket.once('close', release);

@@ -24,7 +24,10 @@ export function tokenFrom(req: IncomingMessage, opts: { webSocket?: boolean } = 
   if (typeof key === 'string') return key.trim();
   const protocols = req.headers['sec-websocket-protocol'];
   if (opts.webSocket && typeof protocols === 'string') {
-    const entry = protocols.split(',').map((p) => p.trim()).find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX));
+    const entry = protocols
+      .split(',')
+      .map((p) => p.trim())
+      .find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX));
     if (entry) return entry.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
   }
   return undefined;
@@ -42,9 +45,17 @@ export function authenticate(tokens: TokenService) {
 /** The scope a route needs; the middleware carries it as `scope` so the route table can be checked against the OpenAPI document. */
 export function need(scope: TokenScope) {
   const check = (req: Request, _res: Response, next: NextFunction) => {
-    if (!req.principal) return next(new GatewayError({ code: 'unauthorized', message: 'missing or invalid token (Authorization: Bearer <token>)' }));
+    if (!req.principal)
+      return next(
+        new GatewayError({ code: 'unauthorized', message: 'missing or invalid token (Authorization: Bearer <token>)' }),
+      );
     if (!allows(req.principal.scope, scope)) {
-      return next(new GatewayError({ code: 'forbidden', message: `this token has scope '${req.principal.scope}'; '${scope}' is needed` }));
+      return next(
+        new GatewayError({
+          code: 'forbidden',
+          message: `this token has scope '${req.principal.scope}'; '${scope}' is needed`,
+        }),
+      );
     }
     next();
   };

@@ -47,11 +47,15 @@ export const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, la
 const EXPOSED_HEADERS = 'etag, content-disposition, location, content-range, accept-ranges';
 
 const hostRefused = (req: Request) =>
-  new GatewayError({ code: 'forbidden', message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts` });
+  new GatewayError({
+    code: 'forbidden',
+    message: `Host '${req.headers.host ?? ''}' is not allowed; add it to security.allowedHosts`,
+  });
 
 /** The Host check alone, for routes open to any Origin (`/healthz`): a rebound DNS name still learns nothing. */
 export function hostOnly(policy: OriginPolicy) {
-  return (req: Request, _res: Response, next: NextFunction) => next(policy.hostAllowed(req.headers.host) ? undefined : hostRefused(req));
+  return (req: Request, _res: Response, next: NextFunction) =>
+    next(policy.hostAllowed(req.headers.host) ? undefined : hostRefused(req));
 }
 
 export function hostAndOrigin(policy: OriginPolicy) {
@@ -60,7 +64,12 @@ export function hostAndOrigin(policy: OriginPolicy) {
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!policy.originAllowed(origin)) {
-      return next(new GatewayError({ code: 'forbidden', message: `Origin '${origin}' is not allowed; add it to security.allowedOrigins` }));
+      return next(
+        new GatewayError({
+          code: 'forbidden',
+          message: `Origin '${origin}' is not allowed; add it to security.allowedOrigins`,
+        }),
+      );
     }
     if (answerCors(req, res, origin)) return;
     next();
@@ -76,7 +85,8 @@ export function answerCors(req: Request, res: Response, origin: string): boolean
   res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
   res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
   res.setHeader('Access-Control-Max-Age', '600');
-  if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  if (req.headers['access-control-request-private-network'] === 'true')
+    res.setHeader('Access-Control-Allow-Private-Network', 'true');
   res.status(204).end();
   return true;
 }

@@ -25,8 +25,11 @@ export function losslessJson(limit: number, maxDepth: number) {
       }
       try {
         // Without long numbers the native parser gives the same values, a hundred times faster.
-        req.body = !scan.longNumbers ? JSON.parse(req.body)
-          : parse(req.body, undefined, (value) => (isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value)));
+        req.body = !scan.longNumbers
+          ? JSON.parse(req.body)
+          : parse(req.body, undefined, (value) =>
+              isSafeNumber(value) ? Number(value) : /^-?\d+$/.test(value) ? BigInt(value) : Number(value),
+            );
         next();
       } catch (e) {
         next(new GatewayError({ code: 'bad_request', message: `malformed JSON body: ${(e as Error).message}` }));

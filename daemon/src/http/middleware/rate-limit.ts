@@ -5,7 +5,10 @@ import { GatewayError } from '../../errors.js';
  * A token bucket per caller (token id, or address when unauthenticated), refilled continuously. `key` picks another
  * caller identity (pairing starts count per origin+address); `exempt` lets requests through uncharged.
  */
-export function rateLimit(perMinute: number, opts: { key?: (req: Request) => string; exempt?: (req: Request) => boolean; what?: string } = {}) {
+export function rateLimit(
+  perMinute: number,
+  opts: { key?: (req: Request) => string; exempt?: (req: Request) => boolean; what?: string } = {},
+) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const refillPerMs = perMinute / 60_000;
   return (req: Request, res: Response, next: NextFunction) => {
@@ -19,7 +22,12 @@ export function rateLimit(perMinute: number, opts: { key?: (req: Request) => str
     if (buckets.size > 10_000) buckets.clear(); // bounded memory under a flood of distinct addresses
     if (b.tokens < 1) {
       res.setHeader('Retry-After', String(Math.ceil((1 - b.tokens) / refillPerMs / 1000)));
-      return next(new GatewayError({ code: 'rate_limited', message: `rate limit of ${perMinute} ${opts.what ?? 'requests'} per minute exceeded` }));
+      return next(
+        new GatewayError({
+          code: 'rate_limited',
+          message: `rate limit of ${perMinute} ${opts.what ?? 'requests'} per minute exceeded`,
+        }),
+      );
     }
     b.tokens -= 1;
     next();

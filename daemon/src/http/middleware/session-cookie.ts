@@ -66,7 +66,7 @@ export function sessionAuth(sessions: SessionService, store: Store) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     if (req.principal) return next();
     const s = await sessionPrincipal(req, sessions, store);
-    if (s) (req.principal = s.principal), (req.sessionId = s.id);
+    if (s) ((req.principal = s.principal), (req.sessionId = s.id));
     next();
   };
 }

@@ -18,22 +18,37 @@ export function backendRoutes(daemon: Daemon): Router {
   });
   r.post('/backends/:name/drain', need('admin'), (req, res) => {
     const draining = req.body?.draining ?? true;
-    if (typeof draining !== 'boolean') throw new GatewayError({ code: 'validation_failed', message: 'draining must be a boolean' });
+    if (typeof draining !== 'boolean')
+      throw new GatewayError({ code: 'validation_failed', message: 'draining must be a boolean' });
     res.json(daemon.drainBackend(req.params.name as string, draining));
   });
   r.get('/stats', need('read'), async (_req, res) => void res.json(await daemon.stats()));
   r.get('/retention', need('admin'), (_req, res) => void res.json(RetentionSettings.parse(daemon.config.retention)));
-  r.post('/gc', need('admin'), async (req, res) => void res.json(await daemon.gc({ dryRun: req.query.dryRun === 'true' || req.query.dryRun === '1' })));
+  r.post(
+    '/gc',
+    need('admin'),
+    async (req, res) =>
+      void res.json(await daemon.gc({ dryRun: req.query.dryRun === 'true' || req.query.dryRun === '1' })),
+  );
   return r;
 }
 
 export function tokenRoutes(tokens: TokenService): Router {
   const r = Router();
   r.get('/tokens', need('admin'), async (_req, res) => void res.json(await tokens.list()));
-  r.post('/tokens', need('admin'), async (req, res) => void res.status(201).json(await tokens.create(parseBody(CreateToken, req.body))));
+  r.post(
+    '/tokens',
+    need('admin'),
+    async (req, res) => void res.status(201).json(await tokens.create(parseBody(CreateToken, req.body))),
+  );
   r.delete('/tokens/:id', need('admin'), async (req, res) => {
-    if (req.params.id === ADMIN_TOKEN_ID) throw new GatewayError({ code: 'conflict', message: 'the token-file admin token is rotated by deleting $COMFYGATE_HOME/token and restarting' });
-    if (!(await tokens.revoke(req.params.id as string))) throw new GatewayError({ code: 'not_found', message: `no active token ${req.params.id}` });
+    if (req.params.id === ADMIN_TOKEN_ID)
+      throw new GatewayError({
+        code: 'conflict',
+        message: 'the token-file admin token is rotated by deleting $COMFYGATE_HOME/token and restarting',
+      });
+    if (!(await tokens.revoke(req.params.id as string)))
+      throw new GatewayError({ code: 'not_found', message: `no active token ${req.params.id}` });
     res.status(204).end();
   });
   return r;

@@ -13,11 +13,23 @@ export function batchRoutes(daemon: Daemon): Router {
     res.setHeader('Location', `/v1/batches/${batch.id}`);
     res.status(201).json(batch);
   });
-  r.get('/batches/:id', need('read'), async (req, res) => void res.json(await daemon.batches.get(req.params.id as string, req.principal)));
-  r.post('/batches/:id/cancel', need('submit'), async (req, res) => void res.json(await daemon.batches.cancel(req.params.id as string, req.principal)));
+  r.get(
+    '/batches/:id',
+    need('read'),
+    async (req, res) => void res.json(await daemon.batches.get(req.params.id as string, req.principal)),
+  );
+  r.post(
+    '/batches/:id/cancel',
+    need('submit'),
+    async (req, res) => void res.json(await daemon.batches.cancel(req.params.id as string, req.principal)),
+  );
   r.get('/batches/:id/archive', need('read'), async (req, res) => {
     const { stream, filename } = await daemon.batches.archive(req.params.id as string, req.principal);
-    res.writeHead(200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${filename}"`, 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': 'application/zip',
+      'content-disposition': `attachment; filename="${filename}"`,
+      'x-content-type-options': 'nosniff',
+    });
     await pipeline(stream, res).catch(() => res.destroy());
   });
   return r;

@@ -31,7 +31,12 @@ function uploadStream(req: IncomingMessage, maxBytes: number): Promise<Readable 
     bb.once('file', (_name, stream) => resolve(clientBytes((file = stream), badMultipart)));
     bb.on('error', (err) => reject(badMultipart(`malformed multipart body: ${(err as Error).message}`)));
     bb.once('close', () => reject(badMultipart('multipart body has no file part')));
-    abortOnHangup(req, bb, () => file, () => badMultipart('upload aborted'));
+    abortOnHangup(
+      req,
+      bb,
+      () => file,
+      () => badMultipart('upload aborted'),
+    );
     req.pipe(bb);
   });
 }
@@ -42,7 +47,8 @@ function sendStored(daemon: Daemon, res: Response, sha256: string, contentType: 
   res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
   res.type(contentType);
   const disposition = INLINE_TYPES.has(contentType) ? 'inline' : 'attachment';
-  if (filename) res.setHeader('Content-Disposition', `${disposition}; filename="${filename.replace(/[^\w.\- ]/g, '_')}"`);
+  if (filename)
+    res.setHeader('Content-Disposition', `${disposition}; filename="${filename.replace(/[^\w.\- ]/g, '_')}"`);
   else if (disposition === 'attachment') res.setHeader('Content-Disposition', 'attachment');
   res.sendFile(daemon.files.pathFor(sha256), { etag: false, lastModified: false, dotfiles: 'allow' });
 }
@@ -63,7 +69,13 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     const owner = req.principal!.tokenId;
     // 200 only for bytes this token already had: whether someone else uploaded them is not its business.
     const existed = await daemon.store.assets.ownedBy(stored.sha256, owner);
-    const asset: Asset = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height };
+    const asset: Asset = {
+      sha256: stored.sha256,
+      bytes: stored.bytes,
+      contentType: info!.contentType,
+      width: info!.width,
+      height: info!.height,
+    };
     // Deduplicated by content, owned per token: the same bytes from another token make it one more owner.
     await daemon.store.assets.upsert({ ...asset, createdAt: Date.now() }, owner);
     res.setHeader('Location', `/v1/assets/${asset.sha256}`);
@@ -72,7 +84,8 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
 
   r.get('/assets/:sha256', need('read'), async (req, res) => {
     const sha = String(req.params.sha256).toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(sha)) throw new GatewayError({ code: 'bad_request', message: 'asset id must be a sha256 hex digest' });
+    if (!/^[0-9a-f]{64}$/.test(sha))
+      throw new GatewayError({ code: 'bad_request', message: 'asset id must be a sha256 hex digest' });
     const a = await daemon.store.assets.get(sha);
     const p = req.principal!;
     if (!a || !(seesAll(p) || (await daemon.store.assets.ownedBy(sha, p.tokenId)))) {
@@ -88,7 +101,8 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     const v = o ? null : await daemon.store.outputs.getVariant(id);
     const job = await daemon.store.jobs.get(o?.jobId ?? v?.jobId ?? '');
     // An output is its job's: another token's is as missing as an unknown id.
-    if (!job || !canSee(req.principal, job.owner)) throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
+    if (!job || !canSee(req.principal, job.owner))
+      throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
     if (o) return sendStored(daemon, res, o.sha256, o.contentType, o.filename);
     sendStored(daemon, res, v!.sha256, v!.contentType);
   });

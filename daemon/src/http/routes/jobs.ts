@@ -16,7 +16,12 @@ export function jobRoutes(daemon: Daemon): Router {
       throw new GatewayError({ code: 'bad_request', message: 'Idempotency-Key must be 1 to 200 characters' });
     }
     const quota = await dailyQuota(daemon, p, { idempotencyKey: key });
-    const { job, created } = await daemon.submit(req.body, { idempotencyKey: key ? `${p.tokenId}:${key}` : undefined, caller: p.name, quota, viewer: p });
+    const { job, created } = await daemon.submit(req.body, {
+      idempotencyKey: key ? `${p.tokenId}:${key}` : undefined,
+      caller: p.name,
+      quota,
+      viewer: p,
+    });
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     res.status(created ? 201 : 200).json(job);
   });
@@ -49,7 +54,9 @@ export function jobRoutes(daemon: Daemon): Router {
   });
 
   r.post('/jobs/:id/priority', need('submit'), async (req, res) => {
-    res.json(await daemon.setPriority(req.params.id as string, parseBody(SetPriority, req.body).priority, req.principal));
+    res.json(
+      await daemon.setPriority(req.params.id as string, parseBody(SetPriority, req.body).priority, req.principal),
+    );
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {

@@ -11,6 +11,10 @@ export function presetRoutes(daemon: Daemon): Router {
     await daemon.presets.remove(req.params.name as string);
     res.status(204).end();
   });
-  r.get('/jobs/:id/chain', need('read'), async (req, res) => void res.json(await daemon.chain(req.params.id as string, req.principal)));
+  r.get(
+    '/jobs/:id/chain',
+    need('read'),
+    async (req, res) => void res.json(await daemon.chain(req.params.id as string, req.principal)),
+  );
   return r;
 }

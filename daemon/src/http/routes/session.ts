@@ -9,21 +9,28 @@ import { parseBody } from '../validate.js';
 import { SESSION_TTL_MS, type SessionService } from '../security/sessions.js';
 import type { TokenService } from '../security/tokens.js';
 
-const cookie = (value: string, maxAgeS: number) => `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`;
+const cookie = (value: string, maxAgeS: number) =>
+  `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`;
 
 /**
  * Dashboard sessions: `POST /v1/session` exchanges a one-time code (from a printed link) or a pasted token for
  * an HttpOnly cookie; `GET` says who the caller is; `DELETE` signs out. `POST /v1/session/codes` mints a
  * sign-in link for the caller's own token (the CLI's `comfygate dashboard`).
  */
-export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenService; store: Store; baseUrl: () => string }): Router {
+export function sessionRoutes(deps: {
+  sessions: SessionService;
+  tokens: TokenService;
+  store: Store;
+  baseUrl: () => string;
+}): Router {
   const { sessions, tokens, store } = deps;
   const r = Router();
 
   // No credentials yet, so a tight limit of its own: guessing 192-bit codes is hopeless, but cheap requests are not free.
   r.post('/session', rateLimit(30), async (req: Request, res: Response) => {
     // Login CSRF: another page must not sign this browser in as someone else, so only the dashboard may call this.
-    if (!sameOriginRequest(req)) throw new GatewayError({ code: 'forbidden', message: 'sign in from the dashboard page itself' });
+    if (!sameOriginRequest(req))
+      throw new GatewayError({ code: 'forbidden', message: 'sign in from the dashboard page itself' });
     const body = parseBody(SignIn, req.body ?? {});
     let tokenId: string | null;
     if ('code' in body) {
@@ -35,7 +42,8 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
       if (!tokenId) throw new GatewayError({ code: 'unauthorized', message: 'unknown or revoked token' });
     }
     const t = (await store.tokens.list()).find((x) => x.id === tokenId);
-    if (!t || t.revokedAt !== null) throw new GatewayError({ code: 'unauthorized', message: 'the token behind this link was revoked' });
+    if (!t || t.revokedAt !== null)
+      throw new GatewayError({ code: 'unauthorized', message: 'the token behind this link was revoked' });
     const s = sessions.open(t.id);
     res.setHeader('Set-Cookie', cookie(s.id, Math.floor(SESSION_TTL_MS / 1000)));
     res.setHeader('Cache-Control', 'no-store');
@@ -46,7 +54,13 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
   r.get('/session', need('read'), (req, res) => {
     const p = req.principal!;
     const expiresAt = req.sessionId ? (sessions.lookup(req.sessionId)?.expiresAt ?? null) : null;
-    const info: SessionInfo = { tokenId: p.tokenId, name: p.name, scope: p.scope, via: req.sessionId ? 'session' : 'token', expiresAt };
+    const info: SessionInfo = {
+      tokenId: p.tokenId,
+      name: p.name,
+      scope: p.scope,
+      via: req.sessionId ? 'session' : 'token',
+      expiresAt,
+    };
     res.setHeader('Cache-Control', 'no-store');
     res.json(info);
   });
@@ -60,7 +74,10 @@ export function sessionRoutes(deps: { sessions: SessionService; tokens: TokenSer
   r.post('/session/codes', need('read'), (req, res) => {
     // A session minting links for itself would outlive its own expiry; links come from someone holding the token.
     if (req.sessionId) {
-      throw new GatewayError({ code: 'forbidden', message: 'sign-in links are made with a token (e.g. `comfygate dashboard`), not a session' });
+      throw new GatewayError({
+        code: 'forbidden',
+        message: 'sign-in links are made with a token (e.g. `comfygate dashboard`), not a session',
+      });
     }
     const { code, expiresAt } = sessions.mintCode(req.principal!.tokenId);
     res.setHeader('Cache-Control', 'no-store');

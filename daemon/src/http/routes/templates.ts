@@ -15,8 +15,16 @@ export function templateRoutes(daemon: Daemon): Router {
   });
   r.get('/templates/:id', need('read'), async (req, res) => void res.json(await t.get(req.params.id as string)));
   // Seeds above 2^53 are written as the exact integers the graph holds, as when it is sent to ComfyUI.
-  r.get('/templates/:id/graph', need('read'), async (req, res) => void res.type('application/json').send(stringifyGraph(await t.graph(req.params.id as string))));
-  r.get('/templates/:id/schema', need('read'), async (req, res) => void res.json(await t.schema(req.params.id as string)));
+  r.get(
+    '/templates/:id/graph',
+    need('read'),
+    async (req, res) => void res.type('application/json').send(stringifyGraph(await t.graph(req.params.id as string))),
+  );
+  r.get(
+    '/templates/:id/schema',
+    need('read'),
+    async (req, res) => void res.json(await t.schema(req.params.id as string)),
+  );
   r.delete('/templates/:id', need('admin'), async (req, res) => {
     await t.remove(req.params.id as string);
     res.status(204).end();

@@ -7,7 +7,11 @@ import { need } from '../middleware/auth.js';
 export function watchRoutes(daemon: Daemon): Router {
   const r = Router();
   const service = () => {
-    if (!daemon.watch) throw new GatewayError({ code: 'backend_unavailable', message: 'watched folders are off: this daemon does not run its engine' });
+    if (!daemon.watch)
+      throw new GatewayError({
+        code: 'backend_unavailable',
+        message: 'watched folders are off: this daemon does not run its engine',
+      });
     return daemon.watch;
   };
   r.get('/watch', need('read'), async (req, res) => void res.json(await service().list(req.principal)));
@@ -16,8 +20,16 @@ export function watchRoutes(daemon: Daemon): Router {
     res.setHeader('Location', `/v1/watch/${encodeURIComponent(created.id)}`);
     res.status(201).json(created);
   });
-  r.get('/watch/:id', need('read'), async (req, res) => void res.json(await service().get(req.params.id as string, req.principal)));
-  r.get('/watch/:id/files', need('read'), async (req, res) => void res.json(await service().files(req.params.id as string, req.query, req.principal)));
+  r.get(
+    '/watch/:id',
+    need('read'),
+    async (req, res) => void res.json(await service().get(req.params.id as string, req.principal)),
+  );
+  r.get(
+    '/watch/:id/files',
+    need('read'),
+    async (req, res) => void res.json(await service().files(req.params.id as string, req.query, req.principal)),
+  );
   r.delete('/watch/:id', need('admin'), async (req, res) => {
     await service().remove(req.params.id as string, req.principal);
     res.status(204).end();

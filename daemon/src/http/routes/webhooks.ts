@@ -9,7 +9,10 @@ import { parseBody } from '../validate.js';
 /** A global subscription sees every job's events, so it takes an admin; a job- or batch-scoped one only submit. */
 function requireAdminForGlobal(req: Request, scoped: boolean): void {
   if (scoped || allows(req.principal!.scope, 'admin')) return;
-  throw new GatewayError({ code: 'forbidden', message: "a webhook for all jobs needs scope 'admin'; give a jobId or batchId to subscribe with 'submit'" });
+  throw new GatewayError({
+    code: 'forbidden',
+    message: "a webhook for all jobs needs scope 'admin'; give a jobId or batchId to subscribe with 'submit'",
+  });
 }
 
 export function webhookRoutes(daemon: Daemon): Router {
@@ -30,7 +33,11 @@ export function webhookRoutes(daemon: Daemon): Router {
 
   r.get('/webhooks', need('submit'), async (req, res) => void res.json(await webhooks.list(req.principal)));
 
-  r.get('/webhooks/:id', need('submit'), async (req, res) => void res.json(await webhooks.get(req.params.id as string, req.principal)));
+  r.get(
+    '/webhooks/:id',
+    need('submit'),
+    async (req, res) => void res.json(await webhooks.get(req.params.id as string, req.principal)),
+  );
 
   r.get('/webhooks/:id/deliveries', need('submit'), async (req, res) => {
     const { limit } = parseBody(ListWebhookDeliveriesQuery, req.query);

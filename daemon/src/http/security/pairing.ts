@@ -24,7 +24,8 @@ export interface Requester {
 }
 
 /** Who is asking, as far as a tokenless request can tell: pending slots and start rates are counted per key. */
-export const requesterKey = (r: Pick<Requester, 'origin' | 'address'>): string => `${r.origin ?? '-'} ${r.address ?? '-'}`;
+export const requesterKey = (r: Pick<Requester, 'origin' | 'address'>): string =>
+  `${r.origin ?? '-'} ${r.address ?? '-'}`;
 
 /**
  * Figma pairing: the plugin (no token yet) asks for a code, a person confirms that code with an admin
@@ -81,15 +82,26 @@ export class PairingService {
 
   list(): PendingPairing[] {
     this.sweep();
-    return [...this.pending.values()].filter((p) => !p.token)
-      .map(({ code, name, expiresAt, origin, userAgent, address, createdAt }) => ({ code, name, expiresAt, origin, userAgent, address, createdAt }));
+    return [...this.pending.values()]
+      .filter((p) => !p.token)
+      .map(({ code, name, expiresAt, origin, userAgent, address, createdAt }) => ({
+        code,
+        name,
+        expiresAt,
+        origin,
+        userAgent,
+        address,
+        createdAt,
+      }));
   }
 
   async confirm(code: string): Promise<void> {
     this.sweep();
     const p = [...this.pending.values()].find((x) => x.code === code && !x.token);
     if (!p) throw new GatewayError({ code: 'not_found', message: `no pending pairing with code ${code} (expired?)` });
-    p.token = (await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null, seeAll: false })).token;
+    p.token = (
+      await this.tokens.create({ name: `paired: ${p.name}`, scope: 'submit', dailyQuota: null, seeAll: false })
+    ).token;
   }
 
   /** Refuses a request: it is dropped, and the asking client's next poll answers `expired` (no token, ever). */

@@ -11,7 +11,11 @@ export const JOB_CREATE_ROUTES = new Set(['/v1/jobs', '/api/v2/jobs']);
  * when the token has none. A token already at its limit is refused here, before any template, enhancer or
  * asset work is spent on a request that cannot succeed; this early read decides nothing else.
  */
-export async function dailyQuota(daemon: Daemon, p: Principal, opts: { idempotencyKey?: string } = {}): Promise<QuotaClaim | undefined> {
+export async function dailyQuota(
+  daemon: Daemon,
+  p: Principal,
+  opts: { idempotencyKey?: string } = {},
+): Promise<QuotaClaim | undefined> {
   const claim = quotaClaim(p);
   if (!claim) return undefined;
   // A keyed request may be the replay of a job already made, which costs nothing: only the insert can tell.

@@ -18,7 +18,15 @@ export { ADMIN_TOKEN_ID };
 const hash = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 const newToken = () => `cg_${crypto.randomBytes(32).toString('base64url')}`;
 
-const view = (t: TokenRecord): Token => ({ id: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll, createdAt: t.createdAt, revokedAt: t.revokedAt });
+const view = (t: TokenRecord): Token => ({
+  id: t.id,
+  name: t.name,
+  scope: t.scope,
+  dailyQuota: t.dailyQuota,
+  seeAll: t.seeAll,
+  createdAt: t.createdAt,
+  revokedAt: t.revokedAt,
+});
 
 /** Tokens are stored hashed; the admin token lives in `$home/token` (0600) for the CLI and the VS Code extension. */
 export class TokenService {
@@ -36,7 +44,15 @@ export class TokenService {
       fs.writeFileSync(file, token + '\n', { mode: 0o600 });
     }
     fs.chmodSync(file, 0o600);
-    await this.store.tokens.put({ id: ADMIN_TOKEN_ID, name: 'local admin (token file)', scope: 'admin', hash: hash(token), dailyQuota: null, createdAt: Date.now(), revokedAt: null });
+    await this.store.tokens.put({
+      id: ADMIN_TOKEN_ID,
+      name: 'local admin (token file)',
+      scope: 'admin',
+      hash: hash(token),
+      dailyQuota: null,
+      createdAt: Date.now(),
+      revokedAt: null,
+    });
     return token;
   }
 
@@ -47,9 +63,20 @@ export class TokenService {
     return { tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll };
   }
 
-  async create(input: { name: string; scope: TokenScope; dailyQuota: number | null; seeAll: boolean }): Promise<CreatedToken> {
+  async create(input: {
+    name: string;
+    scope: TokenScope;
+    dailyQuota: number | null;
+    seeAll: boolean;
+  }): Promise<CreatedToken> {
     const token = newToken();
-    const rec: TokenRecord = { id: crypto.randomUUID(), ...input, hash: hash(token), createdAt: Date.now(), revokedAt: null };
+    const rec: TokenRecord = {
+      id: crypto.randomUUID(),
+      ...input,
+      hash: hash(token),
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
     await this.store.tokens.put(rec);
     return { ...view(rec), token };
   }

@@ -18,7 +18,13 @@ const BLAKE3 = /^blake3:[0-9a-f]{64}$/i;
 
 /** An asset as we hold it: an uploaded ref, or a job output (outputs are assets too, §8.7). */
 interface Held {
-  id: string; sha256: string; bytes: number; contentType: string; filePath: string; createdAt: number; jobId: string | null;
+  id: string;
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  filePath: string;
+  createdAt: number;
+  jobId: string | null;
   output: boolean;
   /** The ref's token, or the output's job's. */
   owner: string;
@@ -35,7 +41,18 @@ async function findText(daemon: Daemon, id: string): Promise<Held | null> {
   const at = job.finishedAt ?? job.updatedAt;
   const filePath = `${t.nodeId}_${t.index}.txt`;
   const bytes = Buffer.byteLength(t.text);
-  return { id, sha256, bytes, contentType: TEXT_CONTENT_TYPE, filePath, createdAt: at, jobId: job.id, output: true, text: t.text, owner: job.owner };
+  return {
+    id,
+    sha256,
+    bytes,
+    contentType: TEXT_CONTENT_TYPE,
+    filePath,
+    createdAt: at,
+    jobId: job.id,
+    output: true,
+    text: t.text,
+    owner: job.owner,
+  };
 }
 
 async function find(daemon: Daemon, id: string): Promise<Held | null> {
@@ -62,15 +79,23 @@ async function mustFind(daemon: Daemon, id: string, viewer: Viewer | undefined):
 /** §4.6. Outputs live as long as their job, refs until deleted: `expires_at` null either way. */
 function v2Asset(req: Request, a: Held, createdNew?: boolean) {
   return {
-    id: a.id, hash: null, size_bytes: a.bytes, content_type: a.contentType, file_path: a.filePath,
+    id: a.id,
+    hash: null,
+    size_bytes: a.bytes,
+    content_type: a.contentType,
+    file_path: a.filePath,
     ...(createdNew === undefined ? {} : { created_new: createdNew }),
-    created_at: iso(a.createdAt)!, ...contentUrl(req, a.id), expires_at: null, job_id: a.jobId,
+    created_at: iso(a.createdAt)!,
+    ...contentUrl(req, a.id),
+    expires_at: null,
+    job_id: a.jobId,
   };
 }
 
 async function upload(daemon: Daemon, req: Request, res: Response): Promise<void> {
   const max = daemon.config.security.maxUploadBytes;
-  if (Number(req.headers['content-length'] ?? 0) > max + 64 * 1024) throw new V2Error(413, 'payload_too_large', `upload exceeds ${max} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > max + 64 * 1024)
+    throw new V2Error(413, 'payload_too_large', `upload exceeds ${max} bytes`);
   const parts = await readUpload(req, max);
   let info: Awaited<ReturnType<typeof inspectUpload>> | undefined;
   const stored = await daemon.files.write(parts.file, {
@@ -79,14 +104,29 @@ async function upload(daemon: Daemon, req: Request, res: Response): Promise<void
   });
   const now = Date.now();
   const owner = req.principal!.tokenId;
-  const blob = { sha256: stored.sha256, bytes: stored.bytes, contentType: info!.contentType, width: info!.width, height: info!.height, createdAt: now };
+  const blob = {
+    sha256: stored.sha256,
+    bytes: stored.bytes,
+    contentType: info!.contentType,
+    width: info!.width,
+    height: info!.height,
+    createdAt: now,
+  };
   await daemon.store.assets.upsert(blob, owner);
   // A retried upload of the same bytes under the same name is the same asset (the SDK retries with its key); the
   // same bytes from another token are that token's own asset, so deleting one never takes the other's away.
   const existing = await daemon.store.assets.findRef(stored.sha256, parts.filePath, owner);
-  if (existing) return void res.status(200).json(v2Asset(req, { ...existing, bytes: stored.bytes, output: false }, false));
-  const ref = { id: crypto.randomUUID(), sha256: stored.sha256, filePath: parts.filePath, contentType: info!.contentType, jobId: null, owner,
-    createdAt: now };
+  if (existing)
+    return void res.status(200).json(v2Asset(req, { ...existing, bytes: stored.bytes, output: false }, false));
+  const ref = {
+    id: crypto.randomUUID(),
+    sha256: stored.sha256,
+    filePath: parts.filePath,
+    contentType: info!.contentType,
+    jobId: null,
+    owner,
+    createdAt: now,
+  };
   await daemon.store.assets.createRef(ref);
   res.status(201).json(v2Asset(req, { ...ref, bytes: stored.bytes, output: false }, true));
 }
@@ -96,15 +136,29 @@ function sendContent(daemon: Daemon, res: Response, a: Held, next: (err?: unknow
   res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
   res.setHeader('ETag', `"${a.sha256}"`);
   res.type(a.contentType);
-  const name = a.filePath.split('/').pop()!.replace(/[^\w.\- ]/g, '_');
-  res.setHeader('Content-Disposition', `${INLINE_TYPES.has(a.contentType) ? 'inline' : 'attachment'}; filename="${name}"`);
+  const name = a.filePath
+    .split('/')
+    .pop()!
+    .replace(/[^\w.\- ]/g, '_');
+  res.setHeader(
+    'Content-Disposition',
+    `${INLINE_TYPES.has(a.contentType) ? 'inline' : 'attachment'}; filename="${name}"`,
+  );
   if (a.text !== undefined) return void res.send(Buffer.from(a.text, 'utf8'));
-  res.sendFile(daemon.files.pathFor(a.sha256), { etag: false, lastModified: false, dotfiles: 'allow' }, (err?: Error & { status?: number }) => {
-    if (!err) return;
-    // §3: a 416 carries no envelope, only `Content-Range: bytes */size`.
-    if (err.status === 416 && !res.headersSent) return void res.status(416).set((err as { headers?: Record<string, string> }).headers ?? {}).end();
-    next(err.status === 404 ? new V2Error(404, 'output_unavailable', `the bytes of asset ${a.id} are gone`) : err);
-  });
+  res.sendFile(
+    daemon.files.pathFor(a.sha256),
+    { etag: false, lastModified: false, dotfiles: 'allow' },
+    (err?: Error & { status?: number }) => {
+      if (!err) return;
+      // §3: a 416 carries no envelope, only `Content-Range: bytes */size`.
+      if (err.status === 416 && !res.headersSent)
+        return void res
+          .status(416)
+          .set((err as { headers?: Record<string, string> }).headers ?? {})
+          .end();
+      next(err.status === 404 ? new V2Error(404, 'output_unavailable', `the bytes of asset ${a.id} are gone`) : err);
+    },
+  );
 }
 
 /** Jobs not finished yet still need their inputs (a retry stages them again). */
@@ -132,13 +186,22 @@ export function assetRoutes(daemon: Daemon): Router {
     throw new V2Error(404, 'blob_not_found', 'no blob with this hash here; upload the bytes with POST /assets');
   });
 
-  r.get('/assets/:id', need('read'), async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req), req.principal))));
-  r.get('/assets/:id/content', need('read'), async (req, res, next) => sendContent(daemon, res, await mustFind(daemon, id(req), req.principal), next));
+  r.get(
+    '/assets/:id',
+    need('read'),
+    async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req), req.principal))),
+  );
+  r.get('/assets/:id/content', need('read'), async (req, res, next) =>
+    sendContent(daemon, res, await mustFind(daemon, id(req), req.principal), next),
+  );
 
   r.delete('/assets/:id', need('submit'), async (req, res) => {
     const a = await mustFind(daemon, id(req), req.principal);
     checkOwner(req.principal, a.owner, `asset ${a.id}`, true);
-    if (a.output) throw new V2Error(409, 'asset_in_use', 'job outputs are deleted with their job: DELETE /api/v2/jobs/{job_id}', { job_id: a.jobId });
+    if (a.output)
+      throw new V2Error(409, 'asset_in_use', 'job outputs are deleted with their job: DELETE /api/v2/jobs/{job_id}', {
+        job_id: a.jobId,
+      });
     if (await inUse(daemon, a.id)) throw new V2Error(409, 'asset_in_use', 'an unfinished job references this asset');
     // Only the record goes: the blob stays for other refs, /v1 users and outputs that share it.
     if (!(await daemon.store.assets.deleteRef(a.id))) throw notFound(`asset ${a.id}`);

@@ -8,12 +8,18 @@ import type { Logger } from '../../log.js';
  * GatewayError (AssetFiles.write's `inspect`, for one) passes it through untouched.
  */
 export class V2Error extends GatewayError {
-  constructor(readonly httpStatus: number, readonly v2code: string, message: string, readonly v2details: Record<string, unknown> | null = null) {
+  constructor(
+    readonly httpStatus: number,
+    readonly v2code: string,
+    message: string,
+    readonly v2details: Record<string, unknown> | null = null,
+  ) {
     super({ code: 'bad_request', message });
   }
 }
 
-export const invalidRequest = (message: string, details: Record<string, unknown> | null = null) => new V2Error(400, 'invalid_request', message, details);
+export const invalidRequest = (message: string, details: Record<string, unknown> | null = null) =>
+  new V2Error(400, 'invalid_request', message, details);
 export const notFound = (what: string) => new V2Error(404, 'not_found', `no ${what}`);
 
 /** comfygate code → [HTTP status, v2 code]. Anything unlisted is an `upstream_error` 500 (§3: "every operation can fail this way"). */
@@ -44,8 +50,10 @@ function asDetails(d: unknown): Record<string, unknown> | null {
 function fromParser(err: unknown): V2Error | null {
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.too.large') return new V2Error(413, 'payload_too_large', 'request body too large');
-  if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return invalidRequest(e.message ?? 'unreadable body');
-  if (!(err instanceof GatewayError) && typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return invalidRequest(e.message ?? 'bad request');
+  if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    return invalidRequest(e.message ?? 'unreadable body');
+  if (!(err instanceof GatewayError) && typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return invalidRequest(e.message ?? 'bad request');
   return null;
 }
 
@@ -54,7 +62,8 @@ export function toV2(err: unknown): V2Error {
   const parsed = fromParser(err);
   if (parsed) return parsed;
   const mapped = err instanceof GatewayError ? MAP[err.code] : undefined;
-  if (!mapped || !(err instanceof GatewayError)) return new V2Error(500, 'upstream_error', 'the gateway could not complete this request');
+  if (!mapped || !(err instanceof GatewayError))
+    return new V2Error(500, 'upstream_error', 'the gateway could not complete this request');
   return new V2Error(mapped[0], mapped[1], err.message, asDetails(err.details));
 }
 
@@ -63,9 +72,11 @@ export function v2ErrorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toV2(err);
     // The 500 message is generic by contract; the real cause goes to the log only.
-    if (e.httpStatus >= 500) log.error({ err, method: req.method, path: req.originalUrl.split('?')[0] }, 'v2 request failed');
+    if (e.httpStatus >= 500)
+      log.error({ err, method: req.method, path: req.originalUrl.split('?')[0] }, 'v2 request failed');
     if (res.headersSent) return void res.destroy();
-    if (err instanceof GatewayError && err.retryAfterSec !== undefined) res.setHeader('Retry-After', String(err.retryAfterSec));
+    if (err instanceof GatewayError && err.retryAfterSec !== undefined)
+      res.setHeader('Retry-After', String(err.retryAfterSec));
     res.status(e.httpStatus).json({ error: { code: e.v2code, message: e.message, details: e.v2details } });
   };
 }

@@ -32,9 +32,20 @@ class JobStream {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly daemon: Daemon, private readonly req: Request, private readonly res: Response,
-    private readonly jobId: string, private readonly graphJson: string, private readonly onClose: () => void) {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  constructor(
+    private readonly daemon: Daemon,
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly jobId: string,
+    private readonly graphJson: string,
+    private readonly onClose: () => void,
+  ) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     // Unfiltered on purpose: only this job's data is sent; other jobs' events only wake a queue_position re-read.
     this.unsubscribe = daemon.subscribe((e) => this.onEvent(e));
     this.heartbeat = setInterval(() => res.write(': keepalive\n\n'), HEARTBEAT_MS);
@@ -43,10 +54,12 @@ class JobStream {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(() => (this.closed ? undefined : step())).catch((err) => {
-      this.daemon.log.warn({ err, jobId: this.jobId }, 'v2 event stream ended by an error');
-      this.close();
-    });
+    this.chain = this.chain
+      .then(() => (this.closed ? undefined : step()))
+      .catch((err) => {
+        this.daemon.log.warn({ err, jobId: this.jobId }, 'v2 event stream ended by an error');
+        this.close();
+      });
   }
 
   private send(event: string, data: unknown): void {
@@ -105,7 +118,10 @@ class JobStream {
     } else if (e.jobId === this.jobId) {
       this.enqueue(() => this.refresh());
     } else if (this.last.startsWith('queued:') && !this.queueTimer) {
-      this.queueTimer = setTimeout(() => ((this.queueTimer = null), this.enqueue(() => this.refresh())), QUEUE_REFRESH_MS);
+      this.queueTimer = setTimeout(
+        () => ((this.queueTimer = null), this.enqueue(() => this.refresh())),
+        QUEUE_REFRESH_MS,
+      );
     }
   }
 
@@ -151,7 +167,8 @@ export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
     const release = slots.tryAcquire(req.principal!.tokenId);
     if (!release) {
       res.setHeader('Retry-After', '5');
-      const message = 'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile';
+      const message =
+        'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile';
       throw new V2Error(429, 'too_many_streams', message);
     }
     new JobStream(daemon, req, res, id, rec.graphJson, release);

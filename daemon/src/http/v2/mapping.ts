@@ -7,12 +7,26 @@ import { notFound } from './errors.js';
 
 /** Comfy API v2 shapes (spec §4). Field names follow the spec, hence snake_case. */
 export type V2Status = 'queued' | 'running' | 'canceling' | 'succeeded' | 'failed' | 'canceled' | 'expired';
-export const V2_STATUSES: readonly V2Status[] = ['queued', 'running', 'canceling', 'succeeded', 'failed', 'canceled', 'expired'];
+export const V2_STATUSES: readonly V2Status[] = [
+  'queued',
+  'running',
+  'canceling',
+  'succeeded',
+  'failed',
+  'canceled',
+  'expired',
+];
 export const V2_TERMINAL: readonly V2Status[] = ['succeeded', 'failed', 'canceled', 'expired'];
 
 export interface V2Progress {
-  value: number; nodes_done: number; nodes_total: number;
-  current_node: string | null; current_node_class: string | null; step: number | null; steps: number | null; message: string | null;
+  value: number;
+  nodes_done: number;
+  nodes_total: number;
+  current_node: string | null;
+  current_node_class: string | null;
+  step: number | null;
+  steps: number | null;
+  message: string | null;
 }
 
 /**
@@ -31,7 +45,10 @@ export function apiBase(req: Request): string {
 }
 
 export function contentUrl(req: Request, assetId: string): { url: string; url_expires_at: string } {
-  return { url: `${apiBase(req)}/assets/${encodeURIComponent(assetId)}/content`, url_expires_at: iso(Date.now() + URL_VALIDITY_MS)! };
+  return {
+    url: `${apiBase(req)}/assets/${encodeURIComponent(assetId)}/content`,
+    url_expires_at: iso(Date.now() + URL_VALIDITY_MS)!,
+  };
 }
 
 export function v2Status(job: Job, cancelRequested: boolean): V2Status {
@@ -47,7 +64,10 @@ export function v2Status(job: Job, cancelRequested: boolean): V2Status {
   }
 }
 
-export function outputType(contentType: string, filename: string): 'image' | 'video' | 'audio' | 'text' | 'file' | 'latent' {
+export function outputType(
+  contentType: string,
+  filename: string,
+): 'image' | 'video' | 'audio' | 'text' | 'file' | 'latent' {
   if (/\.latent$/i.test(filename)) return 'latent';
   const [major] = contentType.toLowerCase().split('/');
   if (major === 'image' || major === 'video' || major === 'audio' || major === 'text') return major;
@@ -56,8 +76,15 @@ export function outputType(contentType: string, filename: string): 'image' | 'vi
 
 export function v2Output(req: Request, o: Output, jobId: string) {
   return {
-    node_id: o.nodeId, name: o.filename, type: outputType(o.contentType, o.filename), content_type: o.contentType,
-    size_bytes: o.bytes, id: o.id, hash: null, ...contentUrl(req, o.id), job_id: jobId,
+    node_id: o.nodeId,
+    name: o.filename,
+    type: outputType(o.contentType, o.filename),
+    content_type: o.contentType,
+    size_bytes: o.bytes,
+    id: o.id,
+    hash: null,
+    ...contentUrl(req, o.id),
+    job_id: jobId,
   };
 }
 
@@ -78,8 +105,16 @@ export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export function v2TextOutput(req: Request, t: TextOutput, jobId: string) {
   const id = textAssetId(jobId, t);
   return {
-    node_id: t.nodeId, name: `${t.nodeId}_${t.index}.txt`, type: 'text' as const, content_type: TEXT_CONTENT_TYPE,
-    size_bytes: Buffer.byteLength(t.text), id, hash: null, ...contentUrl(req, id), job_id: jobId, text: t.text,
+    node_id: t.nodeId,
+    name: `${t.nodeId}_${t.index}.txt`,
+    type: 'text' as const,
+    content_type: TEXT_CONTENT_TYPE,
+    size_bytes: Buffer.byteLength(t.text),
+    id,
+    hash: null,
+    ...contentUrl(req, id),
+    job_id: jobId,
+    text: t.text,
   };
 }
 
@@ -108,7 +143,16 @@ function nodeCount(graphJson: string): number {
 export function v2Progress(status: V2Status, p: Progress | null, graphJson: string): V2Progress | null {
   if (status === 'succeeded') {
     const total = p?.nodesTotal || nodeCount(graphJson);
-    return { value: 1, nodes_done: total, nodes_total: total, current_node: null, current_node_class: null, step: null, steps: null, message: null };
+    return {
+      value: 1,
+      nodes_done: total,
+      nodes_total: total,
+      current_node: null,
+      current_node_class: null,
+      step: null,
+      steps: null,
+      message: null,
+    };
   }
   if (status !== 'running' && status !== 'canceling') return null;
   const total = p && p.nodesTotal > 0 ? p.nodesTotal : nodeCount(graphJson);
@@ -116,14 +160,25 @@ export function v2Progress(status: V2Status, p: Progress | null, graphJson: stri
   const steps = p && p.max > 0 ? { step: p.value, steps: p.max } : { step: null, steps: null };
   const message = p?.node ? `${cls ?? `node ${p.node}`}${steps.steps ? ` ${steps.step}/${steps.steps}` : ''}` : null;
   return {
-    value: p?.fraction ?? 0, nodes_done: p?.nodesDone ?? 0, nodes_total: total,
-    current_node: p?.node ?? null, current_node_class: cls, ...steps, message,
+    value: p?.fraction ?? 0,
+    nodes_done: p?.nodesDone ?? 0,
+    nodes_total: total,
+    current_node: p?.node ?? null,
+    current_node_class: cls,
+    ...steps,
+    message,
   };
 }
 
-const span = (from: number | null, to: number | null) => (from !== null && to !== null ? Math.max(0, Math.round(to - from)) : null);
+const span = (from: number | null, to: number | null) =>
+  from !== null && to !== null ? Math.max(0, Math.round(to - from)) : null;
 
-export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelRequested' | 'graphJson'>, queuePosition: number | null) {
+export function v2Job(
+  req: Request,
+  job: Job,
+  rec: Pick<JobRecord, 'cancelRequested' | 'graphJson'>,
+  queuePosition: number | null,
+) {
   const status = v2Status(job, rec.cancelRequested);
   const self = `${apiBase(req)}/jobs/${encodeURIComponent(job.id)}`;
   const started = status === 'queued' ? null : job.startedAt;
@@ -136,7 +191,10 @@ export function v2Job(req: Request, job: Job, rec: Pick<JobRecord, 'cancelReques
     expires_at: iso(job.createdAt + NO_EXPIRY_MS)!,
     queue_position: status === 'queued' ? queuePosition : null,
     progress: v2Progress(status, job.progress, rec.graphJson),
-    outputs: [...job.outputs.map((o) => v2Output(req, o, job.id)), ...job.texts.map((t) => v2TextOutput(req, t, job.id))],
+    outputs: [
+      ...job.outputs.map((o) => v2Output(req, o, job.id)),
+      ...job.texts.map((t) => v2TextOutput(req, t, job.id)),
+    ],
     error: v2JobError(job.error),
     metrics: { queue_ms: span(job.createdAt, started), execution_ms: span(started, job.finishedAt) },
     urls: { self, events: `${self}/events`, cancel: `${self}/cancel` },

@@ -29,7 +29,11 @@ export const colorOps: OpDefs = {
     apply: (img, o) => {
       // m1/m2 only exist for sharp's accurate (sigma) sharpen; without either, the fast mild one.
       if (o.sigma === undefined && o.m1 === undefined && o.m2 === undefined) return img.sharpen();
-      return img.sharpen({ sigma: o.sigma ?? 1, ...(o.m1 !== undefined && { m1: o.m1 }), ...(o.m2 !== undefined && { m2: o.m2 }) });
+      return img.sharpen({
+        sigma: o.sigma ?? 1,
+        ...(o.m1 !== undefined && { m1: o.m1 }),
+        ...(o.m2 !== undefined && { m2: o.m2 }),
+      });
     },
   },
   tint: { rank: () => 95, predict: (d) => d, apply: (img, o) => img.tint(o.color) },

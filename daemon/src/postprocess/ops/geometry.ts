@@ -21,7 +21,12 @@ export const geometryOps: OpDefs = {
     rank: () => 20,
     flushIf: afterMirror,
     predict: (d) => ({ ...d, exact: false }),
-    apply: (img, o) => img.trim({ threshold: o.threshold ?? 10, ...(o.background && { background: o.background }), margin: o.margin ?? 0 }),
+    apply: (img, o) =>
+      img.trim({
+        threshold: o.threshold ?? 10,
+        ...(o.background && { background: o.background }),
+        margin: o.margin ?? 0,
+      }),
   },
   crop: {
     // A box is sharp's pre-resize extract; a positioned window is a cover-resize that may not reduce, i.e. a pure crop.
@@ -33,7 +38,13 @@ export const geometryOps: OpDefs = {
     apply: (img, o) =>
       o.left !== undefined && o.top !== undefined
         ? img.extract({ left: o.left, top: o.top, width: o.width, height: o.height })
-        : img.resize({ width: o.width, height: o.height, fit: 'cover', position: o.position ?? 'centre', withoutReduction: true }),
+        : img.resize({
+            width: o.width,
+            height: o.height,
+            fit: 'cover',
+            position: o.position ?? 'centre',
+            withoutReduction: true,
+          }),
   },
   resize: {
     rank: () => 50,
@@ -52,10 +63,16 @@ export const geometryOps: OpDefs = {
   },
   extend: {
     rank: () => 70,
-    predict: (d, o) => ({ width: d.width + (o.left ?? 0) + (o.right ?? 0), height: d.height + (o.top ?? 0) + (o.bottom ?? 0) }),
+    predict: (d, o) => ({
+      width: d.width + (o.left ?? 0) + (o.right ?? 0),
+      height: d.height + (o.top ?? 0) + (o.bottom ?? 0),
+    }),
     apply: (img, o) =>
       img.extend({
-        top: o.top ?? 0, bottom: o.bottom ?? 0, left: o.left ?? 0, right: o.right ?? 0,
+        top: o.top ?? 0,
+        bottom: o.bottom ?? 0,
+        left: o.left ?? 0,
+        right: o.right ?? 0,
         extendWith: o.extendWith ?? 'background',
         ...(o.background && { background: o.background }),
       }),

@@ -23,7 +23,8 @@ export const watermarkOps: OpDefs = {
     apply: async (img, o, dims, env) => {
       const margin = marginFor(o, dims);
       const avail = { width: Math.max(1, dims.width - 2 * margin), height: Math.max(1, dims.height - 2 * margin) };
-      const overlay = o.text !== undefined ? await textOverlay(o, dims, avail, env) : await imageOverlay(o, dims, avail, env);
+      const overlay =
+        o.text !== undefined ? await textOverlay(o, dims, avail, env) : await imageOverlay(o, dims, avail, env);
       const { left, top } = place(o.gravity ?? 'southeast', dims, overlay.info, margin);
       return img.composite([{ input: overlay.data, left, top }]);
     },
@@ -38,8 +39,16 @@ function marginFor(o: Watermark, d: Dims): number {
 
 export function place(gravity: Gravity, d: Dims, ov: Dims, margin: number): { left: number; top: number } {
   const g = gravity === 'center' ? 'centre' : gravity;
-  const left = g.endsWith('west') ? margin : g.endsWith('east') ? d.width - ov.width - margin : Math.floor((d.width - ov.width) / 2);
-  const top = g.startsWith('north') ? margin : g.startsWith('south') ? d.height - ov.height - margin : Math.floor((d.height - ov.height) / 2);
+  const left = g.endsWith('west')
+    ? margin
+    : g.endsWith('east')
+      ? d.width - ov.width - margin
+      : Math.floor((d.width - ov.width) / 2);
+  const top = g.startsWith('north')
+    ? margin
+    : g.startsWith('south')
+      ? d.height - ov.height - margin
+      : Math.floor((d.height - ov.height) / 2);
   return { left: Math.max(0, left), top: Math.max(0, top) };
 }
 
@@ -55,7 +64,10 @@ async function textOverlay(o: Watermark, d: Dims, avail: Dims, env: OpEnv) {
   const text = o.text!;
   const chars = [...text].length;
   const wanted = Math.round((o.fontSize ?? 0.04) * d.width);
-  let px = Math.max(6, Math.min(wanted, MAX_FONT_PX, Math.floor(avail.height / 1.4), Math.floor(avail.width / (0.6 * chars))));
+  let px = Math.max(
+    6,
+    Math.min(wanted, MAX_FONT_PX, Math.floor(avail.height / 1.4), Math.floor(avail.width / (0.6 * chars))),
+  );
   // The canvas is rendered whole: keep it to a quarter of the pixel budget, whatever the text length.
   const area = (chars * 1.1 + 1) * 1.6 * px * px;
   if (area > env.maxPixels / 4) px = Math.max(6, Math.floor(px * Math.sqrt(env.maxPixels / 4 / area)));
@@ -65,7 +77,10 @@ async function textOverlay(o: Watermark, d: Dims, avail: Dims, env: OpEnv) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<text x="${Math.round(px / 2)}" y="${Math.round(px * 1.2)}" font-family="${FONT}" font-size="${px}" ` +
     `fill="${o.color ?? '#ffffff'}" fill-opacity="${o.opacity ?? 0.6}">${escapeXml(text)}</text></svg>`;
-  const trimmed = await sharp(Buffer.from(svg), { limitInputPixels: env.maxPixels }).trim({ threshold: 0 }).png().toBuffer();
+  const trimmed = await sharp(Buffer.from(svg), { limitInputPixels: env.maxPixels })
+    .trim({ threshold: 0 })
+    .png()
+    .toBuffer();
   return fitInside(trimmed, avail, env);
 }
 
@@ -80,7 +95,9 @@ async function imageOverlay(o: Watermark, d: Dims, avail: Dims, env: OpEnv) {
   const opacity = o.opacity ?? 1;
   if (opacity < 1) {
     // dest-in with a tiled 1x1 of alpha `opacity` scales the overlay's own alpha, all inside libvips.
-    const veil = { create: { width: 1, height: 1, channels: 4 as const, background: { r: 0, g: 0, b: 0, alpha: opacity } } };
+    const veil = {
+      create: { width: 1, height: 1, channels: 4 as const, background: { r: 0, g: 0, b: 0, alpha: opacity } },
+    };
     img = img.composite([{ input: veil, tile: true, blend: 'dest-in' }]);
   }
   try {
@@ -93,14 +110,26 @@ async function imageOverlay(o: Watermark, d: Dims, avail: Dims, env: OpEnv) {
 async function fitInside(png: Buffer, avail: Dims, env: OpEnv) {
   const img = sharp(png, { limitInputPixels: env.maxPixels });
   const meta = await img.metadata();
-  if (meta.width <= avail.width && meta.height <= avail.height) return { data: png, info: { width: meta.width, height: meta.height } };
-  return img.resize({ width: avail.width, height: avail.height, fit: 'inside' }).png().toBuffer({ resolveWithObject: true });
+  if (meta.width <= avail.width && meta.height <= avail.height)
+    return { data: png, info: { width: meta.width, height: meta.height } };
+  return img
+    .resize({ width: avail.width, height: avail.height, fit: 'inside' })
+    .png()
+    .toBuffer({ resolveWithObject: true });
 }
 
 function watermarkImageError(err: unknown, env: OpEnv): PostprocessError {
   const message = (err as Error).message;
   if (/pixel limit/i.test(message)) {
-    return new PostprocessError({ code: 'payload_too_large', message: `watermark image exceeds the ${env.maxPixels}-pixel limit`, cause: err });
+    return new PostprocessError({
+      code: 'payload_too_large',
+      message: `watermark image exceeds the ${env.maxPixels}-pixel limit`,
+      cause: err,
+    });
   }
-  return new PostprocessError({ code: 'validation_failed', message: `watermark image could not be read: ${message}`, cause: err });
+  return new PostprocessError({
+    code: 'validation_failed',
+    message: `watermark image could not be read: ${message}`,
+    cause: err,
+  });
 }

@@ -8,14 +8,29 @@ import { openSqliteStore } from './index.js';
 import { tempStore } from './test-store.js';
 
 const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(), priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null,
-  maxAttempts: 1, idempotencyKey: null, requestHash: null, ...over,
+  id: crypto.randomUUID(),
+  priority: 0,
+  client: 'c',
+  backendPin: null,
+  graphJson: '{}',
+  metadata: {},
+  postprocess: null,
+  maxAttempts: 1,
+  idempotencyKey: null,
+  requestHash: null,
+  ...over,
 });
 
 /** A job with one chain step to go, succeeded. */
 async function succeededParent(s: Store): Promise<string> {
   const { job } = await s.jobs.create(newJob({ then: [{ template: 'upscale' }] }));
-  await s.jobs.transition({ jobId: job.id, from: ['queued'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
+  await s.jobs.transition({
+    jobId: job.id,
+    from: ['queued'],
+    to: 'succeeded',
+    event: { type: 'job:succeeded' },
+    patch: { finishedAt: Date.now() },
+  });
   return job.id;
 }
 
@@ -52,7 +67,10 @@ it('a stopped chain takes no step, and two processes on one database make a step
   const parent = await succeededParent(a);
   // Both saw the chain open (as two daemons' startup passes would), then both make the step.
   expect([await a.chains.unadvanced(), await b.chains.unadvanced()]).toEqual([[parent], [parent]]);
-  const made = await Promise.allSettled([a.jobs.create(newJob({ parentJobId: parent })), b.jobs.create(newJob({ parentJobId: parent }))]);
+  const made = await Promise.allSettled([
+    a.jobs.create(newJob({ parentJobId: parent })),
+    b.jobs.create(newJob({ parentJobId: parent })),
+  ]);
   expect(made.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
   expect(await b.jobs.children(parent)).toHaveLength(1);
 });

@@ -2,7 +2,14 @@ import type { GatewayEvent, JobEventType } from '@comfygate/shared';
 import type { EventsRepo } from '../types.js';
 import type { Db } from './db.js';
 
-export interface EventRow { id: number; type: string; job_id: string | null; data_json: string; at: number; owner?: string | null }
+export interface EventRow {
+  id: number;
+  type: string;
+  job_id: string | null;
+  data_json: string;
+  at: number;
+  owner?: string | null;
+}
 
 export const toEvent = (r: EventRow): GatewayEvent => ({
   id: r.id,
@@ -19,7 +26,12 @@ export const toEvent = (r: EventRow): GatewayEvent => ({
 export function makeEventWriter(db: Db, notify: (e: GatewayEvent, owner: string | null) => void) {
   const insert = db.prepare(`INSERT INTO events (type, job_id, data_json, at, owner)
     VALUES (@type, @jobId, @data, @at, CASE WHEN @jobId IS NULL THEN NULL ELSE (SELECT owner FROM jobs WHERE id = @jobId) END) RETURNING id, owner`);
-  return (type: JobEventType, jobId: string | null, data: Record<string, unknown> = {}, at = Date.now()): GatewayEvent => {
+  return (
+    type: JobEventType,
+    jobId: string | null,
+    data: Record<string, unknown> = {},
+    at = Date.now(),
+  ): GatewayEvent => {
     const row = insert.get({ type, jobId, data: JSON.stringify(data), at }) as { id: number; owner: string | null };
     const e: GatewayEvent = { id: row.id, type, jobId, at, data };
     notify(e, row.owner);
@@ -29,14 +41,18 @@ export function makeEventWriter(db: Db, notify: (e: GatewayEvent, owner: string 
 
 export function makeEventsRepo(db: Db, write: ReturnType<typeof makeEventWriter>): EventsRepo {
   const after = db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
-  const afterOwned = db.prepare('SELECT * FROM events WHERE id > ? AND (job_id IS NULL OR owner = ?) ORDER BY id LIMIT ?');
+  const afterOwned = db.prepare(
+    'SELECT * FROM events WHERE id > ? AND (job_id IS NULL OR owner = ?) ORDER BY id LIMIT ?',
+  );
   const last = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events');
   return {
     async append(type, jobId, data) {
       return write(type, jobId, data);
     },
     async after(id, limit, owner) {
-      return ((owner === undefined ? after.all(id, limit) : afterOwned.all(id, owner, limit)) as EventRow[]).map(toEvent);
+      return ((owner === undefined ? after.all(id, limit) : afterOwned.all(id, owner, limit)) as EventRow[]).map(
+        toEvent,
+      );
     },
     async lastId() {
       return (last.get() as { id: number }).id;

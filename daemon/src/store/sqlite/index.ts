@@ -11,7 +11,14 @@ import { makeTemplatesRepo } from './templates.js';
 import { makeWatchRepo } from './watch.js';
 import { makePresetsRepo } from './presets.js';
 import { makeChainsRepo } from './chains.js';
-import { makeAssetsRepo, makeAttemptsRepo, makeAuditRepo, makeBackendsRepo, makeOutputsRepo, makeTokensRepo } from './repos.js';
+import {
+  makeAssetsRepo,
+  makeAttemptsRepo,
+  makeAuditRepo,
+  makeBackendsRepo,
+  makeOutputsRepo,
+  makeTokensRepo,
+} from './repos.js';
 
 /** Opens (and migrates) the SQLite store at `file`. Listeners hear each event only after its transaction commits. */
 export function openSqliteStore(file: string): Store {

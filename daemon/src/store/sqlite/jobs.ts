@@ -12,12 +12,33 @@ import { makeQuotaCounter } from './quota.js';
 import { prepareAssetUpsert } from './repos.js';
 
 interface JobRow {
-  id: string; seq: number; state: string; priority: number; client: string; owner: string; backend_pin: string | null;
-  graph_json: string; metadata_json: string; postprocess_json: string | null; batch_id: string | null;
-  parent_job_id: string | null; then_json: string | null; attempts: number; max_attempts: number; not_before: number;
-  avoid_backend: string | null; last_backend: string | null; error_json: string | null;
-  idempotency_key: string | null; request_hash: string | null; cancel_requested: number;
-  created_at: number; updated_at: number; started_at: number | null; finished_at: number | null; texts_json: string | null;
+  id: string;
+  seq: number;
+  state: string;
+  priority: number;
+  client: string;
+  owner: string;
+  backend_pin: string | null;
+  graph_json: string;
+  metadata_json: string;
+  postprocess_json: string | null;
+  batch_id: string | null;
+  parent_job_id: string | null;
+  then_json: string | null;
+  attempts: number;
+  max_attempts: number;
+  not_before: number;
+  avoid_backend: string | null;
+  last_backend: string | null;
+  error_json: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  cancel_requested: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  texts_json: string | null;
 }
 
 const toJob = (r: JobRow): JobRecord => ({
@@ -68,12 +89,17 @@ function patchValue(key: keyof typeof PATCH_COLUMNS, v: unknown): unknown {
   return v;
 }
 
-export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: ReturnType<typeof makeEventWriter>): JobsRepo & { batches: BatchesRepo } {
+export function makeJobsRepo(
+  db: Db,
+  tx: <T>(fn: () => T) => T,
+  writeEvent: ReturnType<typeof makeEventWriter>,
+): JobsRepo & { batches: BatchesRepo } {
   const byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
   const stateOf = db.prepare('SELECT state FROM jobs WHERE id = ?').pluck();
   const byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
   const nextSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs');
-  const insert = db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, owner, backend_pin, graph_json, metadata_json,
+  const insert =
+    db.prepare(`INSERT INTO jobs (id, seq, state, priority, client, owner, backend_pin, graph_json, metadata_json,
     postprocess_json, batch_id, parent_job_id, then_json, max_attempts, idempotency_key, request_hash, created_at, updated_at)
     VALUES (@id, @seq, 'queued', @priority, @client, @owner, @backendPin, @graphJson, @metadataJson, @postprocessJson, @batchId, @parentJobId,
     @thenJson, @maxAttempts, @idempotencyKey, @requestHash, @now, @now)`);
@@ -93,7 +119,8 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   const updateAttempt = db.prepare(`UPDATE attempts SET state = ?, error_json = COALESCE(?, error_json),
     ended_at = CASE WHEN ? IN ('done','failed','abandoned') THEN ? ELSE ended_at END WHERE id = ?`);
   const upsertAsset = prepareAssetUpsert(db);
-  const insertOutput = db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type,
+  const insertOutput =
+    db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type,
       width, height, animated, created_at)
     VALUES (@id, @jobId, @attemptId, @nodeId, @index, @filename, @kind, @sha256, @bytes, @contentType, @width, @height, @animatedInt, @createdAt)
     ON CONFLICT (job_id, node_id, idx) DO UPDATE SET attempt_id = excluded.attempt_id, filename = excluded.filename,
@@ -103,7 +130,9 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     AND (q.priority > j.priority OR (q.priority = j.priority AND q.seq < j.seq))) + 1 AS pos
     FROM jobs j WHERE j.id = ? AND j.state = 'queued'`);
   const reprioritize = db.prepare(`UPDATE jobs SET priority = ?, updated_at = ? WHERE id = ? AND state = 'queued'`);
-  const cancelFlag = db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`);
+  const cancelFlag = db.prepare(
+    `UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded','failed','canceled')`,
+  );
   const chainAdvance = prepareChainAdvance(db);
   const reviveHooks = prepareRevive(db);
 
@@ -123,17 +152,30 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
   function create(job: NewJob, quota?: QuotaClaim): CreateResult {
     if (job.idempotencyKey) {
       const prior = byKey.get(job.idempotencyKey) as JobRow | undefined;
-      if (prior) return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
+      if (prior)
+        return { kind: prior.request_hash === job.requestHash ? 'existing' : 'key_conflict', job: toJob(prior) };
     }
     if (quota) quotas.take(quota, jobsOf(job)); // after the replay check: a replay creates nothing, so it costs nothing
     // A chain step: its parent records it here, once (a second maker, or a stopped chain, writes nothing).
     if (job.parentJobId && chainAdvance.run(job.id, job.parentJobId).changes === 0) {
-      throw new GatewayError({ code: 'conflict', message: `the step after job ${job.parentJobId} was already made, or its chain stopped` });
+      throw new GatewayError({
+        code: 'conflict',
+        message: `the step after job ${job.parentJobId} was already made, or its chain stopped`,
+      });
     }
     const now = Date.now();
     const { seq } = nextSeq.get() as { seq: number };
-    insert.run({ ...job, owner: job.owner ?? ADMIN_TOKEN_ID, seq, now, metadataJson: JSON.stringify(job.metadata), postprocessJson: json.stringify(job.postprocess), batchId: job.batchId ?? null,
-      parentJobId: job.parentJobId ?? null, thenJson: job.then?.length ? JSON.stringify(job.then) : null });
+    insert.run({
+      ...job,
+      owner: job.owner ?? ADMIN_TOKEN_ID,
+      seq,
+      now,
+      metadataJson: JSON.stringify(job.metadata),
+      postprocessJson: json.stringify(job.postprocess),
+      batchId: job.batchId ?? null,
+      parentJobId: job.parentJobId ?? null,
+      thenJson: job.then?.length ? JSON.stringify(job.then) : null,
+    });
     writeEvent('job:queued', job.id, { priority: job.priority, client: job.client }, now);
     return { kind: 'created', job: get(job.id)! };
   }
@@ -162,14 +204,22 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     return get(t.jobId);
   }
 
-  const insertBatch = db.prepare('INSERT INTO batches (id, name, client, owner, job_count, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const batchById = db.prepare(`SELECT id, name, client, owner, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`);
+  const insertBatch = db.prepare(
+    'INSERT INTO batches (id, name, client, owner, job_count, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const batchById = db.prepare(
+    `SELECT id, name, client, owner, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`,
+  );
   const batchJobs = db.prepare('SELECT * FROM jobs WHERE batch_id = ? ORDER BY seq');
   const cancelBatch = db.prepare('UPDATE batches SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL');
   const batches: BatchesRepo = {
     async create(batch, jobs, quota) {
       return tx(() => {
-        if (quota) quotas.take(quota, jobs.reduce((n, j) => n + jobsOf(j), 0));
+        if (quota)
+          quotas.take(
+            quota,
+            jobs.reduce((n, j) => n + jobsOf(j), 0),
+          );
         const owner = batch.owner ?? ADMIN_TOKEN_ID;
         insertBatch.run(batch.id, batch.name, batch.client, owner, jobs.length, Date.now());
         for (const j of jobs) create({ ...j, owner, batchId: batch.id, idempotencyKey: null });
@@ -233,8 +283,18 @@ export function makeJobsRepo(db: Db, tx: <T>(fn: () => T) => T, writeEvent: Retu
     async retry(jobId, quota) {
       return tx(() => {
         const job = transition({
-          jobId, from: ['failed', 'canceled'], to: 'queued', event: { type: 'job:queued', data: { retry: true } },
-          patch: { attempts: 0, error: null, finishedAt: null, notBefore: 0, cancelRequested: false, avoidBackend: null },
+          jobId,
+          from: ['failed', 'canceled'],
+          to: 'queued',
+          event: { type: 'job:queued', data: { retry: true } },
+          patch: {
+            attempts: 0,
+            error: null,
+            finishedAt: null,
+            notBefore: 0,
+            cancelRequested: false,
+            avoidBackend: null,
+          },
         });
         if (!job) return null;
         if (quota) quotas.take(quota, 1); // throws, rolling the move back; its chain steps were paid at submit

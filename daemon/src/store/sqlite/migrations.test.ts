@@ -13,7 +13,9 @@ function olderDatabase(version: number, fill: (db: Database.Database) => void): 
   const file = path.join(dir, 'comfygate.db');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  db.exec(
+    'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
   for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
     db.exec(m.sql);
     db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
@@ -27,7 +29,8 @@ it('migration 11 records the chains of an upgraded database as they are: no step
   const now = Date.now();
   const upscale = JSON.stringify([{ template: 'upscale', params: { scale: 2 } }]);
   const file = olderDatabase(10, (db) => {
-    const job = db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at, parent_job_id, then_json)
+    const job =
+      db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at, parent_job_id, then_json)
       VALUES (?, ?, ?, 'c', '{}', 1, ?, ?, ?, ?, ?)`);
     job.run('deleted-step', 1, 'succeeded', now, now, now, null, upscale); // its step was made, then deleted by the user
     job.run('refused', 2, 'succeeded', now, now, now, null, upscale); // the old version could not make its step
@@ -35,24 +38,49 @@ it('migration 11 records the chains of an upgraded database as they are: no step
     job.run('made-step', 4, 'succeeded', now, now, now, 'made', null);
     job.run('running', 5, 'running', now, now, null, null, upscale); // still to finish: its chain goes on
     job.run('plain', 6, 'succeeded', now, now, now, null, '[]');
-    db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:warning', 'refused', ?, ?)`)
-      .run(JSON.stringify({ message: "chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels" }), now);
+    db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:warning', 'refused', ?, ?)`).run(
+      JSON.stringify({ message: "chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels" }),
+      now,
+    );
   });
 
   const store = openSqliteStore(file);
   try {
     expect(await store.chains.unadvanced()).toEqual([]);
-    expect(await store.chains.stoppedReason('refused')).toBe("chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels");
-    expect(await store.chains.stoppedReason('deleted-step')).toBe("before the upgrade: the step 'upscale' was not made or was deleted");
+    expect(await store.chains.stoppedReason('refused')).toBe(
+      "chain stopped before 'upscale': 512×512 × 4 is over 100000 pixels",
+    );
+    expect(await store.chains.stoppedReason('deleted-step')).toBe(
+      "before the upgrade: the step 'upscale' was not made or was deleted",
+    );
     expect(await store.chains.stoppedReason('made')).toBeNull();
     expect(await store.chains.stoppedReason('running')).toBeNull();
     expect((await store.jobs.get('plain'))!.then).toEqual([]);
     // The recorded step closes the chain: a second step for 'made' is refused by the store.
-    await expect(store.jobs.create({ id: 'again', priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null,
-      maxAttempts: 1, idempotencyKey: null, requestHash: null, parentJobId: 'made' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(
+      store.jobs.create({
+        id: 'again',
+        priority: 0,
+        client: 'c',
+        backendPin: null,
+        graphJson: '{}',
+        metadata: {},
+        postprocess: null,
+        maxAttempts: 1,
+        idempotencyKey: null,
+        requestHash: null,
+        parentJobId: 'made',
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
 
     // A job unfinished at the upgrade advances as usual once it succeeds.
-    await store.jobs.transition({ jobId: 'running', from: ['running'], to: 'succeeded', event: { type: 'job:succeeded' }, patch: { finishedAt: Date.now() } });
+    await store.jobs.transition({
+      jobId: 'running',
+      from: ['running'],
+      to: 'succeeded',
+      event: { type: 'job:succeeded' },
+      patch: { finishedAt: Date.now() },
+    });
     expect(await store.chains.unadvanced()).toEqual(['running']);
   } finally {
     await store.close();
@@ -63,15 +91,28 @@ it('migration 12 gives every row of a version-11 database to the token-file admi
   const now = Date.now();
   const sha = 'a'.repeat(64);
   const file = olderDatabase(11, (db) => {
-    db.prepare(`INSERT INTO tokens (id, name, scope, hash, created_at) VALUES ('t-read', 'reader', 'read', 'h1', ?)`).run(now);
+    db.prepare(
+      `INSERT INTO tokens (id, name, scope, hash, created_at) VALUES ('t-read', 'reader', 'read', 'h1', ?)`,
+    ).run(now);
     db.prepare(`INSERT INTO batches (id, name, client, job_count, created_at) VALUES ('b1', NULL, 'c', 1, ?)`).run(now);
-    db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, batch_id)
-      VALUES ('j1', 1, 'queued', 'c', '{}', 1, ?, ?, 'b1')`).run(now, now);
-    db.prepare(`INSERT INTO events (type, job_id, data_json, at) VALUES ('job:queued', 'j1', '{}', ?), ('backend:up', NULL, '{}', ?)`).run(now, now);
-    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(sha, now);
-    db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, created_at) VALUES ('r1', ?, 'in.png', 'image/png', ?)`).run(sha, now);
-    db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, last_event_id, created_at)
-      VALUES ('wh_1', 'http://x', 's', '["*"]', 'j1', 0, ?)`).run(now);
+    db.prepare(
+      `INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, batch_id)
+      VALUES ('j1', 1, 'queued', 'c', '{}', 1, ?, ?, 'b1')`,
+    ).run(now, now);
+    db.prepare(
+      `INSERT INTO events (type, job_id, data_json, at) VALUES ('job:queued', 'j1', '{}', ?), ('backend:up', NULL, '{}', ?)`,
+    ).run(now, now);
+    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(
+      sha,
+      now,
+    );
+    db.prepare(
+      `INSERT INTO asset_refs (id, sha256, file_path, content_type, created_at) VALUES ('r1', ?, 'in.png', 'image/png', ?)`,
+    ).run(sha, now);
+    db.prepare(
+      `INSERT INTO webhooks (id, url, secret, event_types_json, job_id, last_event_id, created_at)
+      VALUES ('wh_1', 'http://x', 's', '["*"]', 'j1', 0, ?)`,
+    ).run(now);
     db.prepare(`INSERT INTO watch_rules (id, spec_json, created_at) VALUES ('rule', '{}', ?)`).run(now);
   });
 
@@ -100,11 +141,18 @@ it('migration 13 keeps outputs and jobs of an upgraded database: not animated, n
   const now = Date.now();
   const sha = 'a'.repeat(64);
   const file = olderDatabase(11, (db) => {
-    db.prepare(`INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at)
-      VALUES ('old', 1, 'succeeded', 'c', '{}', 1, ?, ?, ?)`).run(now, now, now);
-    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(sha, now);
-    db.prepare(`INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, created_at)
-      VALUES ('o1', 'old', 'a1', '9', 0, 'x.png', 'output', ?, 3, 'image/png', ?)`).run(sha, now);
+    db.prepare(
+      `INSERT INTO jobs (id, seq, state, client, graph_json, max_attempts, created_at, updated_at, finished_at)
+      VALUES ('old', 1, 'succeeded', 'c', '{}', 1, ?, ?, ?)`,
+    ).run(now, now, now);
+    db.prepare(`INSERT INTO assets (sha256, bytes, content_type, created_at) VALUES (?, 3, 'image/png', ?)`).run(
+      sha,
+      now,
+    );
+    db.prepare(
+      `INSERT INTO outputs (id, job_id, attempt_id, node_id, idx, filename, kind, sha256, bytes, content_type, created_at)
+      VALUES ('o1', 'old', 'a1', '9', 0, 'x.png', 'output', ?, 3, 'image/png', ?)`,
+    ).run(sha, now);
   });
   const store = openSqliteStore(file);
   try {

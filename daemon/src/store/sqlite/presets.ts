@@ -4,7 +4,8 @@ import type { Db } from './db.js';
 const COLUMNS = 'id, name, prefix, suffix, negative, created_at AS createdAt';
 
 export function makePresetsRepo(db: Db): PresetsRepo {
-  const put = db.prepare(`INSERT INTO presets (id, name, prefix, suffix, negative, created_at) VALUES (@id, @name, @prefix, @suffix, @negative, @createdAt)
+  const put =
+    db.prepare(`INSERT INTO presets (id, name, prefix, suffix, negative, created_at) VALUES (@id, @name, @prefix, @suffix, @negative, @createdAt)
     ON CONFLICT (name) DO UPDATE SET prefix = excluded.prefix, suffix = excluded.suffix, negative = excluded.negative`);
   const find = db.prepare(`SELECT ${COLUMNS} FROM presets WHERE id = ? OR name = ?`);
   const list = db.prepare(`SELECT ${COLUMNS} FROM presets ORDER BY name`);

@@ -8,14 +8,31 @@ afterEach(() => void vi.useRealTimers());
 
 async function storeWithToken(): Promise<Store> {
   const store = tempStore();
-  await store.tokens.put({ id: 't1', name: 'designer', scope: 'submit', hash: 'h', dailyQuota: 5, createdAt: 0, revokedAt: null });
+  await store.tokens.put({
+    id: 't1',
+    name: 'designer',
+    scope: 'submit',
+    hash: 'h',
+    dailyQuota: 5,
+    createdAt: 0,
+    revokedAt: null,
+  });
   return store;
 }
 
 const claim = { tokenId: 't1', tokenName: 'designer', limit: 5 };
 const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(), priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null,
-  maxAttempts: 1, idempotencyKey: null, requestHash: null, ...over,
+  id: crypto.randomUUID(),
+  priority: 0,
+  client: 'c',
+  backendPin: null,
+  graphJson: '{}',
+  metadata: {},
+  postprocess: null,
+  maxAttempts: 1,
+  idempotencyKey: null,
+  requestHash: null,
+  ...over,
 });
 const DAY = 86_400_000;
 
@@ -37,7 +54,13 @@ it('takes a batch whole or not at all, and a replayed Idempotency-Key takes noth
   const store = await storeWithToken();
   await store.jobs.create(newJob({ idempotencyKey: 'k', requestHash: 'h' }), claim);
   expect((await store.jobs.create(newJob({ idempotencyKey: 'k', requestHash: 'h' }), claim)).kind).toBe('existing');
-  await expect(store.batches.create({ id: 'b1', name: null, client: 'c' }, [newJob(), newJob(), newJob(), newJob(), newJob()], claim)).rejects.toMatchObject({ code: 'rate_limited' });
+  await expect(
+    store.batches.create(
+      { id: 'b1', name: null, client: 'c' },
+      [newJob(), newJob(), newJob(), newJob(), newJob()],
+      claim,
+    ),
+  ).rejects.toMatchObject({ code: 'rate_limited' });
   expect(await store.batches.get('b1')).toBeNull();
   await store.batches.create({ id: 'b2', name: null, client: 'c' }, [newJob(), newJob(), newJob(), newJob()], claim);
   const day = Date.now() - (Date.now() % DAY);

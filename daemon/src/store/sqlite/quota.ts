@@ -18,7 +18,8 @@ export function makeQuotaCounter(db: Db) {
     take(claim: QuotaClaim, n: number): void {
       const now = Date.now();
       const day = utcDayStart(now);
-      if (take.run({ tokenId: claim.tokenId, day, n, limit: claim.limit }).changes === 0) throw quotaExceeded(claim, used(claim.tokenId, day), n, now);
+      if (take.run({ tokenId: claim.tokenId, day, n, limit: claim.limit }).changes === 0)
+        throw quotaExceeded(claim, used(claim.tokenId, day), n, now);
     },
   };
 }

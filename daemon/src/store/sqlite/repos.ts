@@ -1,13 +1,33 @@
 import type {
-  AssetRecord, AssetRefRecord, AssetsRepo, AttemptRecord, AttemptState, AttemptsRepo, AuditRepo, BackendsRepo, OutputRecord, OutputsRepo, OutputVariantRecord, ResolvedAsset, TokenRecord, TokensRepo,
+  AssetRecord,
+  AssetRefRecord,
+  AssetsRepo,
+  AttemptRecord,
+  AttemptState,
+  AttemptsRepo,
+  AuditRepo,
+  BackendsRepo,
+  OutputRecord,
+  OutputsRepo,
+  OutputVariantRecord,
+  ResolvedAsset,
+  TokenRecord,
+  TokensRepo,
 } from '../types.js';
 import { ADMIN_TOKEN_ID } from '../../ownership/viewer.js';
 import { type Db, json } from './db.js';
 import { makeQuotaCounter } from './quota.js';
 
 interface AttemptRow {
-  id: string; job_id: string; backend: string; number: number; state: string; error_json: string | null;
-  cleaned_up: number; created_at: number; ended_at: number | null;
+  id: string;
+  job_id: string;
+  backend: string;
+  number: number;
+  state: string;
+  error_json: string | null;
+  cleaned_up: number;
+  created_at: number;
+  ended_at: number | null;
 }
 
 const toAttempt = (r: AttemptRow): AttemptRecord => ({
@@ -51,8 +71,19 @@ export function makeAttemptsRepo(db: Db): AttemptsRepo {
 }
 
 interface OutputRow {
-  id: string; job_id: string; attempt_id: string; node_id: string; idx: number; filename: string; kind: string;
-  sha256: string; bytes: number; content_type: string; width: number | null; height: number | null; created_at: number;
+  id: string;
+  job_id: string;
+  attempt_id: string;
+  node_id: string;
+  idx: number;
+  filename: string;
+  kind: string;
+  sha256: string;
+  bytes: number;
+  content_type: string;
+  width: number | null;
+  height: number | null;
+  created_at: number;
   animated: number;
 }
 
@@ -79,7 +110,8 @@ const VARIANT_COLUMNS = `id, output_id AS outputId, job_id AS jobId, variant, sh
 export function makeOutputsRepo(db: Db): OutputsRepo {
   const byId = db.prepare('SELECT * FROM outputs WHERE id = ?');
   const clearVariants = db.prepare('DELETE FROM output_variants WHERE job_id = ?');
-  const insertVariant = db.prepare(`INSERT INTO output_variants (id, output_id, job_id, variant, sha256, bytes, content_type, width, height, created_at)
+  const insertVariant =
+    db.prepare(`INSERT INTO output_variants (id, output_id, job_id, variant, sha256, bytes, content_type, width, height, created_at)
     VALUES (@id, @outputId, @jobId, @variant, @sha256, @bytes, @contentType, @width, @height, @createdAt)`);
   const variantById = db.prepare(`SELECT ${VARIANT_COLUMNS} FROM output_variants WHERE id = ?`);
   return {
@@ -114,28 +146,39 @@ export function makeOutputsRepo(db: Db): OutputsRepo {
 }
 
 /** A blob's row, or the pixel size an older row lacks; shared with job transitions, which commit outputs' blobs. */
-export const prepareAssetUpsert = (db: Db) => db.prepare(`INSERT INTO assets (sha256, bytes, content_type, width, height, created_at)
+export const prepareAssetUpsert = (db: Db) =>
+  db.prepare(`INSERT INTO assets (sha256, bytes, content_type, width, height, created_at)
     VALUES (@sha256, @bytes, @contentType, @width, @height, @createdAt)
     ON CONFLICT (sha256) DO UPDATE SET width = COALESCE(assets.width, excluded.width), height = COALESCE(assets.height, excluded.height)`);
 
-const REF_COLUMNS = 'id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, owner, created_at AS createdAt';
+const REF_COLUMNS =
+  'id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, owner, created_at AS createdAt';
 
 export function makeAssetsRepo(db: Db): AssetsRepo {
   const upsert = prepareAssetUpsert(db);
-  const addOwner = db.prepare('INSERT INTO asset_owners (sha256, owner, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  const addOwner = db.prepare(
+    'INSERT INTO asset_owners (sha256, owner, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  );
   // Bytes are the owner's if it uploaded them (either API), or one of its jobs holds them as an output or variant.
-  const ownedBy = db.prepare(`SELECT EXISTS (SELECT 1 FROM asset_owners WHERE sha256 = @sha AND owner = @owner)
+  const ownedBy = db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM asset_owners WHERE sha256 = @sha AND owner = @owner)
     OR EXISTS (SELECT 1 FROM asset_refs WHERE sha256 = @sha AND owner = @owner)
     OR EXISTS (SELECT 1 FROM outputs o JOIN jobs j ON j.id = o.job_id WHERE o.sha256 = @sha AND j.owner = @owner)
-    OR EXISTS (SELECT 1 FROM output_variants v JOIN jobs j ON j.id = v.job_id WHERE v.sha256 = @sha AND j.owner = @owner)`).pluck();
-  const get = db.prepare('SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?');
+    OR EXISTS (SELECT 1 FROM output_variants v JOIN jobs j ON j.id = v.job_id WHERE v.sha256 = @sha AND j.owner = @owner)`,
+    )
+    .pluck();
+  const get = db.prepare(
+    'SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets WHERE sha256 = ?',
+  );
   const insertRef = db.prepare(`INSERT INTO asset_refs (id, sha256, file_path, content_type, job_id, owner, created_at)
     VALUES (@id, @sha256, @filePath, @contentType, @jobId, @owner, @createdAt)`);
   const getRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE id = ?`);
   const deleteRef = db.prepare('DELETE FROM asset_refs WHERE id = ?');
   const findRef = db.prepare(`SELECT ${REF_COLUMNS} FROM asset_refs WHERE sha256 = ? AND file_path = ? AND owner = ?
     ORDER BY created_at, id LIMIT 1`);
-  const outputRef = db.prepare(`SELECT o.sha256, o.content_type AS contentType, o.filename AS filePath, j.owner FROM outputs o
+  const outputRef =
+    db.prepare(`SELECT o.sha256, o.content_type AS contentType, o.filename AS filePath, j.owner FROM outputs o
     JOIN jobs j ON j.id = o.job_id WHERE o.id = ?`);
   const owns = (sha: string, owner: string) => ownedBy.get({ sha, owner }) === 1;
   return {
@@ -156,7 +199,9 @@ export function makeAssetsRepo(db: Db): AssetsRepo {
     },
     async resolve(id, owner) {
       const usable = (r: ResolvedAsset & { owner: string }): ResolvedAsset | null =>
-        owner === undefined || r.owner === owner ? { sha256: r.sha256, contentType: r.contentType, filePath: r.filePath } : null;
+        owner === undefined || r.owner === owner
+          ? { sha256: r.sha256, contentType: r.contentType, filePath: r.filePath }
+          : null;
       const ref = getRef.get(id) as AssetRefRecord | undefined;
       if (ref) return usable(ref);
       const out = outputRef.get(id) as (ResolvedAsset & { owner: string }) | undefined;
@@ -182,7 +227,8 @@ export function makeBackendsRepo(db: Db): BackendsRepo {
   const save = db.prepare(`INSERT INTO backends (name, url, capabilities_json, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET url = excluded.url, capabilities_json = excluded.capabilities_json, updated_at = excluded.updated_at`);
   const all = db.prepare('SELECT * FROM backends');
-  const addRuntime = db.prepare(`INSERT INTO backends (name, url, updated_at, added_by_api, weight, inflight) VALUES (@name, @url, @now, 1, @weight, @inflight)
+  const addRuntime =
+    db.prepare(`INSERT INTO backends (name, url, updated_at, added_by_api, weight, inflight) VALUES (@name, @url, @now, 1, @weight, @inflight)
     ON CONFLICT (name) DO UPDATE SET url = excluded.url, added_by_api = 1, weight = excluded.weight, inflight = excluded.inflight, updated_at = excluded.updated_at`);
   const removeRuntime = db.prepare('DELETE FROM backends WHERE name = ?');
   const runtime = db.prepare('SELECT name, url, weight, inflight FROM backends WHERE added_by_api = 1 ORDER BY name');
@@ -200,18 +246,27 @@ export function makeBackendsRepo(db: Db): BackendsRepo {
       save.run(name, url, JSON.stringify(capabilities), Date.now());
     },
     async all() {
-      return (all.all() as { name: string; url: string; capabilities_json: string | null; updated_at: number }[]).map((r) => ({
-        name: r.name,
-        url: r.url,
-        capabilities: json.parse(r.capabilities_json),
-        updatedAt: r.updated_at,
-      }));
+      return (all.all() as { name: string; url: string; capabilities_json: string | null; updated_at: number }[]).map(
+        (r) => ({
+          name: r.name,
+          url: r.url,
+          capabilities: json.parse(r.capabilities_json),
+          updatedAt: r.updated_at,
+        }),
+      );
     },
   };
 }
 
 interface TokenRow {
-  id: string; name: string; scope: string; hash: string; daily_quota: number | null; see_all: number; created_at: number; revoked_at: number | null;
+  id: string;
+  name: string;
+  scope: string;
+  hash: string;
+  daily_quota: number | null;
+  see_all: number;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 const toToken = (r: TokenRow): TokenRecord => ({
@@ -256,7 +311,9 @@ export function makeTokensRepo(db: Db): TokensRepo {
 
 export function makeAuditRepo(db: Db): AuditRepo {
   const insert = db.prepare('INSERT INTO audit (at, token_id, action, target, status) VALUES (?, ?, ?, ?, ?)');
-  const count = db.prepare('SELECT COUNT(*) AS n FROM audit WHERE token_id = ? AND action = ? AND at >= ? AND status < 400');
+  const count = db.prepare(
+    'SELECT COUNT(*) AS n FROM audit WHERE token_id = ? AND action = ? AND at >= ? AND status < 400',
+  );
   return {
     async record(e) {
       insert.run(Date.now(), e.tokenId, e.action, e.target, e.status);

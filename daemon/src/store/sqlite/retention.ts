@@ -12,7 +12,9 @@ const CHUNK = 5_000;
  */
 function cut(db: Db, table: string, where: string) {
   const count = db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`);
-  const del = db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${where} LIMIT ${CHUNK})`);
+  const del = db.prepare(
+    `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${where} LIMIT ${CHUNK})`,
+  );
   return async (params: Record<string, unknown>, dryRun: boolean): Promise<number> => {
     if (dryRun) return (count.get(params) as { n: number }).n;
     let total = 0;
@@ -47,13 +49,16 @@ function webhookCuts(db: Db) {
 
 export function makeRetentionRepo(db: Db): RetentionRepo {
   // Kept: jobs named in @keep (a JSON array), and succeeded ones whose next chain step is still to be made.
-  const finished = db.prepare(`SELECT id FROM jobs WHERE state IN ('succeeded','failed','canceled') AND finished_at < @before
+  const finished =
+    db.prepare(`SELECT id FROM jobs WHERE state IN ('succeeded','failed','canceled') AND finished_at < @before
     AND id NOT IN (SELECT value FROM json_each(@keep))
     AND NOT (state = 'succeeded' AND then_json IS NOT NULL AND chain_next IS NULL AND chain_stopped IS NULL)
     ORDER BY finished_at LIMIT @limit`);
-  const refsBefore = db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
+  const refsBefore =
+    db.prepare(`SELECT id, sha256, file_path AS filePath, content_type AS contentType, job_id AS jobId, created_at AS createdAt
     FROM asset_refs WHERE created_at < ?`);
-  const unreferenced = db.prepare(`SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets a
+  const unreferenced =
+    db.prepare(`SELECT sha256, bytes, content_type AS contentType, width, height, created_at AS createdAt FROM assets a
     WHERE a.created_at < ?
       AND NOT EXISTS (SELECT 1 FROM outputs o WHERE o.sha256 = a.sha256)
       AND NOT EXISTS (SELECT 1 FROM output_variants v WHERE v.sha256 = a.sha256)
@@ -79,7 +84,9 @@ export function makeRetentionRepo(db: Db): RetentionRepo {
     },
     async deleteJobs(ids) {
       if (ids.length === 0) return 0;
-      return db.prepare(`DELETE FROM jobs WHERE id IN (${inList(ids.length)}) AND state IN ('succeeded','failed','canceled')`).run(...ids).changes;
+      return db
+        .prepare(`DELETE FROM jobs WHERE id IN (${inList(ids.length)}) AND state IN ('succeeded','failed','canceled')`)
+        .run(...ids).changes;
     },
     async refsCreatedBefore(before) {
       return refsBefore.all(before) as AssetRefRecord[];
@@ -100,7 +107,9 @@ export function makeRetentionRepo(db: Db): RetentionRepo {
       const known = new Set<string>();
       for (let i = 0; i < shas.length; i += 500) {
         const chunk = shas.slice(i, i + 500);
-        const rows = db.prepare(`SELECT sha256 FROM assets WHERE sha256 IN (${inList(chunk.length)})`).all(...chunk) as { sha256: string }[];
+        const rows = db
+          .prepare(`SELECT sha256 FROM assets WHERE sha256 IN (${inList(chunk.length)})`)
+          .all(...chunk) as { sha256: string }[];
         for (const r of rows) known.add(r.sha256);
       }
       return known;

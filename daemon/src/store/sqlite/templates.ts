@@ -6,10 +6,12 @@ type Row = Omit<TemplateRecord, 'builtin'> & { builtin: number };
 const toTemplate = (r: Row): TemplateRecord => ({ ...r, builtin: r.builtin === 1 });
 
 export function makeTemplatesRepo(db: Db): TemplatesRepo {
-  const insert = db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at, warnings_json)
+  const insert =
+    db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at, warnings_json)
     VALUES (@id, @name, @description, @graphJson, @paramsJson, @builtin, @createdAt, @warningsJson) ON CONFLICT (name) DO NOTHING`);
   // Built-ins are the code's: a newer daemon replaces their graph and parameters, never a user's template of that name.
-  const putBuiltin = db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at)
+  const putBuiltin =
+    db.prepare(`INSERT INTO templates (id, name, description, graph_json, params_json, builtin, created_at)
     VALUES (@id, @name, @description, @graphJson, @paramsJson, 1, @createdAt)
     ON CONFLICT (name) DO UPDATE SET description = excluded.description, graph_json = excluded.graph_json, params_json = excluded.params_json
     WHERE templates.builtin = 1`);
@@ -18,7 +20,9 @@ export function makeTemplatesRepo(db: Db): TemplatesRepo {
   const del = db.prepare('DELETE FROM templates WHERE id = ? AND builtin = 0');
   return {
     async create(t) {
-      return insert.run({ ...t, builtin: t.builtin ? 1 : 0, warningsJson: t.warningsJson ?? null }).changes > 0 ? t : null;
+      return insert.run({ ...t, builtin: t.builtin ? 1 : 0, warningsJson: t.warningsJson ?? null }).changes > 0
+        ? t
+        : null;
     },
     async putBuiltin(t) {
       putBuiltin.run(t);

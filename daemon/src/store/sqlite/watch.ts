@@ -4,11 +4,19 @@ import type { WatchFileRecord, WatchOutputs, WatchRepo, WatchRuleRecord } from '
 import { type Db, json } from './db.js';
 
 /** Rule params may hold seeds above 2^53 (bigint): kept exact both ways. */
-const parseExact = (text: string) => parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
+const parseExact = (text: string) =>
+  parse(text, undefined, (v) => (isSafeNumber(v) ? Number(v) : /^-?\d+$/.test(v) ? BigInt(v) : Number(v)));
 
 interface FileRow {
-  rule_id: string; path: string; sha256: string; job_id: string | null; state: string; error: string | null;
-  submit_key: string | null; outputs_json: string | null; updated_at: number;
+  rule_id: string;
+  path: string;
+  sha256: string;
+  job_id: string | null;
+  state: string;
+  error: string | null;
+  submit_key: string | null;
+  outputs_json: string | null;
+  updated_at: number;
 }
 
 const toFile = (r: FileRow): WatchFileRecord => ({
@@ -46,9 +54,12 @@ function fileStatements(db: Db) {
     count: db.prepare('SELECT COUNT(*) AS n FROM watch_files WHERE state = ?'),
     submitted: db.prepare(`UPDATE watch_files SET state = 'submitted', job_id = ?, updated_at = ?
       WHERE rule_id = ? AND path = ? AND submit_key = ? AND state = 'pending'`),
-    finish: db.prepare(`UPDATE watch_files SET state = @state, error = @error, outputs_json = COALESCE(@outputs, outputs_json), updated_at = @now
+    finish:
+      db.prepare(`UPDATE watch_files SET state = @state, error = @error, outputs_json = COALESCE(@outputs, outputs_json), updated_at = @now
       WHERE rule_id = @ruleId AND path = @path AND sha256 = @sha256`),
-    release: db.prepare(`UPDATE watch_files SET state = 'pending', job_id = NULL WHERE rule_id = ? AND path = ? AND submit_key = ?`),
+    release: db.prepare(
+      `UPDATE watch_files SET state = 'pending', job_id = NULL WHERE rule_id = ? AND path = ? AND submit_key = ?`,
+    ),
     byJob: db.prepare('SELECT * FROM watch_files WHERE job_id = ? LIMIT 1'),
     counts: db.prepare('SELECT state, COUNT(*) AS n FROM watch_files WHERE rule_id = ? GROUP BY state'),
     outputs: db.prepare('SELECT outputs_json FROM watch_files WHERE rule_id = ? AND outputs_json IS NOT NULL'),
@@ -62,8 +73,15 @@ export function makeWatchRepo(db: Db): WatchRepo {
   const one = (row: unknown) => (row ? toFile(row as FileRow) : null);
   return {
     async rules() {
-      return (r.rules.all() as { id: string; spec_json: string; from_config: number; owner: string; created_at: number }[])
-        .map((x): WatchRuleRecord => ({ id: x.id, spec: parseExact(x.spec_json), fromConfig: x.from_config === 1, owner: x.owner, createdAt: x.created_at }));
+      return (
+        r.rules.all() as { id: string; spec_json: string; from_config: number; owner: string; created_at: number }[]
+      ).map((x): WatchRuleRecord => ({
+        id: x.id,
+        spec: parseExact(x.spec_json),
+        fromConfig: x.from_config === 1,
+        owner: x.owner,
+        createdAt: x.created_at,
+      }));
     },
     async putRule(rule) {
       r.putRule.run(rule.id, stringify(rule.spec), rule.fromConfig ? 1 : 0, rule.owner, rule.createdAt);
@@ -94,7 +112,9 @@ export function makeWatchRepo(db: Db): WatchRepo {
     },
     async finish(ruleId, path, sha256, x) {
       const outputs = x.outputs ? JSON.stringify(x.outputs) : null;
-      return f.finish.run({ ruleId, path, sha256, state: x.state, error: x.error, outputs, now: Date.now() }).changes > 0;
+      return (
+        f.finish.run({ ruleId, path, sha256, state: x.state, error: x.error, outputs, now: Date.now() }).changes > 0
+      );
     },
     async release(ruleId, path, key) {
       f.release.run(ruleId, path, key);
@@ -103,7 +123,11 @@ export function makeWatchRepo(db: Db): WatchRepo {
     async files(ruleId, q) {
       const where = ['rule_id = ?', ...(q.state ? ['state = ?'] : []), ...(q.after !== undefined ? ['path > ?'] : [])];
       const args = [ruleId, ...(q.state ? [q.state] : []), ...(q.after !== undefined ? [q.after] : []), q.limit];
-      return (db.prepare(`SELECT * FROM watch_files WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`).all(...args) as FileRow[]).map(toFile);
+      return (
+        db
+          .prepare(`SELECT * FROM watch_files WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`)
+          .all(...args) as FileRow[]
+      ).map(toFile);
     },
     async counts(ruleId) {
       const c: WatchCounts = { pending: 0, submitted: 0, done: 0, failed: 0 };

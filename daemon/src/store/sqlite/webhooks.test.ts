@@ -4,12 +4,27 @@ import type { NewJob, Store } from '../types.js';
 import { tempStore } from './test-store.js';
 
 const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(), priority: 0, client: 'c', backendPin: null, graphJson: '{}', metadata: {}, postprocess: null,
-  maxAttempts: 1, idempotencyKey: null, requestHash: null, ...over,
+  id: crypto.randomUUID(),
+  priority: 0,
+  client: 'c',
+  backendPin: null,
+  graphJson: '{}',
+  metadata: {},
+  postprocess: null,
+  maxAttempts: 1,
+  idempotencyKey: null,
+  requestHash: null,
+  ...over,
 });
 
-const hook = (id: string, jobId: string, events: string[]) =>
-  ({ id, url: 'http://127.0.0.1:9/h', secret: 'whsec_x', eventTypes: events as ['*'], jobId, batchId: null });
+const hook = (id: string, jobId: string, events: string[]) => ({
+  id,
+  url: 'http://127.0.0.1:9/h',
+  secret: 'whsec_x',
+  eventTypes: events as ['*'],
+  jobId,
+  batchId: null,
+});
 
 /** A finished job with webhooks for `*`, for its terminal events only, and a disabled one, all caught up and retired. */
 async function finishedWithRetiredHooks(s: Store, state: 'succeeded' | 'failed', over: Partial<NewJob> = {}) {
@@ -18,13 +33,24 @@ async function finishedWithRetiredHooks(s: Store, state: 'succeeded' | 'failed',
   await s.webhooks.create(hook(ids.all, job.id, ['*']));
   await s.webhooks.create(hook(ids.terminal, job.id, ['job:succeeded', 'job:failed', 'job:canceled']));
   await s.webhooks.create(hook(ids.disabled, job.id, ['*']));
-  await s.jobs.transition({ jobId: job.id, from: ['queued'], to: state, event: { type: `job:${state}` }, patch: { finishedAt: Date.now() } });
+  await s.jobs.transition({
+    jobId: job.id,
+    from: ['queued'],
+    to: state,
+    event: { type: `job:${state}` },
+    patch: { finishedAt: Date.now() },
+  });
   for (const id of Object.values(ids)) {
     await s.webhooks.advance(id, await s.events.lastId());
     expect(await s.webhooks.retireIfDone(id)).toBe(true);
   }
   await s.webhooks.disable(ids.disabled);
-  const retired = async () => Object.fromEntries(await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, (await s.webhooks.get(id))!.retiredAt !== null])));
+  const retired = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        Object.entries(ids).map(async ([k, id]) => [k, (await s.webhooks.get(id))!.retiredAt !== null]),
+      ),
+    );
   return { job, ids, retired };
 }
 
@@ -45,7 +71,15 @@ it("an event appended to a finished job revives, in its transaction, the job's r
 
 it('a retry takes one job of the quota and revives every retired webhook of the job, with the move, or nothing', async () => {
   const s = tempStore();
-  await s.tokens.put({ id: 't1', name: 'designer', scope: 'submit', hash: 'h', dailyQuota: 2, createdAt: 0, revokedAt: null });
+  await s.tokens.put({
+    id: 't1',
+    name: 'designer',
+    scope: 'submit',
+    hash: 'h',
+    dailyQuota: 2,
+    createdAt: 0,
+    revokedAt: null,
+  });
   const claim = { tokenId: 't1', tokenName: 'designer', limit: 2 };
   const failed = await finishedWithRetiredHooks(s, 'failed');
   const day = Date.now() - (Date.now() % 86_400_000);
@@ -59,7 +93,10 @@ it('a retry takes one job of the quota and revives every retired webhook of the 
   const other = await finishedWithRetiredHooks(s, 'failed');
   await s.jobs.create(newJob(), claim); // the second and last job of the day
   const events = await s.events.lastId();
-  await expect(s.jobs.retry(other.job.id, claim)).rejects.toMatchObject({ code: 'rate_limited', retryAfterSec: expect.any(Number) });
+  await expect(s.jobs.retry(other.job.id, claim)).rejects.toMatchObject({
+    code: 'rate_limited',
+    retryAfterSec: expect.any(Number),
+  });
   expect((await s.jobs.get(other.job.id))!.state).toBe('failed');
   expect(await other.retired()).toEqual({ all: true, terminal: true, disabled: true });
   expect(await s.events.lastId()).toBe(events);

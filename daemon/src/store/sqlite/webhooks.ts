@@ -5,8 +5,17 @@ import type { Db } from './db.js';
 import { type EventRow, toEvent } from './events.js';
 
 interface WebhookRow {
-  id: string; url: string; secret: string; event_types_json: string; job_id: string | null; batch_id: string | null;
-  last_event_id: number; created_at: number; disabled_at: number | null; retired_at: number | null; owner: string;
+  id: string;
+  url: string;
+  secret: string;
+  event_types_json: string;
+  job_id: string | null;
+  batch_id: string | null;
+  last_event_id: number;
+  created_at: number;
+  disabled_at: number | null;
+  retired_at: number | null;
+  owner: string;
 }
 
 const toWebhook = (r: WebhookRow): WebhookRecord => ({
@@ -24,8 +33,14 @@ const toWebhook = (r: WebhookRow): WebhookRecord => ({
 });
 
 interface DeliveryRow {
-  id: number; webhook_id: string; event_id: number; attempt: number; status: number | null; error: string | null;
-  delivered: number; at: number;
+  id: number;
+  webhook_id: string;
+  event_id: number;
+  attempt: number;
+  status: number | null;
+  error: string | null;
+  delivered: number;
+  at: number;
 }
 
 const toDelivery = (r: DeliveryRow): WebhookDeliveryRecord => ({
@@ -46,23 +61,30 @@ const toDelivery = (r: DeliveryRow): WebhookDeliveryRecord => ({
  * With `type`, only subscriptions that want that event type (a disabled one stays given up).
  */
 export function prepareRevive(db: Db): (jobId: string, type?: JobEventType) => number {
-  const all = db.prepare('UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL');
-  const wanting = db.prepare(`UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL
+  const all = db.prepare(
+    'UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL',
+  );
+  const wanting =
+    db.prepare(`UPDATE webhooks SET retired_at = NULL WHERE job_id = ? AND retired_at IS NOT NULL AND disabled_at IS NULL
     AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types_json) t WHERE t.value IN ('*', ?))`);
   return (jobId, type) => (type ? wanting.run(jobId, type) : all.run(jobId)).changes;
 }
 
 export function makeWebhooksRepo(db: Db): WebhooksRepo {
   // The cursor is read inside the INSERT, so no event can slip in between "read last id" and "insert".
-  const insert = db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, batch_id, owner, last_event_id, created_at)
+  const insert =
+    db.prepare(`INSERT INTO webhooks (id, url, secret, event_types_json, job_id, batch_id, owner, last_event_id, created_at)
     VALUES (@id, @url, @secret, @eventTypesJson, @jobId, @batchId, @owner, (SELECT COALESCE(MAX(id), 0) FROM events), @now)`);
   const byId = db.prepare('SELECT * FROM webhooks WHERE id = ?');
   const all = db.prepare('SELECT * FROM webhooks ORDER BY created_at, id');
   const ownedBy = db.prepare('SELECT * FROM webhooks WHERE owner = ? ORDER BY created_at, id');
-  const active = db.prepare('SELECT * FROM webhooks WHERE disabled_at IS NULL AND retired_at IS NULL ORDER BY created_at, id');
+  const active = db.prepare(
+    'SELECT * FROM webhooks WHERE disabled_at IS NULL AND retired_at IS NULL ORDER BY created_at, id',
+  );
   // The job must have existed (it has events): a subscription registered just before its job's insert is not done.
   // The job gone with its events still there means it was deleted after it finished.
-  const retire = db.prepare(`UPDATE webhooks SET retired_at = @now WHERE id = @id AND job_id IS NOT NULL AND retired_at IS NULL
+  const retire =
+    db.prepare(`UPDATE webhooks SET retired_at = @now WHERE id = @id AND job_id IS NOT NULL AND retired_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = webhooks.job_id AND j.state NOT IN ('succeeded','failed','canceled'))
     AND last_event_id >= (SELECT COALESCE(MAX(e.id), 0) FROM events e WHERE e.job_id = webhooks.job_id)
     AND EXISTS (SELECT 1 FROM events e WHERE e.job_id = webhooks.job_id)`);
@@ -70,17 +92,26 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
   const del = db.prepare('DELETE FROM webhooks WHERE id = ?');
   const disable = db.prepare('UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
   // A subscription deleted while its POST was in flight: the row is simply not written (no FK error).
-  const record = db.prepare(`INSERT INTO webhook_deliveries (webhook_id, event_id, attempt, status, error, delivered, at)
+  const record =
+    db.prepare(`INSERT INTO webhook_deliveries (webhook_id, event_id, attempt, status, error, delivered, at)
     SELECT @webhookId, @eventId, @attempt, @status, @error, @delivered, @at WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = @webhookId)`);
   const advance = db.prepare('UPDATE webhooks SET last_event_id = ? WHERE id = ? AND last_event_id < ?');
   // The newest row of the subscription (index webhook_deliveries_hook): delivery is in order, one event at a time.
-  const newest = db.prepare('SELECT event_id, attempt FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1');
+  const newest = db.prepare(
+    'SELECT event_id, attempt FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1',
+  );
   const deliveries = db.prepare('SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?');
   const jobEvents = db.prepare('SELECT * FROM events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?');
   const batchOf = db.prepare('SELECT batch_id FROM jobs WHERE id = ?');
 
   const write = (a: WebhookAttempt, delivered: boolean) =>
-    record.run({ ...a, status: a.status ?? null, error: a.error ?? null, delivered: delivered ? 1 : 0, at: Date.now() });
+    record.run({
+      ...a,
+      status: a.status ?? null,
+      error: a.error ?? null,
+      delivered: delivered ? 1 : 0,
+      at: Date.now(),
+    });
   const markDelivered = db.transaction((a: WebhookAttempt) => {
     write(a, true);
     advance.run(a.eventId, a.webhookId, a.eventId);
@@ -88,7 +119,12 @@ export function makeWebhooksRepo(db: Db): WebhooksRepo {
 
   return {
     async create(w) {
-      insert.run({ ...w, owner: w.owner ?? ADMIN_TOKEN_ID, eventTypesJson: JSON.stringify(w.eventTypes), now: Date.now() });
+      insert.run({
+        ...w,
+        owner: w.owner ?? ADMIN_TOKEN_ID,
+        eventTypesJson: JSON.stringify(w.eventTypes),
+        now: Date.now(),
+      });
       return toWebhook(byId.get(w.id) as WebhookRow);
     },
     async get(id) {

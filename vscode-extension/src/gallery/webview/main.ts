@@ -30,7 +30,10 @@ window.addEventListener('message', (event: MessageEvent) => {
       const img = el('img');
       img.src = item.src;
       img.alt = item.prompt ?? item.name;
-      const meta = el('p', [item.template, item.seed !== null ? `seed ${item.seed}` : null].filter(Boolean).join(' · '));
+      const meta = el(
+        'p',
+        [item.template, item.seed !== null ? `seed ${item.seed}` : null].filter(Boolean).join(' · '),
+      );
       meta.className = 'meta';
       li.append(img, el('p', item.name), el('p', item.prompt ?? ''), meta);
       for (const [action, label] of ACTIONS) {

@@ -34,34 +34,52 @@ export const queueView: View = (el, state) => {
     const prompt = promptOf(j);
     const actions = h('td', { class: 'actions' });
     if (!isTerminal(j.state) && state.canSubmit) {
-      actions.append(h('button', { type: 'button', onclick: () => act('Canceled', () => client.cancelJob(j.id)) }, 'Cancel'));
+      actions.append(
+        h('button', { type: 'button', onclick: () => act('Canceled', () => client.cancelJob(j.id)) }, 'Cancel'),
+      );
     }
     if (j.state === 'queued' && state.canSubmit) {
-      const prio = h('input', { type: 'number', min: -1000, max: 1000, step: 1, value: j.priority, class: 'prio', 'aria-label': 'Priority',
-        title: 'Higher runs first' });
+      const prio = h('input', {
+        type: 'number',
+        min: -1000,
+        max: 1000,
+        step: 1,
+        value: j.priority,
+        class: 'prio',
+        'aria-label': 'Priority',
+        title: 'Higher runs first',
+      });
       const change = async () => refresh(await client.setPriority(j.id, Number(prio.value)));
       prio.addEventListener('change', () => void act(`Priority set to ${prio.value}`, change));
       actions.prepend(prio);
     }
     if ((j.state === 'failed' || j.state === 'canceled') && state.canSubmit) {
-      actions.append(h('button', { type: 'button', onclick: () => act('Queued again', () => client.retryJob(j.id)) }, 'Retry'));
+      actions.append(
+        h('button', { type: 'button', onclick: () => act('Queued again', () => client.retryJob(j.id)) }, 'Retry'),
+      );
     }
     if (j.state === 'succeeded') actions.append(h('a', { href: `#/results/${j.id}`, class: 'button' }, 'Open'));
     const media = thumb
       ? h('img', { src: outputUrl(thumb), alt: prompt || `output of ${j.id}`, loading: 'lazy', width: 64, height: 64 })
       : h('img', { alt: '', class: 'preview', hidden: true, width: 64, height: 64 });
-    const tr = h('tr', { 'data-job': j.id, 'data-state': j.state },
+    const tr = h(
+      'tr',
+      { 'data-job': j.id, 'data-state': j.state },
       h('td', { class: 'media' }, media),
-      h('td', { class: 'what' },
+      h(
+        'td',
+        { class: 'what' },
         h('span', { class: 'prompt' }, prompt || '(no prompt)'),
-        h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`)),
+        h('small', null, `${templateOf(j)} · ${j.id.slice(0, 8)}`),
+      ),
       h('td', null, h('span', { class: `state s-${j.state}` }, j.state)),
       h('td', null, progressBar(pct, `Progress of ${prompt || j.id}`)),
       h('td', null, j.owner.name),
       h('td', null, j.backend ?? '–'),
       h('td', { class: 'why' }, j.state === 'failed' ? (j.error?.message ?? 'failed') : waitingOf(j)),
       h('td', null, relTime(j.createdAt)),
-      actions);
+      actions,
+    );
     return tr;
   };
 
@@ -79,7 +97,10 @@ export const queueView: View = (el, state) => {
       // Keep keyboard focus on the same control when the row under it is redrawn.
       const focused = old.contains(document.activeElement) ? (document.activeElement as HTMLElement).textContent : null;
       old.replaceWith(fresh);
-      if (focused) ([...fresh.querySelectorAll('button')].find((b) => b.textContent === focused) ?? fresh.querySelector('button'))?.focus();
+      if (focused)
+        (
+          [...fresh.querySelectorAll('button')].find((b) => b.textContent === focused) ?? fresh.querySelector('button')
+        )?.focus();
     } else redraw();
   };
 
@@ -105,24 +126,39 @@ export const queueView: View = (el, state) => {
     }
     const item = li ?? h('li');
     item.dataset.batch = id;
-    fill(item,
+    fill(
+      item,
       h('span', { class: 'name' }, b.name ?? `batch ${id.slice(0, 8)}`),
       progressBar((100 * b.done) / Math.max(1, b.total), `Batch ${b.name ?? id} progress`),
       h('span', null, `${b.done}/${b.total} done${b.etaMs ? ` · about ${Math.ceil(b.etaMs / 1000)} s left` : ''}`),
-      b.done < b.total && state.canSubmit ? h('button', { type: 'button', onclick: () => act('Batch canceled', async () => {
-        await client.cancelBatch(id);
-        await drawBatch(id, item);
-      }) }, 'Cancel batch') : null,
-      h('a', { href: archiveUrl(id), download: `batch-${id}.zip`, class: 'button' }, 'Download zip'));
+      b.done < b.total && state.canSubmit
+        ? h(
+            'button',
+            {
+              type: 'button',
+              onclick: () =>
+                act('Batch canceled', async () => {
+                  await client.cancelBatch(id);
+                  await drawBatch(id, item);
+                }),
+            },
+            'Cancel batch',
+          )
+        : null,
+      h('a', { href: archiveUrl(id), download: `batch-${id}.zip`, class: 'button' }, 'Download zip'),
+    );
     if (!li) batchList.append(item);
   };
 
   // Queued rows say why they wait; that reason moves with the backends (drained, down), which no job event tells.
   const timer = setInterval(() => {
     if (![...jobs.values()].some((j) => j.state === 'queued')) return;
-    void client.listJobs({ state: 'queued', limit: 100 }).then(({ jobs: list }) => {
-      for (const j of list) if (jobs.get(j.id)?.waiting !== j.waiting) refresh(j);
-    }, () => {});
+    void client.listJobs({ state: 'queued', limit: 100 }).then(
+      ({ jobs: list }) => {
+        for (const j of list) if (jobs.get(j.id)?.waiting !== j.waiting) refresh(j);
+      },
+      () => {},
+    );
   }, 2000);
 
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -136,7 +172,7 @@ export const queueView: View = (el, state) => {
       if (e.hasPreview && now - (lastPreview.get(e.jobId) ?? 0) > PREVIEW_EVERY_MS) {
         lastPreview.set(e.jobId, now);
         const img = tr.querySelector<HTMLImageElement>('img.preview');
-        if (img) (img.src = previewUrl(e.jobId, ++previewN)), (img.alt = 'latest preview'), (img.hidden = false);
+        if (img) ((img.src = previewUrl(e.jobId, ++previewN)), (img.alt = 'latest preview'), (img.hidden = false));
       }
       return;
     }
@@ -146,22 +182,45 @@ export const queueView: View = (el, state) => {
     if (!batchTimer) {
       batchTimer = setTimeout(() => {
         batchTimer = null;
-        for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]')) void drawBatch(li.dataset.batch!, li);
+        for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]'))
+          void drawBatch(li.dataset.batch!, li);
       }, 1000);
     }
   });
 
-  fill(el,
+  fill(
+    el,
     h('h1', null, 'Queue'),
-    h('section', { 'aria-label': 'Jobs', class: 'card' },
-      h('table', { class: 'jobs' },
+    h(
+      'section',
+      { 'aria-label': 'Jobs', class: 'card' },
+      h(
+        'table',
+        { class: 'jobs' },
         h('caption', { class: 'sr-only' }, 'Jobs, newest first'),
-        h('thead', null, h('tr', null, ['Image', 'Job', 'State', 'Progress', 'Owner', 'Backend', 'Waiting / error', 'Created', 'Actions'].map((c) =>
-          h('th', { scope: 'col' }, c)))),
-        tbody),
-      empty),
-    h('section', { 'aria-label': 'Batches', class: 'card' }, h('h2', null, 'Batches'), batchList,
-      h('p', { class: 'muted' }, 'Batches started from this browser.')));
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Image', 'Job', 'State', 'Progress', 'Owner', 'Backend', 'Waiting / error', 'Created', 'Actions'].map(
+              (c) => h('th', { scope: 'col' }, c),
+            ),
+          ),
+        ),
+        tbody,
+      ),
+      empty,
+    ),
+    h(
+      'section',
+      { 'aria-label': 'Batches', class: 'card' },
+      h('h2', null, 'Batches'),
+      batchList,
+      h('p', { class: 'muted' }, 'Batches started from this browser.'),
+    ),
+  );
   void load();
   for (const id of rememberedBatches()) void drawBatch(id);
   return () => (off(), clearInterval(timer), batchTimer && clearTimeout(batchTimer));
