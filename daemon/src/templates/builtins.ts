@@ -1,4 +1,5 @@
 import type { ComfyGraph } from '@comfygate/shared';
+import { commonParams as common } from './builtin-params.js';
 import { chooseOutpaint, OUTPAINT_GRAPH, OUTPAINT_PARAMS } from './outpaint.js';
 import { chooseRemoveBackground, REMOVE_BG_GRAPH, REMOVE_BG_PARAMS } from './removebg.js';
 import {
@@ -23,18 +24,6 @@ export interface Builtin {
 }
 
 export const builtinNamed = (name: string): Builtin | undefined => BUILTIN_TEMPLATES.find((b) => b.name === name);
-
-const SEED_MAX = 18446744073709551615n;
-const common = (sampler: string, pos: string, neg: string, ckpt: string) => [
-  { name: 'prompt', node: pos, input: 'text', type: 'string', default: '' },
-  { name: 'negative', node: neg, input: 'text', type: 'string', default: '' },
-  { name: 'seed', node: sampler, input: 'seed', type: 'int', min: 0, max: SEED_MAX },
-  { name: 'steps', node: sampler, input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
-  { name: 'cfg', node: sampler, input: 'cfg', type: 'float', default: 7, min: 0, max: 100 },
-  { name: 'sampler', node: sampler, input: 'sampler_name', type: 'string', default: 'euler' },
-  { name: 'scheduler', node: sampler, input: 'scheduler', type: 'string', default: 'normal' },
-  { name: 'checkpoint', node: ckpt, input: 'ckpt_name', type: 'string', default: 'v1-5-pruned-emaonly.safetensors' },
-];
 
 export const BUILTIN_TEMPLATES: Builtin[] = [
   {

@@ -6,9 +6,9 @@
  */
 import type { ComfyGraph } from '@comfygate/shared';
 import { GatewayError } from '../errors.js';
+import { commonParams } from './builtin-params.js';
 import type { Choice, ChoiceContext } from './upscale.js';
 
-const SEED_MAX = 18446744073709551615n;
 const MARGIN = { type: 'int', default: 0, min: 0, max: 16384 } as const;
 
 export const OUTPAINT_GRAPH: ComfyGraph = {
@@ -51,12 +51,7 @@ export const OUTPAINT_PARAMS = [
   { name: 'bottom', node: '2', input: 'bottom', ...MARGIN },
   { name: 'feathering', node: '2', input: 'feathering', type: 'int', default: 40, min: 0, max: 16384 },
   { name: 'grow_mask_by', node: '4', input: 'grow_mask_by', type: 'int', default: 8, min: 0, max: 64 },
-  { name: 'prompt', node: '5', input: 'text', type: 'string', default: '' },
-  { name: 'negative', node: '6', input: 'text', type: 'string', default: '' },
-  { name: 'seed', node: '7', input: 'seed', type: 'int', min: 0, max: SEED_MAX },
-  { name: 'steps', node: '7', input: 'steps', type: 'int', default: 20, min: 1, max: 10000 },
-  { name: 'cfg', node: '7', input: 'cfg', type: 'float', default: 7, min: 0, max: 100 },
-  { name: 'checkpoint', node: '3', input: 'ckpt_name', type: 'string', default: 'v1-5-pruned-emaonly.safetensors' },
+  ...commonParams('7', '5', '6', '3'),
 ];
 
 /**
