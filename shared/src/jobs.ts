@@ -161,7 +161,7 @@ export const Job = z.object({
     .string()
     .nullable()
     .optional()
-    .describe('why a queued job is not running yet, e.g. "no backend up"; null otherwise'),
+    .describe('why a queued job is not running yet, e.g. "no backend is up"; null otherwise'),
   outputs: z.array(Output),
   texts: z.array(TextOutput).describe('text outputs, in node then list order'),
   metadata: z.record(z.string(), z.unknown()),

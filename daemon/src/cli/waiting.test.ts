@@ -1,27 +1,16 @@
-import type { Backend } from '@comfygate/shared';
 import { describe, expect, it } from 'vitest';
 import { waitingReason } from './waiting.js';
 
-const backend = (health: Backend['health'], draining = false): Backend => ({
-  name: 'b',
-  url: 'http://127.0.0.1:8188',
-  health,
-  draining,
-  inflight: 0,
-  capacity: 2,
-  weight: 1,
-  nodes: null,
-  models: null,
-  modelsByFolder: null,
-});
-
 describe('waitingReason', () => {
-  it('says why a queued job does not run, or nothing when it is only in line', () => {
-    expect(waitingReason([])).toBe('no backend is configured (comfygate backends add <name> <url>)');
-    expect(waitingReason([backend('down'), backend('unknown')])).toBe('no backend is up (comfygate doctor)');
-    expect(waitingReason([backend('up', true), backend('down')])).toBe(
-      'every backend that is up is draining (comfygate backends)',
+  it("says why a queued job does not run in the daemon's words, pointing at doctor where a person must act", () => {
+    expect(waitingReason({ state: 'queued', waiting: 'no backend is up' })).toBe('no backend is up (comfygate doctor)');
+    expect(waitingReason({ state: 'queued', waiting: "needs ckpt_name 'x': only on a, which is down" })).toBe(
+      "needs ckpt_name 'x': only on a, which is down (comfygate doctor)",
     );
-    expect(waitingReason([backend('up'), backend('down')])).toBeNull();
+    expect(waitingReason({ state: 'queued', waiting: 'waiting for a free slot on a' })).toBe(
+      'waiting for a free slot on a',
+    );
+    expect(waitingReason({ state: 'queued', waiting: null })).toBeNull();
+    expect(waitingReason({ state: 'running', waiting: 'no backend is up' })).toBeNull();
   });
 });

@@ -1,15 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend, GatewayClient } from '@comfygate/shared';
+import type { GatewayClient, Job } from '@comfygate/shared';
 
 export const WAITING_CHECK_MS = 2_000;
 
-/** Why a queued job is not running yet, in words a person can act on; null when it is simply next in line. */
-export function waitingReason(backends: Backend[]): string | null {
-  if (backends.length === 0) return 'no backend is configured (comfygate backends add <name> <url>)';
-  if (!backends.some((b) => b.health === 'up')) return 'no backend is up (comfygate doctor)';
-  if (backends.every((b) => b.health !== 'up' || b.draining))
-    return 'every backend that is up is draining (comfygate backends)';
-  return null;
+/** Reasons a person fixes outside the queue (a backend down, a model missing) point at `comfygate doctor`. */
+const SELF_RESOLVING = /^(waiting for a free slot|retrying in)/;
+
+/**
+ * Why a queued job is not running yet, in the daemon's words (`Job.waiting`: the same reading of capabilities
+ * and health as its routing), with the command that helps; null when it is simply next in line.
+ */
+export function waitingReason(job: Pick<Job, 'state' | 'waiting'>): string | null {
+  if (job.state !== 'queued' || !job.waiting) return null;
+  return SELF_RESOLVING.test(job.waiting) ? job.waiting : `${job.waiting} (comfygate doctor)`;
 }
 
 /**
@@ -24,13 +27,10 @@ export async function explainWaiting(
 ): Promise<void> {
   let last: string | null = null;
   while (!signal.aborted) {
-    const [job, backends] = await Promise.all([
-      client.getJob(id).catch(() => null),
-      client.backends().catch(() => null),
-    ]);
+    const job = await client.getJob(id).catch(() => null);
     if (signal.aborted) return;
-    if (job && backends) {
-      const reason = job.state === 'queued' ? waitingReason(backends) : null;
+    if (job) {
+      const reason = waitingReason(job);
       if (reason !== last) report((last = reason));
     }
     await sleep(WAITING_CHECK_MS, undefined, { signal }).catch(() => {});

@@ -30,7 +30,7 @@ describe('whyWaiting', () => {
   });
 
   it('says when nothing is up, everything drains, or every slot is taken', () => {
-    expect(whyWaiting(graph, null, [backend('a', { health: 'down' })], idle, 0)).toBe('no backend up');
+    expect(whyWaiting(graph, null, [backend('a', { health: 'down' })], idle, 0)).toBe('no backend is up');
     expect(whyWaiting(graph, null, [backend('a', { draining: true }), backend('b', { health: 'down' })], idle, 0)).toBe(
       'every backend is draining',
     );
@@ -45,6 +45,10 @@ describe('whyWaiting', () => {
     expect(whyWaiting(graph, null, [], idle, 0)).toBe('no backend configured');
     expect(whyWaiting(graph, null, [backend('a', { ckpts: null })], idle, 0)).toBe(
       'waiting for a backend to report its nodes and models',
+    );
+    // Never reached at all: that nothing answers is what a person can act on.
+    expect(whyWaiting(graph, null, [backend('a', { ckpts: null, health: 'unknown' })], idle, 0)).toBe(
+      'no backend is up',
     );
     expect(whyWaiting(graph, null, [backend('a')], idle, 5_000, 1_000)).toBe('retrying in 4 s');
   });

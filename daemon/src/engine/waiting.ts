@@ -5,7 +5,7 @@ import { missingFor } from '../comfy/capabilities.js';
 const list = (bs: readonly ComfyBackend[]) => bs.map((b) => b.name).join(', ');
 
 /**
- * Why a queued job is not running yet, in words a person can act on ("no backend up", "needs ... only on gpu-a,
+ * Why a queued job is not running yet, in words a person can act on ("no backend is up", "needs ... only on gpu-a,
  * which is draining"). The same reading of capabilities and load as routing.ts, kept apart so routing stays a
  * decision and this stays an explanation; null when the job is about to be placed.
  */
@@ -22,7 +22,11 @@ export function whyWaiting(
   if (candidates.length === 0)
     return pin ? `pinned to backend '${pin}', which is not configured` : 'no backend configured';
   const known = candidates.filter((b) => b.capabilities);
-  if (known.length === 0) return 'waiting for a backend to report its nodes and models';
+  if (known.length === 0) {
+    // Never reached since the start: what the user can act on is that nothing answers, not the missing node list.
+    if (candidates.every((b) => b.health !== 'up')) return 'no backend is up';
+    return 'waiting for a backend to report its nodes and models';
+  }
   const lacking = new Map(known.map((b) => [b, missingFor(graph, b.capabilities!)]));
   const capable = known.filter((b) => lacking.get(b)!.length === 0);
   const need = [...lacking.values()].find((m) => m.length > 0)?.[0];
@@ -34,7 +38,7 @@ export function whyWaiting(
         : 'which is down'
       : 'draining or down';
     if (need) return `needs ${need}: only on ${list(capable)}, ${why}`;
-    if (candidates.every((b) => b.health !== 'up')) return 'no backend up';
+    if (candidates.every((b) => b.health !== 'up')) return 'no backend is up';
     return candidates.every((b) => b.draining || b.health !== 'up') ? 'every backend is draining' : why;
   }
   if (usable.length > 0 && usable.every((b) => load(b) >= b.config.inflight))

@@ -63,6 +63,22 @@ async function typedValues(ctx: Ctx, template: string, words: string[], vary: st
   return { params, vary: Object.keys(varied).length > 0 ? varied : undefined };
 }
 
+/**
+ * The first job of the batch still queued, looked for from where the last look stopped (jobs leave `queued` in
+ * about the order they were made), at most 20 reads a look: a long batch costs no more than a short one.
+ */
+function queuedFinder(ctx: Ctx, b: Batch): () => Promise<Job | null> {
+  let from = 0;
+  return async () => {
+    for (let reads = 0; from < b.jobIds.length && reads < 20; reads++) {
+      const job = await ctx.client.getJob(b.jobIds[from]!).catch(() => null);
+      if (job?.state === 'queued') return job;
+      from++;
+    }
+    return null;
+  };
+}
+
 /** Waits for every job of the batch, one line per change; Ctrl-C cancels what is left. */
 async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   let interrupted = false;
@@ -70,6 +86,7 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
   process.once('SIGINT', onInt);
   try {
     let shown = -1;
+    const nextQueued = queuedFinder(ctx, batch);
     let why: string | null = null;
     let checkedAt = 0;
     for (;;) {
@@ -79,7 +96,9 @@ async function followBatch(ctx: Ctx, batch: Batch): Promise<Batch> {
       shown = b.done;
       if (b.counts.queued > 0 && Date.now() - checkedAt >= WAITING_CHECK_MS) {
         checkedAt = Date.now();
-        const reason = waitingReason(await ctx.client.backends());
+        // The first job of the batch still queued speaks for the rest: they wait for the same backends.
+        const queued = await nextQueued();
+        const reason = queued ? waitingReason(queued) : null;
         if (reason && reason !== why && !ctx.json) ctx.print(`  waiting: ${reason}`);
         why = reason;
       }
