@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GatewayEvent, Job, JobState, JobSummary, ProgressEvent } from './jobs.js';
+import { GatewayEvent, JobState, JobSummary, ProgressEvent } from './jobs.js';
 
 /** Request and response bodies of `/v1`. The daemon validates with these; every client calls with them. */
 
