@@ -108,6 +108,15 @@ describe('summarizeJob', () => {
     expect((s.error!.details as { node_id: string }).node_id).toBe('4');
   });
 
+  it("keeps template and params even after a caller's own bulky metadata", () => {
+    const own = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`own${i}`, 'z'.repeat(400)]));
+    const s = summarizeJob(job({ metadata: { ...own, template: 'img2img', params: { prompt: 'a cat', seed: 3 } } }));
+    expect(s.metadata.template).toBe('img2img');
+    expect(s.metadata.params).toEqual({ prompt: 'a cat', seed: 3 });
+    expect(s.truncated).toBe(true);
+    expect(size(s.metadata)).toBeLessThan(L.jsonChars + L.stringChars + 100);
+  });
+
   it('flags a cut of metadata alone', () => {
     expect(summarizeJob(job({ metadata: { params: { prompt: 'y'.repeat(L.stringChars + 1) } } })).truncated).toBe(true);
     expect(summarizeJob(job({ metadata: { params: { prompt: 'y'.repeat(L.stringChars) } } })).truncated).toBe(false);

@@ -58,6 +58,12 @@ export function clipJson<T>(v: T, c: Clip = { budget: L.jsonChars, cut: false })
   return { value: clipValue(v, 0, c) as T, cut: c.cut };
 }
 
+function firstKeys(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in o) out[k] = o[k];
+  return Object.assign(out, o);
+}
+
 const clipText = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 const textPreview = (t: Job['texts'][number]): TextPreview => ({
@@ -77,7 +83,8 @@ const outputSummary = (o: Output): Output =>
  */
 export function summarizeJob(job: Job): JobSummary {
   const { texts, then, outputs, metadata, error, ...rest } = job;
-  const meta = clipJson(metadata);
+  // What rows read (template, params) goes first, so a caller's own bulky metadata cannot crowd it out.
+  const meta = clipJson(firstKeys(metadata, ['template', 'params']));
   let errorCut = false;
   let err = error;
   if (error) {
