@@ -42,7 +42,8 @@ describe('job lists return summaries', () => {
         expect(JSON.stringify(meta).length).toBeGreaterThan(60_000);
         ids.push((await g.client.createJob({ graph: graph(i) as never, metadata: meta })).id);
       }
-      for (const id of ids) expect((await g.client.waitForJob(id, { timeoutMs: 60_000 })).state).toBe('succeeded');
+      for (const id of ids)
+        expect((await g.client.waitForJob(id, { signal: AbortSignal.timeout(60_000) })).state).toBe('succeeded');
 
       // The whole job by id: every text in full, the metadata as given.
       const whole = await g.client.getJob(ids[7]!);
