@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { GatewayEvent, Job, JobState, ProgressEvent } from './jobs.js';
+import { GatewayEvent, JobState, JobSummary, ProgressEvent } from './jobs.js';
 
 /** Request and response bodies of `/v1`. The daemon validates with these; every client calls with them. */
 
 export const ListJobsResponse = z.object({
-  jobs: z.array(Job),
+  jobs: z.array(JobSummary).describe('summaries, newest first; the whole job is at GET /v1/jobs/{id}'),
   nextCursor: z.string().nullable().describe('pass as `before` for the next page'),
 });
 export type ListJobsResponse = z.infer<typeof ListJobsResponse>;

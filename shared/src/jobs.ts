@@ -174,6 +174,48 @@ export const Job = z.object({
 });
 export type Job = z.infer<typeof Job>;
 
+/**
+ * Bounds of a list item ({@link JobSummary}): whatever a job holds, its summary stays within a few tens of KiB, so a
+ * page of 500 is a few MB at most. The whole job stays at `GET /v1/jobs/{id}`.
+ */
+export const JOB_SUMMARY_LIMITS = {
+  /** Characters kept of any one string in `metadata` and `error.details` (a prompt, a note). */
+  stringChars: 500,
+  /** Characters (keys and strings, roughly the JSON size) kept of `metadata` and of `error.details`, each. */
+  jsonChars: 4096,
+  /** Levels of nesting kept in `metadata` and `error.details`; deeper values become null. */
+  depth: 4,
+  /** Characters kept of the error message and of an output's file name. */
+  messageChars: 1000,
+  /** Outputs listed (each with its variants); `outputCount` has them all. */
+  outputs: 8,
+  /** Text outputs listed as previews; `textCount` has them all. */
+  texts: 8,
+  /** Characters of each text preview. */
+  textChars: 200,
+} as const;
+
+/** The start of a text output; `bytes` is the whole text's UTF-8 size, `cut` says the preview is not all of it. */
+export const TextPreview = TextOutput.extend({
+  bytes: z.number().int(),
+  cut: z.boolean(),
+});
+export type TextPreview = z.infer<typeof TextPreview>;
+
+/**
+ * A job as lists show it (`GET /v1/jobs`): every field a row needs, with metadata strings, texts and outputs cut
+ * to {@link JOB_SUMMARY_LIMITS}. `truncated` says something was cut; `GET /v1/jobs/{id}` has the whole job.
+ */
+export const JobSummary = Job.omit({ texts: true, then: true }).extend({
+  outputs: z.array(Output).describe(`the first ${JOB_SUMMARY_LIMITS.outputs} outputs`),
+  outputCount: z.number().int().describe('outputs the job has'),
+  texts: z.array(TextPreview).describe(`the first ${JOB_SUMMARY_LIMITS.texts} text outputs, each cut short`),
+  textCount: z.number().int().describe('text outputs the job has'),
+  thenCount: z.number().int().describe('chain steps still to run after this one'),
+  truncated: z.boolean().describe('something was cut or left out: read GET /v1/jobs/{id} for the whole job'),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
 export const JobEventType = z.enum([
   'job:queued',
   'job:dispatched',

@@ -280,7 +280,8 @@ describe.skipIf(!installed)('VS Code extension in code-server', () => {
       await answer('comfygate: target folder');
       const toast = page.locator('.notification-toast', { hasText: 'comfygate: Generate Image' });
       await toast.waitFor({ timeout: 20_000 });
-      const isSlow = (j: Job) => (j.metadata.params as { prompt?: string } | undefined)?.prompt === 'a very slow comet';
+      const isSlow = (j: Pick<Job, 'metadata'>) =>
+        (j.metadata.params as { prompt?: string } | undefined)?.prompt === 'a very slow comet';
       const job = await waitFor(async () => (await g.client.listJobs({ limit: 50 })).jobs.find(isSlow), {
         what: 'the slow job',
       });

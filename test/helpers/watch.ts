@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Job } from '@comfygate/shared';
+import type { Job, JobSummary } from '@comfygate/shared';
 import type { TestGateway } from './gateway.js';
 import { waitFor } from './wait.js';
 
@@ -33,12 +33,12 @@ export const waitForGone = (file: string, timeoutMs = 20_000) =>
 export const listDir = (dir: string) => fs.readdirSync(dir).sort();
 
 /** Every job a watch rule made, oldest first (they are normal jobs, under the client `watch:<rule id>`). */
-export async function watchJobs(g: TestGateway, ruleId: string): Promise<Job[]> {
+export async function watchJobs(g: TestGateway, ruleId: string): Promise<JobSummary[]> {
   return (await g.client.listJobs({ client: `watch:${ruleId}`, limit: 500 })).jobs.reverse();
 }
 
-export const pathOf = (job: Job) => (job.metadata.watch as { path: string }).path;
-export const paramsOf = (job: Job) => job.metadata.params as Record<string, unknown>;
+export const pathOf = (job: Pick<Job, 'metadata'>) => (job.metadata.watch as { path: string }).path;
+export const paramsOf = (job: Pick<Job, 'metadata'>) => job.metadata.params as Record<string, unknown>;
 
 /** The colour of an image's top-left pixel. */
 export async function pixel(file: string): Promise<{ r: number; g: number; b: number }> {

@@ -1,4 +1,4 @@
-import type { GatewayClient, Job } from '@comfygate/shared/browser';
+import type { GatewayClient, JobSummary } from '@comfygate/shared/browser';
 import type { Provenance } from '../protocol';
 import { h } from './dom';
 
@@ -11,7 +11,7 @@ export interface HistoryDeps {
 const describeNode = (p: Provenance) =>
   `${p.prompt || p.template} · ${p.template}${p.seed !== null ? ` · seed ${p.seed}` : ''}`;
 
-const describeJob = (j: Job) => {
+const describeJob = (j: JobSummary) => {
   const params = (j.metadata.params ?? {}) as Record<string, unknown>;
   const prompt =
     typeof params.prompt === 'string' && params.prompt ? params.prompt : String(j.metadata.template ?? 'graph');
@@ -22,7 +22,7 @@ const describeJob = (j: Job) => {
 export function renderHistory(
   lists: { file: HTMLElement; daemon: HTMLElement },
   entries: { nodeId: string; name: string; provenance: Provenance }[],
-  jobs: Job[],
+  jobs: JobSummary[],
   deps: HistoryDeps,
 ): void {
   const insertButton = (label: string, run: () => Promise<void>) => {

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { JobState, type Job } from '@comfygate/shared';
+import { JobState, type JobSummary } from '@comfygate/shared';
 import { action, intOption } from '../context.js';
 import { relative, table, truncate } from '../format.js';
 
@@ -8,9 +8,9 @@ interface JobsFlags {
   limit: number;
 }
 
-const errorSummary = (j: Job): string => (j.error ? truncate(`${j.error.code}: ${j.error.message}`, 60) : '');
+const errorSummary = (j: JobSummary): string => (j.error ? truncate(`${j.error.code}: ${j.error.message}`, 60) : '');
 
-export function jobsTable(jobs: Job[], now = Date.now()): string {
+export function jobsTable(jobs: JobSummary[], now = Date.now()): string {
   const rows = jobs.map((j) => [
     j.id,
     j.state,

@@ -5,6 +5,7 @@ import { SetPriority } from '@comfygate/shared';
 import { need } from '../middleware/auth.js';
 import { parseBody } from '../validate.js';
 import { dailyQuota, quotaClaim } from '../security/quota.js';
+import { summarizeJob } from '../../jobs/summary.js';
 
 export function jobRoutes(daemon: Daemon): Router {
   const r = Router();
@@ -29,7 +30,11 @@ export function jobRoutes(daemon: Daemon): Router {
   r.get('/jobs', need('read'), async (req, res) => {
     const jobs = await daemon.list(req.query, req.principal);
     const limit = Number(req.query.limit ?? 50);
-    res.json({ jobs, nextCursor: jobs.length === limit && jobs.length > 0 ? jobs[jobs.length - 1]!.id : null });
+    // Summaries: a page of whole jobs could be hundreds of MB (prompts, metadata, text outputs).
+    res.json({
+      jobs: jobs.map(summarizeJob),
+      nextCursor: jobs.length === limit && jobs.length > 0 ? jobs[jobs.length - 1]!.id : null,
+    });
   });
 
   r.get('/jobs/:id', need('read'), async (req, res) => {

@@ -89,7 +89,10 @@ function parseList(q: Request['query']): { wanted: V2Status[] | null; limit: num
   return { wanted: wanted as V2Status[], limit };
 }
 
-/** Proxy extension §10: newest first, no cursor; `truncated` when filtering on the cancel flag may have hidden more matches. */
+/**
+ * Proxy extension §10: newest first, no cursor; `truncated` when filtering on the cancel flag may have hidden more
+ * matches. Items are summaries (at most JOB_SUMMARY_LIMITS outputs and text previews); `GET /jobs/{id}` has all.
+ */
 async function list(daemon: Daemon, req: Request, res: Response): Promise<void> {
   const { wanted, limit } = parseList(req.query);
   const states = wanted ? [...new Set(wanted.flatMap((s) => STATES[s]))] : [undefined];
@@ -98,7 +101,7 @@ async function list(daemon: Daemon, req: Request, res: Response): Promise<void> 
   const records = perState.flat().sort((a, b) => b.seq - a.seq);
   const jobs = [];
   for (const r of records) {
-    const j = await loadV2Job(daemon, req, r.id).catch(() => null); // deleted meanwhile
+    const j = await loadV2Job(daemon, req, r.id, { summary: true }).catch(() => null); // deleted meanwhile
     if (j && (!wanted || wanted.includes(j.status))) jobs.push(j);
   }
   const full = perState.some((rows) => rows.length >= limit);

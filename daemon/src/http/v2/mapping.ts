@@ -1,8 +1,9 @@
 import type { Request } from 'express';
-import type { ErrorDetail, Job, Output, Progress, TextOutput } from '@comfygate/shared';
+import type { ErrorDetail, Job, JobSummary, Output, Progress, TextOutput, TextPreview } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
 import { canSee } from '../../ownership/viewer.js';
+import { summarizeJob } from '../../jobs/summary.js';
 import { notFound } from './errors.js';
 
 /** Comfy API v2 shapes (spec §4). Field names follow the spec, hence snake_case. */
@@ -51,7 +52,7 @@ export function contentUrl(req: Request, assetId: string): { url: string; url_ex
   };
 }
 
-export function v2Status(job: Job, cancelRequested: boolean): V2Status {
+export function v2Status(job: Pick<Job, 'state'>, cancelRequested: boolean): V2Status {
   switch (job.state) {
     case 'queued':
     case 'dispatched':
@@ -102,19 +103,22 @@ export function parseTextAssetId(id: string): { jobId: string; index: number; no
 
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
-export function v2TextOutput(req: Request, t: TextOutput, jobId: string) {
+/** In a list, `t` is a preview: `text` is its start, `text_truncated` says so, and the content URL has it whole. */
+export function v2TextOutput(req: Request, t: TextOutput | TextPreview, jobId: string) {
   const id = textAssetId(jobId, t);
+  const preview = 'cut' in t;
   return {
     node_id: t.nodeId,
     name: `${t.nodeId}_${t.index}.txt`,
     type: 'text' as const,
     content_type: TEXT_CONTENT_TYPE,
-    size_bytes: Buffer.byteLength(t.text),
+    size_bytes: preview ? t.bytes : Buffer.byteLength(t.text),
     id,
     hash: null,
     ...contentUrl(req, id),
     job_id: jobId,
     text: t.text,
+    ...(preview ? { text_truncated: t.cut } : {}),
   };
 }
 
@@ -175,7 +179,7 @@ const span = (from: number | null, to: number | null) =>
 
 export function v2Job(
   req: Request,
-  job: Job,
+  job: Job | JobSummary,
   rec: Pick<JobRecord, 'cancelRequested' | 'graphJson'>,
   queuePosition: number | null,
 ) {
@@ -198,14 +202,21 @@ export function v2Job(
     error: v2JobError(job.error),
     metrics: { queue_ms: span(job.createdAt, started), execution_ms: span(started, job.finishedAt) },
     urls: { self, events: `${self}/events`, cancel: `${self}/cancel` },
+    // A list item (a summary) says when outputs or texts were left out or cut; `urls.self` has them all.
+    ...('truncated' in job ? { truncated: job.truncated } : {}),
   };
 }
 export type V2Job = ReturnType<typeof v2Job>;
 
 /** The job as v2 sees it, read from SQLite only (so a poll never depends on a backend being up); another token's is not found. */
-export async function loadV2Job(daemon: Daemon, req: Request, id: string): Promise<V2Job> {
+export async function loadV2Job(
+  daemon: Daemon,
+  req: Request,
+  id: string,
+  opts: { summary?: boolean } = {},
+): Promise<V2Job> {
   const rec = await daemon.store.jobs.get(id);
   if (!rec || !canSee(req.principal, rec.owner)) throw notFound(`job ${id}`);
   const [job, position] = await Promise.all([daemon.get(id), daemon.store.jobs.queuePosition(id)]);
-  return v2Job(req, job, rec, position);
+  return v2Job(req, opts.summary ? summarizeJob(job) : job, rec, position);
 }

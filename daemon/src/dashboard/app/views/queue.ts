@@ -1,7 +1,7 @@
-import { type Batch, type Job, isTerminal } from '@comfygate/shared/browser';
+import { type Batch, isTerminal } from '@comfygate/shared/browser';
 import { archiveUrl, client, errorText, forgetBatch, outputUrl, previewUrl, rememberedBatches } from '../api.js';
 import { announce, fill, h, progressBar, relTime, setProgress } from '../dom.js';
-import { percentOf, promptOf, templateOf, thumbOf } from '../jobs.js';
+import { type JobRow, percentOf, promptOf, templateOf, thumbOf } from '../jobs.js';
 import { onEvent } from '../live.js';
 import type { View } from '../main.js';
 
@@ -9,7 +9,7 @@ const PREVIEW_EVERY_MS = 400;
 
 /** Live jobs and batches: rows redraw on each job event; progress and previews update in place, so focus stays put. */
 export const queueView: View = (el, state) => {
-  const jobs = new Map<string, Job>();
+  const jobs = new Map<string, JobRow>();
   const rows = new Map<string, HTMLTableRowElement>();
   const tbody = h('tbody');
   const empty = h('p', { class: 'muted' }, 'No jobs yet. Start one from Generate.');
@@ -27,8 +27,8 @@ export const queueView: View = (el, state) => {
   };
 
   // The daemon explains a wait: it knows the backends' capabilities and load.
-  const waitingOf = (j: Job) => (j.state === 'queued' ? (j.waiting ?? 'about to start') : '');
-  const row = (j: Job): HTMLTableRowElement => {
+  const waitingOf = (j: JobRow) => (j.state === 'queued' ? (j.waiting ?? 'about to start') : '');
+  const row = (j: JobRow): HTMLTableRowElement => {
     const pct = percentOf(j);
     const thumb = thumbOf(j);
     const prompt = promptOf(j);
@@ -88,7 +88,7 @@ export const queueView: View = (el, state) => {
     empty.hidden = sorted.length > 0;
     tbody.replaceChildren(...sorted.map((j) => rows.get(j.id) ?? rows.set(j.id, row(j)).get(j.id)!));
   };
-  const refresh = (j: Job) => {
+  const refresh = (j: JobRow) => {
     jobs.set(j.id, j);
     const old = rows.get(j.id);
     const fresh = row(j);

@@ -1,4 +1,4 @@
-import type { Job } from '@comfygate/shared/browser';
+import type { Job, JobSummary } from '@comfygate/shared/browser';
 import { client, errorText, outputUrl } from '../api.js';
 import { announce, duration, field, fill, h, relTime } from '../dom.js';
 import { handOff } from '../handoff.js';
@@ -16,7 +16,7 @@ export const resultsView: View = (el, state, arg) => {
   const to = h('input', { type: 'date', name: 'to' });
   const grid = h('ul', { class: 'gallery', 'aria-label': 'Results' });
   const count = h('p', { class: 'muted', 'aria-live': 'polite' });
-  let all: Job[] = [];
+  let all: JobSummary[] = [];
 
   const draw = () => {
     const words = q.value.toLowerCase().split(/\s+/).filter(Boolean);

@@ -1,4 +1,4 @@
-import type { Job, Stats } from '@comfygate/shared/browser';
+import type { JobSummary, Stats } from '@comfygate/shared/browser';
 import { client, errorText } from '../api.js';
 import { announce, fill, h } from '../dom.js';
 import { templateOf } from '../jobs.js';
@@ -37,7 +37,7 @@ function bars(title: string, rows: [string, number][], unit: (n: number) => stri
 }
 
 /** Jobs per hour as columns over the last 24 hours. */
-function perHour(jobs: Job[], now: number): HTMLElement {
+function perHour(jobs: JobSummary[], now: number): HTMLElement {
   const counts = Array.from(
     { length: 24 },
     (_, i) => jobs.filter((j) => j.createdAt > now - (24 - i) * HOUR && j.createdAt <= now - (23 - i) * HOUR).length,
@@ -68,7 +68,7 @@ function perHour(jobs: Job[], now: number): HTMLElement {
 export const statsView: View = (el) => {
   const draw = async () => {
     let stats: Stats;
-    let jobs: Job[];
+    let jobs: JobSummary[];
     try {
       [stats, { jobs }] = await Promise.all([client.stats(), client.listJobs({ limit: 500 })]);
     } catch (err) {
