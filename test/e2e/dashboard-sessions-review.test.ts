@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayClient, WS_PROTOCOL } from '@comfygate/shared';
 import { WebSocket } from 'ws';
@@ -133,4 +135,26 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
       expect(res.status, p).toBe(403);
     }
   });
+});
+
+it('a backend behind /comfy cannot set cookies on the dashboard origin (the session cookie among them)', async () => {
+  // ComfyUI sets no cookies; a backend that does (a hostile or misconfigured box) must not reach the browser's jar
+  // for this origin, where it could overwrite or plant a dashboard session.
+  const backend = http.createServer((_req, res) => {
+    res.setHeader('Set-Cookie', ['comfygate_session=planted; Path=/; HttpOnly', 'other=1; Path=/']);
+    res.setHeader('content-type', 'application/json');
+    res.end('{"system":{}}');
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  const g = await startTestGateway({ backends: [{ name: 'hostile', url }] });
+  try {
+    const res = await g.fetch('/comfy/@hostile/system_stats');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ system: {} });
+    expect(res.headers.get('set-cookie')).toBeNull();
+  } finally {
+    await g.close();
+    await new Promise<void>((r) => backend.close(() => r()));
+  }
 });

@@ -27,7 +27,9 @@ const DROP_REQUEST = new Set([
 /** Client messages to ComfyUI are small JSON (the feature-flag handshake): bound them. */
 const MAX_MESSAGE = 1024 * 1024;
 const MAX_EARLY = 16;
+/** Also no cookies: ComfyUI sets none, and a backend must not plant or overwrite the dashboard's session cookie. */
 const DROP_RESPONSE = new Set([
+  'set-cookie',
   'connection',
   'keep-alive',
   'transfer-encoding',
