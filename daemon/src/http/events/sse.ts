@@ -39,7 +39,8 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStreams
     res.write('retry: 1000\n\n');
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
     // Ended, not left to run, when its session signs out or its token is revoked.
-    const forget = open?.track(streamKeys(req.principal!.tokenId, req.principal!.sessionId), () => res.destroy());
+    const p = req.principal!;
+    const forget = open?.track(streamKeys(p.tokenId, p.sessionId), () => res.destroy(), p.sessionEndsAt);
     req.on('close', () => (clearInterval(beat), close(), release(), forget?.()));
   });
   return r;

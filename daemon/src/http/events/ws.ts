@@ -20,8 +20,8 @@ export interface SocketLimits {
   open?: OpenStreams;
 }
 
-/** The socket's viewer; `sessionId` when a dashboard session opened it. */
-type SocketViewer = Viewer & { sessionId?: string };
+/** The socket's viewer; `sessionId` and its expiry when a dashboard session opened it. */
+type SocketViewer = Viewer & { sessionId?: string; sessionEndsAt?: number };
 
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
@@ -84,8 +84,10 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
         });
       }
     });
-    const forget = limits.open?.track(streamKeys(viewer.tokenId, viewer.sessionId), () =>
-      ws.close(POLICY_VIOLATION, 'signed out or token revoked'),
+    const forget = limits.open?.track(
+      streamKeys(viewer.tokenId, viewer.sessionId),
+      () => ws.close(POLICY_VIOLATION, 'signed out, session expired or token revoked'),
+      viewer.sessionEndsAt,
     );
     ws.on('close', () => (close?.(), release(), forget?.()));
   });

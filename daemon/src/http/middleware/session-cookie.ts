@@ -67,6 +67,7 @@ export async function sessionPrincipal(
       dailyQuota: t.dailyQuota,
       seeAll: t.seeAll,
       sessionId: id,
+      sessionEndsAt: s.expiresAt,
     },
   };
 }

@@ -6,28 +6,34 @@
 export class OpenStreams {
   private readonly byKey = new Map<string, Set<() => void>>();
 
-  /** Registers a stream under its credentials; the returned function forgets it (call it when the stream closes). */
-  track(keys: string[], end: () => void): () => void {
-    for (const k of keys) {
-      let set = this.byKey.get(k);
-      if (!set) this.byKey.set(k, (set = new Set()));
-      set.add(end);
-    }
-    return () => {
+  /**
+   * Registers a stream under its credentials, ended at `until` (a session's expiry) if given; the returned function
+   * forgets it (call it when the stream closes).
+   */
+  track(keys: string[], end: () => void, until?: number): () => void {
+    let timer: NodeJS.Timeout | null = null;
+    const forget = () => {
+      if (timer) clearTimeout(timer);
       for (const k of keys) {
         const set = this.byKey.get(k);
-        set?.delete(end);
+        set?.delete(finish);
         if (set?.size === 0) this.byKey.delete(k);
       }
     };
+    // Once, under whichever key ends it first.
+    const finish = () => (forget(), end());
+    for (const k of keys) {
+      let set = this.byKey.get(k);
+      if (!set) this.byKey.set(k, (set = new Set()));
+      set.add(finish);
+    }
+    if (until !== undefined) (timer = setTimeout(finish, Math.max(0, until - Date.now()))).unref();
+    return forget;
   }
 
   /** Ends every stream opened with this credential. */
   end(key: string): void {
-    const set = this.byKey.get(key);
-    if (!set) return;
-    this.byKey.delete(key);
-    for (const end of [...set]) end();
+    for (const finish of [...(this.byKey.get(key) ?? [])]) finish();
   }
 }
 

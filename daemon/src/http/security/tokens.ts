@@ -11,6 +11,8 @@ export interface Principal extends Viewer {
   dailyQuota: number | null;
   /** Set when a dashboard session (cookie) is acting as this token: signing out ends what it opened. */
   sessionId?: string;
+  /** When that session expires: a stream it opened ends then too. */
+  sessionEndsAt?: number;
 }
 
 const RANK: Record<TokenScope, number> = { read: 0, submit: 1, admin: 2 };
