@@ -38,10 +38,12 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStreams
     });
     res.write('retry: 1000\n\n');
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
-    // Ended, not left to run, when its session signs out or its token is revoked.
     const p = req.principal!;
-    const forget = open?.track(streamKeys(p.tokenId, p.sessionId), () => res.destroy(), p.sessionEndsAt);
-    req.on('close', () => (clearInterval(beat), close(), release(), forget?.()));
+    const stop = () => (clearInterval(beat), close(), release(), forget?.());
+    // Ended, not left to run, when its session signs out or expires or its token is revoked: a clean end of the
+    // body, so the client's resume attempt is what learns (401) that its credential is gone.
+    const forget = open?.track(streamKeys(p.tokenId, p.sessionId), () => (stop(), res.end()), p.sessionEndsAt);
+    req.on('close', stop);
   });
   return r;
 }
