@@ -58,6 +58,7 @@ describe('extension manifest (package.json)', () => {
     contributes: {
       commands: { command: string; title: string; category: string }[];
       jsonValidation: { fileMatch: string; url: string }[];
+      configuration: { properties: Record<string, { scope?: string }> };
     };
   };
 
@@ -79,6 +80,14 @@ describe('extension manifest (package.json)', () => {
       'Cancel Job',
     ];
     for (const t of [...wanted, 'Show Gallery']) expect(titles).toContain(t);
+  });
+
+  it("a repository's .vscode/settings.json cannot pick the daemon (and so where the local token goes) or the CLI run", () => {
+    // The local daemon's admin token is sent to whatever loopback URL is set, and cliCommand is typed into a
+    // terminal: both are the user's or the machine's to choose, never a cloned workspace's.
+    const props = pkg.contributes.configuration.properties;
+    expect(props['comfygate.url']?.scope).toBe('machine');
+    expect(props['comfygate.cliCommand']?.scope).toBe('machine');
   });
 
   it('contributes the shipped JSON schema for comfygate.assets.json', () => {
