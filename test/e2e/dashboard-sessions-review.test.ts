@@ -107,7 +107,8 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
   it('API answers carry Cache-Control: no-store, with a cookie or a token, errors included', async () => {
     const cookie = await signIn(g.token);
     const job = await g.client.createJob({ template: 'txt2img', params: { prompt: 'private prompt', steps: 1 } });
-    for (const headers of [{ cookie, ...SAME_ORIGIN }, { authorization: `Bearer ${g.token}` }]) {
+    const both: Record<string, string>[] = [{ cookie, ...SAME_ORIGIN }, { authorization: `Bearer ${g.token}` }];
+    for (const headers of both) {
       for (const p of ['/v1/jobs', `/v1/jobs/${job.id}`, '/v1/tokens', '/v1/stats', '/v1/pair', '/v1/nope']) {
         const res = await fetch(`${g.url}${p}`, { headers });
         expect(res.status, p).toBeLessThan(500);
