@@ -10,6 +10,7 @@ import { type OpenStreams, sessionStreams } from '../security/open-streams.js';
 import { SESSION_TTL_MS, type SessionService } from '../security/sessions.js';
 import type { TokenService } from '../security/tokens.js';
 
+/** No `Secure`: the daemon is plain HTTP (loopback by default), where browsers would drop a Secure cookie off localhost. */
 const cookie = (value: string, maxAgeS: number) =>
   `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`;
 
