@@ -159,3 +159,26 @@ it('a backend behind /comfy cannot set cookies on the dashboard origin (the sess
     await new Promise<void>((r) => backend.close(() => r()));
   }
 });
+
+it('guessing sign-in codes is rate limited (30 a minute per address) before any code is looked at', async () => {
+  const g = await startTestGateway({ backends: [{ name: 'a', url: 'http://127.0.0.1:9' }] });
+  try {
+    const guess = (code: string) =>
+      fetch(`${g.url}/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...SAME_ORIGIN },
+        body: JSON.stringify({ code }),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await guess(`guess${i}`)).status);
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    // Even the right code waits its turn: a flood cannot be used to test codes faster.
+    const code = new URL(g.gateway.loginLink()).hash.slice('#login='.length);
+    const res = await guess(code);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  } finally {
+    await g.close();
+  }
+});
