@@ -104,6 +104,22 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
     }
   });
 
+  it('revoking an admin token also closes the /comfy/ws bridge it opened', async () => {
+    const t = await g.client.createToken({ name: 'comfy-watcher', scope: 'admin' });
+    const ws = new WebSocket(g.url.replace('http', 'ws') + '/comfy/ws?clientId=review', [
+      WS_PROTOCOL,
+      `comfygate.token.${t.token}`,
+    ]);
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    await new Promise<void>((resolve, reject) => (ws.on('open', () => resolve()), ws.on('error', reject)));
+    try {
+      await g.client.revokeToken(t.id);
+      expect(await within(closed)).toBe(1008);
+    } finally {
+      ws.terminate();
+    }
+  });
+
   it('API answers carry Cache-Control: no-store, with a cookie or a token, errors included', async () => {
     const cookie = await signIn(g.token);
     const job = await g.client.createJob({ template: 'txt2img', params: { prompt: 'private prompt', steps: 1 } });

@@ -136,7 +136,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
     messagesPerMinute: config.security.wsMessagesPerMinute,
     open: openStreams,
   });
-  const comfyWs = comfySocketProxy(daemon);
+  const comfyWs = comfySocketProxy(daemon, openStreams);
   const server = http.createServer(app);
   server.on(
     'upgrade',
