@@ -49,9 +49,9 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
     });
 
   /** An SSE stream; resolves `ended` when the daemon ends the response. */
-  const openEvents = async (headers: Record<string, string>) => {
+  const openEvents = async (headers: Record<string, string>, path = '/v1/events') => {
     const ac = new AbortController();
-    const res = await fetch(`${g.url}/v1/events`, { headers, signal: ac.signal });
+    const res = await fetch(`${g.url}${path}`, { headers, signal: ac.signal });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const ended = (async () => {
@@ -117,6 +117,27 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
       expect(await within(closed)).toBe(1008);
     } finally {
       ws.terminate();
+    }
+  });
+
+  it('revoking a token ends its Comfy API v2 job event stream too', async () => {
+    const t = await g.client.createToken({ name: 'sdk-user', scope: 'submit' });
+    await g.client.drainBackend('a', true); // the job stays queued, so its stream stays open
+    try {
+      const job = await new GatewayClient({ baseUrl: g.url, token: t.token }).createJob({
+        template: 'txt2img',
+        params: { prompt: 'waits', steps: 1 },
+      });
+      const sse = await openEvents({ 'x-api-key': t.token }, `/api/v2/jobs/${job.id}/events`);
+      try {
+        expect(await within(sse.ended, 300)).toBe('still open');
+        await g.client.revokeToken(t.id);
+        expect(await within(sse.ended)).toBe('ended');
+      } finally {
+        sse.abort();
+      }
+    } finally {
+      await g.client.drainBackend('a', false);
     }
   });
 

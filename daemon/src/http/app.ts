@@ -123,7 +123,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(watchRoutes(daemon));
   v1.use(sseRoutes(daemon, streams, openStreams));
   app.use('/v1', v1);
-  app.use('/api/v2', v2Router(daemon, { streams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
+  app.use('/api/v2', v2Router(daemon, { streams, open: openStreams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
   // The passthrough is ComfyUI's whole surface (queue clear, global interrupt, other users' extra_data,
   // extension routes): admins only. Everyone else goes through /v1 or /api/v2.
   app.all('/comfy{/*path}', need('admin'), (req, res) => proxyHttp(daemon, req, res));
