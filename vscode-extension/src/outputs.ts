@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GatewayClient, Job } from '@comfygate/shared';
-import { writeFileAtomic } from '@comfygate/shared/manifest';
+import { outputPath, writeFileAtomic } from '@comfygate/shared/manifest';
 import type { GalleryItem } from './gallery/messages.js';
 
 /** The variant every command asks for: the image as PNG (or the format a variant names) with provenance inside. */
@@ -16,6 +16,18 @@ const slug = (s: string) =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 40) || 'image';
+
+/**
+ * `rel` as a folder inside `root`, or null: `..`, absolute paths and a symlinked folder that leads out are refused
+ * (the same check as manifest outputs), so a link committed to a repository cannot send images elsewhere.
+ */
+export function folderInside(root: string, rel: string): string | null {
+  try {
+    return path.dirname(outputPath(root, path.join(rel, 'probe.png')));
+  } catch {
+    return null;
+  }
+}
 
 /** A name not taken yet in `dir`: `<prompt-slug>-<n>.png`, so files from repeated runs never overwrite each other. */
 function freeName(dir: string, base: string, ext: string): string {

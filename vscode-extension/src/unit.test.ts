@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FromWebview, ToWebview } from './gallery/messages.js';
 import { galleryHtml } from './gallery/html.js';
 import { entrySpans, problemSpan } from './manifest/locate.js';
 import { statusText } from './status-text.js';
+import { folderInside } from './outputs.js';
 
 describe('status bar text', () => {
   it('starts with "comfygate" and says not running, queue depth and running jobs', () => {
@@ -58,6 +61,7 @@ describe('extension manifest (package.json)', () => {
     contributes: {
       commands: { command: string; title: string; category: string }[];
       jsonValidation: { fileMatch: string; url: string }[];
+      configuration: { properties: Record<string, { scope?: string }> };
     };
   };
 
@@ -81,9 +85,37 @@ describe('extension manifest (package.json)', () => {
     for (const t of [...wanted, 'Show Gallery']) expect(titles).toContain(t);
   });
 
+  it("a repository's .vscode/settings.json cannot pick the daemon (and so where the local token goes) or the CLI run", () => {
+    // The local daemon's admin token is sent to whatever loopback URL is set, and cliCommand is typed into a
+    // terminal: both are the user's or the machine's to choose, never a cloned workspace's.
+    const props = pkg.contributes.configuration.properties;
+    expect(props['comfygate.url']?.scope).toBe('machine');
+    expect(props['comfygate.cliCommand']?.scope).toBe('machine');
+  });
+
   it('contributes the shipped JSON schema for comfygate.assets.json', () => {
     expect(pkg.contributes.jsonValidation).toEqual([
       { fileMatch: 'comfygate.assets.json', url: './schemas/comfygate.assets.schema.json' },
     ]);
+  });
+});
+
+describe('output folder of Generate Image…', () => {
+  it('is a folder inside the workspace: no .., no absolute path, no symlinked folder leading out', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-ws-'));
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-out-'));
+    try {
+      fs.symlinkSync(outside, path.join(root, 'linked'));
+      fs.mkdirSync(path.join(root, 'assets'));
+      expect(folderInside(root, 'assets/generated')).toBe(path.join(root, 'assets/generated'));
+      expect(folderInside(root, '.')).toBe(root);
+      expect(folderInside(root, '../elsewhere')).toBeNull();
+      expect(folderInside(root, outside)).toBeNull();
+      expect(folderInside(root, 'linked')).toBeNull();
+      expect(folderInside(root, 'linked/deeper')).toBeNull();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

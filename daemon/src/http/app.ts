@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import { authenticate, need } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { losslessJson } from './middleware/json.js';
+import { noStore } from './middleware/no-store.js';
 import { hostAndOrigin, hostOnly, originPolicy } from './middleware/host-origin.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { sessionAuth, sessionPrincipal } from './middleware/session-cookie.js';
@@ -26,6 +27,7 @@ import { watchRoutes } from './routes/watch.js';
 import { presetRoutes } from './routes/presets.js';
 import { loginUrl, sessionRoutes } from './routes/session.js';
 import { isPairingPoll, PairingService } from './security/pairing.js';
+import { OpenStreams } from './security/open-streams.js';
 import { SessionService } from './security/sessions.js';
 import { ADMIN_TOKEN_ID, TokenService } from './security/tokens.js';
 import { JOB_CREATE_ACTION, JOB_CREATE_ROUTES } from './security/quota.js';
@@ -72,6 +74,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   const policy = originPolicy(config.security, config.host, () => port);
   const metrics = createMetrics(daemon);
   const streams = new StreamSlots(config.security.maxStreamsPerToken);
+  const openStreams = new OpenStreams();
 
   const app = express();
   app.disable('x-powered-by');
@@ -82,6 +85,7 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(healthRoutes(policy));
   app.use(hostAndOrigin(policy));
   app.use(dashboardStatic());
+  app.use(['/v1', '/api/v2', '/readyz', '/metrics'], noStore);
   app.use(authenticate(tokens));
   app.use(sessionAuth(sessions, daemon.store));
   // A plugin polling its own live pairing is never charged to the bucket that tokenless strangers share.
@@ -107,19 +111,19 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   v1.use(fileRoutes(daemon, config.security));
   v1.use(losslessJson(config.security.maxJsonBytes, config.security.maxJsonDepth));
   v1.get('/openapi.json', need('read'), (_req, res) => void res.json(openApiDocument()));
-  v1.use(sessionRoutes({ sessions, tokens, store: daemon.store, baseUrl: () => publicUrl }));
+  v1.use(sessionRoutes({ sessions, tokens, store: daemon.store, baseUrl: () => publicUrl, open: openStreams }));
   v1.use(pairRoutes(pairing, config.security.pairStartsPerMinute));
   v1.use(jobRoutes(daemon));
   v1.use(batchRoutes(daemon));
   v1.use(templateRoutes(daemon));
   v1.use(presetRoutes(daemon));
   v1.use(backendRoutes(daemon));
-  v1.use(tokenRoutes(tokens));
+  v1.use(tokenRoutes(tokens, openStreams));
   v1.use(webhookRoutes(daemon));
   v1.use(watchRoutes(daemon));
-  v1.use(sseRoutes(daemon, streams));
+  v1.use(sseRoutes(daemon, streams, openStreams));
   app.use('/v1', v1);
-  app.use('/api/v2', v2Router(daemon, { streams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
+  app.use('/api/v2', v2Router(daemon, { streams, open: openStreams })); // Comfy API v2 (@comfyorg/sdk); parses its own bodies
   // The passthrough is ComfyUI's whole surface (queue clear, global interrupt, other users' extra_data,
   // extension routes): admins only. Everyone else goes through /v1 or /api/v2.
   app.all('/comfy{/*path}', need('admin'), (req, res) => proxyHttp(daemon, req, res));
@@ -127,8 +131,12 @@ export async function startGateway(daemon: Daemon): Promise<Gateway> {
   app.use(notFound);
   app.use(errorHandler(log));
 
-  const events = eventSocketServer(daemon, { slots: streams, messagesPerMinute: config.security.wsMessagesPerMinute });
-  const comfyWs = comfySocketProxy(daemon);
+  const events = eventSocketServer(daemon, {
+    slots: streams,
+    messagesPerMinute: config.security.wsMessagesPerMinute,
+    open: openStreams,
+  });
+  const comfyWs = comfySocketProxy(daemon, openStreams);
   const server = http.createServer(app);
   server.on(
     'upgrade',

@@ -7,6 +7,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { WS_PROTOCOL } from '@comfygate/shared';
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
+import { type OpenStreams, streamKeys } from './security/open-streams.js';
+import type { Principal } from './security/tokens.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and our own credentials never travel to ComfyUI. */
 const DROP_REQUEST = new Set([
@@ -27,7 +29,9 @@ const DROP_REQUEST = new Set([
 /** Client messages to ComfyUI are small JSON (the feature-flag handshake): bound them. */
 const MAX_MESSAGE = 1024 * 1024;
 const MAX_EARLY = 16;
+/** Also no cookies: ComfyUI sets none, and a backend must not plant or overwrite the dashboard's session cookie. */
 const DROP_RESPONSE = new Set([
+  'set-cookie',
   'connection',
   'keep-alive',
   'transfer-encoding',
@@ -95,15 +99,23 @@ export async function proxyHttp(daemon: Daemon, req: Request, res: Response): Pr
 }
 
 /** WebSocket passthrough: our client's socket is bridged to `/ws` on the backend, frames kept binary or text. */
-export function comfySocketProxy(daemon: Daemon) {
+export function comfySocketProxy(daemon: Daemon, open?: OpenStreams) {
   // Browsers send the token as a subprotocol entry beside `comfygate.v1`, which we select.
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE,
     handleProtocols: (p) => (p.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
-  const bridge = (client: WebSocket, upstreamUrl: string) => {
+  const bridge = (client: WebSocket, upstreamUrl: string, principal?: Principal) => {
     const upstream = new WebSocket(upstreamUrl, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    // Like the event streams: revoking the token (or ending the session) that opened the bridge closes it.
+    const forget = principal
+      ? open?.track(
+          streamKeys(principal.tokenId, principal.sessionId),
+          () => (client.close(1008, 'signed out, session expired or token revoked'), upstream.terminate()),
+          principal.sessionEndsAt,
+        )
+      : undefined;
     const early: [WebSocket.RawData, boolean][] = [];
     client.on('error', () => client.terminate());
     client.on('message', (data, isBinary) => {
@@ -119,14 +131,14 @@ export function comfySocketProxy(daemon: Daemon) {
     const closeBoth = () => (client.close(), upstream.terminate());
     upstream.on('close', closeBoth);
     upstream.on('error', closeBoth);
-    client.on('close', () => upstream.terminate());
+    client.on('close', () => (upstream.terminate(), forget?.()));
   };
   return {
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer, _principal?: unknown) {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, principal?: Principal) {
       const target = resolveTarget(daemon, req.url ?? '/');
       const url = targetUrl(target);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, url.toString()));
+      wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, url.toString(), principal));
     },
     close() {
       for (const c of wss.clients) c.terminate();

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -68,7 +69,13 @@ export const lockPath = (dir: string): string => path.join(dir, LOCK_FILE);
 export function readLock(dir: string): AssetLock | null {
   const file = lockPath(dir);
   if (!fs.existsSync(file)) return null;
-  const parsed = AssetLock.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ManifestError(`${file} is not a comfygate lock: not JSON (${(err as Error).message})`);
+  }
+  const parsed = AssetLock.safeParse(json);
   if (!parsed.success) throw new ManifestError(`${file} is not a comfygate lock: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
@@ -83,10 +90,7 @@ export function writeLock(dir: string, lock: AssetLock): void {
         .map((k) => [k, lock.assets[k]!]),
     ),
   };
-  const file = lockPath(dir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  replaceFile(lockPath(dir), `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
 export function fileSha256(file: string): string | null {
@@ -100,7 +104,29 @@ export function fileSha256(file: string): string | null {
 /** Writes through a temp file and a rename, so an editor watching the folder never sees half an image. */
 export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
+  replaceFile(file, bytes);
+}
+
+/**
+ * Through a temp file created new (`wx`: never an existing file or a symlink a cloned repository planted at that
+ * name, which a plain write would follow out of the workspace) and a rename, which replaces a link at `file`
+ * itself rather than writing through it.
+ */
+function replaceFile(file: string, data: string | Uint8Array): void {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = `${file}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+    try {
+      fs.writeFileSync(tmp, data, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 5) continue;
+      throw err;
+    }
+    try {
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    return;
+  }
 }

@@ -6,6 +6,7 @@ import type { Template } from '../templates.js';
 import {
   AssetManifest,
   type AssetLock,
+  ManifestError,
   fileSha256,
   inputHash,
   lockPath,
@@ -17,6 +18,7 @@ import {
   readLock,
   readPngText,
   resolveEntry,
+  writeFileAtomic,
   writeLock,
 } from './index.js';
 
@@ -174,6 +176,28 @@ describe('plan against the lock', () => {
     const dir = tmp();
     fs.writeFileSync(lockPath(dir), '{"version":1,"assets":{"a.png":{"hash":1}}}');
     expect(() => readLock(dir)).toThrow(/not a comfygate lock/);
+    // Not JSON at all (a merge conflict): the same error a person reads, not a SyntaxError with a stack.
+    fs.writeFileSync(lockPath(dir), '<<<<<<< HEAD\n{"version":1}\n');
+    expect(() => readLock(dir)).toThrow(ManifestError);
+    expect(() => readLock(dir)).toThrow(/is not a comfygate lock: .*JSON/);
+  });
+
+  it('writes images and the lock without following a link a repository planted at a temp name', () => {
+    const dir = tmp();
+    const outside = tmp();
+    const victim = path.join(outside, 'bashrc');
+    fs.writeFileSync(victim, 'mine');
+    // A cloned repository can hold symlinks; the temp names next to an output must not be a way out of it.
+    fs.symlinkSync(victim, path.join(dir, `a.png.${process.pid}.tmp`));
+    fs.symlinkSync(victim, `${lockPath(dir)}.${process.pid}.tmp`);
+    writeFileAtomic(path.join(dir, 'a.png'), new TextEncoder().encode('png bytes'));
+    writeLock(dir, { version: 1, assets: {} });
+    expect(fs.readFileSync(victim, 'utf8')).toBe('mine');
+    expect(fs.readFileSync(path.join(dir, 'a.png'), 'utf8')).toBe('png bytes');
+    expect(readLock(dir)).toEqual({ version: 1, assets: {} });
+    expect(
+      fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') && !fs.lstatSync(path.join(dir, f)).isSymbolicLink()),
+    ).toEqual([]);
   });
 });
 

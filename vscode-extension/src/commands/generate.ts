@@ -1,20 +1,15 @@
-import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Template } from '@comfygate/shared';
 import { type Ctx, workspaceRoot } from '../context.js';
-import { pngPostprocess } from '../outputs.js';
+import { folderInside, pngPostprocess } from '../outputs.js';
 import { runAndSave } from './run.js';
 
 const SIZES = ['512×512', '768×768', '1024×1024', '512×768', '768×512', '1024×576'];
 const setting = <T>(key: string, fallback: T): T =>
   vscode.workspace.getConfiguration('comfygate').get<T>(key) ?? fallback;
 
-/** A folder inside the workspace; `..` and absolute paths are refused so a typo cannot write elsewhere. */
-export function folderInWorkspace(rel: string): string | null {
-  const root = workspaceRoot().fsPath;
-  const abs = path.resolve(root, rel);
-  return abs === root || abs.startsWith(root + path.sep) ? abs : null;
-}
+/** A folder inside the workspace; `..`, absolute paths and links out are refused so nothing is written elsewhere. */
+export const folderInWorkspace = (rel: string): string | null => folderInside(workspaceRoot().fsPath, rel);
 
 async function pickTemplate(templates: Template[]): Promise<Template | undefined> {
   const preferred = setting('defaultTemplate', 'txt2img');

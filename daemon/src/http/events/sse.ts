@@ -3,13 +3,14 @@ import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
 import type { StreamSlots } from '../limits/per-token.js';
+import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { openFeed } from './feed.js';
 import { MAX_BUFFERED } from './ws.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 
 /** `GET /v1/events`: SSE with `Last-Event-ID` (or `?since=`) resume from the durable log and heartbeats. */
-export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
+export function sseRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStreams): Router {
   const r = Router();
   r.get('/events', need('read'), (req, res) => {
     const raw = req.get('last-event-id') ?? (req.query.since as string | undefined);
@@ -37,7 +38,12 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots): Router {
     });
     res.write('retry: 1000\n\n');
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
-    req.on('close', () => (clearInterval(beat), close(), release()));
+    const p = req.principal!;
+    const stop = () => (clearInterval(beat), close(), release(), forget?.());
+    // Ended, not left to run, when its session signs out or expires or its token is revoked: a clean end of the
+    // body, so the client's resume attempt is what learns (401) that its credential is gone.
+    const forget = open?.track(streamKeys(p.tokenId, p.sessionId), () => (stop(), res.end()), p.sessionEndsAt);
+    req.on('close', stop);
   });
   return r;
 }

@@ -5,6 +5,7 @@ import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { Viewer } from '../../ownership/viewer.js';
 import { messageBudget, type StreamSlots } from '../limits/per-token.js';
+import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { openFeed } from './feed.js';
 
 export const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -15,7 +16,12 @@ export interface SocketLimits {
   slots: StreamSlots;
   /** Frames a token may send per minute over all its sockets (a burst of the same size); over it, the sending socket is closed. */
   messagesPerMinute: number;
+  /** Where sockets register so that signing out or revoking the token closes them. */
+  open?: OpenStreams;
 }
+
+/** The socket's viewer; `sessionId` and its expiry when a dashboard session opened it. */
+type SocketViewer = Viewer & { sessionId?: string; sessionEndsAt?: number };
 
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe
@@ -40,7 +46,7 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
     if (!b) budgets.set(tokenId, (b = messageBudget(limits.messagesPerMinute)));
     return b;
   };
-  wss.on('connection', (ws: WebSocket, viewer: Viewer, release: () => void) => {
+  wss.on('connection', (ws: WebSocket, viewer: SocketViewer, release: () => void) => {
     let close: (() => void) | null = null;
     const spend = budgetOf(viewer.tokenId);
     // A bad frame or an oversized message is an 'error' on the socket: without a listener it would crash the daemon.
@@ -78,11 +84,16 @@ export function eventSocketServer(daemon: Daemon, limits: SocketLimits) {
         });
       }
     });
-    ws.on('close', () => (close?.(), release()));
+    const forget = limits.open?.track(
+      streamKeys(viewer.tokenId, viewer.sessionId),
+      () => ws.close(POLICY_VIOLATION, 'signed out, session expired or token revoked'),
+      viewer.sessionEndsAt,
+    );
+    ws.on('close', () => (close?.(), release(), forget?.()));
   });
   return {
     /** `viewer`: the token that opened the socket; it hears only what it may see, on one of its stream slots. */
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer, viewer: Viewer) {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, viewer: SocketViewer) {
       const release = limits.slots.tryAcquire(viewer.tokenId);
       if (!release) {
         const message = 'this token holds too many event streams (security.maxStreamsPerToken)';

@@ -58,7 +58,18 @@ export async function sessionPrincipal(
   if (!s) return null;
   const t = (await store.tokens.list()).find((x) => x.id === s.tokenId);
   if (!t || t.revokedAt !== null) return null;
-  return { id, principal: { tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll } };
+  return {
+    id,
+    principal: {
+      tokenId: t.id,
+      name: t.name,
+      scope: t.scope,
+      dailyQuota: t.dailyQuota,
+      seeAll: t.seeAll,
+      sessionId: id,
+      sessionEndsAt: s.expiresAt,
+    },
+  };
 }
 
 /** After `authenticate`: a request without a bearer token may still be a dashboard session. */

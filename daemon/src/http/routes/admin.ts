@@ -5,6 +5,7 @@ import { GatewayError } from '../../errors.js';
 import { need } from '../middleware/auth.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import { parseBody } from '../validate.js';
+import { type OpenStreams, tokenStreams } from '../security/open-streams.js';
 import { type PairingService, type Requester, requesterKey } from '../security/pairing.js';
 import { ADMIN_TOKEN_ID, type TokenService } from '../security/tokens.js';
 
@@ -33,7 +34,8 @@ export function backendRoutes(daemon: Daemon): Router {
   return r;
 }
 
-export function tokenRoutes(tokens: TokenService): Router {
+/** `open`: the event streams to end when a token is revoked (its own and its sessions'). */
+export function tokenRoutes(tokens: TokenService, open?: OpenStreams): Router {
   const r = Router();
   r.get('/tokens', need('admin'), async (_req, res) => void res.json(await tokens.list()));
   r.post(
@@ -49,6 +51,7 @@ export function tokenRoutes(tokens: TokenService): Router {
       });
     if (!(await tokens.revoke(req.params.id as string)))
       throw new GatewayError({ code: 'not_found', message: `no active token ${req.params.id}` });
+    open?.end(tokenStreams(req.params.id as string));
     res.status(204).end();
   });
   return r;

@@ -6,9 +6,11 @@ import { need } from '../middleware/auth.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import { SESSION_COOKIE, sameOriginRequest } from '../middleware/session-cookie.js';
 import { parseBody } from '../validate.js';
+import { type OpenStreams, sessionStreams } from '../security/open-streams.js';
 import { SESSION_TTL_MS, type SessionService } from '../security/sessions.js';
 import type { TokenService } from '../security/tokens.js';
 
+/** No `Secure`: the daemon is plain HTTP (loopback by default), where browsers would drop a Secure cookie off localhost. */
 const cookie = (value: string, maxAgeS: number) =>
   `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`;
 
@@ -22,6 +24,7 @@ export function sessionRoutes(deps: {
   tokens: TokenService;
   store: Store;
   baseUrl: () => string;
+  open?: OpenStreams;
 }): Router {
   const { sessions, tokens, store } = deps;
   const r = Router();
@@ -66,7 +69,7 @@ export function sessionRoutes(deps: {
   });
 
   r.delete('/session', need('read'), (req, res) => {
-    if (req.sessionId) sessions.close(req.sessionId);
+    if (req.sessionId) (sessions.close(req.sessionId), deps.open?.end(sessionStreams(req.sessionId)));
     res.setHeader('Set-Cookie', cookie('', 0));
     res.status(204).end();
   });

@@ -9,6 +9,10 @@ import type { Store, TokenRecord } from '../../store/types.js';
 export interface Principal extends Viewer {
   name: string;
   dailyQuota: number | null;
+  /** Set when a dashboard session (cookie) is acting as this token: signing out ends what it opened. */
+  sessionId?: string;
+  /** When that session expires: a stream it opened ends then too. */
+  sessionEndsAt?: number;
 }
 
 const RANK: Record<TokenScope, number> = { read: 0, submit: 1, admin: 2 };

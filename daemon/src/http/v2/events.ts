@@ -4,6 +4,7 @@ import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
 import { canSee } from '../../ownership/viewer.js';
 import type { StreamSlots } from '../limits/per-token.js';
+import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { V2Error } from './errors.js';
 import { loadV2Job, type V2Job, V2_TERMINAL, v2Progress } from './mapping.js';
 
@@ -157,7 +158,7 @@ class JobStream {
   }
 }
 
-export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
+export function eventRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStreams): Router {
   const r = Router();
   r.get('/jobs/:id/events', need('read'), async (req: Request, res: Response) => {
     const id = String(req.params.id);
@@ -171,7 +172,11 @@ export function eventRoutes(daemon: Daemon, slots: StreamSlots): Router {
         'this token holds too many event streams (security.maxStreamsPerToken); poll GET /jobs/{id} meanwhile';
       throw new V2Error(429, 'too_many_streams', message);
     }
-    new JobStream(daemon, req, res, id, rec.graphJson, release);
+    const p = req.principal!;
+    const stream = new JobStream(daemon, req, res, id, rec.graphJson, release);
+    // Ended when the token is revoked (or the session signs out or expires), like the /v1 streams.
+    const forget = open?.track(streamKeys(p.tokenId, p.sessionId), () => stream.close(), p.sessionEndsAt);
+    res.on('close', () => forget?.());
   });
   return r;
 }
