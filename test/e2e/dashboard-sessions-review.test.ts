@@ -141,6 +141,22 @@ describe('dashboard sessions end everywhere, and API answers are not cached', ()
     }
   });
 
+  it("through /comfy the cookie serves the dashboard's fetches, never a page the backend serves", async () => {
+    const cookie = await signIn(g.token);
+    const stats = (dest: string) =>
+      fetch(`${g.url}/comfy/@a/system_stats`, { headers: { cookie, ...SAME_ORIGIN, 'sec-fetch-dest': dest } });
+    expect((await stats('empty')).status).toBe(200);
+    // A document, frame or image load would run the backend's page in our origin with the admin's session.
+    for (const dest of ['document', 'iframe', 'image', 'script']) expect((await stats(dest)).status).toBe(401);
+    const plain = await fetch(`${g.url}/comfy/@a/system_stats`, { headers: { cookie, ...SAME_ORIGIN } });
+    expect(plain.status).toBe(401);
+    // A bearer token is unaffected: no page can attach one.
+    const bearer = await fetch(`${g.url}/comfy/@a/system_stats`, {
+      headers: { authorization: `Bearer ${g.token}`, 'sec-fetch-dest': 'document' },
+    });
+    expect(bearer.status).toBe(200);
+  });
+
   it('API answers carry Cache-Control: no-store, with a cookie or a token, errors included', async () => {
     const cookie = await signIn(g.token);
     const job = await g.client.createJob({ template: 'txt2img', params: { prompt: 'private prompt', steps: 1 } });

@@ -72,10 +72,22 @@ export async function sessionPrincipal(
   };
 }
 
+/**
+ * Pages a ComfyUI backend serves through `/comfy` (its web UI, an SVG from `/view`) would run in the dashboard's
+ * origin; with the session cookie, their scripts could call the API as the signed-in admin. So through `/comfy` the
+ * cookie counts only for the dashboard's own script fetches (`Sec-Fetch-Dest: empty`), never for a document, frame or
+ * any other load a browser makes. A bearer token is not affected: a page cannot attach one.
+ */
+export function cookieMayReach(req: IncomingMessage): boolean {
+  const path = (req.url ?? '').split('?')[0]!;
+  if (path !== '/comfy' && !path.startsWith('/comfy/')) return true;
+  return req.headers['sec-fetch-dest'] === 'empty';
+}
+
 /** After `authenticate`: a request without a bearer token may still be a dashboard session. */
 export function sessionAuth(sessions: SessionService, store: Store) {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    if (req.principal) return next();
+    if (req.principal || !cookieMayReach(req)) return next();
     const s = await sessionPrincipal(req, sessions, store);
     if (s) ((req.principal = s.principal), (req.sessionId = s.id));
     next();
