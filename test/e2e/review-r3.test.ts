@@ -1,0 +1,46 @@
+// Review of the engine, output and CLI changes (progress, output kinds, suggestions): each case failed before its fix.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
+
+let fake: FakeComfy;
+let g: TestGateway;
+
+beforeAll(async () => {
+  fake = await startFakeComfy();
+  g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+  await waitFor(async () => (await g.client.backends())[0]?.health === 'up', { timeoutMs: 15_000, what: 'backend up' });
+});
+afterAll(async () => {
+  await g?.close();
+  await fake?.close();
+});
+
+async function post(path: string, body: unknown, signal?: AbortSignal) {
+  const res = await g.fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  const json = (await res.json()) as { error: { code: string; message: string } };
+  return { status: res.status, message: json.error.message };
+}
+
+describe('did-you-mean on hostile names', () => {
+  // The edit distance is a table of name × candidate: a 2 MB name held the event loop for minutes (and gigabytes).
+  // Any answer within the bound is fine; before the fix none came (the request was aborted).
+  const huge = 'x'.repeat(2_000_000);
+  it.each([
+    ['parameter name', { template: 'txt2img', params: { prompt: 'a fox', [huge]: 1 } }, 400],
+    ['combo value', { template: 'txt2img', params: { prompt: 'a fox', sampler: huge } }, 400],
+  ])('a 2 MB %s is answered at once, without a suggestion', async (_what, body, status) => {
+    const r = await post('/v1/jobs', body, AbortSignal.timeout(10_000));
+    expect(r.status).toBe(status);
+    expect(r.message).not.toContain('did you mean');
+    expect(r.message.length).toBeLessThan(2_000); // the name is quoted cut short, not echoed whole
+    // and the daemon still answers
+    expect((await g.fetch('/v1/backends')).status).toBe(200);
+  });
+});
