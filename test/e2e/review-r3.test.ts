@@ -44,3 +44,24 @@ describe('did-you-mean on hostile names', () => {
     expect((await g.fetch('/v1/backends')).status).toBe(200);
   });
 });
+
+describe('text outputs of hostile size', () => {
+  // PreviewAny nodes of 64 K characters each (StringConcatenate makes them from a short graph, up to 256 of them):
+  // 16 M characters on the job row, in every job list, event and zip. 24 are enough to pass the per-job bound.
+  it('keeps a bounded total of text on the job (the first texts, whole)', async () => {
+    const big = 'a'.repeat(64 * 1024);
+    const graph: Record<string, { class_type: string; inputs: Record<string, unknown> }> = {};
+    for (let i = 1; i <= 24; i++) graph[String(i)] = { class_type: 'PreviewAny', inputs: { source: big } };
+    const job = await g.client.createJob({ graph: graph as never });
+    const done = await g.client.waitForJob(job.id);
+    expect(done.state).toBe('succeeded');
+    const total = done.texts.reduce((n, t) => n + t.text.length, 0);
+    // engine/harvest.ts keeps 256 K characters of text per job; more than one text fits.
+    expect(total).toBeGreaterThan(64 * 1024);
+    expect(total).toBeLessThanOrEqual(256 * 1024 + done.texts.length /* the cut mark */);
+    expect(done.texts.length).toBeLessThan(24);
+    expect(done.texts[0]!.text).toBe(big);
+    const list = await g.fetch('/v1/jobs?limit=50');
+    expect(list.status).toBe(200);
+  });
+});

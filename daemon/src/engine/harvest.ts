@@ -41,16 +41,24 @@ export function fileRefs(entry: HistoryEntry): FileOutputRef[] {
 /** A text output longer than this is cut (a node may print a whole tensor); the job row is no place for megabytes. */
 export const MAX_TEXT_CHARS = 64 * 1024;
 const MAX_TEXTS = 256;
+/**
+ * All of a job's texts together: the row is read whole by every job list, event and batch zip, and 256 texts
+ * of 64 K each (StringConcatenate grows them from a short graph) would be 16 M characters per job.
+ */
+export const MAX_TEXT_TOTAL_CHARS = 256 * 1024;
 
-/** Text outputs (`"text": ["42"]`, PreviewAny and the like), in node then list order. */
+/** Text outputs (`"text": ["42"]`, PreviewAny and the like), in node then list order; past the budget, cut. */
 export function textOutputs(entry: HistoryEntry): TextOutput[] {
   const texts: TextOutput[] = [];
+  let left = MAX_TEXT_TOTAL_CHARS;
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
     const list = ui?.text;
     if (!Array.isArray(list)) continue;
     list.forEach((t, index) => {
-      if (typeof t !== 'string' || texts.length >= MAX_TEXTS) return;
-      texts.push({ nodeId, index, text: t.length > MAX_TEXT_CHARS ? `${t.slice(0, MAX_TEXT_CHARS)}…` : t });
+      if (typeof t !== 'string' || texts.length >= MAX_TEXTS || left <= 0) return;
+      const keep = Math.min(MAX_TEXT_CHARS, left);
+      left -= Math.min(t.length, keep);
+      texts.push({ nodeId, index, text: t.length > keep ? `${t.slice(0, keep)}…` : t });
     });
   }
   return texts;
