@@ -1,7 +1,10 @@
 // Review of the engine, output and CLI changes (progress, output kinds, suggestions): each case failed before its fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
 import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { txt2img } from '../helpers/graphs.js';
+import { jsonBody } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fake: FakeComfy;
@@ -63,5 +66,46 @@ describe('text outputs of hostile size', () => {
     expect(done.texts[0]!.text).toBe(big);
     const list = await g.fetch('/v1/jobs?limit=50');
     expect(list.status).toBe(200);
+  });
+});
+
+/** The entry names of a zip, read by yauzl, which refuses a name that climbs out (`..`) or is absolute. */
+function zipNames(buf: Buffer): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const names: string[] = [];
+      zip.on('error', reject);
+      zip.on('entry', (e: yauzl.Entry) => (names.push(e.fileName), zip.readEntry()));
+      zip.on('end', () => resolve(names));
+      zip.readEntry();
+    });
+  });
+}
+
+describe('batch archive names', () => {
+  // Node ids are the graph's keys, any string the submitter (or a shared template's author) chose.
+  it('a node id with ../ stays one name inside the job folder', async () => {
+    const graph = txt2img() as Record<string, unknown>;
+    graph['../../../evil'] = graph['9'];
+    delete graph['9'];
+    const res = await g.fetch('/v1/batches', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'slip', matrix: { graph, prompts: ['a fox'] } }),
+    });
+    expect(res.status).toBe(201);
+    const batch = await jsonBody(res);
+    await waitFor(async () => (await jsonBody(await g.fetch(`/v1/batches/${batch.id}`))).done === 1, {
+      timeoutMs: 30_000,
+      what: 'batch done',
+    });
+    const zip = await g.fetch(`/v1/batches/${batch.id}/archive`);
+    const names = await zipNames(Buffer.from(await zip.arrayBuffer()));
+    expect(names.filter((n) => n !== 'manifest.json')).toEqual([
+      expect.stringMatching(/^0001-[0-9a-f]{8}\/[^/]+\.png$/),
+      expect.stringMatching(/^0001-[0-9a-f]{8}\/[^/]+\.thumb\.webp$/),
+    ]);
+    for (const n of names) expect(n.split('/')).not.toContain('..');
   });
 });
