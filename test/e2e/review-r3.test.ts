@@ -1,10 +1,16 @@
 // Review of the engine, output and CLI changes (progress, output kinds, suggestions): each case failed before its fix.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { jsonBody } from '../helpers/http.js';
+import { repoRoot } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fake: FakeComfy;
@@ -107,5 +113,31 @@ describe('batch archive names', () => {
       expect.stringMatching(/^0001-[0-9a-f]{8}\/[^/]+\.thumb\.webp$/),
     ]);
     for (const n of names) expect(n.split('/')).not.toContain('..');
+  });
+});
+
+describe('CLI output of text from the backend', () => {
+  // A text output is whatever the graph (a shared template, a custom node) made: an OSC 52 sequence in it would
+  // write the person's clipboard, others retitle or clear their terminal.
+  it('shows control characters escaped, never sends them to the terminal', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-r3-'));
+    try {
+      const graphFile = path.join(tmp, 'g.json');
+      const hostile = 'hi \u001b]52;c;ZXZpbA==\u0007 \u001b[2J\u009b31m there\nline two';
+      fs.writeFileSync(graphFile, JSON.stringify({ '1': { class_type: 'PreviewAny', inputs: { source: hostile } } }));
+      const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+      const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
+      const args = [tsxCli, cliMain, '--url', g.url, '--token', g.token, 'submit', '--graph', graphFile];
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [...args, '--out', tmp], { cwd: tmp, timeout: 60_000 }, (err, out) =>
+          err ? reject(err) : resolve(out),
+        ),
+      );
+      expect(stdout).toContain('text (node 1): hi \\x1b]52;c;ZXZpbA==\\x07 \\x1b[2J\\x9b31m there\nline two');
+      // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+      expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -37,6 +37,15 @@ export function truncate(text: string, max: number): string {
   return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
 }
 
+/**
+ * Words a job brought back (a text output, a backend's error) for a terminal: control characters are shown as
+ * `\x1b`, never obeyed (an OSC 52 sequence would write the clipboard). Newlines and tabs stay.
+ */
+// eslint-disable-next-line no-control-regex -- the characters a terminal would act on
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+export const printable = (text: string): string =>
+  text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** Check marks when a terminal will render them, plain words when the output goes to a file or a pipe. */
 export function marks(tty: boolean): { ok: string; warn: string; fail: string } {
   return tty ? { ok: '✔', warn: '!', fail: '✖' } : { ok: '[ok]', warn: '[warn]', fail: '[FAIL]' };
