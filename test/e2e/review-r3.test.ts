@@ -141,3 +141,31 @@ describe('CLI output of text from the backend', () => {
     }
   });
 });
+
+describe('animated outputs of custom savers', () => {
+  // VideoHelperSuite lists its files under `gifs` with a `format` and no `animated` flag; an image/gif or
+  // image/webp one is an animation all the same, and post-processing (still images only) must leave it whole.
+  it.each(['image/gif', 'image/webp'])('a VHS %s output is animated and gets no variants', async (format) => {
+    await using vhs = await startFakeComfy({ extraNodes: ['VHS_VideoCombine'] });
+    await using gw = await startTestGateway({ backends: [{ name: 'v', url: vhs.url }] });
+    const graph = {
+      '1': { class_type: 'EmptyImage', inputs: { width: 32, height: 32, batch_size: 2, color: 0x336699 } },
+      '2': {
+        class_type: 'VHS_VideoCombine',
+        inputs: {
+          images: ['1', 0],
+          frame_rate: 8,
+          loop_count: 0,
+          filename_prefix: 'vhs',
+          format,
+          pingpong: false,
+          save_output: true,
+        },
+      },
+    };
+    const job = await gw.client.createJob({ graph: graph as never });
+    const done = await gw.client.waitForJob(job.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.outputs.map((o) => [o.contentType, o.animated, o.variants.length])).toEqual([[format, true, 0]]);
+  });
+});

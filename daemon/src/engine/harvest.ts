@@ -14,7 +14,10 @@ export interface FileOutputRef {
   nodeId: string;
   index: number;
   ref: ImageRef;
-  /** The node said `"animated": [true]` (animated WEBP/PNG, and video savers, which list videos under `images`). */
+  /**
+   * The node said `"animated": [true]` (animated WEBP/PNG, and video savers, which list videos under `images`),
+   * or listed the file under `gifs` (VideoHelperSuite).
+   */
   animated: boolean;
   /** A content type the node named itself (VideoHelperSuite's `format`), used when /view gives none. */
   format: string | null;
@@ -24,9 +27,11 @@ export interface FileOutputRef {
 export function fileRefs(entry: HistoryEntry): FileOutputRef[] {
   const refs: FileOutputRef[] = [];
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
-    const animated = Array.isArray(ui?.animated) && ui.animated.some((a) => a === true);
+    const flagged = Array.isArray(ui?.animated) && ui.animated.some((a) => a === true);
     let index = 0;
-    for (const list of Object.values(ui ?? {})) {
+    for (const [key, list] of Object.entries(ui ?? {})) {
+      // VideoHelperSuite's `gifs` are animations whatever their format (image/gif, image/webp), with no flag.
+      const animated = flagged || key === 'gifs';
       for (const item of Array.isArray(list) ? list : []) {
         if (!isFileRef(item)) continue;
         const named = (item as unknown as { format?: unknown }).format;
