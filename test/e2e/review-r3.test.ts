@@ -169,3 +169,35 @@ describe('animated outputs of custom savers', () => {
     expect(done.outputs.map((o) => [o.contentType, o.animated, o.variants.length])).toEqual([[format, true, 0]]);
   });
 });
+
+describe('CLI paths through pnpm', () => {
+  // `pnpm comfygate` runs in the repository's root, with the person's folder in INIT_CWD: --out meant that folder,
+  // but --graph and --postprocess were read from the root.
+  it('reads --graph and --postprocess from the folder the command was typed in, like --out', async () => {
+    const typedIn = fs.mkdtempSync(path.join(os.tmpdir(), 'comfygate-r3-cwd-'));
+    try {
+      fs.writeFileSync(path.join(typedIn, 'g.json'), JSON.stringify(txt2img()));
+      const spec = { variants: { small: { ops: [{ op: 'resize', width: 16 }] } } };
+      fs.writeFileSync(path.join(typedIn, 'pp.json'), JSON.stringify(spec));
+      const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+      const cliMain = path.join(repoRoot, 'daemon/src/cli/main.ts');
+      const args = ['--url', g.url, '--token', g.token, 'submit', '--graph', 'g.json', '--postprocess', 'pp.json'];
+      const env = { ...process.env, INIT_CWD: typedIn, npm_lifecycle_event: 'comfygate' };
+      const r = await new Promise<{ err: Error | null; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [tsxCli, cliMain, ...args], { cwd: repoRoot, env, timeout: 60_000 }, (err, o, e) =>
+          resolve({ err, stdout: o, stderr: e }),
+        ),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.err).toBeNull();
+      const saved = fs.readdirSync(path.join(typedIn, 'comfygate-out')).sort();
+      // named after the graph file (g.json), the variant beside its original
+      expect(saved).toEqual([
+        expect.stringMatching(/^g-[0-9a-f]{8}-1\.png$/),
+        expect.stringMatching(/^g-[0-9a-f]{8}-1\.small\.\w+$/),
+      ]);
+    } finally {
+      fs.rmSync(typedIn, { recursive: true, force: true });
+    }
+  });
+});
