@@ -1,10 +1,11 @@
 // Review of the built daemon: `comfygate start` from a bundle serves the dashboard built with that bundle, not
 // another one that happens to sit in `<dist>/dashboard` (where `build:dashboard` and the test setup put theirs).
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { makeHome, testConfig } from '../helpers/daemon.js';
-import { spawnTs } from '../helpers/process.js';
+import { repoRoot, spawnTs } from '../helpers/process.js';
 
 const home = makeHome();
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
@@ -34,4 +35,25 @@ it('the bundled daemon serves the dashboard of its own build', { timeout: 120_00
   } finally {
     await proc.kill('SIGTERM');
   }
+});
+
+// `pnpm comfygate -- status` (the npm habit) hands the bin a leading `--`, which commander took for a command.
+it('a leading -- before the command is dropped, as after start', { timeout: 120_000 }, async () => {
+  const dist = path.join(home, 'x', 'dist'); // built by the test above, or now
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMFYGATE_')));
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [path.join(repoRoot, 'daemon/bin/comfygate.js'), ...args],
+        { cwd: repoRoot, env: { ...env, COMFYGATE_DIST: dist, COMFYGATE_HOME: path.join(home, 'h') }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  const plain = await run(['--version']);
+  const dashed = await run(['--', '--version']);
+  expect(dashed).toEqual(plain);
+  expect(dashed.code).toBe(0);
+  const help = await run(['--', 'templates', '--help']);
+  expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Usage: comfygate templates')]);
 });
