@@ -201,3 +201,26 @@ describe('CLI paths through pnpm', () => {
     }
   });
 });
+
+describe('the sampler_name alias', () => {
+  // A job's params take the old name for `sampler`; a batch's `vary` refused it ("does not have").
+  it('is taken by a batch of variations too', async () => {
+    const res = await g.fetch('/v1/batches', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        variations: {
+          job: { template: 'txt2img', params: { prompt: 'a fox', steps: 1, width: 64, height: 64 } },
+          vary: { sampler_name: ['euler', 'heun'] },
+        },
+      }),
+    });
+    const body = await jsonBody(res);
+    expect([res.status, body.error?.message]).toEqual([201, undefined]);
+    const samplers = await Promise.all(
+      (body.jobIds as string[]).map(async (id) => (await g.client.getJob(id)).metadata.params as { sampler: string }),
+    );
+    expect(samplers.map((p) => p.sampler).sort()).toEqual(['euler', 'heun']);
+    await g.fetch(`/v1/batches/${body.id}/cancel`, { method: 'POST' });
+  });
+});
