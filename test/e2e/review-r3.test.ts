@@ -224,3 +224,25 @@ describe('the sampler_name alias', () => {
     await g.fetch(`/v1/batches/${body.id}/cancel`, { method: 'POST' });
   });
 });
+
+describe('/api/v2 text output names', () => {
+  // The name is what a client saves the text under; the node id in it came from the graph's author.
+  it('keep a node id with ../ inside one portable file name', async () => {
+    const graph = { '../../evil': { class_type: 'PreviewAny', inputs: { source: 'hello' } } };
+    const job = await g.client.createJob({ graph: graph as never });
+    expect((await g.client.waitForJob(job.id)).state).toBe('succeeded');
+    const v2 = (await (await g.fetch(`/api/v2/jobs/${job.id}`)).json()) as {
+      outputs: { type: string; name: string; url: string; node_id: string }[];
+    };
+    const text = v2.outputs.find((o) => o.type === 'text')!;
+    expect(text.node_id).toBe('../../evil');
+    expect(text.name).toMatch(/^[A-Za-z0-9_.-]+\.txt$/);
+    expect(text.name).not.toContain('/');
+    const asset = (await (await g.fetch(new URL(text.url).pathname.replace(/\/content$/, ''))).json()) as {
+      file_path: string;
+    };
+    expect(asset.file_path).toBe(text.name);
+    const content = await g.fetch(new URL(text.url).pathname);
+    expect([content.status, await content.text()]).toEqual([200, 'hello']);
+  });
+});

@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Job } from '@comfygate/shared';
 import { ZipFile } from 'yazl';
 import type { AssetFiles } from '../assets/files.js';
+import { nodeNamePart } from '../assets/names.js';
 import type { BatchRecord } from '../store/types.js';
 
 const EXT: Record<string, string> = {
@@ -22,16 +22,6 @@ const EXT: Record<string, string> = {
 /** By content type, else the name ComfyUI gave the file (a video or 3D format this table lacks), else bin. */
 const ext = (contentType: string, filename = '') =>
   EXT[contentType] ?? /\.([A-Za-z0-9]{1,8})$/.exec(filename)?.[1]?.toLowerCase() ?? 'bin';
-
-/**
- * A node id is any key the graph's author chose (`../../x`, `a/b`): as a file name part it keeps only portable
- * characters, so an entry never leaves its job's folder (yazl refuses such a name: the archive was a 500). A
- * changed id gets a hash of the original, so `a/b` and `a_b` stay two files.
- */
-function namePart(nodeId: string): string {
-  const clean = nodeId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
-  return clean === nodeId ? clean : `${clean}-${crypto.createHash('sha256').update(nodeId).digest('hex').slice(0, 8)}`;
-}
 
 type ManifestFile = {
   path: string;
@@ -65,7 +55,7 @@ export async function archiveStream(batch: BatchRecord, jobs: Job[], files: Asse
     const dir = `${String(i + 1).padStart(4, '0')}-${job.id.slice(0, 8)}`;
     const list: (typeof entries)[number]['files'] = [];
     for (const o of job.outputs) {
-      const base = `${dir}/${namePart(o.nodeId)}_${o.index}`;
+      const base = `${dir}/${nodeNamePart(o.nodeId)}_${o.index}`;
       const file = {
         nodeId: o.nodeId,
         sha256: o.sha256,
