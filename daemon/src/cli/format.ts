@@ -1,6 +1,8 @@
 /** Plain-text rendering shared by the commands: aligned tables, relative times, masked secrets. */
 
-export function table(headers: string[], rows: string[][]): string {
+/** Cells hold what people named things (templates, rules, jobs): one line each, nothing a terminal would obey. */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map((c) => printable(c).replace(/[\n\t]/g, ' ')));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
