@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { isUiWorkflow } from '@comfygate/shared';
 import { action, CliError } from '../context.js';
 import { fromInvocation } from '../cwd.js';
+import { printable } from '../format.js';
 
 /** What kind of file a template import is: a PNG saved by ComfyUI, a UI workflow, or an API graph. */
 function importBody(name: string, file: string): Record<string, unknown> {
@@ -32,7 +33,7 @@ export function registerTemplates(program: Command): void {
         const schemas = await Promise.all(list.map((x) => ctx.client.templateSchema(x.name)));
         for (const [i, x] of list.entries()) {
           const names = Object.keys((schemas[i]!.properties ?? {}) as object);
-          ctx.print(`${x.name}${x.builtin ? ' (built in)' : ''}: ${names.join(', ') || 'no parameters'}`);
+          ctx.print(printable(`${x.name}${x.builtin ? ' (built in)' : ''}: ${names.join(', ') || 'no parameters'}`));
         }
       }),
     );
