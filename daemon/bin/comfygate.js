@@ -7,7 +7,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readManifest, staleReason } from './fresh.js';
 
 const dist = process.env.COMFYGATE_DIST || path.resolve(fileURLToPath(import.meta.url), '../../dist');
-// `pnpm start -- --port 1` passes the `--` on; commander would read every flag after it as an argument.
+// `pnpm start -- --port 1` and `pnpm comfygate -- status` pass the `--` on; commander would take it for a command,
+// or read every flag after it as an argument.
+if (process.argv[2] === '--') process.argv.splice(2, 1);
 if (process.argv[2] === 'start' && process.argv[3] === '--') process.argv.splice(3, 1);
 
 const stale = staleReason(dist);

@@ -41,4 +41,14 @@ describe('formatIssues', () => {
       'a: required (a number); b: required (a number); c: required (a number); d: required (a number); e: required (a number); and 2 more',
     );
   });
+
+  it('stays short whatever the body holds: thousands of unknown fields, names a megabyte long', () => {
+    const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`field${i}`, 1]));
+    const m = messageFor({ name: 'abc', ...many });
+    expect(m).toBe("(body): unknown fields 'field0', 'field1', 'field2', 'field3', 'field4' and 4995 more");
+    const long = 'n'.repeat(1_000_000);
+    expect(messageFor({ name: 'abc', [long]: 1 })).toBe(`(body): unknown field '${'n'.repeat(37)}...'`);
+    const g = messageFor({ name: 'abc', graph: { [long]: { class_type: 1 } } });
+    expect(g).toBe(`graph.${'n'.repeat(37)}....class_type: expected a string, got 1`);
+  });
 });

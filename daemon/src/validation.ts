@@ -4,12 +4,24 @@ import { GatewayError } from './errors.js';
 
 type Issue = z.core.$ZodIssue;
 
+/** A name from the request (a key, a field), cut short: bodies may hold megabyte-long keys by the thousand. */
+const clip = (s: string): string => (s.length > 40 ? `${s.slice(0, 37)}...` : s);
+
 /** `variants.web.ops[2].width`: how a person would write the place in their JSON. */
 export const issuePath = (path: readonly PropertyKey[]): string =>
   path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}${out ? '.' : ''}${String(key)}`),
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}${out ? '.' : ''}${clip(String(key))}`),
     '',
   );
+
+/** `'a', 'b'`, at most five, then how many more. */
+function someNames(keys: readonly string[]): string {
+  const shown = keys
+    .slice(0, 5)
+    .map((k) => `'${clip(k)}'`)
+    .join(', ');
+  return keys.length > 5 ? `${shown} and ${keys.length - 5} more` : shown;
+}
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;
@@ -98,13 +110,13 @@ export function describeIssue(issue: Issue, input: unknown, whole = '(body)'): s
       return `${where}: expected ${want}, got ${describeValue(got)}`;
     }
     case 'unrecognized_keys':
-      return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${someNames(issue.keys)}`;
     case 'invalid_format':
       return issue.format === 'regex'
         ? custom(where, issue.message, got)
         : `${where}: expected a valid ${issue.format}, got ${describeValue(got)}`;
     case 'invalid_key': {
-      const key = String(issue.path.at(-1));
+      const key = clip(String(issue.path.at(-1)));
       const why = issue.issues.map((i) => i.message).join('; ');
       return `${issuePath(issue.path.slice(0, -1)) || whole}: the name '${key}' is not allowed${why ? ` (${why})` : ''}`;
     }

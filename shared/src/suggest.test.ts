@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { didYouMean, editDistance, nearest } from './suggest.js';
+import { MAX_SUGGESTED_NAME, didYouMean, editDistance, nearest } from './suggest.js';
 
 describe('nearest names', () => {
   it('counts a swap of neighbours as one edit', () => {
@@ -15,5 +15,26 @@ describe('nearest names', () => {
     expect(nearest('colour', params)).toEqual([]);
     expect(didYouMean('promt', params)).toBe(" (did you mean 'prompt'?)");
     expect(didYouMean('zzz', params)).toBe('');
+  });
+});
+
+describe('nearest on hostile input', () => {
+  it('suggests nothing for a name longer than MAX_SUGGESTED_NAME, even one containing a candidate', () => {
+    const long = `euler${'x'.repeat(MAX_SUGGESTED_NAME)}`;
+    expect(nearest(long, ['euler', 'heun'])).toEqual([]);
+    expect(nearest(long.slice(0, MAX_SUGGESTED_NAME), ['euler'])).toEqual(['euler']);
+  });
+
+  it('gives the same answers when candidates far off in length are skipped', () => {
+    const names = ['stpes', 'smapler', 'widht', 'cfg', 'light', 'x', 'seeed'];
+    const candidates = ['steps', 'sampler', 'width', 'height', 'cfg_scale', 'lighthouse', 'seed', 'denoise'];
+    for (const n of names) {
+      const slow = candidates
+        .filter((c) => c !== n)
+        .map((c) => ({ c, d: editDistance(n.toLowerCase(), c.toLowerCase()) }))
+        .filter((x) => x.d <= Math.max(1, Math.floor(n.length / 3)))
+        .map((x) => x.c);
+      for (const c of slow) expect(nearest(n, candidates, 10)).toContain(c);
+    }
   });
 });

@@ -13,18 +13,22 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** Longer names get no suggestion: the edit distance is a name × candidate table, and nobody misspells 65 letters. */
+export const MAX_SUGGESTED_NAME = 64;
+
 /**
  * The candidates close enough to `name` to be what was meant, nearest first (at most `max`): within a third of
  * the name's length in edits, or containing it (`lighthouse` for `light`), compared case-insensitively.
  */
 export function nearest(name: string, candidates: readonly string[], max = 3): string[] {
   const n = name.toLowerCase();
-  if (!n) return [];
+  if (!n || n.length > MAX_SUGGESTED_NAME) return [];
   const limit = Math.max(1, Math.floor(n.length / 3));
   return [...new Set(candidates)]
     .map((c) => {
       const l = c.toLowerCase();
-      const dist = editDistance(n, l);
+      // The distance is at least the difference in length: skip the table when that is already too far.
+      const dist = Math.abs(n.length - l.length) <= limit ? editDistance(n, l) : Infinity;
       return {
         c,
         score: dist <= limit ? dist : n.length >= 3 && (l.includes(n) || n.includes(l)) ? limit + 0.5 : Infinity,

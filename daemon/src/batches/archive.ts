@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Job } from '@comfygate/shared';
 import { ZipFile } from 'yazl';
 import type { AssetFiles } from '../assets/files.js';
+import { nodeNamePart } from '../assets/names.js';
 import type { BatchRecord } from '../store/types.js';
 
 const EXT: Record<string, string> = {
@@ -54,7 +55,7 @@ export async function archiveStream(batch: BatchRecord, jobs: Job[], files: Asse
     const dir = `${String(i + 1).padStart(4, '0')}-${job.id.slice(0, 8)}`;
     const list: (typeof entries)[number]['files'] = [];
     for (const o of job.outputs) {
-      const base = `${dir}/${o.nodeId}_${o.index}`;
+      const base = `${dir}/${nodeNamePart(o.nodeId)}_${o.index}`;
       const file = {
         nodeId: o.nodeId,
         sha256: o.sha256,

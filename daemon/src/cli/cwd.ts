@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /** Root scripts that run the CLI or the daemon: `pnpm comfygate`, `pnpm start`, `pnpm demo`. */
 const OUR_SCRIPTS = new Set(['comfygate', 'start', 'demo']);
 
@@ -10,3 +12,7 @@ export function invocationDir(env: NodeJS.ProcessEnv = process.env): string {
     ? env.INIT_CWD
     : process.cwd();
 }
+
+/** A file or folder the person named (--graph, --postprocess, image=@file, a watched folder): from their folder. */
+export const fromInvocation = (p: string, env: NodeJS.ProcessEnv = process.env): string =>
+  path.resolve(invocationDir(env), p);

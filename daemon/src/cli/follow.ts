@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, type Job } from '@comfygate/shared';
 import { CliError, type Ctx } from './context.js';
+import { printable } from './format.js';
 import { saveOutputs } from './outputs.js';
 import { barReporter, lineReporter, quietReporter, type Reporter } from './progress.js';
 import { waitForJob } from './wait.js';
@@ -33,7 +34,7 @@ async function cancelOnInterrupt(ctx: Ctx, id: string): Promise<never> {
 async function finish(ctx: Ctx, job: Job, out: string, label: string): Promise<void> {
   if (job.state !== 'succeeded') {
     if (ctx.json) ctx.printJson({ job, files: [] });
-    const why = job.error ? `${job.error.code}: ${job.error.message}` : 'no error reported';
+    const why = job.error ? `${job.error.code}: ${printable(job.error.message)}` : 'no error reported';
     throw new CliError(`job ${job.id} ${job.state}: ${why}`);
   }
   const files = await saveOutputs(ctx.client, job, out, label);
@@ -42,7 +43,7 @@ async function finish(ctx: Ctx, job: Job, out: string, label: string): Promise<v
     ctx.print(`job ${job.id} succeeded with no outputs (does the graph have a SaveImage node?)`);
   for (const f of files) ctx.print(f);
   // Text outputs (PreviewAny…) have no file to save: they are shown.
-  for (const t of job.texts) ctx.print(`text (node ${t.nodeId}): ${t.text}`);
+  for (const t of job.texts) ctx.print(`text (node ${printable(t.nodeId)}): ${printable(t.text)}`);
 }
 
 /**

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { type ComfyGraph, isUiWorkflow, UI_WORKFLOW_HINT } from '@comfygate/shared';
 import { CliError } from './context.js';
+import { fromInvocation } from './cwd.js';
 
 export const DEFAULT_CKPT = 'v1-5-pruned-emaonly.safetensors';
 
@@ -51,7 +52,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function readGraphFile(file: string): ComfyGraph {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(fromInvocation(file), 'utf8'));
   } catch (err) {
     throw new CliError(`cannot read graph ${file}: ${(err as Error).message}`);
   }

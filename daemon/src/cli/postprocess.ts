@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { PostprocessSpec, Variant } from '@comfygate/shared';
 import { CliError } from './context.js';
+import { fromInvocation } from './cwd.js';
 
 const json = (text: string, what: string): unknown => {
   try {
@@ -31,7 +32,7 @@ export function postprocessFrom(flags: {
   if (flags.postprocess) {
     let text: string;
     try {
-      text = fs.readFileSync(flags.postprocess, 'utf8');
+      text = fs.readFileSync(fromInvocation(flags.postprocess), 'utf8');
     } catch {
       throw new CliError(`--postprocess: cannot read ${flags.postprocess}`);
     }

@@ -125,11 +125,13 @@ export class ComfyBackend {
     if (this.closed) return;
     try {
       await this.refreshCapabilities();
+      if (this.closed) return; // removed while /object_info was on the wire: the engine no longer knows it
       this.failures = 0;
       this.probeDelay = this.breaker.probeMs;
       if (this.health !== 'up') this.setHealth('up', 'object_info answered');
       this.socket.kick();
     } catch (err) {
+      if (this.closed) return;
       if (this.health !== 'down') this.setHealth('down', `probe failed: ${(err as Error).message}`);
       this.scheduleProbe();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../comfy/types.js';
-import { MAX_TEXT_CHARS, fileRefs, textOutputs } from './harvest.js';
+import { MAX_TEXT_CHARS, MAX_TEXT_TOTAL_CHARS, fileRefs, textOutputs } from './harvest.js';
 
 const ref = (filename: string, extra: Record<string, unknown> = {}) => ({
   filename,
@@ -32,7 +32,7 @@ describe('harvest: what ComfyUI reports', () => {
         ['10', 0, 'anim_00001_.webp', true, null],
         ['11', 0, 'clip_00001_.webm', true, null],
         ['12', 0, 'sound_00001_.flac', false, null],
-        ['13', 0, 'vhs_00001.mp4', false, 'video/h264-mp4'],
+        ['13', 0, 'vhs_00001.mp4', true, 'video/h264-mp4'], // VideoHelperSuite's gifs: animated, unflagged
         ['15', 0, 'v3_00001_.png', false, null],
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]), 'en', { numeric: true })),
     );
@@ -46,5 +46,15 @@ describe('harvest: what ComfyUI reports', () => {
     const long = textOutputs({ outputs: { '1': { text: ['x'.repeat(MAX_TEXT_CHARS + 10), 7] } } });
     expect(long).toHaveLength(1);
     expect(long[0]!.text.length).toBe(MAX_TEXT_CHARS + 1);
+  });
+
+  it('keeps at most MAX_TEXT_TOTAL_CHARS of text per job, the last kept text cut to fit', () => {
+    const big = 'y'.repeat(MAX_TEXT_CHARS - 1000);
+    const texts = textOutputs({ outputs: { '1': { text: Array.from({ length: 10 }, () => big) } } });
+    expect(texts.length).toBe(Math.ceil(MAX_TEXT_TOTAL_CHARS / big.length));
+    expect(texts.slice(0, -1).every((t) => t.text === big)).toBe(true);
+    const total = texts.reduce((n, t) => n + t.text.replace(/…$/, '').length, 0);
+    expect(total).toBe(MAX_TEXT_TOTAL_CHARS);
+    expect(texts.at(-1)!.text.endsWith('…')).toBe(true);
   });
 });

@@ -14,7 +14,10 @@ export interface FileOutputRef {
   nodeId: string;
   index: number;
   ref: ImageRef;
-  /** The node said `"animated": [true]` (animated WEBP/PNG, and video savers, which list videos under `images`). */
+  /**
+   * The node said `"animated": [true]` (animated WEBP/PNG, and video savers, which list videos under `images`),
+   * or listed the file under `gifs` (VideoHelperSuite).
+   */
   animated: boolean;
   /** A content type the node named itself (VideoHelperSuite's `format`), used when /view gives none. */
   format: string | null;
@@ -24,9 +27,11 @@ export interface FileOutputRef {
 export function fileRefs(entry: HistoryEntry): FileOutputRef[] {
   const refs: FileOutputRef[] = [];
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
-    const animated = Array.isArray(ui?.animated) && ui.animated.some((a) => a === true);
+    const flagged = Array.isArray(ui?.animated) && ui.animated.some((a) => a === true);
     let index = 0;
-    for (const list of Object.values(ui ?? {})) {
+    for (const [key, list] of Object.entries(ui ?? {})) {
+      // VideoHelperSuite's `gifs` are animations whatever their format (image/gif, image/webp), with no flag.
+      const animated = flagged || key === 'gifs';
       for (const item of Array.isArray(list) ? list : []) {
         if (!isFileRef(item)) continue;
         const named = (item as unknown as { format?: unknown }).format;
@@ -41,16 +46,24 @@ export function fileRefs(entry: HistoryEntry): FileOutputRef[] {
 /** A text output longer than this is cut (a node may print a whole tensor); the job row is no place for megabytes. */
 export const MAX_TEXT_CHARS = 64 * 1024;
 const MAX_TEXTS = 256;
+/**
+ * All of a job's texts together: the row is read whole by every job list, event and batch zip, and 256 texts
+ * of 64 K each (StringConcatenate grows them from a short graph) would be 16 M characters per job.
+ */
+export const MAX_TEXT_TOTAL_CHARS = 256 * 1024;
 
-/** Text outputs (`"text": ["42"]`, PreviewAny and the like), in node then list order. */
+/** Text outputs (`"text": ["42"]`, PreviewAny and the like), in node then list order; past the budget, cut. */
 export function textOutputs(entry: HistoryEntry): TextOutput[] {
   const texts: TextOutput[] = [];
+  let left = MAX_TEXT_TOTAL_CHARS;
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
     const list = ui?.text;
     if (!Array.isArray(list)) continue;
     list.forEach((t, index) => {
-      if (typeof t !== 'string' || texts.length >= MAX_TEXTS) return;
-      texts.push({ nodeId, index, text: t.length > MAX_TEXT_CHARS ? `${t.slice(0, MAX_TEXT_CHARS)}…` : t });
+      if (typeof t !== 'string' || texts.length >= MAX_TEXTS || left <= 0) return;
+      const keep = Math.min(MAX_TEXT_CHARS, left);
+      left -= Math.min(t.length, keep);
+      texts.push({ nodeId, index, text: t.length > keep ? `${t.slice(0, keep)}…` : t });
     });
   }
   return texts;

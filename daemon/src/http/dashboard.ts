@@ -28,13 +28,16 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** Built files live in daemon/dist/dashboard; a bundled daemon may sit one level closer to it. */
+/**
+ * A bundled daemon serves the dashboard built beside it (dist/<build>/dashboard), the code it runs; from source,
+ * daemon/dist/dashboard (`build:dashboard`). The bundle's own comes first: the other may be older than it.
+ */
 export function dashboardDir(): string {
   if (process.env.COMFYGATE_DASHBOARD_DIR) return process.env.COMFYGATE_DASHBOARD_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [
-    path.resolve(here, '../../dist/dashboard'),
     path.resolve(here, 'dashboard'),
+    path.resolve(here, '../../dist/dashboard'),
     path.resolve(here, '../dashboard'),
   ];
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html'))) ?? candidates[0]!;

@@ -16,8 +16,15 @@ export type ApplyResult = { ok: true; graph: ComfyGraph } | { ok: false; errors:
 type Checked = { value: unknown } | { error: string };
 
 /** A value as error messages quote it: text in single quotes, big integers as digits. */
+/** A request may send megabytes where a word was expected: error messages quote the start only. */
+const clip = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
+
 export const show = (v: unknown): string =>
-  typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v));
+  typeof v === 'string'
+    ? `'${clip(v)}'`
+    : typeof v === 'bigint'
+      ? clip(v.toString())
+      : clip(JSON.stringify(v) ?? String(v));
 
 /** A number, or a bigint when it does not fit a double exactly. */
 export const integerOut = (v: bigint): number | bigint =>
@@ -112,8 +119,8 @@ export function applyParams(
     if (!param) {
       const known = params.map((p) => p.name);
       errors.push({
-        param: name,
-        message: `${name}: unknown parameter${didYouMean(name, known)} (known: ${known.join(', ') || 'none'})`,
+        param: clip(name),
+        message: `${clip(name)}: unknown parameter${didYouMean(name, known)} (known: ${known.join(', ') || 'none'})`,
       });
       continue;
     }

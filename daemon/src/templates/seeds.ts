@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { type BatchVariationsParsed, MAX_BATCH_JOBS } from '@comfygate/shared';
-import { asInteger, integerOut, show } from './apply.js';
+import { asInteger, canonicalParam, integerOut, show } from './apply.js';
 
 const SEED = /^(noise_)?seed(_\d+)?$/;
 const SEED_MAX = 2n ** 64n - 1n;
@@ -88,17 +88,23 @@ export interface Variation {
 export function variationParams(v: BatchVariationsParsed, templateParams: SeedParam[]): Variation[] {
   const given = v.job.params ?? {};
   const known = new Set(templateParams.map((p) => p.name));
-  for (const name of Object.keys(v.vary ?? {})) {
-    if (!known.has(name))
+  // Under the template's own names (`sampler_name` -> `sampler`), as a job's params are.
+  const vary: Record<string, unknown[]> = {};
+  for (const [name, values] of Object.entries(v.vary ?? {})) {
+    const own = known.has(name)
+      ? name
+      : templateParams.find((p) => canonicalParam(p.name) === canonicalParam(name))?.name;
+    if (!own)
       throw new VariationError(
-        `vary names '${name}', which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`,
+        `vary names ${show(name)}, which template '${v.job.template}' does not have (known: ${[...known].join(', ')})`,
       );
+    vary[own] = values;
   }
   // Counted before the product is built: a few long lists would otherwise make billions of objects.
-  const total = Object.values(v.vary ?? {}).reduce((n, values) => n * values.length, v.count);
+  const total = Object.values(vary).reduce((n, values) => n * values.length, v.count);
   if (total > MAX_BATCH_JOBS)
     throw new VariationError(`the variations make ${total} jobs; the limit is ${MAX_BATCH_JOBS}`);
-  const combos = combinations(v.vary ?? {});
+  const combos = combinations(vary);
   const seedsOf = seedValues(
     v,
     templateParams.filter((p) => isSeedParam(p.name)),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { type Batch, type Job, SeedMode, type Variant } from '@comfygate/shared';
 import { action, CliError, type Ctx, intOption, splitAssignment } from '../context.js';
+import { fromInvocation } from '../cwd.js';
 import { followToFiles } from '../follow.js';
 import { WAITING_CHECK_MS, waitingReason } from '../waiting.js';
 import { DEFAULT_OUT, outDir, saveOutputs } from '../outputs.js';
@@ -33,8 +34,8 @@ function assignment(text: string): [string, string] {
 async function valueFor(ctx: Ctx, name: string, raw: string, prop: SchemaProp | undefined): Promise<unknown> {
   if (prop?.format === 'asset-id' && raw.startsWith('@')) {
     const file = raw.slice(1);
-    if (!fs.existsSync(file)) throw new CliError(`${name}: no file ${file}`);
-    return (await ctx.client.uploadAsset(fs.readFileSync(file))).sha256;
+    if (!fs.existsSync(fromInvocation(file))) throw new CliError(`${name}: no file ${file}`);
+    return (await ctx.client.uploadAsset(fs.readFileSync(fromInvocation(file)))).sha256;
   }
   if (prop?.type === 'integer' && /^-?\d+$/.test(raw)) return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw; // digits keep a 64-bit seed exact
   if (prop?.type === 'number' && raw.trim() !== '' && Number.isFinite(Number(raw))) return Number(raw);

@@ -3,10 +3,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { isUiWorkflow } from '@comfygate/shared';
 import { action, CliError } from '../context.js';
+import { fromInvocation } from '../cwd.js';
+import { printable } from '../format.js';
 
 /** What kind of file a template import is: a PNG saved by ComfyUI, a UI workflow, or an API graph. */
 function importBody(name: string, file: string): Record<string, unknown> {
-  const bytes = fs.readFileSync(file);
+  const bytes = fs.readFileSync(fromInvocation(file));
   const webp =
     bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP';
   if (bytes.subarray(1, 4).toString() === 'PNG' || webp) return { name, png: bytes.toString('base64') }; // the daemon tells them apart
@@ -31,7 +33,7 @@ export function registerTemplates(program: Command): void {
         const schemas = await Promise.all(list.map((x) => ctx.client.templateSchema(x.name)));
         for (const [i, x] of list.entries()) {
           const names = Object.keys((schemas[i]!.properties ?? {}) as object);
-          ctx.print(`${x.name}${x.builtin ? ' (built in)' : ''}: ${names.join(', ') || 'no parameters'}`);
+          ctx.print(printable(`${x.name}${x.builtin ? ' (built in)' : ''}: ${names.join(', ') || 'no parameters'}`));
         }
       }),
     );

@@ -1,7 +1,7 @@
-import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Variant, WatchRuleInput, WatchRuleView } from '@comfygate/shared';
 import { action, intOption, splitAssignment } from '../context.js';
+import { fromInvocation } from '../cwd.js';
 import { relative, table, truncate } from '../format.js';
 import { collectVariant } from '../postprocess.js';
 
@@ -36,12 +36,12 @@ interface AddFlags {
 
 function ruleFrom(dir: string, f: AddFlags): WatchRuleInput {
   return {
-    dir: path.resolve(dir), // the daemon runs elsewhere: relative paths mean the caller's folder
+    dir: fromInvocation(dir), // the daemon runs elsewhere: relative paths mean the caller's folder
     ...(f.id ? { id: f.id } : {}),
     ...(f.template ? { template: f.template } : {}),
     ...(Object.keys(f.param).length ? { params: f.param } : {}),
     ...(f.variant ? { postprocess: { variants: f.variant } } : {}),
-    ...(f.out ? { outputDir: path.resolve(f.out) } : {}),
+    ...(f.out ? { outputDir: fromInvocation(f.out) } : {}),
     ...(f.pattern?.length ? { patterns: f.pattern } : {}),
     ...(f.naming ? { naming: f.naming } : {}),
     recursive: f.recursive === true,

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
+import { nodeNamePart } from '../../assets/names.js';
 import type { Daemon } from '../../daemon.js';
 import { need } from '../middleware/auth.js';
 import { canSee, checkOwner, type Viewer } from '../../ownership/viewer.js';
@@ -39,7 +40,7 @@ async function findText(daemon: Daemon, id: string): Promise<Held | null> {
   if (!job || !t) return null;
   const sha256 = crypto.createHash('sha256').update(t.text).digest('hex');
   const at = job.finishedAt ?? job.updatedAt;
-  const filePath = `${t.nodeId}_${t.index}.txt`;
+  const filePath = `${nodeNamePart(t.nodeId)}_${t.index}.txt`;
   const bytes = Buffer.byteLength(t.text);
   return {
     id,

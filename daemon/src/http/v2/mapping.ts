@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { ErrorDetail, Job, JobSummary, Output, Progress, TextOutput, TextPreview } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
+import { nodeNamePart } from '../../assets/names.js';
 import { canSee } from '../../ownership/viewer.js';
 import { summarizeJob } from '../../jobs/summary.js';
 import { notFound } from './errors.js';
@@ -109,7 +110,7 @@ export function v2TextOutput(req: Request, t: TextOutput | TextPreview, jobId: s
   const preview = 'cut' in t;
   return {
     node_id: t.nodeId,
-    name: `${t.nodeId}_${t.index}.txt`,
+    name: `${nodeNamePart(t.nodeId)}_${t.index}.txt`, // a file name a client may save under: no ../ from the graph
     type: 'text' as const,
     content_type: TEXT_CONTENT_TYPE,
     size_bytes: preview ? t.bytes : Buffer.byteLength(t.text),
