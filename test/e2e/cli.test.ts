@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Job } from '@comfygate/shared';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -405,6 +405,8 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    // A failed wait must not leave the CLI running after the test.
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
@@ -438,6 +440,8 @@ describe('cli when a backend or the daemon is down', { timeout: 120_000 }, () =>
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    // A failed wait must not leave the CLI running after the test.
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
