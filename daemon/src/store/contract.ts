@@ -1,26 +1,20 @@
-import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { GatewayEvent } from '@comfygate/shared';
 import type { NewJob, Store } from './types.js';
+import { newJob as baseJob } from './new-job.fixture.js';
 
 /** The suite every Store implementation must pass (SQLite now, PostgreSQL later). */
 export function runStoreContract(
   name: string,
   makeStore: () => Promise<{ store: Store; dispose(): Promise<void> }>,
 ): void {
-  const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-    id: crypto.randomUUID(),
-    priority: 0,
-    client: 'alice',
-    backendPin: null,
-    graphJson: '{"1":{"class_type":"X","inputs":{"seed":18446744073709551615}}}',
-    metadata: {},
-    postprocess: null,
-    maxAttempts: 3,
-    idempotencyKey: null,
-    requestHash: null,
-    ...over,
-  });
+  const newJob = (over: Partial<NewJob> = {}): NewJob =>
+    baseJob({
+      client: 'alice',
+      graphJson: '{"1":{"class_type":"X","inputs":{"seed":18446744073709551615}}}',
+      maxAttempts: 3,
+      ...over,
+    });
 
   const withStore = (fn: (s: Store) => Promise<void>) => async () => {
     const { store, dispose } = await makeStore();

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { WebhookConfig } from './config.js';
 import { createWebhooks, type Webhooks } from './index.js';
+import { newJob } from '../store/new-job.fixture.js';
 
 interface Hit {
   id: string;
@@ -53,19 +53,6 @@ async function setup(config = FAST): Promise<{ store: Store; webhooks: Webhooks 
   );
   return { store, webhooks };
 }
-
-const newJob = (id: string = crypto.randomUUID()) => ({
-  id,
-  priority: 0,
-  client: 'c',
-  backendPin: null,
-  graphJson: '{}',
-  metadata: {},
-  postprocess: null,
-  maxAttempts: 1,
-  idempotencyKey: null,
-  requestHash: null,
-});
 
 async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
@@ -127,7 +114,7 @@ describe('WebhookDispatcher', () => {
     const batchHook = await webhooks.register({ url: `${rx.url}?batch`, batchId: 'b1' });
     await store.jobs.create(mine);
     await store.jobs.create(newJob());
-    await store.batches.create({ id: 'b1', name: null, client: 'c' }, [newJob('in-batch')]);
+    await store.batches.create({ id: 'b1', name: null, client: 'c' }, [newJob({ id: 'in-batch' })]);
     await store.events.append('job:succeeded', 'in-batch');
     await store.events.append('job:succeeded', mine.id);
     await until(() => rx.hits.length === 3, '3 deliveries');

@@ -1,25 +1,11 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
-import type { NewJob, Store } from '../types.js';
+import type { Store } from '../types.js';
 import { openSqliteStore } from './index.js';
 import { tempStore } from './test-store.js';
-
-const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(),
-  priority: 0,
-  client: 'c',
-  backendPin: null,
-  graphJson: '{}',
-  metadata: {},
-  postprocess: null,
-  maxAttempts: 1,
-  idempotencyKey: null,
-  requestHash: null,
-  ...over,
-});
+import { newJob } from '../new-job.fixture.js';
 
 /** A job with one chain step to go, succeeded. */
 async function succeededParent(s: Store): Promise<string> {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { expect, it, onTestFinished } from 'vitest';
 import { openSqliteStore } from './index.js';
 import { MIGRATIONS } from './migrations.js';
+import { newJob } from '../new-job.fixture.js';
 
 /** A database file as a version that had applied migrations up to `version`, filled by `fill`. */
 function olderDatabase(version: number, fill: (db: Database.Database) => void): string {
@@ -57,21 +58,9 @@ it('migration 11 records the chains of an upgraded database as they are: no step
     expect(await store.chains.stoppedReason('running')).toBeNull();
     expect((await store.jobs.get('plain'))!.then).toEqual([]);
     // The recorded step closes the chain: a second step for 'made' is refused by the store.
-    await expect(
-      store.jobs.create({
-        id: 'again',
-        priority: 0,
-        client: 'c',
-        backendPin: null,
-        graphJson: '{}',
-        metadata: {},
-        postprocess: null,
-        maxAttempts: 1,
-        idempotencyKey: null,
-        requestHash: null,
-        parentJobId: 'made',
-      }),
-    ).rejects.toMatchObject({ code: 'conflict' });
+    await expect(store.jobs.create(newJob({ id: 'again', parentJobId: 'made' }))).rejects.toMatchObject({
+      code: 'conflict',
+    });
 
     // A job unfinished at the upgrade advances as usual once it succeeds.
     await store.jobs.transition({

@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import { afterEach, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../errors.js';
-import type { NewJob, Store } from '../types.js';
+import type { Store } from '../types.js';
 import { tempStore } from './test-store.js';
+import { newJob } from '../new-job.fixture.js';
 
 afterEach(() => void vi.useRealTimers());
 
@@ -21,19 +21,6 @@ async function storeWithToken(): Promise<Store> {
 }
 
 const claim = { tokenId: 't1', tokenName: 'designer', limit: 5 };
-const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(),
-  priority: 0,
-  client: 'c',
-  backendPin: null,
-  graphJson: '{}',
-  metadata: {},
-  postprocess: null,
-  maxAttempts: 1,
-  idempotencyKey: null,
-  requestHash: null,
-  ...over,
-});
 const DAY = 86_400_000;
 
 it('takes the quota inside the insert: of 20 creates exactly 5 are written, the rest refused with Retry-After', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, expect, it, vi } from 'vitest';
 import type { Store } from '../types.js';
 import { tempStore } from './test-store.js';
+import { newJob } from '../new-job.fixture.js';
 
 afterEach(() => void vi.useRealTimers());
 
@@ -43,18 +44,7 @@ it('removes job webhooks retired (their job gone) or given up before the cut wit
   const t0 = Date.UTC(2030, 0, 1);
   vi.setSystemTime(t0);
   for (const id of ['j1', 'j3']) {
-    await s.jobs.create({
-      id,
-      priority: 0,
-      client: 'c',
-      backendPin: null,
-      graphJson: '{}',
-      metadata: {},
-      postprocess: null,
-      maxAttempts: 1,
-      idempotencyKey: null,
-      requestHash: null,
-    });
+    await s.jobs.create(newJob({ id: id }));
     await s.jobs.transition({ jobId: id, from: ['queued'], to: 'canceled', event: { type: 'job:canceled' } });
   }
   for (const h of [
@@ -99,19 +89,7 @@ it('removes job webhooks retired (their job gone) or given up before the cut wit
 it('offers no finished job an unfinished one needs: named as kept (its output is an input), or with its chain step still to make', async () => {
   const s = tempStore();
   const finish = async (id: string, then?: unknown[]) => {
-    await s.jobs.create({
-      id,
-      priority: 0,
-      client: 'c',
-      backendPin: null,
-      graphJson: '{}',
-      metadata: {},
-      postprocess: null,
-      maxAttempts: 1,
-      idempotencyKey: null,
-      requestHash: null,
-      then,
-    });
+    await s.jobs.create(newJob({ id: id, then }));
     await s.jobs.transition({
       jobId: id,
       from: ['queued'],

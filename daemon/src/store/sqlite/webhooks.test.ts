@@ -1,21 +1,7 @@
-import crypto from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { NewJob, Store } from '../types.js';
 import { tempStore } from './test-store.js';
-
-const newJob = (over: Partial<NewJob> = {}): NewJob => ({
-  id: crypto.randomUUID(),
-  priority: 0,
-  client: 'c',
-  backendPin: null,
-  graphJson: '{}',
-  metadata: {},
-  postprocess: null,
-  maxAttempts: 1,
-  idempotencyKey: null,
-  requestHash: null,
-  ...over,
-});
+import { newJob } from '../new-job.fixture.js';
 
 const hook = (id: string, jobId: string, events: string[]) => ({
   id,
