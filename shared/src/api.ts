@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BatchSummary } from './batches.js';
 import { GatewayEvent, JobState, JobSummary, ProgressEvent } from './jobs.js';
 
 /** Request and response bodies of `/v1`. The daemon validates with these; every client calls with them. */
@@ -8,6 +9,12 @@ export const ListJobsResponse = z.object({
   nextCursor: z.string().nullable().describe('pass as `before` for the next page'),
 });
 export type ListJobsResponse = z.infer<typeof ListJobsResponse>;
+
+export const ListBatchesResponse = z.object({
+  batches: z.array(BatchSummary).describe('newest first; the job ids are at GET /v1/batches/{id}'),
+  nextCursor: z.string().nullable().describe('pass as `before` for the next page'),
+});
+export type ListBatchesResponse = z.infer<typeof ListBatchesResponse>;
 
 export const Asset = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),

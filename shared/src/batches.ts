@@ -90,3 +90,21 @@ export const Batch = z.object({
   jobIds: z.array(z.string()),
 });
 export type Batch = z.infer<typeof Batch>;
+
+/**
+ * A batch in a listing: the `Batch` without `jobIds` (up to 1,000 per batch, so a page of 200 would carry up to
+ * 200,000 ids); the ids are at GET /v1/batches/{id}.
+ */
+export const BatchSummary = Batch.omit({ jobIds: true });
+export type BatchSummary = z.infer<typeof BatchSummary>;
+
+/** active: some job not finished yet; done: every job finished (succeeded, failed or canceled). */
+export const BatchListState = z.enum(['active', 'done']);
+export type BatchListState = z.infer<typeof BatchListState>;
+
+export const ListBatchesQuery = z.object({
+  state: BatchListState.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.string().optional().describe('cursor: list batches created before this batch id'),
+});
+export type ListBatchesQuery = z.input<typeof ListBatchesQuery>;

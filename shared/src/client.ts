@@ -10,7 +10,7 @@ import {
   Preset,
 } from './jobs.js';
 import { type CreateTemplate, Template, TemplateGraph } from './templates.js';
-import { Batch, type CreateBatch } from './batches.js';
+import { Batch, type CreateBatch, type ListBatchesQuery } from './batches.js';
 import { type CreateWebhook, Webhook, WebhookDelivery } from './webhooks.js';
 import { type ListWatchFilesQuery, WatchFile, type WatchRuleInput, WatchRuleView } from './watch.js';
 import { LoginCode, SessionInfo, type SignIn } from './session.js';
@@ -20,6 +20,7 @@ import {
   type AddBackend,
   CreatedToken,
   type CreateToken,
+  ListBatchesResponse,
   ListJobsResponse,
   PairStarted,
   PairStatus,
@@ -123,6 +124,10 @@ export class GatewayClient {
   }
   createBatch(input: CreateBatch): Promise<Batch> {
     return this.json(Batch, 'POST', '/v1/batches', { body: input });
+  }
+  /** The caller's batches (every owner's for an admin or see-all token), newest first, without their job ids. */
+  listBatches(q: ListBatchesQuery = {}): Promise<ListBatchesResponse> {
+    return this.json(ListBatchesResponse, 'GET', '/v1/batches', { query: q as Query });
   }
   getBatch(id: string): Promise<Batch> {
     return this.json(Batch, 'GET', `/v1/batches/${encodeURIComponent(id)}`);

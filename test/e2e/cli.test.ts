@@ -253,6 +253,25 @@ describe('cli against a running daemon', { timeout: 120_000 }, () => {
     expect(r.stdout).toMatch(new RegExp(`^${job.id}\\s+succeeded\\s+a\\s+1/`, 'm'));
   });
 
+  it('batches lists batches with done/total and owner; a submit token lists only its own', async () => {
+    const graphs = [5, 6].map((seed) => ({ graph: txt2img({ seed }) }));
+    const b = await g.client.createBatch({ name: 'cli batch', jobs: graphs });
+    await waitFor(async () => (await g.client.getBatch(b.id)).done === 2, { timeoutMs: 20_000 });
+    const r = await cli([...auth(g), 'batches']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ID\s+NAME\s+DONE\s+COUNTS\s+OWNER\s+CREATED$/m);
+    expect(r.stdout).toMatch(
+      new RegExp(`^${b.id}\\s+cli batch\\s+2/2\\s+-\\s+local admin \\(token file\\)\\s+\\d+s ago$`, 'm'),
+    );
+    const json = await cli([...auth(g), '--json', 'batches', '--state', 'done']);
+    expect(JSON.parse(json.stdout).batches.map((x: { id: string }) => x.id)).toContain(b.id);
+    expect((await cli([...auth(g), 'batches', '--state', 'active'])).stdout).not.toContain(b.id);
+    const other = await g.client.createToken({ name: 'batcher', scope: 'submit' });
+    const own = await cli(['--url', g.url, '--token', other.token, 'batches']);
+    expect(own.code).toBe(0);
+    expect(own.stdout.trim()).toBe('no batches yet');
+  });
+
   it('token create prints a token once, and that token works with status', async () => {
     const created = await cli([...auth(g), '--json', 'token', 'create', 'ci-reader', '--scope', 'read']);
     expect(created.code).toBe(0);

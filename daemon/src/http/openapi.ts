@@ -16,6 +16,7 @@ import {
   ErrorBody,
   GcReport,
   Job,
+  ListBatchesResponse,
   ListJobsResponse,
   PairRequest,
   PairStarted,
@@ -144,6 +145,11 @@ const ROUTES: Record<string, Record<string, Op>> = {
       scope: 'submit',
       body: CreateBatch,
       ok: [201, Batch],
+    },
+    get: {
+      summary: "List the caller's batches, newest first, as summaries (state active|done, limit ≤ 200, before)",
+      scope: 'read',
+      ok: [200, ListBatchesResponse],
     },
   },
   '/v1/batches/{id}': {

@@ -368,6 +368,70 @@ export function runStoreContract(
     );
 
     it(
+      'lists batches newest first by keyset pages, by owner and by active/done, with counts from aggregates',
+      withStore(async (s) => {
+        const made = [];
+        // Ids out of order, so neither an order by id nor by createdAt could pass for the order of making.
+        const owners = { b3: 't1', b1: 't2', b0: 't1', b4: 't2', b2: 't1' };
+        for (const [id, owner] of Object.entries(owners))
+          made.push(
+            await s.batches.create({ id, name: null, client: 'c', owner }, [
+              newJob({ id: `${id}-a` }),
+              newJob({ id: `${id}-b` }),
+            ]),
+          );
+        // Made within a millisecond or two: the order is the order of making, not of the (tied) createdAt.
+        const order = made.map((b) => b.id).reverse();
+        const paged: string[] = [];
+        let before: string | undefined;
+        for (let i = 0; i < 5; i++) {
+          const page = await s.batches.list({ limit: 2, before });
+          paged.push(...page.map((b) => b.id));
+          if (page.length < 2) break;
+          before = page[page.length - 1]!.id;
+        }
+        expect(paged).toEqual(order);
+        expect(await s.batches.list({ limit: 2, before: 'nope' })).toEqual([]);
+        expect((await s.batches.list({ limit: 10, owner: 't2' })).map((b) => b.id)).toEqual(
+          order.filter((id) => id === 'b1' || id === 'b4'),
+        );
+
+        // b0: one job succeeded (ran 400 ms), one still queued; b1: both finished.
+        const finish = (jobId: string, to: 'succeeded' | 'canceled', startedAt: number | null) =>
+          s.jobs.transition({
+            jobId,
+            from: ['queued'],
+            to,
+            event: { type: to === 'succeeded' ? 'job:succeeded' : 'job:canceled' },
+            patch: { startedAt, finishedAt: startedAt === null ? Date.now() : startedAt + 400 },
+          });
+        await finish('b0-a', 'succeeded', 1000);
+        await finish('b1-a', 'succeeded', 1000);
+        await finish('b1-b', 'canceled', null);
+        for (const id of ['b2-a', 'b2-b']) (await finish(id, 'canceled', null), await s.jobs.delete(id));
+        const active = (await s.batches.list({ limit: 10, state: 'active' })).map((b) => b.id);
+        expect(active.sort()).toEqual(['b0', 'b3', 'b4']);
+        const done = (await s.batches.list({ limit: 10, state: 'done' })).map((b) => b.id);
+        expect(done.sort()).toEqual(['b1', 'b2']); // b2 has no jobs left: nothing unfinished
+        expect((await s.batches.list({ limit: 10, owner: 't1', state: 'done' })).map((b) => b.id)).toEqual(['b2']);
+
+        const t = await s.batches.tallies(['b0', 'b1', 'b2', 'b3', 'nope']);
+        expect(t.get('b0')).toEqual({
+          counts: { queued: 1, dispatched: 0, running: 0, postprocessing: 0, succeeded: 1, failed: 0, canceled: 0 },
+          meanRunMs: 400,
+        });
+        expect(t.get('b1')).toEqual({
+          counts: { queued: 0, dispatched: 0, running: 0, postprocessing: 0, succeeded: 1, failed: 0, canceled: 1 },
+          meanRunMs: null, // nothing left to estimate
+        });
+        expect(t.get('b3')?.meanRunMs).toBeNull(); // nothing succeeded yet
+        expect(t.has('b2')).toBe(false);
+        expect(t.has('nope')).toBe(false);
+        expect((await s.batches.tallies([])).size).toBe(0);
+      }),
+    );
+
+    it(
       "reads one job's events and the batch a job belongs to",
       withStore(async (s) => {
         const a = await s.jobs.create(newJob());

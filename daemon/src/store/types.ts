@@ -231,6 +231,22 @@ export interface BatchRecord {
   canceledAt: number | null;
 }
 
+export interface BatchesQuery {
+  /** Only this token's batches. */
+  owner?: string;
+  /** active: some job not finished; done: none unfinished (a batch whose jobs were all deleted counts as done). */
+  state?: 'active' | 'done';
+  limit: number;
+  /** Keyset cursor: only batches made before this one (by id; an unknown id lists none). */
+  before?: string;
+}
+
+export interface BatchTally {
+  counts: Record<JobState, number>;
+  /** Mean finishedAt - startedAt of the succeeded jobs; null when none succeeded or none is left unfinished. */
+  meanRunMs: number | null;
+}
+
 export interface BatchesRepo {
   /** The batch and all its jobs (each with its queued event) in one transaction: all or nothing, the quota's share included. */
   create(
@@ -239,6 +255,13 @@ export interface BatchesRepo {
     quota?: QuotaClaim,
   ): Promise<BatchRecord>;
   get(id: string): Promise<BatchRecord | null>;
+  /** Newest first, in the order they were made (not by createdAt, which ties within a millisecond). */
+  list(q: BatchesQuery): Promise<BatchRecord[]>;
+  /**
+   * The state counts of each batch's jobs and, for a batch with unfinished jobs, the mean run time of its succeeded
+   * ones (the ETA's input), from aggregates: the jobs themselves are not loaded. A batch with no jobs left is absent.
+   */
+  tallies(ids: string[]): Promise<Map<string, BatchTally>>;
   jobs(id: string): Promise<JobRecord[]>;
   markCanceled(id: string): Promise<void>;
 }

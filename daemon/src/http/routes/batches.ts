@@ -13,6 +13,12 @@ export function batchRoutes(daemon: Daemon): Router {
     res.setHeader('Location', `/v1/batches/${batch.id}`);
     res.status(201).json(batch);
   });
+  // Summaries, not whole batches: a page of 200 could otherwise carry 200,000 job ids.
+  r.get(
+    '/batches',
+    need('read'),
+    async (req, res) => void res.json(await daemon.batches.list(req.query, req.principal)),
+  );
   r.get(
     '/batches/:id',
     need('read'),

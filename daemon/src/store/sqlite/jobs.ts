@@ -1,4 +1,5 @@
 import type { JobState } from '@comfygate/shared';
+import { makeBatchListing } from './batch-list.js';
 import type { BatchRecord, BatchesRepo, CreateResult, JobRecord, JobsRepo, NewJob, Transition } from '../types.js';
 import type { QuotaClaim } from '../quota.js';
 import type Database from 'better-sqlite3';
@@ -205,7 +206,8 @@ export function makeJobsRepo(
   }
 
   const insertBatch = db.prepare(
-    'INSERT INTO batches (id, name, client, owner, job_count, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    `INSERT INTO batches (id, seq, name, client, owner, job_count, created_at)
+    VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM batches), ?, ?, ?, ?, ?)`,
   );
   const batchById = db.prepare(
     `SELECT id, name, client, owner, job_count AS jobCount, created_at AS createdAt, canceled_at AS canceledAt FROM batches WHERE id = ?`,
@@ -229,6 +231,7 @@ export function makeJobsRepo(
     async get(id) {
       return (batchById.get(id) as BatchRecord | undefined) ?? null;
     },
+    ...makeBatchListing(db),
     async jobs(id) {
       return (batchJobs.all(id) as JobRow[]).map(toJob);
     },

@@ -151,3 +151,24 @@ it('migration 13 keeps outputs and jobs of an upgraded database: not animated, n
     await store.close();
   }
 });
+
+it('migration 15 numbers the batches of a version-14 database by creation time, and new ones follow them', async () => {
+  const file = olderDatabase(14, (db) => {
+    const batch = db.prepare(
+      `INSERT INTO batches (id, name, client, owner, job_count, created_at) VALUES (?, NULL, 'c', ?, 0, ?)`,
+    );
+    // Inserted out of time order: the listing follows createdAt, not insertion.
+    batch.run('late', 'local-admin', 3000);
+    batch.run('early', 'tok', 1000);
+    batch.run('middle', 'local-admin', 2000);
+  });
+  const store = openSqliteStore(file);
+  try {
+    expect((await store.batches.list({ limit: 10 })).map((b) => b.id)).toEqual(['late', 'middle', 'early']);
+    await store.batches.create({ id: 'new', name: null, client: 'c', owner: 'tok' }, [newJob({ id: 'j' })]);
+    expect((await store.batches.list({ limit: 10, owner: 'tok' })).map((b) => b.id)).toEqual(['new', 'early']);
+    expect((await store.batches.list({ limit: 2, before: 'late' })).map((b) => b.id)).toEqual(['middle', 'early']);
+  } finally {
+    await store.close();
+  }
+});

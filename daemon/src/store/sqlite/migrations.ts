@@ -354,4 +354,21 @@ ALTER TABLE jobs ADD COLUMN texts_json TEXT;
     // prompt passed over): a JSON array, NULL for templates imported before (and for API graphs, unchanged).
     sql: `ALTER TABLE templates ADD COLUMN warnings_json TEXT;`,
   },
+  {
+    version: 15,
+    name: 'batch listing',
+    // GET /v1/batches pages newest first, for one owner or all. seq: the order batches were made in, as jobs.seq
+    // (created_at ties within a millisecond; rowid may be renumbered by VACUUM), numbered for existing rows by their
+    // creation time. jobs_batch grows a state column so a page's counts by state and its active/done filter are
+    // read from the index alone (it still serves lookups by batch_id).
+    sql: `
+ALTER TABLE batches ADD COLUMN seq INTEGER;
+UPDATE batches SET seq = r.n FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY created_at, rowid) AS n FROM batches) AS r
+  WHERE r.id = batches.id;
+CREATE UNIQUE INDEX batches_seq ON batches(seq);
+CREATE INDEX batches_owner ON batches(owner, seq);
+DROP INDEX jobs_batch;
+CREATE INDEX jobs_batch ON jobs(batch_id, state);
+`,
+  },
 ];

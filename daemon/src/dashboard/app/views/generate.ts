@@ -1,5 +1,5 @@
 import { type Job, type Preset, type PostprocessSpec, type Template, isTerminal } from '@comfygate/shared/browser';
-import { client, errorText, outputUrl, rememberBatch } from '../api.js';
+import { client, errorText, outputUrl } from '../api.js';
 import { paramsOf } from '../jobs.js';
 import { announce, field, fill, h, progressBar, setProgress } from '../dom.js';
 import { takeHandoff } from '../handoff.js';
@@ -260,7 +260,6 @@ export const generateView: View = (el, state) => {
               name,
               variations: { job, count: n, seed: seedMode.value as 'random' },
             });
-            rememberBatch(b.id);
             announce(`Batch of ${b.total} queued.`);
             follow(b.jobIds, b.id);
           }

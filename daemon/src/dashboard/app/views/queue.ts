@@ -1,9 +1,10 @@
-import { type Batch, isTerminal } from '@comfygate/shared/browser';
-import { archiveUrl, client, errorText, forgetBatch, outputUrl, previewUrl, rememberedBatches } from '../api.js';
+import { isTerminal } from '@comfygate/shared/browser';
+import { client, errorText, outputUrl, previewUrl } from '../api.js';
 import { announce, fill, h, progressBar, relTime, setProgress } from '../dom.js';
 import { type JobRow, percentOf, promptOf, templateOf, thumbOf } from '../jobs.js';
 import { onEvent } from '../live.js';
 import type { View } from '../main.js';
+import { batchesSection } from './batches.js';
 
 const PREVIEW_EVERY_MS = 400;
 
@@ -13,7 +14,6 @@ export const queueView: View = (el, state) => {
   const rows = new Map<string, HTMLTableRowElement>();
   const tbody = h('tbody');
   const empty = h('p', { class: 'muted' }, 'No jobs yet. Start one from Generate.');
-  const batchList = h('ul', { class: 'batches' });
   const lastPreview = new Map<string, number>();
   let previewN = 0;
 
@@ -25,6 +25,7 @@ export const queueView: View = (el, state) => {
       announce(`${what} failed: ${errorText(err)}`, 'error');
     }
   };
+  const batches = batchesSection(state, act);
 
   // The daemon explains a wait: it knows the backends' capabilities and load.
   const waitingOf = (j: JobRow) => (j.state === 'queued' ? (j.waiting ?? 'about to start') : '');
@@ -115,41 +116,6 @@ export const queueView: View = (el, state) => {
     }
   };
 
-  const drawBatch = async (id: string, li?: HTMLElement) => {
-    let b: Batch;
-    try {
-      b = await client.getBatch(id);
-    } catch {
-      forgetBatch(id);
-      li?.remove();
-      return;
-    }
-    const item = li ?? h('li');
-    item.dataset.batch = id;
-    fill(
-      item,
-      h('span', { class: 'name' }, b.name ?? `batch ${id.slice(0, 8)}`),
-      progressBar((100 * b.done) / Math.max(1, b.total), `Batch ${b.name ?? id} progress`),
-      h('span', null, `${b.done}/${b.total} done${b.etaMs ? ` · about ${Math.ceil(b.etaMs / 1000)} s left` : ''}`),
-      b.done < b.total && state.canSubmit
-        ? h(
-            'button',
-            {
-              type: 'button',
-              onclick: () =>
-                act('Batch canceled', async () => {
-                  await client.cancelBatch(id);
-                  await drawBatch(id, item);
-                }),
-            },
-            'Cancel batch',
-          )
-        : null,
-      h('a', { href: archiveUrl(id), download: `batch-${id}.zip`, class: 'button' }, 'Download zip'),
-    );
-    if (!li) batchList.append(item);
-  };
-
   // Queued rows say why they wait; that reason moves with the backends (drained, down), which no job event tells.
   const timer = setInterval(() => {
     if (![...jobs.values()].some((j) => j.state === 'queued')) return;
@@ -178,12 +144,12 @@ export const queueView: View = (el, state) => {
     }
     if (e.jobId && e.type !== 'job:deleted') void client.getJob(e.jobId).then(refresh, () => {});
     if (e.type === 'job:deleted' && e.jobId) (jobs.delete(e.jobId), rows.get(e.jobId)?.remove());
-    // A big batch sends many events: its line is redrawn at most once a second, and once more after the last event.
+    // A big batch sends many events: the batches are listed again at most once a second, and once after the last
+    // event. Any job event may be a batch's (made from the CLI or another browser): the list is not only ours.
     if (!batchTimer) {
       batchTimer = setTimeout(() => {
         batchTimer = null;
-        for (const li of batchList.querySelectorAll<HTMLElement>('li[data-batch]'))
-          void drawBatch(li.dataset.batch!, li);
+        void batches.reload();
       }, 1000);
     }
   });
@@ -213,15 +179,9 @@ export const queueView: View = (el, state) => {
       ),
       empty,
     ),
-    h(
-      'section',
-      { 'aria-label': 'Batches', class: 'card' },
-      h('h2', null, 'Batches'),
-      batchList,
-      h('p', { class: 'muted' }, 'Batches started from this browser.'),
-    ),
+    batches.el,
   );
   void load();
-  for (const id of rememberedBatches()) void drawBatch(id);
+  void batches.reload();
   return () => (off(), clearInterval(timer), batchTimer && clearTimeout(batchTimer));
 };
