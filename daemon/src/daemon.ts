@@ -45,7 +45,7 @@ import type { ObjectInfo } from './templates/objectInfo.js';
 import { makePostprocessHook } from './postprocess/hook.js';
 import { postprocessAssetIds } from './postprocess/assets.js';
 import { startWatchService, type WatchService } from './watch/service.js';
-import { checkOwner, ownerFilter, type Viewer } from './ownership/viewer.js';
+import { checkOwner, INTERNAL, ownerFilter, tokenOf, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
 import { ownerNames } from './ownership/names.js';
 import { modelsView } from './comfy/models.js';
@@ -61,9 +61,9 @@ export interface SubmitOptions {
   quota?: QuotaClaim;
   /** Prompt rewrites already made in this request: a batch passes one, so each distinct prompt is enhanced once. */
   enhanced?: EnhanceMemo;
-  /** The token submitting: the job is its own, and may use only assets it may use. */
-  viewer?: Viewer;
-  /** The token the job belongs to when no viewer submits it (a watched folder's rule owner); none: the admin. */
+  /** The token submitting: the job is its own, and may use only assets it may use. `INTERNAL`: the daemon's own. */
+  viewer: Viewer;
+  /** The token the job belongs to when the daemon submits it (`INTERNAL`: a watched folder's rule owner); none: the admin. */
   owner?: string;
 }
 
@@ -72,23 +72,23 @@ export interface Daemon {
   readonly store: Store;
   readonly files: AssetFiles;
   readonly log: Logger;
-  submit(input: unknown, opts?: SubmitOptions): Promise<{ job: Job; created: boolean }>;
-  /** With a viewer, a job it may not see is not found (see ownership/viewer.ts); without one, any job. */
-  get(id: string, viewer?: Viewer): Promise<Job>;
-  /** With a viewer, only the jobs it may see. */
-  list(query?: unknown, viewer?: Viewer): Promise<Job[]>;
-  cancel(id: string, viewer?: Viewer): Promise<Job>;
+  submit(input: unknown, opts: SubmitOptions): Promise<{ job: Job; created: boolean }>;
+  /** A job the viewer may not see is not found (see ownership/viewer.ts); `INTERNAL` sees any job. */
+  get(id: string, viewer: Viewer): Promise<Job>;
+  /** Only the jobs the viewer may see. */
+  list(query: unknown, viewer: Viewer): Promise<Job[]>;
+  cancel(id: string, viewer: Viewer): Promise<Job>;
   /** Puts a failed or canceled job back in the queue with a fresh attempt budget; with a quota, takes one job from it. */
-  retry(id: string, opts?: { quota?: QuotaClaim; viewer?: Viewer }): Promise<Job>;
+  retry(id: string, opts: { quota?: QuotaClaim; viewer: Viewer }): Promise<Job>;
   /** A queued job's new priority (its place in the queue); `conflict` once it left the queue. */
-  setPriority(id: string, priority: number, viewer?: Viewer): Promise<Job>;
+  setPriority(id: string, priority: number, viewer: Viewer): Promise<Job>;
   /** Deletes a finished job's record and outputs list. */
-  remove(id: string, viewer?: Viewer): Promise<void>;
+  remove(id: string, viewer: Viewer): Promise<void>;
   stats(): Promise<Stats>;
   readonly batches: BatchService;
   readonly templates: TemplateService;
   /** A chain (a job and its follow-up steps) from any of its jobs. */
-  chain(jobId: string, viewer?: Viewer): Promise<ChainView>;
+  chain(jobId: string, viewer: Viewer): Promise<ChainView>;
   presets: {
     list(): Promise<Preset[]>;
     put(input: unknown): Promise<Preset>;
@@ -102,8 +102,8 @@ export interface Daemon {
   addBackend(input: unknown): Promise<Backend>;
   removeBackend(name: string): Promise<void>;
   drainBackend(name: string, draining: boolean): Backend;
-  /** Live durable events plus live-only progress; with a viewer, only those of jobs it may see (and backends'). */
-  subscribe(listener: (e: GatewayEvent | ProgressEvent) => void, viewer?: Viewer): () => void;
+  /** Live durable events plus live-only progress: only those of jobs the viewer may see (and backends'). */
+  subscribe(listener: (e: GatewayEvent | ProgressEvent) => void, viewer: Viewer): () => void;
   preview(jobId: string): { image: Buffer; mime: string } | null;
   backends(): Backend[];
   close(): Promise<void>;
@@ -183,7 +183,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? [], names));
   };
   /** `act`: the viewer means to change the job (a see-all token may read another's, not change it). */
-  const getRecord = async (id: string, viewer?: Viewer, act = false) => {
+  const getRecord = async (id: string, viewer: Viewer, act = false) => {
     const r = await store.jobs.get(id);
     if (!r) throw new GatewayError({ code: 'not_found', message: `no job ${id}` });
     checkOwner(viewer, r.owner, `job ${id}`, act);
@@ -252,7 +252,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
   /** Everything checked before a job may exist: backend, capabilities, post-processing spec, asset references. */
   const prepareJob = async (spec: CreateJobParsed, sopts: SubmitOptions) => {
     // Only an admin may put another token's upload into its job (and so read it back through the outputs).
-    const assetsOf = sopts.viewer && sopts.viewer.scope !== 'admin' ? sopts.viewer.tokenId : undefined;
+    const assetsOf = sopts.viewer.kind === 'token' && sopts.viewer.scope !== 'admin' ? sopts.viewer.tokenId : undefined;
     if (spec.backend && !engine.backends.has(spec.backend)) {
       throw new GatewayError({
         code: 'bad_request',
@@ -298,7 +298,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     return {
       priority: spec.priority,
       client: spec.client ?? sopts.caller ?? 'default',
-      owner: sopts.viewer?.tokenId ?? sopts.owner,
+      owner: tokenOf(sopts.viewer) ?? sopts.owner,
       backendPin: spec.backend ?? null,
       graphJson,
       metadata,
@@ -359,7 +359,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         priority: parent.priority,
         client: parent.client,
       });
-      const { warning, ...prepared } = await prepareJob(spec, { owner: parent.owner }); // a chain is its first step's owner's
+      const { warning, ...prepared } = await prepareJob(spec, { viewer: INTERNAL, owner: parent.owner }); // a chain is its first step's owner's
       const id = crypto.randomUUID();
       // The parent's chain_next is written in this insert's transaction, and only if unset: never made twice.
       await store.jobs.create({ id, ...prepared, parentJobId: parent.id, idempotencyKey: null, requestHash: null });
@@ -385,7 +385,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     webhooks,
     templates,
     chain: async (jobId, viewer) => {
-      if (viewer) await getRecord(jobId, viewer);
+      if (viewer.kind === 'token') await getRecord(jobId, viewer);
       return chainView(store, jobId, views);
     },
     presets: {
@@ -403,7 +403,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     store,
     files,
     log,
-    async submit(input, sopts = {}) {
+    async submit(input, sopts) {
       checkRawGraphSize((input as { graph?: unknown } | null)?.graph, config.security);
       const spec = parseOrThrow(CreateJob, input);
       await checkQueueRoom(1);
@@ -416,7 +416,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
         : null;
       const undo = async () => {
         engine.forgetExtraData(id);
-        if (hook) await daemon.webhooks.remove(hook.id);
+        if (hook) await daemon.webhooks.remove(hook.id, INTERNAL);
       };
       // Refused at the insert (the daily quota): nothing of this job may stay behind, its hook included.
       const result = await store.jobs
@@ -466,7 +466,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     },
     async cancel(id, viewer) {
       await engine.cancel(await getRecord(id, viewer, true));
-      return daemon.get(id);
+      return daemon.get(id, INTERNAL);
     },
     subscribe(listener, viewer) {
       const visible = eventFilter(viewer, store.jobs);
@@ -474,7 +474,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
       const offProgress = engine.onProgressEvent((e) => visible.progress(e, listener));
       return () => (offEvents(), offProgress());
     },
-    async retry(id, ropts = {}) {
+    async retry(id, ropts) {
       const r = await getRecord(id, ropts.viewer, true);
       // One transaction: the move, the quota's share (a 429 moves nothing) and its per-job webhooks revived.
       const moved = await store.jobs.retry(id, ropts.quota);
@@ -484,7 +484,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
           message: `job ${id} is ${r.state}; only failed or canceled jobs can be retried`,
         });
       engine.kick();
-      return daemon.get(id);
+      return daemon.get(id, INTERNAL);
     },
     async setPriority(id, priority, viewer) {
       const r = await getRecord(id, viewer, true);
@@ -494,7 +494,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
           message: `job ${id} is ${r.state}; only a queued job's priority can change`,
         });
       }
-      return daemon.get(id);
+      return daemon.get(id, INTERNAL);
     },
     async remove(id, viewer) {
       const r = await getRecord(id, viewer, true);

@@ -1,7 +1,7 @@
 // Shared plumbing for the benchmarks: engine defaults, a bench daemon, submission, completion tracking, fake stats.
 import net from 'node:net';
 import os from 'node:os';
-import type { ConfigInput, Daemon } from '@comfygate/daemon';
+import { type ConfigInput, type Daemon, INTERNAL } from '@comfygate/daemon';
 import type { FakeStats } from '../fake-comfyui/src/types.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { DaemonOptions } from '@comfygate/daemon';
@@ -73,7 +73,7 @@ export async function submitRange(
   graph: (i: number) => object,
 ): Promise<void> {
   for (let i = from; i < to; i++) {
-    await daemon.submit({ graph: graph(i) });
+    await daemon.submit({ graph: graph(i) }, { viewer: INTERNAL });
     await new Promise((r) => setImmediate(r));
   }
 }
@@ -103,7 +103,7 @@ export function trackSucceeded(daemon: Daemon, n: number, timeoutMs: number): Pr
       if (e.type === 'job:failed')
         finish(new Error(`job ${e.jobId} failed: ${JSON.stringify('data' in e ? e.data : e)}`));
       else if (e.type === 'job:succeeded' && ++done === n) finish(null);
-    });
+    }, INTERNAL);
   });
 }
 

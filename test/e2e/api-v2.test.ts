@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { Comfy, type ComfyEvent, MissingAsset, NotFound, WorkflowFormatUi } from '@comfyorg/sdk';
+import { INTERNAL } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -162,11 +163,11 @@ describe('@comfyorg/sdk against comfygate', () => {
     await waitFor(() => g.daemon.backends().every((x) => x.health === 'up'), { what: 'backends up' });
     const job = await client.submit(client.workflows.fromJson(txt2img({ steps: 30 })));
     await waitFor(async () => (await job.refresh()).status === 'running', { what: 'job running' });
-    const first = (await g.daemon.get(job.id)).backend;
+    const first = (await g.daemon.get(job.id, INTERNAL)).backend;
     await (first === 'a' ? a : b).control.crash();
     await job.wait(60_000); // any 5xx on a poll would throw here
     expect(job.status).toBe('succeeded');
-    const done = await g.daemon.get(job.id);
+    const done = await g.daemon.get(job.id, INTERNAL);
     expect(done.attempts).toBe(2);
     expect(done.backend).not.toBe(first);
   });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import sharp from 'sharp';
-import { openSqliteStore } from '@comfygate/daemon';
+import { INTERNAL, openSqliteStore } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { makeHome, startTestDaemon } from '../helpers/daemon.js';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -208,11 +208,14 @@ it('a step that succeeds while the daemon shuts down gets its next step at the n
     const inPostprocess = new Promise<void>((r) => (entered = r));
     const released = new Promise<void>((r) => (release = r));
     const first = await startTestDaemon({ home, backends, postprocess: async () => (entered(), await released) });
-    const { job } = await first.daemon.submit({
-      template: 'txt2img',
-      params: { prompt: 'a lighthouse', width: 64, height: 48, steps: 2 },
-      then: [{ template: 'upscale', params: { width: 128, height: 96 } }],
-    });
+    const { job } = await first.daemon.submit(
+      {
+        template: 'txt2img',
+        params: { prompt: 'a lighthouse', width: 64, height: 48, steps: 2 },
+        then: [{ template: 'upscale', params: { width: 128, height: 96 } }],
+      },
+      { viewer: INTERNAL },
+    );
     await inPostprocess;
     const closing = first.close();
     setTimeout(release, 300);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { createDaemon } from '@comfygate/daemon';
+import { INTERNAL, createDaemon } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { makeHome, testConfig } from '../helpers/daemon.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -26,7 +26,10 @@ it('SIGKILL mid-batch over 2 backends: after restart every job succeeds exactly 
     const submitter = await createDaemon(config, { runEngine: false });
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++)
-      ids.push((await submitter.submit({ graph: txt2img({ seed: 1000 + i, text: `crash ${i}` }) })).job.id);
+      ids.push(
+        (await submitter.submit({ graph: txt2img({ seed: 1000 + i, text: `crash ${i}` }) }, { viewer: INTERNAL })).job
+          .id,
+      );
 
     const entry = 'daemon/src/cli/main.ts';
     const first = await spawnTs(entry, ['start', '--config', configFile], { readyLine: /comfygate ready/ });
@@ -38,7 +41,7 @@ it('SIGKILL mid-batch over 2 backends: after restart every job succeeds exactly 
     try {
       const jobs = await waitFor(
         async () => {
-          const all = await Promise.all(ids.map((id) => submitter.get(id)));
+          const all = await Promise.all(ids.map((id) => submitter.get(id, INTERNAL)));
           return all.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? all : null;
         },
         { timeoutMs: 60_000, what: 'all jobs terminal' },

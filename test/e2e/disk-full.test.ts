@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { INTERNAL } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { makeHome, startTestDaemon } from '../helpers/daemon.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -32,7 +33,7 @@ it.skipIf(!mounted)('a full disk fails the job clearly and leaves no half-writte
     } catch {
       /* ENOSPC once full: that is the point */
     }
-    const { job } = await t.daemon.submit({ graph: txt2img({ width: 256, height: 256 }) });
+    const { job } = await t.daemon.submit({ graph: txt2img({ width: 256, height: 256 }) }, { viewer: INTERNAL });
     const failed = await t.waitForState(job.id, ['failed', 'succeeded']);
     expect(failed.state).toBe('failed');
     expect(failed.error?.code).toBe('storage_error');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '@comfygate/daemon';
+import { GatewayError, INTERNAL } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { txt2img } from '../helpers/graphs.js';
@@ -14,14 +14,16 @@ describe("faults injected after the daemon learned a backend's capabilities", ()
     await using t = await startTestDaemon({ backends: [{ name: 'a', url: fake.url }] });
     await upAll(t);
     fake.control.hideNode('VAEDecode');
-    const { job } = await t.daemon.submit({ graph: txt2img() });
+    const { job } = await t.daemon.submit({ graph: txt2img() }, { viewer: INTERNAL });
     const failed = await t.waitForState(job.id, ['failed', 'succeeded']);
     expect(failed.state).toBe('failed');
     expect(failed.error?.code).toBe('comfy_validation');
     expect(failed.error?.message).toContain('VAEDecode does not exist');
     // The stale capabilities were refreshed: the next such job is refused at submit, naming the class.
     await waitFor(() => t.daemon.backends()[0]!.nodes !== null);
-    const err = await t.daemon.submit({ graph: txt2img({ seed: 2 }) }).catch((e: GatewayError) => e);
+    const err = await t.daemon
+      .submit({ graph: txt2img({ seed: 2 }) }, { viewer: INTERNAL })
+      .catch((e: GatewayError) => e);
     expect((err as GatewayError).code).toBe('no_capable_backend');
     expect((err as GatewayError).message).toContain('node class VAEDecode');
   });
@@ -40,7 +42,10 @@ describe("faults injected after the daemon learned a backend's capabilities", ()
     a.control.hideModel('shared.safetensors');
     const ids = [];
     for (let i = 0; i < 4; i++)
-      ids.push((await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'shared.safetensors' }) })).job.id);
+      ids.push(
+        (await t.daemon.submit({ graph: txt2img({ seed: i, ckpt: 'shared.safetensors' }) }, { viewer: INTERNAL })).job
+          .id,
+      );
     const jobs = await Promise.all(ids.map((id) => t.waitForState(id, ['succeeded', 'failed'])));
     expect(jobs.map((j) => j.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(jobs.every((j) => j.backend === 'b')).toBe(true);
@@ -51,7 +56,7 @@ describe("faults injected after the daemon learned a backend's capabilities", ()
     await using fake = await startFakeComfy();
     await using t = await startTestDaemon({ backends: [{ name: 'a', url: fake.url }] });
     fake.control.slowView(300);
-    const { job } = await t.daemon.submit({ graph: txt2img() });
+    const { job } = await t.daemon.submit({ graph: txt2img() }, { viewer: INTERNAL });
     const done = await t.waitForState(job.id, ['succeeded', 'failed']);
     expect(done.state).toBe('succeeded');
     expect(done.attempts).toBe(1);
@@ -65,18 +70,22 @@ describe("faults injected after the daemon learned a backend's capabilities", ()
         { name: 'down', url: 'http://127.0.0.1:9' },
       ],
     });
-    const stuck = (await t.daemon.submit({ graph: txt2img({ seed: 1 }), backend: 'down', client: 'me' })).job;
-    const next = (await t.daemon.submit({ graph: txt2img({ seed: 2 }), client: 'me' })).job;
+    const stuck = (
+      await t.daemon.submit({ graph: txt2img({ seed: 1 }), backend: 'down', client: 'me' }, { viewer: INTERNAL })
+    ).job;
+    const next = (await t.daemon.submit({ graph: txt2img({ seed: 2 }), client: 'me' }, { viewer: INTERNAL })).job;
     expect((await t.waitForState(next.id, ['succeeded', 'failed'])).state).toBe('succeeded');
-    expect((await t.daemon.get(stuck.id)).state).toBe('queued');
+    expect((await t.daemon.get(stuck.id, INTERNAL)).state).toBe('queued');
   });
 
   it('refuses new jobs with 429 once the queue holds maxQueued', async () => {
     await using fake = await startFakeComfy();
     await fake.control.down();
     await using t = await startTestDaemon({ backends: [{ name: 'a', url: fake.url }], engine: { maxQueued: 3 } });
-    for (let i = 0; i < 3; i++) await t.daemon.submit({ graph: txt2img({ seed: i }) });
-    const err = await t.daemon.submit({ graph: txt2img({ seed: 9 }) }).catch((e: GatewayError) => e);
+    for (let i = 0; i < 3; i++) await t.daemon.submit({ graph: txt2img({ seed: i }) }, { viewer: INTERNAL });
+    const err = await t.daemon
+      .submit({ graph: txt2img({ seed: 9 }) }, { viewer: INTERNAL })
+      .catch((e: GatewayError) => e);
     expect((err as GatewayError).code).toBe('rate_limited');
     expect((err as GatewayError).status).toBe(429);
   });

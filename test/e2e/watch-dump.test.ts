@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { INTERNAL } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { spawnTs } from '../helpers/process.js';
@@ -32,7 +33,7 @@ it(`a ${FILES}-file dump runs in bounded memory, never floods the queue, and an 
     watch: [{ id: 'dump', dir, outputDir: out, params: { width: 64, height: 64, steps: 1 } }],
     watchOptions: { ...FAST_WATCH, maxQueued: MAX_QUEUED },
   });
-  const counts = async () => (await g.daemon.watch!.get('dump')).files;
+  const counts = async () => (await g.daemon.watch!.get('dump', INTERNAL)).files;
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   let maxQueued = 0;
@@ -52,10 +53,11 @@ it(`a ${FILES}-file dump runs in bounded memory, never floods the queue, and an 
     const submittedAt = Date.now();
     const { job } = await g.daemon.submit(
       { template: 'txt2img', params: { prompt: 'a designer waiting', width: 64, height: 64, steps: 1 } },
-      { caller: 'designer' },
+      { viewer: INTERNAL, caller: 'designer' },
     );
     const interactive = await waitFor(
-      async () => ((await g.daemon.get(job.id)).state === 'succeeded' ? g.daemon.get(job.id) : null),
+      async () =>
+        (await g.daemon.get(job.id, INTERNAL)).state === 'succeeded' ? g.daemon.get(job.id, INTERNAL) : null,
       { timeoutMs: 10_000, intervalMs: 20, what: 'interactive job' },
     );
     const atFinish = await counts();
@@ -91,8 +93,8 @@ it("rules take turns: one file dropped in a quiet folder does not wait for a bus
     watchOptions: { ...FAST_WATCH, maxQueued: 2 },
   });
   for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(busy, `b${i}.txt`), `busy ${i}`);
-  await waitFor(async () => (await g.daemon.watch!.get('busy')).files.pending > 30, { what: 'a backlog' });
+  await waitFor(async () => (await g.daemon.watch!.get('busy', INTERNAL)).files.pending > 30, { what: 'a backlog' });
   fs.writeFileSync(path.join(quiet, 'one.txt'), 'just one');
   await waitForFile(path.join(quiet, 'one.out.png'));
-  expect((await g.daemon.watch!.get('busy')).files.done).toBeLessThan(20);
+  expect((await g.daemon.watch!.get('busy', INTERNAL)).files.done).toBeLessThan(20);
 });

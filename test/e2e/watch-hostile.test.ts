@@ -5,6 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, expect, it } from 'vitest';
 import type { WatchFile } from '@comfygate/shared';
+import { INTERNAL } from '@comfygate/daemon';
 import { startFakeComfy } from '../fake-comfyui/src/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
@@ -77,9 +78,13 @@ it('a pending .txt swapped for a symlink out of the folder is refused when it is
   });
   await fake.control.down(); // the first job holds the only slot, so the second file waits in the ledger
   fs.writeFileSync(path.join(dir, 'first.txt'), 'first');
-  await waitFor(async () => (await g.daemon.watch!.get('swap')).files.submitted === 1, { what: 'first submitted' });
+  await waitFor(async () => (await g.daemon.watch!.get('swap', INTERNAL)).files.submitted === 1, {
+    what: 'first submitted',
+  });
   fs.writeFileSync(path.join(dir, 'victim.txt'), 'an honest prompt');
-  await waitFor(async () => (await g.daemon.watch!.get('swap')).files.pending === 1, { what: 'victim pending' });
+  await waitFor(async () => (await g.daemon.watch!.get('swap', INTERNAL)).files.pending === 1, {
+    what: 'victim pending',
+  });
   fs.rmSync(path.join(dir, 'victim.txt'));
   fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(dir, 'victim.txt'));
   await sleep(FAST_WATCH.stableMs * 3);

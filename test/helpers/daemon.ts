@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Config, type ConfigInput, createDaemon, type Daemon, type DaemonOptions } from '@comfygate/daemon';
+import { Config, type ConfigInput, createDaemon, type Daemon, type DaemonOptions, INTERNAL } from '@comfygate/daemon';
 import type { Job, JobState } from '@comfygate/shared';
 import { waitFor } from './wait.js';
 
@@ -64,7 +64,7 @@ export async function startTestDaemon(opts: {
       const want = Array.isArray(states) ? states : [states];
       return waitFor(
         async () => {
-          const j = await daemon.get(id);
+          const j = await daemon.get(id, INTERNAL);
           return want.includes(j.state) ? j : null;
         },
         { timeoutMs, what: `job ${id} to reach ${want.join('|')}` },

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { AssetFiles } from '../assets/files.js';
 import { GatewayError } from '../errors.js';
 import { ownerNames } from '../ownership/names.js';
-import { checkOwner, ownerFilter, type Viewer } from '../ownership/viewer.js';
+import { checkOwner, INTERNAL, ownerFilter, tokenOf, type Viewer } from '../ownership/viewer.js';
 import type { BatchRecord, BatchTally, JobRecord, NewJob, Store } from '../store/types.js';
 import type { QuotaClaim } from '../store/quota.js';
 import type { EnhanceMemo } from '../templates/enhancer.js';
@@ -32,7 +32,7 @@ export interface BatchDeps {
   /** `enhanced`: one per batch, so each distinct prompt is rewritten once and its jobs stay comparable. */
   prepareJob(
     spec: CreateJobParsed,
-    opts: { caller?: string; enhanced?: EnhanceMemo; viewer?: Viewer },
+    opts: { caller?: string; enhanced?: EnhanceMemo; viewer: Viewer },
   ): Promise<Omit<NewJob, 'id' | 'idempotencyKey'> & { warning: string | null }>;
   checkQueueRoom(adding: number): Promise<void>;
   cancel(job: JobRecord): Promise<void>;
@@ -44,19 +44,19 @@ export interface BatchDeps {
 export interface BatchService {
   /**
    * `quota`: the caller's daily quota, from which every job of the batch is taken when it is inserted. `viewer`: the
-   * token making it, which owns the batch and its jobs (none: the admin).
+   * token making it, which owns the batch and its jobs (`INTERNAL`: the admin).
    */
-  create(input: unknown, caller?: string, quota?: QuotaClaim, viewer?: Viewer): Promise<Batch>;
-  /** With a viewer, another token's batch is not found (a see-all token may read it, not cancel it). */
-  get(id: string, viewer?: Viewer): Promise<Batch>;
+  create(input: unknown, caller: string | undefined, quota: QuotaClaim | undefined, viewer: Viewer): Promise<Batch>;
+  /** Another token's batch is not found (a see-all token may read it, not cancel it). */
+  get(id: string, viewer: Viewer): Promise<Batch>;
   /**
    * The viewer's batches (every owner's for the admin or a see-all token), newest first, as summaries without job
    * ids; `before` is a batch id the viewer can see (else 404, as for GET /v1/batches/{id}).
    */
-  list(query: unknown, viewer?: Viewer): Promise<{ batches: BatchSummary[]; nextCursor: string | null }>;
-  cancel(id: string, viewer?: Viewer): Promise<Batch>;
+  list(query: unknown, viewer: Viewer): Promise<{ batches: BatchSummary[]; nextCursor: string | null }>;
+  cancel(id: string, viewer: Viewer): Promise<Batch>;
   /** A zip of every output of the batch plus manifest.json, streamed (never built in memory). */
-  archive(id: string, viewer?: Viewer): Promise<{ stream: Readable; filename: string }>;
+  archive(id: string, viewer: Viewer): Promise<{ stream: Readable; filename: string }>;
 }
 
 const STATES: JobState[] = ['queued', 'dispatched', 'running', 'postprocessing', 'succeeded', 'failed', 'canceled'];
@@ -82,13 +82,13 @@ function meanRun(jobs: JobRecord[]): number | null {
 }
 
 export function createBatchService(d: BatchDeps): BatchService {
-  const find = async (id: string, viewer?: Viewer, act = false) => {
+  const find = async (id: string, viewer: Viewer, act = false) => {
     const batch = await d.store.batches.get(id);
     if (!batch) throw new GatewayError({ code: 'not_found', message: `no batch ${id}` });
     checkOwner(viewer, batch.owner, `batch ${id}`, act);
     return batch;
   };
-  const load = async (id: string, viewer?: Viewer, act = false) => {
+  const load = async (id: string, viewer: Viewer, act = false) => {
     const batch = await find(id, viewer, act);
     return { batch, jobs: await d.store.batches.jobs(id) };
   };
@@ -109,7 +109,7 @@ export function createBatchService(d: BatchDeps): BatchService {
       canceledAt: batch.canceledAt,
     };
   };
-  const view = async (id: string, viewer?: Viewer): Promise<Batch> => {
+  const view = async (id: string, viewer: Viewer): Promise<Batch> => {
     const { batch, jobs } = await load(id, viewer);
     const counts = zeroCounts();
     for (const j of jobs) counts[j.state]++;
@@ -158,13 +158,13 @@ export function createBatchService(d: BatchDeps): BatchService {
         jobs.push({ id, ...fields, idempotencyKey: null });
       }
       const batch = await d.store.batches.create(
-        { id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default', owner: viewer?.tokenId },
+        { id: crypto.randomUUID(), name: b.name ?? null, client: caller ?? 'default', owner: tokenOf(viewer) },
         jobs,
         quota,
       );
       for (const [id, message] of warnings) await d.store.events.append('job:warning', id, { message });
       d.kick();
-      return view(batch.id);
+      return view(batch.id, INTERNAL);
     },
     get: view,
     async list(query, viewer) {
@@ -190,7 +190,7 @@ export function createBatchService(d: BatchDeps): BatchService {
       const { jobs } = await load(id, viewer, true);
       await d.store.batches.markCanceled(id);
       for (const j of jobs) if (!isTerminal(j.state)) await d.cancel(j);
-      return view(id);
+      return view(id, INTERNAL);
     },
     async archive(id, viewer) {
       const { batch, jobs } = await load(id, viewer);

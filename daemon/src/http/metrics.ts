@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import client from 'prom-client';
 import type { Daemon } from '../daemon.js';
+import { INTERNAL } from '../ownership/viewer.js';
 
 /** A registry per daemon (never the global one), so two daemons in one process do not share counters. */
 export function createMetrics(daemon: Daemon) {
@@ -51,11 +52,11 @@ export function createMetrics(daemon: Daemon) {
   });
   const off = daemon.subscribe((e) => {
     if (e.type !== 'job:succeeded' && e.type !== 'job:failed' && e.type !== 'job:canceled') return;
-    void daemon.get(e.jobId!).then(
+    void daemon.get(e.jobId!, INTERNAL).then(
       (j) => duration.observe({ state: j.state }, ((j.finishedAt ?? Date.now()) - j.createdAt) / 1000),
       () => {},
     );
-  });
+  }, INTERNAL);
   return {
     registry,
     close: off,

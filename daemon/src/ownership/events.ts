@@ -1,6 +1,6 @@
 import type { GatewayEvent, ProgressEvent } from '@comfygate/shared';
 import type { JobsRepo } from '../store/types.js';
-import { seesAll, type Viewer } from './viewer.js';
+import { ownerFilter, type Viewer } from './viewer.js';
 
 /** Jobs whose owner a subscription remembers; past it the memory starts over (a lookup brings entries back). */
 const REMEMBERED = 10_000;
@@ -20,9 +20,9 @@ const ALL: EventFilter = { durable: () => true, progress: (e, send) => send(e) }
  * progress events do not, so the owners learnt from durable events are remembered, and a job not seen yet
  * (a subscriber that joined mid-job) is looked up once.
  */
-export function eventFilter(viewer: Viewer | undefined, jobs: Pick<JobsRepo, 'get'>): EventFilter {
-  if (seesAll(viewer)) return ALL;
-  const me = viewer!.tokenId;
+export function eventFilter(viewer: Viewer, jobs: Pick<JobsRepo, 'get'>): EventFilter {
+  const me = ownerFilter(viewer);
+  if (me === undefined) return ALL;
   const mine = new Map<string, boolean>();
   const learn = (jobId: string, yes: boolean) => {
     if (mine.size >= REMEMBERED) mine.clear();

@@ -3,6 +3,7 @@ import { isTerminal, type PostprocessSpec } from '@comfygate/shared';
 import type { WatchOptions } from '../config/schema.js';
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
+import { INTERNAL } from '../ownership/viewer.js';
 import type { Logger } from '../log.js';
 import type { WatchFileRecord, WatchRepo } from '../store/watch.js';
 import { InputError, type InputLimits, kindOf, readInput } from './inputs.js';
@@ -140,6 +141,7 @@ export class Feeder {
       const { job, created } = await this.d.daemon.submit(input, {
         idempotencyKey: `watch-${row.submitKey}`,
         caller: input.client,
+        viewer: INTERNAL,
         owner: rule.owner,
       });
       await this.submitted(rule, row, job.id, !created);
@@ -159,7 +161,7 @@ export class Feeder {
   /** `earlier`: the job was made before a crash (same key), and may have finished while nobody listened. */
   private async submitted(rule: ActiveRule, row: WatchFileRecord, jobId: string, earlier: boolean): Promise<void> {
     if (!(await this.d.repo.markSubmitted(row.ruleId, row.path, row.submitKey!, jobId))) {
-      await this.d.daemon.cancel(jobId).catch(() => {}); // the content changed meanwhile: this result would be stale
+      await this.d.daemon.cancel(jobId, INTERNAL).catch(() => {}); // the content changed meanwhile: this result would be stale
       return;
     }
     const job = earlier ? await this.d.daemon.store.jobs.get(jobId) : null;
@@ -171,7 +173,7 @@ export class Feeder {
     const row = orphan ?? (await this.d.repo.byJob(jobId));
     const rule = row ? this.d.rules().get(row.ruleId) : undefined;
     if (!row || !rule) return;
-    const job = jobId ? await this.d.daemon.get(jobId).catch(() => null) : null;
+    const job = jobId ? await this.d.daemon.get(jobId, INTERNAL).catch(() => null) : null;
     if (!job) await this.fail(rule, row, 'the job was deleted before its outputs were written', jobId || null);
     else if (job.state === 'succeeded') await this.succeeded(rule, row, job);
     else if (isTerminal(job.state))

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ListWatchFilesQuery, type WatchFile, WatchRule, type WatchRuleView } from '@comfygate/shared';
 import type { Daemon } from '../daemon.js';
 import { GatewayError } from '../errors.js';
-import { ADMIN_TOKEN_ID, canSee, checkOwner, type Viewer } from '../ownership/viewer.js';
+import { ADMIN_TOKEN_ID, canSee, checkOwner, INTERNAL, type Viewer } from '../ownership/viewer.js';
 import type { WatchRuleRecord } from '../store/watch.js';
 import { Feeder } from './feeder.js';
 import { Intake } from './intake.js';
@@ -14,14 +14,14 @@ import { FolderWatcher } from './watcher.js';
 import { validationError } from '../validation.js';
 
 export interface WatchService {
-  /** With a viewer, the rules it may see (its own, or all for an admin or a see-all token). */
-  list(viewer?: Viewer): Promise<WatchRuleView[]>;
-  get(id: string, viewer?: Viewer): Promise<WatchRuleView>;
+  /** The rules the viewer may see (its own, or all for an admin, a see-all token or `INTERNAL`). */
+  list(viewer: Viewer): Promise<WatchRuleView[]>;
+  get(id: string, viewer: Viewer): Promise<WatchRuleView>;
   /** Adds a rule at runtime (kept across restarts) and starts watching its folder; its jobs belong to `owner`. */
   add(input: unknown, owner?: string): Promise<WatchRuleView>;
   /** Stops watching, cancels the rule's unfinished jobs and forgets its files; config rules are refused. */
-  remove(id: string, viewer?: Viewer): Promise<void>;
-  files(id: string, query?: unknown, viewer?: Viewer): Promise<WatchFile[]>;
+  remove(id: string, viewer: Viewer): Promise<void>;
+  files(id: string, query: unknown, viewer: Viewer): Promise<WatchFile[]>;
   close(): Promise<void>;
 }
 
@@ -68,11 +68,11 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     log,
     limits,
     onWork: () => feeder.kick(),
-    onStale: (id) => void daemon.cancel(id).catch(() => {}),
+    onStale: (id) => void daemon.cancel(id, INTERNAL).catch(() => {}),
   });
   const unsubscribe = daemon.subscribe((e) => {
     if (e.jobId && TERMINAL_EVENTS.has(e.type)) void feeder.finished(e.jobId);
-  });
+  }, INTERNAL);
 
   /** Everything that can fail (template, output folder) happens before anything is persisted or watched. */
   const resolve = async ({ spec, fromConfig, createdAt, owner }: Entry): Promise<ActiveRule> => {
@@ -116,7 +116,7 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
     files: await repo.counts(e.spec.id),
     createdAt: e.createdAt,
   });
-  const entryOf = (id: string, viewer?: Viewer, act = false) => {
+  const entryOf = (id: string, viewer: Viewer, act = false) => {
     const e = entries.get(id);
     if (!e) throw new GatewayError({ code: 'not_found', message: `no watch rule ${id}` });
     checkOwner(viewer, e.owner, `watch rule ${id}`, act);
@@ -159,7 +159,7 @@ export async function startWatchService(daemon: Daemon): Promise<WatchService> {
       entries.delete(id);
       active.delete(id);
       for (const f of await repo.files(id, { state: 'submitted', limit: 100_000 }))
-        if (f.jobId) await daemon.cancel(f.jobId).catch(() => {});
+        if (f.jobId) await daemon.cancel(f.jobId, INTERNAL).catch(() => {});
       await repo.deleteRule(id);
     },
     async files(id, query = {}, viewer) {

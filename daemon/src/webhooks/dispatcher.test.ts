@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
+import { INTERNAL } from '../ownership/viewer.js';
 import { WebhookConfig } from './config.js';
 import { createWebhooks, type Webhooks } from './index.js';
 import { newJob } from '../store/new-job.fixture.js';
@@ -95,7 +96,7 @@ describe('WebhookDispatcher', () => {
     expect(new Set(rx.hits.slice(0, 3).map((h) => h.id)).size).toBe(1);
     // The receiver counts a request before answering it: wait for the 4th record, not just the 4th request.
     const ds = await until(
-      async () => ((d) => (d.length === 4 ? d : null))(await webhooks.deliveries(hook.id, 10)),
+      async () => ((d) => (d.length === 4 ? d : null))(await webhooks.deliveries(hook.id, 10, INTERNAL)),
       '4 records',
     );
     expect(ds.map((d) => [d.eventId === second.id, d.attempt, d.status, d.delivered])).toEqual([

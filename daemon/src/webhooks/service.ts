@@ -14,11 +14,11 @@ export interface WebhookService {
    * may be registered just before its job is created, so it also hears `job:queued`).
    */
   register(input: CreateWebhook, owner?: string): Promise<Webhook>;
-  /** With a viewer, the subscriptions it may see; another token's is not found (or, for a see-all token, not removable). */
-  list(viewer?: Viewer): Promise<Webhook[]>;
-  get(id: string, viewer?: Viewer): Promise<Webhook>;
-  deliveries(id: string, limit: number, viewer?: Viewer): Promise<WebhookDelivery[]>;
-  remove(id: string, viewer?: Viewer): Promise<void>;
+  /** The subscriptions the viewer may see; another token's is not found (or, for a see-all token, not removable). */
+  list(viewer: Viewer): Promise<Webhook[]>;
+  get(id: string, viewer: Viewer): Promise<Webhook>;
+  deliveries(id: string, limit: number, viewer: Viewer): Promise<WebhookDelivery[]>;
+  remove(id: string, viewer: Viewer): Promise<void>;
   /** A retried job's retired subscriptions hear its new run (they resume after the event they stopped at). */
   reviveForJob(jobId: string): Promise<void>;
 }
@@ -44,7 +44,7 @@ function parse(input: unknown): z.output<typeof CreateWebhook> {
 
 /** `onChange` tells the dispatcher to re-read the subscription list. */
 export function makeWebhookService(store: Store, onChange: () => void): WebhookService {
-  const record = async (id: string, viewer?: Viewer, act = false) => {
+  const record = async (id: string, viewer: Viewer, act = false) => {
     const r = await store.webhooks.get(id);
     if (!r) throw new GatewayError({ code: 'not_found', message: `no webhook ${id}` });
     checkOwner(viewer, r.owner, `webhook ${id}`, act);

@@ -7,11 +7,11 @@ const PAGE = 500;
 /**
  * Durable events after `since` from the log, then live ones, with no gap and no repeat: live events are
  * buffered from the moment of subscription while the log is replayed. Progress events are live only.
- * With a viewer, only events of jobs it may see (and of no job: backends), in the replay as live.
+ * Only events of jobs the viewer may see (and of no job: backends), in the replay as live.
  */
 export function openFeed(
   daemon: Daemon,
-  opts: { since?: number; jobs: Set<string> | null; viewer?: Viewer; send(e: StreamEvent): void },
+  opts: { since?: number; jobs: Set<string> | null; viewer: Viewer; send(e: StreamEvent): void },
 ): () => void {
   const wanted = (e: { jobId: string | null }) => opts.jobs === null || (e.jobId !== null && opts.jobs.has(e.jobId));
   let replaying = opts.since !== undefined;

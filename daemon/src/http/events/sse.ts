@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import type { StreamSlots } from '../limits/per-token.js';
 import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { openFeed } from './feed.js';
@@ -23,7 +23,7 @@ export function sseRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStreams
     const close = openFeed(daemon, {
       since,
       jobs,
-      viewer: req.principal,
+      viewer: principalOf(req),
       send: (e) => {
         // A reader that stopped reading is dropped (it resumes from Last-Event-ID) rather than buffered without bound.
         if (res.writableLength > MAX_BUFFERED) return void res.destroy();

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PROTOCOL, WsClientMessage } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
-import type { Viewer } from '../../ownership/viewer.js';
+import type { TokenViewer } from '../../ownership/viewer.js';
 import { messageBudget, type StreamSlots } from '../limits/per-token.js';
 import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { openFeed } from './feed.js';
@@ -21,7 +21,7 @@ export interface SocketLimits {
 }
 
 /** The socket's viewer; `sessionId` and its expiry when a dashboard session opened it. */
-type SocketViewer = Viewer & { sessionId?: string; sessionEndsAt?: number };
+type SocketViewer = TokenViewer & { sessionId?: string; sessionEndsAt?: number };
 
 /**
  * `/v1/ws`: the same events as SSE. The client sends `{type: 'subscribe', jobs?, since?}`; a new subscribe

@@ -61,3 +61,12 @@ export function need(scope: TokenScope) {
   };
   return Object.assign(check, { scope });
 }
+
+/**
+ * The caller of a route behind `need(...)`, as the viewer its ownership checks are made against. Fails closed
+ * (401) on a route mounted without `need`, rather than letting an absent caller pass for anyone.
+ */
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new GatewayError({ code: 'unauthorized', message: 'missing or invalid token' });
+  return req.principal;
+}

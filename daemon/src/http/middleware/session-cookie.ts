@@ -61,6 +61,7 @@ export async function sessionPrincipal(
   return {
     id,
     principal: {
+      kind: 'token',
       tokenId: t.id,
       name: t.name,
       scope: t.scope,

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import { dailyQuota } from '../security/quota.js';
 
 export function batchRoutes(daemon: Daemon): Router {
@@ -17,20 +17,20 @@ export function batchRoutes(daemon: Daemon): Router {
   r.get(
     '/batches',
     need('read'),
-    async (req, res) => void res.json(await daemon.batches.list(req.query, req.principal)),
+    async (req, res) => void res.json(await daemon.batches.list(req.query, principalOf(req))),
   );
   r.get(
     '/batches/:id',
     need('read'),
-    async (req, res) => void res.json(await daemon.batches.get(req.params.id as string, req.principal)),
+    async (req, res) => void res.json(await daemon.batches.get(req.params.id as string, principalOf(req))),
   );
   r.post(
     '/batches/:id/cancel',
     need('submit'),
-    async (req, res) => void res.json(await daemon.batches.cancel(req.params.id as string, req.principal)),
+    async (req, res) => void res.json(await daemon.batches.cancel(req.params.id as string, principalOf(req))),
   );
   r.get('/batches/:id/archive', need('read'), async (req, res) => {
-    const { stream, filename } = await daemon.batches.archive(req.params.id as string, req.principal);
+    const { stream, filename } = await daemon.batches.archive(req.params.id as string, principalOf(req));
     res.writeHead(200, {
       'content-type': 'application/zip',
       'content-disposition': `attachment; filename="${filename}"`,

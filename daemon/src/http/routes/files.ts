@@ -6,7 +6,7 @@ import { IMAGE_TYPES, looksLikeMarkup, sniffImage, type SniffedImage } from '../
 import type { SecurityConfig } from '../../config/schema.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import { canSee, seesAll } from '../../ownership/viewer.js';
 import { abortOnHangup, clientBytes, multipartParser } from '../multipart.js';
 
@@ -101,7 +101,7 @@ export function fileRoutes(daemon: Daemon, sec: SecurityConfig): Router {
     const v = o ? null : await daemon.store.outputs.getVariant(id);
     const job = await daemon.store.jobs.get(o?.jobId ?? v?.jobId ?? '');
     // An output is its job's: another token's is as missing as an unknown id.
-    if (!job || !canSee(req.principal, job.owner))
+    if (!job || !canSee(principalOf(req), job.owner))
       throw new GatewayError({ code: 'not_found', message: `no output ${id}` });
     if (o) return sendStored(daemon, res, o.sha256, o.contentType, o.filename);
     sendStored(daemon, res, v!.sha256, v!.contentType);

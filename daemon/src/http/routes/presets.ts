@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 
 /** Style presets (prompt prefix/suffix, extra negative) and chain views. */
 export function presetRoutes(daemon: Daemon): Router {
@@ -14,7 +14,7 @@ export function presetRoutes(daemon: Daemon): Router {
   r.get(
     '/jobs/:id/chain',
     need('read'),
-    async (req, res) => void res.json(await daemon.chain(req.params.id as string, req.principal)),
+    async (req, res) => void res.json(await daemon.chain(req.params.id as string, principalOf(req))),
   );
   return r;
 }

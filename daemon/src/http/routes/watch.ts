@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 
 /** Watched folders: rules (adding and removing one needs admin: it reads and writes files on this machine). */
 export function watchRoutes(daemon: Daemon): Router {
@@ -14,7 +14,7 @@ export function watchRoutes(daemon: Daemon): Router {
       });
     return daemon.watch;
   };
-  r.get('/watch', need('read'), async (req, res) => void res.json(await service().list(req.principal)));
+  r.get('/watch', need('read'), async (req, res) => void res.json(await service().list(principalOf(req))));
   r.post('/watch', need('admin'), async (req, res) => {
     const created = await service().add(req.body, req.principal!.tokenId);
     res.setHeader('Location', `/v1/watch/${encodeURIComponent(created.id)}`);
@@ -23,15 +23,15 @@ export function watchRoutes(daemon: Daemon): Router {
   r.get(
     '/watch/:id',
     need('read'),
-    async (req, res) => void res.json(await service().get(req.params.id as string, req.principal)),
+    async (req, res) => void res.json(await service().get(req.params.id as string, principalOf(req))),
   );
   r.get(
     '/watch/:id/files',
     need('read'),
-    async (req, res) => void res.json(await service().files(req.params.id as string, req.query, req.principal)),
+    async (req, res) => void res.json(await service().files(req.params.id as string, req.query, principalOf(req))),
   );
   r.delete('/watch/:id', need('admin'), async (req, res) => {
-    await service().remove(req.params.id as string, req.principal);
+    await service().remove(req.params.id as string, principalOf(req));
     res.status(204).end();
   });
   return r;

@@ -2,7 +2,7 @@ import { type Request, Router } from 'express';
 import { CreateWebhook, ListWebhookDeliveriesQuery } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import { allows } from '../security/tokens.js';
 import { parseBody } from '../validate.js';
 
@@ -31,23 +31,23 @@ export function webhookRoutes(daemon: Daemon): Router {
     res.status(201).json(created);
   });
 
-  r.get('/webhooks', need('submit'), async (req, res) => void res.json(await webhooks.list(req.principal)));
+  r.get('/webhooks', need('submit'), async (req, res) => void res.json(await webhooks.list(principalOf(req))));
 
   r.get(
     '/webhooks/:id',
     need('submit'),
-    async (req, res) => void res.json(await webhooks.get(req.params.id as string, req.principal)),
+    async (req, res) => void res.json(await webhooks.get(req.params.id as string, principalOf(req))),
   );
 
   r.get('/webhooks/:id/deliveries', need('submit'), async (req, res) => {
     const { limit } = parseBody(ListWebhookDeliveriesQuery, req.query);
-    res.json(await webhooks.deliveries(req.params.id as string, limit, req.principal));
+    res.json(await webhooks.deliveries(req.params.id as string, limit, principalOf(req)));
   });
 
   r.delete('/webhooks/:id', need('submit'), async (req, res) => {
-    const hook = await webhooks.get(req.params.id as string, req.principal);
+    const hook = await webhooks.get(req.params.id as string, principalOf(req));
     requireAdminForGlobal(req, Boolean(hook.jobId || hook.batchId));
-    await webhooks.remove(hook.id, req.principal);
+    await webhooks.remove(hook.id, principalOf(req));
     res.status(204).end();
   });
 

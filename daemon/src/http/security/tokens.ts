@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CreatedToken, Token, TokenScope } from '@comfygate/shared';
-import { ADMIN_TOKEN_ID, type Viewer } from '../../ownership/viewer.js';
+import { ADMIN_TOKEN_ID, type TokenViewer } from '../../ownership/viewer.js';
 import type { Store, TokenRecord } from '../../store/types.js';
 
 /** The caller; as a `Viewer` it is what ownership checks are made against. */
-export interface Principal extends Viewer {
+export interface Principal extends TokenViewer {
   name: string;
   dailyQuota: number | null;
   /** Set when a dashboard session (cookie) is acting as this token: signing out ends what it opened. */
@@ -64,7 +64,7 @@ export class TokenService {
     if (!raw || raw.length > 200) return null;
     const t = await this.store.tokens.byHash(hash(raw));
     if (!t || t.revokedAt !== null) return null;
-    return { tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll };
+    return { kind: 'token', tokenId: t.id, name: t.name, scope: t.scope, dailyQuota: t.dailyQuota, seeAll: t.seeAll };
   }
 
   async create(input: {

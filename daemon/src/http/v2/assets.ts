@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { nodeNamePart } from '../../assets/names.js';
 import type { Daemon } from '../../daemon.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import { canSee, checkOwner, type Viewer } from '../../ownership/viewer.js';
 import type { AssetRefRecord, OutputRecord } from '../../store/types.js';
 import { V2Error, invalidRequest, notFound } from './errors.js';
@@ -71,7 +71,7 @@ async function find(daemon: Daemon, id: string): Promise<Held | null> {
 }
 
 /** Another token's asset is as missing as an unknown id. */
-async function mustFind(daemon: Daemon, id: string, viewer: Viewer | undefined): Promise<Held> {
+async function mustFind(daemon: Daemon, id: string, viewer: Viewer): Promise<Held> {
   const a = await find(daemon, id);
   if (!a || !canSee(viewer, a.owner)) throw notFound(`asset ${id}`);
   return a;
@@ -190,15 +190,15 @@ export function assetRoutes(daemon: Daemon): Router {
   r.get(
     '/assets/:id',
     need('read'),
-    async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req), req.principal))),
+    async (req, res) => void res.json(v2Asset(req, await mustFind(daemon, id(req), principalOf(req)))),
   );
   r.get('/assets/:id/content', need('read'), async (req, res, next) =>
-    sendContent(daemon, res, await mustFind(daemon, id(req), req.principal), next),
+    sendContent(daemon, res, await mustFind(daemon, id(req), principalOf(req)), next),
   );
 
   r.delete('/assets/:id', need('submit'), async (req, res) => {
-    const a = await mustFind(daemon, id(req), req.principal);
-    checkOwner(req.principal, a.owner, `asset ${a.id}`, true);
+    const a = await mustFind(daemon, id(req), principalOf(req));
+    checkOwner(principalOf(req), a.owner, `asset ${a.id}`, true);
     if (a.output)
       throw new V2Error(409, 'asset_in_use', 'job outputs are deleted with their job: DELETE /api/v2/jobs/{job_id}', {
         job_id: a.jobId,

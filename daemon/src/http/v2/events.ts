@@ -1,8 +1,8 @@
 import { type Request, type Response, Router } from 'express';
 import type { GatewayEvent, ProgressEvent } from '@comfygate/shared';
 import type { Daemon } from '../../daemon.js';
-import { need } from '../middleware/auth.js';
-import { canSee } from '../../ownership/viewer.js';
+import { need, principalOf } from '../middleware/auth.js';
+import { canSee, INTERNAL } from '../../ownership/viewer.js';
 import type { StreamSlots } from '../limits/per-token.js';
 import { type OpenStreams, streamKeys } from '../security/open-streams.js';
 import { V2Error } from './errors.js';
@@ -48,7 +48,7 @@ class JobStream {
       'x-accel-buffering': 'no',
     });
     // Unfiltered on purpose: only this job's data is sent; other jobs' events only wake a queue_position re-read.
-    this.unsubscribe = daemon.subscribe((e) => this.onEvent(e));
+    this.unsubscribe = daemon.subscribe((e) => this.onEvent(e), INTERNAL);
     this.heartbeat = setInterval(() => res.write(': keepalive\n\n'), HEARTBEAT_MS);
     res.on('close', () => this.close()); // the client went away (or we ended the stream)
     this.enqueue(() => this.snapshot());
@@ -163,7 +163,7 @@ export function eventRoutes(daemon: Daemon, slots: StreamSlots, open?: OpenStrea
   r.get('/jobs/:id/events', need('read'), async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const rec = await daemon.store.jobs.get(id);
-    if (!rec || !canSee(req.principal, rec.owner)) throw new V2Error(404, 'not_found', `no job ${id}`);
+    if (!rec || !canSee(principalOf(req), rec.owner)) throw new V2Error(404, 'not_found', `no job ${id}`);
     // Per token: one reader holding many streams must not starve everyone else.
     const release = slots.tryAcquire(req.principal!.tokenId);
     if (!release) {

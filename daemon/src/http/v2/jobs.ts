@@ -3,7 +3,7 @@ import type { JobState } from '@comfygate/shared';
 import { dailyQuota } from '../security/quota.js';
 import type { Daemon } from '../../daemon.js';
 import { GatewayError } from '../../errors.js';
-import { need } from '../middleware/auth.js';
+import { need, principalOf } from '../middleware/auth.js';
 import { canSee, ownerFilter } from '../../ownership/viewer.js';
 import { V2Error, invalidRequest, notFound } from './errors.js';
 import { loadV2Job, type V2Status, V2_STATUSES } from './mapping.js';
@@ -96,7 +96,7 @@ function parseList(q: Request['query']): { wanted: V2Status[] | null; limit: num
 async function list(daemon: Daemon, req: Request, res: Response): Promise<void> {
   const { wanted, limit } = parseList(req.query);
   const states = wanted ? [...new Set(wanted.flatMap((s) => STATES[s]))] : [undefined];
-  const owner = ownerFilter(req.principal);
+  const owner = ownerFilter(principalOf(req));
   const perState = await Promise.all(states.map((state) => daemon.store.jobs.list({ state, owner, limit })));
   const records = perState.flat().sort((a, b) => b.seq - a.seq);
   const jobs = [];
@@ -117,18 +117,18 @@ export function jobRoutes(daemon: Daemon): Router {
   r.get('/jobs/:id', need('read'), async (req, res) => void res.json(await loadV2Job(daemon, req, id(req))));
 
   r.post('/jobs/:id/cancel', need('submit'), async (req, res) => {
-    await daemon.cancel(id(req), req.principal); // idempotent: a finished job stays as it is
+    await daemon.cancel(id(req), principalOf(req)); // idempotent: a finished job stays as it is
     res.json(await loadV2Job(daemon, req, id(req)));
   });
 
   r.delete('/jobs/:id', need('submit'), async (req, res) => {
-    await daemon.remove(id(req), req.principal);
+    await daemon.remove(id(req), principalOf(req));
     res.status(204).end();
   });
 
   r.get('/jobs/:id/workflow', need('read'), async (req, res) => {
     const rec = await daemon.store.jobs.get(id(req));
-    if (!rec || !canSee(req.principal, rec.owner)) throw notFound(`job ${id(req)}`);
+    if (!rec || !canSee(principalOf(req), rec.owner)) throw notFound(`job ${id(req)}`);
     // The stored text verbatim, so seeds above 2^53 come back exact; extra_data was never stored.
     res.type('application/json').send(`{"workflow":${rec.graphJson},"format":"api"}`);
   });

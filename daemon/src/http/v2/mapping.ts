@@ -3,7 +3,8 @@ import type { ErrorDetail, Job, JobSummary, Output, Progress, TextOutput, TextPr
 import type { Daemon } from '../../daemon.js';
 import type { JobRecord } from '../../store/types.js';
 import { nodeNamePart } from '../../assets/names.js';
-import { canSee } from '../../ownership/viewer.js';
+import { canSee, INTERNAL } from '../../ownership/viewer.js';
+import { principalOf } from '../middleware/auth.js';
 import { summarizeJob } from '../../jobs/summary.js';
 import { notFound } from './errors.js';
 
@@ -217,7 +218,7 @@ export async function loadV2Job(
   opts: { summary?: boolean } = {},
 ): Promise<V2Job> {
   const rec = await daemon.store.jobs.get(id);
-  if (!rec || !canSee(req.principal, rec.owner)) throw notFound(`job ${id}`);
-  const [job, position] = await Promise.all([daemon.get(id), daemon.store.jobs.queuePosition(id)]);
+  if (!rec || !canSee(principalOf(req), rec.owner)) throw notFound(`job ${id}`);
+  const [job, position] = await Promise.all([daemon.get(id, INTERNAL), daemon.store.jobs.queuePosition(id)]);
   return v2Job(req, opts.summary ? summarizeJob(job) : job, rec, position);
 }
