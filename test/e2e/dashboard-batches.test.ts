@@ -1,40 +1,19 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GatewayClient } from '@comfygate/shared';
-import { startFakeComfy, type FakeComfy } from '../fake-comfyui/src/index.js';
-import { artifactPath, launchChromium } from '../helpers/chromium.js';
-import { openDashboard, type DashboardPage } from '../helpers/dashboard.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { artifactPath } from '../helpers/chromium.js';
+import { dashboardSuite } from '../helpers/dashboard.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { txt2img } from '../helpers/graphs.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The Queue's batches come from GET /v1/batches: a batch made through the API (a CLI, a script) shows up too. */
 describe('dashboard batches', () => {
-  let fake: FakeComfy;
+  const suite = dashboardSuite({ stepMs: 20 });
+  const open = suite.open;
   let g: TestGateway;
-  let browser: Browser;
-  const pages: DashboardPage[] = [];
+  beforeAll(() => void (g = suite.gateway()));
 
-  beforeAll(async () => {
-    fake = await startFakeComfy({ port: 0, stepMs: 20 });
-    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    for (const p of pages) await p.context.close().catch(() => {});
-    await browser?.close();
-    await g?.close();
-    await fake?.close();
-  });
-
-  const open = async (token?: string) => {
-    const d = await openDashboard(browser);
-    pages.push(d);
-    const link = token ? (await new GatewayClient({ baseUrl: g.url, token }).loginCode()).url : g.gateway.loginLink();
-    await d.page.goto(link);
-    await d.page.getByRole('region', { name: 'Jobs' }).waitFor();
-    return d;
-  };
   const batchItem = (page: Page, name: string) =>
     page.getByRole('region', { name: 'Batches' }).getByRole('listitem').filter({ hasText: name });
   const batchOf = (client: GatewayClient, name: string, steps: number, n: number) =>

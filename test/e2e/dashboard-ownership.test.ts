@@ -1,32 +1,16 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GatewayClient } from '@comfygate/shared';
-import { startFakeComfy, type FakeComfy } from '../fake-comfyui/src/index.js';
-import { launchChromium } from '../helpers/chromium.js';
-import { openDashboard, type DashboardPage } from '../helpers/dashboard.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { dashboardSuite } from '../helpers/dashboard.js';
+import type { TestGateway } from '../helpers/gateway.js';
 
 /**
- * Ownership in the dashboard (DESIGN §6): a session is its token, and submit/read tokens see their own jobs only.
+ * Ownership in the dashboard (docs/security.md): a session is its token, and submit/read tokens see their own jobs only.
  * The filtering itself is the API's (job ownership); this holds the dashboard to it.
  */
 describe('dashboard sessions see their own jobs only', () => {
-  let fake: FakeComfy;
+  const suite = dashboardSuite({ stepMs: 5 });
   let g: TestGateway;
-  let browser: Browser;
-  const pages: DashboardPage[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeComfy({ port: 0, stepMs: 5 });
-    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    for (const p of pages) await p.context.close().catch(() => {});
-    await browser?.close();
-    await g?.close();
-    await fake?.close();
-  });
+  beforeAll(() => void (g = suite.gateway()));
 
   it("a read-scope session does not see other owners' jobs, a submit session sees only its own", async () => {
     const submitter = await g.client.createToken({ name: 'designer', scope: 'submit' });
@@ -42,13 +26,7 @@ describe('dashboard sessions see their own jobs only', () => {
     });
     await Promise.all([g.client.waitForJob(mine.id), g.client.waitForJob(admins.id)]);
 
-    const open = async (token: string) => {
-      const d = await openDashboard(browser);
-      pages.push(d);
-      await d.page.goto((await new GatewayClient({ baseUrl: g.url, token }).loginCode()).url);
-      await d.page.getByRole('region', { name: 'Jobs' }).waitFor();
-      return d;
-    };
+    const open = suite.open;
     const designer = await open(submitter.token);
     await designer.page.getByRole('row').filter({ hasText: 'the designer owns this' }).waitFor();
     expect(await designer.page.getByRole('row').filter({ hasText: 'the admin owns this' }).count()).toBe(0);

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { GatewayClient } from '@comfygate/shared';
+import { type FakeComfy, startFakeComfy } from '../fake-comfyui/src/index.js';
+import { launchChromium } from './chromium.js';
+import { startTestGateway, type TestGateway } from './gateway.js';
 import { repoRoot } from './process.js';
 
 interface BuildModule {
@@ -48,4 +53,41 @@ export async function openDashboard(
   page.on('pageerror', (e) => problems.push(String(e)));
   page.on('request', (r) => requests.push(r.url()));
   return { context, page, problems, requests };
+}
+
+/**
+ * A dashboard suite's world: one fake ComfyUI, a gateway in front of it and a Chromium, started once for the
+ * `describe` that calls this and closed after it, with every page opened through `open` closed too.
+ */
+export function dashboardSuite(opts: { stepMs: number }) {
+  let fake: FakeComfy | undefined;
+  let g: TestGateway | undefined;
+  let browser: Browser | undefined;
+  const pages: DashboardPage[] = [];
+  beforeAll(async () => {
+    fake = await startFakeComfy({ port: 0, stepMs: opts.stepMs });
+    g = await startTestGateway({ backends: [{ name: 'a', url: fake.url }] });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const p of pages) await p.context.close().catch(() => {});
+    await browser?.close();
+    await g?.close();
+    await fake?.close();
+  });
+  const gateway = () => g!;
+  return {
+    gateway,
+    /** A signed-in page: by the printed link (the admin's), or by a link minted with `token`. */
+    async open(token?: string): Promise<DashboardPage> {
+      const d = await openDashboard(browser!);
+      pages.push(d);
+      const link = token
+        ? (await new GatewayClient({ baseUrl: gateway().url, token }).loginCode()).url
+        : gateway().gateway.loginLink();
+      await d.page.goto(link);
+      await d.page.getByRole('region', { name: 'Jobs' }).waitFor();
+      return d;
+    },
+  };
 }
