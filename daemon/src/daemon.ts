@@ -17,7 +17,6 @@ import {
   type ProgressEvent,
   type Stats,
 } from '@comfygate/shared';
-import type { ComfyBackend } from './comfy/backend.js';
 import { AssetFiles } from './assets/files.js';
 import { missingFor } from './comfy/capabilities.js';
 import { bigintsAsStrings, stringifyGraph } from './comfy/json.js';
@@ -26,12 +25,11 @@ import { Engine, type PostprocessHook } from './engine/engine.js';
 import { secureHome } from './config/home.js';
 import { checkJob, checkPrompts, checkRawGraphSize } from './engine/admission.js';
 import { assetRefIds, checkAssetRefs } from './engine/inputs.js';
-import { whyWaiting } from './engine/waiting.js';
 import { GatewayError } from './errors.js';
 import { parseOrThrow } from './validation.js';
 import { createLogger, type Logger } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
-import type { JobRecord, OutputRecord, OutputVariantRecord, Store } from './store/types.js';
+import type { Store } from './store/types.js';
 import type { QuotaClaim } from './store/quota.js';
 import { createPostprocessor, planSpec } from './postprocess/index.js';
 import { type BatchService, createBatchService } from './batches/service.js';
@@ -47,9 +45,8 @@ import { postprocessAssetIds } from './postprocess/assets.js';
 import { startWatchService, type WatchService } from './watch/service.js';
 import { checkOwner, INTERNAL, ownerFilter, tokenOf, type Viewer } from './ownership/viewer.js';
 import { eventFilter } from './ownership/events.js';
-import { ownerNames } from './ownership/names.js';
-import { modelsView } from './comfy/models.js';
 import { checkGraphFileNames } from './ownership/filenames.js';
+import { createViews } from './views.js';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
@@ -133,55 +130,7 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     await webhooks.start();
   }
 
-  const waitingOf = (r: JobRecord) =>
-    whyWaiting(
-      JSON.parse(r.graphJson) as ComfyGraph,
-      r.backendPin,
-      [...engine.backends.values()],
-      (b) => engine.loadOf(b),
-      r.notBefore,
-    );
-  const toView = (
-    r: JobRecord,
-    outputs: OutputRecord[],
-    variants: OutputVariantRecord[],
-    names: Map<string, string>,
-  ): Job => ({
-    id: r.id,
-    state: r.state,
-    priority: r.priority,
-    client: r.client,
-    owner: { id: r.owner, name: names.get(r.owner) ?? r.owner },
-    backend: r.lastBackend,
-    attempts: r.attempts,
-    maxAttempts: r.maxAttempts,
-    error: r.error,
-    progress: engine.progress.get(r.id),
-    waiting: r.state === 'queued' ? waitingOf(r) : null,
-    outputs: outputs.map(({ attemptId: _a, createdAt: _c, ...o }) => ({
-      ...o,
-      variants: variants
-        .filter((v) => v.outputId === o.id)
-        .map(({ outputId: _o, jobId: _j, createdAt: _t, ...v }) => v),
-    })),
-    texts: r.texts,
-    metadata: r.metadata,
-    parentJobId: r.parentJobId,
-    then: r.then as Job['then'],
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-  });
-  const views = async (records: JobRecord[]) => {
-    const ids = records.map((r) => r.id);
-    const [outputs, variants, names] = await Promise.all([
-      store.outputs.forJobs(ids),
-      store.outputs.variantsForJobs(ids),
-      ownerNames(store),
-    ]);
-    return records.map((r) => toView(r, outputs.get(r.id) ?? [], variants.get(r.id) ?? [], names));
-  };
+  const { views, backendView } = createViews({ store, engine });
   /** `act`: the viewer means to change the job (a see-all token may read another's, not change it). */
   const getRecord = async (id: string, viewer: Viewer, act = false) => {
     const r = await store.jobs.get(id);
@@ -189,19 +138,6 @@ export async function createDaemon(config: Config, opts: DaemonOptions = {}): Pr
     checkOwner(viewer, r.owner, `job ${id}`, act);
     return r;
   };
-
-  const backendView = (b: ComfyBackend): Backend => ({
-    name: b.name,
-    url: b.config.url,
-    health: b.health,
-    reason: b.health === 'up' ? null : b.healthReason,
-    draining: b.draining,
-    inflight: engine.loadOf(b),
-    capacity: b.config.inflight,
-    weight: b.config.weight,
-    nodes: b.capabilities?.nodes.length ?? null,
-    ...modelsView(b.capabilities),
-  });
 
   /** The node definitions of a backend that is up (UI workflow conversion and parameter detection need them). */
   const objectInfo = async (): Promise<ObjectInfo> => {
